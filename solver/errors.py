@@ -1,0 +1,46 @@
+"""Errors the outside world sees.
+
+`InputError` is the one exception for bad input. It carries the file, the row
+and the field so a user can fix the record without reading a stack trace; the
+command line turns it into one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Bad input: names the file, the row (1-based data row, header excluded) and the field."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.file = file
+        self.row = row
+        self.field = field
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = []
+        if self.file is not None:
+            where.append(str(self.file))
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.field is not None:
+            where.append(f"field '{self.field}'")
+        prefix = ", ".join(where)
+        return f"{prefix}: {self.message}" if prefix else self.message
+
+    def located(self, *, file: str | None = None, row: int | None = None) -> InputError:
+        """The same error with the file (and row) filled in where still unknown."""
+        return InputError(
+            self.message,
+            file=self.file if self.file is not None else file,
+            row=self.row if self.row is not None else row,
+            field=self.field,
+        )

@@ -1,0 +1,190 @@
+"""Validated domain types: reps, leads and the policy configuration.
+
+These are the records of DESIGN.md's data contract. Field validators check one
+value; `check_references` checks links across records (unique ids, owners that
+name a rep) once, after loading. Nothing downstream of `solver.problem` sees
+these objects: policies read compiled numpy arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from solver.errors import InputError
+
+SEGMENTS = ("SMB", "MM", "ENT")
+
+
+class RuleMode(StrEnum):
+    """How a routing rule is enforced."""
+
+    HARD = "hard"  # never broken
+    SOFT = "soft"  # may be broken at a cost of `soft_penalty` x expected value
+    OFF = "off"  # ignored
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _require_text(value: str) -> str:
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+class Rep(_Record):
+    """A sales rep who can own leads."""
+
+    id: str
+    name: str = ""
+    territories: tuple[str, ...] = ()
+    industries: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+    capacity: Annotated[int, Field(ge=0)]
+    open_leads: Annotated[int, Field(ge=0)] = 0
+    quota_weight: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
+    available: bool = True
+    skills: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict
+    )
+    seniority: Annotated[int, Field(ge=0)] = 0
+
+    _id = field_validator("id")(_require_text)
+
+    @field_validator("segments")
+    @classmethod
+    def _known_segments(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [s for s in value if s not in SEGMENTS]
+        if unknown:
+            raise ValueError(f"unknown segment {unknown[0]!r}; expected one of {', '.join(SEGMENTS)}")
+        return value
+
+    def skill(self, key: str | None) -> float:
+        """The rep's multiplier for an industry or product (1.0 when unknown)."""
+        return self.skills.get(key, 1.0) if key else 1.0
+
+
+class Lead(_Record):
+    """An incoming lead that needs exactly one owner."""
+
+    id: str
+    created_at: datetime | None = None
+    territory: str = ""
+    industry: str = ""
+    product: str = ""
+    segment: Literal["SMB", "MM", "ENT", ""] = ""
+    account_id: str = ""
+    parent_account_id: str = ""
+    value: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    score: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 1.0
+    effort: Annotated[int, Field(ge=1)] = 1
+    urgent: bool = False
+    owner_id: str = ""
+
+    _id = field_validator("id")(_require_text)
+
+
+class Rules(_Record):
+    """Which routing rules are hard, soft or off."""
+
+    territory: RuleMode = RuleMode.HARD
+    segment: RuleMode = RuleMode.HARD
+    industry: RuleMode = RuleMode.OFF
+    product: RuleMode = RuleMode.OFF
+    account_owner: RuleMode = RuleMode.HARD
+    # All leads of one account (or parent account) in a batch go to one owner.
+    account_grouping: bool = False
+
+
+class Fairness(_Record):
+    """Balance of each rep's load against its quota-weighted share."""
+
+    weight: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    measure: Literal["count", "value"] = "count"
+    mode: Literal["penalty", "minmax"] = "penalty"
+
+
+class Batch(_Record):
+    """Micro-batching of normal (non-urgent) leads in the online router."""
+
+    max_size: Annotated[int, Field(ge=1)] = 100
+    max_wait_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 60.0
+
+
+POLICY_NAMES = (
+    "flow",
+    "cpsat",
+    "greedy",
+    "round_robin",
+    "weighted_round_robin",
+    "least_loaded",
+    "rules",
+    "random",
+)
+
+
+class Policy(_Record):
+    """How leads are routed: the solver, the rules, fairness and solver limits."""
+
+    solver: str = "flow"
+    rules: Rules = Field(default_factory=Rules)
+    soft_penalty: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.25
+    fairness: Fairness = Field(default_factory=Fairness)
+    # Leads with score >= this go to the most senior rep in the `rules` cascade.
+    high_score: Annotated[float, Field(ge=0, le=1)] = 0.8
+    seed: int = 0
+    time_limit_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 10.0
+    # 0 means all available CPU cores.
+    workers: Annotated[int, Field(ge=0)] = 0
+    batch: Batch = Field(default_factory=Batch)
+
+    @field_validator("solver")
+    @classmethod
+    def _known_solver(cls, value: str) -> str:
+        if value not in POLICY_NAMES:
+            raise ValueError(f"unknown solver {value!r}; expected one of {', '.join(POLICY_NAMES)}")
+        return value
+
+
+def check_references(
+    reps: Sequence[Rep],
+    leads: Sequence[Lead],
+    *,
+    reps_file: str | None = None,
+    leads_file: str | None = None,
+) -> None:
+    """Cross-record checks: unique ids and owners that name a known rep.
+
+    Rows are reported 1-based in file order, as the loaders number them.
+    """
+    _check_unique([r.id for r in reps], reps_file, "rep")
+    _check_unique([lead.id for lead in leads], leads_file, "lead")
+    rep_ids = {r.id for r in reps}
+    for row, lead in enumerate(leads, start=1):
+        if lead.owner_id and lead.owner_id not in rep_ids:
+            raise InputError(
+                f"owner_id {lead.owner_id!r} names no rep in the reps file",
+                file=leads_file,
+                row=row,
+                field="owner_id",
+            )
+
+
+def _check_unique(ids: list[str], file: str | None, what: str) -> None:
+    seen: dict[str, int] = {}
+    for row, ident in enumerate(ids, start=1):
+        if ident in seen:
+            raise InputError(
+                f"duplicate {what} id {ident!r} (first seen in row {seen[ident]})",
+                file=file,
+                row=row,
+                field="id",
+            )
+        seen[ident] = row

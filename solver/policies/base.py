@@ -1,0 +1,95 @@
+"""The one small interface every policy implements, and the registry of policies.
+
+A policy is a function ``Problem -> Solution``, registered by name:
+
+    @register("greedy")
+    def solve_greedy(problem: Problem) -> Solution: ...
+
+Every policy honours every hard rule (eligibility, the owner rule, capacity)
+and returns an owner vector for all n leads; a policy that runs out of time
+returns its best feasible answer with an honest status, never nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+
+from solver.problem import UNASSIGNED, Problem
+
+
+class Status(StrEnum):
+    """How good the answer is known to be."""
+
+    OPTIMAL = "optimal"  # proven optimal for the policy's objective
+    FEASIBLE = "feasible"  # feasible, optimality not proven (e.g. time limit reached)
+    HEURISTIC = "heuristic"  # a rule-based or greedy answer: feasible, no bound claimed
+
+
+@dataclass
+class Solution:
+    """What a policy returns: an owner per lead and honest solver statistics."""
+
+    owner: np.ndarray  # int (n,), -1 = unassigned
+    status: Status
+    objective: float | None = None  # profit - fairness penalty of `owner`
+    bound: float | None = None  # best proven upper bound on the objective, if known
+    solve_time_s: float = 0.0
+    stats: dict[str, float | int | str] = field(default_factory=dict)
+
+    @property
+    def gap(self) -> float | None:
+        """Relative gap between objective and bound (0 = proven optimal)."""
+        if self.bound is None or self.objective is None:
+            return None
+        return abs(self.bound - self.objective) / max(abs(self.bound), 1e-9)
+
+
+PolicyFn = Callable[[Problem], Solution]
+_REGISTRY: dict[str, PolicyFn] = {}
+
+
+def register(name: str) -> Callable[[PolicyFn], PolicyFn]:
+    """Register a policy function under `name`."""
+
+    def decorate(fn: PolicyFn) -> PolicyFn:
+        _REGISTRY[name] = fn
+        return fn
+
+    return decorate
+
+
+def policy_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def solve(problem: Problem, name: str) -> Solution:
+    """Run the policy `name` on `problem`, timing it and filling in the objective."""
+    try:
+        fn = _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown policy {name!r}; expected one of {', '.join(policy_names())}") from None
+    start = time.perf_counter()
+    solution = fn(problem)
+    solution.solve_time_s = time.perf_counter() - start
+    if solution.objective is None:
+        solution.objective = problem.objective(solution.owner)
+    return solution
+
+
+def start_owner(problem: Problem) -> np.ndarray:
+    """Owner vector with the owner rule applied and everything else unassigned."""
+    return problem.forced.copy()
+
+
+def free_capacity(problem: Problem, owner: np.ndarray) -> np.ndarray:
+    """int (m,): capacity still free after the leads already in `owner`."""
+    return problem.capacity - problem.used_capacity(owner).astype(np.int64)
+
+
+__all__ = ["UNASSIGNED", "Problem", "Solution", "Status", "free_capacity", "policy_names",
+           "register", "solve", "start_owner"]
