@@ -9,14 +9,14 @@ from __future__ import annotations
 
 
 class InputError(ValueError):
-    """Bad input: names the file, the row (1-based data row, header excluded) and the field."""
+    """Bad input: names the file, the row (1-based data row, or "header") and the field."""
 
     def __init__(
         self,
         message: str,
         *,
         file: str | None = None,
-        row: int | None = None,
+        row: int | str | None = None,
         field: str | None = None,
     ) -> None:
         self.file = file
@@ -30,13 +30,13 @@ class InputError(ValueError):
         if self.file is not None:
             where.append(str(self.file))
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(f"row {self.row}" if isinstance(self.row, int) else f"{self.row} row")
         if self.field is not None:
             where.append(f"field '{self.field}'")
         prefix = ", ".join(where)
         return f"{prefix}: {self.message}" if prefix else self.message
 
-    def located(self, *, file: str | None = None, row: int | None = None) -> InputError:
+    def located(self, *, file: str | None = None, row: int | str | None = None) -> InputError:
         """The same error with the file (and row) filled in where still unknown."""
         return InputError(
             self.message,

@@ -153,19 +153,22 @@ class Policy(_Record):
         return value
 
 
-def check_references(
-    reps: Sequence[Rep],
-    leads: Sequence[Lead],
-    *,
-    reps_file: str | None = None,
-    leads_file: str | None = None,
-) -> None:
-    """Cross-record checks: unique ids and owners that name a known rep.
+def check_unique_ids(records: Sequence[Rep] | Sequence[Lead], *, file: str | None, what: str) -> None:
+    """Ids must be unique within a file; rows are 1-based in file order."""
+    seen: dict[str, int] = {}
+    for row, record in enumerate(records, start=1):
+        if record.id in seen:
+            raise InputError(
+                f"duplicate {what} id {record.id!r} (first seen in row {seen[record.id]})",
+                file=file,
+                row=row,
+                field="id",
+            )
+        seen[record.id] = row
 
-    Rows are reported 1-based in file order, as the loaders number them.
-    """
-    _check_unique([r.id for r in reps], reps_file, "rep")
-    _check_unique([lead.id for lead in leads], leads_file, "lead")
+
+def check_owners(reps: Sequence[Rep], leads: Sequence[Lead], *, leads_file: str | None) -> None:
+    """Every lead's owner_id must name a known rep."""
     rep_ids = {r.id for r in reps}
     for row, lead in enumerate(leads, start=1):
         if lead.owner_id and lead.owner_id not in rep_ids:
@@ -175,16 +178,3 @@ def check_references(
                 row=row,
                 field="owner_id",
             )
-
-
-def _check_unique(ids: list[str], file: str | None, what: str) -> None:
-    seen: dict[str, int] = {}
-    for row, ident in enumerate(ids, start=1):
-        if ident in seen:
-            raise InputError(
-                f"duplicate {what} id {ident!r} (first seen in row {seen[ident]})",
-                file=file,
-                row=row,
-                field="id",
-            )
-        seen[ident] = row

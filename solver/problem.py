@@ -31,6 +31,7 @@ class SolveOptions:
     fairness_measure: str = "count"  # count | value
     fairness_mode: str = "penalty"  # penalty | minmax
     account_grouping: bool = False
+    hard_rules: tuple[str, ...] = ()  # rule dimensions enforced as hard (for explanations)
     high_score: float = 0.8
     seed: int = 0
     time_limit_s: float = 10.0
@@ -236,6 +237,7 @@ def compile_problem(reps: Sequence[Rep], leads: Sequence[Lead], policy: Policy) 
             fairness_measure=policy.fairness.measure,
             fairness_mode=policy.fairness.mode,
             account_grouping=rules.account_grouping,
+            hard_rules=tuple(d for d in RULE_DIMENSIONS if getattr(rules, d) is RuleMode.HARD),
             high_score=policy.high_score,
             seed=policy.seed,
             time_limit_s=policy.time_limit_s,

@@ -1,0 +1,27 @@
+"""leadsolver: optimization-based sales lead routing.
+
+    from solver import assign, load_reps, load_leads, load_policy
+    reps = load_reps("reps.csv")
+    result = assign(reps, load_leads("leads.csv", reps), load_policy("policy.yaml"))
+    result.to_dict()["summary"]
+"""
+
+from solver.batch import assign
+from solver.errors import InputError
+from solver.io import load_leads, load_policy, load_reps
+from solver.model import Lead, Policy, Rep
+from solver.result import Assignment, Result
+
+__all__ = [
+    "Assignment",
+    "InputError",
+    "Lead",
+    "Policy",
+    "Rep",
+    "Result",
+    "assign",
+    "load_leads",
+    "load_policy",
+    "load_reps",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,72 @@
+"""One-lead-at-a-time routing: the shared loop of greedy and the baselines.
+
+Leads are taken in arrival order (the order given). For each lead the
+candidates are the eligible reps with room for its effort; a policy-specific
+`choose` picks one of them. The loop over leads is inherently sequential (each
+choice changes the room left); everything inside it is vectorized over reps.
+Leads under the owner rule are placed first, past capacity if need be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from solver.policies.base import Solution, Status, free_capacity, start_owner
+from solver.problem import Problem
+
+
+@dataclass
+class RoutingState:
+    """What a chooser may read: the room and load of each rep so far."""
+
+    free: np.ndarray  # int (m,): capacity left in effort units
+    load: np.ndarray  # float (m,): fairness load so far (history included)
+    assigned: np.ndarray  # int (m,): leads given to each rep in this batch
+
+
+Chooser = Callable[[int, np.ndarray, RoutingState], int]
+"""(lead index, candidate rep indices (non-empty, ascending), state) -> chosen rep index."""
+
+
+def lead_effort(problem: Problem, i: int) -> np.ndarray | int:
+    """Effort lead i takes: a scalar, or a vector over reps when effort depends on the rep."""
+    return problem.effort[i] if problem.effort.ndim == 2 else int(problem.effort[i])
+
+
+def route_sequentially(problem: Problem, choose: Chooser) -> Solution:
+    """Route each free lead in order with `choose`; forced leads go to their owner."""
+    owner = start_owner(problem)
+    state = RoutingState(
+        free=free_capacity(problem, owner),
+        load=problem.loads(owner),
+        assigned=np.bincount(owner[owner >= 0], minlength=problem.m),
+    )
+    eligible = problem.eligible
+    for i in np.flatnonzero(owner < 0):
+        effort = lead_effort(problem, i)
+        candidates = np.flatnonzero(eligible[i] & (state.free >= effort))
+        if candidates.size == 0:
+            continue
+        j = choose(int(i), candidates, state)
+        owner[i] = j
+        state.free[j] -= effort if np.isscalar(effort) else effort[j]
+        state.load[j] += problem.lead_load[i]
+        state.assigned[j] += 1
+    return Solution(owner=owner, status=Status.HEURISTIC)
+
+
+def rotation(m: int) -> Callable[[np.ndarray], int]:
+    """A round-robin pointer over reps: picks the first candidate at or after the pointer."""
+    pointer = 0
+
+    def pick(candidates: np.ndarray) -> int:
+        nonlocal pointer
+        k = int(np.searchsorted(candidates, pointer))
+        j = int(candidates[k % candidates.size])
+        pointer = (j + 1) % m
+        return j
+
+    return pick

@@ -1,0 +1,227 @@
+"""Decoding an owner vector into explained assignments and a summary.
+
+Every lead comes out exactly once: assigned to a rep, or unassigned with the
+reason (the hard rule that left it without a rep, full reps, ...). The JSON
+shape (`Result.to_dict`) is the stable contract of `leadsolver assign --format json`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from solver import fairness
+from solver.policies.base import Solution
+from solver.problem import Problem
+
+ASSIGNED = "assigned"
+UNASSIGNED_STATUS = "unassigned"
+
+
+@dataclass(frozen=True)
+class Assignment:
+    lead_id: str
+    rep_id: str | None
+    status: str  # assigned | unassigned
+    reason: str
+    expected_value: float
+    policy: str
+
+
+@dataclass
+class Result:
+    """Assignments plus a summary: the same content as the command's JSON."""
+
+    assignments: list[Assignment]
+    summary: dict[str, Any]
+    problem: Problem = field(repr=False)
+    solution: Solution = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"assignments": [asdict(a) for a in self.assignments], "summary": self.summary}
+
+    def explain(self, lead_id: str, alternatives: int = 3) -> dict[str, Any]:
+        """Why the lead went to its rep, and why the best alternatives did not get it."""
+        try:
+            i = self.problem.lead_ids.index(lead_id)
+        except ValueError:
+            raise KeyError(f"unknown lead id {lead_id!r}") from None
+        return explain_lead(self.problem, self.solution.owner, i, alternatives)
+
+
+def decode(problem: Problem, solution: Solution, policy: str, compile_time_s: float = 0.0) -> Result:
+    """Turn a policy's owner vector into assignments with reasons and a summary."""
+    owner = solution.owner
+    violations = problem.violations(owner)
+    if violations:  # a policy bug: refuse to report an infeasible answer as a result
+        raise RuntimeError(f"policy {policy!r} broke a hard rule: {violations[0]}")
+    placed = owner >= 0
+    rows = np.arange(problem.n)
+    chosen_value = np.where(placed, problem.value[rows, np.maximum(owner, 0)], 0.0)
+    reasons = _reasons(problem, owner)
+    assignments = [
+        Assignment(
+            lead_id=problem.lead_ids[i],
+            rep_id=problem.rep_ids[owner[i]] if placed[i] else None,
+            status=ASSIGNED if placed[i] else UNASSIGNED_STATUS,
+            reason=reasons[i],
+            expected_value=round(float(chosen_value[i]), 6),
+            policy=policy,
+        )
+        for i in range(problem.n)
+    ]
+    return Result(assignments, summarize(problem, solution, policy, compile_time_s), problem, solution)
+
+
+def summarize(problem: Problem, solution: Solution, policy: str, compile_time_s: float) -> dict[str, Any]:
+    owner = solution.owner
+    placed = owner >= 0
+    loads = problem.loads(owner)
+    batch_counts = np.bincount(owner[placed], minlength=problem.m)
+    used = problem.used_capacity(owner)
+    capacity_total = problem.capacity  # remaining capacity before this batch
+    unassigned_reasons: dict[str, int] = {}
+    for reason in _reasons(problem, owner, only_unassigned=True).values():
+        key = reason.split(":")[0]
+        unassigned_reasons[key] = unassigned_reasons.get(key, 0) + 1
+    return {
+        "policy": policy,
+        "status": str(solution.status),
+        "counts": {
+            "leads": problem.n,
+            "assigned": int(placed.sum()),
+            "unassigned": int((~placed).sum()),
+            "unassigned_by_reason": unassigned_reasons,
+        },
+        "objective": _num(solution.objective),
+        "bound": _num(solution.bound),
+        "gap": _num(solution.gap),
+        "expected_value": round(problem.total_value(owner), 6),
+        "fairness_penalty": round(problem.fairness_penalty(owner), 6),
+        "fairness": {k: round(v, 6) for k, v in fairness.metrics(loads, problem.share).items()},
+        "rep_loads": [
+            {
+                "rep_id": problem.rep_ids[j],
+                "assigned": int(batch_counts[j]),
+                "effort": int(used[j]),
+                "free_capacity_before": int(capacity_total[j]),
+                "load": round(float(loads[j]), 6),
+                "target": round(float(problem.targets[j]), 6),
+            }
+            for j in range(problem.m)
+        ],
+        "solve_time_s": round(solution.solve_time_s, 6),
+        "compile_time_s": round(compile_time_s, 6),
+        "stats": solution.stats,
+    }
+
+
+def _num(x: float | None) -> float | None:
+    return None if x is None else round(float(x), 6)
+
+
+def _reasons(problem: Problem, owner: np.ndarray, only_unassigned: bool = False) -> dict[int, str]:
+    """Reason per lead; computed vectorized, per-rule work only for unassigned leads."""
+    reasons: dict[int, str] = {}
+    placed = np.flatnonzero(owner >= 0)
+    if not only_unassigned:
+        forced = problem.forced[placed] >= 0
+        chosen = problem.profit[placed, owner[placed]]
+        elig = problem.eligible[placed]
+        better = ((problem.profit[placed] > chosen[:, None] + 1e-9) & elig).sum(axis=1)
+        count = elig.sum(axis=1)
+        for i, f, b, c in zip(placed, forced, better, count, strict=True):
+            reasons[int(i)] = (
+                "account owner: the account's current owner keeps it"
+                if f
+                else f"eligible: rank {b + 1} of {c} eligible reps by expected value"
+            )
+    free = problem.capacity - problem.used_capacity(owner)
+    for i in np.flatnonzero(owner < 0):
+        reasons[int(i)] = _unassigned_reason(problem, int(i), free)
+    return reasons
+
+
+def _blocking_rule(problem: Problem, i: int, j: int | None = None) -> str | None:
+    """The first hard rule that rejects rep j (or, with j None, every available rep) for lead i."""
+    candidates = problem.available.copy() if j is None else np.eye(problem.m, dtype=bool)[j]
+    for name in problem.options.hard_rules:
+        dim = problem.dimensions[name]
+        candidates &= dim.admits(np.array([i]))[0]
+        if not candidates.any():
+            label = dim.labels[dim.lead_code[i]] or "(empty)"
+            return f"{name} {label!r}"
+    return None
+
+
+def _unassigned_reason(problem: Problem, i: int, free: np.ndarray) -> str:
+    if not problem.available.any():
+        return "no rep available: every rep is unavailable"
+    blocked = _blocking_rule(problem, i)
+    if blocked is not None:
+        return f"no eligible rep: no available rep matches {blocked}"
+    eligible = np.flatnonzero(problem.eligible[i])
+    if eligible.size == 0:
+        return "no eligible rep: no available rep passes the hard rules"
+    effort = problem.effort[i] if problem.effort.ndim == 1 else problem.effort[i, eligible]
+    if np.all(free[eligible] < effort):
+        return f"capacity: all {eligible.size} eligible reps are at capacity"
+    return "not placed: the policy left it for reps with room (grouping or ordering)"
+
+
+def explain_lead(problem: Problem, owner: np.ndarray, i: int, alternatives: int = 3) -> dict[str, Any]:
+    """The chosen rep and the top alternatives by expected value, each with why it lost."""
+    chosen = int(owner[i])
+    free = problem.capacity - problem.used_capacity(owner)
+    loads = problem.loads(owner)
+    order = np.argsort(-problem.value[i], kind="stable")
+    others = [int(j) for j in order if j != chosen][:alternatives]
+
+    def describe(j: int) -> dict[str, Any]:
+        return {
+            "rep_id": problem.rep_ids[j],
+            "expected_value": round(float(problem.value[i, j]), 6),
+            "profit": round(float(problem.profit[i, j]), 6),
+            "load": round(float(loads[j]), 6),
+            "target": round(float(problem.targets[j]), 6),
+            "free_capacity": int(free[j]),
+        }
+
+    out: dict[str, Any] = {"lead_id": problem.lead_ids[i], "assigned_to": None, "alternatives": []}
+    if chosen >= 0:
+        out["assigned_to"] = describe(chosen)
+        out["why"] = ("account owner rule" if problem.forced[i] >= 0
+                      else _reasons(problem, owner)[i])
+    else:
+        out["why"] = _unassigned_reason(problem, i, free)
+    for j in others:
+        alt = describe(j)
+        alt["why_not"] = _why_not(problem, owner, i, j, free, loads)
+        out["alternatives"].append(alt)
+    return out
+
+
+def _why_not(
+    problem: Problem, owner: np.ndarray, i: int, j: int, free: np.ndarray, loads: np.ndarray
+) -> str:
+    chosen = int(owner[i])
+    if problem.forced[i] >= 0:
+        return "the lead's account is owned by another rep (owner rule)"
+    if not problem.available[j]:
+        return "rep unavailable"
+    if not problem.eligible[i, j]:
+        return f"blocked by the hard rule on {_blocking_rule(problem, i, j)}"
+    effort = problem.effort[i] if problem.effort.ndim == 1 else problem.effort[i, j]
+    if free[j] < effort:
+        return "at capacity: its room went to other leads of the batch"
+    if chosen < 0:
+        return "had room but the policy did not place the lead"
+    if problem.profit[i, j] < problem.profit[i, chosen]:
+        if problem.penalty_factor is not None and problem.penalty_factor[i, j] < 1:
+            return "lower value after the soft-rule penalty"
+        return "lower expected value"
+    if problem.options.fairness_weight > 0 and loads[j] >= problem.targets[j]:
+        return "fairness: at or above its fair share of the load"
+    return "higher value here but the batch optimum used this rep's room elsewhere"
