@@ -18,7 +18,14 @@ import numpy as np
 
 from solver import fairness
 from solver.model import Lead, Policy, Rep, RuleMode
-from solver.scoring import RULE_DIMENSIONS, Dimension, encode_dimension, expected_value
+from solver.scoring import (
+    RULE_DIMENSIONS,
+    Dimension,
+    RepTable,
+    compile_reps,
+    encode_leads,
+    expected_value,
+)
 
 UNASSIGNED = -1
 
@@ -166,12 +173,19 @@ class Problem:
         return problems
 
 
-def compile_problem(reps: Sequence[Rep], leads: Sequence[Lead], policy: Policy) -> Problem:
-    """Turn validated records into the arrays every policy reads."""
-    n, m = len(leads), len(reps)
+def compile_problem(
+    reps: Sequence[Rep] | RepTable, leads: Sequence[Lead], policy: Policy
+) -> Problem:
+    """Turn validated records into the arrays every policy reads.
+
+    `reps` may be a `RepTable` compiled earlier (the router keeps one), so a
+    batch only encodes its leads.
+    """
+    table = reps if isinstance(reps, RepTable) else compile_reps(reps)
+    n, m = len(leads), table.m
     rules = policy.rules
-    dims = {name: encode_dimension(name, reps, leads) for name in RULE_DIMENSIONS}
-    available = np.fromiter((r.available for r in reps), dtype=bool, count=m)
+    dims = encode_leads(table, leads)
+    available = table.available
 
     eligible = np.broadcast_to(available, (n, m)).copy()
     broken = np.zeros((n, m), dtype=np.int8)
@@ -185,7 +199,7 @@ def compile_problem(reps: Sequence[Rep], leads: Sequence[Lead], policy: Policy) 
         else:
             broken += ~admits
 
-    rep_index = {r.id: j for j, r in enumerate(reps)}
+    rep_index = {rep_id: j for j, rep_id in enumerate(table.ids)}
     owner_idx = np.fromiter(
         (rep_index.get(lead.owner_id, UNASSIGNED) for lead in leads), dtype=np.int64, count=n
     )
@@ -197,16 +211,14 @@ def compile_problem(reps: Sequence[Rep], leads: Sequence[Lead], policy: Policy) 
         has_owner = owner_idx >= 0
         broken[has_owner] += np.arange(m)[None, :] != owner_idx[has_owner, None]
 
-    value = expected_value(reps, leads, dims["industry"], dims["product"])
+    value = expected_value(table, leads)
     penalty_factor = None
     if broken.any():
         penalty_factor = (1.0 - policy.soft_penalty) ** broken
 
     effort = np.fromiter((lead.effort for lead in leads), dtype=np.int64, count=n)
-    capacity = np.fromiter((r.capacity - r.open_leads for r in reps), dtype=np.int64, count=m)
-    quota = np.fromiter((r.quota_weight for r in reps), dtype=np.float64, count=m)
     lead_values = np.fromiter((lead.value for lead in leads), dtype=np.float64, count=n)
-    open_leads = np.fromiter((r.open_leads for r in reps), dtype=np.float64, count=m)
+    open_leads = table.open_leads.astype(np.float64)
     if policy.fairness.measure == "value":
         lead_load = lead_values
         # History is held as a count; value it at the batch's mean lead value.
@@ -217,21 +229,21 @@ def compile_problem(reps: Sequence[Rep], leads: Sequence[Lead], policy: Policy) 
 
     return Problem(
         lead_ids=tuple(lead.id for lead in leads),
-        rep_ids=tuple(r.id for r in reps),
+        rep_ids=table.ids,
         eligible=eligible,
         value=value,
         penalty_factor=penalty_factor,
         effort=effort,
-        capacity=np.maximum(capacity, 0),
+        capacity=np.maximum(table.capacity - table.open_leads, 0),
         forced=forced,
         group=_account_groups(leads) if rules.account_grouping else np.full(n, UNASSIGNED),
         base_load=base_load,
         lead_load=lead_load,
-        share=fairness.shares(quota, available),
+        share=fairness.shares(table.quota_weight, available),
         available=available,
         score=np.fromiter((lead.score for lead in leads), dtype=np.float64, count=n),
-        seniority=np.fromiter((r.seniority for r in reps), dtype=np.int64, count=m),
-        quota_weight=quota,
+        seniority=table.seniority,
+        quota_weight=table.quota_weight,
         options=SolveOptions(
             fairness_weight=policy.fairness.weight,
             fairness_measure=policy.fairness.measure,

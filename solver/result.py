@@ -151,7 +151,7 @@ def _blocking_rule(problem: Problem, i: int, j: int | None = None) -> str | None
         dim = problem.dimensions[name]
         candidates &= dim.admits(np.array([i]))[0]
         if not candidates.any():
-            label = dim.labels[dim.lead_code[i]] or "(empty)"
+            label = dim.lead_label[i] or "(empty)"
             return f"{name} {label!r}"
     return None
 

@@ -1,11 +1,15 @@
 """Eligibility rules and the expected-value model, vectorized.
 
-Categorical fields (territory, industry, product, segment) are encoded once as
-integer codes: each lead gets one code per dimension, each rep a boolean row
-"covers code k" plus an "unrestricted" flag (empty list, or `*` for
-territories). The n x m rule mask of a dimension is then one fancy-index:
-``covers[:, lead_code].T | unrestricted``. A lead with an empty field gets the
-code of a column no rep covers, so it matches only unrestricted reps.
+The rep side is compiled once into a `RepTable` (the online router keeps one
+for the day); each batch of leads is then encoded against it with dictionary
+look-ups and fancy indexing only.
+
+Categorical fields (territory, industry, product, segment): each rep gets a
+boolean row "lists label k" plus an "unrestricted" flag (empty list, or `*`
+for territories). A lead's label becomes a code; the n x m rule mask of a
+dimension is one fancy-index, ``covers[:, code].T | unrestricted``. A lead
+whose label is empty or listed by no rep gets the extra last code, a column no
+rep covers, so it matches only unrestricted reps.
 """
 
 from __future__ import annotations
@@ -27,53 +31,113 @@ _REP_LIST_FIELD = {
 
 
 @dataclass(frozen=True)
-class Dimension:
-    """One categorical rule dimension, encoded for vectorized matching."""
+class RepDimension:
+    """The rep side of one rule dimension."""
 
     name: str
-    labels: tuple[str, ...]  # code -> label; the last code is the "empty" label ""
+    index: dict[str, int]  # label -> code; code len(index) = empty or unlisted
+    covers: np.ndarray  # bool (m, K + 1): rep lists label k; the last column is all False
+    unrestricted: np.ndarray  # bool (m,): rep admits every label
+
+    def codes(self, labels: Sequence[str]) -> np.ndarray:
+        other = len(self.index)
+        return np.fromiter((self.index.get(x, other) for x in labels), dtype=np.int64,
+                           count=len(labels))
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One rule dimension of a batch: lead codes against the rep side."""
+
+    rep: RepDimension
+    lead_label: tuple[str, ...]  # the lead's own label, for explanations
     lead_code: np.ndarray  # int (n,)
-    rep_covers: np.ndarray  # bool (m, K): rep lists label k explicitly
-    rep_unrestricted: np.ndarray  # bool (m,): rep admits every label
+
+    @property
+    def name(self) -> str:
+        return self.rep.name
 
     def explicit(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
         """bool (n, m): the rep lists the lead's label explicitly (a specialist)."""
-        return self.rep_covers[:, self.lead_code[rows]].T
+        return self.rep.covers[:, self.lead_code[rows]].T
 
     def admits(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
         """bool (n, m): the rule admits rep j for lead i."""
-        return self.explicit(rows) | self.rep_unrestricted[None, :]
+        return self.explicit(rows) | self.rep.unrestricted[None, :]
 
 
-def encode_dimension(name: str, reps: Sequence[Rep], leads: Sequence[Lead]) -> Dimension:
-    """Encode one rule dimension of reps and leads as integer codes."""
-    rep_lists = [getattr(r, _REP_LIST_FIELD[name]) for r in reps]
-    lead_labels = [getattr(lead, name) for lead in leads]
-    labels = sorted({x for lst in rep_lists for x in lst if x != "*"} | set(lead_labels) - {""})
-    labels.append("")  # the empty label: covered by nobody explicitly
-    index = {label: k for k, label in enumerate(labels)}
-    lead_code = np.fromiter((index[x] for x in lead_labels), dtype=np.int64, count=len(leads))
-    covers = np.zeros((len(reps), len(labels)), dtype=bool)
-    unrestricted = np.zeros(len(reps), dtype=bool)
-    for j, lst in enumerate(rep_lists):
-        if not lst or (name == "territory" and "*" in lst):
-            unrestricted[j] = True
-        covers[j, [index[x] for x in lst if x != "*"]] = True
-    return Dimension(name, tuple(labels), lead_code, covers, unrestricted)
+@dataclass(frozen=True)
+class RepTable:
+    """Everything about the reps that does not depend on the leads, as arrays."""
+
+    ids: tuple[str, ...]
+    available: np.ndarray  # bool (m,)
+    capacity: np.ndarray  # int (m,)
+    open_leads: np.ndarray  # int (m,)
+    quota_weight: np.ndarray  # float (m,)
+    seniority: np.ndarray  # int (m,)
+    dimensions: dict[str, RepDimension]
+    skill_index: dict[str, int]  # skill key -> column; column len(index) = 1.0 for unknown keys
+    skills: np.ndarray  # float (m, K + 1)
+
+    @property
+    def m(self) -> int:
+        return len(self.ids)
+
+    def skill_codes(self, keys: Sequence[str]) -> np.ndarray:
+        other = len(self.skill_index)
+        return np.fromiter((self.skill_index.get(k, other) for k in keys), dtype=np.int64,
+                           count=len(keys))
 
 
-def skill_matrix(reps: Sequence[Rep], labels: Sequence[str]) -> np.ndarray:
-    """float (m, K): each rep's skill multiplier for each label (1.0 where unknown or empty)."""
-    return np.array([[r.skill(label) for label in labels] for r in reps], dtype=np.float64).reshape(
-        len(reps), len(labels)
+def compile_reps(reps: Sequence[Rep]) -> RepTable:
+    """Encode the reps once."""
+    m = len(reps)
+    dims = {name: _rep_dimension(name, reps) for name in RULE_DIMENSIONS}
+    keys = sorted({k for r in reps for k in r.skills})
+    skill_index = {k: c for c, k in enumerate(keys)}
+    skills = np.ones((m, len(keys) + 1))
+    for j, r in enumerate(reps):
+        for k, mult in r.skills.items():
+            skills[j, skill_index[k]] = mult
+    return RepTable(
+        ids=tuple(r.id for r in reps),
+        available=np.fromiter((r.available for r in reps), dtype=bool, count=m),
+        capacity=np.fromiter((r.capacity for r in reps), dtype=np.int64, count=m),
+        open_leads=np.fromiter((r.open_leads for r in reps), dtype=np.int64, count=m),
+        quota_weight=np.fromiter((r.quota_weight for r in reps), dtype=np.float64, count=m),
+        seniority=np.fromiter((r.seniority for r in reps), dtype=np.int64, count=m),
+        dimensions=dims,
+        skill_index=skill_index,
+        skills=skills,
     )
 
 
-def expected_value(
-    reps: Sequence[Rep], leads: Sequence[Lead], industry: Dimension, product: Dimension
-) -> np.ndarray:
+def _rep_dimension(name: str, reps: Sequence[Rep]) -> RepDimension:
+    lists = [getattr(r, _REP_LIST_FIELD[name]) for r in reps]
+    labels = sorted({x for lst in lists for x in lst if x != "*"})
+    index = {label: k for k, label in enumerate(labels)}
+    covers = np.zeros((len(reps), len(labels) + 1), dtype=bool)
+    unrestricted = np.zeros(len(reps), dtype=bool)
+    for j, lst in enumerate(lists):
+        unrestricted[j] = not lst or (name == "territory" and "*" in lst)
+        covers[j, [index[x] for x in lst if x != "*"]] = True
+    return RepDimension(name, index, covers, unrestricted)
+
+
+def encode_leads(table: RepTable, leads: Sequence[Lead]) -> dict[str, Dimension]:
+    """The batch's rule dimensions: each lead's label codes against the rep table."""
+    dims = {}
+    for name in RULE_DIMENSIONS:
+        labels = tuple(getattr(lead, name) for lead in leads)
+        dims[name] = Dimension(table.dimensions[name], labels, table.dimensions[name].codes(labels))
+    return dims
+
+
+def expected_value(table: RepTable, leads: Sequence[Lead]) -> np.ndarray:
     """float (n, m): ``value_i * score_i * skill_j[industry_i] * skill_j[product_i]``."""
-    base = np.array([lead.value * lead.score for lead in leads], dtype=np.float64)
-    skill_ind = skill_matrix(reps, industry.labels)[:, industry.lead_code]  # (m, n)
-    skill_prod = skill_matrix(reps, product.labels)[:, product.lead_code]
-    return base[:, None] * (skill_ind * skill_prod).T
+    n = len(leads)
+    base = np.fromiter((lead.value * lead.score for lead in leads), dtype=np.float64, count=n)
+    industry = table.skill_codes([lead.industry for lead in leads])
+    product = table.skill_codes([lead.product for lead in leads])
+    return base[:, None] * (table.skills[:, industry] * table.skills[:, product]).T
