@@ -12,50 +12,27 @@ import io
 import json
 import sys
 import warnings
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from solver.batch import assign as assign_leads
 from solver.batch import check_solver_fits
+from solver.cli_common import (
+    emit,
+    format_option,
+    format_rows,
+    input_errors_exit_2,
+    leads_option,
+    out_option,
+    policy_option,
+    reps_option,
+    show_warning,
+)
 from solver.errors import InputError
-from solver.io import InputWarning, load_leads, load_policy, load_reps, write_atomic
+from solver.io import load_leads, load_policy, load_reps
 from solver.model import POLICY_NAMES, Lead, Policy, Rep
 from solver.result import Result
-
-F = TypeVar("F", bound=Callable[..., Any])
-FORMATS = ("table", "json", "csv")
-
-
-class UsageFailure(click.ClickException):
-    """Bad input: one line on stderr, exit code 2."""
-
-    exit_code = 2
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.message}", err=True)
-
-
-def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
-    if issubclass(category, InputWarning):
-        click.echo(f"warning: {message}", err=True)
-    else:
-        click.echo(f"warning: {category.__name__}: {message}", err=True)
-
-
-def input_errors_exit_2(fn: F) -> F:
-    """Turn InputError into a one-line message and exit code 2."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except InputError as exc:
-            raise UsageFailure(str(exc)) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def load_inputs(
@@ -71,23 +48,11 @@ def load_inputs(
     return reps, leads, policy
 
 
-reps_option = click.option("--reps", "reps_path", required=True, type=click.Path(dir_okay=False),
-                           help="Reps file (.csv, .json, .yaml).")
-leads_option = click.option("--leads", "leads_path", required=True, type=click.Path(dir_okay=False),
-                            help="Leads file (.csv, .json, .yaml).")
-policy_option = click.option("--policy", "policy_path", type=click.Path(dir_okay=False),
-                             help="Policy file (.yaml or .json); defaults apply when omitted.")
-format_option = click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
-                             show_default=True, help="Output format.")
-out_option = click.option("--out", "out_path", type=click.Path(dir_okay=False),
-                          help="Write the output to this file instead of stdout.")
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="leadsolver")
 def main() -> None:
     """Route sales leads to reps: hard rules, value-weighted fit, fairness to quota."""
-    warnings.showwarning = _show_warning
+    warnings.showwarning = show_warning
 
 
 @main.command()
@@ -135,14 +100,6 @@ def assign(
             raise InputError("unknown lead id", file=leads_path, field="id") from None
     text = render(result, fmt, explanations)
     emit(text, out_path)
-
-
-def emit(text: str, out_path: str | None) -> None:
-    if out_path:
-        write_atomic(out_path, text)
-        click.echo(f"wrote {out_path}", err=True)
-    else:
-        click.echo(text, nl=not text.endswith("\n"))
 
 
 def render(result: Result, fmt: str, explanations: list[dict[str, Any]] | None = None) -> str:
@@ -193,13 +150,8 @@ def _fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:,.2f}"
 
 
-def format_rows(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    """A plain aligned text table."""
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
-    out = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
-    out.append("  ".join("-" * w for w in widths))
-    out += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return "\n".join(out)
+# Subcommands that live in their own modules: one import and one add_command each.
+# (Imported here, after `main` exists, so those modules may import solver.cli_common freely.)
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m solver`
