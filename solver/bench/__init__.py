@@ -1,0 +1,1 @@
+"""Benchmark suites: instances and harnesses shared by `leadsolver bench` and benchmarks/."""
