@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 from solver.errors import InputError
 from solver.model import Lead, Policy, Rep, check_owners, check_unique_ids
 
-LIST_FIELDS = {"territories", "industries", "products", "segments"}
+LIST_FIELDS = {"territories", "industries", "products", "segments", "ooo"}
 RecordT = TypeVar("RecordT", bound=BaseModel)
 
 

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from solver.availability import parse_date_range, parse_timezone, parse_working_hours
 from solver.errors import InputError
 
 SEGMENTS = ("SMB", "MM", "ENT")
@@ -55,8 +56,33 @@ class Rep(_Record):
         default_factory=dict
     )
     seniority: Annotated[int, Field(ge=0)] = 0
+    # When the rep takes new leads (see solver.availability): an IANA time zone,
+    # local working hours ("09:00-17:30" = weekdays; "" = always) and inclusive
+    # out-of-office date ranges "YYYY-MM-DD..YYYY-MM-DD".
+    timezone: str = "UTC"
+    working_hours: str = ""
+    ooo: tuple[str, ...] = ()
 
     _id = field_validator("id")(_require_text)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        parse_timezone(value)
+        return value
+
+    @field_validator("working_hours")
+    @classmethod
+    def _valid_working_hours(cls, value: str) -> str:
+        parse_working_hours(value)
+        return value
+
+    @field_validator("ooo")
+    @classmethod
+    def _valid_ooo(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for text in value:
+            parse_date_range(text)
+        return value
 
     @field_validator("segments")
     @classmethod
@@ -118,6 +144,15 @@ class Batch(_Record):
     max_wait_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 60.0
 
 
+class Sla(_Record):
+    """Service level for first response: untouched leads move to another rep."""
+
+    # Counted in the owner's working hours (around the clock for reps without hours).
+    first_touch_hours: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 4.0
+    # A lead moves at most this often; after that it stays with its last owner.
+    max_reassignments: Annotated[int, Field(ge=0)] = 2
+
+
 POLICY_NAMES = (
     "flow",
     "cpsat",
@@ -144,6 +179,7 @@ class Policy(_Record):
     # 0 means all available CPU cores.
     workers: Annotated[int, Field(ge=0)] = 0
     batch: Batch = Field(default_factory=Batch)
+    sla: Sla = Field(default_factory=Sla)
 
     @field_validator("solver")
     @classmethod
