@@ -1,0 +1,332 @@
+"""The benchmark harness: every instance through every policy, measured the same way.
+
+A *cell* is one instance and one seed. The cell builds the instance, compiles
+it once, runs the references (`solver.bench.oracle`) and then every policy on
+the same compiled problem in the same process, so the time ratios it reports
+(policy / Hungarian, cpsat / naive CP-SAT) hold on a noisy, shared machine
+even when absolute times do not. Each assignment is checked by the independent
+rule checker (`solver.bench.checks`), never by the policy code's own checks.
+
+Cells run on the simulator's executor (`solver.sweep.run_cells`: a local
+process pool or Dask), one row per (instance, seed, policy) coming back; the
+rows are then aggregated per (instance, policy) over seeds: the median, and
+the min..max range, which for k seeds covers the true median with probability
+1 - 2^(1-k) (94% for 5 seeds) whatever the distribution.
+"""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import numpy as np
+
+from solver import fairness
+from solver.bench import oracle
+from solver.bench.checks import check_assignment
+from solver.bench.synthetic import Instance
+from solver.policies import Solution, Status, policy_names, solve
+from solver.problem import Problem, compile_problem
+
+# References are skipped above these sizes: the LP grows with the eligible pairs,
+# the Hungarian slot matrix with leads x slots, the naive CP-SAT model with pairs.
+MAX_LP_PAIRS = 400_000
+MAX_CPSAT_PAIRS = 20_000
+# Policies that claim optimality for the lexicographic objective (ratio 1.0 expected).
+EXACT_POLICIES = ("flow", "cpsat")
+
+
+class InstanceSource(Protocol):
+    """Anything that names an instance and builds it for a seed (see `synthetic.InstanceSpec`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def build(self, seed: int) -> Instance: ...
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One instance and one seed, run through every policy."""
+
+    suite: str
+    source: InstanceSource
+    seed: int
+    policies: tuple[str, ...]
+    time_limit_s: float = 10.0
+    repeats: int = 3  # solves per policy, for the time percentiles
+    references: bool = True
+
+
+def run_cell(cell: Cell) -> dict[str, list[dict[str, Any]]]:
+    """Run one cell: {"rows": one per policy, "references": one per reference solver}."""
+    instance = cell.source.build(cell.seed)
+    policy = instance.policy.model_copy(
+        update={"seed": cell.seed, "time_limit_s": cell.time_limit_s, "workers": 1}
+    )
+    problem = compile_problem(instance.reps, instance.leads, policy)
+    refs = _references(problem, cell) if cell.references else []
+    base = {"suite": cell.suite, "instance": cell.source.name, "seed": cell.seed,
+            "n_leads": problem.n, "n_reps": problem.m}
+    rows = []
+    for name in cell.policies:
+        if name == "flow" and not problem.unit_effort:
+            continue  # flow is defined for unit effort only; cpsat covers the rest
+        solutions, times = _solve_repeated(problem, name, cell.repeats)
+        rows.append(base | _metrics(instance, policy, problem, name, solutions[0], times))
+    _add_ratios(rows, refs, problem)
+    return {"rows": rows, "references": [base | ref for ref in refs]}
+
+
+def _solve_repeated(problem: Problem, name: str, repeats: int) -> tuple[list[Solution], list[float]]:
+    solutions = [solve(problem, name) for _ in range(max(1, repeats))]
+    return solutions, [s.solve_time_s for s in solutions]
+
+
+def _references(problem: Problem, cell: Cell) -> list[dict[str, Any]]:
+    """LP optimum, Hungarian (unit effort) and naive CP-SAT (when cpsat runs), as far as sizes allow."""
+    if problem.options.fairness_weight != 0:
+        return []
+    pairs = int(problem.eligible.sum())
+    refs = []
+    if pairs <= MAX_LP_PAIRS:
+        refs.append(oracle.lp_optimum(problem))
+        if problem.unit_effort and (h := oracle.hungarian(problem)) is not None:
+            refs.append(h)
+    if "cpsat" in cell.policies and pairs <= MAX_CPSAT_PAIRS:
+        refs.append(oracle.naive_cpsat(problem, time_limit_s=cell.time_limit_s))
+    return [
+        {"method": r.method, "placed": r.placed, "profit": r.profit, "time_s": r.time_s, "exact": r.exact}
+        for r in refs
+    ]
+
+
+def _metrics(
+    instance: Instance, policy: Any, problem: Problem, name: str, solution: Solution, times: list[float]
+) -> dict[str, Any]:
+    owner = solution.owner
+    owners = [problem.rep_ids[j] if j >= 0 else None for j in owner.tolist()]
+    violations = check_assignment(instance.reps, instance.leads, policy, owners)
+    median_time = float(np.median(times))
+    return {
+        "policy": name,
+        "status": str(solution.status),
+        "placed": int((owner >= 0).sum()),
+        "expected_value": problem.total_value(owner),
+        "profit": problem.total_profit(owner),
+        "objective": solution.objective,
+        "bound": solution.bound,
+        "gap": solution.gap,
+        **fairness.metrics(problem.loads(owner), problem.share),
+        "violations": len(violations),
+        "violation_example": violations[0] if violations else "",
+        "time_s": median_time,
+        "time_samples": times,
+        "throughput_leads_per_s": problem.n / median_time if median_time > 0 else None,
+    }
+
+
+def _add_ratios(rows: list[dict[str, Any]], refs: list[dict[str, Any]], problem: Problem) -> None:
+    """Quality relative to the best reference known for the cell, and time relative to references.
+
+    The reference is the LP optimum when it was solved, else an exact policy's
+    proven optimum, else the best bound a policy reported, else the best value found.
+    """
+    lp = next((r for r in refs if r["method"] == "lp"), None)
+    if lp is not None:
+        ref_method, ref_placed, ref_profit = ("lp" if lp["exact"] else "lp_bound"), lp["placed"], lp["profit"]
+    else:
+        ref_method, ref_placed, ref_profit = _best_known(rows, problem)
+    times = {r["method"]: r["time_s"] for r in refs}
+    for row in rows:
+        row["ref_method"] = ref_method
+        row["ref_placed"] = ref_placed
+        row["ref_profit"] = ref_profit
+        row["placed_ratio"] = row["placed"] / ref_placed if ref_placed else 1.0
+        row["value_ratio"] = row["profit"] / ref_profit if ref_profit else 1.0
+        row["time_vs_hungarian"] = row["time_s"] / times["hungarian"] if "hungarian" in times else None
+        row["time_vs_naive_cpsat"] = (
+            row["time_s"] / times["naive_cpsat"] if "naive_cpsat" in times else None
+        )
+
+
+def _best_known(rows: list[dict[str, Any]], problem: Problem) -> tuple[str, float, float]:
+    if problem.options.fairness_weight == 0:
+        exact = [r for r in rows if r["policy"] in EXACT_POLICIES and r["status"] == Status.OPTIMAL]
+        if exact:
+            return f"{exact[0]['policy']}_optimum", exact[0]["placed"], exact[0]["profit"]
+        bounds = [r["bound"] for r in rows if r["bound"] is not None]
+        if bounds:
+            return "best_bound", max(r["placed"] for r in rows), max(bounds)
+    best = max(rows, key=lambda r: (r["placed"], r["profit"]), default=None)
+    if best is None:
+        return "none", 0, 0.0
+    return "best_found", best["placed"], best["profit"]
+
+
+# -- running a grid --------------------------------------------------------------------------------
+
+
+def run_grid(
+    cells: Sequence[Cell],
+    *,
+    scheduler: str | None = None,
+    workers: int | None = 1,
+    progress: bool = True,
+) -> dict[str, list[dict[str, Any]]]:
+    """Run every cell on the simulator's executor; all rows and references, in cell order."""
+    results = _executor()(run_cell, list(cells), scheduler=scheduler, workers=workers, progress=progress)
+    return {
+        "rows": [row for res in results for row in res["rows"]],
+        "references": [ref for res in results for ref in res["references"]],
+    }
+
+
+def _executor() -> Callable[..., list[Any]]:
+    """`solver.sweep.run_cells` (local pool or Dask) when present, else an in-process loop."""
+    try:
+        from solver.sweep import run_cells
+    except ImportError:
+        return _run_in_process
+    return run_cells
+
+
+def _run_in_process(
+    fn: Callable[[Any], Any], cells: list[Any], *, scheduler: str | None = None,
+    workers: int | None = None, progress: bool = True,
+) -> list[Any]:
+    """Serial fallback with the same signature as `solver.sweep.run_cells`."""
+    if scheduler is not None:
+        raise RuntimeError("a Dask scheduler needs solver.sweep, which is not installed in this version")
+    results = []
+    for k, cell in enumerate(cells, start=1):
+        results.append(fn(cell))
+        if progress:
+            print(f"\r[{'#' * (20 * k // len(cells)):<20}] {k}/{len(cells)} cells",
+                  end="\n" if k == len(cells) else "", file=sys.stderr, flush=True)
+    return results
+
+
+# -- aggregation -----------------------------------------------------------------------------------
+
+AGGREGATED = ("placed", "placed_ratio", "expected_value", "value_ratio", "jain", "gini",
+              "max_deviation", "throughput_leads_per_s", "time_vs_hungarian", "time_vs_naive_cpsat")
+
+
+def aggregate(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (suite, instance, policy): medians and min..max over seeds, time percentiles."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[(row["suite"], row["instance"], row["policy"])].append(row)
+    out = []
+    for (suite, instance, policy), group in groups.items():
+        times = np.concatenate([r["time_samples"] for r in group])
+        agg: dict[str, Any] = {
+            "suite": suite, "instance": instance, "policy": policy,
+            "n_leads": group[0]["n_leads"], "n_reps": group[0]["n_reps"],
+            "seeds": len(group), "ref_method": group[0]["ref_method"],
+            "violations": int(sum(r["violations"] for r in group)),
+            "time_p50_s": float(np.percentile(times, 50)),
+            "time_p99_s": float(np.percentile(times, 99)),
+        }
+        for key in AGGREGATED:
+            agg.update(_median_range(key, [r[key] for r in group]))
+        out.append(agg)
+    return out
+
+
+def by_policy(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per policy over every instance and seed: the headline table."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[row["policy"]].append(row)
+    out = []
+    for policy, group in sorted(groups.items()):
+        times = np.concatenate([r["time_samples"] for r in group])
+        agg = {"policy": policy, "runs": len(group),
+               "violations": int(sum(r["violations"] for r in group)),
+               "time_p50_s": float(np.percentile(times, 50)), "time_p99_s": float(np.percentile(times, 99))}
+        for key in ("placed_ratio", "value_ratio", "jain", "gini", "max_deviation"):
+            agg.update(_median_range(key, [r[key] for r in group]))
+        out.append(agg)
+    return out
+
+
+def _median_range(key: str, values: list[Any]) -> dict[str, float | None]:
+    present = np.array([v for v in values if v is not None], dtype=float)
+    if present.size == 0:
+        return {key: None, f"{key}_lo": None, f"{key}_hi": None}
+    return {key: float(np.median(present)), f"{key}_lo": float(present.min()),
+            f"{key}_hi": float(present.max())}
+
+
+def default_policies() -> tuple[str, ...]:
+    """Every registered policy, exact engines first."""
+    names = policy_names()
+    return tuple(sorted(names, key=lambda p: (p not in EXACT_POLICIES, p)))
+
+
+# -- the record of a run ---------------------------------------------------------------------------
+
+
+def run_record(suite: str, command: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """Version, machine, date and command of a run: what a reader needs to trust and repeat it."""
+    import ortools
+
+    import solver
+
+    return {
+        "suite": suite,
+        "command": command,
+        "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "version": solver.__version__,
+        "git_commit": _git_commit(),
+        "machine": {
+            "cpu": _cpu_model(),
+            "cores": _cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "ortools": ortools.__version__,
+            "note": "shared machine: other jobs ran concurrently; compare times only as in-run ratios",
+        },
+        "settings": settings,
+    }
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                             timeout=5, check=False, cwd=_package_dir())
+    except OSError:
+        return None
+    return out.stdout.strip() or None
+
+
+def _package_dir() -> str:
+    import solver
+
+    return str(next(iter(solver.__path__)))
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _cpu_count() -> int | None:
+    import os
+
+    return os.cpu_count()
