@@ -1,0 +1,195 @@
+"""The `leadsolver` command: bad input gives exit 2 naming file, row and field, and writes nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from solver.cli import main
+
+REPS = "id,territories,segments,capacity,open_leads,quota_weight,available,skills\n" \
+       "r1,EU;US,SMB;MM,3,0,1,true,fin:1.5\n" \
+       "r2,*,SMB;MM,2,1,2,true,\n"
+LEADS = "id,territory,segment,industry,value,score,effort,owner_id\n" \
+        "l1,EU,SMB,fin,100,0.5,1,\n" \
+        "l2,US,MM,,50,1,1,r2\n" \
+        "l3,APAC,ENT,,10,1,1,\n"
+
+
+def run(tmp_path: Path, *args: str, reps: str = REPS, leads: str = LEADS,
+        policy: str | None = None, reps_name: str = "reps.csv", leads_name: str = "leads.csv"):
+    (tmp_path / reps_name).write_text(reps, encoding="utf-8")
+    (tmp_path / leads_name).write_text(leads, encoding="utf-8")
+    argv = ["assign", "--reps", str(tmp_path / reps_name), "--leads", str(tmp_path / leads_name),
+            "--out", str(tmp_path / "out.json"), "--format", "json", *args]
+    if policy is not None:
+        (tmp_path / "policy.yaml").write_text(policy, encoding="utf-8")
+        argv += ["--policy", str(tmp_path / "policy.yaml")]
+    return CliRunner().invoke(main, argv)
+
+
+BAD_INPUTS = [
+    # (what to change, file, row, field, words in the message)
+    ({"reps": "id,territories\nr1,EU\n"}, "reps.csv", "header", "capacity", "missing required column"),
+    ({"leads": "id,territory\nl1,EU\n"}, "leads.csv", "header", "value", "missing required column"),
+    ({"reps": REPS.replace("r2,*,SMB;MM,2", "r2,*,SMB;MM,-2")}, "reps.csv", "row 2", "capacity", "greater than or equal to 0"),
+    ({"reps": REPS.replace("r2,*,SMB;MM,2", "r2,*,SMB;MM,two")}, "reps.csv", "row 2", "capacity", "integer"),
+    ({"leads": LEADS.replace("l2,US,MM,,50", "l2,US,MM,,-50")}, "leads.csv", "row 2", "value",
+     "greater than or equal to 0"),
+    ({"leads": LEADS.replace("l2,US,MM,,50", "l2,US,MM,,lots")}, "leads.csv", "row 2", "value", "number"),
+    ({"leads": LEADS.replace("100,0.5", "100,1.5")}, "leads.csv", "row 1", "score", "less than or equal to 1"),
+    ({"leads": LEADS.replace("10,1,1,", "10,1,0,")}, "leads.csv", "row 3", "effort", "greater than or equal to 1"),
+    ({"reps": REPS + "r1,EU,,1,0,1,true,\n"}, "reps.csv", "row 3", "id", "duplicate rep id"),
+    ({"leads": LEADS + "l1,EU,SMB,,1,1,1,\n"}, "leads.csv", "row 4", "id", "duplicate lead id"),
+    ({"leads": LEADS.replace("1,r2", "1,ghost")}, "leads.csv", "row 2", "owner_id", "names no rep"),
+    ({"policy": "solver: magic\n"}, "policy.yaml", None, "solver", "unknown solver"),
+    ({"policy": "rules:\n  teritory: hard\n"}, "policy.yaml", None, "rules.teritory", "unknown key"),
+    ({"policy": "fairness: [1, 2\n"}, "policy.yaml", "row", None, "malformed YAML"),
+    ({"policy": ""}, "policy.yaml", None, None, "empty"),
+    ({"reps": ""}, "reps.csv", None, None, "empty"),
+    ({"leads": 'id,value\n"l1,5\n'}, "leads.csv", "row 1", None, "malformed CSV"),
+    ({"leads": "id,value\nl1,5,7\n"}, "leads.csv", "row 1", None, "cells where the header has 2"),
+    ({"leads_bytes": "id,territory,value\nl1,Köln,5\n".encode("latin-1")}, "leads.csv", "row 1", None,
+     "not UTF-8"),
+    ({"leads_json": '[{"id": "l1", "value": 5},'}, "leads.json", "row 1", None, "malformed JSON"),
+    ({"leads_json": '[{"id": "l1"}]'}, "leads.json", "row 1", "value", "missing required field"),
+    ({"reps": REPS.replace("fin:1.5", "fin=1.5")}, "reps.csv", "row 1", "skills", "key:multiplier"),
+    ({"reps": REPS.replace("SMB;MM", "SMB;Huge")}, "reps.csv", "row 1", "segments", "unknown segment"),
+]
+
+
+@pytest.mark.parametrize(("change", "file", "row", "field", "words"), BAD_INPUTS)
+def test_bad_input_exit_2_names_file_row_field(tmp_path: Path, change, file, row, field, words) -> None:
+    reps = change.get("reps", REPS)
+    leads = change.get("leads", LEADS)
+    leads_name = "leads.csv"
+    if "leads_json" in change:
+        leads_name, leads = "leads.json", change["leads_json"]
+    (tmp_path / "reps.csv").write_text(reps, encoding="utf-8")
+    if "leads_bytes" in change:
+        (tmp_path / leads_name).write_bytes(change["leads_bytes"])
+    else:
+        (tmp_path / leads_name).write_text(leads, encoding="utf-8")
+    argv = ["assign", "--reps", str(tmp_path / "reps.csv"), "--leads", str(tmp_path / leads_name),
+            "--out", str(tmp_path / "out.json"), "--format", "json"]
+    if "policy" in change:
+        (tmp_path / "policy.yaml").write_text(change["policy"], encoding="utf-8")
+        argv += ["--policy", str(tmp_path / "policy.yaml")]
+    result = CliRunner().invoke(main, argv)
+    assert result.exit_code == 2, result.output
+    message = result.output.strip().splitlines()[-1]
+    assert message.startswith("error: ")
+    assert file in message
+    if row is not None:
+        assert row in message
+    if field is not None:
+        assert f"field '{field}'" in message
+    assert words in message
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_unknown_solver_option_is_usage_error(tmp_path: Path) -> None:
+    result = run(tmp_path, "--solver", "magic")
+    assert result.exit_code == 2
+    assert "magic" in result.output
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_flow_with_effort_points_to_cpsat(tmp_path: Path) -> None:
+    result = run(tmp_path, leads=LEADS.replace("10,1,1,", "10,1,3,"))
+    assert result.exit_code == 2
+    assert "leads.csv, row 3, field 'effort'" in result.output
+    assert "cpsat" in result.output
+
+
+def test_extra_columns_warn_once(tmp_path: Path) -> None:
+    leads = "\n".join(line + ",x,y" if i else line for i, line in enumerate(LEADS.strip().split("\n")))
+    leads = leads.replace("owner_id", "owner_id,color,size") + "\n"
+    result = CliRunner().invoke(main, ["validate", "--reps", _write(tmp_path, "reps.csv", REPS),
+                                       "--leads", _write(tmp_path, "leads.csv", leads)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("ignoring unknown columns: color, size") == 1
+
+
+def _write(tmp_path: Path, name: str, text: str) -> str:
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    return str(tmp_path / name)
+
+
+def test_json_output_shape(tmp_path: Path) -> None:
+    result = run(tmp_path)
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "out.json").read_text())
+    assert set(data) == {"assignments", "summary"}
+    assert [a["lead_id"] for a in data["assignments"]] == ["l1", "l2", "l3"]
+    for a in data["assignments"]:
+        assert set(a) == {"lead_id", "rep_id", "status", "reason", "expected_value", "policy"}
+    by_id = {a["lead_id"]: a for a in data["assignments"]}
+    assert by_id["l1"]["rep_id"] == "r1" and by_id["l1"]["expected_value"] == 75.0  # 100*0.5*1.5
+    assert by_id["l2"]["rep_id"] == "r2" and "account owner" in by_id["l2"]["reason"]
+    assert by_id["l3"]["rep_id"] is None and by_id["l3"]["status"] == "unassigned"
+    assert "segment 'ENT'" in by_id["l3"]["reason"]
+    summary = data["summary"]
+    assert summary["counts"]["assigned"] == 2 and summary["counts"]["unassigned"] == 1
+    for key in ("objective", "bound", "gap", "fairness", "rep_loads", "solve_time_s", "policy"):
+        assert key in summary
+    assert set(summary["fairness"]) == {"jain", "gini", "max_deviation"}
+
+
+def test_stdout_json_is_only_json(tmp_path: Path, sample_paths) -> None:
+    result = CliRunner().invoke(main, ["assign", "--reps", str(sample_paths["reps"]), "--leads",
+                                       str(sample_paths["leads"]), "--format", "json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["summary"]["counts"]["leads"] == 300
+
+
+def test_table_and_explain(sample_paths) -> None:
+    result = CliRunner().invoke(main, ["assign", "--reps", str(sample_paths["reps"]), "--leads",
+                                       str(sample_paths["leads"]), "--policy", str(sample_paths["policy"]),
+                                       "--explain", "L0002"])
+    assert result.exit_code == 0, result.output
+    assert "policy flow (optimal)" in result.output
+    assert "lead L0002 -> R" in result.output
+    assert "  not R" in result.output
+
+
+def test_csv_output(tmp_path: Path) -> None:
+    (tmp_path / "reps.csv").write_text(REPS)
+    (tmp_path / "leads.csv").write_text(LEADS)
+    result = CliRunner().invoke(main, ["assign", "--reps", str(tmp_path / "reps.csv"), "--leads",
+                                       str(tmp_path / "leads.csv"), "--format", "csv"])
+    assert result.exit_code == 0
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "lead_id,rep_id,status,reason,expected_value,policy"
+    assert len(lines) == 4
+
+
+def test_yaml_and_json_inputs_match_csv(tmp_path: Path) -> None:
+    import yaml
+
+    from solver import assign, load_leads, load_reps
+
+    reps_csv = load_reps(_write(tmp_path, "reps.csv", REPS))
+    leads_csv = load_leads(_write(tmp_path, "leads.csv", LEADS), reps_csv)
+    reps_yaml = load_reps(_write(tmp_path, "reps.yaml", yaml.safe_dump(
+        {"reps": [r.model_dump() | {"territories": list(r.territories), "segments": list(r.segments)}
+                  for r in reps_csv]})))
+    leads_json = load_leads(_write(tmp_path, "leads.json", json.dumps(
+        [lead.model_dump(mode="json") for lead in leads_csv])), reps_yaml)
+    assert reps_yaml == reps_csv
+    assert leads_json == leads_csv
+    assert assign(reps_yaml, leads_json).to_dict() != {}
+
+
+def test_unassigned_reason_names_capacity(tmp_path: Path) -> None:
+    leads = LEADS + "l4,EU,SMB,,5,1,1,\nl5,EU,SMB,,5,1,1,\nl6,EU,SMB,,5,1,1,\nl7,EU,SMB,,5,1,1,\n"
+    result = run(tmp_path, leads=leads)
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "out.json").read_text())
+    reasons = [a["reason"] for a in data["assignments"] if a["status"] == "unassigned"]
+    assert any(r.startswith("capacity: all") for r in reasons)
+    assert data["summary"]["counts"]["unassigned_by_reason"]["capacity"] == sum(
+        r.startswith("capacity") for r in reasons)
