@@ -21,6 +21,7 @@ from solver.model import Lead, Policy, Rep, RuleMode
 from solver.scoring import (
     RULE_DIMENSIONS,
     Dimension,
+    LeadColumns,
     RepTable,
     compile_reps,
     encode_leads,
@@ -184,7 +185,8 @@ def compile_problem(
     table = reps if isinstance(reps, RepTable) else compile_reps(reps)
     n, m = len(leads), table.m
     rules = policy.rules
-    dims = encode_leads(table, leads)
+    columns = LeadColumns.of(leads)
+    dims = encode_leads(table, columns)
     available = table.available
 
     eligible = np.broadcast_to(available, (n, m)).copy()
@@ -201,7 +203,7 @@ def compile_problem(
 
     rep_index = {rep_id: j for j, rep_id in enumerate(table.ids)}
     owner_idx = np.fromiter(
-        (rep_index.get(lead.owner_id, UNASSIGNED) for lead in leads), dtype=np.int64, count=n
+        (rep_index.get(owner, UNASSIGNED) for owner in columns.owner_id), dtype=np.int64, count=n
     )
     owner_idx = np.where((owner_idx >= 0) & available[np.maximum(owner_idx, 0)], owner_idx, -1)
     forced = np.full(n, UNASSIGNED, dtype=np.int64)
@@ -211,13 +213,13 @@ def compile_problem(
         has_owner = owner_idx >= 0
         broken[has_owner] += np.arange(m)[None, :] != owner_idx[has_owner, None]
 
-    value = expected_value(table, leads)
+    value = expected_value(table, columns)
     penalty_factor = None
     if broken.any():
         penalty_factor = (1.0 - policy.soft_penalty) ** broken
 
-    effort = np.fromiter((lead.effort for lead in leads), dtype=np.int64, count=n)
-    lead_values = np.fromiter((lead.value for lead in leads), dtype=np.float64, count=n)
+    effort = columns.effort
+    lead_values = columns.value
     open_leads = table.open_leads.astype(np.float64)
     if policy.fairness.measure == "value":
         lead_load = lead_values
@@ -228,7 +230,7 @@ def compile_problem(
         base_load = open_leads
 
     return Problem(
-        lead_ids=tuple(lead.id for lead in leads),
+        lead_ids=columns.ids,
         rep_ids=table.ids,
         eligible=eligible,
         value=value,
@@ -236,12 +238,13 @@ def compile_problem(
         effort=effort,
         capacity=np.maximum(table.capacity - table.open_leads, 0),
         forced=forced,
-        group=_account_groups(leads) if rules.account_grouping else np.full(n, UNASSIGNED),
+        group=_account_groups(columns.account_key) if rules.account_grouping
+        else np.full(n, UNASSIGNED),
         base_load=base_load,
         lead_load=lead_load,
         share=fairness.shares(table.quota_weight, available),
         available=available,
-        score=np.fromiter((lead.score for lead in leads), dtype=np.float64, count=n),
+        score=columns.score,
         seniority=table.seniority,
         quota_weight=table.quota_weight,
         options=SolveOptions(
@@ -259,9 +262,8 @@ def compile_problem(
     )
 
 
-def _account_groups(leads: Sequence[Lead]) -> np.ndarray:
-    """Group index per lead: leads sharing an account (or a parent account) share a group."""
-    keys = [lead.parent_account_id or lead.account_id for lead in leads]
+def _account_groups(keys: Sequence[str]) -> np.ndarray:
+    """Group index per lead: leads sharing an account key (parent, else account) share a group."""
     index: dict[str, int] = {}
     return np.array(
         [index.setdefault(k, len(index)) if k else UNASSIGNED for k in keys], dtype=np.int64

@@ -125,19 +125,50 @@ def _rep_dimension(name: str, reps: Sequence[Rep]) -> RepDimension:
     return RepDimension(name, index, covers, unrestricted)
 
 
-def encode_leads(table: RepTable, leads: Sequence[Lead]) -> dict[str, Dimension]:
+@dataclass(frozen=True)
+class LeadColumns:
+    """The fields of a batch of leads as columns, read in one pass over the records."""
+
+    ids: tuple[str, ...]
+    labels: dict[str, tuple[str, ...]]  # rule dimension -> each lead's label
+    owner_id: tuple[str, ...]
+    account_key: tuple[str, ...]  # parent account, else account: the grouping key
+    value: np.ndarray  # float (n,)
+    score: np.ndarray  # float (n,)
+    effort: np.ndarray  # int (n,)
+
+    @classmethod
+    def of(cls, leads: Sequence[Lead]) -> LeadColumns:
+        rows = [
+            (lead.id, lead.territory, lead.segment, lead.industry, lead.product, lead.owner_id,
+             lead.parent_account_id or lead.account_id, lead.value, lead.score, lead.effort)
+            for lead in leads
+        ]
+        cols = list(zip(*rows, strict=True)) if rows else [()] * 10
+        ids, territory, segment, industry, product, owner, account, value, score, effort = cols
+        return cls(
+            ids=ids,
+            labels={"territory": territory, "segment": segment, "industry": industry,
+                    "product": product},
+            owner_id=owner,
+            account_key=account,
+            value=np.array(value, dtype=np.float64),
+            score=np.array(score, dtype=np.float64),
+            effort=np.array(effort, dtype=np.int64),
+        )
+
+
+def encode_leads(table: RepTable, leads: LeadColumns) -> dict[str, Dimension]:
     """The batch's rule dimensions: each lead's label codes against the rep table."""
-    dims = {}
-    for name in RULE_DIMENSIONS:
-        labels = tuple(getattr(lead, name) for lead in leads)
-        dims[name] = Dimension(table.dimensions[name], labels, table.dimensions[name].codes(labels))
-    return dims
+    return {
+        name: Dimension(table.dimensions[name], labels, table.dimensions[name].codes(labels))
+        for name, labels in leads.labels.items()
+    }
 
 
-def expected_value(table: RepTable, leads: Sequence[Lead]) -> np.ndarray:
+def expected_value(table: RepTable, leads: LeadColumns) -> np.ndarray:
     """float (n, m): ``value_i * score_i * skill_j[industry_i] * skill_j[product_i]``."""
-    n = len(leads)
-    base = np.fromiter((lead.value * lead.score for lead in leads), dtype=np.float64, count=n)
-    industry = table.skill_codes([lead.industry for lead in leads])
-    product = table.skill_codes([lead.product for lead in leads])
+    industry = table.skill_codes(leads.labels["industry"])
+    product = table.skill_codes(leads.labels["product"])
+    base = leads.value * leads.score
     return base[:, None] * (table.skills[:, industry] * table.skills[:, product]).T
