@@ -272,6 +272,31 @@ def default_policies() -> tuple[str, ...]:
     return tuple(sorted(names, key=lambda p: (p not in EXACT_POLICIES, p)))
 
 
+def build_report(record: dict[str, Any], result: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Everything a report shows: provenance, raw rows, references and both aggregations."""
+    return {"record": record, "rows": result["rows"], "references": result["references"],
+            "by_policy": by_policy(result["rows"]), "by_instance": aggregate(result["rows"])}
+
+
+def failures(rows: Sequence[dict[str, Any]], rtol: float = 1e-9) -> list[str]:
+    """What must never happen: a broken hard rule, or an exact policy off the LP optimum.
+
+    An exact policy that reports `optimal` on an instance whose LP optimum is
+    exact (unit effort, fairness weight 0) must match it in leads placed and,
+    to `rtol`, in profit; the transportation LP is integral, so any gap is a bug.
+    """
+    out = [f"{r['policy']} broke {r['violations']} hard rule(s) on {r['instance']} seed {r['seed']}: "
+           f"{r['violation_example']}" for r in rows if r["violations"]]
+    for r in rows:
+        if r["policy"] in EXACT_POLICIES and r["ref_method"] == "lp" and r["status"] == Status.OPTIMAL:
+            off_value = abs(r["profit"] - r["ref_profit"]) > rtol * max(abs(r["ref_profit"]), 1.0)
+            if r["placed"] != r["ref_placed"] or off_value:
+                out.append(f"{r['policy']} is not LP-optimal on {r['instance']} seed {r['seed']}: "
+                           f"placed {r['placed']} vs {r['ref_placed']}, profit {r['profit']!r} vs "
+                           f"{r['ref_profit']!r}")
+    return out
+
+
 # -- the record of a run ---------------------------------------------------------------------------
 
 

@@ -1,0 +1,230 @@
+"""Benchmark outputs: JSON, CSV, a markdown summary and a self-contained HTML report with plots.
+
+Input is what `solver.bench.harness` produces: a run record (version, machine,
+date, command, settings), the per-run rows, the reference rows and the
+aggregates. Plots need matplotlib (the `bench` extra); without it the HTML
+report says so and keeps its tables.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from solver.io import write_atomic
+
+# Columns of the per-policy headline table: (key, heading, format).
+POLICY_COLUMNS = (
+    ("policy", "policy", "{}"),
+    ("runs", "runs", "{}"),
+    ("violations", "violations", "{}"),
+    ("placed_ratio", "placed / ref", "{:.4f}"),
+    ("value_ratio", "value / ref", "{:.4f}"),
+    ("value_ratio_lo", "min", "{:.4f}"),
+    ("value_ratio_hi", "max", "{:.4f}"),
+    ("jain", "Jain", "{:.3f}"),
+    ("gini", "Gini", "{:.3f}"),
+    ("max_deviation", "max dev", "{:.3f}"),
+    ("time_p50_s", "p50 ms", "{:.2f}"),
+    ("time_p99_s", "p99 ms", "{:.2f}"),
+)
+INSTANCE_COLUMNS = (
+    ("instance", "instance", "{}"),
+    ("policy", "policy", "{}"),
+    ("seeds", "seeds", "{}"),
+    ("violations", "viol.", "{}"),
+    ("placed", "placed", "{:.0f}"),
+    ("value_ratio", "value / ref", "{:.4f}"),
+    ("value_ratio_lo", "min", "{:.4f}"),
+    ("value_ratio_hi", "max", "{:.4f}"),
+    ("ref_method", "ref", "{}"),
+    ("jain", "Jain", "{:.3f}"),
+    ("time_p50_s", "p50 ms", "{:.2f}"),
+    ("time_p99_s", "p99 ms", "{:.2f}"),
+    ("throughput_leads_per_s", "leads/s", "{:,.0f}"),
+    ("time_vs_hungarian", "t / Hungarian", "{:.3f}"),
+)
+# Rows carry their raw timing samples; CSV cells hold them `;`-separated.
+_LIST_SEP = ";"
+
+
+def cells(row: dict[str, Any], columns: Sequence[tuple[str, str, str]]) -> tuple[str, ...]:
+    """One table row as text; times in milliseconds, missing values as '-'."""
+    out = []
+    for key, _, fmt in columns:
+        value = row.get(key)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            out.append("-")
+            continue
+        if key.startswith("time_p"):
+            value = value * 1000
+        out.append(fmt.format(value))
+    return tuple(out)
+
+
+def headings(columns: Sequence[tuple[str, str, str]]) -> tuple[str, ...]:
+    return tuple(heading for _, heading, _ in columns)
+
+
+def to_json(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=2, default=str) + "\n"
+
+
+def to_csv(rows: Sequence[dict[str, Any]]) -> str:
+    """The per-run rows, one line each; list values (time samples) joined with ';'."""
+    buf = io.StringIO()
+    if not rows:
+        return ""
+    fields = list(dict.fromkeys(key for row in rows for key in row))
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _LIST_SEP.join(map(str, v)) if isinstance(v, list) else v
+                         for k, v in row.items()})
+    return buf.getvalue()
+
+
+def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str]]) -> str:
+    lines = ["| " + " | ".join(headings(columns)) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cells(row, columns)) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The summary a reader opens first: provenance, the headline table, then per instance."""
+    rec = report["record"]
+    machine = rec["machine"]
+    parts = [
+        f"# Benchmark: {rec['suite']}",
+        "",
+        f"- command: `{rec['command']}`",
+        f"- date (UTC): {rec['date_utc']}; version {rec['version']} (commit {rec['git_commit']})",
+        f"- machine: {machine['cpu']}, {machine['cores']} cores, {machine['platform']}; "
+        f"Python {machine['python']}, numpy {machine['numpy']}, OR-Tools {machine['ortools']}",
+        f"- note: {machine['note']}",
+        f"- settings: {json.dumps(rec['settings'], default=str)}",
+        "",
+        "Quality is the profit of the assignment over the reference (`ref`): the LP optimum "
+        "(scipy HiGHS) where it was solved, otherwise a proven optimum or bound. "
+        "Medians over all runs, with min and max. Violations come from the independent checker "
+        "(`solver/bench/checks.py`) and must be 0.",
+        "",
+        "## By policy",
+        "",
+        markdown_table(report["by_policy"], POLICY_COLUMNS),
+    ]
+    for title, key in (("Notes", "notes"), ("Extra", "extra_markdown")):
+        if report.get(key):
+            parts += ["", f"## {title}", "", report[key]]
+    parts += ["", "## By instance (median and min..max over seeds)", "",
+              markdown_table(report["by_instance"], INSTANCE_COLUMNS), ""]
+    return "\n".join(parts)
+
+
+def html_report(report: dict[str, Any]) -> str:
+    """One self-contained HTML file: the markdown's content as tables plus inline PNG plots."""
+    rec = report["record"]
+    figures = _figures(report)
+    body = [f"<h1>Benchmark: {html.escape(rec['suite'])}</h1>",
+            "<pre>" + html.escape(json.dumps(rec, indent=2, default=str)) + "</pre>",
+            "<h2>By policy</h2>", _html_table(report["by_policy"], POLICY_COLUMNS)]
+    if report.get("notes"):
+        body += ["<h2>Notes</h2>", f"<pre>{html.escape(report['notes'])}</pre>"]
+    if report.get("extra_markdown"):
+        body += ["<h2>Extra</h2>", f"<pre>{html.escape(report['extra_markdown'])}</pre>"]
+    body.append("<h2>Plots</h2>")
+    if figures is None:
+        body.append("<p>Plots need matplotlib: pip install 'leadsolver[bench]'.</p>")
+    else:
+        body += [f'<figure><img alt="{html.escape(t)}" src="data:image/png;base64,{png}">'
+                 f"<figcaption>{html.escape(t)}</figcaption></figure>" for t, png in figures]
+    body += ["<h2>By instance</h2>", _html_table(report["by_instance"], INSTANCE_COLUMNS)]
+    style = ("body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}img{max-width:100%}")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Benchmark {html.escape(rec['suite'])}"
+            f"</title><style>{style}</style></head><body>{''.join(body)}</body></html>\n")
+
+
+def _html_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headings(columns))
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells(r, columns)) + "</tr>"
+                   for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _figures(report: dict[str, Any]) -> list[tuple[str, str]] | None:
+    """(title, base64 PNG) per plot, or None without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # no display: render to memory
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    rows = report["rows"]
+    policies = sorted({r["policy"] for r in rows})
+    out = []
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.boxplot([[r["value_ratio"] for r in rows if r["policy"] == p] for p in policies])
+    ax.set_xticks(range(1, len(policies) + 1), policies, rotation=30)
+    ax.set_ylabel("profit / reference")
+    ax.set_title("Value ratio per policy (all instances and seeds)")
+    out.append(("Value ratio per policy", _png(fig, plt)))
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for p in policies:
+        pts = sorted((r["n_leads"] * r["n_reps"], r["time_p50_s"]) for r in report["by_instance"]
+                     if r["policy"] == p and r["time_p50_s"] > 0)
+        if pts:
+            ax.plot(*zip(*pts, strict=True), marker="o", label=p)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("leads x reps")
+    ax.set_ylabel("median solve time (s)")
+    ax.set_title("Solve time versus size")
+    ax.legend(fontsize="small")
+    out.append(("Time versus size (log axes)", _png(fig, plt)))
+
+    fig, ax = plt.subplots(figsize=(6, 5))
+    for p in policies:
+        pts = [(r["value_ratio"], r["jain"]) for r in report["by_instance"]
+               if r["policy"] == p and r["value_ratio"] is not None]
+        if pts:
+            ax.scatter(*zip(*pts, strict=True), label=p, s=18)
+    ax.set_xlabel("profit / reference (median over seeds)")
+    ax.set_ylabel("Jain index (1 = fair)")
+    ax.set_title("Fairness versus value, per instance")
+    ax.legend(fontsize="small")
+    out.append(("Fairness versus value", _png(fig, plt)))
+    return out
+
+
+def _png(fig: Any, plt: Any) -> str:
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def write_report(report: dict[str, Any], out_dir: str | Path) -> list[Path]:
+    """results.json, results.csv, summary.md and report.html in `out_dir`, each written atomically."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "results.json": to_json(report),
+        "results.csv": to_csv(report["rows"]),
+        "summary.md": markdown(report),
+        "report.html": html_report(report),
+    }
+    for name, text in files.items():
+        write_atomic(str(out / name), text)
+    return [out / name for name in files]
