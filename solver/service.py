@@ -1,0 +1,518 @@
+"""HTTP API for real-time leads: the `Router` behind FastAPI.
+
+A web form, a chat bot or a CRM webhook posts a lead; an urgent lead is
+answered with its owner at once (the router's greedy fast path), a normal lead
+is accepted (202) and gets its owner on the next micro-batch, which a
+background task flushes on the batch timer.
+
+Guarantees are the router's and the ledger's, not this module's: the ledger
+records an accepted lead before the router returns, so a response that says
+"accepted" is durable; a retried lead id returns the first answer; leads
+buffered when the process stopped are reloaded by the router and flushed on
+start-up here.
+
+Concurrency: the Router is not thread-safe and the ledger's SQLite connection
+belongs to one thread, so every router call runs on ONE worker thread
+(`RouterWorker`), in arrival order. The event loop stays free for health,
+metrics and parsing while a micro-batch is being solved.
+
+Safety, outermost first: metrics (counts every request, refused ones too),
+bearer-token auth on every path but the health probes, a request body size
+limit, then FastAPI's validation (422 naming the field). Unexpected errors
+become a bare 500 for the client and a traceback in the server log only.
+FastAPI is an optional extra: import this module only when serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from typing import Any, Literal, TypeVar
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from solver.errors import InputError
+from solver.model import Lead, Rep
+from solver.result import Assignment
+
+log = logging.getLogger("leadsolver.service")
+T = TypeVar("T")
+
+MAX_BODY_BYTES = 1_000_000  # a 1,000-lead batch of ordinary leads is ~300 kB
+MAX_BATCH_LEADS = 1_000
+HEALTH_PATHS = frozenset({"/healthz", "/readyz"})  # probes carry no token
+
+
+# --- Schemas: what the OpenAPI document shows -------------------------------------------
+
+
+class LeadAnswer(BaseModel):
+    """Where a lead stands: assigned or unassigned (with the reason), or pending a micro-batch."""
+
+    lead_id: str
+    status: Literal["assigned", "unassigned", "pending"]
+    rep_id: str | None = None
+    reason: str = ""
+    expected_value: float | None = None
+    policy: str | None = None
+
+    @classmethod
+    def of(cls, lead_id: str, assignment: Assignment | None) -> LeadAnswer:
+        if assignment is None:
+            return cls(lead_id=lead_id, status="pending", reason="accepted; waiting for the next micro-batch")
+        return cls.model_validate(asdict(assignment))
+
+
+class LeadDetail(LeadAnswer):
+    """A lead's answer plus the ledger's explanation of why this rep (and not others)."""
+
+    explanation: dict[str, Any] | None = None
+
+
+class BatchRequest(BaseModel):
+    leads: list[Lead] = Field(min_length=1, max_length=MAX_BATCH_LEADS)
+
+
+class BatchAnswer(BaseModel):
+    results: list[LeadAnswer]
+
+
+class Loads(BaseModel):
+    loads: dict[str, int] = Field(description="open leads per rep, as the router counts them")
+    pending: int = Field(description="normal leads waiting for the next micro-batch")
+
+
+class Reloaded(BaseModel):
+    reps: int
+
+
+class Probe(BaseModel):
+    status: str
+    pending: int | None = None
+
+
+# --- Router access: one worker thread ----------------------------------------------------
+
+
+class RouterWorker:
+    """Runs router and ledger calls one at a time on a single thread, in submission order."""
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="router")
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+# --- Metrics: Prometheus text format, no dependency -------------------------------------
+
+
+class Histogram:
+    """Cumulative-bucket histogram of seconds, as Prometheus expects."""
+
+    BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+
+    def __init__(self) -> None:
+        self.counts = [0] * len(self.BUCKETS)
+        self.total = 0
+        self.sum = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.total += 1
+        self.sum += seconds
+        for k, bound in enumerate(self.BUCKETS):
+            if seconds <= bound:
+                self.counts[k] += 1
+                break
+
+    def lines(self, name: str, labels: str) -> list[str]:
+        sep = "," if labels else ""
+        out, running = [], 0
+        for bound, count in zip(self.BUCKETS, self.counts, strict=True):
+            running += count
+            out.append(f'{name}_bucket{{{labels}{sep}le="{bound}"}} {running}')
+        out.append(f'{name}_bucket{{{labels}{sep}le="+Inf"}} {self.total}')
+        out.append(f"{name}_sum{{{labels}}} {self.sum:.6f}")
+        out.append(f"{name}_count{{{labels}}} {self.total}")
+        return out
+
+
+class Metrics:
+    """Request counts and latencies per route, lead outcomes, micro-batch flushes.
+
+    Only touched from the event loop thread, so plain counters need no lock.
+    Routes are labelled by template (`/v1/leads/{lead_id}`), unrouted requests
+    as "unmatched", so label cardinality stays bounded.
+    """
+
+    def __init__(self) -> None:
+        self.requests: Counter[tuple[str, str, int]] = Counter()
+        self.latency: dict[tuple[str, str], Histogram] = {}
+        self.leads: Counter[str] = Counter()
+        self.flush = Histogram()
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests[method, route, status] += 1
+        self.latency.setdefault((method, route), Histogram()).observe(seconds)
+
+    def observe_answers(self, answers: Sequence[LeadAnswer]) -> None:
+        self.leads.update(a.status for a in answers)
+
+    def render(self, pending: int) -> str:
+        out = ["# HELP leadsolver_http_requests_total HTTP requests by method, route and status.",
+               "# TYPE leadsolver_http_requests_total counter"]
+        for (method, route, status), n in sorted(self.requests.items()):
+            out.append(f'leadsolver_http_requests_total{{method="{method}",route="{route}",'
+                       f'status="{status}"}} {n}')
+        out += ["# HELP leadsolver_http_request_seconds Time from request received to response sent.",
+                "# TYPE leadsolver_http_request_seconds histogram"]
+        for (method, route), hist in sorted(self.latency.items()):
+            out += hist.lines("leadsolver_http_request_seconds", f'method="{method}",route="{route}"')
+        out += ["# HELP leadsolver_leads_total Answers given, by status (pending = accepted for a batch).",
+                "# TYPE leadsolver_leads_total counter"]
+        out += [f'leadsolver_leads_total{{status="{s}"}} {n}' for s, n in sorted(self.leads.items())]
+        out += ["# HELP leadsolver_pending_leads Normal leads waiting for the next micro-batch.",
+                "# TYPE leadsolver_pending_leads gauge", f"leadsolver_pending_leads {pending}",
+                "# HELP leadsolver_flush_seconds Time to route one micro-batch (tick that flushed).",
+                "# TYPE leadsolver_flush_seconds histogram"]
+        out += self.flush.lines("leadsolver_flush_seconds", "")
+        return "\n".join(out) + "\n"
+
+
+# --- ASGI middleware: metrics, auth, size limit ------------------------------------------
+
+
+async def _send_json(
+    send: Send, status: int, detail: str, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()), *headers]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class MetricsMiddleware:
+    """Times every HTTP request, from arrival to the last byte of the response."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500  # unless the app says otherwise before failing
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.observe_request(scope["method"], route, status, time.perf_counter() - start)
+
+
+class BearerAuthMiddleware:
+    """401 unless `Authorization: Bearer <token>` matches; health probes are open.
+
+    Runs before routing and body parsing, so an unauthenticated request learns
+    nothing about the API (not even whether its body would validate).
+    """
+
+    def __init__(self, app: ASGIApp, token: str, open_paths: frozenset[str] = HEALTH_PATHS) -> None:
+        self.app = app
+        self.token = token.encode()
+        self.open_paths = open_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.open_paths or self._authorized(scope):
+            await self.app(scope, receive, send)
+            return
+        await _send_json(send, 401, "missing or invalid bearer token",
+                         [(b"www-authenticate", b'Bearer realm="leadsolver"')])
+
+    def _authorized(self, scope: Scope) -> bool:
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                scheme, _, supplied = value.partition(b" ")
+                # Constant-time: the comparison does not reveal how much of the token matched.
+                return scheme.lower() == b"bearer" and hmac.compare_digest(supplied.strip(), self.token)
+        return False
+
+
+class BodyLimitMiddleware:
+    """413 for bodies over `max_bytes`: at once when Content-Length says so, else while reading."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if declared is not None:
+            if not declared.isdigit():
+                await _send_json(send, 400, "invalid Content-Length")
+                return
+            if int(declared) > self.max_bytes:
+                await _send_json(send, 413, f"request body over {self.max_bytes} bytes")
+                return
+        received = 0
+
+        async def limited_receive() -> Message:
+            # Chunked bodies carry no length: count as they arrive. An HTTPException
+            # raised here passes through FastAPI's body parsing and becomes the 413.
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise HTTPException(413, f"request body over {self.max_bytes} bytes")
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+# --- The application ---------------------------------------------------------------------
+
+
+class Service:
+    """State behind the endpoints: the router on its worker, rep ids, readiness, metrics."""
+
+    def __init__(
+        self,
+        router: Any,
+        ledger: Any,
+        reps: Sequence[Rep],
+        reload_reps: Callable[[], Sequence[Rep]] | None,
+        tick_interval_s: float,
+    ) -> None:
+        self.router = router
+        self.ledger = ledger
+        self.rep_ids = frozenset(r.id for r in reps)
+        self.reload_reps = reload_reps
+        self.tick_interval_s = tick_interval_s
+        self.worker = RouterWorker()
+        self.metrics = Metrics()
+        self.ready = False
+
+    async def start(self) -> None:
+        """Flush what the router reloaded from the ledger (buffered before a restart)."""
+        flushed = await self.worker.call(self.router.flush)
+        if flushed:
+            log.info("flushed %d lead(s) buffered before the restart", len(flushed))
+        self.metrics.observe_answers([LeadAnswer.of(a.lead_id, a) for a in flushed])
+        self.ready = True
+
+    async def tick_forever(self) -> None:
+        """Flush micro-batches on the batch timer; a failed tick is logged and retried."""
+        while True:
+            await asyncio.sleep(self.tick_interval_s)
+            start = time.perf_counter()
+            try:
+                flushed = await self.worker.call(self.router.tick)
+            except Exception:
+                log.exception("micro-batch tick failed; the leads stay buffered and are retried")
+                continue
+            if flushed:
+                self.metrics.flush.observe(time.perf_counter() - start)
+                self.metrics.observe_answers([LeadAnswer.of(a.lead_id, a) for a in flushed])
+
+    def check_owners(self, leads: Sequence[Lead], in_batch: bool) -> None:
+        """A lead's account owner must be a rep the router knows: 422 naming owner_id."""
+        for k, lead in enumerate(leads):
+            if lead.owner_id and lead.owner_id not in self.rep_ids:
+                raise InputError(f"owner_id {lead.owner_id!r} names no known rep",
+                                 field=f"leads.{k}.owner_id" if in_batch else "owner_id")
+
+    def submit(self, leads: Sequence[Lead]) -> list[LeadAnswer]:
+        """On the worker thread: submit leads in order; the router records each before answering."""
+        return [LeadAnswer.of(lead.id, self.router.submit(lead)) for lead in leads]
+
+
+def create_app(
+    router: Any,
+    ledger: Any,
+    token: str | None,
+    *,
+    reps: Sequence[Rep] = (),
+    reload_reps: Callable[[], Sequence[Rep]] | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    tick_interval_s: float = 0.1,
+) -> FastAPI:
+    """The HTTP app around a router and its ledger.
+
+    `token` None turns authentication off (the CLI allows that only on loopback
+    with --insecure-local). `reps` are the router's current reps (their ids
+    check owner_id); `reload_reps` re-reads the reps file for POST /v1/reps/reload.
+    """
+    service = Service(router, ledger, reps, reload_reps, tick_interval_s)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await service.start()
+        ticker = asyncio.create_task(service.tick_forever())
+        try:
+            yield
+        finally:
+            service.ready = False
+            ticker.cancel()
+            await asyncio.gather(ticker, return_exceptions=True)
+            service.worker.close()  # waits for the call in progress; buffered leads stay in the ledger
+
+    app = FastAPI(
+        title="leadsolver",
+        summary="Real-time lead routing: each lead gets one owner under hard rules and fairness.",
+        version="1",
+        lifespan=lifespan,
+        docs_url=None,  # no browser UI on a token-protected service; the schema is /openapi.json
+        redoc_url=None,
+    )
+    app.state.service = service
+    _add_routes(app, service)
+    _add_error_handlers(app)
+    _document_auth(app)
+    # Added innermost first: requests meet metrics, then auth, then the size limit.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
+    if token is not None:
+        app.add_middleware(BearerAuthMiddleware, token=token)
+    app.add_middleware(MetricsMiddleware, metrics=service.metrics)
+    return app
+
+
+def _add_routes(app: FastAPI, service: Service) -> None:
+    worker = service.worker
+
+    @app.post("/v1/leads", response_model=LeadAnswer, status_code=200, tags=["leads"],
+              responses={202: {"model": LeadAnswer, "description": "Accepted; owner on the next batch"}})
+    async def submit_lead(lead: Lead, response: Response) -> LeadAnswer:
+        """Submit one lead. Urgent: answered with its owner. Normal: 202, owner on the next micro-batch.
+
+        Retrying with the same lead id returns the first answer and assigns nothing new.
+        """
+        service.check_owners([lead], in_batch=False)
+        (answer,) = await worker.call(service.submit, [lead])
+        service.metrics.observe_answers([answer])
+        if answer.status == "pending":
+            response.status_code = 202
+            response.headers["location"] = f"/v1/leads/{lead.id}"
+        return answer
+
+    @app.post("/v1/leads/batch", response_model=BatchAnswer, tags=["leads"])
+    async def submit_batch(batch: BatchRequest) -> BatchAnswer:
+        """Submit up to 1,000 leads; each is answered as if submitted alone, in order.
+
+        The whole batch is validated before any lead is recorded.
+        """
+        first: dict[str, int] = {}
+        for k, lead in enumerate(batch.leads):
+            if first.setdefault(lead.id, k) != k:
+                raise InputError(f"duplicate lead id {lead.id!r} (also lead {first[lead.id]})",
+                                 field=f"leads.{k}.id")
+        service.check_owners(batch.leads, in_batch=True)
+        answers = await worker.call(service.submit, batch.leads)
+        service.metrics.observe_answers(answers)
+        return BatchAnswer(results=answers)
+
+    @app.get("/v1/reps/loads", response_model=Loads, tags=["reps"])
+    async def loads() -> Loads:
+        """Open leads per rep as the router counts them, and the micro-batch queue length."""
+        return Loads(loads=await worker.call(service.router.loads), pending=service.router.pending)
+
+    @app.post("/v1/reps/reload", response_model=Reloaded, tags=["reps"],
+              responses={409: {"description": "The reps file is invalid; the old reps stay in force"}})
+    async def reload_reps() -> Reloaded:
+        """Re-read the reps file the service was started with (capacity, availability, new reps)."""
+        if service.reload_reps is None:
+            raise HTTPException(409, "the service was started without a reps file to reload")
+        try:
+            reps = await asyncio.to_thread(service.reload_reps)
+        except InputError as exc:  # the operator's file, not the request, is wrong
+            raise HTTPException(409, f"reps file not reloaded: {exc}") from None
+        await worker.call(service.router.update_reps, reps)
+        service.rep_ids = frozenset(r.id for r in reps)
+        log.info("reloaded %d reps", len(reps))
+        return Reloaded(reps=len(reps))
+
+    @app.get("/healthz", response_model=Probe, response_model_exclude_none=True, tags=["health"])
+    async def health() -> Probe:
+        """Liveness: the process answers. No token needed."""
+        return Probe(status="ok")
+
+    @app.get("/readyz", response_model=Probe, tags=["health"],
+             responses={503: {"model": Probe, "description": "Starting or stopping"}})
+    async def ready() -> Any:
+        """Readiness: buffered leads from before a restart are flushed and the ticker runs."""
+        if not service.ready:
+            return JSONResponse({"status": "not ready"}, status_code=503)
+        return Probe(status="ready", pending=service.router.pending)
+
+    @app.get("/metrics", tags=["health"], response_class=Response,
+             responses={200: {"content": {"text/plain": {}}}})
+    async def metrics() -> Response:
+        """Prometheus text format: request counts and latencies, lead outcomes, queue length."""
+        text = service.metrics.render(pending=service.router.pending)
+        return Response(text, media_type="text/plain; version=0.0.4")
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(InputError)
+    async def input_error(request: Request, exc: InputError) -> JSONResponse:
+        # The same shape as FastAPI's own 422, so clients parse one format.
+        parts = exc.field.split(".") if exc.field else []
+        loc = ["body", *(int(p) if p.isdigit() else p for p in parts)]
+        return JSONResponse({"detail": [{"loc": loc, "msg": exc.message, "type": "input_error"}]},
+                            status_code=422)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's default echoes the whole input; keep the location, message and type only.
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
+def _document_auth(app: FastAPI) -> None:
+    """Declare the bearer scheme in the OpenAPI document (enforced by the middleware)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer"}}
+            for path, operations in schema["paths"].items():
+                if path not in HEALTH_PATHS:
+                    for op in operations.values():
+                        op["security"] = [{"bearer": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
