@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -63,7 +63,7 @@ def emit(text: str, out_path: str | None) -> None:
         click.echo(text, nl=not text.endswith("\n"))
 
 
-def format_rows(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def format_rows(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A plain aligned text table."""
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
     out = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]

@@ -189,7 +189,7 @@ class Policy(_Record):
         return value
 
 
-def check_unique_ids(records: Sequence[Rep] | Sequence[Lead], *, file: str | None, what: str) -> None:
+def check_unique_ids(records: Sequence[Rep | Lead], *, file: str | None, what: str) -> None:
     """Ids must be unique within a file; rows are 1-based in file order."""
     seen: dict[str, int] = {}
     for row, record in enumerate(records, start=1):

@@ -31,11 +31,6 @@ Chooser = Callable[[int, np.ndarray, RoutingState], int]
 """(lead index, candidate rep indices (non-empty, ascending), state) -> chosen rep index."""
 
 
-def lead_effort(problem: Problem, i: int) -> np.ndarray | int:
-    """Effort lead i takes: a scalar, or a vector over reps when effort depends on the rep."""
-    return problem.effort[i] if problem.effort.ndim == 2 else int(problem.effort[i])
-
-
 def route_sequentially(problem: Problem, choose: Chooser) -> Solution:
     """Route each free lead in order with `choose`; forced leads go to their owner."""
     owner = start_owner(problem)
@@ -45,14 +40,14 @@ def route_sequentially(problem: Problem, choose: Chooser) -> Solution:
         assigned=np.bincount(owner[owner >= 0], minlength=problem.m),
     )
     eligible = problem.eligible
-    for i in np.flatnonzero(owner < 0):
-        effort = lead_effort(problem, i)
+    for i in map(int, np.flatnonzero(owner < 0)):
+        effort = problem.effort[i]  # 0-d, or a vector over reps when effort depends on the rep
         candidates = np.flatnonzero(eligible[i] & (state.free >= effort))
         if candidates.size == 0:
             continue
-        j = choose(int(i), candidates, state)
+        j = choose(i, candidates, state)
         owner[i] = j
-        state.free[j] -= effort if np.isscalar(effort) else effort[j]
+        state.free[j] -= effort if effort.ndim == 0 else effort[j]
         state.load[j] += problem.lead_load[i]
         state.assigned[j] += 1
     return Solution(owner=owner, status=Status.HEURISTIC)
