@@ -1,0 +1,433 @@
+"""The online router: micro-batches for normal leads, a priced fast path for urgent ones.
+
+The simulator, the HTTP service and the scheduled batch job all drive this one
+class, so simulated behaviour is production behaviour.
+
+- `submit` accepts a lead. An urgent lead is routed at once by the fast path
+  (`solver.fastpath`); a normal lead waits in the buffer.
+- `tick` flushes the buffer when it holds `policy.batch.max_size` leads or its
+  oldest lead has waited `policy.batch.max_wait_s`; `flush` solves it now with
+  the policy's batch solver (`compile_problem` + `solve` + `decode`).
+- `touch` (first response) stops a lead's SLA clock; `release` frees its
+  owner's capacity; `reassign_stale` moves leads untouched past the SLA
+  (`policy.sla`, counted in the owner's working hours) to another rep.
+
+State. The reps are compiled once into a `RepTable`; each decision passes a
+copy with today's availability (`solver.availability`), open loads and
+catch-up-capped quota weights (`dataclasses.replace`), so compile_problem's
+rules apply unchanged. Capacity counts effort units; `loads()` counts leads.
+
+With a `Ledger`, every accepted lead is written before `submit` answers,
+every decision commits with its explanation, and a new Router on the same
+ledger reloads the buffer and the open leads. Without one, nothing touches
+disk (the simulator's hot path).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from solver import fairness
+from solver.availability import RepCalendar
+from solver.errors import InputError
+from solver.fastpath import DualPricer, LeadRow, LeadScorer, choose_rep
+from solver.ledger import Ledger
+from solver.model import Lead, Policy, Rep
+from solver.policies import solve
+from solver.problem import UNASSIGNED, compile_problem
+from solver.result import ASSIGNED, UNASSIGNED_STATUS, Assignment, decode, explain_lead
+from solver.scoring import RepTable, compile_reps
+
+FAST_PATH = "fast_path"  # the `policy` of decisions made by the urgent fast path
+# A rep away for the whole catch-up window still keeps this share of its quota
+# weight, so the fairness term does not shut it out on its first day back.
+MIN_AVAILABLE_SHARE = 0.1
+
+
+@dataclass
+class _OpenLead:
+    lead: Lead
+    rep_id: str
+    assigned_at: datetime
+    sla_due: datetime | None  # None: no SLA check (touched, or no other rep could take it)
+    reassignments: int = 0
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Router:
+    """Stateful online router; see the module docstring. Not thread-safe: one caller at a time.
+
+    Parameters
+    ----------
+    reps, policy
+        The team and the routing policy (batch solver, rules, batching, SLA).
+    ledger
+        Durable state; None keeps everything in memory.
+    clock
+        Gives `now` when a method is called without one (default: UTC now).
+    catchup_window
+        Quota weights count only the share of this window a rep was not on
+        leave, so a rep back from leave is not flooded to catch up.
+    pricing_horizon
+        Leads expected before today's free capacity is released; the fast
+        path's prices ration capacity over it. None: as many as there is room.
+    run_id
+        Tags every ledger write (a batch job's run).
+    """
+
+    def __init__(
+        self,
+        reps: Sequence[Rep],
+        policy: Policy,
+        ledger: Ledger | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        catchup_window: timedelta = timedelta(days=14),
+        pricing_horizon: float | None = None,
+        run_id: int | None = None,
+    ) -> None:
+        self.policy = policy
+        self.ledger = ledger
+        self.clock = clock or _utc_now
+        self.catchup_window = catchup_window
+        self.pricing_horizon = pricing_horizon
+        self.run_id = run_id
+        self._buffer: list[tuple[Lead, datetime]] = []
+        self._buffered: set[str] = set()
+        self._decided: dict[str, Assignment] = {}
+        self._open: dict[str, _OpenLead] = {}
+        self._touched_ids: set[str] = set()
+        self.update_reps(reps)
+        if ledger is not None:
+            self._reload(ledger)
+
+    # -- the public API -----------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """Leads waiting in the buffer."""
+        return len(self._buffer)
+
+    def submit(self, lead: Lead, now: datetime | None = None) -> Assignment | None:
+        """Accept a lead: an urgent one is routed now (its Assignment), a normal one is buffered (None).
+
+        Idempotent on the lead id: a lead already decided returns its decision
+        and nothing new is assigned; one already buffered returns None.
+        """
+        now = self._now(now)
+        if lead.id in self._decided:
+            return self._decided[lead.id]
+        if lead.id in self._buffered:
+            return None
+        self._check_fits(lead)
+        if self.ledger is not None and not self.ledger.accept(lead, now, self.run_id):
+            return self.ledger.decision(lead.id)  # decided in an earlier session
+        if not lead.urgent:
+            self._buffer.append((lead, now))
+            self._buffered.add(lead.id)
+            return None
+        return self._route_urgent(lead, now)
+
+    def tick(self, now: datetime | None = None) -> list[Assignment]:
+        """Flush when the buffer is full or its oldest lead has waited long enough; else []."""
+        now = self._now(now)
+        out: list[Assignment] = []
+        batch = self.policy.batch
+        if self._buffer and (
+            len(self._buffer) >= batch.max_size
+            or (now - self._buffer[0][1]).total_seconds() >= batch.max_wait_s
+        ):
+            out = self.flush(now)
+        self._reprice_if_due()
+        return out
+
+    def flush(self, now: datetime | None = None) -> list[Assignment]:
+        """Solve the whole buffer now with the policy's batch solver."""
+        now = self._now(now)
+        if not self._buffer:
+            return []
+        leads = [lead for lead, _ in self._buffer]
+        assignments = self._solve_batch(leads, now)
+        self._buffer.clear()
+        self._buffered.clear()
+        return assignments
+
+    def route(self, leads: Sequence[Lead], now: datetime | None = None) -> list[Assignment]:
+        """Accept `leads` and solve them with the buffer as one batch (the scheduled job's call).
+
+        Leads already known (decided or buffered) are skipped; urgency is
+        ignored, since the whole batch is solved at once anyway.
+        """
+        now = self._now(now)
+        for lead in leads:
+            if lead.id in self._decided or lead.id in self._buffered:
+                continue
+            self._check_fits(lead)
+            if self.ledger is None or self.ledger.accept(lead, now, self.run_id):
+                self._buffer.append((lead, now))
+                self._buffered.add(lead.id)
+        return self.flush(now)
+
+    def touch(self, lead_id: str, now: datetime | None = None) -> None:
+        """The owner responded: the lead's SLA clock stops. KeyError if the lead is not open."""
+        now = self._now(now)
+        item = self._open_lead(lead_id)
+        if item is None or lead_id in self._touched_ids:
+            return
+        if self.ledger is not None:
+            self.ledger.touch(lead_id, now)
+        item.sla_due = None
+        self._touched_ids.add(lead_id)
+
+    def release(self, lead_id: str, now: datetime | None = None) -> None:
+        """The lead is worked or closed: its owner's capacity is free again (no-op if already)."""
+        now = self._now(now)
+        item = self._open_lead(lead_id)
+        if item is None:
+            return
+        if self.ledger is not None:
+            self.ledger.release(lead_id, now)
+        del self._open[lead_id]
+        self._touched_ids.discard(lead_id)
+        self._hold(item.rep_id, item.lead, -1)
+
+    def reassign_stale(self, now: datetime | None = None) -> list[Assignment]:
+        """Move each lead untouched past its SLA to another eligible rep (old owner excluded).
+
+        A lead no other rep can take stays put and is checked again one SLA
+        later; after `policy.sla.max_reassignments` moves it stays for good.
+        """
+        now = self._now(now)
+        limit = self.policy.sla.max_reassignments
+        stale = sorted((o for o in self._open.values()
+                        if o.sla_due is not None and o.sla_due <= now and o.reassignments < limit),
+                       key=lambda o: (o.sla_due, o.lead.id))
+        moved: list[Assignment] = []
+        available = self.calendar.available(now)
+        hours = self.policy.sla.first_touch_hours
+        for item in stale:
+            old = self._index.get(item.rep_id, UNASSIGNED)
+            self._hold(item.rep_id, item.lead, -1)  # the old owner's room is not the lead's to keep
+            row = self.scorer.row(item.lead, available)
+            j = choose_rep(row, item.lead.effort, self._free(), self._prices(),
+                           self._fairness_terms(available, now), exclude=old)
+            if j == UNASSIGNED:
+                self._hold(item.rep_id, item.lead, +1)
+                item.sla_due = self._sla_due(old, now) if old >= 0 else None
+                if self.ledger is not None:
+                    self.ledger.extend_sla(item.lead.id, item.sla_due)
+                continue
+            reason = (f"reassigned: not touched within the {hours:g} h SLA by {item.rep_id}; "
+                      f"{self._fast_reason(row, j, 'moved to')}")
+            assignment = Assignment(item.lead.id, self.table.ids[j], ASSIGNED, reason,
+                                    round(float(row.value[j]), 6), FAST_PATH)
+            due = self._sla_due(j, now)
+            if self.ledger is not None:
+                self.ledger.record_reassignment(assignment, item.rep_id, now, due,
+                                                self._fast_explanation(row, j), self.run_id)
+            item.rep_id, item.assigned_at, item.sla_due = self.table.ids[j], now, due
+            item.reassignments += 1
+            self._hold(item.rep_id, item.lead, +1)
+            self._decided[item.lead.id] = assignment
+            moved.append(assignment)
+        return moved
+
+    def update_reps(self, reps: Sequence[Rep]) -> None:
+        """Replace the team (new reps, changed hours or capacity). Open leads keep their owners;
+        those whose owner left become due for reassignment at once."""
+        self.reps = list(reps)
+        self.table: RepTable = compile_reps(self.reps)
+        self._index = {rep_id: j for j, rep_id in enumerate(self.table.ids)}
+        self.calendar = RepCalendar(self.reps)
+        self.scorer = LeadScorer(self.table, self.policy)
+        self.pricer = DualPricer(self.table.m)
+        self._has_leave = any(r.ooo for r in self.reps)
+        self._fractions: tuple[date, np.ndarray] | None = None
+        self._held_effort = np.zeros(self.table.m, dtype=np.int64)
+        self._held_count = np.zeros(self.table.m, dtype=np.int64)
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        for item in self._open.values():
+            if item.rep_id in self._index:
+                self._hold(item.rep_id, item.lead, +1)
+            elif item.lead.id not in self._touched_ids:
+                item.sla_due = epoch
+
+    def loads(self) -> dict[str, int]:
+        """Open leads per rep id: the reps' own `open_leads` plus assigned minus released."""
+        held = self.table.open_leads + self._held_count
+        return {rep_id: int(h) for rep_id, h in zip(self.table.ids, held, strict=True)}
+
+    # -- deciding -----------------------------------------------------------------------------
+
+    def _solve_batch(self, leads: list[Lead], now: datetime) -> list[Assignment]:
+        table = self._table_at(now)
+        problem = compile_problem(table, leads, self.policy)
+        solution = solve(problem, self.policy.solver)
+        result = decode(problem, solution, self.policy.solver)
+        self.pricer.observe(problem.eligible, problem.profit)
+        owner = solution.owner
+        due = {}
+        for i in np.flatnonzero(owner >= 0):
+            due[problem.lead_ids[i]] = self._sla_due(int(owner[i]), now)
+        if self.ledger is not None:
+            explanations = {
+                problem.lead_ids[i]: explain_lead(problem, owner, i, alternatives=2)
+                | {"batch": {"size": problem.n, "status": str(solution.status),
+                             "objective": solution.objective, "bound": solution.bound}}
+                for i in range(problem.n)
+            }
+            self.ledger.record_decisions(result.assignments, now, sla_due=due, explanations=explanations,
+                                         run_id=self.run_id)
+        for lead, a in zip(leads, result.assignments, strict=True):
+            self._settle(lead, a, now, due.get(lead.id))
+        return result.assignments
+
+    def _route_urgent(self, lead: Lead, now: datetime) -> Assignment:
+        available = self.calendar.available(now)
+        row = self.scorer.row(lead, available)
+        j = choose_rep(row, lead.effort, self._free(), self._prices(), self._fairness_terms(available, now))
+        self.pricer.observe(row.eligible[None, :], row.profit[None, :])
+        if j == UNASSIGNED:
+            assignment = Assignment(lead.id, None, UNASSIGNED_STATUS, _fast_unassigned_reason(row, available),
+                                    0.0, FAST_PATH)
+            due = None
+        else:
+            assignment = Assignment(lead.id, self.table.ids[j], ASSIGNED, self._fast_reason(row, j),
+                                    round(float(row.value[j]), 6), FAST_PATH)
+            due = self._sla_due(j, now)
+        if self.ledger is not None:
+            self.ledger.record_decisions(
+                [assignment], now, sla_due={lead.id: due} if due else None,
+                explanations={lead.id: self._fast_explanation(row, j)}, run_id=self.run_id)
+        self._settle(lead, assignment, now, due)
+        return assignment
+
+    def _settle(self, lead: Lead, a: Assignment, now: datetime, due: datetime | None) -> None:
+        """Record a first decision in memory (after the ledger has it)."""
+        self._decided[lead.id] = a
+        if a.rep_id is not None:
+            self._open[lead.id] = _OpenLead(lead, a.rep_id, now, due)
+            self._hold(a.rep_id, lead, +1)
+
+    # -- rep state ----------------------------------------------------------------------------
+
+    def _table_at(self, now: datetime) -> RepTable:
+        """The rep table as of `now`: availability, open load, catch-up-capped weights."""
+        return dataclasses.replace(
+            self.table,
+            available=self.calendar.available(now),
+            open_leads=self.table.open_leads + self._held_effort,
+            quota_weight=self._weights(now),
+        )
+
+    def _weights(self, now: datetime) -> np.ndarray:
+        """Quota weights scaled by the share of the catch-up window each rep was not on leave."""
+        if not self._has_leave:
+            return self.table.quota_weight
+        today = now.astimezone(UTC).date()
+        if self._fractions is None or self._fractions[0] != today:
+            self._fractions = (today, self.calendar.available_fractions(now, self.catchup_window))
+        return self.table.quota_weight * np.maximum(self._fractions[1], MIN_AVAILABLE_SHARE)
+
+    def _free(self) -> np.ndarray:
+        return self.table.capacity - self.table.open_leads - self._held_effort
+
+    def _hold(self, rep_id: str, lead: Lead, sign: int) -> None:
+        j = self._index.get(rep_id)
+        if j is not None:
+            self._held_effort[j] += sign * lead.effort
+            self._held_count[j] += sign
+
+    def _fairness_terms(
+        self, available: np.ndarray, now: datetime
+    ) -> tuple[np.ndarray, np.ndarray, float] | None:
+        weight = self.policy.fairness.weight
+        if weight == 0:
+            return None
+        load = (self.table.open_leads + self._held_count).astype(np.float64)
+        share = fairness.shares(self._weights(now), available)
+        return load, fairness.targets(share, load, 1.0), weight
+
+    def _prices(self) -> np.ndarray | None:
+        return self.pricer.prices if self.pricer.prices.any() else None
+
+    def _reprice_if_due(self) -> None:
+        """Re-learn the fast path's prices (an LP over recent leads) on the doubling schedule."""
+        if self.pricer.due:
+            horizon = self.pricing_horizon
+            if horizon is not None:
+                horizon = max(horizon - self.pricer.seen, 1)
+            self.pricer.update(self._free(), horizon)
+
+    def _sla_due(self, j: int, now: datetime) -> datetime:
+        hours = timedelta(hours=self.policy.sla.first_touch_hours)
+        return self.calendar.schedules[j].add_working_time(now, hours)
+
+    # -- explanations -------------------------------------------------------------------------
+
+    def _fast_reason(self, row: LeadRow, j: int, path: str = "urgent fast path:") -> str:
+        if row.forced == j:
+            return "account owner: the account's current owner keeps it"
+        eligible = row.eligible
+        rank = int(((row.profit > row.profit[j] + 1e-9) & eligible).sum()) + 1
+        return (f"{path} rank {rank} of {int(eligible.sum())} eligible reps by expected value, "
+                f"price {self.pricer.prices[j]:,.2f}")
+
+    def _fast_explanation(self, row: LeadRow, j: int) -> dict[str, Any]:
+        return {
+            "path": "urgent fast path",
+            "eligible_reps": int(row.eligible.sum()),
+            "chosen": None if j < 0 else {"rep_id": self.table.ids[j], "profit": float(row.profit[j]),
+                                          "price": float(self.pricer.prices[j])},
+        }
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _now(self, now: datetime | None) -> datetime:
+        now = self.clock() if now is None else now
+        if now.tzinfo is None:
+            raise ValueError("router times must be timezone-aware datetimes")
+        return now
+
+    def _check_fits(self, lead: Lead) -> None:
+        if self.policy.solver == "flow" and lead.effort != 1:
+            raise InputError(f"lead {lead.id!r}: solver 'flow' needs unit effort (got {lead.effort}); "
+                             "use solver: cpsat", field="effort")
+
+    def _open_lead(self, lead_id: str) -> _OpenLead | None:
+        """The open lead; None if it was released or left unassigned; KeyError if never decided."""
+        item = self._open.get(lead_id)
+        if item is None and lead_id not in self._decided and (
+            self.ledger is None or self.ledger.decision(lead_id) is None
+        ):
+            raise KeyError(f"lead {lead_id!r} has no owner yet (unknown or still buffered)")
+        return item
+
+    def _reload(self, ledger: Ledger) -> None:
+        """Restore the buffer and the open leads from the ledger (a restart)."""
+        for lead, accepted_at in ledger.pending():
+            self._buffer.append((lead, accepted_at))
+            self._buffered.add(lead.id)
+        for o in ledger.open_leads():
+            due = None if o.touched else o.sla_due
+            self._open[o.lead.id] = _OpenLead(o.lead, o.rep_id, o.assigned_at, due, o.reassignments)
+            if o.touched:
+                self._touched_ids.add(o.lead.id)
+            self._hold(o.rep_id, o.lead, +1)
+
+
+def _fast_unassigned_reason(row: LeadRow, available: np.ndarray) -> str:
+    if not available.any():
+        return "no rep available: every rep is unavailable or outside working hours"
+    if not row.eligible.any():
+        return "no eligible rep: no available rep passes the hard rules"
+    return f"capacity: all {int(row.eligible.sum())} eligible reps are at capacity"
