@@ -153,9 +153,12 @@ def _fmt(x: float | None) -> str:
 # Subcommands that live in their own modules: one import and one add_command each.
 # (Imported here, after `main` exists, so those modules may import solver.cli_common freely.)
 from solver.cli_bench import bench  # noqa: E402
+from solver.cli_jobs import history, run_job  # noqa: E402
 from solver.cli_serve import serve  # noqa: E402
 
 main.add_command(bench)
+main.add_command(run_job)
+main.add_command(history)
 main.add_command(serve)
 
 
