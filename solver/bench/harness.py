@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import platform
 import subprocess
-import sys
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -33,6 +32,7 @@ from solver.bench.checks import check_assignment
 from solver.bench.synthetic import Instance
 from solver.policies import Solution, Status, policy_names, solve
 from solver.problem import Problem, compile_problem
+from solver.sweep import run_cells
 
 # References are skipped above these sizes: the LP grows with the eligible pairs,
 # the Hungarian slot matrix with leads x slots, the naive CP-SAT model with pairs.
@@ -181,36 +181,11 @@ def run_grid(
     progress: bool = True,
 ) -> dict[str, list[dict[str, Any]]]:
     """Run every cell on the simulator's executor; all rows and references, in cell order."""
-    results = _executor()(run_cell, list(cells), scheduler=scheduler, workers=workers, progress=progress)
+    results = run_cells(run_cell, list(cells), scheduler=scheduler, workers=workers, progress=progress)
     return {
         "rows": [row for res in results for row in res["rows"]],
         "references": [ref for res in results for ref in res["references"]],
     }
-
-
-def _executor() -> Callable[..., list[Any]]:
-    """`solver.sweep.run_cells` (local pool or Dask) when present, else an in-process loop."""
-    try:
-        from solver.sweep import run_cells
-    except ImportError:
-        return _run_in_process
-    return run_cells
-
-
-def _run_in_process(
-    fn: Callable[[Any], Any], cells: list[Any], *, scheduler: str | None = None,
-    workers: int | None = None, progress: bool = True,
-) -> list[Any]:
-    """Serial fallback with the same signature as `solver.sweep.run_cells`."""
-    if scheduler is not None:
-        raise RuntimeError("a Dask scheduler needs solver.sweep, which is not installed in this version")
-    results = []
-    for k, cell in enumerate(cells, start=1):
-        results.append(fn(cell))
-        if progress:
-            print(f"\r[{'#' * (20 * k // len(cells)):<20}] {k}/{len(cells)} cells",
-                  end="\n" if k == len(cells) else "", file=sys.stderr, flush=True)
-    return results
 
 
 # -- aggregation -----------------------------------------------------------------------------------
@@ -236,7 +211,7 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             "time_p99_s": float(np.percentile(times, 99)),
         }
         for key in AGGREGATED:
-            agg.update(_median_range(key, [r[key] for r in group]))
+            agg.update(_median_range(key, [r.get(key) for r in group]))
         out.append(agg)
     return out
 
@@ -253,7 +228,7 @@ def by_policy(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                "violations": int(sum(r["violations"] for r in group)),
                "time_p50_s": float(np.percentile(times, 50)), "time_p99_s": float(np.percentile(times, 99))}
         for key in ("placed_ratio", "value_ratio", "jain", "gini", "max_deviation"):
-            agg.update(_median_range(key, [r[key] for r in group]))
+            agg.update(_median_range(key, [r.get(key) for r in group]))
         out.append(agg)
     return out
 
