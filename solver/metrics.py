@@ -121,7 +121,7 @@ def interval(values: Iterable[float]) -> dict[str, float]:
     if x.size == 0:
         return {"mean": float("nan"), "low": float("nan"), "high": float("nan"), "n": 0}
     mean = float(x.mean())
-    half = t_quantile(x.size - 1) * float(x.std(ddof=1)) / np.sqrt(x.size) if x.size > 1 else 0.0
+    half = t_quantile(x.size - 1) * float(x.std(ddof=1)) / float(np.sqrt(x.size)) if x.size > 1 else 0.0
     return {"mean": mean, "low": mean - half, "high": mean + half, "n": int(x.size)}
 
 

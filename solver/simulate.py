@@ -285,3 +285,54 @@ def win_probability(score: float, rep_skill: float, minutes: float, response: An
     """``min(1, score x skill) x speed_factor(minutes)``."""
     return min(1.0, score * rep_skill) * float(speed_factor(minutes, response.half_life_minutes,
                                                            response.floor))
+
+
+def scenario_cells(scenario: Scenario, seeds: int) -> tuple[list[Cell], list[Cell]]:
+    """The grid (variant x policy x seed) and the fairness sweep (base variant, sweep policy)."""
+    from solver.scenario import variant_names
+
+    grid = [Cell(scenario, v, p, s) for v in variant_names(scenario) for p in scenario.policies
+            for s in range(seeds)]
+    sweep = [Cell(scenario, "base", scenario.sweep_policy, s, w) for w in scenario.fairness_sweep
+             for s in range(seeds)]
+    return grid, sweep
+
+
+def simulate_scenario(scenario: Scenario, *, seeds: int | None = None, scheduler: Any = None,
+                      workers: int | None = None, progress: bool = True) -> dict[str, Any]:
+    """Run every cell of the scenario and summarize: the JSON of `leadsolver simulate`."""
+    from solver.metrics import RESPONSE_BINS, aggregate, interval
+    from solver.sweep import run_cells
+
+    n_seeds = seeds or scenario.seeds
+    grid, sweep = scenario_cells(scenario, n_seeds)
+    outputs = run_cells(run_cell, grid + sweep, scheduler=scheduler, workers=workers, progress=progress)
+    runs, swept = outputs[: len(grid)], outputs[len(grid):]
+    hist: dict[str, dict[str, list[int]]] = {}
+    for run in runs:
+        by_policy = hist.setdefault(run.variant, {})
+        prev = by_policy.get(run.policy, [0] * len(run.response_hist))
+        by_policy[run.policy] = [a + b for a, b in zip(prev, run.response_hist, strict=True)]
+    loads = {run.policy: {"rep_ids": list(run.rep_ids),
+                          "open_leads": np.round(run.load_samples).astype(int).tolist()}
+             for run in runs if run.variant == "base" and run.seed == 0}
+    curve = []
+    for w in scenario.fairness_sweep:
+        mine = [r.metrics for r in swept if r.fairness_weight == w]
+        curve.append({"weight": w, **{k: interval(m[k] for m in mine)
+                                      for k in ("expected_revenue", "expected_value", "jain")}})
+    return {
+        "scenario": scenario.name,
+        "description": scenario.description,
+        "variants": list(hist),
+        "policies": scenario.policies,
+        "baseline": scenario.baseline_policy,
+        "seeds": n_seeds,
+        "sla_minutes": scenario.response.sla_minutes,
+        "cells": aggregate([r.to_dict() for r in runs], scenario.baseline_policy),
+        "runs": [r.to_dict() for r in runs],
+        "response_bins_min": list(RESPONSE_BINS),
+        "response_histogram": hist,
+        "load_over_time": loads,
+        "fairness_sweep": {"policy": scenario.sweep_policy, "points": curve},
+    }
