@@ -155,10 +155,13 @@ def _fmt(x: float | None) -> str:
 from solver.cli_bench import bench  # noqa: E402
 from solver.cli_jobs import history, run_job  # noqa: E402
 from solver.cli_serve import serve  # noqa: E402
+from solver.cli_simulate import learn, simulate  # noqa: E402
 
 main.add_command(bench)
 main.add_command(run_job)
 main.add_command(history)
+main.add_command(simulate)
+main.add_command(learn)
 main.add_command(serve)
 
 
