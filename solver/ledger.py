@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from solver.model import Lead
 from solver.result import ASSIGNED, Assignment
@@ -118,9 +118,21 @@ class Ledger:
         The database file; ``":memory:"`` gives a throwaway ledger for tests.
     timeout_s
         How long a writer waits for another writer's transaction (cron overlap).
+    synchronous
+        "FULL" (default): a commit survives power loss (an fsync per commit).
+        "NORMAL": a commit survives a crash or restart of the process, not of
+        the machine; commits skip the fsync (milliseconds on most disks).
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout_s: float = 600.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        timeout_s: float = 600.0,
+        synchronous: Literal["FULL", "NORMAL"] = "FULL",
+    ) -> None:
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -129,7 +141,7 @@ class Ledger:
         self._db.row_factory = sqlite3.Row
         self._depth = 0
         self._db.execute("PRAGMA journal_mode=WAL")  # readers (history) do not block the job
-        self._db.execute("PRAGMA synchronous=FULL")  # a committed run survives power loss
+        self._db.execute(f"PRAGMA synchronous={synchronous}")  # FULL: a committed run survives power loss
         self._db.execute("PRAGMA foreign_keys=ON")
         with self.transaction():
             # One statement at a time: executescript() would COMMIT the open transaction.
