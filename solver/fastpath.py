@@ -114,7 +114,7 @@ def choose_rep(
 
 
 class DualPricer:
-    """Rep prices from the capacity duals of the LP over a window of recent leads.
+    r"""Rep prices from the capacity duals of the LP over a window of recent leads.
 
     `observe` stores the eligibility and profit rows of leads as batches are
     solved (and urgent leads are routed); `update(free)` solves
