@@ -50,10 +50,15 @@ def check_assignment(
     leads: Sequence[Lead],
     policy: Policy,
     owners: Sequence[str | None],
+    batches: Sequence[Sequence[int]] | None = None,
 ) -> list[str]:
     """Every broken hard rule of an assignment, as sentences; empty when it is feasible.
 
     `owners[i]` is the rep id given to `leads[i]`, or None for unassigned.
+    `batches` lists the lead indices of each decision, in decision order, for a
+    stream routed in micro-batches or one by one (None: all leads in one batch).
+    Capacity and grouping hold per decision: an owner-rule lead arriving after
+    its owner filled up may pass the cap, as it would in one batch.
     """
     if len(owners) != len(leads):  # conservation: every lead comes out exactly once
         return [f"{len(owners)} owners for {len(leads)} leads"]
@@ -67,9 +72,13 @@ def check_assignment(
         problems += _owner_rule(lead, rep, reps_by_id, policy)
         if rep is not None and account_owner(lead, reps_by_id, policy) is None:
             problems += _eligibility(lead, rep, policy)
-    problems += _capacity(reps, leads, reps_by_id, policy, owners)
-    if policy.rules.account_grouping:
-        problems += _grouping(leads, owners)
+    used: dict[str, int] = defaultdict(int)  # effort held from earlier decisions
+    for batch in batches if batches is not None else [range(len(leads))]:
+        batch_leads = [leads[i] for i in batch]
+        batch_owners = [owners[i] for i in batch]
+        problems += _capacity(reps, batch_leads, reps_by_id, policy, batch_owners, used)
+        if policy.rules.account_grouping:
+            problems += _grouping(batch_leads, batch_owners)
     return problems
 
 
@@ -98,11 +107,13 @@ def _capacity(
     reps_by_id: dict[str, Rep],
     policy: Policy,
     owners: Sequence[str | None],
+    used: dict[str, int],
 ) -> list[str]:
-    """open_leads + effort assigned <= capacity; leads kept by their account owner may pass the cap.
+    """open_leads + earlier effort + this batch's effort <= capacity; owner-rule leads may pass the cap.
 
     Owner-rule leads still use capacity, so a rep they push to (or past) its cap
-    must get no other lead.
+    must get no other lead in the batch. `used` (effort of earlier batches per
+    rep) is updated with this batch.
     """
     kept: dict[str, int] = defaultdict(int)  # effort of owner-rule leads per rep
     routed: dict[str, int] = defaultdict(int)  # effort of every other lead per rep
@@ -114,12 +125,16 @@ def _capacity(
             kept[rep_id] += lead.effort
         else:
             routed[rep_id] += lead.effort
-    return [
-        f"rep {rep.id} over capacity: {rep.open_leads} open + {kept[rep.id]} kept + "
-        f"{routed[rep.id]} routed > {rep.capacity}"
+    problems = [
+        f"rep {rep.id} over capacity: {rep.open_leads} open + {used[rep.id]} earlier + {kept[rep.id]} kept "
+        f"+ {routed[rep.id]} routed > {rep.capacity}"
         for rep in reps
-        if routed[rep.id] > 0 and rep.open_leads + kept[rep.id] + routed[rep.id] > rep.capacity
+        if routed[rep.id] > 0
+        and rep.open_leads + used[rep.id] + kept[rep.id] + routed[rep.id] > rep.capacity
     ]
+    for rep_id in set(kept) | set(routed):
+        used[rep_id] += kept[rep_id] + routed[rep_id]
+    return problems
 
 
 def _grouping(leads: Sequence[Lead], owners: Sequence[str | None]) -> list[str]:
