@@ -74,6 +74,11 @@ def resolve_token(token_file: str | None, insecure_local: bool, host: str) -> st
               help="Larger request bodies are refused with 413.")
 @click.option("--max-connections", type=click.IntRange(min=1), default=512, show_default=True,
               help="Concurrent connections beyond this get 503 instead of queueing without bound.")
+@click.option("--durability", type=click.Choice(["power-loss", "process-crash"]), default="power-loss",
+              show_default=True,
+              help="What an accepted lead survives. power-loss: an fsync per ledger commit (group-committed "
+                   "under load); process-crash: no fsync, survives a crash or restart of the service, not "
+                   "of the machine (sub-millisecond commits).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True)
 @input_errors_exit_2
@@ -87,6 +92,7 @@ def serve(
     insecure_local: bool,
     max_body_bytes: int,
     max_connections: int,
+    durability: str,
     log_level: str,
 ) -> None:
     """Serve the router over HTTP: urgent leads answered at once, normal ones micro-batched.
@@ -106,13 +112,15 @@ def serve(
 
     reps = load_reps(reps_path)
     policy = load_policy(policy_path)
-    ledger = Ledger(db_path)
-    try:
-        router = Router(reps, policy, ledger)
-        app = create_app(router, ledger, token, reps=reps, reload_reps=lambda: load_reps(reps_path),
-                         max_body_bytes=max_body_bytes)
-        # No access log: at hundreds of requests a second it costs latency; /metrics counts them.
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,
-                    limit_concurrency=max_connections, timeout_graceful_shutdown=10)
-    finally:
-        ledger.close()
+    synchronous = "FULL" if durability == "power-loss" else "NORMAL"
+
+    Ledger(db_path).close()  # a ledger that cannot be opened fails here, before listening
+
+    def open_router() -> Router:  # runs on the service's router thread, which owns the ledger
+        return Router(reps, policy, Ledger(db_path, synchronous=synchronous))
+
+    app = create_app(open_router, token, reload_reps=lambda: load_reps(reps_path),
+                     max_body_bytes=max_body_bytes)
+    # No access log: at hundreds of requests a second it costs latency; /metrics counts them.
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,
+                limit_concurrency=max_connections, timeout_graceful_shutdown=10)

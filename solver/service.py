@@ -29,24 +29,28 @@ import asyncio
 import hmac
 import json
 import logging
+import queue
+import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import FastAPI, Request, Response
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from solver.batch import check_solver_fits
 from solver.errors import InputError
 from solver.model import Lead, Rep
 from solver.result import Assignment
+from solver.router import Router
 
 log = logging.getLogger("leadsolver.service")
 T = TypeVar("T")
@@ -76,10 +80,21 @@ class LeadAnswer(BaseModel):
         return cls.model_validate(asdict(assignment))
 
 
+class LeadEvent(BaseModel):
+    """One entry of the ledger's audit trail."""
+
+    at: str
+    kind: str = Field(description="accepted | assigned | unassigned | reassigned | touched | released")
+    rep_id: str | None = None
+    from_rep_id: str | None = None
+    reason: str | None = None
+
+
 class LeadDetail(LeadAnswer):
-    """A lead's answer plus the ledger's explanation of why this rep (and not others)."""
+    """A lead's answer, the ledger's explanation of why this rep (and not others), its audit trail."""
 
     explanation: dict[str, Any] | None = None
+    events: list[LeadEvent] = Field(default_factory=list)
 
 
 class BatchRequest(BaseModel):
@@ -104,20 +119,123 @@ class Probe(BaseModel):
     pending: int | None = None
 
 
-# --- Router access: one worker thread ----------------------------------------------------
+# --- Router access: one thread owns the router and its ledger --------------------------
+
+
+class _Job:
+    """One request for the worker thread; its answer goes back to the event loop's future."""
+
+    def __init__(self, fn: Callable[[Any], Any] | None, leads: Sequence[Lead] = ()) -> None:
+        self.fn = fn  # None: a submission of `leads`, which may share a transaction with others
+        self.leads = leads
+        self.loop = asyncio.get_running_loop()
+        self.future: asyncio.Future[Any] = self.loop.create_future()
+
+    def settle(self, result: Any = None, error: BaseException | None = None) -> None:
+        def resolve() -> None:
+            if self.future.done():  # the request was cancelled (client gone)
+                return
+            if error is None:
+                self.future.set_result(result)
+            else:
+                self.future.set_exception(error)
+
+        self.loop.call_soon_threadsafe(resolve)
 
 
 class RouterWorker:
-    """Runs router and ledger calls one at a time on a single thread, in submission order."""
+    """The one thread that builds, owns and calls the router and its ledger, in arrival order.
 
-    def __init__(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="router")
+    The Router is not thread-safe and the ledger's SQLite connection belongs
+    to the thread that opened it, so both live here; the event loop only
+    queues jobs and awaits their futures, and stays free for health checks
+    while a micro-batch is solved.
 
-    async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+    Group commit: submissions waiting in the queue together run in ONE ledger
+    transaction, so a burst pays one commit (one fsync with synchronous=FULL)
+    instead of one each, and the answers are released only after it. If the
+    group fails, the ledger rolls back; the router, whose memory may already
+    hold decisions from the group, is rebuilt from the ledger (what a restart
+    does) and the jobs are retried one by one, so only the faulty one fails.
+    """
 
-    def close(self) -> None:
-        self._executor.shutdown(wait=True)
+    def __init__(self, open_router: Callable[[], Any], max_group: int = 256) -> None:
+        self._open_router = open_router
+        self._max_group = max_group
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="router", daemon=True)
+        self.router: Any = None
+
+    async def start(self) -> None:
+        self._thread.start()
+        await self.call(lambda _: None)  # the router is built first thing on the thread
+
+    async def call(self, fn: Callable[[Any], T]) -> T:
+        """Run fn(router) on the worker thread, after every job queued before it."""
+        job = _Job(fn)
+        self._jobs.put(job)
+        return await job.future  # type: ignore[no-any-return]
+
+    async def submit(self, leads: Sequence[Lead]) -> list[Assignment | None]:
+        """Submit leads in order; the answers come after their ledger transaction commits."""
+        job = _Job(None, leads)
+        self._jobs.put(job)
+        return await job.future  # type: ignore[no-any-return]
+
+    async def stop(self) -> None:
+        """Finish the queued jobs, close the ledger and end the thread."""
+        self._jobs.put(None)
+        await asyncio.to_thread(self._thread.join)
+
+    def _run(self) -> None:
+        self.router = self._open_router()
+        carry: _Job | None = None
+        while True:
+            job = carry if carry is not None else self._jobs.get()
+            carry = None
+            if job is None:
+                break
+            if job.fn is not None:
+                try:
+                    job.settle(job.fn(self.router))
+                except Exception as exc:
+                    job.settle(error=exc)
+                continue
+            group = [job]
+            while len(group) < self._max_group:
+                try:
+                    nxt = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None or nxt.fn is not None:  # keep arrival order: run it after the group
+                    carry = nxt
+                    break
+                group.append(nxt)
+            self._commit(group)
+        if self.router.ledger is not None:
+            self.router.ledger.close()
+
+    def _commit(self, group: list[_Job]) -> None:
+        try:
+            with self.router.ledger.transaction():
+                answers = [[self.router.submit(lead) for lead in job.leads] for job in group]
+        except Exception as exc:
+            self.router = _rebuilt(self.router)
+            if len(group) == 1:
+                group[0].settle(error=exc)
+            else:
+                for job in group:
+                    self._commit([job])
+            return
+        for job, answer in zip(group, answers, strict=True):
+            job.settle(answer)
+
+
+def _rebuilt(router: Router) -> Router:
+    """A fresh router on the same ledger: its memory reloaded from what was committed."""
+    return Router(router.reps, router.policy, router.ledger, clock=router.clock,
+                  catchup_window=router.catchup_window, pricing_horizon=router.pricing_horizon,
+                  run_id=router.run_id)
 
 
 # --- Metrics: Prometheus text format, no dependency -------------------------------------
@@ -301,88 +419,145 @@ class BodyLimitMiddleware:
 
 
 class Service:
-    """State behind the endpoints: the router on its worker, rep ids, readiness, metrics."""
+    """State behind the endpoints: the worker (router + ledger), rep ids, readiness, metrics."""
 
     def __init__(
         self,
-        router: Any,
-        ledger: Any,
-        reps: Sequence[Rep],
+        open_router: Callable[[], Router],
         reload_reps: Callable[[], Sequence[Rep]] | None,
         tick_interval_s: float,
+        stale_interval_s: float,
     ) -> None:
-        self.router = router
-        self.ledger = ledger
-        self.rep_ids = frozenset(r.id for r in reps)
+        self.worker = RouterWorker(open_router)
         self.reload_reps = reload_reps
         self.tick_interval_s = tick_interval_s
-        self.worker = RouterWorker()
+        self.stale_interval_s = stale_interval_s
         self.metrics = Metrics()
+        self.rep_ids: frozenset[str] = frozenset()
         self.ready = False
 
+    @property
+    def router(self) -> Router:
+        """For reads from the event loop that are atomic (`pending`, `policy`); calls go via the worker."""
+        return self.worker.router  # type: ignore[no-any-return]
+
     async def start(self) -> None:
-        """Flush what the router reloaded from the ledger (buffered before a restart)."""
-        flushed = await self.worker.call(self.router.flush)
+        """Build the router on its thread, then flush the leads buffered before a restart."""
+        await self.worker.start()
+        if self.router.ledger is None:
+            raise ValueError("the service needs a router with a ledger: accepted leads must be durable")
+        self.rep_ids = frozenset(r.id for r in self.router.reps)
+        flushed = await self.worker.call(lambda router: router.flush())
         if flushed:
             log.info("flushed %d lead(s) buffered before the restart", len(flushed))
-        self.metrics.observe_answers([LeadAnswer.of(a.lead_id, a) for a in flushed])
+            self.metrics.observe_answers([LeadAnswer.of(a.lead_id, a) for a in flushed])
         self.ready = True
 
-    async def tick_forever(self) -> None:
-        """Flush micro-batches on the batch timer; a failed tick is logged and retried."""
+    async def stop(self) -> None:
+        self.ready = False
+        await self.worker.stop()  # buffered leads stay in the ledger for the next start
+
+    async def run_timers(self) -> None:
+        """Flush micro-batches on the batch timer, reassign stale leads on a slower one.
+
+        A failed round is logged and retried on the next tick: the leads stay buffered.
+        """
+        last_stale = time.monotonic()
         while True:
             await asyncio.sleep(self.tick_interval_s)
             start = time.perf_counter()
             try:
-                flushed = await self.worker.call(self.router.tick)
+                flushed = await self.worker.call(lambda router: router.tick())
+                if time.monotonic() - last_stale >= self.stale_interval_s:
+                    last_stale = time.monotonic()
+                    moved = await self.worker.call(lambda router: router.reassign_stale())
+                    if moved:
+                        log.info("reassigned %d lead(s) untouched past their SLA", len(moved))
             except Exception:
-                log.exception("micro-batch tick failed; the leads stay buffered and are retried")
+                log.exception("router timer failed; buffered leads are retried on the next tick")
                 continue
             if flushed:
                 self.metrics.flush.observe(time.perf_counter() - start)
                 self.metrics.observe_answers([LeadAnswer.of(a.lead_id, a) for a in flushed])
 
-    def check_owners(self, leads: Sequence[Lead], in_batch: bool) -> None:
-        """A lead's account owner must be a rep the router knows: 422 naming owner_id."""
+    def check(self, leads: Sequence[Lead], in_batch: bool) -> None:
+        """Refuse (422) what the router would refuse, before anything of the request is recorded."""
+        def where(k: int, name: str) -> str:
+            return f"leads.{k}.{name}" if in_batch else name
+
+        first: dict[str, int] = {}
         for k, lead in enumerate(leads):
+            if first.setdefault(lead.id, k) != k:
+                raise InputError(f"duplicate lead id {lead.id!r} (also lead {first[lead.id]})",
+                                 field=where(k, "id"))
             if lead.owner_id and lead.owner_id not in self.rep_ids:
                 raise InputError(f"owner_id {lead.owner_id!r} names no known rep",
-                                 field=f"leads.{k}.owner_id" if in_batch else "owner_id")
+                                 field=where(k, "owner_id"))
+        try:
+            check_solver_fits(self.router.policy, leads)
+        except InputError as exc:
+            k = exc.row - 1 if isinstance(exc.row, int) else 0
+            raise InputError(exc.message, field=where(k, exc.field or "")) from None
 
-    def submit(self, leads: Sequence[Lead]) -> list[LeadAnswer]:
-        """On the worker thread: submit leads in order; the router records each before answering."""
-        return [LeadAnswer.of(lead.id, self.router.submit(lead)) for lead in leads]
+    async def submit(self, leads: Sequence[Lead], in_batch: bool) -> list[LeadAnswer]:
+        self.check(leads, in_batch)
+        decisions = await self.worker.submit(leads)
+        answers = [LeadAnswer.of(lead.id, d) for lead, d in zip(leads, decisions, strict=True)]
+        self.metrics.observe_answers(answers)
+        return answers
+
+
+def lead_detail(router: Router, lead_id: str) -> LeadDetail | None:
+    """The lead's decision, its explanation and audit trail from the ledger; None if unknown."""
+    assert router.ledger is not None  # checked at start
+    events = router.ledger.history(lead_id)
+    if not events:
+        return None
+    answer = LeadAnswer.of(lead_id, router.ledger.decision(lead_id))
+    explanation = next((e["explanation"] for e in reversed(events) if e["explanation"]), None)
+    return LeadDetail(**answer.model_dump(), explanation=explanation,
+                      events=[LeadEvent.model_validate(e) for e in events])
+
+
+def act_on_lead(router: Router, lead_id: str, method: Literal["touch", "release"]) -> LeadDetail | None:
+    """Touch or release an assigned lead (unassigned and pending ones: no-op), then its detail."""
+    detail = lead_detail(router, lead_id)
+    if detail is not None and detail.status == "assigned":
+        getattr(router, method)(lead_id)
+        detail = lead_detail(router, lead_id)
+    return detail
 
 
 def create_app(
-    router: Any,
-    ledger: Any,
+    open_router: Callable[[], Router],
     token: str | None,
     *,
-    reps: Sequence[Rep] = (),
     reload_reps: Callable[[], Sequence[Rep]] | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     tick_interval_s: float = 0.1,
+    stale_interval_s: float = 30.0,
 ) -> FastAPI:
     """The HTTP app around a router and its ledger.
 
-    `token` None turns authentication off (the CLI allows that only on loopback
-    with --insecure-local). `reps` are the router's current reps (their ids
-    check owner_id); `reload_reps` re-reads the reps file for POST /v1/reps/reload.
+    `open_router` builds the Router with its Ledger; it is called on the
+    worker thread at start-up, because the ledger's SQLite connection may only
+    be used by the thread that opened it (and the ledger is closed there at
+    shutdown). `token` None turns authentication off (the CLI allows that only
+    on loopback with --insecure-local). `reload_reps` re-reads the reps file
+    for POST /v1/reps/reload.
     """
-    service = Service(router, ledger, reps, reload_reps, tick_interval_s)
+    service = Service(open_router, reload_reps, tick_interval_s, stale_interval_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await service.start()
-        ticker = asyncio.create_task(service.tick_forever())
+        timers = asyncio.create_task(service.run_timers())
         try:
             yield
         finally:
-            service.ready = False
-            ticker.cancel()
-            await asyncio.gather(ticker, return_exceptions=True)
-            service.worker.close()  # waits for the call in progress; buffered leads stay in the ledger
+            timers.cancel()
+            await asyncio.gather(timers, return_exceptions=True)
+            await service.stop()
 
     app = FastAPI(
         title="leadsolver",
@@ -404,6 +579,10 @@ def create_app(
     return app
 
 
+LeadId = Annotated[str, PathParam(min_length=1, max_length=200)]
+UNKNOWN_LEAD = {404: {"description": "No lead with this id was ever accepted"}}
+
+
 def _add_routes(app: FastAPI, service: Service) -> None:
     worker = service.worker
 
@@ -412,11 +591,10 @@ def _add_routes(app: FastAPI, service: Service) -> None:
     async def submit_lead(lead: Lead, response: Response) -> LeadAnswer:
         """Submit one lead. Urgent: answered with its owner. Normal: 202, owner on the next micro-batch.
 
-        Retrying with the same lead id returns the first answer and assigns nothing new.
+        The lead is in the ledger before the answer is sent. Retrying with the
+        same lead id returns the first answer and assigns nothing new.
         """
-        service.check_owners([lead], in_batch=False)
-        (answer,) = await worker.call(service.submit, [lead])
-        service.metrics.observe_answers([answer])
+        (answer,) = await service.submit([lead], in_batch=False)
         if answer.status == "pending":
             response.status_code = 202
             response.headers["location"] = f"/v1/leads/{lead.id}"
@@ -424,24 +602,44 @@ def _add_routes(app: FastAPI, service: Service) -> None:
 
     @app.post("/v1/leads/batch", response_model=BatchAnswer, tags=["leads"])
     async def submit_batch(batch: BatchRequest) -> BatchAnswer:
-        """Submit up to 1,000 leads; each is answered as if submitted alone, in order.
+        """Submit up to 1,000 leads, answered in order as if submitted one by one.
 
-        The whole batch is validated before any lead is recorded.
+        The whole batch is validated before any lead is recorded, and recorded in one transaction.
         """
-        first: dict[str, int] = {}
-        for k, lead in enumerate(batch.leads):
-            if first.setdefault(lead.id, k) != k:
-                raise InputError(f"duplicate lead id {lead.id!r} (also lead {first[lead.id]})",
-                                 field=f"leads.{k}.id")
-        service.check_owners(batch.leads, in_batch=True)
-        answers = await worker.call(service.submit, batch.leads)
-        service.metrics.observe_answers(answers)
-        return BatchAnswer(results=answers)
+        return BatchAnswer(results=await service.submit(batch.leads, in_batch=True))
+
+    @app.get("/v1/leads/{lead_id}", response_model=LeadDetail, tags=["leads"], responses=UNKNOWN_LEAD)
+    async def get_lead(lead_id: LeadId) -> LeadDetail:
+        """The lead's owner (or why it has none), the explanation of the choice and its audit trail."""
+        detail = await worker.call(lambda router: lead_detail(router, lead_id))
+        if detail is None:
+            raise HTTPException(404, f"no lead {lead_id!r}")
+        return detail
+
+    async def act_on(lead_id: str, method: Literal["touch", "release"]) -> LeadDetail:
+        detail = await worker.call(lambda router: act_on_lead(router, lead_id, method))
+        if detail is None:
+            raise HTTPException(404, f"no lead {lead_id!r}")
+        if detail.status == "pending":
+            raise HTTPException(409, f"lead {lead_id!r} has no owner yet; it waits for the next batch")
+        return detail
+
+    @app.post("/v1/leads/{lead_id}/touch", response_model=LeadDetail, tags=["leads"],
+              responses={**UNKNOWN_LEAD, 409: {"description": "The lead has no owner yet"}})
+    async def touch_lead(lead_id: LeadId) -> LeadDetail:
+        """The owner responded: the lead's SLA clock stops (it will not be reassigned). Idempotent."""
+        return await act_on(lead_id, "touch")
+
+    @app.post("/v1/leads/{lead_id}/release", response_model=LeadDetail, tags=["leads"],
+              responses={**UNKNOWN_LEAD, 409: {"description": "The lead has no owner yet"}})
+    async def release_lead(lead_id: LeadId) -> LeadDetail:
+        """Close the lead (worked, won or lost): its owner's capacity is free again. Idempotent."""
+        return await act_on(lead_id, "release")
 
     @app.get("/v1/reps/loads", response_model=Loads, tags=["reps"])
     async def loads() -> Loads:
         """Open leads per rep as the router counts them, and the micro-batch queue length."""
-        return Loads(loads=await worker.call(service.router.loads), pending=service.router.pending)
+        return await worker.call(lambda router: Loads(loads=router.loads(), pending=router.pending))
 
     @app.post("/v1/reps/reload", response_model=Reloaded, tags=["reps"],
               responses={409: {"description": "The reps file is invalid; the old reps stay in force"}})
@@ -453,7 +651,7 @@ def _add_routes(app: FastAPI, service: Service) -> None:
             reps = await asyncio.to_thread(service.reload_reps)
         except InputError as exc:  # the operator's file, not the request, is wrong
             raise HTTPException(409, f"reps file not reloaded: {exc}") from None
-        await worker.call(service.router.update_reps, reps)
+        await worker.call(lambda router: router.update_reps(reps))
         service.rep_ids = frozenset(r.id for r in reps)
         log.info("reloaded %d reps", len(reps))
         return Reloaded(reps=len(reps))
@@ -466,7 +664,7 @@ def _add_routes(app: FastAPI, service: Service) -> None:
     @app.get("/readyz", response_model=Probe, tags=["health"],
              responses={503: {"model": Probe, "description": "Starting or stopping"}})
     async def ready() -> Any:
-        """Readiness: buffered leads from before a restart are flushed and the ticker runs."""
+        """Readiness: leads buffered before a restart are flushed and the timers run. No token needed."""
         if not service.ready:
             return JSONResponse({"status": "not ready"}, status_code=503)
         return Probe(status="ready", pending=service.router.pending)
