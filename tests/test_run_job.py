@@ -1,0 +1,99 @@
+"""`leadsolver run` / `history`: idempotent re-runs, overlapping runs, kill -9 at random points."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SAMPLE = Path(__file__).resolve().parents[1] / "scenarios" / "sample"
+CLI = [sys.executable, "-c", "from solver.cli import run; run()"]
+
+
+def run_args(db: Path) -> list[str]:
+    return [*CLI, "run", "--db", str(db), "--reps", str(SAMPLE / "reps.csv"),
+            "--leads", str(SAMPLE / "leads.csv"), "--policy", str(SAMPLE / "policy.yaml"),
+            "--format", "json"]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=120)
+
+
+def decisions_per_lead(db: Path) -> Counter:
+    """How many first decisions (assigned or unassigned) each lead has, from `history --format json`."""
+    out = cli("history", "--db", str(db), "--format", "json")
+    assert out.returncode == 0, out.stderr
+    events = json.loads(out.stdout)["events"]
+    return Counter(e["lead_id"] for e in events if e["kind"] in ("assigned", "unassigned"))
+
+
+def sample_lead_ids() -> set[str]:
+    lines = (SAMPLE / "leads.csv").read_text().splitlines()[1:]
+    return {line.split(",")[0] for line in lines if line.strip()}
+
+
+def assert_each_lead_decided_once(db: Path) -> None:
+    counts = decisions_per_lead(db)
+    assert set(counts) == sample_lead_ids()
+    assert set(counts.values()) == {1}
+
+
+def test_running_twice_assigns_nothing_new(tmp_path):
+    db = tmp_path / "ledger.db"
+    first = subprocess.run(run_args(db), capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    counts = json.loads(first.stdout)["summary"]["counts"]
+    assert counts["leads"] == len(sample_lead_ids()) and counts["assigned"] > 0
+    second = subprocess.run(run_args(db), capture_output=True, text=True, timeout=120)
+    again = json.loads(second.stdout)
+    assert again["assignments"] == [] and again["summary"]["counts"]["already_in_ledger"] == counts["leads"]
+    assert_each_lead_decided_once(db)
+    one = json.loads(cli("history", "--db", str(db), "--lead", "L0001", "--format", "json").stdout)
+    assert [e["kind"] for e in one["events"]][:2] == ["accepted", one["leads"][0]["status"]]
+
+
+def test_two_overlapping_runs_do_not_double_assign(tmp_path):
+    db = tmp_path / "ledger.db"
+    procs = [subprocess.Popen(run_args(db), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
+    assert sorted(len(o["assignments"]) for o in outs) == [0, len(sample_lead_ids())]
+    assert_each_lead_decided_once(db)
+
+
+def kill_and_rerun(db: Path, delays: np.ndarray) -> None:
+    for delay in delays:
+        proc = subprocess.Popen(run_args(db), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(float(delay))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    final = subprocess.run(run_args(db), capture_output=True, text=True, timeout=120)
+    assert final.returncode == 0, final.stderr
+    assert_each_lead_decided_once(db)
+
+
+def test_kill_9_at_random_points_then_rerun(tmp_path):
+    # Seeded delays spread over the run (start-up, loading, solving, committing: ~1.5 s here).
+    kill_and_rerun(tmp_path / "ledger.db", np.random.default_rng(7).uniform(0.2, 2.0, size=5))
+
+
+@pytest.mark.slow
+def test_kill_9_at_many_random_points_then_rerun(tmp_path):
+    kill_and_rerun(tmp_path / "ledger.db", np.random.default_rng(11).uniform(0.05, 3.0, size=25))
+
+
+def test_bad_input_exits_2_and_writes_nothing(tmp_path):
+    db = tmp_path / "ledger.db"
+    bad = tmp_path / "reps.csv"
+    bad.write_text("id,capacity\nR1,-3\n")
+    out = cli("run", "--db", str(db), "--reps", str(bad), "--leads", str(SAMPLE / "leads.csv"))
+    assert out.returncode == 2 and "capacity" in out.stderr and not db.exists()
+    missing = cli("history", "--db", str(tmp_path / "none.db"))
+    assert missing.returncode == 2 and "no ledger" in missing.stderr
