@@ -119,3 +119,61 @@ def synthetic(policies_text: str, seeds: int, time_limit_s: float, repeats: int,
     )
     report["failures"] = harness.failures(result["rows"])
     finish(report, out_dir, fmt, quick)
+
+
+@bench.command("crm")
+@click.option("--scenario", "scenario_path", type=click.Path(dir_okay=False),
+              help="CRM replay scenario (default: scenarios/crm_replay.yaml of the repository).")
+@suite_options
+def crm(scenario_path: str | None, policies_text: str, seeds: int, time_limit_s: float, repeats: int,
+        out_dir: str | None, fmt: str, scheduler: str | None, workers: int, quick: bool) -> None:
+    """The CRM replay cut into two-week batches, at a tight and a loose per-rep capacity."""
+    from solver.bench.crm import crm_windows
+
+    policies = parse_policies(policies_text)
+    windows = crm_windows(scenario_path, quick)
+    cells_ = [harness.Cell("crm", w, seed, policies, time_limit_s, repeats)
+              for w in windows for seed in range(seeds)]
+    result = harness.run_grid(cells_, scheduler=scheduler, workers=workers)
+    report = harness.build_report(
+        record("crm", policies=policies, seeds=seeds, time_limit_s=time_limit_s, repeats=repeats,
+               workers=workers, quick=quick, instances=[w.name for w in windows],
+               scenario=windows[0].scenario_path),
+        result,
+    )
+    report["failures"] = harness.failures(result["rows"])
+    finish(report, out_dir, fmt, quick)
+
+
+@bench.command("online")
+@suite_options
+def online(policies_text: str, seeds: int, time_limit_s: float, repeats: int, out_dir: str | None,
+           fmt: str, scheduler: str | None, workers: int, quick: bool) -> None:
+    """Random-order streams through the Router: fast path and micro-batches vs the offline optimum.
+
+    The modes are fixed (fast path, batches of several sizes, all solved by
+    flow); --policies, --time-limit and --repeats do not apply.
+    """
+    from solver.bench.online import batch_sizes, online_grid, run_online, theory_table
+
+    result = run_online(quick, seeds, scheduler=scheduler, workers=workers)
+    report = harness.build_report(
+        record("online", seeds=seeds, workers=workers, quick=quick, batch_sizes=batch_sizes(quick),
+               instances=[s.name for s in online_grid(quick)], order="random permutation per seed"),
+        result,
+    )
+    report["notes"] = (
+        "Share of the offline optimum (flow on the whole stream) reached online, next to the "
+        "worst-case theory (Feng and Niazadeh, 2025): 1-1/e one by one, 1-(1-1/K)^K with K batches.\n\n"
+        + theory_table(result["rows"])
+    )
+    report["failures"] = harness.failures(result["rows"])
+    finish(report, out_dir, fmt, quick)
+
+
+try:  # the GAP suite lives with the cpsat policy (solver/bench/gap.py)
+    from solver.bench.gap import gap_command
+except ImportError:  # pragma: no cover - a version without the GAP suite
+    pass
+else:
+    bench.add_command(gap_command, "gap")

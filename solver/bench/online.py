@@ -55,11 +55,16 @@ def theory(batches: int | None) -> float:
 
 
 def online_grid(quick: bool = False) -> list[InstanceSpec]:
-    """Capacity must bind for order to matter: tight to just-enough teams of two sizes."""
+    """Capacity must bind for order to matter: tight to just-enough teams of two sizes.
+
+    No account owners: a kept lead may pass its owner's cap when it arrives
+    late, which would let a stream place more than the offline optimum and blur
+    the ratio this suite is about.
+    """
     if quick:
-        return [InstanceSpec(200, 20, tightness=0.7)]
-    return [InstanceSpec(1_000, 100, tightness=t) for t in (0.6, 0.8, 1.0)] + [
-        InstanceSpec(2_000, 200, tightness=0.8)
+        return [InstanceSpec(200, 20, tightness=0.7, owner_share=0.0)]
+    return [InstanceSpec(1_000, 100, tightness=t, owner_share=0.0) for t in (0.6, 0.8, 1.0)] + [
+        InstanceSpec(2_000, 200, tightness=0.8, owner_share=0.0)
     ]
 
 
