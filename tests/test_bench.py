@@ -137,3 +137,33 @@ def _small_problem():
     problem = compile_problem(instance.reps, instance.leads, instance.policy)
     assert np.any(problem.forced >= 0)  # the owner rule is exercised
     return problem
+
+
+def test_online_theory_values() -> None:
+    from solver.bench.online import theory
+
+    assert theory(None) == pytest.approx(1 - 1 / np.e)
+    assert theory(1) == 1.0  # one batch is the offline problem
+    assert theory(2) == pytest.approx(0.75)
+    assert theory(10_000) == pytest.approx(1 - 1 / np.e, abs=1e-4)
+
+
+def test_online_quick_stream_keeps_rules_and_stays_below_offline() -> None:
+    from solver.bench.online import OnlineCell, run_online_cell
+
+    rows = run_online_cell(OnlineCell(InstanceSpec(120, 12, tightness=0.7, owner_share=0.0), 0, (1, 60)))
+    assert [r["policy"] for r in rows["rows"]] == ["fast_path", "batch_1", "batch_60"]
+    for row in rows["rows"]:
+        assert row["violations"] == 0, row["violation_example"]
+        assert 0 < row["value_ratio"] <= 1 + 1e-9
+        assert row["placed_ratio"] <= 1
+
+
+def test_crm_quick_window_when_data_present() -> None:
+    from solver.bench.crm import DEFAULT_SCENARIO, crm_windows
+
+    if not (DEFAULT_SCENARIO.parents[2] / "shared" / "data" / "crm").is_dir():
+        pytest.skip("CRM sample data not available")
+    (window,) = crm_windows(quick=True)
+    result = harness.run_cell(harness.Cell("crm", window, 0, ("flow", "round_robin"), repeats=1))
+    assert harness.failures(result["rows"]) == []
