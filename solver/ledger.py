@@ -122,6 +122,9 @@ class Ledger:
         "FULL" (default): a commit survives power loss (an fsync per commit).
         "NORMAL": a commit survives a crash or restart of the process, not of
         the machine; commits skip the fsync (milliseconds on most disks).
+    check_same_thread
+        False lets a caller that serializes all access itself (the HTTP
+        service, under one lock) use the ledger from more than one thread.
     """
 
     def __init__(
@@ -130,6 +133,7 @@ class Ledger:
         *,
         timeout_s: float = 600.0,
         synchronous: Literal["FULL", "NORMAL"] = "FULL",
+        check_same_thread: bool = True,
     ) -> None:
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
@@ -137,7 +141,8 @@ class Ledger:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves (BEGIN IMMEDIATE).
-        self._db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
+        self._db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None,
+                                   check_same_thread=check_same_thread)
         self._db.row_factory = sqlite3.Row
         self._depth = 0
         self._db.execute("PRAGMA journal_mode=WAL")  # readers (history) do not block the job
