@@ -1,0 +1,64 @@
+"""The GAP suite: rows, summary, renderings and the command's exit codes (issue 3)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from solver.bench.gap import gap_command, render_table, run_gap, summarize
+
+TINY = "2 3\n 4 1 3\n 2 5 2\n 3 2 2\n 1 3 2\n 4 3\n"  # min optimum 5
+
+
+@pytest.fixture
+def files(tmp_path):
+    """One tiny type-C instance with its best-known value in a table of its own."""
+    inst = tmp_path / "c0203"
+    inst.write_text(TINY)
+    table = tmp_path / "bk.csv"
+    table.write_text("file,problem_index,instance,m,n,sense,best_known_value\n"
+                     "single/c0203,1,c0203,2,3,min,6\n")
+    return inst, table
+
+
+def test_run_gap_rows_and_summary(files):
+    inst, table = files
+    result = run_gap([inst], time_limit_s=2, workers=1, naive=True, best_known=table)
+    (row,) = result["rows"]
+    assert row["value"] == 5 and row["naive_value"] == 5
+    assert row["best_known"] == 6 and row["gap_pct"] == pytest.approx(100 / 6)
+    assert row["status"] == "optimal" and row["bound"] == pytest.approx(5)
+    assert result["summary"]["c"]["mean_gap_pct"] == pytest.approx(100 / 6, abs=1e-3)
+    assert result["summary"]["cde"]["naive"]["max_gap_pct"] == pytest.approx(100 / 6, abs=1e-3)
+    assert {"date", "cpu", "cores", "ortools"} <= set(result["meta"])
+    assert "| c0203 | c | 2 | 3 | 5 | 6 |" in render_table(result)
+
+
+def test_summary_groups_by_type():
+    rows = [{"type": "c", "gap_pct": 0.2}, {"type": "d", "gap_pct": 0.6},
+            {"type": "a", "gap_pct": 0.0}, {"type": "d", "gap_pct": None}]
+    summary = summarize(rows)
+    assert summary["cde"]["mean_gap_pct"] == pytest.approx(0.4)
+    assert summary["cde"]["max_gap_pct"] == pytest.approx(0.6)
+    assert summary["d"]["solved"] == 1 and summary["all"]["count"] == 4
+
+
+def test_command_json(files, tmp_path):
+    inst, table = files
+    out = tmp_path / "r.json"
+    result = CliRunner().invoke(gap_command, [
+        "--instances", str(inst), "--best-known", str(table), "--time-limit", "1",
+        "--workers", "1", "--no-naive", "--format", "json", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["rows"][0]["value"] == 5 and "naive_value" not in data["rows"][0]
+
+
+def test_command_bad_file_exits_2(tmp_path):
+    bad = tmp_path / "broken"
+    bad.write_text("2 3 4 1")
+    result = CliRunner().invoke(gap_command, ["--instances", str(bad), "--no-naive"])
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1 and "broken" in result.output
