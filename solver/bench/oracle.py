@@ -35,6 +35,9 @@ import numpy as np
 
 from solver.problem import Problem
 
+# HiGHS's default tolerances (1e-7) let a vertex within 1e-9 relative of the optimum
+# pass as optimal; the oracle must be exact to that level, so it asks for 1e-10.
+_HIGHS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
 _SCIPY_MISSING = (
     "the benchmark references need scipy (HiGHS); install the bench extra: pip install 'leadsolver[bench]'"
 )
@@ -113,7 +116,8 @@ def lp_optimum(problem: Problem) -> Reference:
     b_ub = np.concatenate([np.ones(res.n_free), res.room.astype(np.float64)])
 
     # Dual simplex ends on a vertex, which is integral when effort is unit.
-    first = linprog(-np.ones(k), A_ub=a_ub, b_ub=b_ub, bounds=(0, 1), method="highs-ds")
+    first = linprog(-np.ones(k), A_ub=a_ub, b_ub=b_ub, bounds=(0, 1), method="highs-ds",
+                    options=_HIGHS)
     _check(first, "placement")
     placed = -first.fun
     if problem.unit_effort:
@@ -127,6 +131,7 @@ def lp_optimum(problem: Problem) -> Reference:
         b_ub=np.append(b_ub, -placed + 1e-7),
         bounds=(0, 1),
         method="highs-ds",
+        options=_HIGHS,
     )
     _check(second, "profit")
     x = second.x
