@@ -28,7 +28,7 @@ import numpy as np
 from solver import fairness
 from solver.model import Lead, Policy, RuleMode
 from solver.problem import UNASSIGNED
-from solver.scoring import RULE_DIMENSIONS, RepTable
+from solver.scoring import RULE_DIMENSIONS, RepDimension, RepTable
 
 
 @dataclass
@@ -48,8 +48,12 @@ class LeadScorer:
         self.table = table
         self.rep_index = {rep_id: j for j, rep_id in enumerate(table.ids)}
         rules = policy.rules
-        self.hard = [table.dimensions[d] for d in RULE_DIMENSIONS if getattr(rules, d) is RuleMode.HARD]
-        self.soft = [table.dimensions[d] for d in RULE_DIMENSIONS if getattr(rules, d) is RuleMode.SOFT]
+        # Rep-major columns are strided; copies with one contiguous row per label are ~2x faster.
+        self.hard = [_Rule(table.dimensions[d]) for d in RULE_DIMENSIONS
+                     if getattr(rules, d) is RuleMode.HARD]
+        self.soft = [_Rule(table.dimensions[d]) for d in RULE_DIMENSIONS
+                     if getattr(rules, d) is RuleMode.SOFT]
+        self.skills_by_key = np.ascontiguousarray(table.skills.T)
         self.owner_mode = rules.account_owner
         self.keep = 1.0 - policy.soft_penalty
 
@@ -57,18 +61,16 @@ class LeadScorer:
         """The lead's eligibility, value and owner rule given which reps are available now."""
         t = self.table
         eligible = available.copy()
-        for dim in self.hard:
-            code = dim.index.get(getattr(lead, dim.name), len(dim.index))
-            eligible &= dim.covers[:, code] | dim.unrestricted
+        for rule in self.hard:
+            eligible &= rule.admits(lead)
         broken = None
-        for dim in self.soft:
-            code = dim.index.get(getattr(lead, dim.name), len(dim.index))
-            miss = ~(dim.covers[:, code] | dim.unrestricted)
+        for rule in self.soft:
+            miss = ~rule.admits(lead)
             broken = miss.astype(np.int8) if broken is None else broken + miss
         other = len(t.skill_index)
         value = (lead.value * lead.score) * (
-            t.skills[:, t.skill_index.get(lead.industry, other) if lead.industry else other]
-            * t.skills[:, t.skill_index.get(lead.product, other) if lead.product else other]
+            self.skills_by_key[t.skill_index.get(lead.industry, other) if lead.industry else other]
+            * self.skills_by_key[t.skill_index.get(lead.product, other) if lead.product else other]
         )
         owner = self.rep_index.get(lead.owner_id, UNASSIGNED) if lead.owner_id else UNASSIGNED
         if owner >= 0 and not available[owner]:
@@ -82,6 +84,20 @@ class LeadScorer:
             broken = miss if broken is None else broken + miss
         profit = value if broken is None else value * self.keep**broken
         return LeadRow(eligible, value, np.where(eligible, profit, 0.0), forced)
+
+
+class _Rule:
+    """One rule dimension, label-major: `admits(lead)` is one row lookup and one OR."""
+
+    def __init__(self, dim: RepDimension) -> None:
+        self.field = dim.name
+        self.index = dim.index
+        self.covers_by_label = np.ascontiguousarray(dim.covers.T)
+        self.unrestricted = dim.unrestricted
+
+    def admits(self, lead: Lead) -> np.ndarray:
+        code = self.index.get(getattr(lead, self.field), len(self.index))
+        return self.covers_by_label[code] | self.unrestricted
 
 
 def choose_rep(
@@ -141,6 +157,14 @@ class DualPricer:
         self.seen = 0
         self.next_update = 64
         self.prices = np.zeros(m)
+        self.priced = False  # any price > 0 (else the fast path skips the subtraction)
+
+    def observe_one(self, eligible: np.ndarray, profit: np.ndarray) -> None:
+        """Remember one lead's row (the urgent path: no temporary arrays)."""
+        slot = self.seen % self.window
+        self.eligible[slot] = eligible
+        self.profit[slot] = profit
+        self.seen += 1
 
     def observe(self, eligible: np.ndarray, profit: np.ndarray) -> None:
         """Remember these leads' rows (2-D, one row per lead) in the ring buffer."""
@@ -168,6 +192,7 @@ class DualPricer:
         duals = _capacity_duals(self.profit[:w], self.eligible[:w], scaled)
         if duals is not None:
             self.prices = duals
+            self.priced = bool(duals.any())
         return self.prices
 
 

@@ -295,7 +295,7 @@ class Router:
         available = self.calendar.available(now)
         row = self.scorer.row(lead, available)
         j = choose_rep(row, lead.effort, self._free(), self._prices(), self._fairness_terms(available, now))
-        self.pricer.observe(row.eligible[None, :], row.profit[None, :])
+        self.pricer.observe_one(row.eligible, row.profit)
         if j == UNASSIGNED:
             assignment = Assignment(lead.id, None, UNASSIGNED_STATUS, _fast_unassigned_reason(row, available),
                                     0.0, FAST_PATH)
@@ -358,7 +358,7 @@ class Router:
         return load, fairness.targets(share, load, 1.0), weight
 
     def _prices(self) -> np.ndarray | None:
-        return self.pricer.prices if self.pricer.prices.any() else None
+        return self.pricer.prices if self.pricer.priced else None
 
     def _reprice_if_due(self) -> None:
         """Re-learn the fast path's prices (an LP over recent leads) on the doubling schedule."""
