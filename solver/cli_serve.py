@@ -114,13 +114,14 @@ def serve(
     policy = load_policy(policy_path)
     synchronous = "FULL" if durability == "power-loss" else "NORMAL"
 
-    Ledger(db_path).close()  # a ledger that cannot be opened fails here, before listening
-
-    def open_router() -> Router:  # runs on the service's router thread, which owns the ledger
-        return Router(reps, policy, Ledger(db_path, synchronous=synchronous))
-
-    app = create_app(open_router, token, reload_reps=lambda: load_reps(reps_path),
-                     max_body_bytes=max_body_bytes)
-    # No access log: at hundreds of requests a second it costs latency; /metrics counts them.
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,
-                limit_concurrency=max_connections, timeout_graceful_shutdown=10)
+    # check_same_thread=False: the service solves micro-batches on a thread, under its lock.
+    ledger = Ledger(db_path, synchronous=synchronous, check_same_thread=False)
+    try:
+        router = Router(reps, policy, ledger)  # reloads leads buffered before a restart
+        app = create_app(router, token, reload_reps=lambda: load_reps(reps_path),
+                         max_body_bytes=max_body_bytes)
+        # No access log: at hundreds of requests a second it costs latency; /metrics counts them.
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,
+                    limit_concurrency=max_connections, timeout_graceful_shutdown=10)
+    finally:
+        ledger.close()

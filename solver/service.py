@@ -11,10 +11,10 @@ records an accepted lead before the router returns, so a response that says
 buffered when the process stopped are reloaded by the router and flushed on
 start-up here.
 
-Concurrency: the Router is not thread-safe and the ledger's SQLite connection
-belongs to one thread, so every router call runs on ONE worker thread
-(`RouterWorker`), in arrival order. The event loop stays free for health,
-metrics and parsing while a micro-batch is being solved.
+Concurrency: the Router is not thread-safe, so one lock serializes every
+call (`RouterGate`): submissions run inline on the event loop and commit in
+groups; micro-batch solves run on a thread under the lock, so health checks
+and metrics answer while a batch is solved.
 
 Safety, outermost first: metrics (counts every request, refused ones too),
 bearer-token auth on every path but the health probes, a request body size
@@ -29,8 +29,7 @@ import asyncio
 import hmac
 import json
 import logging
-import queue
-import threading
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -119,120 +118,85 @@ class Probe(BaseModel):
     pending: int | None = None
 
 
-# --- Router access: one thread owns the router and its ledger --------------------------
+# --- Router access: one caller at a time -----------------------------------------------
 
 
-class _Job:
-    """One request for the worker thread; its answer goes back to the event loop's future."""
+class RouterGate:
+    """One caller at a time into the router and its ledger.
 
-    def __init__(self, fn: Callable[[Any], Any] | None, leads: Sequence[Lead] = ()) -> None:
-        self.fn = fn  # None: a submission of `leads`, which may share a transaction with others
-        self.leads = leads
-        self.loop = asyncio.get_running_loop()
-        self.future: asyncio.Future[Any] = self.loop.create_future()
+    The Router is not thread-safe, so every call holds one asyncio lock. Short
+    calls (a submission, a lookup) run inline on the event loop: handing them
+    to a thread cost more than the call itself (GIL and scheduler hand-offs,
+    ~0.5 ms a request on a loaded 2-core machine). Long calls (a micro-batch
+    solve, SLA reassignment, a reps reload) run on a thread while holding the
+    lock, so health checks and request parsing go on meanwhile; that is why the
+    ledger must be opened with ``check_same_thread=False``.
 
-    def settle(self, result: Any = None, error: BaseException | None = None) -> None:
-        def resolve() -> None:
-            if self.future.done():  # the request was cancelled (client gone)
-                return
-            if error is None:
-                self.future.set_result(result)
-            else:
-                self.future.set_exception(error)
-
-        self.loop.call_soon_threadsafe(resolve)
-
-
-class RouterWorker:
-    """The one thread that builds, owns and calls the router and its ledger, in arrival order.
-
-    The Router is not thread-safe and the ledger's SQLite connection belongs
-    to the thread that opened it, so both live here; the event loop only
-    queues jobs and awaits their futures, and stays free for health checks
-    while a micro-batch is solved.
-
-    Group commit: submissions waiting in the queue together run in ONE ledger
-    transaction, so a burst pays one commit (one fsync with synchronous=FULL)
-    instead of one each, and the answers are released only after it. If the
-    group fails, the ledger rolls back; the router, whose memory may already
-    hold decisions from the group, is rebuilt from the ledger (what a restart
-    does) and the jobs are retried one by one, so only the faulty one fails.
+    Group commit: submissions that queue up while the lock is busy (or arrive
+    in the same loop iteration) run in ONE ledger transaction, so a burst pays
+    one commit (one fsync with synchronous=FULL), and every answer is released
+    only after that commit. If a group fails, the ledger rolls back; the
+    router, whose memory may already hold decisions from the group, is rebuilt
+    from the ledger (what a restart does) and the submissions are retried one
+    by one, so only the faulty one fails.
     """
 
-    def __init__(self, open_router: Callable[[], Any], max_group: int = 256) -> None:
-        self._open_router = open_router
+    def __init__(self, router: Router, max_group: int = 256) -> None:
+        self.router = router
         self._max_group = max_group
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="router", daemon=True)
-        self.router: Any = None
+        self._lock = asyncio.Lock()
+        self._queue: list[tuple[Sequence[Lead], asyncio.Future[list[Assignment | None]]]] = []
+        self._drainer: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        self._thread.start()
-        await self.call(lambda _: None)  # the router is built first thing on the thread
+    async def call(self, fn: Callable[[Router], T]) -> T:
+        """fn(router) on the event loop, under the lock: for calls that take microseconds."""
+        async with self._lock:
+            return fn(self.router)
 
-    async def call(self, fn: Callable[[Any], T]) -> T:
-        """Run fn(router) on the worker thread, after every job queued before it."""
-        job = _Job(fn)
-        self._jobs.put(job)
-        return await job.future  # type: ignore[no-any-return]
+    async def call_in_thread(self, fn: Callable[[Router], T]) -> T:
+        """fn(router) on a worker thread, under the lock: for calls that may take long."""
+        async with self._lock:
+            return await asyncio.to_thread(fn, self.router)
 
     async def submit(self, leads: Sequence[Lead]) -> list[Assignment | None]:
         """Submit leads in order; the answers come after their ledger transaction commits."""
-        job = _Job(None, leads)
-        self._jobs.put(job)
-        return await job.future  # type: ignore[no-any-return]
+        future: asyncio.Future[list[Assignment | None]] = asyncio.get_running_loop().create_future()
+        self._queue.append((leads, future))
+        if self._drainer is None:
+            self._drainer = asyncio.create_task(self._drain())
+        return await future
 
-    async def stop(self) -> None:
-        """Finish the queued jobs, close the ledger and end the thread."""
-        self._jobs.put(None)
-        await asyncio.to_thread(self._thread.join)
+    async def _drain(self) -> None:
+        try:
+            async with self._lock:
+                while self._queue:
+                    group = self._queue[: self._max_group]
+                    del self._queue[: self._max_group]
+                    self._commit(group)
+        finally:
+            self._drainer = None
 
-    def _run(self) -> None:
-        self.router = self._open_router()
-        carry: _Job | None = None
-        while True:
-            job = carry if carry is not None else self._jobs.get()
-            carry = None
-            if job is None:
-                break
-            if job.fn is not None:
-                try:
-                    job.settle(job.fn(self.router))
-                except Exception as exc:
-                    job.settle(error=exc)
-                continue
-            group = [job]
-            while len(group) < self._max_group:
-                try:
-                    nxt = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None or nxt.fn is not None:  # keep arrival order: run it after the group
-                    carry = nxt
-                    break
-                group.append(nxt)
-            self._commit(group)
-        if self.router.ledger is not None:
-            self.router.ledger.close()
-
-    def _commit(self, group: list[_Job]) -> None:
+    def _commit(self, group: list[tuple[Sequence[Lead], asyncio.Future[list[Assignment | None]]]]) -> None:
+        assert self.router.ledger is not None  # the service checks at start
         try:
             with self.router.ledger.transaction():
-                answers = [[self.router.submit(lead) for lead in job.leads] for job in group]
+                answers = [[self.router.submit(lead) for lead in leads] for leads, _ in group]
         except Exception as exc:
             self.router = _rebuilt(self.router)
-            if len(group) == 1:
-                group[0].settle(error=exc)
-            else:
-                for job in group:
-                    self._commit([job])
+            if len(group) > 1:
+                for item in group:
+                    self._commit([item])
+            elif not group[0][1].done():
+                group[0][1].set_exception(exc)
             return
-        for job, answer in zip(group, answers, strict=True):
-            job.settle(answer)
+        for (_, future), answer in zip(group, answers, strict=True):
+            if not future.done():  # done = the client went away; its leads are recorded anyway
+                future.set_result(answer)
 
 
 def _rebuilt(router: Router) -> Router:
     """A fresh router on the same ledger: its memory reloaded from what was committed."""
+    log.error("router call failed inside a ledger transaction; rebuilding the router from the ledger")
     return Router(router.reps, router.policy, router.ledger, clock=router.clock,
                   catchup_window=router.catchup_window, pricing_horizon=router.pricing_horizon,
                   run_id=router.run_id)
@@ -419,43 +383,41 @@ class BodyLimitMiddleware:
 
 
 class Service:
-    """State behind the endpoints: the worker (router + ledger), rep ids, readiness, metrics."""
+    """State behind the endpoints: the gated router, rep ids, readiness, metrics."""
 
     def __init__(
         self,
-        open_router: Callable[[], Router],
+        router: Router,
         reload_reps: Callable[[], Sequence[Rep]] | None,
         tick_interval_s: float,
         stale_interval_s: float,
     ) -> None:
-        self.worker = RouterWorker(open_router)
+        if router.ledger is None:
+            raise ValueError("the service needs a router with a ledger: accepted leads must be durable")
+        self.gate = RouterGate(router)
         self.reload_reps = reload_reps
         self.tick_interval_s = tick_interval_s
         self.stale_interval_s = stale_interval_s
         self.metrics = Metrics()
-        self.rep_ids: frozenset[str] = frozenset()
+        self.rep_ids = frozenset(r.id for r in router.reps)
         self.ready = False
 
     @property
     def router(self) -> Router:
-        """For reads from the event loop that are atomic (`pending`, `policy`); calls go via the worker."""
-        return self.worker.router  # type: ignore[no-any-return]
+        """For atomic reads from the event loop (`pending`, `policy`); calls go through the gate."""
+        return self.gate.router
 
     async def start(self) -> None:
-        """Build the router on its thread, then flush the leads buffered before a restart."""
-        await self.worker.start()
-        if self.router.ledger is None:
-            raise ValueError("the service needs a router with a ledger: accepted leads must be durable")
-        self.rep_ids = frozenset(r.id for r in self.router.reps)
-        flushed = await self.worker.call(lambda router: router.flush())
+        """Flush the leads buffered before a restart (on a thread, as every flush)."""
+        try:
+            flushed = await self.gate.call_in_thread(_flush_on_thread)
+        except sqlite3.ProgrammingError as exc:
+            raise ValueError("open the service's ledger with check_same_thread=False: "
+                             "micro-batches are solved on a worker thread") from exc
         if flushed:
             log.info("flushed %d lead(s) buffered before the restart", len(flushed))
             self.metrics.observe_answers([LeadAnswer.of(a.lead_id, a) for a in flushed])
         self.ready = True
-
-    async def stop(self) -> None:
-        self.ready = False
-        await self.worker.stop()  # buffered leads stay in the ledger for the next start
 
     async def run_timers(self) -> None:
         """Flush micro-batches on the batch timer, reassign stale leads on a slower one.
@@ -467,10 +429,10 @@ class Service:
             await asyncio.sleep(self.tick_interval_s)
             start = time.perf_counter()
             try:
-                flushed = await self.worker.call(lambda router: router.tick())
+                flushed = await self.gate.call_in_thread(lambda router: router.tick())
                 if time.monotonic() - last_stale >= self.stale_interval_s:
                     last_stale = time.monotonic()
-                    moved = await self.worker.call(lambda router: router.reassign_stale())
+                    moved = await self.gate.call_in_thread(lambda router: router.reassign_stale())
                     if moved:
                         log.info("reassigned %d lead(s) untouched past their SLA", len(moved))
             except Exception:
@@ -501,10 +463,16 @@ class Service:
 
     async def submit(self, leads: Sequence[Lead], in_batch: bool) -> list[LeadAnswer]:
         self.check(leads, in_batch)
-        decisions = await self.worker.submit(leads)
+        decisions = await self.gate.submit(leads)
         answers = [LeadAnswer.of(lead.id, d) for lead, d in zip(leads, decisions, strict=True)]
         self.metrics.observe_answers(answers)
         return answers
+
+
+def _flush_on_thread(router: Router) -> list[Assignment]:
+    assert router.ledger is not None
+    router.ledger.rep_loads()  # a ledger bound to the event loop's thread fails here, even with no leads
+    return router.flush()
 
 
 def lead_detail(router: Router, lead_id: str) -> LeadDetail | None:
@@ -529,7 +497,7 @@ def act_on_lead(router: Router, lead_id: str, method: Literal["touch", "release"
 
 
 def create_app(
-    open_router: Callable[[], Router],
+    router: Router,
     token: str | None,
     *,
     reload_reps: Callable[[], Sequence[Rep]] | None = None,
@@ -537,16 +505,17 @@ def create_app(
     tick_interval_s: float = 0.1,
     stale_interval_s: float = 30.0,
 ) -> FastAPI:
-    """The HTTP app around a router and its ledger.
+    """The HTTP app around a router and its ledger (`router.ledger`).
 
-    `open_router` builds the Router with its Ledger; it is called on the
-    worker thread at start-up, because the ledger's SQLite connection may only
-    be used by the thread that opened it (and the ledger is closed there at
-    shutdown). `token` None turns authentication off (the CLI allows that only
-    on loopback with --insecure-local). `reload_reps` re-reads the reps file
-    for POST /v1/reps/reload.
+    The ledger must be opened with ``check_same_thread=False`` (micro-batches
+    are solved on a worker thread, see `RouterGate`); the caller closes it
+    after the app stops. Leads the router reloaded from the ledger (buffered
+    before a restart) are flushed at start-up. `token` None turns
+    authentication off (the CLI allows that only on loopback with
+    --insecure-local). `reload_reps` re-reads the reps file for
+    POST /v1/reps/reload.
     """
-    service = Service(open_router, reload_reps, tick_interval_s, stale_interval_s)
+    service = Service(router, reload_reps, tick_interval_s, stale_interval_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -555,9 +524,11 @@ def create_app(
         try:
             yield
         finally:
+            service.ready = False
             timers.cancel()
             await asyncio.gather(timers, return_exceptions=True)
-            await service.stop()
+            # Wait for the call in progress; buffered leads stay in the ledger for the next start.
+            await service.gate.call(lambda router: None)
 
     app = FastAPI(
         title="leadsolver",
@@ -584,7 +555,7 @@ UNKNOWN_LEAD = {404: {"description": "No lead with this id was ever accepted"}}
 
 
 def _add_routes(app: FastAPI, service: Service) -> None:
-    worker = service.worker
+    gate = service.gate
 
     @app.post("/v1/leads", response_model=LeadAnswer, status_code=200, tags=["leads"],
               responses={202: {"model": LeadAnswer, "description": "Accepted; owner on the next batch"}})
@@ -611,13 +582,13 @@ def _add_routes(app: FastAPI, service: Service) -> None:
     @app.get("/v1/leads/{lead_id}", response_model=LeadDetail, tags=["leads"], responses=UNKNOWN_LEAD)
     async def get_lead(lead_id: LeadId) -> LeadDetail:
         """The lead's owner (or why it has none), the explanation of the choice and its audit trail."""
-        detail = await worker.call(lambda router: lead_detail(router, lead_id))
+        detail = await gate.call(lambda router: lead_detail(router, lead_id))
         if detail is None:
             raise HTTPException(404, f"no lead {lead_id!r}")
         return detail
 
     async def act_on(lead_id: str, method: Literal["touch", "release"]) -> LeadDetail:
-        detail = await worker.call(lambda router: act_on_lead(router, lead_id, method))
+        detail = await gate.call(lambda router: act_on_lead(router, lead_id, method))
         if detail is None:
             raise HTTPException(404, f"no lead {lead_id!r}")
         if detail.status == "pending":
@@ -639,7 +610,7 @@ def _add_routes(app: FastAPI, service: Service) -> None:
     @app.get("/v1/reps/loads", response_model=Loads, tags=["reps"])
     async def loads() -> Loads:
         """Open leads per rep as the router counts them, and the micro-batch queue length."""
-        return await worker.call(lambda router: Loads(loads=router.loads(), pending=router.pending))
+        return await gate.call(lambda router: Loads(loads=router.loads(), pending=router.pending))
 
     @app.post("/v1/reps/reload", response_model=Reloaded, tags=["reps"],
               responses={409: {"description": "The reps file is invalid; the old reps stay in force"}})
@@ -651,7 +622,7 @@ def _add_routes(app: FastAPI, service: Service) -> None:
             reps = await asyncio.to_thread(service.reload_reps)
         except InputError as exc:  # the operator's file, not the request, is wrong
             raise HTTPException(409, f"reps file not reloaded: {exc}") from None
-        await worker.call(lambda router: router.update_reps(reps))
+        await gate.call(lambda router: router.update_reps(reps))
         service.rep_ids = frozenset(r.id for r in reps)
         log.info("reloaded %d reps", len(reps))
         return Reloaded(reps=len(reps))
