@@ -182,18 +182,44 @@ class DualPricer:
 
     def update(self, free: np.ndarray, horizon: float | None = None) -> np.ndarray:
         """Re-solve the window LP against `free` capacity; returns (and keeps) the prices."""
+        job = self.prepare(free, horizon)
+        if job is not None:
+            self.install(job.solve())
+        return self.prices
+
+    def prepare(self, free: np.ndarray, horizon: float | None = None) -> PricingJob | None:
+        """Schedule the next update and copy the LP's inputs (None: nothing to solve).
+
+        Split from `update` so a caller can solve the LP elsewhere (the HTTP
+        service: in another process, while urgent leads keep being routed)
+        and `install` the duals when done.
+        """
         self.next_update = self.seen + min(max(self.seen, 64), self.max_interval)
         w = min(self.seen, self.window)
         free = np.maximum(free, 0).astype(np.float64)
         remaining = horizon if horizon is not None else float(free.sum())
         if w == 0 or remaining <= 0:
-            return self.prices
+            return None
         scaled = free * min(1.0, w / remaining)
-        duals = _capacity_duals(self.profit[:w], self.eligible[:w], scaled)
-        if duals is not None:
+        return PricingJob(self.profit[:w].copy(), self.eligible[:w].copy(), scaled)
+
+    def install(self, duals: np.ndarray | None) -> None:
+        """Use the duals of a solved `PricingJob` as the prices (None: keep the old ones)."""
+        if duals is not None and len(duals) == self.m:
             self.prices = duals
             self.priced = bool(duals.any())
-        return self.prices
+
+
+@dataclass(frozen=True)
+class PricingJob:
+    """The window LP's inputs, copied: solvable anywhere (a thread, another process)."""
+
+    profit: np.ndarray
+    eligible: np.ndarray
+    capacity: np.ndarray
+
+    def solve(self) -> np.ndarray | None:
+        return _capacity_duals(self.profit, self.eligible, self.capacity)
 
 
 _warned_no_scipy = False

@@ -36,7 +36,7 @@ import numpy as np
 from solver import fairness
 from solver.availability import RepCalendar
 from solver.errors import InputError
-from solver.fastpath import DualPricer, LeadRow, LeadScorer, choose_rep
+from solver.fastpath import DualPricer, LeadRow, LeadScorer, PricingJob, choose_rep
 from solver.ledger import Ledger
 from solver.model import Lead, Policy, Rep
 from solver.policies import solve
@@ -137,8 +137,12 @@ class Router:
             return None
         return self._route_urgent(lead, now)
 
-    def tick(self, now: datetime | None = None) -> list[Assignment]:
-        """Flush when the buffer is full or its oldest lead has waited long enough; else []."""
+    def tick(self, now: datetime | None = None, *, reprice: bool = True) -> list[Assignment]:
+        """Flush when the buffer is full or its oldest lead has waited long enough; else [].
+
+        With `reprice` False the fast path's prices are left to the caller
+        (`pricing_job` / `install_prices`), who solves the pricing LP off its lock.
+        """
         now = self._now(now)
         out: list[Assignment] = []
         batch = self.policy.batch
@@ -147,7 +151,8 @@ class Router:
             or (now - self._buffer[0][1]).total_seconds() >= batch.max_wait_s
         ):
             out = self.flush(now)
-        self._reprice_if_due()
+        if reprice:
+            self._reprice_if_due()
         return out
 
     def flush(self, now: datetime | None = None) -> list[Assignment]:
@@ -360,13 +365,28 @@ class Router:
     def _prices(self) -> np.ndarray | None:
         return self.pricer.prices if self.pricer.priced else None
 
+    def pricing_job(self) -> PricingJob | None:
+        """When the fast path's prices are due: the pricing LP on a copy of its inputs, else None.
+
+        `job.solve()` may run anywhere while the router keeps routing; hand the
+        result to `install_prices`. (`tick` does all three at once by default.)
+        """
+        if not self.pricer.due:
+            return None
+        horizon = self.pricing_horizon
+        if horizon is not None:
+            horizon = max(horizon - self.pricer.seen, 1)
+        return self.pricer.prepare(self._free(), horizon)
+
+    def install_prices(self, duals: np.ndarray | None) -> None:
+        """Prices from a solved `pricing_job` (None keeps the current ones)."""
+        self.pricer.install(duals)
+
     def _reprice_if_due(self) -> None:
         """Re-learn the fast path's prices (an LP over recent leads) on the doubling schedule."""
-        if self.pricer.due:
-            horizon = self.pricing_horizon
-            if horizon is not None:
-                horizon = max(horizon - self.pricer.seen, 1)
-            self.pricer.update(self._free(), horizon)
+        job = self.pricing_job()
+        if job is not None:
+            self.install_prices(job.solve())
 
     def _sla_due(self, j: int, now: datetime) -> datetime:
         hours = timedelta(hours=self.policy.sla.first_touch_hours)
