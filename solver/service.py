@@ -29,10 +29,12 @@ import asyncio
 import hmac
 import json
 import logging
+import multiprocessing
 import sqlite3
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from typing import Annotated, Any, Literal, TypeVar
@@ -47,6 +49,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from solver.batch import check_solver_fits
 from solver.errors import InputError
+from solver.fastpath import DualPricer, PricingJob
 from solver.model import Lead, Rep
 from solver.result import Assignment
 from solver.router import Router
@@ -401,6 +404,9 @@ class Service:
         self.metrics = Metrics()
         self.rep_ids = frozenset(r.id for r in router.reps)
         self.ready = False
+        self._timers: asyncio.Task[None] | None = None
+        self._repricing: asyncio.Task[None] | None = None
+        self._pricing_pool: ProcessPoolExecutor | None = None
 
     @property
     def router(self) -> Router:
@@ -408,7 +414,7 @@ class Service:
         return self.gate.router
 
     async def start(self) -> None:
-        """Flush the leads buffered before a restart (on a thread, as every flush)."""
+        """Flush the leads buffered before a restart (on a thread, as every flush), start the timers."""
         try:
             flushed = await self.gate.call_in_thread(_flush_on_thread)
         except sqlite3.ProgrammingError as exc:
@@ -417,7 +423,45 @@ class Service:
         if flushed:
             log.info("flushed %d lead(s) buffered before the restart", len(flushed))
             self.metrics.observe_answers([LeadAnswer.of(a.lead_id, a) for a in flushed])
+        self._timers = asyncio.create_task(self.run_timers())
         self.ready = True
+
+    async def _start_repricing(self) -> None:
+        """When the fast path's prices are due, solve their LP in another process.
+
+        The LP takes seconds at 1,000 reps and holds the GIL in parts, so neither
+        the lock nor this process's threads may wait for it; routing goes on
+        with the old prices meanwhile. One solve at a time; the result is
+        dropped if the team changed (reload, rebuild) while it ran.
+        """
+        if self._repricing is not None and not self._repricing.done():
+            return
+        job = await self.gate.call(lambda router: router.pricing_job())
+        if job is not None:
+            self._repricing = asyncio.create_task(self._reprice(job, self.router.pricer))
+
+    async def _reprice(self, job: PricingJob, pricer: DualPricer) -> None:
+        if self._pricing_pool is None:
+            # spawn, not fork: a forked child would inherit the server's threads and sockets.
+            self._pricing_pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            duals = await asyncio.get_running_loop().run_in_executor(self._pricing_pool, job.solve)
+        except Exception:
+            log.exception("pricing LP failed; the fast path keeps its old prices")
+            return
+        await self.gate.call(lambda router: router.install_prices(duals) if router.pricer is pricer else None)
+
+    async def stop(self) -> None:
+        """Stop the timers and any pricing solve; wait for the router call in progress."""
+        self.ready = False
+        for task in (self._timers, self._repricing):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        if self._pricing_pool is not None:
+            self._pricing_pool.shutdown(wait=False, cancel_futures=True)
+        # Buffered leads stay in the ledger for the next start.
+        await self.gate.call(lambda router: None)
 
     async def run_timers(self) -> None:
         """Flush micro-batches on the batch timer, reassign stale leads on a slower one.
@@ -429,7 +473,8 @@ class Service:
             await asyncio.sleep(self.tick_interval_s)
             start = time.perf_counter()
             try:
-                flushed = await self.gate.call_in_thread(lambda router: router.tick())
+                flushed = await self.gate.call_in_thread(lambda router: router.tick(reprice=False))
+                await self._start_repricing()
                 if time.monotonic() - last_stale >= self.stale_interval_s:
                     last_stale = time.monotonic()
                     moved = await self.gate.call_in_thread(lambda router: router.reassign_stale())
@@ -520,15 +565,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await service.start()
-        timers = asyncio.create_task(service.run_timers())
         try:
             yield
         finally:
-            service.ready = False
-            timers.cancel()
-            await asyncio.gather(timers, return_exceptions=True)
-            # Wait for the call in progress; buffered leads stay in the ledger for the next start.
-            await service.gate.call(lambda router: None)
+            await service.stop()
 
     app = FastAPI(
         title="leadsolver",
