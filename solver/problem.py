@@ -23,6 +23,7 @@ from solver.scoring import (
     Dimension,
     LeadColumns,
     RepTable,
+    RotationState,
     compile_reps,
     encode_leads,
     expected_value,
@@ -72,6 +73,7 @@ class Problem:
     quota_weight: np.ndarray  # float (m,)
     options: SolveOptions = field(default_factory=SolveOptions)
     dimensions: dict[str, Dimension] = field(default_factory=dict)
+    rotation: RotationState = field(default_factory=RotationState)  # round robins, from earlier batches
 
     @property
     def n(self) -> int:
@@ -259,6 +261,7 @@ def compile_problem(
             workers=policy.workers,
         ),
         dimensions=dims,
+        rotation=table.rotation,
     )
 
 

@@ -15,7 +15,7 @@ rep covers, so it matches only unrestricted reps.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -67,6 +67,18 @@ class Dimension:
 
 
 @dataclass(frozen=True)
+class RotationState:
+    """Where the round-robin rotations stand: carried from one batch to the next.
+
+    A CRM's rotation does not restart every batch; the router keeps this state
+    and passes it back in with the rep table.
+    """
+
+    pointer: int = 0  # the plain rotation starts at this rep index
+    credit: np.ndarray | None = None  # smooth weighted round robin's current weights (m,)
+
+
+@dataclass(frozen=True)
 class RepTable:
     """Everything about the reps that does not depend on the leads, as arrays."""
 
@@ -79,6 +91,7 @@ class RepTable:
     dimensions: dict[str, RepDimension]
     skill_index: dict[str, int]  # skill key -> column; column len(index) = 1.0 for unknown keys
     skills: np.ndarray  # float (m, K + 1)
+    rotation: RotationState = field(default_factory=RotationState)
 
     @property
     def m(self) -> int:

@@ -264,3 +264,21 @@ def test_random_depends_on_seed() -> None:
     a = solve(compile_problem(reps, leads, Policy(seed=1)), "random").owner
     b = solve(compile_problem(reps, leads, Policy(seed=2)), "random").owner
     assert not np.array_equal(a, b)
+
+
+def test_rotations_carry_over_between_batches() -> None:
+    """A rotation resumes where the last batch left it: one-lead batches still go round."""
+    from dataclasses import replace
+
+    from solver.scoring import compile_reps
+
+    table = compile_reps([Rep(id=f"r{j}", capacity=9, quota_weight=w) for j, w in enumerate((1, 1, 2))])
+    for name, expected in (("round_robin", [0, 1, 2, 0]), ("weighted_round_robin", [2, 0, 1, 2])):
+        state = table
+        chosen = []
+        for i in range(4):
+            problem = compile_problem(state, [Lead(id=f"l{i}", value=1)], Policy())
+            solution = solve(problem, name)
+            chosen.append(int(solution.owner[0]))
+            state = replace(state, rotation=solution.rotation)
+        assert chosen == expected, name

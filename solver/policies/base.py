@@ -20,6 +20,7 @@ from enum import StrEnum
 import numpy as np
 
 from solver.problem import UNASSIGNED, Problem
+from solver.scoring import RotationState
 
 
 class Status(StrEnum):
@@ -40,6 +41,7 @@ class Solution:
     bound: float | None = None  # best proven upper bound on the objective, if known
     solve_time_s: float = 0.0
     stats: dict[str, float | int | str] = field(default_factory=dict)
+    rotation: RotationState | None = None  # rotations' state after this batch (round robins)
 
     @property
     def gap(self) -> float | None:

@@ -11,23 +11,31 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from solver.policies.base import Solution, register
-from solver.policies.sequential import RoutingState, rotation, route_sequentially
+from solver.policies.sequential import Rotation, RoutingState, route_sequentially
 from solver.problem import Problem
 
 
 @register("round_robin")
 def solve_round_robin(problem: Problem) -> Solution:
-    pick = rotation(problem.m)
-    return route_sequentially(problem, lambda i, candidates, state: pick(candidates))
+    pick = Rotation(problem.m, problem.rotation.pointer)
+    solution = route_sequentially(problem, lambda i, candidates, state: pick(candidates))
+    solution.rotation = replace(problem.rotation, pointer=pick.pointer)
+    return solution
 
 
 @register("weighted_round_robin")
 def solve_weighted_round_robin(problem: Problem) -> Solution:
-    """Smooth weighted round robin: candidates gain their weight, the leader pays the total."""
-    current = np.zeros(problem.m)
+    """Smooth weighted round robin: candidates gain their weight, the leader pays the total.
+
+    The current weights carry over from earlier batches (`Problem.rotation.credit`).
+    """
+    credit = problem.rotation.credit
+    current = np.zeros(problem.m) if credit is None or credit.shape != (problem.m,) else credit.copy()
     weights = problem.quota_weight
 
     def choose(i: int, candidates: np.ndarray, state: RoutingState) -> int:
@@ -36,7 +44,9 @@ def solve_weighted_round_robin(problem: Problem) -> Solution:
         current[j] -= weights[candidates].sum()
         return j
 
-    return route_sequentially(problem, choose)
+    solution = route_sequentially(problem, choose)
+    solution.rotation = replace(problem.rotation, credit=current)
+    return solution
 
 
 @register("least_loaded")
@@ -62,7 +72,7 @@ def solve_rules(problem: Problem) -> Solution:
     territory = problem.dimensions.get("territory")
     specialist = industry.explicit() if industry is not None else None
     territory_rep = territory.explicit() if territory is not None else None
-    pick = rotation(problem.m)
+    pick = Rotation(problem.m, problem.rotation.pointer)
     high = problem.options.high_score
 
     def choose(i: int, candidates: np.ndarray, state: RoutingState) -> int:
@@ -77,4 +87,6 @@ def solve_rules(problem: Problem) -> Solution:
                     return pick(matched)
         return pick(candidates)
 
-    return route_sequentially(problem, choose)
+    solution = route_sequentially(problem, choose)
+    solution.rotation = replace(problem.rotation, pointer=pick.pointer)
+    return solution

@@ -53,15 +53,19 @@ def route_sequentially(problem: Problem, choose: Chooser) -> Solution:
     return Solution(owner=owner, status=Status.HEURISTIC)
 
 
-def rotation(m: int) -> Callable[[np.ndarray], int]:
-    """A round-robin pointer over reps: picks the first candidate at or after the pointer."""
-    pointer = 0
+class Rotation:
+    """A round-robin pointer over reps: picks the first candidate at or after the pointer.
 
-    def pick(candidates: np.ndarray) -> int:
-        nonlocal pointer
-        k = int(np.searchsorted(candidates, pointer))
+    It starts where the previous batch left it (`Problem.rotation.pointer`), so
+    small batches do not favour the first reps.
+    """
+
+    def __init__(self, m: int, pointer: int = 0) -> None:
+        self.m = m
+        self.pointer = pointer % m if m else 0
+
+    def __call__(self, candidates: np.ndarray) -> int:
+        k = int(np.searchsorted(candidates, self.pointer))
         j = int(candidates[k % candidates.size])
-        pointer = (j + 1) % m
+        self.pointer = (j + 1) % self.m
         return j
-
-    return pick
