@@ -25,10 +25,12 @@ from solver.bench.report import POLICY_COLUMNS, cells, headings, to_csv, to_json
 from solver.bench.synthetic import synthetic_grid
 from solver.cli_common import format_option, format_rows, input_errors_exit_2
 from solver.errors import InputError
+from solver.policies import policy_names
 
 _OPTIONS = (
     click.option("--policies", "policies_text", default="", metavar="A,B",
-                 help="Comma-separated policies (default: every registered policy)."),
+                 help="Comma-separated policies; NAME@W runs NAME with fairness weight W "
+                      "(default: every registered policy and flow@1)."),
     click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
                  help="Seeds per instance (0..N-1)."),
     click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0, min_open=True), default=10.0,
@@ -54,15 +56,22 @@ def suite_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def parse_policies(text: str) -> tuple[str, ...]:
-    """`a,b` -> ('a', 'b'), each a registered policy; empty = all."""
+    """`a,b` -> ('a', 'b'), each a registered policy, optionally `NAME@W` (fairness weight W)."""
     known = harness.default_policies()
     if not text.strip():
         return known
     names = tuple(p.strip() for p in text.split(",") if p.strip())
-    for name in names:
-        if name not in known:
-            raise InputError(f"unknown policy {name!r}; expected one of {', '.join(known)}",
+    for label in names:
+        name, _, weight = label.partition("@")
+        if name not in policy_names():
+            raise InputError(f"unknown policy {name!r}; expected one of {', '.join(policy_names())}",
                              field="--policies")
+        try:
+            if weight and float(weight) < 0:
+                raise ValueError
+        except ValueError:
+            raise InputError(f"fairness weight in {label!r} must be a number >= 0",
+                             field="--policies") from None
     return names
 
 
