@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from solver.errors import InputError
-from solver.io import _read_text
+from solver.io import read_text
 from solver.learn import History, learn_skills
 from solver.model import Rep
 from solver.scenario import Scenario
@@ -66,7 +66,7 @@ class CrmData:
 
 def _rows(folder: Path, name: str, columns: Sequence[str]) -> list[dict[str, str]]:
     path = folder / name
-    reader = csv.DictReader(io.StringIO(_read_text(path), newline=""))
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
     for column in columns:
         if column not in (reader.fieldnames or []):
             raise InputError("missing required column", file=str(path), row="header", field=column)

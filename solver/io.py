@@ -70,13 +70,13 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
     if path is None:
         return Policy()
     path = Path(path)
-    data = _parse_document(path)
+    data = parse_document(path)
     if not isinstance(data, dict):
         raise InputError("a policy must be a mapping of keys to values", file=str(path))
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
-        raise _from_validation(exc, str(path), row=None) from None
+        raise input_error_from(exc, str(path), row=None) from None
 
 
 def _load_records(path: Path, model: type[RecordT], kind: str) -> list[RecordT]:
@@ -100,14 +100,14 @@ def _load_records(path: Path, model: type[RecordT], kind: str) -> list[RecordT]:
         try:
             records.append(model.model_validate(values))
         except ValidationError as exc:
-            raise _from_validation(exc, str(path), row_number) from None
+            raise input_error_from(exc, str(path), row_number) from None
     if not records:
         raise InputError(f"no {kind} in the file", file=str(path))
     check_unique_ids(records, file=str(path), what=kind[:-1])  # type: ignore[arg-type]
     return records
 
 
-def _read_text(path: Path) -> str:
+def read_text(path: Path) -> str:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -128,7 +128,7 @@ def _read_text(path: Path) -> str:
 
 
 def _csv_rows(path: Path, required: Sequence[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    reader = csv.reader(io.StringIO(_read_text(path), newline=""), strict=True)
+    reader = csv.reader(io.StringIO(read_text(path), newline=""), strict=True)
     try:
         header = [h.strip() for h in next(reader)]
     except csv.Error as exc:
@@ -187,8 +187,8 @@ def _parse_skills(cell: str, path: Path, row: int) -> dict[str, str]:
     return skills
 
 
-def _parse_document(path: Path) -> Any:
-    text = _read_text(path)
+def parse_document(path: Path) -> Any:
+    text = read_text(path)
     try:
         if path.suffix.lower() == ".json":
             return json.loads(text)
@@ -205,7 +205,7 @@ def _parse_document(path: Path) -> Any:
 def _document_rows(
     path: Path, kind: str, required: Sequence[str]
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    data = _parse_document(path)
+    data = parse_document(path)
     if isinstance(data, dict) and kind in data:
         data = data[kind]
     if not isinstance(data, list):
@@ -221,7 +221,7 @@ def _document_rows(
         yield row, item
 
 
-def _from_validation(exc: ValidationError, file: str, row: int | None) -> InputError:
+def input_error_from(exc: ValidationError, file: str, row: int | None) -> InputError:
     err = exc.errors()[0]
     loc = [str(p) for p in err["loc"] if not isinstance(p, int)]
     field = ".".join(loc) or None

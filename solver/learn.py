@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from solver.errors import InputError
-from solver.io import _read_text
+from solver.io import read_text
 from solver.model import Rep
 
 WON = {"won", "win", "1", "true", "yes"}
@@ -62,7 +62,7 @@ class History:
 def load_history(path: str | Path) -> History:
     """A history CSV: rep_id, outcome (won/lost) and optional industry, product, closed_at."""
     path = Path(path)
-    reader = csv.DictReader(io.StringIO(_read_text(path), newline=""))
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
     header = [h.strip() for h in reader.fieldnames or []]
     for name in HISTORY_COLUMNS:
         if name not in header:

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from solver.availability import parse_timezone
 from solver.errors import InputError
-from solver.io import _from_validation, _parse_document, load_reps
+from solver.io import input_error_from, load_reps, parse_document
 from solver.model import POLICY_NAMES, SEGMENTS, Policy, Rep, check_unique_ids
 
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -234,7 +234,7 @@ class Scenario(_Spec):
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file and every variant (errors name file, variant, field)."""
     path = Path(path)
-    raw = _parse_document(path)
+    raw = parse_document(path)
     if not isinstance(raw, dict):
         raise InputError("a scenario must be a mapping of keys to values", file=str(path))
     raw = {**raw, "base_dir": str(path.resolve().parent)}
@@ -289,7 +289,7 @@ def _validate(data: dict[str, Any], *, file: str, variant: str | None) -> Scenar
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        err = _from_validation(exc, file, row=None)
+        err = input_error_from(exc, file, row=None)
         where = f"variant {variant!r}: " if variant else ""
         raise InputError(f"{where}{err.message}", file=file, field=err.field) from None
 
@@ -349,7 +349,7 @@ def _inline_reps(records: list[dict[str, Any]], file: str) -> list[Rep]:
         try:
             reps.append(Rep.model_validate(record))
         except ValidationError as exc:
-            raise _from_validation(exc, file, row) from None
+            raise input_error_from(exc, file, row) from None
     return reps
 
 
@@ -369,6 +369,6 @@ def _set_fields(reps: list[Rep], values: dict[str, Any], file: str, only_default
         try:
             out.append(Rep.model_validate({**fields, **update}))
         except ValidationError as exc:
-            err = _from_validation(exc, file, row)
+            err = input_error_from(exc, file, row)
             raise InputError(f"{section}: {err.message}", file=file, row=row, field=err.field) from None
     return out
