@@ -204,7 +204,8 @@ def _plots(result: dict[str, Any]) -> str:
     for policy, series in result["load_over_time"].items():
         loads = series["open_leads"]
         lines = {rep: [row[j] for row in loads] for j, rep in enumerate(series["rep_ids"])}
-        parts.append(img(plot_lines(list(range(len(loads))), lines,
+        step = series.get("hours_per_sample", 1)
+        parts.append(img(plot_lines([k * step for k in range(len(loads))], lines,
                                     f"Open leads per rep over time ({policy}, base variant, seed 0)",
                                     "hour", "open leads"), f"load over time {policy}"))
     points = result["fairness_sweep"]["points"]

@@ -298,6 +298,17 @@ def scenario_cells(scenario: Scenario, seeds: int) -> tuple[list[Cell], list[Cel
     return grid, sweep
 
 
+# Points kept of each rep's hourly load series in the JSON: plenty for a plot,
+# where months of hourly samples would make the result megabytes.
+MAX_LOAD_POINTS = 400
+
+
+def _load_series(run: RunOutput) -> dict[str, Any]:
+    step = max(1, -(-len(run.load_samples) // MAX_LOAD_POINTS))
+    return {"rep_ids": list(run.rep_ids), "hours_per_sample": step,
+            "open_leads": np.round(run.load_samples[::step]).astype(int).tolist()}
+
+
 def simulate_scenario(scenario: Scenario, *, seeds: int | None = None, scheduler: Any = None,
                       workers: int | None = None, progress: bool = True) -> dict[str, Any]:
     """Run every cell of the scenario and summarize: the JSON of `leadsolver simulate`."""
@@ -313,9 +324,7 @@ def simulate_scenario(scenario: Scenario, *, seeds: int | None = None, scheduler
         by_policy = hist.setdefault(run.variant, {})
         prev = by_policy.get(run.policy, [0] * len(run.response_hist))
         by_policy[run.policy] = [a + b for a, b in zip(prev, run.response_hist, strict=True)]
-    loads = {run.policy: {"rep_ids": list(run.rep_ids),
-                          "open_leads": np.round(run.load_samples).astype(int).tolist()}
-             for run in runs if run.variant == "base" and run.seed == 0}
+    loads = {run.policy: _load_series(run) for run in runs if run.variant == "base" and run.seed == 0}
     curve = []
     for w in scenario.fairness_sweep:
         mine = [r.metrics for r in swept if r.fairness_weight == w]
