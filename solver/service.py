@@ -30,6 +30,7 @@ import hmac
 import json
 import logging
 import multiprocessing
+import os
 import sqlite3
 import time
 from collections import Counter
@@ -443,7 +444,9 @@ class Service:
     async def _reprice(self, job: PricingJob, pricer: DualPricer) -> None:
         if self._pricing_pool is None:
             # spawn, not fork: a forked child would inherit the server's threads and sockets.
-            self._pricing_pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            # Niced: on a small machine the LP must not take CPU from the requests.
+            self._pricing_pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                                     initializer=os.nice, initargs=(10,))
         try:
             duals = await asyncio.get_running_loop().run_in_executor(self._pricing_pool, job.solve)
         except Exception:
@@ -473,7 +476,9 @@ class Service:
             await asyncio.sleep(self.tick_interval_s)
             start = time.perf_counter()
             try:
-                flushed = await self.gate.call_in_thread(lambda router: router.tick(reprice=False))
+                flushed: list[Assignment] = []
+                if self.router.pending:  # an idle tick would hold the lock for a thread hand-off
+                    flushed = await self.gate.call_in_thread(lambda router: router.tick(reprice=False))
                 await self._start_repricing()
                 if time.monotonic() - last_stale >= self.stale_interval_s:
                     last_stale = time.monotonic()

@@ -109,30 +109,30 @@ async def run_schedule(
     for _ in range(connections):
         pool.put_nowait(Connection(*await asyncio.open_connection(host, port)))
     outcome = Outcome()
-    loop = asyncio.get_running_loop()
 
     async def one(request: bytes, due: float) -> None:
         conn = await pool.get()  # waiting for a free connection counts: latency runs from `due`
         try:
             status, _ = await asyncio.wait_for(conn.exchange(request), timeout_s)
-            outcome.note(str(status), status in expect, loop.time() - due)
+            outcome.note(str(status), status in expect, time.perf_counter() - due)
             pool.put_nowait(conn)
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
-            outcome.note(type(exc).__name__, False, loop.time() - due)
+            outcome.note(type(exc).__name__, False, time.perf_counter() - due)
             conn.writer.close()
             with contextlib.suppress(OSError):  # replace the broken connection
                 pool.put_nowait(Connection(*await asyncio.open_connection(host, port)))
 
+    # perf_counter, not loop.time(): uvloop's clock has millisecond steps, cached per iteration.
     tasks = []
-    start = loop.time() + 0.05
+    start = time.perf_counter() + 0.05
     for k, request in enumerate(requests):
         due = start + k / rate
-        delay = due - loop.time()
+        delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(one(request, due)))
     await asyncio.gather(*tasks)
-    elapsed = loop.time() - start
+    elapsed = time.perf_counter() - start
     while not pool.empty():
         pool.get_nowait().writer.close()
     return outcome, elapsed
@@ -172,6 +172,25 @@ def cpu_seconds(process: subprocess.Popen[bytes] | None) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_buckets(url: str, token: str) -> dict[str, float]:
+    """Cumulative counts of POST /v1/leads by server-side time bound (the service's /metrics)."""
+    request = urllib.request.Request(f"{url}/metrics", headers={"authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        text = response.read().decode()
+    prefix = 'leadsolver_http_request_seconds_bucket{method="POST",route="/v1/leads",le="'
+    return {line[len(prefix):].split('"')[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines() if line.startswith(prefix)}
+
+
+def server_shares(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """Share of the measured requests the server itself answered within 1, 2.5 and 5 ms."""
+    total = after.get("+Inf", 0) - before.get("+Inf", 0)
+    if total <= 0:
+        return {}
+    return {f"{float(le) * 1000:g}ms": round((after[le] - before.get(le, 0)) / total, 4)
+            for le in ("0.001", "0.0025", "0.005") if le in after}
 
 
 def free_port() -> int:
@@ -254,13 +273,14 @@ def main(argv: list[str] | None = None) -> int:
             if n_warm:
                 run(run_schedule(host, int(port), requests[:n_warm], args.rate, expect,
                                          args.connections, args.timeout))
-            cpu_before = cpu_seconds(server)
+            cpu_before, buckets_before = cpu_seconds(server), server_buckets(url, token)
             outcome, elapsed = run(asyncio.wait_for(
                 run_schedule(host, int(port), requests[n_warm:], args.rate, expect, args.connections,
                              args.timeout),
                 timeout=args.duration * 3 + 30))
             info["load_avg_1m_after"] = round(os.getloadavg()[0], 2)
             server_cpu = cpu_seconds(server) - cpu_before
+            shares = server_shares(buckets_before, server_buckets(url, token))
         finally:
             if server is not None:
                 server.send_signal(signal.SIGINT)
@@ -285,6 +305,9 @@ def main(argv: list[str] | None = None) -> int:
         "latency_ms": summarize(outcome),
         # CPU the server process spent per measured request: independent of other load on the machine.
         "server_cpu_ms_per_request": round(server_cpu * 1000 / n_measured, 3) if server else None,
+        # From the server's own histogram (arrival to response in the app): what the client
+        # measured beyond this is kernel, scheduling and client time.
+        "server_share_within": shares,
     }
     write_result(args.out, result)
     print(json.dumps(result, indent=2))
