@@ -159,11 +159,16 @@ def test_time_limit_still_returns_feasible_answer():
 
 
 @needs_data
-@pytest.mark.slow  # up to 8 s per problem when CP-SAT must prove the optimum
 @pytest.mark.parametrize("k", range(1, 13))
 def test_orlib_gap1_to_gap12_at_optimum(k):
+    """All 60 problems proven optimal (~15 s in total; regression: gap8-1 gave 1132 vs 1133).
+
+    The limit is a ceiling for a loaded machine, not what the solve needs.
+    """
     best = read_best_known(GAP_DATA / "best_known.csv")
-    for instance in read_gap(GAP_DATA / "orlib" / f"gap{k}.txt", time_limit_s=8.0, workers=2):
+    for instance in read_gap(GAP_DATA / "orlib" / f"gap{k}.txt", time_limit_s=30.0, workers=2):
         solution = solve(instance.problem, "cpsat")
         assert instance.value(solution.owner) == best[(f"gap{k}.txt", instance.index, "max")], \
             instance.name
+        assert solution.status is Status.OPTIMAL, instance.name
+        assert solution.bound == pytest.approx(solution.objective), instance.name
