@@ -12,6 +12,14 @@ class, so simulated behaviour is production behaviour.
   owner's capacity; `reassign_stale` moves leads untouched past the SLA
   (`policy.sla`, counted in the owner's working hours) to another rep.
 
+Backlog. A lead that gets no rep because every eligible rep is full is
+answered "unassigned, capacity: ..." (and recorded so), but it is not final:
+it waits in the backlog and is solved again with every later flush, and by
+`tick` once capacity has freed (`release`, a team change) or a batch wait has
+passed; when it gets a rep, an `assigned` event records the new owner.
+Every lead is in exactly one place: the buffer, the backlog, open (assigned,
+unreleased) or done; it holds at most one rep at a time.
+
 State. The reps are compiled once into a `RepTable`; each decision passes a
 copy with today's availability (`solver.availability`), open loads and
 catch-up-capped quota weights (`dataclasses.replace`), so compile_problem's
@@ -25,6 +33,7 @@ disk (the simulator's hot path).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -37,7 +46,7 @@ from solver import fairness
 from solver.availability import RepCalendar
 from solver.errors import InputError
 from solver.fastpath import DualPricer, LeadRow, LeadScorer, PricingJob, choose_rep
-from solver.ledger import Ledger
+from solver.ledger import Ledger, _iso
 from solver.model import Lead, Policy, Rep
 from solver.policies import solve
 from solver.problem import UNASSIGNED, compile_problem
@@ -106,6 +115,10 @@ class Router:
         self._decided: dict[str, Assignment] = {}
         self._open: dict[str, _OpenLead] = {}
         self._touched_ids: set[str] = set()
+        # Leads waiting for capacity: id -> (lead, accepted at, its current "unassigned" answer).
+        self._backlog: dict[str, tuple[Lead, datetime, Assignment]] = {}
+        self._backlog_retried: datetime | None = None  # when the backlog was last solved
+        self._freed = False  # capacity freed since then
         self.update_reps(reps)
         if ledger is not None:
             self._reload(ledger)
@@ -117,6 +130,11 @@ class Router:
         """Leads waiting in the buffer."""
         return len(self._buffer)
 
+    @property
+    def backlog(self) -> list[str]:
+        """Ids of the leads waiting for capacity (answered unassigned, retried), oldest first."""
+        return list(self._backlog)
+
     def submit(self, lead: Lead, now: datetime | None = None) -> Assignment | None:
         """Accept a lead: an urgent one is routed now (its Assignment), a normal one is buffered (None).
 
@@ -126,6 +144,8 @@ class Router:
         now = self._now(now)
         if lead.id in self._decided:
             return self._decided[lead.id]
+        if lead.id in self._backlog:
+            return self._backlog[lead.id][2]
         if lead.id in self._buffered:
             return None
         self._check_fits(lead)
@@ -140,8 +160,11 @@ class Router:
     def tick(self, now: datetime | None = None, *, reprice: bool = True) -> list[Assignment]:
         """Flush when the buffer is full or its oldest lead has waited long enough; else [].
 
-        With `reprice` False the fast path's prices are left to the caller
-        (`pricing_job` / `install_prices`), who solves the pricing LP off its lock.
+        Without a flush, the backlog is solved on its own once capacity has
+        freed since its last try, or `policy.batch.max_wait_s` after it (reps
+        coming into working hours). With `reprice` False the fast path's
+        prices are left to the caller (`pricing_job` / `install_prices`), who
+        solves the pricing LP off its lock.
         """
         now = self._now(now)
         out: list[Assignment] = []
@@ -151,15 +174,23 @@ class Router:
             or (now - self._buffer[0][1]).total_seconds() >= batch.max_wait_s
         ):
             out = self.flush(now)
+        elif self._backlog and (
+            self._freed or self._backlog_retried is None
+            or (now - self._backlog_retried).total_seconds() >= batch.max_wait_s
+        ):
+            out = self._solve_batch([], now)
         if reprice:
             self._reprice_if_due()
         return out
 
     def flush(self, now: datetime | None = None) -> list[Assignment]:
-        """Solve the whole buffer now with the policy's batch solver."""
+        """Solve the whole buffer now with the policy's batch solver, the backlog with it.
+
+        Returns the buffered leads' decisions and the backlogged leads that got a rep.
+        """
         now = self._now(now)
         if not self._buffer:
-            return []
+            return self._solve_batch([], now) if self._backlog else []
         leads = [lead for lead, _ in self._buffer]
         assignments = self._solve_batch(leads, now)
         self._buffer.clear()
@@ -174,7 +205,7 @@ class Router:
         """
         now = self._now(now)
         for lead in leads:
-            if lead.id in self._decided or lead.id in self._buffered:
+            if lead.id in self._decided or lead.id in self._buffered or lead.id in self._backlog:
                 continue
             self._check_fits(lead)
             if self.ledger is None or self.ledger.accept(lead, now, self.run_id):
@@ -204,6 +235,7 @@ class Router:
         del self._open[lead_id]
         self._touched_ids.discard(lead_id)
         self._hold(item.rep_id, item.lead, -1)
+        self._freed = True
 
     def reassign_stale(self, now: datetime | None = None) -> list[Assignment]:
         """Move each lead untouched past its SLA to another eligible rep (old owner excluded).
@@ -256,6 +288,7 @@ class Router:
         self.scorer = LeadScorer(self.table, self.policy)
         self.pricer = DualPricer(self.table.m)
         self._has_leave = any(r.ooo for r in self.reps)
+        self._freed = True  # new reps or capacity: worth another try for the backlog
         self._fractions: tuple[date, np.ndarray] | None = None
         self._held_effort = np.zeros(self.table.m, dtype=np.int64)
         self._held_count = np.zeros(self.table.m, dtype=np.int64)
@@ -274,27 +307,51 @@ class Router:
     # -- deciding -----------------------------------------------------------------------------
 
     def _solve_batch(self, leads: list[Lead], now: datetime) -> list[Assignment]:
+        """Solve `leads` (first decisions) and the backlog as one batch; record and apply the result.
+
+        Returns the decisions of `leads` and of the backlogged leads that got a rep.
+        """
+        backlog = list(self._backlog.values())
+        everyone = leads + [lead for lead, _, _ in backlog]
         table = self._table_at(now)
-        problem = compile_problem(table, leads, self.policy)
+        problem = compile_problem(table, everyone, self.policy)
         solution = solve(problem, self.policy.solver)
         result = decode(problem, solution, self.policy.solver)
-        self.pricer.observe(problem.eligible, problem.profit)
+        n_new = len(leads)
+        self.pricer.observe(problem.eligible[:n_new], problem.profit[:n_new])  # retries are no new data
+        self._backlog_retried, self._freed = now, False
         owner = solution.owner
         due = {}
         for i in np.flatnonzero(owner >= 0):
             due[problem.lead_ids[i]] = self._sla_due(int(owner[i]), now)
+        first = [_backlog_reason(a) for a in result.assignments[:n_new]]
+        explanations: dict[str, dict[str, Any]] = {}
         if self.ledger is not None:
             explanations = {
                 problem.lead_ids[i]: explain_lead(problem, owner, i, alternatives=2)
                 | {"batch": {"size": problem.n, "status": str(solution.status),
                              "objective": solution.objective, "bound": solution.bound}}
-                for i in range(problem.n)
+                for i in range(problem.n) if i < n_new or owner[i] >= 0
             }
-            self.ledger.record_decisions(result.assignments, now, sla_due=due, explanations=explanations,
-                                         run_id=self.run_id)
-        for lead, a in zip(leads, result.assignments, strict=True):
-            self._settle(lead, a, now, due.get(lead.id))
-        return result.assignments
+        retried = [(item, a) for item, a in zip(backlog, result.assignments[n_new:], strict=True)
+                   if a.rep_id is not None]
+        with self._transaction():
+            if self.ledger is not None:
+                self.ledger.record_decisions(first, now, sla_due=due, explanations=explanations,
+                                             run_id=self.run_id)
+            for lead, a in zip(leads, first, strict=True):
+                self._settle(lead, a, now, due.get(lead.id))
+            out = list(first)
+            for (lead, since, _), a in retried:
+                a = dataclasses.replace(a, reason=f"from the backlog (unassigned since "
+                                                  f"{since.isoformat(timespec='seconds')}): {a.reason}")
+                del self._backlog[lead.id]
+                if self.ledger is not None and not _ledger_assign_backlogged(
+                        self.ledger, a, now, due.get(lead.id), explanations.get(lead.id), self.run_id):
+                    continue  # another router on this ledger decided it meanwhile
+                self._settle(lead, a, now, due.get(lead.id))
+                out.append(a)
+        return out
 
     def _route_urgent(self, lead: Lead, now: datetime) -> Assignment:
         available = self.calendar.available(now)
@@ -302,8 +359,8 @@ class Router:
         j = choose_rep(row, lead.effort, self._free(), self._prices(), self._fairness_terms(available, now))
         self.pricer.observe_one(row.eligible, row.profit)
         if j == UNASSIGNED:
-            assignment = Assignment(lead.id, None, UNASSIGNED_STATUS, _fast_unassigned_reason(row, available),
-                                    0.0, FAST_PATH)
+            assignment = _backlog_reason(Assignment(lead.id, None, UNASSIGNED_STATUS,
+                                                    _fast_unassigned_reason(row, available), 0.0, FAST_PATH))
             due = None
         else:
             assignment = Assignment(lead.id, self.table.ids[j], ASSIGNED, self._fast_reason(row, j),
@@ -317,11 +374,20 @@ class Router:
         return assignment
 
     def _settle(self, lead: Lead, a: Assignment, now: datetime, due: datetime | None) -> None:
-        """Record a first decision in memory (after the ledger has it)."""
-        self._decided[lead.id] = a
+        """Record a decision in memory (after the ledger has it): open, backlogged or final."""
         if a.rep_id is not None:
+            self._decided[lead.id] = a
             self._open[lead.id] = _OpenLead(lead, a.rep_id, now, due)
             self._hold(a.rep_id, lead, +1)
+        elif a.reason.startswith(BACKLOG_REASON):
+            self._backlog[lead.id] = (lead, now, a)
+            if self._backlog_retried is None:
+                self._backlog_retried = now
+        else:
+            self._decided[lead.id] = a
+
+    def _transaction(self):  # type: ignore[no-untyped-def]
+        return self.ledger.transaction() if self.ledger is not None else contextlib.nullcontext()
 
     # -- rep state ----------------------------------------------------------------------------
 
@@ -426,7 +492,7 @@ class Router:
     def _open_lead(self, lead_id: str) -> _OpenLead | None:
         """The open lead; None if it was released or left unassigned; KeyError if never decided."""
         item = self._open.get(lead_id)
-        if item is None and lead_id not in self._decided and (
+        if item is None and lead_id not in self._decided and lead_id not in self._backlog and (
             self.ledger is None or self.ledger.decision(lead_id) is None
         ):
             raise KeyError(f"lead {lead_id!r} has no owner yet (unknown or still buffered)")
@@ -443,6 +509,50 @@ class Router:
             if o.touched:
                 self._touched_ids.add(o.lead.id)
             self._hold(o.rep_id, o.lead, +1)
+        for lead, decided_at, a in _ledger_backlog(ledger):
+            self._backlog[lead.id] = (lead, decided_at, a)
+
+
+BACKLOG_REASON = "capacity:"  # unassigned leads whose reason starts so wait in the backlog
+_BACKLOG_NOTE = "; in the backlog, retried when capacity frees"
+
+
+def _backlog_reason(a: Assignment) -> Assignment:
+    """A capacity-blocked lead's answer says that it waits in the backlog."""
+    if a.rep_id is None and a.reason.startswith(BACKLOG_REASON) and not a.reason.endswith(_BACKLOG_NOTE):
+        return dataclasses.replace(a, reason=a.reason + _BACKLOG_NOTE)
+    return a
+
+
+# The Ledger records first decisions only; the two helpers below are the backlog's
+# transition (unassigned -> assigned, with an `assigned` event) and its reload.
+# They use the Ledger's connection and event writer and belong in solver/ledger.py.
+
+def _ledger_assign_backlogged(ledger: Ledger, a: Assignment, at: datetime, due: datetime | None,
+                              explanation: dict[str, Any] | None, run_id: int | None) -> bool:
+    """Give a backlogged lead its rep in the ledger; False if it is no longer unassigned there."""
+    with ledger.transaction():
+        cur = ledger._db.execute(
+            "UPDATE leads SET status = ?, rep_id = ?, policy = ?, reason = ?, expected_value = ?, "
+            "decided_at = ?, sla_due = ?, run_id = COALESCE(?, run_id) "
+            "WHERE lead_id = ? AND status = ?",
+            (ASSIGNED, a.rep_id, a.policy, a.reason, a.expected_value, _iso(at),
+             _iso(due) if due else None, run_id, a.lead_id, UNASSIGNED_STATUS))
+        if cur.rowcount == 0:
+            return False
+        ledger._event(a.lead_id, at, ASSIGNED, rep_id=a.rep_id, policy=a.policy, reason=a.reason,
+                      expected_value=a.expected_value, explanation=explanation, run_id=run_id)
+    return True
+
+
+def _ledger_backlog(ledger: Ledger) -> list[tuple[Lead, datetime, Assignment]]:
+    """The backlogged leads of a ledger (unassigned for capacity), oldest first."""
+    rows = ledger._db.execute(
+        "SELECT lead_id, record, decided_at, reason, policy FROM leads WHERE status = ? AND reason LIKE ? "
+        "ORDER BY decided_at, rowid", (UNASSIGNED_STATUS, BACKLOG_REASON + "%"))
+    return [(Lead.model_validate_json(r["record"]), datetime.fromisoformat(r["decided_at"]),
+             Assignment(r["lead_id"], None, UNASSIGNED_STATUS, r["reason"], 0.0, r["policy"]))
+            for r in rows]
 
 
 def _fast_unassigned_reason(row: LeadRow, available: np.ndarray) -> str:
