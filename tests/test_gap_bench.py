@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from solver.bench.gap import gap_command, render_table, run_gap, summarize
+from solver.bench.gap import gap_command, render_table, run_gap, summarize, write_results
 
 TINY = "2 3\n 4 1 3\n 2 5 2\n 3 2 2\n 1 3 2\n 4 3\n"  # min optimum 5
 
@@ -34,6 +34,25 @@ def test_run_gap_rows_and_summary(files):
     assert result["summary"]["cde"]["naive"]["max_gap_pct"] == pytest.approx(100 / 6, abs=1e-3)
     assert {"date", "cpu", "cores", "ortools"} <= set(result["meta"])
     assert "| c0203 | c | 2 | 3 | 5 | 6 |" in render_table(result)
+
+
+def test_partial_results_after_every_row(files, tmp_path):
+    """An interrupted run still leaves a table: on_row sees each row as it is added."""
+    inst, table = files
+    seen = []
+
+    def save(result):
+        seen.append(len(result["rows"]))
+        write_results(result, tmp_path)
+        assert "PARTIAL" in (tmp_path / "results.md").read_text()
+
+    result = run_gap([inst, inst], time_limit_s=1, workers=1, naive=False, best_known=table,
+                     on_row=save)
+    assert seen == [1, 2] and result["meta"]["complete"] is True
+    write_results(result, tmp_path)
+    text = (tmp_path / "results.md").read_text()
+    assert "PARTIAL" not in text and "load_avg_start" in text
+    assert json.loads((tmp_path / "results.json").read_text())["summary"]["c"]["count"] == 2
 
 
 def test_summary_groups_by_type():

@@ -2,19 +2,24 @@
 # Reproduce benchmarks/gap/results.{md,json}: every single-file GAP instance
 # (types A-E, Chu-Beasley and Yagiura), cpsat vs the naive CP-SAT model in the
 # same run, 10 s and 2 workers each. Takes ~20 minutes. Run from the repo root.
-# Equivalent CLI: leadsolver bench gap --instances ../shared/data/gap/single/<each> --format json
+# Both files are rewritten after every instance (marked PARTIAL until the end),
+# so an interrupted run still leaves a usable table.
+# One instance through the CLI: leadsolver bench gap --instances ../shared/data/gap/single/c10400
 set -e
 DATA=${LEADSOLVER_GAP_DATA:-../shared/data/gap}
-python - "$DATA" <<'PY'
-import json, sys
+OUT=${GAP_OUT:-benchmarks/gap}
+python - "$DATA" "$OUT" "$@" <<'PY'
+import sys
 from pathlib import Path
-from solver.bench.gap import render_table, run_gap
-data = Path(sys.argv[1])
+from solver.bench.gap import run_gap, write_results
+data, out, only = Path(sys.argv[1]), sys.argv[2], set(sys.argv[3:])
 paths = sorted((data / "single").glob("*"), key=lambda p: (p.name[0], len(p.name), p.name))
-result = run_gap(paths, time_limit_s=10, workers=2, naive=True, progress=True)
-result["meta"]["command"] = "sh benchmarks/gap/run.sh"
-Path("benchmarks/gap/results.json").write_text(json.dumps(result, indent=2) + "\n")
-head = "\n".join(f"- {k}: {v}" for k, v in result["meta"].items())
-Path("benchmarks/gap/results.md").write_text(
-    f"# GAP benchmark: cpsat vs naive CP-SAT model\n\n{head}\n\n{render_table(result)}\n")
+paths = [p for p in paths if not only or p.name in only]
+command = "sh benchmarks/gap/run.sh" + "".join(f" {name}" for name in sys.argv[3:])
+
+def save(result):
+    result["meta"]["command"] = command
+    write_results(result, out)
+
+save(run_gap(paths, time_limit_s=10, workers=2, naive=True, progress=True, on_row=save))
 PY

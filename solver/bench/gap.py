@@ -7,18 +7,22 @@ same run also solves each problem with the naive CP-SAT model (all pairs, no
 hint, no engine, same limit and workers), so the two columns share machine
 and load.
 
-`gap_command` is the click command mounted as ``leadsolver bench gap``.
+`gap_command` is the click command mounted as ``leadsolver bench gap``; with
+``--out`` it rewrites that file after every problem, so an interrupted run
+leaves a usable partial table.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -76,7 +80,12 @@ def gap_pct(value: float | None, best: float | None) -> float | None:
 def run_instance(
     instance: GapInstance, best: int | None, *, time_limit_s: float, workers: int, naive: bool,
 ) -> dict[str, Any]:
-    """One row: cpsat's value, bound, status and time, and the naive model's value."""
+    """One row: cpsat's value, bound, status and time, and the naive model's value.
+
+    ``load_1min`` is the machine's 1-minute load average when the row started:
+    on a shared machine it explains slow or noisy rows.
+    """
+    load = round(os.getloadavg()[0], 2)
     solution = solve(instance.problem, "cpsat")
     value = instance.value(solution.owner)
     bound = None if solution.bound is None else instance.value_of_profit(solution.bound)
@@ -95,6 +104,7 @@ def run_instance(
         "status": str(solution.status),
         "termination": solution.stats.get("termination"),
         "time_s": round(solution.solve_time_s, 3),
+        "load_1min": load,
     }
     if naive:
         naive_value, naive_status = naive_solve(instance, time_limit_s, workers)
@@ -106,13 +116,16 @@ def run_instance(
 def run_gap(
     paths: Iterable[str | os.PathLike[str]], time_limit_s: float = 10.0, workers: int = 2,
     naive: bool = True, best_known: str | os.PathLike[str] | None = None,
-    progress: bool = False,
+    progress: bool = False, on_row: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Solve every problem in `paths`; rows per instance and a summary (mean/max gap per type).
 
     `best_known` defaults to ``best_known.csv`` in the data folder; instances
-    without an entry get no gap.
+    without an entry get no gap. `on_row` gets the result so far (marked
+    ``"complete": False`` in its meta) after every row, so a long run can
+    write partial results that survive an interruption.
     """
+    meta = machine_info(time_limit_s, workers) | {"complete": False}
     table_path = Path(best_known) if best_known else (data_dir() or Path(".")) / "best_known.csv"
     table = read_best_known(table_path) if table_path.exists() else {}
     rows = []
@@ -122,11 +135,14 @@ def run_gap(
             row = run_instance(instance, best, time_limit_s=time_limit_s, workers=workers,
                                naive=naive)
             rows.append(row)
+            if on_row is not None:
+                on_row({"meta": meta, "rows": rows, "summary": summarize(rows)})
             if progress:
                 print(f"{row['instance']}: {row['value']} (best {best}, gap {_pct(row['gap_pct'])}"
                       f"{', naive ' + _pct(row['naive_gap_pct']) if naive else ''})",
                       file=sys.stderr, flush=True)
-    return {"meta": machine_info(time_limit_s, workers), "rows": rows, "summary": summarize(rows)}
+    meta |= {"complete": True, "load_avg_end": [round(v, 2) for v in os.getloadavg()]}
+    return {"meta": meta, "rows": rows, "summary": summarize(rows)}
 
 
 def _stats(values: Sequence[float | None]) -> dict[str, Any]:
@@ -160,17 +176,26 @@ def machine_info(time_limit_s: float, workers: int) -> dict[str, Any]:
     """What a recorded result must carry: machine, date, versions, settings."""
     import ortools
 
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "cpu": model,
+    return {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "cpu": _cpu_model(),
             "cores": os.cpu_count(), "python": platform.python_version(),
-            "ortools": ortools.__version__, "time_limit_s": time_limit_s, "workers": workers}
+            "ortools": ortools.__version__, "time_limit_s": time_limit_s, "workers": workers,
+            "load_avg_start": [round(v, 2) for v in os.getloadavg()]}
+
+
+def _cpu_model() -> str:
+    """The CPU model as lscpu names it (/proc/cpuinfo, then platform, as fallbacks)."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=5,
+                             check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        out = ""
+    with contextlib.suppress(OSError):
+        out += Path("/proc/cpuinfo").read_text()
+    for line in out.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() in ("model name", "model name:") and value.strip():
+            return value.strip()
+    return platform.processor() or platform.machine()
 
 
 def _pct(value: float | None) -> str:
@@ -185,13 +210,15 @@ def render_table(result: dict[str, Any]) -> str:
     """Markdown table of rows, then the summary."""
     rows = result["rows"]
     naive = bool(rows) and "naive_value" in rows[0]
-    head = ["instance", "type", "m", "n", "value", "best known", "gap", "bound", "status", "time s"]
+    head = ["instance", "type", "m", "n", "value", "best known", "gap", "bound", "status", "time s",
+            "load"]
     if naive:
         head += ["naive value", "naive gap"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["instance"], r["type"], r["m"], r["n"], _num(r["value"]), _num(r["best_known"]),
-                 _pct(r["gap_pct"]), _num(r["bound"]), r["status"], f"{r['time_s']:.2f}"]
+                 _pct(r["gap_pct"]), _num(r["bound"]), r["status"], f"{r['time_s']:.2f}",
+                 _num(r.get("load_1min"))]
         if naive:
             cells += [_num(r["naive_value"]), _pct(r["naive_gap_pct"])]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
@@ -209,6 +236,26 @@ def render_table(result: dict[str, Any]) -> str:
 
 def render_json(result: dict[str, Any]) -> str:
     return json.dumps(result, indent=2)
+
+
+def render_markdown(result: dict[str, Any]) -> str:
+    """results.md: a title, the run's meta as a list (machine, date, load), then the table."""
+    meta = result["meta"]
+    title = "# GAP benchmark: cpsat vs the naive CP-SAT model"
+    if not meta.get("complete", True):
+        title += f" (PARTIAL: {len(result['rows'])} problems so far)"
+    head = "\n".join(f"- {k}: {v}" for k, v in meta.items())
+    return f"{title}\n\n{head}\n\n{render_table(result)}\n"
+
+
+def write_results(result: dict[str, Any], directory: str | os.PathLike[str]) -> None:
+    """Write results.json and results.md into `directory` (each replaced whole)."""
+    directory = Path(directory)
+    for name, text in (("results.json", render_json(result) + "\n"),
+                       ("results.md", render_markdown(result))):
+        tmp = directory / f".{name}.tmp"
+        tmp.write_text(text)
+        tmp.replace(directory / name)
 
 
 @click.command("gap")
@@ -233,14 +280,24 @@ def gap_command(
 ) -> None:
     """GAP suite: cpsat vs best known (and the naive CP-SAT model) per instance."""
     start = time.perf_counter()
+    command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+
+    def render(result: dict[str, Any]) -> str:
+        result["meta"]["command"] = command
+        return render_json(result) if fmt == "json" else render_table(result)
+
+    def save_partial(result: dict[str, Any]) -> None:
+        if out:
+            Path(out).write_text(render(result) + "\n")
+
     try:
         paths = [Path(p) for p in instances] or default_instances()
-        result = run_gap(paths, time_limit_s, workers, naive, best_known, progress=True)
+        result = run_gap(paths, time_limit_s, workers, naive, best_known, progress=True,
+                         on_row=save_partial)
     except InputError as exc:
         click.echo(f"error: {exc}", err=True)
         ctx.exit(2)
-    result["meta"]["command"] = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
-    text = render_json(result) if fmt == "json" else render_table(result)
+    text = render(result)
     click.echo(text)
     if out:
         Path(out).write_text(text + "\n")
