@@ -4,6 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from solver.bench.synthetic import make_instance
 from solver.errors import InputError
@@ -214,3 +216,119 @@ def test_every_router_decision_keeps_the_hard_rules():
     held = np.bincount(owner[owner >= 0], minlength=problem.m)
     assert np.all(held - problem.capacity <= forced)
     assert np.all(held[forced == 0] <= problem.capacity[forced == 0])
+
+
+# -- the backlog: capacity-blocked leads are retried, not dropped ---------------------------------
+
+
+def test_a_lead_blocked_by_capacity_waits_in_the_backlog_and_gets_the_freed_rep():
+    clock = Clock()
+    router = Router(reps(1, capacity=1), small_batches(size=100, wait=60), clock=clock)
+    assert router.submit(lead(0, urgent=True)).rep_id == "R0"
+    blocked = router.submit(lead(1, urgent=True))
+    assert blocked.status == "unassigned" and blocked.reason.startswith("capacity")
+    assert "backlog" in blocked.reason and router.backlog == ["L1"]
+    assert router.submit(lead(1, urgent=True)) == blocked  # idempotent while it waits
+    router.release("L1")  # not open: harmless
+    assert router.tick() == []  # nothing freed: no retry
+    router.release("L0")
+    out = router.tick()
+    assert [(a.lead_id, a.rep_id, a.status) for a in out] == [("L1", "R0", "assigned")]
+    assert out[0].reason.startswith("from the backlog")
+    assert router.backlog == [] and router.loads() == {"R0": 1}
+    assert router.submit(lead(1, urgent=True)) == out[0]
+    assert router.tick() == []
+
+
+def test_batch_leads_over_capacity_are_backlogged_and_assigned_by_a_later_flush():
+    clock = Clock()
+    router = Router(reps(2, capacity=1), small_batches(size=3), clock=clock)
+    first = router.route([lead(i) for i in range(3)])
+    assert sum(a.status == "assigned" for a in first) == 2
+    (waiting,) = [a.lead_id for a in first if a.status == "unassigned"]
+    assert router.backlog == [waiting]
+    released = next(a for a in first if a.status == "assigned")
+    router.release(released.lead_id)
+    clock.advance(seconds=1)
+    second = router.route([lead(3, value=1.0)])  # a low-value newcomer competes for the freed room
+    assert {a.lead_id: a.status for a in second} == {"L3": "unassigned", waiting: "assigned"}
+    assert router.backlog == ["L3"] and sum(router.loads().values()) == 2
+
+
+def test_the_backlog_is_in_the_ledger_and_survives_a_restart(tmp_path):
+    path = tmp_path / "l.db"
+    clock = Clock()
+    with Ledger(path) as ledger:
+        router = Router(reps(1, capacity=1), small_batches(), ledger, clock=clock)
+        router.submit(lead(0, urgent=True))
+        router.submit(lead(1, urgent=True))
+        assert ledger.decision("L1").status == "unassigned"
+    clock.advance(hours=1)
+    with Ledger(path) as ledger:  # a restart
+        router = Router(reps(1, capacity=1), small_batches(), ledger, clock=clock)
+        assert router.backlog == ["L1"] and router.pending == 0
+        assert router.submit(lead(1, urgent=True)).status == "unassigned"
+        router.release("L0")
+        (a,) = router.tick()
+        assert (a.lead_id, a.rep_id) == ("L1", "R0")
+        assert ledger.decision("L1").rep_id == "R0" and ledger.rep_loads() == {"R0": 1}
+        kinds = [e["kind"] for e in ledger.history("L1")]
+        assert kinds == ["accepted", "unassigned", "assigned"]
+    with Ledger(path) as ledger:
+        router = Router(reps(1, capacity=1), small_batches(), ledger, clock=clock)
+        assert router.backlog == [] and router.loads() == {"R0": 1}
+
+
+def test_the_backlog_is_retried_when_reps_come_into_working_hours():
+    clock = Clock()  # Monday 10:00 UTC: R1 (09:00-17:00 UTC-5) starts at 14:00 UTC
+    team = [Rep(id="R0", capacity=1), Rep(id="R1", capacity=1, timezone="America/New_York",
+                                         working_hours="09:00-17:00")]
+    router = Router(team, small_batches(size=100, wait=60), clock=clock)
+    assert router.submit(lead(0, urgent=True)).rep_id == "R0"
+    assert router.submit(lead(1, urgent=True)).status == "unassigned" and router.backlog == ["L1"]
+    clock.advance(hours=2)
+    assert router.tick() == [] and router.backlog == ["L1"]  # tried again after the wait: still no room
+    clock.advance(hours=2, minutes=1)
+    assert [(a.lead_id, a.rep_id) for a in router.tick()] == [("L1", "R1")]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(["urgent", "normal", "tick", "flush", "release"]),
+                          st.integers(0, 30)), max_size=60))
+def test_conservation_under_any_sequence_of_calls(ops):
+    """Each lead is in exactly one place, holds at most one rep, and no rep goes over capacity."""
+    clock = Clock()
+    team = [Rep(id=f"R{j}", capacity=2, territories=("T0",) if j else ("T0", "T1")) for j in range(3)]
+    router = Router(team, small_batches(size=4, wait=30), clock=clock)
+    submitted: set[str] = set()
+    owner: dict[str, str] = {}  # open leads as the caller sees them
+    closed: set[str] = set()
+    for step, (op, k) in enumerate(ops):
+        clock.advance(seconds=7)
+        out = []
+        if op in ("urgent", "normal"):
+            x = lead(step, urgent=op == "urgent", territory="T1" if k % 2 else "T0", value=float(k + 1))
+            submitted.add(x.id)
+            a = router.submit(x)
+            out = [a] if a is not None else []
+        elif op == "tick":
+            out = router.tick()
+        elif op == "flush":
+            out = router.flush()
+        elif owner:
+            lead_id = sorted(owner)[k % len(owner)]
+            router.release(lead_id)
+            del owner[lead_id]
+            closed.add(lead_id)
+        for a in out:
+            if a.status == "assigned":
+                assert a.lead_id not in owner and a.lead_id not in closed  # never assigned twice
+                owner[a.lead_id] = a.rep_id
+        backlog = set(router.backlog)
+        buffered = {x.id for x, _ in router._buffer}
+        assert not backlog & set(owner) and not backlog & buffered and not buffered & set(owner)
+        assert backlog | buffered | set(owner) | closed == submitted  # nothing lost
+        loads = router.loads()
+        assert all(v <= 2 for v in loads.values())
+        assert sum(loads.values()) == len(owner)
+        assert {j: sum(r == j for r in owner.values()) for j in loads} == loads
