@@ -440,8 +440,8 @@ class Router:
         if not self.pricer.due:
             return None
         horizon = self.pricing_horizon
-        if horizon is not None:
-            horizon = max(horizon - self.pricer.seen, 1)
+        if horizon is not None:  # a forecast of the leads per capacity cycle; once exceeded, the default
+            horizon = horizon - self.pricer.seen if horizon > self.pricer.seen else None
         return self.pricer.prepare(self._free(), horizon)
 
     def install_prices(self, duals: np.ndarray | None) -> None:

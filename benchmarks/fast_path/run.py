@@ -12,12 +12,18 @@ prices are re-learned); plain greedy (the `greedy` policy, unpriced, same
 order) is run in the same process; both are reported as ratios of expected
 value to the offline optimum (`flow` on the whole stream). Capacity is never
 released, so the streams test rationing.
+
+Fast-path variants: `default` (no volume forecast: the horizon is the free
+capacity), `forecast` (`Router(pricing_horizon=N)`, the stream's length),
+`forecast_0.8` / `forecast_1.25` (a forecast 20% low / 25% high) and
+`forecast_w512` (the exact forecast with the previous 512-lead pricing window).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from datetime import UTC, datetime
@@ -25,6 +31,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from solver.bench.synthetic import make_instance
+from solver.fastpath import DualPricer
 from solver.model import Policy
 from solver.policies import solve
 from solver.policies.greedy import solve_greedy
@@ -63,13 +70,18 @@ def quality(n_leads: int, n_reps: int, tightness: float, seed: int) -> dict[str,
     greedy = problem.total_value(solve_greedy(problem).owner)
     out = {"leads": n_leads, "reps": n_reps, "tightness": tightness, "seed": seed,
            "greedy_ratio": greedy / optimum}
-    for label, horizon in (("fast_path_ratio", None), ("fast_path_known_horizon_ratio", n_leads)):
+    variants = (("default", None, None), ("forecast", n_leads, None), ("forecast_0.8", 0.8 * n_leads, None),
+                ("forecast_1.25", 1.25 * n_leads, None), ("forecast_w512", n_leads, 512))
+    for label, horizon, window in variants:
         router = Router(inst.reps, Policy(), clock=lambda: T0, pricing_horizon=horizon)
+        if window is not None:
+            router.pricer = DualPricer(router.table.m, window=window)
         value = 0.0
         for x in stream:
             value += router.submit(x).expected_value
             router.tick()
-        out[label] = value / optimum
+        out[f"fast_path_{label}_ratio"] = value / optimum
+    print(json.dumps(out), flush=True)
     return out
 
 
@@ -83,10 +95,14 @@ def main() -> None:
     started = time.time()
     result = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": "python benchmarks/fast_path/run.py" + (" --quick" if args.quick else ""),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
+        "load_average_start": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
         "latency": latency(1000, 2000 if args.quick else 6000, seed=0),
         "quality": [quality(n, 100, t, s) for t in (1.0, 1.2, 1.5) for s in seeds],
     }
+    result["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     result["wall_s"] = round(time.time() - started, 1)
     text = json.dumps(result, indent=2)
     print(text)
