@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from solver.batch import check_solver_fits
 from solver.cli_common import UsageFailure, input_errors_exit_2, policy_option, reps_option
 from solver.io import load_policy, load_reps
 
@@ -112,6 +113,7 @@ def serve(
 
     reps = load_reps(reps_path)
     policy = load_policy(policy_path)
+    check_solver_fits(policy, [], leads_file="request")  # a policy its solver cannot run: exit 2 now
     synchronous = "FULL" if durability == "power-loss" else "NORMAL"
 
     # check_same_thread=False: the service solves micro-batches on a thread, under its lock.

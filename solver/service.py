@@ -14,7 +14,8 @@ start-up here.
 Concurrency: the Router is not thread-safe, so one lock serializes every
 call (`RouterGate`): submissions run inline on the event loop and commit in
 groups; micro-batch solves run on a thread under the lock, so health checks
-and metrics answer while a batch is solved.
+and metrics answer while a batch is solved; the fast path's pricing LP
+(seconds at 1,000 reps) runs in a separate process, off the lock.
 
 Safety, outermost first: metrics (counts every request, refused ones too),
 bearer-token auth on every path but the health probes, a request body size
@@ -676,7 +677,7 @@ def _add_routes(app: FastAPI, service: Service) -> None:
             reps = await asyncio.to_thread(service.reload_reps)
         except InputError as exc:  # the operator's file, not the request, is wrong
             raise HTTPException(409, f"reps file not reloaded: {exc}") from None
-        await gate.call(lambda router: router.update_reps(reps))
+        await gate.call_in_thread(lambda router: router.update_reps(reps))  # recompiles the team
         service.rep_ids = frozenset(r.id for r in reps)
         log.info("reloaded %d reps", len(reps))
         return Reloaded(reps=len(reps))
