@@ -14,6 +14,7 @@ import ipaddress
 import os
 import stat
 from pathlib import Path
+from typing import Literal
 
 import click
 
@@ -114,7 +115,7 @@ def serve(
     reps = load_reps(reps_path)
     policy = load_policy(policy_path)
     check_solver_fits(policy, [], leads_file="request")  # a policy its solver cannot run: exit 2 now
-    synchronous = "FULL" if durability == "power-loss" else "NORMAL"
+    synchronous: Literal["FULL", "NORMAL"] = "FULL" if durability == "power-loss" else "NORMAL"
 
     # check_same_thread=False: the service solves micro-batches on a thread, under its lock.
     ledger = Ledger(db_path, synchronous=synchronous, check_same_thread=False)

@@ -487,7 +487,8 @@ class Service:
             start = time.perf_counter()
             try:
                 flushed: list[Assignment] = []
-                if self.router.pending:  # an idle tick would hold the lock for a thread hand-off
+                # An idle tick would hold the lock for a thread hand-off for nothing.
+                if self.router.pending or self.router.backlog:
                     flushed = await self.gate.call_in_thread(lambda router: router.tick(reprice=False))
                 await self._start_repricing()
                 if time.monotonic() - last_stale >= self.stale_interval_s:
@@ -606,7 +607,8 @@ def create_app(
 
 
 LeadId = Annotated[str, PathParam(min_length=1, max_length=200)]
-UNKNOWN_LEAD = {404: {"description": "No lead with this id was ever accepted"}}
+UNKNOWN_LEAD: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No lead with this id was ever accepted"}}
 
 
 def _add_routes(app: FastAPI, service: Service) -> None:

@@ -73,12 +73,14 @@ def post_lead(client: TestClient, **fields: Any) -> Any:
     return client.post("/v1/leads", json={"value": 100.0, **fields}, headers=AUTH)
 
 
-def wait_decided(client: TestClient, lead_id: str, timeout_s: float = 5.0) -> dict[str, Any]:
-    """The lead's detail once the micro-batch timer has decided it."""
+def wait_decided(client: TestClient, lead_id: str, until: str = "decided", timeout_s: float = 5.0
+                 ) -> dict[str, Any]:
+    """The lead's detail once the service's timer has decided it (or assigned it)."""
     deadline = time.monotonic() + timeout_s
     while True:
         detail = client.get(f"/v1/leads/{lead_id}", headers=AUTH).json()
-        if detail["status"] != "pending" or time.monotonic() > deadline:
+        done = detail["status"] == "assigned" if until == "assigned" else detail["status"] != "pending"
+        if done or time.monotonic() > deadline:
             return detail
         time.sleep(0.01)
 
@@ -179,6 +181,18 @@ def test_touch_and_release(client):
     kinds = [e["kind"] for e in released_again.json()["events"]]
     assert kinds == ["accepted", "assigned", "touched", "released"]
     assert client.get("/v1/reps/loads", headers=AUTH).json()["loads"]["eu"] == 0
+
+
+def test_a_lead_waiting_for_capacity_gets_the_room_a_release_frees(client):
+    first = post_lead(client, id="C1", territory="APAC", segment="ENT", urgent=True).json()
+    second = post_lead(client, id="C2", territory="APAC", segment="ENT", urgent=True).json()
+    assert first["rep_id"] == "ent"
+    assert second["status"] == "unassigned"
+    assert second["reason"].startswith("capacity")  # "ent" holds one lead at a time
+
+    client.post("/v1/leads/C1/release", headers=AUTH)
+
+    assert wait_decided(client, "C2", until="assigned")["rep_id"] == "ent"
 
 
 def test_touch_or_release_of_a_lead_without_owner(client):
