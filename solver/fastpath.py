@@ -119,14 +119,13 @@ def choose_rep(
     candidates = row.eligible & (free >= effort)
     if exclude >= 0:
         candidates[exclude] = False
-    if not candidates.any():
-        return UNASSIGNED
     score = row.profit if prices is None else row.profit - prices
     if fairness_terms is not None:
         load, target, weight = fairness_terms
         unit = float(row.profit.max()) or 1.0  # a typical lead's value, as in Problem.fairness_unit
         score = score - fairness.marginal_cost(load, target, 1.0, weight, unit)
-    return int(np.argmax(np.where(candidates, score, -np.inf)))
+    j = int(np.argmax(np.where(candidates, score, -np.inf)))
+    return j if candidates[j] else UNASSIGNED  # the argmax of all -inf is 0: no candidate
 
 
 class DualPricer:

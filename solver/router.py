@@ -463,9 +463,9 @@ class Router:
     def _fast_reason(self, row: LeadRow, j: int, path: str = "urgent fast path:") -> str:
         if row.forced == j:
             return "account owner: the account's current owner keeps it"
-        eligible = row.eligible
-        rank = int(((row.profit > row.profit[j] + 1e-9) & eligible).sum()) + 1
-        return (f"{path} rank {rank} of {int(eligible.sum())} eligible reps by expected value, "
+        # profit is 0 where ineligible, so the reps above a profit >= 0 are all eligible
+        rank = np.count_nonzero(row.profit > row.profit[j] + 1e-9) + 1
+        return (f"{path} rank {rank} of {np.count_nonzero(row.eligible)} eligible reps by expected value, "
                 f"price {self.pricer.prices[j]:,.2f}")
 
     def _fast_explanation(self, row: LeadRow, j: int) -> dict[str, Any]:
