@@ -133,15 +133,18 @@ def _reasons(problem: Problem, owner: np.ndarray, only_unassigned: bool = False)
         better = ((problem.profit[placed] > chosen[:, None] + 1e-9) & elig).sum(axis=1)
         count = elig.sum(axis=1)
         for i, f, b, c in zip(placed, forced, better, count, strict=True):
-            reasons[int(i)] = (
-                "account owner: the account's current owner keeps it"
-                if f
-                else f"eligible: rank {b + 1} of {c} eligible reps by expected value"
-            )
+            reasons[int(i)] = _placed_reason(bool(f), int(b), int(c))
     free = problem.capacity - problem.used_capacity(owner)
     for i in np.flatnonzero(owner < 0):
         reasons[int(i)] = _unassigned_reason(problem, int(i), free)
     return reasons
+
+
+def _placed_reason(forced: bool, better: int, eligible: int) -> str:
+    """Why a placed lead has its rep, given how many eligible reps offered more profit."""
+    if forced:
+        return "account owner: the account's current owner keeps it"
+    return f"eligible: rank {better + 1} of {eligible} eligible reps by expected value"
 
 
 def _blocking_rule(problem: Problem, i: int, j: int | None = None) -> str | None:
@@ -177,7 +180,7 @@ def explain_lead(problem: Problem, owner: np.ndarray, i: int, alternatives: int 
     free = problem.capacity - problem.used_capacity(owner)
     loads = problem.loads(owner)
     order = np.argsort(-problem.value[i], kind="stable")
-    others = [int(j) for j in order if j != chosen][:alternatives]
+    others = [int(j) for j in order[: alternatives + 1] if j != chosen][:alternatives]
 
     def describe(j: int) -> dict[str, Any]:
         return {
@@ -192,8 +195,12 @@ def explain_lead(problem: Problem, owner: np.ndarray, i: int, alternatives: int 
     out: dict[str, Any] = {"lead_id": problem.lead_ids[i], "assigned_to": None, "alternatives": []}
     if chosen >= 0:
         out["assigned_to"] = describe(chosen)
+        # This lead's row only: `_reasons` covers the whole batch, and the router
+        # explains every lead of a batch (n x n x m work for n leads).
+        elig = problem.eligible[i]
+        better = int(((problem.profit[i] > problem.profit[i, chosen] + 1e-9) & elig).sum())
         out["why"] = ("account owner rule" if problem.forced[i] >= 0
-                      else _reasons(problem, owner)[i])
+                      else _placed_reason(False, better, int(elig.sum())))
     else:
         out["why"] = _unassigned_reason(problem, i, free)
     for j in others:
