@@ -57,6 +57,11 @@ FAST_PATH = "fast_path"  # the `policy` of decisions made by the urgent fast pat
 # A rep away for the whole catch-up window still keeps this share of its quota
 # weight, so the fairness term does not shut it out on its first day back.
 MIN_AVAILABLE_SHARE = 0.1
+# With a volume forecast (`pricing_horizon`), at least this share of the leads seen so far is
+# still expected: a forecast that runs out would otherwise drop the prices to 0 (plain greedy)
+# while leads keep coming. Measured (benchmarks/fast_path): a forecast 20% low then loses
+# 1-3% of the optimum instead of 4-10%; an exact one ~0.5%.
+FORECAST_FLOOR = 0.25
 
 
 @dataclass
@@ -87,8 +92,10 @@ class Router:
         Quota weights count only the share of this window a rep was not on
         leave, so a rep back from leave is not flooded to catch up.
     pricing_horizon
-        Leads expected before today's free capacity is released; the fast
-        path's prices ration capacity over it. None: as many as there is room.
+        Leads expected before today's free capacity is released (a volume
+        forecast); the fast path's prices ration capacity over it. None: as
+        many as there is room, which over-rations when capacity is ample.
+        Err high: a forecast 25% high costs less than one 20% low.
     run_id
         Tags every ledger write (a batch job's run).
     """
@@ -440,8 +447,9 @@ class Router:
         if not self.pricer.due:
             return None
         horizon = self.pricing_horizon
-        if horizon is not None:  # a forecast of the leads per capacity cycle; once exceeded, the default
-            horizon = horizon - self.pricer.seen if horizon > self.pricer.seen else None
+        if horizon is not None:  # a forecast of the leads per capacity cycle
+            seen = self.pricer.seen
+            horizon = max(horizon - seen, FORECAST_FLOOR * seen, 1.0)
         return self.pricer.prepare(self._free(), horizon)
 
     def install_prices(self, duals: np.ndarray | None) -> None:

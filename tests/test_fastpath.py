@@ -55,3 +55,20 @@ def test_scarce_rep_gets_a_price_that_keeps_its_room_for_its_best_leads():
     assert prices[0] > 0 and prices[1] == 0
     takes_rep0 = profit[:, 0] - prices[0] > profit[:, 1]
     assert 12 <= takes_rep0.sum() <= 17 and base[takes_rep0].min() >= np.median(base)
+
+
+def test_router_forecast_keeps_a_floor_once_the_leads_seen_near_it():
+    from datetime import UTC, datetime
+
+    from solver.model import Lead, Policy, Rep
+    from solver.router import FORECAST_FLOOR, Router
+
+    t0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    router = Router([Rep(id="R0", capacity=1000), Rep(id="R1", capacity=1000)], Policy(),
+                    clock=lambda: t0, pricing_horizon=100)
+    for i in range(90):
+        router.submit(Lead(id=f"L{i}", value=100.0 + i, urgent=True))
+    router.pricer.next_update = 0  # due now
+    job = router.pricing_job()
+    free = router._free()
+    assert np.allclose(job.capacity, free * 90 / (FORECAST_FLOOR * 90))  # not 90 / (100 - 90)
