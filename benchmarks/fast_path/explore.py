@@ -49,6 +49,9 @@ def simulate(problem, *, window=None, first=16, growth=2.0, max_interval=256, ho
                 remaining = free.sum()
             elif horizon == "known":
                 remaining = n_true - seen
+            elif isinstance(horizon, str) and horizon.startswith("hedge"):  # floor at c x seen, cap at free
+                factor, c = map(float, horizon[5:].split(","))
+                remaining = min(free.sum(), max(factor * n_true - seen, c * seen))
             elif isinstance(horizon, str):  # a forecast of the stream's length, off by a factor
                 remaining = max(float(horizon[1:]) * n_true - seen, 1)
             else:
@@ -85,6 +88,13 @@ VARIANTS = {
     "new,known": dict(window=2048, max_interval=1024, horizon="known", cap_scale=False),
     "new,0.8N": dict(window=2048, max_interval=1024, horizon="x0.8", cap_scale=False),
     "new,1.25N": dict(window=2048, max_interval=1024, horizon="x1.25", cap_scale=False),
+    "w2048,i128,known": dict(window=2048, max_interval=128, horizon="known", cap_scale=False),
+    "w2048,i64,known": dict(window=2048, max_interval=64, horizon="known", cap_scale=False),
+    "w2048,i256,known,first64": dict(window=2048, first=64, horizon="known", cap_scale=False),
+    "w2048,i128,known,first4": dict(window=2048, first=4, max_interval=128, horizon="known", cap_scale=False),
+    "w2048,i128,free,first4": dict(window=2048, first=4, max_interval=128, horizon="free", cap_scale=False),
+    **{f"hedge{f},{c}": dict(window=2048, horizon=f"hedge{f},{c}", cap_scale=False)
+       for f in (0.8, 1.0, 1.25) for c in (0.0, 0.25, 0.5)},
 }
 
 

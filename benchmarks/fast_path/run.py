@@ -13,15 +13,18 @@ order) is run in the same process; both are reported as ratios of expected
 value to the offline optimum (`flow` on the whole stream). Capacity is never
 released, so the streams test rationing.
 
-Fast-path variants: `default` (no volume forecast: the horizon is the free
-capacity), `forecast` (`Router(pricing_horizon=N)`, the stream's length),
-`forecast_0.8` / `forecast_1.25` (a forecast 20% low / 25% high) and
-`forecast_w512` (the exact forecast with the previous 512-lead pricing window).
+Fast-path variants: `previous` (the pricer as first shipped: 512-lead window,
+re-solved after 64, 128, ... leads, capacity scale capped at 1; no forecast),
+`default` (no volume forecast: the horizon is the free capacity), `forecast`
+(`Router(pricing_horizon=N)`, the stream's length), `forecast_0.8` /
+`forecast_1.25` (a forecast 20% low / 25% high) and `forecast_w512` (the exact
+forecast with a 512-lead pricing window).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -39,6 +42,21 @@ from solver.problem import compile_problem
 from solver.router import Router
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+class PreviousPricer(DualPricer):
+    """The pricer as first shipped, for comparison in the same run."""
+
+    def __init__(self, m: int) -> None:
+        super().__init__(m, window=512, max_interval=4096, first=64)
+
+    def prepare(self, free, horizon=None):  # type: ignore[no-untyped-def]
+        job = super().prepare(free, horizon)
+        if job is None:
+            return None
+        free = np.maximum(free, 0).astype(np.float64)
+        remaining = horizon if horizon is not None else float(free.sum())
+        return dataclasses.replace(job, capacity=free * min(1.0, len(job.profit) / remaining))
 
 
 def latency(n_reps: int, n_leads: int, seed: int) -> dict[str, float]:
@@ -70,11 +88,14 @@ def quality(n_leads: int, n_reps: int, tightness: float, seed: int) -> dict[str,
     greedy = problem.total_value(solve_greedy(problem).owner)
     out = {"leads": n_leads, "reps": n_reps, "tightness": tightness, "seed": seed,
            "greedy_ratio": greedy / optimum}
-    variants = (("default", None, None), ("forecast", n_leads, None), ("forecast_0.8", 0.8 * n_leads, None),
-                ("forecast_1.25", 1.25 * n_leads, None), ("forecast_w512", n_leads, 512))
+    variants = (("previous", None, "previous"), ("default", None, None), ("forecast", n_leads, None),
+                ("forecast_0.8", 0.8 * n_leads, None), ("forecast_1.25", 1.25 * n_leads, None),
+                ("forecast_w512", n_leads, 512))
     for label, horizon, window in variants:
         router = Router(inst.reps, Policy(), clock=lambda: T0, pricing_horizon=horizon)
-        if window is not None:
+        if window == "previous":
+            router.pricer = PreviousPricer(router.table.m)
+        elif window is not None:
             router.pricer = DualPricer(router.table.m, window=window)
         value = 0.0
         for x in stream:
