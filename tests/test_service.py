@@ -30,6 +30,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from solver.cli import main
+from solver.cli_serve import resolve_token
 from solver.ledger import Ledger
 from solver.model import Batch, Lead, Policy, Rep
 from solver.router import Router
@@ -386,6 +387,25 @@ def test_serve_refuses_to_start_without_a_proper_token(tmp_path, args, env, mess
     assert result.exit_code == 2
     assert message in result.output
     assert not (tmp_path / "l.db").exists()
+
+
+def test_the_token_comes_from_a_file_and_a_readable_file_is_flagged(tmp_path, capsys):
+    token_file = tmp_path / "token"
+    token_file.write_text(f"{TOKEN}\n")
+    token_file.chmod(0o600)
+    assert resolve_token(str(token_file), insecure_local=False, host="127.0.0.1") == TOKEN
+    assert "readable by other users" not in capsys.readouterr().err
+    token_file.chmod(0o644)
+    assert resolve_token(str(token_file), insecure_local=False, host="0.0.0.0") == TOKEN
+    assert "readable by other users" in capsys.readouterr().err
+
+
+def test_insecure_local_serves_without_a_token(tmp_path, monkeypatch):
+    monkeypatch.delenv("LEADSOLVER_TOKEN", raising=False)
+    assert resolve_token(None, insecure_local=True, host="::1") is None
+    with service(tmp_path / "ledger.db", token=None) as client:
+        assert post_lead(client, id="U1", territory="EU", urgent=True).json()["rep_id"] == "eu"
+        assert client.get("/v1/reps/loads").status_code == 200  # no Authorization header
 
 
 def _free_port() -> int:
