@@ -179,7 +179,12 @@ class RouterGate:
                 while self._queue:
                     group = self._queue[: self._max_group]
                     del self._queue[: self._max_group]
-                    self._commit(group)
+                    try:
+                        self._commit(group)
+                    except Exception as exc:  # even the rebuild failed: answer 500s, never hang
+                        for _, future in group:
+                            if not future.done():
+                                future.set_exception(exc)
         finally:
             self._drainer = None
 
