@@ -62,6 +62,9 @@ MIN_AVAILABLE_SHARE = 0.1
 # while leads keep coming. Measured (benchmarks/fast_path): a forecast 20% low then loses
 # 1-3% of the optimum instead of 4-10%; an exact one ~0.5%.
 FORECAST_FLOOR = 0.25
+# At most this many backlogged leads join one batch solve, taken in turn, so a long
+# backlog (demand above capacity for days) does not make every flush slow.
+BACKLOG_PER_SOLVE = 1000
 
 
 @dataclass
@@ -126,6 +129,7 @@ class Router:
         self._backlog: dict[str, tuple[Lead, datetime, Assignment]] = {}
         self._backlog_retried: datetime | None = None  # when the backlog was last solved
         self._freed = False  # capacity freed since then
+        self._backlog_turn = 0  # where the next retry starts when the backlog exceeds BACKLOG_PER_SOLVE
         self.update_reps(reps)
         if ledger is not None:
             self._reload(ledger)
@@ -319,6 +323,10 @@ class Router:
         Returns the decisions of `leads` and of the backlogged leads that got a rep.
         """
         backlog = list(self._backlog.values())
+        if len(backlog) > BACKLOG_PER_SOLVE:
+            start = self._backlog_turn % len(backlog)
+            backlog = (backlog[start:] + backlog[:start])[:BACKLOG_PER_SOLVE]
+            self._backlog_turn = start + BACKLOG_PER_SOLVE
         everyone = leads + [lead for lead, _, _ in backlog]
         table = self._table_at(now)
         problem = compile_problem(table, everyone, self.policy)

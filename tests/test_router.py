@@ -332,3 +332,20 @@ def test_conservation_under_any_sequence_of_calls(ops):
         assert all(v <= 2 for v in loads.values())
         assert sum(loads.values()) == len(owner)
         assert {j: sum(r == j for r in owner.values()) for j in loads} == loads
+
+
+def test_a_long_backlog_is_retried_in_turns(monkeypatch):
+    import solver.router as router_module
+
+    monkeypatch.setattr(router_module, "BACKLOG_PER_SOLVE", 2)
+    clock = Clock()
+    router = Router(reps(1, capacity=1), small_batches(size=100, wait=60), clock=clock)
+    for i in range(6):
+        router.submit(lead(i, urgent=True))
+    assert router.backlog == ["L1", "L2", "L3", "L4", "L5"]
+    router.release("L0")
+    assert [a.lead_id for a in router.tick()] == ["L2"]  # L1 and L2 are tried; L2 is worth more
+    router.release("L2")
+    (a,) = router.tick()
+    assert a.lead_id in ("L3", "L4", "L5")  # the next turn: not L1 again, though it waited longest
+    assert len(router.backlog) == 3 and sum(router.loads().values()) == 1

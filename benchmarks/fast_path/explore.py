@@ -23,7 +23,7 @@ from solver.problem import compile_problem
 
 
 def simulate(problem, *, window=None, first=16, growth=2.0, max_interval=256, horizon="free",
-             eps=0.0, cap_scale=True, n_true=None, balance=False):
+             eps=0.0, cap_scale=True, n_true=None, balance=False, smooth=0.0):
     n, m = problem.eligible.shape
     free = problem.capacity.astype(float).copy()
     prices = np.zeros(m)
@@ -66,7 +66,7 @@ def simulate(problem, *, window=None, first=16, growth=2.0, max_interval=256, ho
             capacity = free * scale * (1 - eps)
             duals = _capacity_duals(problem.profit[lo:seen], problem.eligible[lo:seen], capacity)
             if duals is not None:
-                prices = duals
+                prices = smooth * prices + (1 - smooth) * duals if smooth and prices.any() else duals
                 balance = False
     return value
 
@@ -93,6 +93,8 @@ VARIANTS = {
     "w2048,i256,known,first64": dict(window=2048, first=64, horizon="known", cap_scale=False),
     "w2048,i128,known,first4": dict(window=2048, first=4, max_interval=128, horizon="known", cap_scale=False),
     "w2048,i128,free,first4": dict(window=2048, first=4, max_interval=128, horizon="free", cap_scale=False),
+    "w2048,known,smooth0.5": dict(window=2048, horizon="known", cap_scale=False, smooth=0.5),
+    "w2048,known,smooth0.3": dict(window=2048, horizon="known", cap_scale=False, smooth=0.3),
     **{f"hedge{f},{c}": dict(window=2048, horizon=f"hedge{f},{c}", cap_scale=False)
        for f in (0.8, 1.0, 1.25) for c in (0.0, 0.25, 0.5)},
 }
