@@ -125,7 +125,7 @@ class Router:
         self._decided: dict[str, Assignment] = {}
         self._open: dict[str, _OpenLead] = {}
         self._touched_ids: set[str] = set()
-        # Leads waiting for capacity: id -> (lead, accepted at, its current "unassigned" answer).
+        # Leads waiting for capacity: id -> (lead, unassigned since, its current "unassigned" answer).
         self._backlog: dict[str, tuple[Lead, datetime, Assignment]] = {}
         self._backlog_retried: datetime | None = None  # when the backlog was last solved
         self._freed = False  # capacity freed since then
@@ -350,23 +350,24 @@ class Router:
             }
         retried = [(item, a) for item, a in zip(backlog, result.assignments[n_new:], strict=True)
                    if a.rep_id is not None]
-        with self._transaction():
+        moved: list[tuple[Lead, Assignment]] = []
+        with self._transaction():  # the ledger first, all or nothing; memory after the commit
             if self.ledger is not None:
                 self.ledger.record_decisions(first, now, sla_due=due, explanations=explanations,
                                              run_id=self.run_id)
-            for lead, a in zip(leads, first, strict=True):
-                self._settle(lead, a, now, due.get(lead.id))
-            out = list(first)
             for (lead, since, _), a in retried:
                 a = dataclasses.replace(a, reason=f"from the backlog (unassigned since "
                                                   f"{since.isoformat(timespec='seconds')}): {a.reason}")
-                del self._backlog[lead.id]
-                if self.ledger is not None and not _ledger_assign_backlogged(
+                if self.ledger is None or _ledger_assign_backlogged(
                         self.ledger, a, now, due.get(lead.id), explanations.get(lead.id), self.run_id):
-                    continue  # another router on this ledger decided it meanwhile
-                self._settle(lead, a, now, due.get(lead.id))
-                out.append(a)
-        return out
+                    moved.append((lead, a))
+        for lead, a in zip(leads, first, strict=True):
+            self._settle(lead, a, now, due.get(lead.id))
+        for (lead, _, _), _a in retried:
+            del self._backlog[lead.id]  # assigned now, or by another router on this ledger meanwhile
+        for lead, a in moved:
+            self._settle(lead, a, now, due.get(lead.id))
+        return first + [a for _, a in moved]
 
     def _route_urgent(self, lead: Lead, now: datetime) -> Assignment:
         available = self.calendar.available(now)

@@ -349,3 +349,22 @@ def test_a_long_backlog_is_retried_in_turns(monkeypatch):
     (a,) = router.tick()
     assert a.lead_id in ("L3", "L4", "L5")  # the next turn: not L1 again, though it waited longest
     assert len(router.backlog) == 3 and sum(router.loads().values()) == 1
+
+
+def test_a_backlogged_lead_assigned_by_another_router_is_not_assigned_twice(tmp_path):
+    path = tmp_path / "l.db"
+    clock = Clock()
+    with Ledger(path) as ledger:
+        a = Router(reps(1, capacity=1), small_batches(), ledger, clock=clock)
+        a.submit(lead(0, urgent=True))
+        a.submit(lead(1, urgent=True))
+        with Ledger(path) as other:
+            b = Router(reps(1, capacity=1), small_batches(), other, clock=clock)  # a second process
+            assert b.backlog == ["L1"]
+            a.release("L0")
+            assert [x.lead_id for x in a.tick()] == ["L1"]
+            b.release("L0")  # b still holds L0 in memory: releasing it frees its view of R0
+            assert b.tick() == [] and b.backlog == []  # the ledger says L1 is taken: b lets it go
+            assert b.submit(lead(1, urgent=True)).rep_id == "R0"
+        kinds = [e["kind"] for e in ledger.history("L1")]
+        assert kinds.count("assigned") == 1 and ledger.rep_loads() == {"R0": 1}
