@@ -255,17 +255,23 @@ def test_batch_leads_over_capacity_are_backlogged_and_assigned_by_a_later_flush(
     assert router.backlog == ["L3"] and sum(router.loads().values()) == 2
 
 
+def one_seat_router(ledger: Ledger | None, clock: Clock, submit: int = 0) -> Router:
+    """One rep with room for one lead; `submit` urgent leads L0, L1, ... sent to it."""
+    router = Router(reps(1, capacity=1), small_batches(), ledger, clock=clock)
+    for i in range(submit):
+        router.submit(lead(i, urgent=True))
+    return router
+
+
 def test_the_backlog_is_in_the_ledger_and_survives_a_restart(tmp_path):
     path = tmp_path / "l.db"
     clock = Clock()
     with Ledger(path) as ledger:
-        router = Router(reps(1, capacity=1), small_batches(), ledger, clock=clock)
-        router.submit(lead(0, urgent=True))
-        router.submit(lead(1, urgent=True))
+        one_seat_router(ledger, clock, submit=2)
         assert ledger.decision("L1").status == "unassigned"
     clock.advance(hours=1)
     with Ledger(path) as ledger:  # a restart
-        router = Router(reps(1, capacity=1), small_batches(), ledger, clock=clock)
+        router = one_seat_router(ledger, clock)
         assert router.backlog == ["L1"] and router.pending == 0
         assert router.submit(lead(1, urgent=True)).status == "unassigned"
         router.release("L0")
@@ -275,7 +281,7 @@ def test_the_backlog_is_in_the_ledger_and_survives_a_restart(tmp_path):
         kinds = [e["kind"] for e in ledger.history("L1")]
         assert kinds == ["accepted", "unassigned", "assigned"]
     with Ledger(path) as ledger:
-        router = Router(reps(1, capacity=1), small_batches(), ledger, clock=clock)
+        router = one_seat_router(ledger, clock)
         assert router.backlog == [] and router.loads() == {"R0": 1}
 
 
@@ -355,11 +361,9 @@ def test_a_backlogged_lead_assigned_by_another_router_is_not_assigned_twice(tmp_
     path = tmp_path / "l.db"
     clock = Clock()
     with Ledger(path) as ledger:
-        a = Router(reps(1, capacity=1), small_batches(), ledger, clock=clock)
-        a.submit(lead(0, urgent=True))
-        a.submit(lead(1, urgent=True))
+        a = one_seat_router(ledger, clock, submit=2)
         with Ledger(path) as other:
-            b = Router(reps(1, capacity=1), small_batches(), other, clock=clock)  # a second process
+            b = one_seat_router(other, clock)  # a second process
             assert b.backlog == ["L1"]
             a.release("L0")
             assert [x.lead_id for x in a.tick()] == ["L1"]
