@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from solver.model import Lead
-from solver.result import ASSIGNED, Assignment
+from solver.result import ASSIGNED, UNASSIGNED_STATUS, Assignment
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -318,6 +318,36 @@ class Ledger:
             return None
         return Assignment(row["lead_id"], row["rep_id"], row["status"], row["reason"],
                           row["expected_value"], row["policy"])
+
+    def waiting(self, marker: str) -> list[tuple[Lead, datetime, Assignment]]:
+        """Unassigned leads whose reason contains `marker` (the router's backlog), oldest first."""
+        rows = self._db.execute(
+            "SELECT lead_id, record, decided_at, reason, policy FROM leads "
+            "WHERE status = ? AND instr(reason, ?) > 0 ORDER BY decided_at, rowid",
+            (UNASSIGNED_STATUS, marker))
+        return [(Lead.model_validate_json(r["record"]), datetime.fromisoformat(r["decided_at"]),
+                 Assignment(r["lead_id"], None, UNASSIGNED_STATUS, r["reason"], 0.0, r["policy"]))
+                for r in rows]
+
+    def assign_waiting(self, a: Assignment, at: datetime, *, sla_due: datetime | None = None,
+                       explanation: dict[str, Any] | None = None, run_id: int | None = None) -> bool:
+        """Give an unassigned (waiting) lead its rep, with an `assigned` event.
+
+        Returns False, changing nothing, when the lead is no longer unassigned
+        (another router on this ledger took it meanwhile).
+        """
+        with self.transaction():
+            cur = self._db.execute(
+                "UPDATE leads SET status = ?, rep_id = ?, policy = ?, reason = ?, expected_value = ?, "
+                "decided_at = ?, sla_due = ?, run_id = COALESCE(?, run_id) "
+                "WHERE lead_id = ? AND status = ?",
+                (ASSIGNED, a.rep_id, a.policy, a.reason, a.expected_value, _iso(at),
+                 _iso(sla_due) if sla_due else None, run_id, a.lead_id, UNASSIGNED_STATUS))
+            if cur.rowcount == 0:
+                return False
+            self._event(a.lead_id, at, ASSIGNED, rep_id=a.rep_id, policy=a.policy, reason=a.reason,
+                        expected_value=a.expected_value, explanation=explanation, run_id=run_id)
+        return True
 
     def pending(self) -> list[tuple[Lead, datetime]]:
         """Accepted leads without a decision yet, oldest first: the router's buffer after a restart."""

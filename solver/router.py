@@ -12,11 +12,13 @@ class, so simulated behaviour is production behaviour.
   owner's capacity; `reassign_stale` moves leads untouched past the SLA
   (`policy.sla`, counted in the owner's working hours) to another rep.
 
-Backlog. A lead that gets no rep because every eligible rep is full is
-answered "unassigned, capacity: ..." (and recorded so), but it is not final:
-it waits in the backlog and is solved again with every later flush, and by
-`tick` once capacity has freed (`release`, a team change) or a batch wait has
-passed; when it gets a rep, an `assigned` event records the new owner.
+Backlog. A lead that gets no rep because every eligible rep is full, or
+because the reps its rules admit are off shift or on leave, is answered
+"unassigned, <reason>; waits in the backlog ..." (and recorded so), but it is
+not final: it is solved again with every later flush, and by `tick` once
+capacity has freed (`release`, a team change) or a batch wait has passed (reps
+coming on shift); when it gets a rep, an `assigned` event records the new
+owner. A lead whose rules admit no rep at all is final.
 Every lead is in exactly one place: the buffer, the backlog, open (assigned,
 unreleased) or done; it holds at most one rep at a time.
 
@@ -46,10 +48,10 @@ from solver import fairness
 from solver.availability import RepCalendar
 from solver.errors import InputError
 from solver.fastpath import DualPricer, LeadRow, LeadScorer, PricingJob, choose_rep
-from solver.ledger import Ledger, _iso
+from solver.ledger import Ledger
 from solver.model import Lead, Policy, Rep
 from solver.policies import solve
-from solver.problem import UNASSIGNED, compile_problem
+from solver.problem import UNASSIGNED, Problem, compile_problem
 from solver.result import ASSIGNED, UNASSIGNED_STATUS, Assignment, decode, explain_lead
 from solver.scoring import RepTable, compile_reps
 
@@ -128,6 +130,7 @@ class Router:
         # Leads waiting for capacity: id -> (lead, unassigned since, its current "unassigned" answer).
         self._backlog: dict[str, tuple[Lead, datetime, Assignment]] = {}
         self._backlog_retried: datetime | None = None  # when the backlog was last solved
+        self._backlog_shift: np.ndarray | None = None  # who was on shift then
         self._freed = False  # capacity freed since then
         self._backlog_turn = 0  # where the next retry starts when the backlog exceeds BACKLOG_PER_SOLVE
         self.update_reps(reps)
@@ -172,8 +175,8 @@ class Router:
         """Flush when the buffer is full or its oldest lead has waited long enough; else [].
 
         Without a flush, the backlog is solved on its own once capacity has
-        freed since its last try, or `policy.batch.max_wait_s` after it (reps
-        coming into working hours). With `reprice` False the fast path's
+        freed since its last try, or, `policy.batch.max_wait_s` after it, when
+        the reps on shift have changed (nothing else could place it). With `reprice` False the fast path's
         prices are left to the caller (`pricing_job` / `install_prices`), who
         solves the pricing LP off its lock.
         """
@@ -187,7 +190,8 @@ class Router:
             out = self.flush(now)
         elif self._backlog and (
             self._freed or self._backlog_retried is None
-            or (now - self._backlog_retried).total_seconds() >= batch.max_wait_s
+            or ((now - self._backlog_retried).total_seconds() >= batch.max_wait_s
+                and not np.array_equal(self.calendar.available(now), self._backlog_shift))
         ):
             out = self._solve_batch([], now)
         if reprice:
@@ -331,15 +335,19 @@ class Router:
         table = self._table_at(now)
         problem = compile_problem(table, everyone, self.policy)
         solution = solve(problem, self.policy.solver)
+        if solution.rotation is not None:  # round robins resume where this batch left them
+            self.table = dataclasses.replace(self.table, rotation=solution.rotation)
         result = decode(problem, solution, self.policy.solver)
         n_new = len(leads)
         self.pricer.observe(problem.eligible[:n_new], problem.profit[:n_new])  # retries are no new data
         self._backlog_retried, self._freed = now, False
+        self._backlog_shift = table.available
         owner = solution.owner
         due = {}
         for i in np.flatnonzero(owner >= 0):
             due[problem.lead_ids[i]] = self._sla_due(int(owner[i]), now)
-        first = [_backlog_reason(a) for a in result.assignments[:n_new]]
+        could_wait = _could_wait(problem, owner)
+        first = [_waiting(a) if could_wait[i] else a for i, a in enumerate(result.assignments[:n_new])]
         explanations: dict[str, dict[str, Any]] = {}
         if self.ledger is not None:
             explanations = {
@@ -358,8 +366,9 @@ class Router:
             for (lead, since, _), a in retried:
                 a = dataclasses.replace(a, reason=f"from the backlog (unassigned since "
                                                   f"{since.isoformat(timespec='seconds')}): {a.reason}")
-                if self.ledger is None or _ledger_assign_backlogged(
-                        self.ledger, a, now, due.get(lead.id), explanations.get(lead.id), self.run_id):
+                if self.ledger is None or self.ledger.assign_waiting(
+                        a, now, sla_due=due.get(lead.id), explanation=explanations.get(lead.id),
+                        run_id=self.run_id):
                     moved.append((lead, a))
         for lead, a in zip(leads, first, strict=True):
             self._settle(lead, a, now, due.get(lead.id))
@@ -375,8 +384,10 @@ class Router:
         j = choose_rep(row, lead.effort, self._free(), self._prices(), self._fairness_terms(available, now))
         self.pricer.observe_one(row.eligible, row.profit)
         if j == UNASSIGNED:
-            assignment = _backlog_reason(Assignment(lead.id, None, UNASSIGNED_STATUS,
-                                                    _fast_unassigned_reason(row, available), 0.0, FAST_PATH))
+            assignment = Assignment(lead.id, None, UNASSIGNED_STATUS,
+                                    _fast_unassigned_reason(row, available), 0.0, FAST_PATH)
+            if self.scorer.row(lead, np.ones_like(available)).eligible.any():
+                assignment = _waiting(assignment)  # full or off shift now: a rep can take it later
             due = None
         else:
             assignment = Assignment(lead.id, self.table.ids[j], ASSIGNED, self._fast_reason(row, j),
@@ -395,7 +406,7 @@ class Router:
             self._decided[lead.id] = a
             self._open[lead.id] = _OpenLead(lead, a.rep_id, now, due)
             self._hold(a.rep_id, lead, +1)
-        elif a.reason.startswith(BACKLOG_REASON):
+        elif a.reason.endswith(WAIT_NOTE):
             self._backlog[lead.id] = (lead, now, a)
             if self._backlog_retried is None:
                 self._backlog_retried = now
@@ -526,50 +537,34 @@ class Router:
             if o.touched:
                 self._touched_ids.add(o.lead.id)
             self._hold(o.rep_id, o.lead, +1)
-        for lead, decided_at, a in _ledger_backlog(ledger):
+        for lead, decided_at, a in ledger.waiting(WAIT_NOTE):
             self._backlog[lead.id] = (lead, decided_at, a)
 
 
-BACKLOG_REASON = "capacity:"  # unassigned leads whose reason starts so wait in the backlog
-_BACKLOG_NOTE = "; in the backlog, retried when capacity frees"
+# The end of the reason of an unassigned lead that waits in the backlog (the
+# ledger finds the backlog by it after a restart).
+WAIT_NOTE = "; waits in the backlog until a rep can take it"
 
 
-def _backlog_reason(a: Assignment) -> Assignment:
-    """A capacity-blocked lead's answer says that it waits in the backlog."""
-    if a.rep_id is None and a.reason.startswith(BACKLOG_REASON) and not a.reason.endswith(_BACKLOG_NOTE):
-        return dataclasses.replace(a, reason=a.reason + _BACKLOG_NOTE)
-    return a
+def _waiting(a: Assignment) -> Assignment:
+    """The answer of an unassigned lead that waits: its reason says so."""
+    return a if a.reason.endswith(WAIT_NOTE) else dataclasses.replace(a, reason=a.reason + WAIT_NOTE)
 
 
-# The Ledger records first decisions only; the two helpers below are the backlog's
-# transition (unassigned -> assigned, with an `assigned` event) and its reload.
-# They use the Ledger's connection and event writer and belong in solver/ledger.py.
+def _could_wait(problem: Problem, owner: np.ndarray) -> np.ndarray:
+    """bool (n,): unassigned leads that some rep could take once it has room or is on shift.
 
-def _ledger_assign_backlogged(ledger: Ledger, a: Assignment, at: datetime, due: datetime | None,
-                              explanation: dict[str, Any] | None, run_id: int | None) -> bool:
-    """Give a backlogged lead its rep in the ledger; False if it is no longer unassigned there."""
-    with ledger.transaction():
-        cur = ledger._db.execute(
-            "UPDATE leads SET status = ?, rep_id = ?, policy = ?, reason = ?, expected_value = ?, "
-            "decided_at = ?, sla_due = ?, run_id = COALESCE(?, run_id) "
-            "WHERE lead_id = ? AND status = ?",
-            (ASSIGNED, a.rep_id, a.policy, a.reason, a.expected_value, _iso(at),
-             _iso(due) if due else None, run_id, a.lead_id, UNASSIGNED_STATUS))
-        if cur.rowcount == 0:
-            return False
-        ledger._event(a.lead_id, at, ASSIGNED, rep_id=a.rep_id, policy=a.policy, reason=a.reason,
-                      expected_value=a.expected_value, explanation=explanation, run_id=run_id)
-    return True
-
-
-def _ledger_backlog(ledger: Ledger) -> list[tuple[Lead, datetime, Assignment]]:
-    """The backlogged leads of a ledger (unassigned for capacity), oldest first."""
-    rows = ledger._db.execute(
-        "SELECT lead_id, record, decided_at, reason, policy FROM leads WHERE status = ? AND reason LIKE ? "
-        "ORDER BY decided_at, rowid", (UNASSIGNED_STATUS, BACKLOG_REASON + "%"))
-    return [(Lead.model_validate_json(r["record"]), datetime.fromisoformat(r["decided_at"]),
-             Assignment(r["lead_id"], None, UNASSIGNED_STATUS, r["reason"], 0.0, r["policy"]))
-            for r in rows]
+    That is: the hard rules admit at least one rep, available now or not. A
+    lead no rep's rules admit (say, an uncovered territory) is final instead.
+    """
+    waits = np.zeros(problem.n, dtype=bool)
+    rows = np.flatnonzero(owner < 0)
+    if rows.size:
+        admitted = np.ones((rows.size, problem.m), dtype=bool)
+        for name in problem.options.hard_rules:
+            admitted &= problem.dimensions[name].admits(rows)
+        waits[rows] = admitted.any(axis=1)
+    return waits
 
 
 def _fast_unassigned_reason(row: LeadRow, available: np.ndarray) -> str:

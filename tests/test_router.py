@@ -372,3 +372,31 @@ def test_a_backlogged_lead_assigned_by_another_router_is_not_assigned_twice(tmp_
             assert b.submit(lead(1, urgent=True)).rep_id == "R0"
         kinds = [e["kind"] for e in ledger.history("L1")]
         assert kinds.count("assigned") == 1 and ledger.rep_loads() == {"R0": 1}
+
+
+def test_a_lead_arriving_off_shift_waits_for_its_rep_and_an_uncovered_one_is_final():
+    """Night-time leads are not lost: they wait until a rep whose rules admit them comes on shift."""
+    clock = Clock(T0.replace(hour=3))  # Monday 03:00 UTC: the only rep starts at 09:00 UTC
+    team = [Rep(id="R0", capacity=5, territories=("EU",), working_hours="09:00-17:00")]
+    router = Router(team, small_batches(size=1, wait=60), clock=clock)
+    night = router.submit(lead(0, territory="EU", urgent=True))
+    assert night.status == "unassigned" and "waits in the backlog" in night.reason
+    router.submit(lead(1, territory="EU"))
+    assert [a.status for a in router.tick()] == ["unassigned"]
+    uncovered = router.submit(lead(2, territory="APAC", urgent=True))
+    assert "waits" not in uncovered.reason and router.backlog == ["L0", "L1"]
+    clock.advance(hours=3)
+    assert router.tick() == []  # nobody came on shift: no pointless re-solve
+    clock.advance(hours=3, minutes=1)
+    assert sorted((a.lead_id, a.rep_id) for a in router.tick()) == [("L0", "R0"), ("L1", "R0")]
+    assert router.backlog == []
+
+
+def test_round_robin_rotates_across_the_routers_batches():
+    router = Router(reps(3), small_batches(size=1).model_copy(update={"solver": "round_robin"}),
+                    clock=Clock())
+    owners = []
+    for i in range(6):
+        router.submit(lead(i))
+        owners += [a.rep_id for a in router.tick()]
+    assert owners == ["R0", "R1", "R2", "R0", "R1", "R2"]
