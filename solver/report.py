@@ -28,7 +28,8 @@ KEY_METRICS = ("expected_revenue", "realized_revenue", "conversion_rate", "respo
                "jain", "gini", "max_deviation")
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend; RuntimeError naming the extra when it is missing."""
     try:
         import matplotlib
     except ImportError:
@@ -41,7 +42,7 @@ def _pyplot() -> Any:
 
 def figure_uri(fig: Any) -> str:
     """A finished figure as a PNG data URI (the figure is closed)."""
-    plt = _pyplot()
+    plt = pyplot()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
@@ -51,7 +52,7 @@ def figure_uri(fig: Any) -> str:
 def plot_intervals(labels: Sequence[str], intervals: Sequence[dict[str, float]], title: str,
                    ylabel: str) -> str:
     """Bars of means with 95% interval whiskers, one per label."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(max(4, 0.9 * len(labels) + 2), 3.2))
     means = [iv["mean"] for iv in intervals]
     errors = [[iv["mean"] - iv["low"] for iv in intervals], [iv["high"] - iv["mean"] for iv in intervals]]
@@ -65,7 +66,7 @@ def plot_intervals(labels: Sequence[str], intervals: Sequence[dict[str, float]],
 def plot_histograms(bin_labels: Sequence[str], series: dict[str, Sequence[float]], title: str,
                     ylabel: str) -> str:
     """Grouped bars: one group per bin, one bar per series (e.g. share of leads per policy)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 3.2))
     width = 0.8 / max(len(series), 1)
     for k, (name, values) in enumerate(series.items()):
@@ -80,7 +81,7 @@ def plot_histograms(bin_labels: Sequence[str], series: dict[str, Sequence[float]
 def plot_lines(x: Sequence[float], lines: dict[str, Sequence[float]], title: str, xlabel: str,
                ylabel: str, legend: bool = True) -> str:
     """One line per series over a shared x axis."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 3.2))
     for name, values in lines.items():
         ax.plot(x, values, linewidth=0.8, label=name)
@@ -95,7 +96,7 @@ def plot_lines(x: Sequence[float], lines: dict[str, Sequence[float]], title: str
 def plot_tradeoff(xs: Sequence[float], ys: Sequence[float], labels: Sequence[str], title: str,
                   xlabel: str, ylabel: str) -> str:
     """A curve of points, each annotated (e.g. expected value against Jain per fairness weight)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6))
     ax.plot(xs, ys, "o-", color="#DD8452")
     for x, y, label in zip(xs, ys, labels, strict=True):

@@ -8,7 +8,6 @@ report says so and keeps its tables.
 
 from __future__ import annotations
 
-import base64
 import csv
 import html
 import io
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from solver.io import write_atomic
+from solver.report import figure_uri, html_page, html_table, img, pyplot
 
 # Columns of the per-policy headline table: (key, heading, format).
 POLICY_COLUMNS = (
@@ -131,43 +131,28 @@ def markdown(report: dict[str, Any]) -> str:
 def html_report(report: dict[str, Any]) -> str:
     """One self-contained HTML file: the markdown's content as tables plus inline PNG plots."""
     rec = report["record"]
-    figures = _figures(report)
-    body = [f"<h1>Benchmark: {html.escape(rec['suite'])}</h1>",
-            "<pre>" + html.escape(json.dumps(rec, indent=2, default=str)) + "</pre>",
-            "<h2>By policy</h2>", _html_table(report["by_policy"], POLICY_COLUMNS)]
+    sections = [("Run", "<pre>" + html.escape(json.dumps(rec, indent=2, default=str)) + "</pre>"),
+                ("By policy", _html_table(report["by_policy"], POLICY_COLUMNS))]
     if report.get("notes"):
-        body += ["<h2>Notes</h2>", f"<pre>{html.escape(report['notes'])}</pre>"]
+        sections.append(("Notes", f"<pre>{html.escape(report['notes'])}</pre>"))
     if report.get("extra_markdown"):
-        body += ["<h2>Extra</h2>", f"<pre>{html.escape(report['extra_markdown'])}</pre>"]
-    body.append("<h2>Plots</h2>")
-    if figures is None:
-        body.append("<p>Plots need matplotlib: pip install 'leadsolver[bench]'.</p>")
-    else:
-        body += [f'<figure><img alt="{html.escape(t)}" src="data:image/png;base64,{png}">'
-                 f"<figcaption>{html.escape(t)}</figcaption></figure>" for t, png in figures]
-    body += ["<h2>By instance</h2>", _html_table(report["by_instance"], INSTANCE_COLUMNS)]
-    style = ("body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}img{max-width:100%}")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Benchmark {html.escape(rec['suite'])}"
-            f"</title><style>{style}</style></head><body>{''.join(body)}</body></html>\n")
+        sections.append(("Extra", f"<pre>{html.escape(report['extra_markdown'])}</pre>"))
+    try:
+        plots = "".join(f"<figure>{img(uri, title)}<figcaption>{html.escape(title)}</figcaption></figure>"
+                        for title, uri in _figures(report))
+    except RuntimeError as exc:  # no matplotlib: the tables still stand
+        plots = f"<p>{html.escape(str(exc))}</p>"
+    sections += [("Plots", plots), ("By instance", _html_table(report["by_instance"], INSTANCE_COLUMNS))]
+    return html_page(f"Benchmark: {rec['suite']}", sections)
 
 
 def _html_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headings(columns))
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells(r, columns)) + "</tr>"
-                   for r in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return html_table(headings(columns), [cells(r, columns) for r in rows])
 
 
-def _figures(report: dict[str, Any]) -> list[tuple[str, str]] | None:
-    """(title, base64 PNG) per plot, or None without matplotlib."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")  # no display: render to memory
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
+def _figures(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """(title, PNG data URI) per plot; RuntimeError without matplotlib."""
+    plt = pyplot()
     rows = report["rows"]
     policies = sorted({r["policy"] for r in rows})
     out = []
@@ -177,7 +162,7 @@ def _figures(report: dict[str, Any]) -> list[tuple[str, str]] | None:
     ax.set_xticks(range(1, len(policies) + 1), policies, rotation=30)
     ax.set_ylabel("profit / reference")
     ax.set_title("Value ratio per policy (all instances and seeds)")
-    out.append(("Value ratio per policy", _png(fig, plt)))
+    out.append(("Value ratio per policy", figure_uri(fig)))
 
     fig, ax = plt.subplots(figsize=(8, 4))
     for p in policies:
@@ -191,7 +176,7 @@ def _figures(report: dict[str, Any]) -> list[tuple[str, str]] | None:
     ax.set_ylabel("median solve time (s)")
     ax.set_title("Solve time versus size")
     ax.legend(fontsize="small")
-    out.append(("Time versus size (log axes)", _png(fig, plt)))
+    out.append(("Time versus size (log axes)", figure_uri(fig)))
 
     fig, ax = plt.subplots(figsize=(6, 5))
     for p in policies:
@@ -203,16 +188,8 @@ def _figures(report: dict[str, Any]) -> list[tuple[str, str]] | None:
     ax.set_ylabel("Jain index (1 = fair)")
     ax.set_title("Fairness versus value, per instance")
     ax.legend(fontsize="small")
-    out.append(("Fairness versus value", _png(fig, plt)))
+    out.append(("Fairness versus value", figure_uri(fig)))
     return out
-
-
-def _png(fig: Any, plt: Any) -> str:
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def write_report(report: dict[str, Any], out_dir: str | Path) -> list[Path]:
