@@ -56,8 +56,6 @@ LOAD_RESOLUTION = 1000
 MAX_OBJECTIVE = 2**60
 # Below this many pairs a full CP-SAT solve is tried first (proves small batches optimal).
 SMALL_PAIRS = 2_000
-# Share of the time limit that full solve gets before LNS takes over.
-FULL_SHARE = 0.25
 
 
 class ScalingWarning(UserWarning):
@@ -427,14 +425,12 @@ def solve_gap(problem: Problem) -> Solution | None:
     costs (<= 10%); regret start + repair + shift moves. Then one of:
 
     * small batches (at most `SMALL_PAIRS` pairs after exact reduced-cost
-      fixing, or in all when the start left leads out): one CP-SAT solve of
-      that model, hinted with the start, for `FULL_SHARE` of T. It proves
-      OR-Library gap1-12 optimal in well under a second each (the old route,
-      a top-k restricted solve first when the start was incomplete, could
-      spend the whole limit on a restriction that misses the optimum: gap8-1
-      1132 vs 1133). When it does not prove optimality (tight type D/E
-      batches), LNS continues from its answer: on d20100, e20100, d10100
-      CP-SAT alone for all of T ended 1-2.6% off, LNS 0.3-1%;
+      fixing, or in all when the start left leads out): `gap_engine.portfolio`
+      runs CP-SAT on that whole model and LNS side by side for all that is
+      left. CP-SAT proves OR-Library gap1-12 optimal in well under a second
+      each (the old route, a top-k restricted solve first when the start was
+      incomplete, could spend the whole limit on a restriction that misses
+      the optimum: gap8-1 1132 vs 1133); LNS does better on tight type D/E;
     * large tight batches (the start left leads out): CP-SAT alone on the
       top-6 pruned model gets the rest of the time (there its own search beat
       our LNS, measured), then LNS with whatever remains;
@@ -477,17 +473,23 @@ def solve_gap(problem: Problem) -> Solution | None:
     stats["money_scale"] = scaling.money
     proven = value <= bound
     if not proven and exact.sum() <= SMALL_PAIRS:
-        stats["engine"] = "gap_engine+full"
-        found, cp_bound, proven = gap_engine.solve_subset(
-            cost, weight, capacity, exact, hint, time_limit_s=min(FULL_SHARE * limit, left()),
-            workers=workers, seed=opts.seed)
-        if found is None and hint is None:
-            return None
-        bound = max(bound, math.ceil(cp_bound - 1e-6))
-        if found is not None and gap_engine.gap_value(cost, found) < value:
+        stats["engine"] = "gap_engine+portfolio"
+        if hint is None:  # any complete assignment first, so both searches have a start
+            found, _, _ = gap_engine.solve_subset(
+                cost, weight, capacity, exact, None, time_limit_s=left() - 0.02,
+                workers=workers, seed=opts.seed, stop_at_first=True)
+            if found is None:
+                return None
             owner, value = found, gap_engine.gap_value(cost, found)
-        proven = proven or value <= bound
-        hint = owner
+        pruned = gap_engine.candidates(relax.reduced, 6, owner, bound=relax.bound, upper=value)
+        owner, cp_bound, proven, lns_stats = gap_engine.portfolio(
+            cost, weight, capacity, exact, pruned, owner, time_limit_s=left() - 0.02,
+            seed=opts.seed, bound=bound, workers=workers)
+        stats.update(lns_stats)
+        bound = max(bound, math.ceil(cp_bound - 1e-6))
+        value = gap_engine.gap_value(cost, owner)
+        return _gap_solution(problem, owner, -bound / scaling.money, proven or value <= bound,
+                             stats)
     if hint is None:
         # No hint: on c801600 a partial regret or greedy hint made CP-SAT's own
         # search worse (16641-16781 vs 16308-16400 without, best known 16285).
