@@ -394,6 +394,12 @@ class BodyLimitMiddleware:
 # --- The application ---------------------------------------------------------------------
 
 
+# Prices move slowly (they summarise thousands of leads), but at hundreds of
+# leads a second the router's lead-count schedule would keep the pricing LP
+# running back to back, taking a core from the requests on a small machine.
+REPRICE_MIN_INTERVAL_S = 10.0
+
+
 class Service:
     """State behind the endpoints: the gated router, rep ids, readiness, metrics."""
 
@@ -415,6 +421,7 @@ class Service:
         self.ready = False
         self._timers: asyncio.Task[None] | None = None
         self._repricing: asyncio.Task[None] | None = None
+        self._last_reprice = -REPRICE_MIN_INTERVAL_S
         self._pricing_pool: ProcessPoolExecutor | None = None
 
     @property
@@ -449,6 +456,9 @@ class Service:
         """
         if self._repricing is not None and not self._repricing.done():
             return
+        if time.monotonic() - self._last_reprice < REPRICE_MIN_INTERVAL_S:
+            return
+        self._last_reprice = time.monotonic()
         job = await self.gate.call(lambda router: router.pricing_job())
         if job is not None:
             self._repricing = asyncio.create_task(self._reprice(job, self.router.pricer))
