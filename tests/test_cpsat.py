@@ -172,3 +172,24 @@ def test_orlib_gap1_to_gap12_at_optimum(k):
             instance.name
         assert solution.status is Status.OPTIMAL, instance.name
         assert solution.bound == pytest.approx(solution.objective), instance.name
+
+
+@needs_data
+def test_race_hands_cpsat_thread_to_lns_when_proof_out_of_reach(monkeypatch):
+    """d10100 (tight, 1000 pairs) goes to the race; with the check at 20% of the
+    limit and any gap counted as out of reach, CP-SAT stops and LNS finishes on
+    both threads: still a complete, feasible answer within the limit."""
+    from solver.policies import gap_engine
+
+    monkeypatch.setattr(gap_engine, "RACE_CHECK", 0.2)
+    monkeypatch.setattr(gap_engine, "RACE_FREE_PER_JOB", -1.0)
+    instance = read_gap(GAP_DATA / "single" / "d10100", time_limit_s=2.0, workers=2)[0]
+    solution = solve(instance.problem, "cpsat")
+    assert not instance.problem.violations(solution.owner)
+    assert np.all(solution.owner >= 0)
+    assert solution.stats["engine"] == "gap_engine+portfolio"
+    assert solution.stats["race_switched"] == 1
+    assert solution.status is Status.FEASIBLE
+    assert solution.solve_time_s < 3.0
+    best = read_best_known(GAP_DATA / "best_known.csv")[("d10100", 1, "min")]
+    assert instance.value(solution.owner) <= 1.03 * best

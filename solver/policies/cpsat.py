@@ -484,7 +484,7 @@ def solve_gap(problem: Problem) -> Solution | None:
         pruned = gap_engine.candidates(relax.reduced, 6, owner, bound=relax.bound, upper=value)
         owner, cp_bound, proven, lns_stats = gap_engine.portfolio(
             cost, weight, capacity, exact, pruned, owner, time_limit_s=left() - 0.02,
-            seed=opts.seed, bound=bound, workers=workers)
+            seed=opts.seed, bound=bound, workers=workers, reduced=relax.reduced)
         stats.update(lns_stats)
         bound = max(bound, math.ceil(cp_bound - 1e-6))
         value = gap_engine.gap_value(cost, owner)

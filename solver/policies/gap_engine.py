@@ -241,12 +241,15 @@ def feasible(weight: np.ndarray, capacity: np.ndarray, owner: np.ndarray) -> boo
 def solve_subset(
     cost: np.ndarray, weight: np.ndarray, capacity: np.ndarray, mask: np.ndarray,
     hint: np.ndarray | None, *, time_limit_s: float, workers: int = 1, seed: int = 0,
-    stop_at_first: bool = False,
+    stop_at_first: bool = False, monitor: dict | None = None,
 ) -> tuple[np.ndarray | None, float, bool]:
     """Solve a GAP on the pairs in `mask` exactly with CP-SAT (integer costs).
 
     Returns (owner or None when no solution was found, CP-SAT bound, proven
     optimal). `hint` (an owner vector, -1 entries skipped) seeds the search.
+    With a `monitor` dict, the solve publishes ``monitor["solver"]`` (so another
+    thread may call ``stop_search()``), ``monitor["bound"]`` (its best bound so
+    far) and ``monitor["value"]`` (its best objective so far) while it runs.
     """
     from ortools.sat.python import cp_model  # lazily: the numpy parts need no solver
 
@@ -274,7 +277,16 @@ def solve_subset(
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = seed
     solver.parameters.stop_after_first_solution = stop_at_first
-    status = solver.solve(model)
+    callback = None
+    if monitor is not None:
+        monitor["solver"] = solver
+        solver.best_bound_callback = lambda b: monitor.__setitem__("bound", float(b))
+        class Incumbent(cp_model.CpSolverSolutionCallback):
+            def on_solution_callback(self) -> None:
+                monitor["value"] = float(self.objective_value)
+
+        callback = Incumbent()
+    status = solver.solve(model, callback)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None, float(solver.best_objective_bound), status == cp_model.INFEASIBLE
     values = np.array([solver.boolean_value(x) for x in xs], dtype=bool)
@@ -313,7 +325,7 @@ def lns(
     cost: np.ndarray, weight: np.ndarray, capacity: np.ndarray, mask: np.ndarray,
     owner: np.ndarray, *, time_limit_s: float, seed: int = 0, workers: int = 2,
     target_jobs: int = 120, sub_time_s: float = 0.25, bound: float = -np.inf,
-    stop: threading.Event | None = None,
+    stop: threading.Event | None = None, progress: dict | None = None,
 ) -> tuple[np.ndarray, dict[str, float]]:
     """Agent-based large-neighbourhood search from a feasible `owner`.
 
@@ -326,6 +338,7 @@ def lns(
     neighbourhood grows when sub-solves finish proven-optimal quickly and
     shrinks when they time out, so each step stays a fraction of a second.
     Stops at the time limit, when the value meets `bound` or when `stop` is set.
+    With a `progress` dict, ``progress["value"]`` holds the incumbent's value.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -337,6 +350,8 @@ def lns(
     size = int(np.clip(round(target_jobs * m / n), 2, max(m // workers, 2)))
     deadline = time.perf_counter() + time_limit_s
     steps = improved = 0
+    if progress is not None:
+        progress["value"] = value
 
     def sub_solve(agents: list[int], limit: float, sub_seed: int):
         jobs = np.flatnonzero(np.isin(owner, agents))
@@ -371,6 +386,8 @@ def lns(
             steps += len(results)
             if new_value < value - 1e-9:
                 owner, value, improved = candidate, new_value, improved + 1
+                if progress is not None:
+                    progress["value"] = value
             if all(p and took < 0.3 * sub_time_s for _, _, p, took in results):
                 size = min(size + 1, m // workers)
             elif not any(p for _, _, p, _ in results):
@@ -378,10 +395,24 @@ def lns(
     return owner, {"lns_steps": steps, "lns_improved": improved, "lns_agents": size}
 
 
+# The race in `portfolio`: at RACE_CHECK of the limit, CP-SAT keeps its thread
+# only while its proof looks within reach. The measure is scale-free: the pairs
+# that reduced-cost fixing cannot yet exclude, i.e. with a Lagrangian reduced
+# cost 0 < r_ij <= incumbent - best lower bound, per job. Measured at 40% of
+# 10 s (2 workers): 0.1-1.3 per job on the instances CP-SAT proves (b05200,
+# b10200, c05200, c10100, c20100, e05100, e05200), 2.5-2.6 on d05100, e10100,
+# e10200, 9-19 on the tight d10100, d10200, d20100, e20100 it never proves.
+# Above RACE_FREE_PER_JOB both threads go to LNS for the rest (measured: CP-SAT
+# on the top-6 pruned model beside one LNS thread instead was worse, d20100
+# 1.10-1.41%, e20100 1.35-1.36%).
+RACE_CHECK = 0.4
+RACE_FREE_PER_JOB = 4.0
+
+
 def portfolio(
     cost: np.ndarray, weight: np.ndarray, capacity: np.ndarray, exact: np.ndarray,
     pruned: np.ndarray, owner: np.ndarray, *, time_limit_s: float, seed: int = 0,
-    bound: float = -np.inf, workers: int = 2,
+    bound: float = -np.inf, workers: int = 2, reduced: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float, bool, dict[str, float]]:
     """CP-SAT on the whole model and LNS side by side; the better answer.
 
@@ -391,31 +422,76 @@ def portfolio(
     CP-SAT on the whole model proves types A-C and OR-Library gap1-12 optimal
     but ends 1-2.6% off on tight type D/E batches (d20100, e20100), where LNS
     gets within 0.3-1%; a fixed split of the limit lost the last unit on some
-    of each. So both run for the whole limit; when CP-SAT proves optimality
-    LNS stops. `exact` is the (reduced-cost-fixed) model for CP-SAT, `pruned`
-    the LNS candidates, `owner` a feasible start for both. Returns (owner,
-    CP-SAT bound, proven optimal, LNS stats).
+    of each. So both start together; when CP-SAT proves optimality LNS stops.
+    At `RACE_CHECK` of the limit the race is judged (needs the Lagrangian
+    `reduced` costs): when more than `RACE_FREE_PER_JOB` pairs per job have a
+    reduced cost within the gap between the best incumbent and the best bound
+    (a proof is out of reach, as on tight D/E), CP-SAT is stopped and LNS continues
+    from the best solution with all `workers` threads (disjoint neighbourhoods,
+    a new seed); otherwise the race runs to the end. `exact` is the
+    (reduced-cost-fixed) model for CP-SAT, `pruned` the LNS candidates,
+    `owner` a feasible start for both. Returns (owner, CP-SAT bound, proven
+    optimal, stats).
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    stop = threading.Event()
+    begin = time.perf_counter()
+    stop, cp_done = threading.Event(), threading.Event()
+    monitor: dict = {}
+    progress: dict = {}
 
     def full() -> tuple[np.ndarray | None, float, bool]:
         try:
             return solve_subset(cost, weight, capacity, exact, owner,
                                 time_limit_s=time_limit_s, workers=max(workers - 1, 1),
-                                seed=seed)
+                                seed=seed, monitor=monitor)
         finally:
+            cp_done.set()
             stop.set()
 
+    def race_free() -> float:
+        """Pairs per job that reduced-cost fixing cannot exclude yet (inf: unknown)."""
+        incumbent = min(progress.get("value", np.inf), monitor.get("value", np.inf))
+        lower = max(bound, monitor.get("bound", -np.inf))
+        if reduced is None or not np.isfinite(incumbent - lower):
+            return np.inf
+        gap = incumbent - lower
+        return float(((reduced > 1e-9) & (reduced <= gap + 1e-6)).sum()) / max(len(owner), 1)
+
+    extra: dict[str, float] = {}
+    switched = False
     with ThreadPoolExecutor(2) as pool:
         exact_run = pool.submit(full)
         lns_run = pool.submit(lns, cost, weight, capacity, pruned, owner,
                               time_limit_s=time_limit_s, seed=seed, workers=1, bound=bound,
-                              stop=stop)
+                              stop=stop, progress=progress)
+        steps = max(round(RACE_CHECK * 10), 1)
+        for k in range(1, steps + 1):
+            if cp_done.wait(max(begin + k * RACE_CHECK * time_limit_s / steps
+                                - time.perf_counter(), 0.0)):
+                break
+            extra[f"race_free_{k * RACE_CHECK / steps:.1f}"] = round(race_free(), 3)
+        else:
+            if reduced is not None and race_free() > RACE_FREE_PER_JOB:
+                switched = True
+                stop.set()
+                solver = monitor.get("solver")
+                if solver is not None:
+                    solver.stop_search()
         found, cp_bound, proven = exact_run.result()
-        searched, stats = lns_run.result()
-    best = searched
-    if found is not None and gap_value(cost, found) <= gap_value(cost, searched):
+        best, stats = lns_run.result()
+    if found is not None and gap_value(cost, found) <= gap_value(cost, best):
         best = found
+    stats = stats | extra | {"race_switched": int(switched)}
+    rest = time_limit_s - (time.perf_counter() - begin)
+    lower = max(bound, float(np.ceil(cp_bound - 1e-6)))
+    if switched:  # CP-SAT's answer may use pairs LNS had left out: keep them
+        pruned = pruned.copy()
+        pruned[np.arange(len(best)), best] = True
+    if switched and not proven and rest > 0.05:
+        best, more = lns(cost, weight, capacity, pruned, best, time_limit_s=rest, seed=seed + 1,
+                         workers=workers, bound=lower)
+        stats = stats | {"lns_steps": stats["lns_steps"] + more["lns_steps"],
+                         "lns_improved": stats["lns_improved"] + more["lns_improved"],
+                         "lns_agents": more["lns_agents"]}
     return best, cp_bound, proven, stats
