@@ -144,8 +144,9 @@ class DualPricer:
     scale w / H is not capped at 1: near the end of the horizon the window is
     a larger sample than the leads to come, and capping over-rations.
     Re-solving follows a doubling schedule (after 16, 32, ... leads) up to
-    every `max_interval` leads, or every max_entries / 250 for large LPs, so
-    the LP's cost per lead stays around a millisecond at 1,000 reps.
+    every `max_interval` leads, or every max_entries / 250 for large LPs, or
+    every quarter of the history (up to four windows) once it is long, so the
+    LP's cost per lead stays around a millisecond at 1,000 reps.
 
     Measured on random-order streams (benchmarks/fast_path/RESULTS.md): the
     2,048-lead window, the early re-solves and the uncapped scale each help;
@@ -209,7 +210,11 @@ class DualPricer:
         entries = np.cumsum(self.eligible[slots].sum(axis=1))
         w = max(1, int(np.searchsorted(entries, self.max_entries, side="right"))) if w else 0
         slots = slots[:w]
-        interval = max(self.max_interval, int(entries[w - 1]) // 250 if w else 0)
+        # Prices over tens of thousands of leads move slowly: past the window the
+        # interval grows with the history (to 4 windows), so a long simulation
+        # or a day of traffic does not spend most of its time in this LP.
+        interval = max(self.max_interval, int(entries[w - 1]) // 250 if w else 0,
+                       min(self.seen // 4, 4 * self.window))
         self.next_update = self.seen + min(max(self.seen, self.first), interval)
         free = np.maximum(free, 0).astype(np.float64)
         remaining = horizon if horizon is not None and horizon > 0 else float(free.sum())

@@ -51,8 +51,16 @@ class Result:
         return explain_lead(self.problem, self.solution.owner, i, alternatives)
 
 
-def decode(problem: Problem, solution: Solution, policy: str, compile_time_s: float = 0.0) -> Result:
-    """Turn a policy's owner vector into assignments with reasons and a summary."""
+def decode(
+    problem: Problem, solution: Solution, policy: str, compile_time_s: float = 0.0, *,
+    with_summary: bool = True,
+) -> Result:
+    """Turn a policy's owner vector into assignments with reasons and a summary.
+
+    The online router passes `with_summary=False`: it needs only the
+    assignments, and the summary (loads, fairness, reason counts) would be
+    recomputed on every micro-batch for nothing.
+    """
     owner = solution.owner
     violations = problem.violations(owner)
     if violations:  # a policy bug: refuse to report an infeasible answer as a result
@@ -72,10 +80,14 @@ def decode(problem: Problem, solution: Solution, policy: str, compile_time_s: fl
         )
         for i in range(problem.n)
     ]
-    return Result(assignments, summarize(problem, solution, policy, compile_time_s), problem, solution)
+    summary = summarize(problem, solution, policy, compile_time_s, reasons) if with_summary else {}
+    return Result(assignments, summary, problem, solution)
 
 
-def summarize(problem: Problem, solution: Solution, policy: str, compile_time_s: float) -> dict[str, Any]:
+def summarize(
+    problem: Problem, solution: Solution, policy: str, compile_time_s: float,
+    reasons: dict[int, str] | None = None,
+) -> dict[str, Any]:
     owner = solution.owner
     placed = owner >= 0
     loads = problem.loads(owner)
@@ -83,7 +95,10 @@ def summarize(problem: Problem, solution: Solution, policy: str, compile_time_s:
     used = problem.used_capacity(owner)
     capacity_total = problem.capacity  # remaining capacity before this batch
     unassigned_reasons: dict[str, int] = {}
-    for reason in _reasons(problem, owner, only_unassigned=True).values():
+    if reasons is None:
+        reasons = _reasons(problem, owner, only_unassigned=True)
+    for i in np.flatnonzero(~placed):
+        reason = reasons[int(i)]
         key = reason.split(":")[0]
         unassigned_reasons[key] = unassigned_reasons.get(key, 0) + 1
     return {
@@ -134,9 +149,10 @@ def _reasons(problem: Problem, owner: np.ndarray, only_unassigned: bool = False)
         count = elig.sum(axis=1)
         for i, f, b, c in zip(placed, forced, better, count, strict=True):
             reasons[int(i)] = _placed_reason(bool(f), int(b), int(c))
-    free = problem.capacity - problem.used_capacity(owner)
-    for i in np.flatnonzero(owner < 0):
-        reasons[int(i)] = _unassigned_reason(problem, int(i), free)
+    rows = np.flatnonzero(owner < 0)
+    if rows.size:
+        free = problem.capacity - problem.used_capacity(owner)
+        reasons.update(zip(rows.tolist(), _unassigned_reasons(problem, rows, free), strict=True))
     return reasons
 
 
@@ -159,19 +175,43 @@ def _blocking_rule(problem: Problem, i: int, j: int | None = None) -> str | None
     return None
 
 
-def _unassigned_reason(problem: Problem, i: int, free: np.ndarray) -> str:
+def _unassigned_reasons(problem: Problem, rows: np.ndarray, free: np.ndarray) -> list[str]:
+    """Why each of these unassigned leads got no rep, vectorized over the leads.
+
+    In order: nobody available; the first hard rule that leaves no available
+    rep; every eligible rep at capacity; else the policy's choice.
+    """
     if not problem.available.any():
-        return "no rep available: every rep is unavailable"
-    blocked = _blocking_rule(problem, i)
-    if blocked is not None:
-        return f"no eligible rep: no available rep matches {blocked}"
-    eligible = np.flatnonzero(problem.eligible[i])
-    if eligible.size == 0:
-        return "no eligible rep: no available rep passes the hard rules"
-    effort = problem.effort[i] if problem.effort.ndim == 1 else problem.effort[i, eligible]
-    if np.all(free[eligible] < effort):
-        return f"capacity: all {eligible.size} eligible reps are at capacity"
-    return "not placed: the policy left it for reps with room (grouping or ordering)"
+        return ["no rep available: every rep is unavailable"] * rows.size
+    reasons: list[str | None] = [None] * rows.size
+    candidates = np.broadcast_to(problem.available, (rows.size, problem.m)).copy()
+    for name in problem.options.hard_rules:
+        dim = problem.dimensions[name]
+        candidates &= dim.admits(rows)
+        for k in np.flatnonzero(~candidates.any(axis=1)):
+            if reasons[k] is None:
+                label = dim.lead_label[rows[k]] or "(empty)"
+                reasons[k] = f"no eligible rep: no available rep matches {name} {label!r}"
+    eligible = problem.eligible[rows]
+    effort = problem.effort[rows]
+    room = free[None, :] >= (effort[:, None] if effort.ndim == 1 else effort)
+    n_eligible = eligible.sum(axis=1)
+    full = ~(eligible & room).any(axis=1)
+    out = []
+    for k, reason in enumerate(reasons):
+        if reason is None:
+            if n_eligible[k] == 0:
+                reason = "no eligible rep: no available rep passes the hard rules"
+            elif full[k]:
+                reason = f"capacity: all {n_eligible[k]} eligible reps are at capacity"
+            else:
+                reason = "not placed: the policy left it for reps with room (grouping or ordering)"
+        out.append(reason)
+    return out
+
+
+def _unassigned_reason(problem: Problem, i: int, free: np.ndarray) -> str:
+    return _unassigned_reasons(problem, np.array([i]), free)[0]
 
 
 def explain_lead(problem: Problem, owner: np.ndarray, i: int, alternatives: int = 3) -> dict[str, Any]:

@@ -191,7 +191,7 @@ class Router:
         elif self._backlog and (
             self._freed or self._backlog_retried is None
             or ((now - self._backlog_retried).total_seconds() >= batch.max_wait_s
-                and not np.array_equal(self.calendar.available(now), self._backlog_shift))
+                and self._backlog_due(self.calendar.available(now)))
         ):
             out = self._solve_batch([], now)
         if reprice:
@@ -326,22 +326,20 @@ class Router:
 
         Returns the decisions of `leads` and of the backlogged leads that got a rep.
         """
-        backlog = list(self._backlog.values())
-        if len(backlog) > BACKLOG_PER_SOLVE:
-            start = self._backlog_turn % len(backlog)
-            backlog = (backlog[start:] + backlog[:start])[:BACKLOG_PER_SOLVE]
-            self._backlog_turn = start + BACKLOG_PER_SOLVE
-        everyone = leads + [lead for lead, _, _ in backlog]
         table = self._table_at(now)
+        retry = self._backlog_due(table.available)
+        backlog = self._backlog_turns(table) if retry else []
+        everyone = leads + [lead for lead, _, _ in backlog]
         problem = compile_problem(table, everyone, self.policy)
         solution = solve(problem, self.policy.solver)
         if solution.rotation is not None:  # round robins resume where this batch left them
             self.table = dataclasses.replace(self.table, rotation=solution.rotation)
-        result = decode(problem, solution, self.policy.solver)
+        result = decode(problem, solution, self.policy.solver, with_summary=False)
         n_new = len(leads)
         self.pricer.observe(problem.eligible[:n_new], problem.profit[:n_new])  # retries are no new data
-        self._backlog_retried, self._freed = now, False
-        self._backlog_shift = table.available
+        if retry:
+            self._backlog_retried, self._freed = now, False
+            self._backlog_shift = table.available
         owner = solution.owner
         due = {}
         for i in np.flatnonzero(owner >= 0):
@@ -377,6 +375,31 @@ class Router:
         for lead, a in moved:
             self._settle(lead, a, now, due.get(lead.id))
         return first + [a for _, a in moved]
+
+    def _backlog_due(self, available: np.ndarray) -> bool:
+        """Worth solving the backlog again: never tried, capacity freed, or the shift changed.
+
+        Otherwise its leads cannot be placed: new assignments only take room away.
+        """
+        return bool(self._backlog) and (
+            self._backlog_retried is None or self._freed
+            or not np.array_equal(available, self._backlog_shift))
+
+    def _backlog_turns(self, table: RepTable) -> list[tuple[Lead, datetime, Assignment]]:
+        """The backlogged leads that join this solve, oldest first, taken in turns.
+
+        At most twice as many as there are free capacity units (the solver then
+        picks the best of them for the seats; more would only slow every flush
+        while demand stays above capacity), and at most BACKLOG_PER_SOLVE.
+        """
+        room = int(np.maximum(table.capacity - table.open_leads, 0)[table.available].sum())
+        k = min(BACKLOG_PER_SOLVE, 2 * room, len(self._backlog))
+        if k == 0:
+            return []
+        backlog = list(self._backlog.values())
+        start = self._backlog_turn % len(backlog)
+        self._backlog_turn = start + k
+        return (backlog[start:] + backlog[:start])[:k]
 
     def _route_urgent(self, lead: Lead, now: datetime) -> Assignment:
         available = self.calendar.available(now)
