@@ -8,10 +8,10 @@ these objects: policies read compiled numpy arrays.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -19,6 +19,15 @@ from solver.availability import parse_date_range, parse_timezone, parse_working_
 from solver.errors import InputError
 
 SEGMENTS = ("SMB", "MM", "ENT")
+T = TypeVar("T", bound=Collection[str])
+
+
+def known_segments(value: T) -> T:
+    """A pydantic check: every segment named (list items or mapping keys) is SMB, MM or ENT."""
+    unknown = [s for s in value if s not in SEGMENTS]
+    if unknown:
+        raise ValueError(f"unknown segment {unknown[0]!r}; expected one of {', '.join(SEGMENTS)}")
+    return value
 
 
 class RuleMode(StrEnum):
@@ -87,10 +96,7 @@ class Rep(_Record):
     @field_validator("segments")
     @classmethod
     def _known_segments(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [s for s in value if s not in SEGMENTS]
-        if unknown:
-            raise ValueError(f"unknown segment {unknown[0]!r}; expected one of {', '.join(SEGMENTS)}")
-        return value
+        return known_segments(value)
 
     def skill(self, key: str | None) -> float:
         """The rep's multiplier for an industry or product (1.0 when unknown)."""

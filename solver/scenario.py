@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from solver.availability import parse_timezone
 from solver.errors import InputError
 from solver.io import input_error_from, load_reps, parse_document
-from solver.model import POLICY_NAMES, SEGMENTS, Policy, Rep, check_unique_ids
+from solver.model import POLICY_NAMES, Policy, Rep, check_unique_ids, known_segments
 
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -64,10 +64,7 @@ class TeamSpec(_Spec):
     @field_validator("quota_by_segment")
     @classmethod
     def _segments(cls, value: dict[str, float]) -> dict[str, float]:
-        unknown = [s for s in value if s not in SEGMENTS]
-        if unknown:
-            raise ValueError(f"unknown segment {unknown[0]!r}; expected one of {', '.join(SEGMENTS)}")
-        return value
+        return known_segments(value)
 
 
 class ValueDist(_Spec):
@@ -130,10 +127,7 @@ class StreamSpec(_Spec):
     @field_validator("segment", "value_by_segment")
     @classmethod
     def _known_segments(cls, value: dict[str, Any]) -> dict[str, Any]:
-        unknown = [s for s in value if s not in SEGMENTS]
-        if unknown:
-            raise ValueError(f"unknown segment {unknown[0]!r}; expected one of {', '.join(SEGMENTS)}")
-        return value
+        return known_segments(value)
 
 
 class ResponseSpec(_Spec):
