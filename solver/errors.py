@@ -35,12 +35,3 @@ class InputError(ValueError):
             where.append(f"field '{self.field}'")
         prefix = ", ".join(where)
         return f"{prefix}: {self.message}" if prefix else self.message
-
-    def located(self, *, file: str | None = None, row: int | str | None = None) -> InputError:
-        """The same error with the file (and row) filled in where still unknown."""
-        return InputError(
-            self.message,
-            file=self.file if self.file is not None else file,
-            row=self.row if self.row is not None else row,
-            field=self.field,
-        )

@@ -36,7 +36,6 @@ from solver.policies import gap_engine, solve
 
 ENV_DATA = "LEADSOLVER_GAP_DATA"
 ORLIB_DEFAULT = tuple(f"orlib/gap{k}.txt" for k in range(1, 13))
-TYPES = ("a", "b", "c", "d", "e")
 
 
 def data_dir() -> Path | None:
