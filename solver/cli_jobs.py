@@ -69,9 +69,11 @@ def run_job(db_path: str, reps_path: str, leads_path: str, policy_path: str | No
         known = ledger.known(lead.id for lead in leads)
         router = Router(reps, policy, ledger, run_id=run_id)
         carried = router.pending  # accepted earlier (e.g. by the service) but never decided
+        waiting = set(router.backlog)  # answered "waits" by an earlier run or the service
         assignments = router.route(leads, now)
         moved = router.reassign_stale(now) if reassign_stale else []
-        summary = _summary(run_id, policy.solver, len(leads), len(known), carried, assignments, moved)
+        summary = _summary(run_id, policy.solver, len(leads), len(known), carried, waiting,
+                           assignments, moved)
         ledger.finish_run(run_id, datetime.now(UTC), summary)
     emit(_render(assignments + moved, summary, fmt), out_path)
 
@@ -107,9 +109,13 @@ def _open_ledger(db_path: str, timeout_s: float) -> Ledger:
         raise InputError(f"not a usable ledger database ({exc})", file=db_path) from None
 
 
-def _summary(run_id: int, policy: str, in_file: int, known: int, carried: int,
+def _summary(run_id: int, policy: str, in_file: int, known: int, carried: int, waiting: set[str],
              assignments: list[Assignment], moved: list[Assignment]) -> dict[str, Any]:
-    assigned = sum(a.status == ASSIGNED for a in assignments)
+    """Counts of this run. `leads` are first decisions; backlogged leads are counted apart."""
+    new = [a for a in assignments if a.lead_id not in waiting]
+    old = [a for a in assignments if a.lead_id in waiting]
+    assigned = sum(a.status == ASSIGNED for a in new)
+    from_backlog = sum(a.status == ASSIGNED for a in old)
     return {
         "run_id": run_id,
         "policy": policy,
@@ -117,9 +123,11 @@ def _summary(run_id: int, policy: str, in_file: int, known: int, carried: int,
             "leads_in_file": in_file,
             "already_in_ledger": known,
             "carried_over": carried,
-            "leads": len(assignments),
+            "leads": len(new),
             "assigned": assigned,
-            "unassigned": len(assignments) - assigned,
+            "unassigned": len(new) - assigned,
+            "from_backlog": from_backlog,
+            "backlog_expired": len(old) - from_backlog,
             "reassigned": len(moved),
         },
         "expected_value": round(sum(a.expected_value for a in assignments), 6),
@@ -137,7 +145,8 @@ def _render(assignments: list[Assignment], summary: dict[str, Any], fmt: str) ->
     c = summary["counts"]
     return (format_rows(columns, rows) + "\n\n"
             f"run {summary['run_id']} ({summary['policy']}): {c['leads']} new leads, {c['assigned']} "
-            f"assigned, {c['unassigned']} unassigned, {c['reassigned']} reassigned; "
+            f"assigned, {c['unassigned']} unassigned; from the backlog {c['from_backlog']} assigned, "
+            f"{c['backlog_expired']} expired; {c['reassigned']} reassigned; "
             f"{c['already_in_ledger']} already in the ledger\n")
 
 

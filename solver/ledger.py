@@ -349,6 +349,25 @@ class Ledger:
                         expected_value=a.expected_value, explanation=explanation, run_id=run_id)
         return True
 
+    def end_waiting(self, lead_id: str, at: datetime, marker: str, reason: str, *,
+                    released: bool = False, run_id: int | None = None) -> bool:
+        """Make a waiting lead's "unassigned" answer final, with `reason` (an expiry or a close).
+
+        `released`: the lead was closed while it waited (a ``released`` event and
+        `released_at`); otherwise an ``unassigned`` event. Returns False, changing
+        nothing, when the lead is no longer waiting (another router assigned it).
+        """
+        with self.transaction():
+            cur = self._db.execute(
+                "UPDATE leads SET reason = ?, released_at = ? "
+                "WHERE lead_id = ? AND status = ? AND instr(reason, ?) > 0",
+                (reason, _iso(at) if released else None, lead_id, UNASSIGNED_STATUS, marker))
+            if cur.rowcount == 0:
+                return False
+            self._event(lead_id, at, "released" if released else UNASSIGNED_STATUS, reason=reason,
+                        run_id=run_id)
+        return True
+
     def pending(self) -> list[tuple[Lead, datetime]]:
         """Accepted leads without a decision yet, oldest first: the router's buffer after a restart."""
         rows = self._db.execute(

@@ -157,6 +157,9 @@ class Sla(_Record):
     first_touch_hours: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 4.0
     # A lead moves at most this often; after that it stays with its last owner.
     max_reassignments: Annotated[int, Field(ge=0)] = 2
+    # A lead waiting in the router's backlog (no rep had room or was on shift) this many
+    # wall-clock hours gets a final "unassigned" answer, for a person to pick up; None: it waits.
+    max_backlog_hours: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
 
 
 POLICY_NAMES = (

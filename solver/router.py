@@ -18,7 +18,9 @@ because the reps its rules admit are off shift or on leave, is answered
 not final: it is solved again with every later flush, and by `tick` once
 capacity has freed (`release`, a team change) or a batch wait has passed (reps
 coming on shift); when it gets a rep, an `assigned` event records the new
-owner. A lead whose rules admit no rep at all is final.
+owner. A lead whose rules admit no rep at all is final. A waiting lead that is
+released (closed) leaves the backlog with a final answer, and so does one that
+waited `policy.sla.max_backlog_hours` (an ``unassigned`` event says it expired).
 Every lead is in exactly one place: the buffer, the backlog, open (assigned,
 unreleased) or done; it holds at most one rep at a time.
 
@@ -181,19 +183,19 @@ class Router:
         solves the pricing LP off its lock.
         """
         now = self._now(now)
-        out: list[Assignment] = []
+        out = self._expire_backlog(now)
         batch = self.policy.batch
         if self._buffer and (
             len(self._buffer) >= batch.max_size
             or (now - self._buffer[0][1]).total_seconds() >= batch.max_wait_s
         ):
-            out = self.flush(now)
+            out += self.flush(now)
         elif self._backlog and (
             self._freed or self._backlog_retried is None
             or ((now - self._backlog_retried).total_seconds() >= batch.max_wait_s
                 and self._backlog_due(self.calendar.available(now)))
         ):
-            out = self._solve_batch([], now)
+            out += self._solve_batch([], now)
         if reprice:
             self._reprice_if_due()
         return out
@@ -201,16 +203,18 @@ class Router:
     def flush(self, now: datetime | None = None) -> list[Assignment]:
         """Solve the whole buffer now with the policy's batch solver, the backlog with it.
 
-        Returns the buffered leads' decisions and the backlogged leads that got a rep.
+        Returns the buffered leads' decisions, the backlogged leads that got a
+        rep and those whose wait expired (`policy.sla.max_backlog_hours`).
         """
         now = self._now(now)
+        expired = self._expire_backlog(now)
         if not self._buffer:
-            return self._solve_batch([], now) if self._backlog else []
+            return expired + (self._solve_batch([], now) if self._backlog else [])
         leads = [lead for lead, _ in self._buffer]
         assignments = self._solve_batch(leads, now)
         self._buffer.clear()
         self._buffered.clear()
-        return assignments
+        return expired + assignments
 
     def route(self, leads: Sequence[Lead], now: datetime | None = None) -> list[Assignment]:
         """Accept `leads` and solve them with the buffer as one batch (the scheduled job's call).
@@ -240,8 +244,15 @@ class Router:
         self._touched_ids.add(lead_id)
 
     def release(self, lead_id: str, now: datetime | None = None) -> None:
-        """The lead is worked or closed: its owner's capacity is free again (no-op if already)."""
+        """The lead is worked or closed: its owner's capacity is free again (no-op if already).
+
+        A lead still waiting in the backlog leaves it: its "unassigned" answer
+        becomes final (closed before any rep took it), so no rep gets it later.
+        """
         now = self._now(now)
+        if lead_id in self._backlog:
+            self._end_waiting([lead_id], now, lambda _: CLOSED_WHILE_WAITING, released=True)
+            return
         item = self._open_lead(lead_id)
         if item is None:
             return
@@ -375,6 +386,44 @@ class Router:
         for lead, a in moved:
             self._settle(lead, a, now, due.get(lead.id))
         return first + [a for _, a in moved]
+
+    def _expire_backlog(self, now: datetime) -> list[Assignment]:
+        """Final "unassigned" answers for the leads that waited `policy.sla.max_backlog_hours`."""
+        hours = self.policy.sla.max_backlog_hours
+        if hours is None or not self._backlog:
+            return []
+        cutoff = now - timedelta(hours=hours)
+        old = []
+        for lead_id, (_, since, _) in self._backlog.items():  # oldest first
+            if since > cutoff:
+                break
+            old.append(lead_id)
+        return self._end_waiting(
+            old, now, lambda a: f"backlog expired: no rep could take it within {hours:g} h; "
+                                f"{a.reason.removesuffix(WAIT_NOTE)}")
+
+    def _end_waiting(self, lead_ids: list[str], now: datetime, reason: Callable[[Assignment], str],
+                     released: bool = False) -> list[Assignment]:
+        """Take leads out of the backlog with a final answer; returns those answers.
+
+        A lead another router on the ledger assigned meanwhile just leaves the
+        backlog (and, when `released`, is released in the ledger).
+        """
+        ended: list[Assignment] = []
+        with self._transaction():
+            for lead_id in lead_ids:
+                a = self._backlog[lead_id][2]
+                final = dataclasses.replace(a, reason=reason(a))
+                if self.ledger is None or self.ledger.end_waiting(
+                        lead_id, now, WAIT_NOTE, final.reason, released=released, run_id=self.run_id):
+                    ended.append(final)
+                elif released:
+                    self.ledger.release(lead_id, now)
+        for lead_id in lead_ids:
+            del self._backlog[lead_id]
+        for a in ended:
+            self._decided[a.lead_id] = a
+        return ended
 
     def _backlog_due(self, available: np.ndarray) -> bool:
         """Worth solving the backlog again: never tried, capacity freed, or the shift changed.
@@ -567,6 +616,10 @@ class Router:
 # The end of the reason of an unassigned lead that waits in the backlog (the
 # ledger finds the backlog by it after a restart).
 WAIT_NOTE = "; waits in the backlog until a rep can take it"
+
+
+# The final reason of a lead closed (`release`) while it waited in the backlog.
+CLOSED_WHILE_WAITING = "closed while waiting in the backlog: no rep took it"
 
 
 def _waiting(a: Assignment) -> Assignment:

@@ -40,8 +40,8 @@ def lead(i: int, **kw) -> Lead:
     return Lead(id=f"L{i}", value=kw.pop("value", 100.0 + i), **kw)
 
 
-def small_batches(size: int = 3, wait: float = 60) -> Policy:
-    return Policy(batch={"max_size": size, "max_wait_s": wait})
+def small_batches(size: int = 3, wait: float = 60, **policy) -> Policy:
+    return Policy(batch={"max_size": size, "max_wait_s": wait}, **policy)
 
 
 def test_flushes_by_size():
@@ -229,7 +229,6 @@ def test_a_lead_blocked_by_capacity_waits_in_the_backlog_and_gets_the_freed_rep(
     assert blocked.status == "unassigned" and blocked.reason.startswith("capacity")
     assert "backlog" in blocked.reason and router.backlog == ["L1"]
     assert router.submit(lead(1, urgent=True)) == blocked  # idempotent while it waits
-    router.release("L1")  # not open: harmless
     assert router.tick() == []  # nothing freed: no retry
     router.release("L0")
     out = router.tick()
@@ -255,9 +254,9 @@ def test_batch_leads_over_capacity_are_backlogged_and_assigned_by_a_later_flush(
     assert router.backlog == ["L3"] and sum(router.loads().values()) == 2
 
 
-def one_seat_router(ledger: Ledger | None, clock: Clock, submit: int = 0) -> Router:
+def one_seat_router(ledger: Ledger | None, clock: Clock, submit: int = 0, policy: Policy | None = None) -> Router:
     """One rep with room for one lead; `submit` urgent leads L0, L1, ... sent to it."""
-    router = Router(reps(1, capacity=1), small_batches(), ledger, clock=clock)
+    router = Router(reps(1, capacity=1), policy or small_batches(), ledger, clock=clock)
     for i in range(submit):
         router.submit(lead(i, urgent=True))
     return router
@@ -285,6 +284,51 @@ def test_the_backlog_is_in_the_ledger_and_survives_a_restart(tmp_path):
         assert router.backlog == [] and router.loads() == {"R0": 1}
 
 
+def test_a_backlogged_lead_that_is_closed_leaves_the_backlog_for_good(tmp_path):
+    path = tmp_path / "l.db"
+    clock = Clock()
+    with Ledger(path) as ledger:
+        router = one_seat_router(ledger, clock, submit=3)
+        assert router.backlog == ["L1", "L2"]
+        clock.advance(minutes=5)
+        router.release("L1")  # the prospect went away before a rep had room
+        assert router.backlog == ["L2"]
+        closed = router.submit(lead(1, urgent=True))
+        assert closed.status == "unassigned" and closed.reason.startswith("closed while waiting")
+        router.release("L0")
+        assert [(a.lead_id, a.rep_id) for a in router.tick()] == [("L2", "R0")]  # L1 is not revived
+        assert [e["kind"] for e in ledger.history("L1")] == ["accepted", "unassigned", "released"]
+        row = next(r for r in ledger.leads() if r["lead_id"] == "L1")
+        assert row["status"] == "unassigned" and row["released_at"] is not None
+    with Ledger(path) as ledger:  # a restart does not put it back in the backlog
+        router = one_seat_router(ledger, clock)
+        assert router.backlog == [] and router.loads() == {"R0": 1}
+
+
+def test_a_lead_waiting_past_max_backlog_hours_gets_a_final_answer(tmp_path):
+    path = tmp_path / "l.db"
+    clock = Clock()
+    policy = small_batches(sla={"max_backlog_hours": 2})
+    with Ledger(path) as ledger:
+        router = one_seat_router(ledger, clock, submit=2, policy=policy)
+        clock.advance(minutes=90)
+        router.submit(lead(2, urgent=True))
+        assert router.tick() == [] and router.backlog == ["L1", "L2"]
+        clock.advance(minutes=31)  # L1 has waited 2 h 1 min, L2 31 min
+        (expired,) = router.tick()
+        assert (expired.lead_id, expired.status, expired.rep_id) == ("L1", "unassigned", None)
+        assert expired.reason.startswith("backlog expired: no rep could take it within 2 h; capacity:")
+        assert "waits" not in expired.reason and router.backlog == ["L2"]
+        assert router.submit(lead(1, urgent=True)) == expired
+        router.release("L0")
+        assert [a.lead_id for a in router.tick()] == ["L2"]  # the freed seat goes to the lead still waiting
+        kinds = [e["kind"] for e in ledger.history("L1")]
+        assert kinds == ["accepted", "unassigned", "unassigned"]
+        assert ledger.decision("L1").reason == expired.reason
+    with Ledger(path) as ledger:
+        assert one_seat_router(ledger, clock, policy=policy).backlog == []
+
+
 def test_the_backlog_is_retried_when_reps_come_into_working_hours():
     clock = Clock()  # Monday 10:00 UTC: R1 (09:00-17:00 UTC-5) starts at 14:00 UTC
     team = [Rep(id="R0", capacity=1), Rep(id="R1", capacity=1, timezone="America/New_York",
@@ -299,13 +343,17 @@ def test_the_backlog_is_retried_when_reps_come_into_working_hours():
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.sampled_from(["urgent", "normal", "tick", "flush", "release"]),
+@given(st.lists(st.tuples(st.sampled_from(["urgent", "normal", "tick", "flush", "release", "close"]),
                           st.integers(0, 30)), max_size=60))
 def test_conservation_under_any_sequence_of_calls(ops):
-    """Each lead is in exactly one place, holds at most one rep, and no rep goes over capacity."""
+    """Each lead is in exactly one place, holds at most one rep, and no rep goes over capacity.
+
+    "close" releases a lead waiting in the backlog; backlogged leads expire after 36 s (about 5 steps).
+    """
     clock = Clock()
-    team = [Rep(id=f"R{j}", capacity=2, territories=("T0",) if j else ("T0", "T1")) for j in range(3)]
-    router = Router(team, small_batches(size=4, wait=30), clock=clock)
+    team = [Rep(id=f"R{j}", capacity=1, territories=("T0",) if j else ("T0", "T1")) for j in range(3)]
+    policy = small_batches(size=4, wait=30, sla={"max_backlog_hours": 0.01})
+    router = Router(team, policy, clock=clock)
     submitted: set[str] = set()
     owner: dict[str, str] = {}  # open leads as the caller sees them
     closed: set[str] = set()
@@ -321,21 +369,28 @@ def test_conservation_under_any_sequence_of_calls(ops):
             out = router.tick()
         elif op == "flush":
             out = router.flush()
-        elif owner:
+        elif op == "close" and router.backlog:
+            lead_id = router.backlog[k % len(router.backlog)]
+            router.release(lead_id)
+            closed.add(lead_id)
+        elif op == "release" and owner:
             lead_id = sorted(owner)[k % len(owner)]
             router.release(lead_id)
             del owner[lead_id]
             closed.add(lead_id)
         for a in out:
+            assert a.lead_id not in closed  # a closed or expired lead gets no new answer
             if a.status == "assigned":
-                assert a.lead_id not in owner and a.lead_id not in closed  # never assigned twice
+                assert a.lead_id not in owner  # never assigned twice
                 owner[a.lead_id] = a.rep_id
+            elif a.reason.startswith("backlog expired"):
+                closed.add(a.lead_id)
         backlog = set(router.backlog)
         buffered = {x.id for x, _ in router._buffer}
         assert not backlog & set(owner) and not backlog & buffered and not buffered & set(owner)
         assert backlog | buffered | set(owner) | closed == submitted  # nothing lost
         loads = router.loads()
-        assert all(v <= 2 for v in loads.values())
+        assert all(v <= 1 for v in loads.values())
         assert sum(loads.values()) == len(owner)
         assert {j: sum(r == j for r in owner.values()) for j in loads} == loads
 

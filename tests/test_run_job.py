@@ -97,3 +97,41 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path):
     assert out.returncode == 2 and "capacity" in out.stderr and not db.exists()
     missing = cli("history", "--db", str(tmp_path / "none.db"))
     assert missing.returncode == 2 and "no ledger" in missing.stderr
+
+
+def test_a_later_run_places_and_expires_backlogged_leads_and_counts_them_apart(tmp_path):
+    from click.testing import CliRunner
+
+    from solver.cli import main
+
+    db = tmp_path / "ledger.db"
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("solver: flow\nsla: {max_backlog_hours: 0.0002}\n")  # 0.72 s
+
+    def job(capacity: int, *lead_ids: str) -> dict:
+        reps, leads = tmp_path / "reps.csv", tmp_path / "leads.csv"
+        reps.write_text(f"id,capacity\nR0,{capacity}\n")
+        leads.write_text("id,value\n" + "".join(f"{x},{100 + int(x[1:])}\n" for x in lead_ids))
+        out = CliRunner().invoke(main, ["run", "--db", str(db), "--reps", str(reps), "--leads", str(leads),
+                                        "--policy", str(policy), "--format", "json"])
+        assert out.exit_code == 0, out.output
+        return json.loads(out.stdout)
+
+    first = job(1, "L1", "L2")
+    c = first["summary"]["counts"]
+    assert (c["assigned"], c["unassigned"], c["from_backlog"]) == (1, 1, 0)
+    (waiting,) = [a["lead_id"] for a in first["assignments"] if a["status"] == "unassigned"]
+    assert waiting == "L1"  # worth less: the seat went to L2
+    second = job(3, "L1", "L2", "L3")  # the team got room: L1 waits no more, L3 is new
+    c = second["summary"]["counts"]
+    assert (c["leads"], c["assigned"], c["from_backlog"], c["already_in_ledger"]) == (1, 1, 1, 2)
+    assert {a["lead_id"]: a["rep_id"] for a in second["assignments"]} == {"L1": "R0", "L3": "R0"}
+    assert job(3, "L4")["summary"]["counts"]["unassigned"] == 1  # R0 is full: L4 waits
+    time.sleep(0.8)
+    third = job(3, "L4")  # the cron job again, same file
+    assert third["summary"]["counts"]["backlog_expired"] == 1
+    (expired,) = third["assignments"]
+    assert expired["lead_id"] == "L4" and expired["reason"].startswith("backlog expired")
+    kinds = [e["kind"] for e in json.loads(cli("history", "--db", str(db), "--lead", "L4",
+                                                 "--format", "json").stdout)["events"]]
+    assert kinds == ["accepted", "unassigned", "unassigned"]
