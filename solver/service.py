@@ -564,9 +564,13 @@ def lead_detail(router: Router, lead_id: str) -> LeadDetail | None:
 
 
 def act_on_lead(router: Router, lead_id: str, method: Literal["touch", "release"]) -> LeadDetail | None:
-    """Touch or release an assigned lead (unassigned and pending ones: no-op), then its detail."""
+    """Touch or release an assigned lead, or release (close) one waiting in the backlog; then its detail.
+
+    Other unassigned and pending leads: no-op.
+    """
     detail = lead_detail(router, lead_id)
-    if detail is not None and detail.status == "assigned":
+    if detail is not None and (detail.status == "assigned"
+                               or (method == "release" and lead_id in router.backlog)):
         getattr(router, method)(lead_id)
         detail = lead_detail(router, lead_id)
     return detail
@@ -676,7 +680,10 @@ def _add_routes(app: FastAPI, service: Service) -> None:
     @app.post("/v1/leads/{lead_id}/release", response_model=LeadDetail, tags=["leads"],
               responses={**UNKNOWN_LEAD, 409: {"description": "The lead has no owner yet"}})
     async def release_lead(lead_id: LeadId) -> LeadDetail:
-        """Close the lead (worked, won or lost): its owner's capacity is free again. Idempotent."""
+        """Close the lead (worked, won or lost): its owner's capacity is free again. Idempotent.
+
+        A lead still waiting in the backlog for a rep leaves it and will not be assigned.
+        """
         return await act_on(lead_id, "release")
 
     @app.get("/v1/reps/loads", response_model=Loads, tags=["reps"])

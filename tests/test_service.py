@@ -196,6 +196,21 @@ def test_a_lead_waiting_for_capacity_gets_the_room_a_release_frees(client):
     assert wait_decided(client, "C2", until="assigned")["rep_id"] == "ent"
 
 
+def test_releasing_a_lead_that_waits_for_capacity_closes_it(client):
+    assert post_lead(client, id="C1", territory="APAC", segment="ENT", urgent=True).json()["rep_id"] == "ent"
+    assert post_lead(client, id="C2", territory="APAC", segment="ENT", urgent=True).json()["status"] == "unassigned"
+
+    closed = client.post("/v1/leads/C2/release", headers=AUTH)
+    client.post("/v1/leads/C1/release", headers=AUTH)  # room again: C2 must not take it
+
+    assert closed.status_code == 200
+    assert closed.json()["reason"].startswith("closed while waiting in the backlog")
+    assert [e["kind"] for e in closed.json()["events"]] == ["accepted", "unassigned", "released"]
+    time.sleep(0.1)  # ten timer ticks
+    assert client.get("/v1/leads/C2", headers=AUTH).json()["status"] == "unassigned"
+    assert client.get("/v1/reps/loads", headers=AUTH).json()["loads"]["ent"] == 0
+
+
 def test_touch_or_release_of_a_lead_without_owner(client):
     post_lead(client, id="W1", territory="EU")
     assert client.post("/v1/leads/W1/release", headers=AUTH).status_code == 409  # still pending
