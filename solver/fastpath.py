@@ -10,12 +10,19 @@ The choice is then
 where :math:`\Delta F_j` is the marginal fairness cost (as in the greedy
 policy) and :math:`p_j` is rep j's *price*. Plain greedy (p = 0) hands the
 best reps to whatever leads come first; in random-order streams it loses
-10-20% of the offline optimum's value. The prices come from `DualPricer`:
+10-25% of the offline optimum's value. The prices come from `DualPricer`:
 the dual values of the capacity constraints of the batch LP over the recent
 leads, with each rep's free capacity scaled to the window's share of the
 leads still to come (the "dynamic learning" scheme of Agrawal, Wang and Ye,
 2014). A rep whose capacity is scarce then takes only leads where its edge
 over the others is worth its price.
+
+With `defer` (policy `pricing.defer_below_price`), only reps with
+:math:`profit_{ij} \ge p_j` are candidates: a lead worth less than every
+seat's price takes none (the primal-dual admission rule: in the LP such a
+lead is left out). This only happens when capacity is short; when the
+offline optimum itself must drop leads, the fast path otherwise drops the
+wrong ones (the last to arrive, whatever their value).
 """
 
 from __future__ import annotations
@@ -107,18 +114,23 @@ def choose_rep(
     prices: np.ndarray | None = None,
     fairness_terms: tuple[np.ndarray, np.ndarray, float] | None = None,
     exclude: int = UNASSIGNED,
+    defer: bool = False,
 ) -> int:
-    """The rep for one lead, or -1 when no eligible rep has room.
+    """The rep for one lead, or -1 when no eligible rep has room (or, with `defer`, none is worth it).
 
     `fairness_terms` is (load, target, weight) for the marginal fairness cost;
-    `exclude` is a rep that may not take the lead (the owner it is moving from).
-    Ties go to the lowest rep index, so the choice is deterministic.
+    `exclude` is a rep that may not take the lead (the owner it is moving from);
+    `defer` admits only reps whose price the lead's profit covers (profit >= price),
+    so a lead worth less than every seat's price takes none. Ties go to the lowest
+    rep index, so the choice is deterministic.
     """
     if row.forced >= 0 and row.forced != exclude:
         return row.forced
     candidates = row.eligible & (free >= effort)
     if exclude >= 0:
         candidates[exclude] = False
+    if defer and prices is not None:
+        candidates &= row.profit >= prices
     score = row.profit if prices is None else row.profit - prices
     if fairness_terms is not None:
         load, target, weight = fairness_terms
@@ -126,6 +138,13 @@ def choose_rep(
         score = score - fairness.marginal_cost(load, target, 1.0, weight, unit)
     j = int(np.argmax(np.where(candidates, score, -np.inf)))
     return j if candidates[j] else UNASSIGNED  # the argmax of all -inf is 0: no candidate
+
+
+# Past four windows of history, the pricing LP is solved again after this share of the
+# leads seen beyond them. Measured (benchmarks/fast_path): growing the interval from the
+# start (a quarter of all leads seen) lost 0.2-0.5 pp at tightness 1.0-1.2 on 3,000-lead
+# streams, where it re-solved every ~500 leads late in the stream instead of every 256.
+HISTORY_SHARE = 0.25
 
 
 class DualPricer:
@@ -144,9 +163,10 @@ class DualPricer:
     scale w / H is not capped at 1: near the end of the horizon the window is
     a larger sample than the leads to come, and capping over-rations.
     Re-solving follows a doubling schedule (after 16, 32, ... leads) up to
-    every `max_interval` leads, or every max_entries / 250 for large LPs, or
-    every quarter of the history (up to four windows) once it is long, so the
-    LP's cost per lead stays around a millisecond at 1,000 reps.
+    every `max_interval` leads, or every max_entries / 250 for large LPs, or,
+    past four windows of history, every quarter of the leads seen beyond them
+    (up to four windows), so the LP's cost per lead stays around a millisecond
+    at 1,000 reps.
 
     Measured on random-order streams (benchmarks/fast_path/RESULTS.md): the
     2,048-lead window, the early re-solves and the uncapped scale each help;
@@ -210,11 +230,12 @@ class DualPricer:
         entries = np.cumsum(self.eligible[slots].sum(axis=1))
         w = max(1, int(np.searchsorted(entries, self.max_entries, side="right"))) if w else 0
         slots = slots[:w]
-        # Prices over tens of thousands of leads move slowly: past the window the
-        # interval grows with the history (to 4 windows), so a long simulation
-        # or a day of traffic does not spend most of its time in this LP.
+        # Prices over tens of thousands of leads move slowly: past four windows of
+        # history the interval grows with it (to 4 windows), so a long simulation or
+        # a day of traffic does not spend most of its time in this LP.
+        late = max(0, self.seen - 4 * self.window)
         interval = max(self.max_interval, int(entries[w - 1]) // 250 if w else 0,
-                       min(self.seen // 4, 4 * self.window))
+                       min(int(HISTORY_SHARE * late), 4 * self.window))
         self.next_update = self.seen + min(max(self.seen, self.first), interval)
         free = np.maximum(free, 0).astype(np.float64)
         remaining = horizon if horizon is not None and horizon > 0 else float(free.sum())

@@ -162,6 +162,18 @@ class Sla(_Record):
     max_backlog_hours: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
 
 
+class Pricing(_Record):
+    """The urgent fast path's per-rep prices (LP duals over recent leads, `solver.fastpath`)."""
+
+    # Leads expected before today's free capacity is released (a volume forecast for the
+    # capacity cycle); the prices ration capacity over them. None: as many as there is room,
+    # which over-prices when capacity is ample. Err high: 25% high costs less than 20% low.
+    horizon_leads: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    # An urgent lead worth less than the price of every eligible rep with room waits in the
+    # backlog instead of taking a seat that later, better leads need (only when capacity is short).
+    defer_below_price: bool = True
+
+
 POLICY_NAMES = (
     "flow",
     "cpsat",
@@ -189,6 +201,7 @@ class Policy(_Record):
     workers: Annotated[int, Field(ge=0)] = 0
     batch: Batch = Field(default_factory=Batch)
     sla: Sla = Field(default_factory=Sla)
+    pricing: Pricing = Field(default_factory=Pricing)
 
     @field_validator("solver")
     @classmethod

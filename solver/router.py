@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -61,11 +62,12 @@ FAST_PATH = "fast_path"  # the `policy` of decisions made by the urgent fast pat
 # A rep away for the whole catch-up window still keeps this share of its quota
 # weight, so the fairness term does not shut it out on its first day back.
 MIN_AVAILABLE_SHARE = 0.1
-# With a volume forecast (`pricing_horizon`), at least this share of the leads seen so far is
-# still expected: a forecast that runs out would otherwise drop the prices to 0 (plain greedy)
-# while leads keep coming. Measured (benchmarks/fast_path): a forecast 20% low then loses
-# 1-3% of the optimum instead of 4-10%; an exact one ~0.5%.
-FORECAST_FLOOR = 0.25
+# With a volume forecast (`policy.pricing.horizon_leads`), at least this share of the leads seen
+# so far is still expected: a forecast that runs out would otherwise drop the prices to 0 (plain
+# greedy) while leads keep coming. The floor also keeps the prices up near the forecast's end,
+# which defers leads that could have taken the last seats. Measured (benchmarks/fast_path):
+# 0.1 keeps an exact forecast within ~0.2 pp of no floor and gains 1-2 pp on one 20% low.
+FORECAST_FLOOR = 0.1
 # At most this many backlogged leads join one batch solve, taken in turn, so a long
 # backlog (demand above capacity for days) does not make every flush slow.
 BACKLOG_PER_SOLVE = 1000
@@ -98,11 +100,6 @@ class Router:
     catchup_window
         Quota weights count only the share of this window a rep was not on
         leave, so a rep back from leave is not flooded to catch up.
-    pricing_horizon
-        Leads expected before today's free capacity is released (a volume
-        forecast); the fast path's prices ration capacity over it. None: as
-        many as there is room, which over-rations when capacity is ample.
-        Err high: a forecast 25% high costs less than one 20% low.
     run_id
         Tags every ledger write (a batch job's run).
     """
@@ -115,14 +112,12 @@ class Router:
         *,
         clock: Callable[[], datetime] | None = None,
         catchup_window: timedelta = timedelta(days=14),
-        pricing_horizon: float | None = None,
         run_id: int | None = None,
     ) -> None:
         self.policy = policy
         self.ledger = ledger
         self.clock = clock or _utc_now
         self.catchup_window = catchup_window
-        self.pricing_horizon = pricing_horizon
         self.run_id = run_id
         self._buffer: list[tuple[Lead, datetime]] = []
         self._buffered: set[str] = set()
@@ -133,7 +128,7 @@ class Router:
         self._backlog: dict[str, tuple[Lead, datetime, Assignment]] = {}
         self._backlog_retried: datetime | None = None  # when the backlog was last solved
         self._backlog_shift: np.ndarray | None = None  # who was on shift then
-        self._freed = False  # capacity freed since then
+        self._freed = False  # capacity freed (or prices changed) since then
         self._backlog_turn = 0  # where the next retry starts when the backlog exceeds BACKLOG_PER_SOLVE
         self.update_reps(reps)
         if ledger is not None:
@@ -341,7 +336,7 @@ class Router:
         retry = self._backlog_due(table.available)
         backlog = self._backlog_turns(table) if retry else []
         everyone = leads + [lead for lead, _, _ in backlog]
-        problem = compile_problem(table, everyone, self.policy)
+        problem = self._keep_deferred_out(compile_problem(table, everyone, self.policy), backlog)
         solution = solve(problem, self.policy.solver)
         if solution.rotation is not None:  # round robins resume where this batch left them
             self.table = dataclasses.replace(self.table, rotation=solution.rotation)
@@ -425,6 +420,22 @@ class Router:
             self._decided[a.lead_id] = a
         return ended
 
+    def _keep_deferred_out(self, problem: Problem, backlog: list[tuple[Lead, datetime, Assignment]]
+                           ) -> Problem:
+        """Deferred leads retried from the backlog take no seat priced above their profit.
+
+        As on the fast path that deferred them: the batch solver places every
+        lead it can, so without this a retry would undo the deferral.
+        """
+        prices = self._prices()
+        first = problem.n - len(backlog)
+        rows = [first + k for k, (_, _, a) in enumerate(backlog) if a.reason.startswith(DEFERRED)]
+        if prices is None or not rows:
+            return problem
+        eligible = problem.eligible.copy()
+        eligible[rows] &= problem.profit[rows] >= prices
+        return dataclasses.replace(problem, eligible=eligible)
+
     def _backlog_due(self, available: np.ndarray) -> bool:
         """Worth solving the backlog again: never tried, capacity freed, or the shift changed.
 
@@ -442,24 +453,33 @@ class Router:
         while demand stays above capacity), and at most BACKLOG_PER_SOLVE.
         """
         room = int(np.maximum(table.capacity - table.open_leads, 0)[table.available].sum())
-        k = min(BACKLOG_PER_SOLVE, 2 * room, len(self._backlog))
+        n = len(self._backlog)
+        k = min(BACKLOG_PER_SOLVE, 2 * room, n)
         if k == 0:
             return []
-        backlog = list(self._backlog.values())
-        start = self._backlog_turn % len(backlog)
+        start = self._backlog_turn % n
         self._backlog_turn = start + k
-        return (backlog[start:] + backlog[:start])[:k]
+        # islice skips in C: copying a long backlog to a list on every solve was a tenth of a
+        # simulation's time
+        turn = list(itertools.islice(self._backlog.values(), start, start + k))
+        if len(turn) < k:  # wrap around to the oldest
+            turn += itertools.islice(self._backlog.values(), k - len(turn))
+        return turn
 
     def _route_urgent(self, lead: Lead, now: datetime) -> Assignment:
         available = self.calendar.available(now)
         row = self.scorer.row(lead, available)
-        j = choose_rep(row, lead.effort, self._free(), self._prices(), self._fairness_terms(available, now))
+        free, prices = self._free(), self._prices()
+        j = choose_rep(row, lead.effort, free, prices, self._fairness_terms(available, now),
+                       defer=self.policy.pricing.defer_below_price)
         self.pricer.observe_one(row.eligible, row.profit)
         if j == UNASSIGNED:
-            assignment = Assignment(lead.id, None, UNASSIGNED_STATUS,
-                                    _fast_unassigned_reason(row, available), 0.0, FAST_PATH)
-            if self.scorer.row(lead, np.ones_like(available)).eligible.any():
-                assignment = _waiting(assignment)  # full or off shift now: a rep can take it later
+            room = row.eligible & (free >= lead.effort)
+            reason = (self._deferred_reason(row, room) if room.any()
+                      else _fast_unassigned_reason(row, available))
+            assignment = Assignment(lead.id, None, UNASSIGNED_STATUS, reason, 0.0, FAST_PATH)
+            if room.any() or self.scorer.row(lead, np.ones_like(available)).eligible.any():
+                assignment = _waiting(assignment)  # deferred, full or off shift now: a rep can take it later
             due = None
         else:
             assignment = Assignment(lead.id, self.table.ids[j], ASSIGNED, self._fast_reason(row, j),
@@ -538,15 +558,20 @@ class Router:
         """
         if not self.pricer.due:
             return None
-        horizon = self.pricing_horizon
+        horizon = self.policy.pricing.horizon_leads
         if horizon is not None:  # a forecast of the leads per capacity cycle
             seen = self.pricer.seen
             horizon = max(horizon - seen, FORECAST_FLOOR * seen, 1.0)
         return self.pricer.prepare(self._free(), horizon)
 
     def install_prices(self, duals: np.ndarray | None) -> None:
-        """Prices from a solved `pricing_job` (None keeps the current ones)."""
+        """Prices from a solved `pricing_job` (None keeps the current ones).
+
+        New prices may admit deferred leads, so the backlog is worth another try.
+        """
         self.pricer.install(duals)
+        if duals is not None and self._backlog:
+            self._freed = True
 
     def _reprice_if_due(self) -> None:
         """Re-learn the fast path's prices (an LP over recent leads) on the doubling schedule."""
@@ -567,6 +592,14 @@ class Router:
         rank = np.count_nonzero(row.profit > row.profit[j] + 1e-9) + 1
         return (f"{path} rank {rank} of {np.count_nonzero(row.eligible)} eligible reps by expected value, "
                 f"price {self.pricer.prices[j]:,.2f}")
+
+    def _deferred_reason(self, row: LeadRow, room: np.ndarray) -> str:
+        """Why a lead with eligible reps that have room took none: it is worth less than their prices."""
+        prices = self.pricer.prices
+        j = int(np.argmax(np.where(room, row.profit - prices, -np.inf)))
+        return (f"{DEFERRED}: worth less than the price of each of the {int(room.sum())} eligible reps "
+                f"with room, whose capacity is held for better-matched leads (best: {self.table.ids[j]}, "
+                f"{row.profit[j]:,.2f} < price {prices[j]:,.2f})")
 
     def _fast_explanation(self, row: LeadRow, j: int) -> dict[str, Any]:
         return {
@@ -618,6 +651,8 @@ class Router:
 WAIT_NOTE = "; waits in the backlog until a rep can take it"
 
 
+# The start of the reason of an urgent lead the fast path deferred (worth less than every seat's price).
+DEFERRED = "deferred"
 # The final reason of a lead closed (`release`) while it waited in the backlog.
 CLOSED_WHILE_WAITING = "closed while waiting in the backlog: no rep took it"
 

@@ -210,8 +210,7 @@ def _rebuilt(router: Router) -> Router:
     """A fresh router on the same ledger: its memory reloaded from what was committed."""
     log.error("router call failed inside a ledger transaction; rebuilding the router from the ledger")
     return Router(router.reps, router.policy, router.ledger, clock=router.clock,
-                  catchup_window=router.catchup_window, pricing_horizon=router.pricing_horizon,
-                  run_id=router.run_id)
+                  catchup_window=router.catchup_window, run_id=router.run_id)
 
 
 # --- Metrics: Prometheus text format, no dependency -------------------------------------

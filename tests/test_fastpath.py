@@ -64,11 +64,55 @@ def test_router_forecast_keeps_a_floor_once_the_leads_seen_near_it():
     from solver.router import FORECAST_FLOOR, Router
 
     t0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
-    router = Router([Rep(id="R0", capacity=1000), Rep(id="R1", capacity=1000)], Policy(),
-                    clock=lambda: t0, pricing_horizon=100)
-    for i in range(90):
+    router = Router([Rep(id="R0", capacity=1000), Rep(id="R1", capacity=1000)],
+                    Policy(pricing={"horizon_leads": 100}), clock=lambda: t0)
+    for i in range(95):
         router.submit(Lead(id=f"L{i}", value=100.0 + i, urgent=True))
     router.pricer.next_update = 0  # due now
     job = router.pricing_job()
     free = router._free()
-    assert np.allclose(job.capacity, free * 90 / (FORECAST_FLOOR * 90))  # not 90 / (100 - 90)
+    assert FORECAST_FLOOR * 95 > 100 - 95
+    assert np.allclose(job.capacity, free * 95 / (FORECAST_FLOOR * 95))  # not 95 / (100 - 95)
+
+
+# -- deferral: a lead worth less than every seat's price takes none -------------------------------
+
+
+def test_choose_rep_with_defer_admits_only_reps_whose_price_the_lead_covers():
+    from solver.fastpath import LeadRow, choose_rep
+
+    row = LeadRow(eligible=np.array([True, True, True]), value=np.array([3.0, 4.0, 9.0]),
+                  profit=np.array([3.0, 4.0, 9.0]), forced=-1)
+    free = np.array([1, 1, 0])  # the rep the lead is worth most to is full
+    prices = np.array([5.0, 3.5, 0.0])
+    assert choose_rep(row, 1, free, prices) == 1  # best reduced profit, though negative for rep 0
+    assert choose_rep(row, 1, free, prices, defer=True) == 1  # 4.0 >= 3.5
+    assert choose_rep(row, 1, free, np.array([5.0, 4.5, 0.0]), defer=True) == -1
+    assert choose_rep(row, 1, free, None, defer=True) == 1  # unpriced: nothing is deferred
+    owned = LeadRow(row.eligible, row.value, row.profit, forced=0)
+    assert choose_rep(owned, 1, free, np.array([5.0, 4.5, 0.0]), defer=True) == 0  # the owner keeps it
+
+
+def test_router_defers_an_urgent_lead_below_every_price_and_places_it_when_prices_fall():
+    from datetime import UTC, datetime
+
+    from solver.model import Lead, Policy, Rep
+    from solver.router import DEFERRED, Router
+
+    t0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    team = [Rep(id="R0", capacity=5), Rep(id="R1", capacity=5)]
+    router = Router(team, Policy(), clock=lambda: t0)
+    router.install_prices(np.array([150.0, 120.0]))
+    big = router.submit(Lead(id="big", value=500.0, urgent=True))
+    small = router.submit(Lead(id="small", value=100.0, urgent=True))
+    assert big.rep_id == "R1"  # the same value to both: the cheaper seat
+    assert small.status == "unassigned" and small.reason.startswith(DEFERRED)
+    assert "R1, 100.00 < price 120.00" in small.reason and router.backlog == ["small"]
+    assert router.tick(reprice=False) == []  # retried at the old prices: still kept out
+    router.install_prices(np.array([150.0, 90.0]))  # the capacity is less scarce now
+    (placed,) = router.tick(reprice=False)
+    assert (placed.lead_id, placed.rep_id) == ("small", "R1") and router.backlog == []
+
+    eager = Router(team, Policy(pricing={"defer_below_price": False}), clock=lambda: t0)
+    eager.install_prices(np.array([150.0, 120.0]))
+    assert eager.submit(Lead(id="small", value=100.0, urgent=True)).rep_id == "R1"

@@ -342,13 +342,14 @@ def test_the_backlog_is_retried_when_reps_come_into_working_hours():
     assert [(a.lead_id, a.rep_id) for a in router.tick()] == [("L1", "R1")]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.sampled_from(["urgent", "normal", "tick", "flush", "release", "close"]),
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(["urgent", "normal", "tick", "flush", "release", "close", "price"]),
                           st.integers(0, 30)), max_size=60))
 def test_conservation_under_any_sequence_of_calls(ops):
     """Each lead is in exactly one place, holds at most one rep, and no rep goes over capacity.
 
-    "close" releases a lead waiting in the backlog; backlogged leads expire after 36 s (about 5 steps).
+    "close" releases a lead waiting in the backlog; backlogged leads expire after 36 s (about 5 steps);
+    "price" sets the fast path's prices, so urgent leads worth less are deferred.
     """
     clock = Clock()
     team = [Rep(id=f"R{j}", capacity=1, territories=("T0",) if j else ("T0", "T1")) for j in range(3)]
@@ -369,6 +370,8 @@ def test_conservation_under_any_sequence_of_calls(ops):
             out = router.tick()
         elif op == "flush":
             out = router.flush()
+        elif op == "price":
+            router.install_prices(np.array([k, k, k // 2], dtype=float) if k % 3 else np.zeros(3))
         elif op == "close" and router.backlog:
             lead_id = router.backlog[k % len(router.backlog)]
             router.release(lead_id)

@@ -13,18 +13,22 @@ order) is run in the same process; both are reported as ratios of expected
 value to the offline optimum (`flow` on the whole stream). Capacity is never
 released, so the streams test rationing.
 
-Fast-path variants: `previous` (the pricer as first shipped: 512-lead window,
-re-solved after 64, 128, ... leads, capacity scale capped at 1; no forecast),
-`default` (no volume forecast: the horizon is the free capacity), `forecast`
-(`Router(pricing_horizon=N)`, the stream's length), `forecast_0.8` /
-`forecast_1.25` (a forecast 20% low / 25% high) and `forecast_w512` (the exact
-forecast with a 512-lead pricing window).
+Fast-path variants (all through `Router`, `policy.pricing`): `default` (no
+volume forecast: the horizon is the free capacity), `forecast` (`horizon_leads`
+= N, the stream's length, as in the random-order model), `forecast_nodefer`
+(the same with `defer_below_price: false`: every lead takes a seat if one is
+free), `forecast_0.8` / `forecast_1.25` (a forecast 20% low / 25% high).
+
+Each variant reports `..._ratio`: the value the fast path gave at `submit`
+(deferred leads count 0: the fast path alone); `..._router_ratio`: plus the
+deferred leads the router placed later from its backlog (retried when prices
+change, and by a final `flush` at the end of the stream); `..._deferred`: how
+many leads the fast path deferred.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import platform
@@ -34,29 +38,13 @@ from datetime import UTC, datetime
 import numpy as np
 
 from solver.bench.synthetic import make_instance
-from solver.fastpath import DualPricer
-from solver.model import Policy
+from solver.model import Policy, Pricing
 from solver.policies import solve
 from solver.policies.greedy import solve_greedy
 from solver.problem import compile_problem
-from solver.router import Router
+from solver.router import DEFERRED, Router
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-
-
-class PreviousPricer(DualPricer):
-    """The pricer as first shipped, for comparison in the same run."""
-
-    def __init__(self, m: int) -> None:
-        super().__init__(m, window=512, max_interval=4096, first=64)
-
-    def prepare(self, free, horizon=None):  # type: ignore[no-untyped-def]
-        job = super().prepare(free, horizon)
-        if job is None:
-            return None
-        free = np.maximum(free, 0).astype(np.float64)
-        remaining = horizon if horizon is not None else float(free.sum())
-        return dataclasses.replace(job, capacity=free * min(1.0, len(job.profit) / remaining))
 
 
 def latency(n_reps: int, n_leads: int, seed: int) -> dict[str, float]:
@@ -88,20 +76,21 @@ def quality(n_leads: int, n_reps: int, tightness: float, seed: int) -> dict[str,
     greedy = problem.total_value(solve_greedy(problem).owner)
     out = {"leads": n_leads, "reps": n_reps, "tightness": tightness, "seed": seed,
            "greedy_ratio": greedy / optimum}
-    variants = (("previous", None, "previous"), ("default", None, None), ("forecast", n_leads, None),
-                ("forecast_0.8", 0.8 * n_leads, None), ("forecast_1.25", 1.25 * n_leads, None),
-                ("forecast_w512", n_leads, 512))
-    for label, horizon, window in variants:
-        router = Router(inst.reps, Policy(), clock=lambda: T0, pricing_horizon=horizon)
-        if window == "previous":
-            router.pricer = PreviousPricer(router.table.m)
-        elif window is not None:
-            router.pricer = DualPricer(router.table.m, window=window)
-        value = 0.0
+    variants = (("default", None, True), ("forecast", n_leads, True), ("forecast_nodefer", n_leads, False),
+                ("forecast_0.8", 0.8 * n_leads, True), ("forecast_1.25", 1.25 * n_leads, True))
+    for label, horizon, defer in variants:
+        policy = Policy(pricing=Pricing(horizon_leads=horizon, defer_below_price=defer))
+        router = Router(inst.reps, policy, clock=lambda: T0)
+        at_submit, later, deferred = 0.0, 0.0, 0
         for x in stream:
-            value += router.submit(x).expected_value
-            router.tick()
-        out[f"fast_path_{label}_ratio"] = value / optimum
+            a = router.submit(x)
+            at_submit += a.expected_value
+            deferred += a.reason.startswith(DEFERRED)
+            later += sum(b.expected_value for b in router.tick())
+        later += sum(b.expected_value for b in router.flush())
+        out[f"fast_path_{label}_ratio"] = at_submit / optimum
+        out[f"fast_path_{label}_router_ratio"] = (at_submit + later) / optimum
+        out[f"fast_path_{label}_deferred"] = deferred
     print(json.dumps(out), flush=True)
     return out
 

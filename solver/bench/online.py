@@ -33,7 +33,7 @@ import numpy as np
 from solver import fairness
 from solver.bench.checks import check_assignment
 from solver.bench.synthetic import InstanceSpec
-from solver.model import Batch, Lead, Policy, Rep
+from solver.model import Batch, Lead, Policy, Pricing, Rep
 from solver.policies import solve
 from solver.problem import compile_problem
 from solver.router import Router
@@ -131,7 +131,9 @@ def _stream(reps: list[Rep], leads: list[Lead], policy: Policy, batch_size: int 
     if batch_size is not None:
         # No time-based flushes: batches are cut by count only.
         policy = policy.model_copy(update={"batch": Batch(max_size=batch_size, max_wait_s=1e9)})
-    router = Router(reps, policy, pricing_horizon=len(leads) if batch_size is None else None)
+    else:  # the random-order model: the stream's length is known
+        policy = policy.model_copy(update={"pricing": Pricing(horizon_leads=len(leads))})
+    router = Router(reps, policy)
     decided: dict[str, str | None] = {}
     decisions_in_order: list[list[str]] = []
     start = time.perf_counter()
@@ -152,10 +154,14 @@ def _stream(reps: list[Rep], leads: list[Lead], policy: Policy, batch_size: int 
 
 
 def _record(decisions: list[Any], decided: dict[str, str | None], in_order: list[list[str]]) -> None:
-    made = [a for a in decisions if a is not None]
-    if made:
-        decided.update((a.lead_id, a.rep_id) for a in made)
-        in_order.append([a.lead_id for a in made])
+    """Append one decision round; a lead decided again (placed from the backlog) moves to it."""
+    last = {a.lead_id: a.rep_id for a in decisions if a is not None}  # the later answer counts
+    if last:
+        again = last.keys() & decided.keys()
+        if again:
+            in_order[:] = [[x for x in batch if x not in again] for batch in in_order]
+        decided.update(last)
+        in_order.append(list(last))
 
 
 def run_online(quick: bool, seeds: int, *, scheduler: str | None = None, workers: int | None = 1,
