@@ -23,15 +23,21 @@ from solver.problem import compile_problem
 
 
 def simulate(problem, *, window=None, first=16, growth=2.0, max_interval=256, horizon="free",
-             eps=0.0, cap_scale=True, n_true=None, balance=False, smooth=0.0):
+             eps=0.0, cap_scale=True, n_true=None, balance=False, smooth=0.0, defer=False, floor=0.0,
+             clairvoyant=False):
     n, m = problem.eligible.shape
     free = problem.capacity.astype(float).copy()
     prices = np.zeros(m)
+    if clairvoyant:  # the duals of the whole stream's LP, never re-learned
+        prices = _capacity_duals(problem.profit, problem.eligible, free)
+        first = n + 1
     cap0 = free.copy()
     value = 0.0
     nxt = first
     for i in range(n):
         cand = problem.eligible[i] & (free >= 1)
+        if defer:  # the primal-dual admission rule: only seats whose price the lead covers
+            cand &= problem.profit[i] >= prices
         if cand.any():
             score = problem.profit[i] - prices
             if balance:
@@ -48,7 +54,7 @@ def simulate(problem, *, window=None, first=16, growth=2.0, max_interval=256, ho
             if horizon == "free":
                 remaining = free.sum()
             elif horizon == "known":
-                remaining = n_true - seen
+                remaining = max(n_true - seen, floor * seen)
             elif isinstance(horizon, str) and horizon.startswith("hedge"):  # floor at c x seen, cap at free
                 factor, c = map(float, horizon[5:].split(","))
                 remaining = min(free.sum(), max(factor * n_true - seen, c * seen))
@@ -97,6 +103,13 @@ VARIANTS = {
     "w2048,known,smooth0.3": dict(window=2048, horizon="known", cap_scale=False, smooth=0.3),
     **{f"hedge{f},{c}": dict(window=2048, horizon=f"hedge{f},{c}", cap_scale=False)
        for f in (0.8, 1.0, 1.25) for c in (0.0, 0.25, 0.5)},
+    # deferral (primal-dual admission) with the kept window and schedule, by forecast floor
+    "defer,known": dict(window=2048, horizon="known", cap_scale=False, defer=True),
+    "defer,known,floor0.1": dict(window=2048, horizon="known", cap_scale=False, defer=True, floor=0.1),
+    "defer,known,floor0.25": dict(window=2048, horizon="known", cap_scale=False, defer=True, floor=0.25),
+    "defer,free": dict(window=2048, horizon="free", cap_scale=False, defer=True),
+    "clairvoyant": dict(clairvoyant=True),
+    "clairvoyant,defer": dict(clairvoyant=True, defer=True),
 }
 
 
