@@ -169,9 +169,11 @@ class Pricing(_Record):
     # capacity cycle); the prices ration capacity over them. None: as many as there is room,
     # which over-prices when capacity is ample. Err high: 25% high costs less than 20% low.
     horizon_leads: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
-    # An urgent lead worth less than the price of every eligible rep with room waits in the
-    # backlog instead of taking a seat that later, better leads need (only when capacity is short).
+    # A lead worth less than the price of every eligible rep with room waits in the backlog
+    # instead of taking a seat that later, better leads need (only when capacity is short).
     defer_below_price: bool = True
+    # Micro-batches use the same prices: a seat costs its rep's price (and deferral applies).
+    price_batches: bool = True
 
 
 POLICY_NAMES = (

@@ -74,6 +74,9 @@ class Problem:
     options: SolveOptions = field(default_factory=SolveOptions)
     dimensions: dict[str, Dimension] = field(default_factory=dict)
     rotation: RotationState = field(default_factory=RotationState)  # round robins, from earlier batches
+    # float (m,): what a seat with rep j is worth to later leads (the online router's dual
+    # prices); profit is net of it. None: a seat costs nothing (a batch on its own).
+    price: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -88,10 +91,17 @@ class Problem:
         return bool(np.all(self.effort == 1))
 
     @cached_property
-    def profit(self) -> np.ndarray:
+    def gross_profit(self) -> np.ndarray:
         """float (n, m): expected value after soft-rule discounts, 0 where ineligible."""
         profit = self.value if self.penalty_factor is None else self.value * self.penalty_factor
         return np.where(self.eligible, profit, 0.0)
+
+    @cached_property
+    def profit(self) -> np.ndarray:
+        """float (n, m): what the policies maximise: `gross_profit` less the seat's price."""
+        if self.price is None:
+            return self.gross_profit
+        return np.where(self.eligible, self.gross_profit - self.price, 0.0)
 
     def effort_of(self, owner: np.ndarray) -> np.ndarray:
         """int (n,): effort each lead takes from its owner (0 for unassigned)."""
@@ -128,7 +138,7 @@ class Problem:
         """Money per unit of load deviation: a typical lead's best profit for count loads."""
         if self.options.fairness_measure == "value":
             return 1.0
-        best = self.profit.max(axis=1, initial=0.0)
+        best = self.gross_profit.max(axis=1, initial=0.0)  # prices must not rescale fairness
         return float(best.mean()) if best.size and best.mean() > 0 else 1.0
 
     def fairness_penalty(self, owner: np.ndarray) -> float:

@@ -175,6 +175,18 @@ def _blocking_rule(problem: Problem, i: int, j: int | None = None) -> str | None
     return None
 
 
+def _priced_out(problem: Problem, i: int, free: np.ndarray | None) -> np.ndarray:
+    """bool (m,): available reps the hard rules admit for lead i that its price mask left out
+    (with `free`: only those with room for it)."""
+    admitted = problem.available & ~problem.eligible[i]
+    for name in problem.options.hard_rules:
+        admitted &= problem.dimensions[name].admits(np.array([i]))[0]
+    if free is not None:
+        effort = problem.effort[i]  # a scalar, or (m,) when effort depends on the rep
+        admitted &= free >= effort
+    return admitted
+
+
 def _unassigned_reasons(problem: Problem, rows: np.ndarray, free: np.ndarray) -> list[str]:
     """Why each of these unassigned leads got no rep, vectorized over the leads.
 
@@ -223,7 +235,7 @@ def explain_lead(problem: Problem, owner: np.ndarray, i: int, alternatives: int 
     others = [int(j) for j in order[: alternatives + 1] if j != chosen][:alternatives]
 
     def describe(j: int) -> dict[str, Any]:
-        return {
+        out = {
             "rep_id": problem.rep_ids[j],
             "expected_value": round(float(problem.value[i, j]), 6),
             "profit": round(float(problem.profit[i, j]), 6),
@@ -231,6 +243,9 @@ def explain_lead(problem: Problem, owner: np.ndarray, i: int, alternatives: int 
             "target": round(float(problem.targets[j]), 6),
             "free_capacity": int(free[j]),
         }
+        if problem.price is not None:  # profit is net of it
+            out["price"] = round(float(problem.price[j]), 6)
+        return out
 
     out: dict[str, Any] = {"lead_id": problem.lead_ids[i], "assigned_to": None, "alternatives": []}
     if chosen >= 0:
@@ -241,6 +256,8 @@ def explain_lead(problem: Problem, owner: np.ndarray, i: int, alternatives: int 
         better = int(((problem.profit[i] > problem.profit[i, chosen] + 1e-9) & elig).sum())
         out["why"] = ("account owner rule" if problem.forced[i] >= 0
                       else _placed_reason(False, better, int(elig.sum())))
+    elif problem.price is not None and _priced_out(problem, i, free).any():
+        out["why"] = "deferred: worth less than the price of every eligible rep with room"
     else:
         out["why"] = _unassigned_reason(problem, i, free)
     for j in others:
@@ -259,6 +276,9 @@ def _why_not(
     if not problem.available[j]:
         return "rep unavailable"
     if not problem.eligible[i, j]:
+        if problem.price is not None and _priced_out(problem, i, None)[j]:
+            return (f"priced out: worth less here than the seat's price {problem.price[j]:,.2f} "
+                    "(its room is held for better-matched leads)")
         return f"blocked by the hard rule on {_blocking_rule(problem, i, j)}"
     effort = problem.effort[i] if problem.effort.ndim == 1 else problem.effort[i, j]
     if free[j] < effort:

@@ -336,13 +336,15 @@ class Router:
         retry = self._backlog_due(table.available)
         backlog = self._backlog_turns(table) if retry else []
         everyone = leads + [lead for lead, _, _ in backlog]
-        problem = self._keep_deferred_out(compile_problem(table, everyone, self.policy), backlog)
+        compiled = compile_problem(table, everyone, self.policy)
+        n_new = len(leads)
+        # the prices learn from unpriced rows; retries are no new data
+        self.pricer.observe(compiled.eligible[:n_new], compiled.gross_profit[:n_new])
+        problem = self._priced(compiled)
         solution = solve(problem, self.policy.solver)
         if solution.rotation is not None:  # round robins resume where this batch left them
             self.table = dataclasses.replace(self.table, rotation=solution.rotation)
         result = decode(problem, solution, self.policy.solver, with_summary=False)
-        n_new = len(leads)
-        self.pricer.observe(problem.eligible[:n_new], problem.profit[:n_new])  # retries are no new data
         if retry:
             self._backlog_retried, self._freed = now, False
             self._backlog_shift = table.available
@@ -352,6 +354,11 @@ class Router:
             due[problem.lead_ids[i]] = self._sla_due(int(owner[i]), now)
         could_wait = _could_wait(problem, owner)
         first = [_waiting(a) if could_wait[i] else a for i, a in enumerate(result.assignments[:n_new])]
+        if problem is not compiled and self.policy.pricing.defer_below_price:
+            room = _room_for(compiled, problem.capacity - problem.used_capacity(owner))
+            for i in np.flatnonzero((owner[:n_new] < 0) & room[:n_new].any(axis=1)):
+                reason = self._deferred_reason(compiled.gross_profit[i], room[i]) + WAIT_NOTE
+                first[i] = dataclasses.replace(first[i], reason=reason)
         explanations: dict[str, dict[str, Any]] = {}
         if self.ledger is not None:
             explanations = {
@@ -420,21 +427,21 @@ class Router:
             self._decided[a.lead_id] = a
         return ended
 
-    def _keep_deferred_out(self, problem: Problem, backlog: list[tuple[Lead, datetime, Assignment]]
-                           ) -> Problem:
-        """Deferred leads retried from the backlog take no seat priced above their profit.
+    def _priced(self, problem: Problem) -> Problem:
+        """The batch with the fast path's prices (`policy.pricing.price_batches`).
 
-        As on the fast path that deferred them: the batch solver places every
-        lead it can, so without this a retry would undo the deferral.
+        Each seat costs its rep's price, so a micro-batch, like the fast path,
+        leaves scarce reps to the leads they are worth most to; with
+        `defer_below_price` a lead takes no seat priced above its profit (it
+        waits in the backlog). Leads whose account owner keeps them are exempt.
         """
         prices = self._prices()
-        first = problem.n - len(backlog)
-        rows = [first + k for k, (_, _, a) in enumerate(backlog) if a.reason.startswith(DEFERRED)]
-        if prices is None or not rows:
+        if prices is None or not self.policy.pricing.price_batches:
             return problem
-        eligible = problem.eligible.copy()
-        eligible[rows] &= problem.profit[rows] >= prices
-        return dataclasses.replace(problem, eligible=eligible)
+        eligible = problem.eligible
+        if self.policy.pricing.defer_below_price:
+            eligible = eligible & ((problem.gross_profit >= prices) | (problem.forced >= 0)[:, None])
+        return dataclasses.replace(problem, eligible=eligible, price=prices)
 
     def _backlog_due(self, available: np.ndarray) -> bool:
         """Worth solving the backlog again: never tried, capacity freed, or the shift changed.
@@ -475,7 +482,7 @@ class Router:
         self.pricer.observe_one(row.eligible, row.profit)
         if j == UNASSIGNED:
             room = row.eligible & (free >= lead.effort)
-            reason = (self._deferred_reason(row, room) if room.any()
+            reason = (self._deferred_reason(row.profit, room) if room.any()
                       else _fast_unassigned_reason(row, available))
             assignment = Assignment(lead.id, None, UNASSIGNED_STATUS, reason, 0.0, FAST_PATH)
             if room.any() or self.scorer.row(lead, np.ones_like(available)).eligible.any():
@@ -593,13 +600,13 @@ class Router:
         return (f"{path} rank {rank} of {np.count_nonzero(row.eligible)} eligible reps by expected value, "
                 f"price {self.pricer.prices[j]:,.2f}")
 
-    def _deferred_reason(self, row: LeadRow, room: np.ndarray) -> str:
+    def _deferred_reason(self, profit: np.ndarray, room: np.ndarray) -> str:
         """Why a lead with eligible reps that have room took none: it is worth less than their prices."""
         prices = self.pricer.prices
-        j = int(np.argmax(np.where(room, row.profit - prices, -np.inf)))
+        j = int(np.argmax(np.where(room, profit - prices, -np.inf)))
         return (f"{DEFERRED}: worth less than the price of each of the {int(room.sum())} eligible reps "
                 f"with room, whose capacity is held for better-matched leads (best: {self.table.ids[j]}, "
-                f"{row.profit[j]:,.2f} < price {prices[j]:,.2f})")
+                f"{profit[j]:,.2f} < price {prices[j]:,.2f})")
 
     def _fast_explanation(self, row: LeadRow, j: int) -> dict[str, Any]:
         return {
@@ -676,6 +683,12 @@ def _could_wait(problem: Problem, owner: np.ndarray) -> np.ndarray:
             admitted &= problem.dimensions[name].admits(rows)
         waits[rows] = admitted.any(axis=1)
     return waits
+
+
+def _room_for(problem: Problem, room: np.ndarray) -> np.ndarray:
+    """bool (n, m): rep j is eligible for lead i and has `room` for its effort."""
+    effort = problem.effort if problem.effort.ndim == 2 else problem.effort[:, None]
+    return problem.eligible & (room[None, :] >= effort)
 
 
 def _fast_unassigned_reason(row: LeadRow, available: np.ndarray) -> str:

@@ -458,3 +458,41 @@ def test_round_robin_rotates_across_the_routers_batches():
         router.submit(lead(i))
         owners += [a.rep_id for a in router.tick()]
     assert owners == ["R0", "R1", "R2", "R0", "R1", "R2"]
+
+
+# -- priced micro-batches: a seat costs its rep's price, as on the fast path ---------------------
+
+
+def test_a_priced_batch_sends_a_lead_to_the_cheaper_seat_and_defers_one_below_every_price():
+    team = [Rep(id="R0", capacity=5, skills={"saas": 1.2}), Rep(id="R1", capacity=5)]
+    router = Router(team, small_batches(size=3), clock=Clock())
+    router.install_prices(np.array([50.0, 0.0]))
+    out = {a.lead_id: a for a in router.route([lead(0, value=100.0, industry="saas")])}
+    assert out["L0"].rep_id == "R1"  # 120 - 50 at R0 < 100 - 0 at R1
+    assert out["L0"].expected_value == 100.0  # the value reported is the lead's, not net of the price
+
+    unpriced = Router(team, small_batches(size=3, pricing={"price_batches": False}), clock=Clock())
+    unpriced.install_prices(np.array([50.0, 0.0]))
+    assert unpriced.route([lead(0, value=100.0, industry="saas")])[0].rep_id == "R0"
+
+    router.install_prices(np.array([150.0, 120.0]))
+    out = {a.lead_id: a for a in router.route([lead(1, value=500.0), lead(2, value=100.0)])}
+    assert out["L1"].rep_id == "R1"
+    assert out["L2"].status == "unassigned" and out["L2"].reason.startswith("deferred: worth less")
+    assert "R1, 100.00 < price 120.00" in out["L2"].reason and router.backlog == ["L2"]
+    router.install_prices(np.array([150.0, 90.0]))
+    assert [(a.lead_id, a.rep_id) for a in router.tick(reprice=False)] == [("L2", "R1")]
+
+
+def test_a_priced_batch_keeps_the_account_owner_rule_and_explains_the_prices(tmp_path):
+    team = [Rep(id="R0", capacity=5), Rep(id="R1", capacity=5)]
+    with Ledger(tmp_path / "l.db") as ledger:
+        router = Router(team, small_batches(size=3), ledger, clock=Clock())
+        router.install_prices(np.array([1000.0, 1000.0]))
+        out = {a.lead_id: a for a in router.route([lead(0, value=100.0, owner_id="R0"), lead(1, value=100.0)])}
+        assert out["L0"].rep_id == "R0"  # continuity beats the price
+        assert out["L1"].reason.startswith("deferred")
+        explanation = ledger.history("L1")[-1]["explanation"]
+        assert explanation["why"].startswith("deferred")
+        assert {alt["why_not"].split(":")[0] for alt in explanation["alternatives"]} == {"priced out"}
+        assert all(alt["price"] == 1000.0 for alt in explanation["alternatives"])

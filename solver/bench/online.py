@@ -7,7 +7,12 @@ order (seeded) and are routed by the production `Router`:
   greedy fast path (prices re-learned on the router's own schedule);
 - `batch_B`: normal leads, the buffer solved by the batch policy (flow) after
   every B arrivals, so the stream is cut into :math:`K = \lceil n / B \rceil`
-  batches; `batch_1` is plain one-by-one greedy without prices.
+  batches, each priced with the fast path's prices (a seat costs its price;
+  a lead below every price waits).
+
+Every mode is given the stream's length as its volume forecast (the
+random-order model); the prices are learned from the leads seen, so the
+first batch (or the first 16 urgent leads) is unpriced.
 
 Each mode's total expected value is divided by the offline optimum (flow on
 the whole stream at once). The theory it is printed next to (Feng and
@@ -128,11 +133,11 @@ def _stream(reps: list[Rep], leads: list[Lead], policy: Policy, batch_size: int 
     The stream goes through a fresh Router. `batch_size` None: the urgent fast
     path; else flush every `batch_size` arrivals.
     """
+    # The random-order model: the stream's length is known (the prices' volume forecast).
+    policy = policy.model_copy(update={"pricing": Pricing(horizon_leads=len(leads))})
     if batch_size is not None:
         # No time-based flushes: batches are cut by count only.
         policy = policy.model_copy(update={"batch": Batch(max_size=batch_size, max_wait_s=1e9)})
-    else:  # the random-order model: the stream's length is known
-        policy = policy.model_copy(update={"pricing": Pricing(horizon_leads=len(leads))})
     router = Router(reps, policy)
     decided: dict[str, str | None] = {}
     decisions_in_order: list[list[str]] = []
