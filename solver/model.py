@@ -172,7 +172,8 @@ class Pricing(_Record):
     # A lead worth less than the price of every eligible rep with room waits in the backlog
     # instead of taking a seat that later, better leads need (only when capacity is short).
     defer_below_price: bool = True
-    # Micro-batches use the same prices: a seat costs its rep's price (and deferral applies).
+    # Micro-batches of the value-maximising solvers (flow, cpsat, greedy) use the same prices:
+    # a seat costs its rep's price (and deferral applies). The baselines stay unpriced.
     price_batches: bool = True
 
 

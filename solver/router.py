@@ -68,6 +68,9 @@ MIN_AVAILABLE_SHARE = 0.1
 # which defers leads that could have taken the last seats. Measured (benchmarks/fast_path):
 # 0.1 keeps an exact forecast within ~0.2 pp of no floor and gains 1-2 pp on one 20% low.
 FORECAST_FLOOR = 0.1
+# The batch solvers that maximise value and so take the fast path's prices; the baselines
+# (round robin, least loaded, the rule cascade, random) stand for what CRMs do and stay unpriced.
+PRICED_SOLVERS = ("flow", "cpsat", "greedy")
 # At most this many backlogged leads join one batch solve, taken in turn, so a long
 # backlog (demand above capacity for days) does not make every flush slow.
 BACKLOG_PER_SOLVE = 1000
@@ -436,10 +439,11 @@ class Router:
         waits in the backlog). Leads whose account owner keeps them are exempt.
         """
         prices = self._prices()
-        if prices is None or not self.policy.pricing.price_batches:
+        pricing = self.policy.pricing
+        if prices is None or not pricing.price_batches or self.policy.solver not in PRICED_SOLVERS:
             return problem
         eligible = problem.eligible
-        if self.policy.pricing.defer_below_price:
+        if pricing.defer_below_price:
             eligible = eligible & ((problem.gross_profit >= prices) | (problem.forced >= 0)[:, None])
         return dataclasses.replace(problem, eligible=eligible, price=prices)
 

@@ -496,3 +496,10 @@ def test_a_priced_batch_keeps_the_account_owner_rule_and_explains_the_prices(tmp
         assert explanation["why"].startswith("deferred")
         assert {alt["why_not"].split(":")[0] for alt in explanation["alternatives"]} == {"priced out"}
         assert all(alt["price"] == 1000.0 for alt in explanation["alternatives"])
+
+
+def test_baseline_policies_batches_stay_unpriced():
+    team = [Rep(id="R0", capacity=5), Rep(id="R1", capacity=5)]
+    router = Router(team, small_batches(size=3, solver="round_robin"), clock=Clock())
+    router.install_prices(np.array([1000.0, 1000.0]))
+    assert [a.rep_id for a in router.route([lead(0), lead(1)])] == ["R0", "R1"]  # rotation, no deferral
