@@ -17,7 +17,8 @@ leads still to come (the "dynamic learning" scheme of Agrawal, Wang and Ye,
 2014). A rep whose capacity is scarce then takes only leads where its edge
 over the others is worth its price.
 
-With `defer` (policy `pricing.defer_below_price`), only reps with
+With `defer` (policy `pricing.defer_below_price`, when a volume forecast
+is given), only reps with
 :math:`profit_{ij} \ge p_j` are candidates: a lead worth less than every
 seat's price takes none (the primal-dual admission rule: in the LP such a
 lead is left out). This only happens when capacity is short; when the

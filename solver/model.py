@@ -163,18 +163,25 @@ class Sla(_Record):
 
 
 class Pricing(_Record):
-    """The urgent fast path's per-rep prices (LP duals over recent leads, `solver.fastpath`)."""
+    """The online router's per-rep prices (LP duals over recent leads, `solver.fastpath`)."""
 
     # Leads expected before today's free capacity is released (a volume forecast for the
     # capacity cycle); the prices ration capacity over them. None: as many as there is room,
-    # which over-prices when capacity is ample. Err high: 25% high costs less than 20% low.
+    # which over-prices when capacity is ample: such prices only steer urgent leads between
+    # reps, and the two rationing options below stay off. Err high: 25% high costs less
+    # than 20% low.
     horizon_leads: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
-    # A lead worth less than the price of every eligible rep with room waits in the backlog
-    # instead of taking a seat that later, better leads need (only when capacity is short).
+    # With a forecast: a lead worth less than the price of every eligible rep with room waits
+    # in the backlog instead of taking a seat that later, better leads need.
     defer_below_price: bool = True
-    # Micro-batches of the value-maximising solvers (flow, cpsat, greedy) use the same prices:
-    # a seat costs its rep's price (and deferral applies). The baselines stay unpriced.
+    # With a forecast: micro-batches of the value-maximising solvers (flow, cpsat, greedy) use
+    # the same prices, a seat costing its rep's price. The baselines stay unpriced.
     price_batches: bool = True
+
+    @property
+    def rations(self) -> bool:
+        """Whether the prices may hold seats back (defer leads, price batches): a forecast is given."""
+        return self.horizon_leads is not None
 
 
 POLICY_NAMES = (

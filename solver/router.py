@@ -357,7 +357,7 @@ class Router:
             due[problem.lead_ids[i]] = self._sla_due(int(owner[i]), now)
         could_wait = _could_wait(problem, owner)
         first = [_waiting(a) if could_wait[i] else a for i, a in enumerate(result.assignments[:n_new])]
-        if problem is not compiled and self.policy.pricing.defer_below_price:
+        if problem is not compiled and self.policy.pricing.defer_below_price:  # priced, so rationing
             room = _room_for(compiled, problem.capacity - problem.used_capacity(owner))
             for i in np.flatnonzero((owner[:n_new] < 0) & room[:n_new].any(axis=1)):
                 reason = self._deferred_reason(compiled.gross_profit[i], room[i]) + WAIT_NOTE
@@ -437,10 +437,14 @@ class Router:
         leaves scarce reps to the leads they are worth most to; with
         `defer_below_price` a lead takes no seat priced above its profit (it
         waits in the backlog). Leads whose account owner keeps them are exempt.
+        Only with a volume forecast (`pricing.horizon_leads`): without one the
+        prices assume every free seat is taken before any frees up, which is
+        fine for steering an urgent lead but would hold seats back for nothing.
         """
         prices = self._prices()
         pricing = self.policy.pricing
-        if prices is None or not pricing.price_batches or self.policy.solver not in PRICED_SOLVERS:
+        if (prices is None or not pricing.rations or not pricing.price_batches
+                or self.policy.solver not in PRICED_SOLVERS):
             return problem
         eligible = problem.eligible
         if pricing.defer_below_price:
@@ -482,7 +486,7 @@ class Router:
         row = self.scorer.row(lead, available)
         free, prices = self._free(), self._prices()
         j = choose_rep(row, lead.effort, free, prices, self._fairness_terms(available, now),
-                       defer=self.policy.pricing.defer_below_price)
+                       defer=self.policy.pricing.rations and self.policy.pricing.defer_below_price)
         self.pricer.observe_one(row.eligible, row.profit)
         if j == UNASSIGNED:
             room = row.eligible & (free >= lead.effort)

@@ -101,7 +101,7 @@ def test_router_defers_an_urgent_lead_below_every_price_and_places_it_when_price
 
     t0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
     team = [Rep(id="R0", capacity=5), Rep(id="R1", capacity=5)]
-    router = Router(team, Policy(), clock=lambda: t0)
+    router = Router(team, Policy(pricing={"horizon_leads": 1000}), clock=lambda: t0)
     router.install_prices(np.array([150.0, 120.0]))
     big = router.submit(Lead(id="big", value=500.0, urgent=True))
     small = router.submit(Lead(id="small", value=100.0, urgent=True))
@@ -113,6 +113,7 @@ def test_router_defers_an_urgent_lead_below_every_price_and_places_it_when_price
     (placed,) = router.tick(reprice=False)
     assert (placed.lead_id, placed.rep_id) == ("small", "R1") and router.backlog == []
 
-    eager = Router(team, Policy(pricing={"defer_below_price": False}), clock=lambda: t0)
-    eager.install_prices(np.array([150.0, 120.0]))
-    assert eager.submit(Lead(id="small", value=100.0, urgent=True)).rep_id == "R1"
+    for pricing in ({"horizon_leads": 1000, "defer_below_price": False}, {}):  # off, or no forecast
+        eager = Router(team, Policy(pricing=pricing), clock=lambda: t0)
+        eager.install_prices(np.array([150.0, 120.0]))
+        assert eager.submit(Lead(id="small", value=100.0, urgent=True)).rep_id == "R1"

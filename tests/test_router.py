@@ -353,7 +353,7 @@ def test_conservation_under_any_sequence_of_calls(ops):
     """
     clock = Clock()
     team = [Rep(id=f"R{j}", capacity=1, territories=("T0",) if j else ("T0", "T1")) for j in range(3)]
-    policy = small_batches(size=4, wait=30, sla={"max_backlog_hours": 0.01})
+    policy = small_batches(size=4, wait=30, sla={"max_backlog_hours": 0.01}, pricing={"horizon_leads": 50})
     router = Router(team, policy, clock=clock)
     submitted: set[str] = set()
     owner: dict[str, str] = {}  # open leads as the caller sees them
@@ -462,18 +462,21 @@ def test_round_robin_rotates_across_the_routers_batches():
 
 # -- priced micro-batches: a seat costs its rep's price, as on the fast path ---------------------
 
+FORECAST = {"horizon_leads": 1000}  # rationing by price needs a volume forecast
+
 
 def test_a_priced_batch_sends_a_lead_to_the_cheaper_seat_and_defers_one_below_every_price():
     team = [Rep(id="R0", capacity=5, skills={"saas": 1.2}), Rep(id="R1", capacity=5)]
-    router = Router(team, small_batches(size=3), clock=Clock())
+    router = Router(team, small_batches(size=3, pricing=FORECAST), clock=Clock())
     router.install_prices(np.array([50.0, 0.0]))
     out = {a.lead_id: a for a in router.route([lead(0, value=100.0, industry="saas")])}
     assert out["L0"].rep_id == "R1"  # 120 - 50 at R0 < 100 - 0 at R1
     assert out["L0"].expected_value == 100.0  # the value reported is the lead's, not net of the price
 
-    unpriced = Router(team, small_batches(size=3, pricing={"price_batches": False}), clock=Clock())
-    unpriced.install_prices(np.array([50.0, 0.0]))
-    assert unpriced.route([lead(0, value=100.0, industry="saas")])[0].rep_id == "R0"
+    for pricing in ({**FORECAST, "price_batches": False}, {}):  # turned off, or no forecast
+        unpriced = Router(team, small_batches(size=3, pricing=pricing), clock=Clock())
+        unpriced.install_prices(np.array([50.0, 0.0]))
+        assert unpriced.route([lead(0, value=100.0, industry="saas")])[0].rep_id == "R0"
 
     router.install_prices(np.array([150.0, 120.0]))
     out = {a.lead_id: a for a in router.route([lead(1, value=500.0), lead(2, value=100.0)])}
@@ -487,7 +490,7 @@ def test_a_priced_batch_sends_a_lead_to_the_cheaper_seat_and_defers_one_below_ev
 def test_a_priced_batch_keeps_the_account_owner_rule_and_explains_the_prices(tmp_path):
     team = [Rep(id="R0", capacity=5), Rep(id="R1", capacity=5)]
     with Ledger(tmp_path / "l.db") as ledger:
-        router = Router(team, small_batches(size=3), ledger, clock=Clock())
+        router = Router(team, small_batches(size=3, pricing=FORECAST), ledger, clock=Clock())
         router.install_prices(np.array([1000.0, 1000.0]))
         out = {a.lead_id: a for a in router.route([lead(0, value=100.0, owner_id="R0"), lead(1, value=100.0)])}
         assert out["L0"].rep_id == "R0"  # continuity beats the price
@@ -500,6 +503,6 @@ def test_a_priced_batch_keeps_the_account_owner_rule_and_explains_the_prices(tmp
 
 def test_baseline_policies_batches_stay_unpriced():
     team = [Rep(id="R0", capacity=5), Rep(id="R1", capacity=5)]
-    router = Router(team, small_batches(size=3, solver="round_robin"), clock=Clock())
+    router = Router(team, small_batches(size=3, solver="round_robin", pricing=FORECAST), clock=Clock())
     router.install_prices(np.array([1000.0, 1000.0]))
     assert [a.rep_id for a in router.route([lead(0), lead(1)])] == ["R0", "R1"]  # rotation, no deferral
