@@ -329,20 +329,20 @@ class Ledger:
                  Assignment(r["lead_id"], None, UNASSIGNED_STATUS, r["reason"], 0.0, r["policy"]))
                 for r in rows]
 
-    def assign_waiting(self, a: Assignment, at: datetime, *, sla_due: datetime | None = None,
+    def assign_waiting(self, a: Assignment, at: datetime, marker: str, *, sla_due: datetime | None = None,
                        explanation: dict[str, Any] | None = None, run_id: int | None = None) -> bool:
-        """Give an unassigned (waiting) lead its rep, with an `assigned` event.
+        """Give a waiting lead (unassigned, its reason containing `marker`) its rep, with an `assigned` event.
 
-        Returns False, changing nothing, when the lead is no longer unassigned
-        (another router on this ledger took it meanwhile).
+        Returns False, changing nothing, when the lead is no longer waiting:
+        another router on this ledger assigned, closed or expired it meanwhile.
         """
         with self.transaction():
             cur = self._db.execute(
                 "UPDATE leads SET status = ?, rep_id = ?, policy = ?, reason = ?, expected_value = ?, "
                 "decided_at = ?, sla_due = ?, run_id = COALESCE(?, run_id) "
-                "WHERE lead_id = ? AND status = ?",
+                "WHERE lead_id = ? AND status = ? AND instr(reason, ?) > 0 AND released_at IS NULL",
                 (ASSIGNED, a.rep_id, a.policy, a.reason, a.expected_value, _iso(at),
-                 _iso(sla_due) if sla_due else None, run_id, a.lead_id, UNASSIGNED_STATUS))
+                 _iso(sla_due) if sla_due else None, run_id, a.lead_id, UNASSIGNED_STATUS, marker))
             if cur.rowcount == 0:
                 return False
             self._event(a.lead_id, at, ASSIGNED, rep_id=a.rep_id, policy=a.policy, reason=a.reason,

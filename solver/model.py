@@ -166,17 +166,19 @@ class Pricing(_Record):
     """The online router's per-rep prices (LP duals over recent leads, `solver.fastpath`)."""
 
     # Leads expected before today's free capacity is released (a volume forecast for the
-    # capacity cycle); the prices ration capacity over them. None: as many as there is room,
+    # capacity cycle, counted down from the router's start or its last team update: the
+    # service's reps reload starts a new cycle); the prices ration capacity over them. Past
+    # the forecast, a tenth of it is still expected. None: as many as there is room,
     # which over-prices when capacity is ample: such prices only steer urgent leads between
     # reps, and the two rationing options below stay off. Err high: 25% high costs less
     # than 20% low.
     horizon_leads: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
-    # With a forecast: a lead worth less than the price of every eligible rep with room waits
-    # in the backlog instead of taking a seat that later, better leads need.
-    defer_below_price: bool = True
     # With a forecast: micro-batches of the value-maximising solvers (flow, cpsat, greedy) use
     # the same prices, a seat costing its rep's price. The baselines stay unpriced.
     price_batches: bool = True
+    # Where batches are priced: a lead worth less than the price of every eligible rep with
+    # room waits in the backlog instead of taking a seat that later, better leads need.
+    defer_below_price: bool = True
 
     @property
     def rations(self) -> bool:

@@ -138,7 +138,9 @@ class Problem:
         """Money per unit of load deviation: a typical lead's best profit for count loads."""
         if self.options.fairness_measure == "value":
             return 1.0
-        best = self.gross_profit.max(axis=1, initial=0.0)  # prices must not rescale fairness
+        # gross: the prices do not rescale fairness (the leads they leave out count as any
+        # lead without an eligible rep)
+        best = self.gross_profit.max(axis=1, initial=0.0)
         return float(best.mean()) if best.size and best.mean() > 0 else 1.0
 
     def fairness_penalty(self, owner: np.ndarray) -> float:

@@ -148,7 +148,7 @@ def _reasons(problem: Problem, owner: np.ndarray, only_unassigned: bool = False)
         better = ((problem.profit[placed] > chosen[:, None] + 1e-9) & elig).sum(axis=1)
         count = elig.sum(axis=1)
         for i, f, b, c in zip(placed, forced, better, count, strict=True):
-            reasons[int(i)] = _placed_reason(bool(f), int(b), int(c))
+            reasons[int(i)] = _placed_reason(bool(f), int(b), int(c), _basis(problem))
     rows = np.flatnonzero(owner < 0)
     if rows.size:
         free = problem.capacity - problem.used_capacity(owner)
@@ -156,11 +156,16 @@ def _reasons(problem: Problem, owner: np.ndarray, only_unassigned: bool = False)
     return reasons
 
 
-def _placed_reason(forced: bool, better: int, eligible: int) -> str:
+def _basis(problem: Problem) -> str:
+    """What placed leads' ranks are by: the profit the policy maximised."""
+    return "expected value" if problem.price is None else "expected value less the seat's price"
+
+
+def _placed_reason(forced: bool, better: int, eligible: int, basis: str) -> str:
     """Why a placed lead has its rep, given how many eligible reps offered more profit."""
     if forced:
         return "account owner: the account's current owner keeps it"
-    return f"eligible: rank {better + 1} of {eligible} eligible reps by expected value"
+    return f"eligible: rank {better + 1} of {eligible} eligible reps by {basis}"
 
 
 def _blocking_rule(problem: Problem, i: int, j: int | None = None) -> str | None:
@@ -222,7 +227,8 @@ def _unassigned_reasons(problem: Problem, rows: np.ndarray, free: np.ndarray) ->
     return out
 
 
-def _unassigned_reason(problem: Problem, i: int, free: np.ndarray) -> str:
+def unassigned_reason(problem: Problem, i: int, free: np.ndarray) -> str:
+    """Why lead i got no rep, given each rep's `free` capacity after the batch."""
     return _unassigned_reasons(problem, np.array([i]), free)[0]
 
 
@@ -255,11 +261,12 @@ def explain_lead(problem: Problem, owner: np.ndarray, i: int, alternatives: int 
         elig = problem.eligible[i]
         better = int(((problem.profit[i] > problem.profit[i, chosen] + 1e-9) & elig).sum())
         out["why"] = ("account owner rule" if problem.forced[i] >= 0
-                      else _placed_reason(False, better, int(elig.sum())))
-    elif problem.price is not None and _priced_out(problem, i, free).any():
+                      else _placed_reason(False, better, int(elig.sum()), _basis(problem)))
+    elif (problem.price is not None and _priced_out(problem, i, free).any()
+          and not (problem.eligible[i] & (free >= problem.effort[i])).any()):
         out["why"] = "deferred: worth less than the price of every eligible rep with room"
     else:
-        out["why"] = _unassigned_reason(problem, i, free)
+        out["why"] = unassigned_reason(problem, i, free)
     for j in others:
         alt = describe(j)
         alt["why_not"] = _why_not(problem, owner, i, j, free, loads)

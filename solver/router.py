@@ -55,18 +55,19 @@ from solver.ledger import Ledger
 from solver.model import Lead, Policy, Rep
 from solver.policies import solve
 from solver.problem import UNASSIGNED, Problem, compile_problem
-from solver.result import ASSIGNED, UNASSIGNED_STATUS, Assignment, decode, explain_lead
+from solver.result import ASSIGNED, UNASSIGNED_STATUS, Assignment, decode, explain_lead, unassigned_reason
 from solver.scoring import RepTable, compile_reps
 
 FAST_PATH = "fast_path"  # the `policy` of decisions made by the urgent fast path
 # A rep away for the whole catch-up window still keeps this share of its quota
 # weight, so the fairness term does not shut it out on its first day back.
 MIN_AVAILABLE_SHARE = 0.1
-# With a volume forecast (`policy.pricing.horizon_leads`), at least this share of the leads seen
-# so far is still expected: a forecast that runs out would otherwise drop the prices to 0 (plain
-# greedy) while leads keep coming. The floor also keeps the prices up near the forecast's end,
-# which defers leads that could have taken the last seats. Measured (benchmarks/fast_path):
-# 0.1 keeps an exact forecast within ~0.2 pp of no floor and gains 1-2 pp on one 20% low.
+# With a volume forecast (`policy.pricing.horizon_leads`), at least this share of the leads
+# seen so far (at most of the forecast) is still expected: a forecast that runs out would
+# otherwise drop the prices to 0 (plain greedy) while leads keep coming. The floor also keeps
+# the prices up near the forecast's end, which defers leads that could have taken the last
+# seats. Measured (benchmarks/fast_path): 0.1 keeps an exact forecast within ~0.2 pp of no
+# floor and gains 1-2 pp on one 20% low.
 FORECAST_FLOOR = 0.1
 # The batch solvers that maximise value and so take the fast path's prices; the baselines
 # (round robin, least loaded, the rule cascade, random) stand for what CRMs do and stay unpriced.
@@ -357,11 +358,18 @@ class Router:
             due[problem.lead_ids[i]] = self._sla_due(int(owner[i]), now)
         could_wait = _could_wait(problem, owner)
         first = [_waiting(a) if could_wait[i] else a for i, a in enumerate(result.assignments[:n_new])]
-        if problem is not compiled and self.policy.pricing.defer_below_price:  # priced, so rationing
-            room = _room_for(compiled, problem.capacity - problem.used_capacity(owner))
-            for i in np.flatnonzero((owner[:n_new] < 0) & room[:n_new].any(axis=1)):
-                reason = self._deferred_reason(compiled.gross_profit[i], room[i]) + WAIT_NOTE
+        if problem is not compiled:  # priced: say why from the unpriced batch
+            free = problem.capacity - problem.used_capacity(owner)
+            room = _room_for(compiled, free)
+            for i in np.flatnonzero(owner[:n_new] < 0):
+                if not room[i].any():  # full, off shift or ruled out, as unpriced
+                    reason = unassigned_reason(compiled, i, free)
+                elif np.all(compiled.gross_profit[i, room[i]] < problem.price[room[i]]):
+                    reason = self._deferred_reason(compiled.gross_profit[i], room[i])
+                else:
+                    continue  # a rep it could afford had room: another rule kept it out (decode says)
                 first[i] = dataclasses.replace(first[i], reason=reason)
+                first[i] = _waiting(first[i]) if could_wait[i] else first[i]
         explanations: dict[str, dict[str, Any]] = {}
         if self.ledger is not None:
             explanations = {
@@ -381,7 +389,7 @@ class Router:
                 a = dataclasses.replace(a, reason=f"from the backlog (unassigned since "
                                                   f"{since.isoformat(timespec='seconds')}): {a.reason}")
                 if self.ledger is None or self.ledger.assign_waiting(
-                        a, now, sla_due=due.get(lead.id), explanation=explanations.get(lead.id),
+                        a, now, WAIT_NOTE, sla_due=due.get(lead.id), explanation=explanations.get(lead.id),
                         run_id=self.run_id):
                     moved.append((lead, a))
         for lead, a in zip(leads, first, strict=True):
@@ -442,14 +450,22 @@ class Router:
         fine for steering an urgent lead but would hold seats back for nothing.
         """
         prices = self._prices()
-        pricing = self.policy.pricing
-        if (prices is None or not pricing.rations or not pricing.price_batches
-                or self.policy.solver not in PRICED_SOLVERS):
+        if prices is None or not self._prices_batches():
             return problem
         eligible = problem.eligible
-        if pricing.defer_below_price:
+        if self.policy.pricing.defer_below_price:
             eligible = eligible & ((problem.gross_profit >= prices) | (problem.forced >= 0)[:, None])
         return dataclasses.replace(problem, eligible=eligible, price=prices)
+
+    def _prices_batches(self) -> bool:
+        """Batches take the prices: a forecast, `price_batches`, and a value-maximising solver."""
+        pricing = self.policy.pricing
+        return pricing.rations and pricing.price_batches and self.policy.solver in PRICED_SOLVERS
+
+    def _defers(self) -> bool:
+        """The fast path defers leads below every price. Only where batches are priced too: the
+        backlog's retries are batch solves, and unpriced ones would place the lead at once."""
+        return self._prices_batches() and self.policy.pricing.defer_below_price
 
     def _backlog_due(self, available: np.ndarray) -> bool:
         """Worth solving the backlog again: never tried, capacity freed, or the shift changed.
@@ -486,7 +502,7 @@ class Router:
         row = self.scorer.row(lead, available)
         free, prices = self._free(), self._prices()
         j = choose_rep(row, lead.effort, free, prices, self._fairness_terms(available, now),
-                       defer=self.policy.pricing.rations and self.policy.pricing.defer_below_price)
+                       defer=self._defers())
         self.pricer.observe_one(row.eligible, row.profit)
         if j == UNASSIGNED:
             room = row.eligible & (free >= lead.effort)
@@ -574,9 +590,11 @@ class Router:
         if not self.pricer.due:
             return None
         horizon = self.policy.pricing.horizon_leads
-        if horizon is not None:  # a forecast of the leads per capacity cycle
+        if horizon is not None:  # a forecast of the leads per capacity cycle, counted down
             seen = self.pricer.seen
-            horizon = max(horizon - seen, FORECAST_FLOOR * seen, 1.0)
+            # past the forecast the floor stays at its last value: prices that kept rising with
+            # every lead would defer more and more of them
+            horizon = max(horizon - seen, FORECAST_FLOOR * min(seen, horizon), 1.0)
         return self.pricer.prepare(self._free(), horizon)
 
     def install_prices(self, duals: np.ndarray | None) -> None:

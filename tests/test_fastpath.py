@@ -73,6 +73,12 @@ def test_router_forecast_keeps_a_floor_once_the_leads_seen_near_it():
     free = router._free()
     assert FORECAST_FLOOR * 95 > 100 - 95
     assert np.allclose(job.capacity, free * 95 / (FORECAST_FLOOR * 95))  # not 95 / (100 - 95)
+    for i in range(95, 400):  # far past the forecast: the floor stops growing with the leads seen
+        router.submit(Lead(id=f"L{i}", value=100.0, urgent=True))
+    router.pricer.next_update = 0
+    job = router.pricing_job()
+    w = len(job.profit)
+    assert np.allclose(job.capacity, router._free() * w / (FORECAST_FLOOR * 100))
 
 
 # -- deferral: a lead worth less than every seat's price takes none -------------------------------
@@ -117,3 +123,18 @@ def test_router_defers_an_urgent_lead_below_every_price_and_places_it_when_price
         eager = Router(team, Policy(pricing=pricing), clock=lambda: t0)
         eager.install_prices(np.array([150.0, 120.0]))
         assert eager.submit(Lead(id="small", value=100.0, urgent=True)).rep_id == "R1"
+
+
+def test_no_deferral_where_batches_are_unpriced_since_the_backlog_retry_would_undo_it():
+    from datetime import UTC, datetime
+
+    from solver.model import Lead, Policy, Rep
+    from solver.router import Router
+
+    t0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    team = [Rep(id="R0", capacity=5), Rep(id="R1", capacity=5)]
+    for update in ({"solver": "round_robin"}, {"pricing": {"horizon_leads": 1000, "price_batches": False}}):
+        policy = Policy(**{"pricing": {"horizon_leads": 1000}, **update})
+        router = Router(team, policy, clock=lambda: t0)
+        router.install_prices(np.array([150.0, 120.0]))
+        assert router.submit(Lead(id="small", value=100.0, urgent=True)).rep_id == "R1"

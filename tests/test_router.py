@@ -329,6 +329,25 @@ def test_a_lead_waiting_past_max_backlog_hours_gets_a_final_answer(tmp_path):
         assert one_seat_router(ledger, clock, policy=policy).backlog == []
 
 
+def test_a_lead_closed_or_expired_by_one_router_is_not_assigned_by_another(tmp_path):
+    """The service and the cron job share a ledger: a final answer from one holds for the other."""
+    path = tmp_path / "l.db"
+    clock = Clock()
+    expiring = small_batches(sla={"max_backlog_hours": 2})
+    with Ledger(path) as ledger, Ledger(path) as other:
+        service = one_seat_router(ledger, clock, submit=3)  # L1 and L2 wait for R0
+        clock.advance(hours=1)
+        job = one_seat_router(other, clock, policy=expiring)
+        job.release("L2")  # closed through the job
+        clock.advance(hours=2)
+        assert [a.lead_id for a in job.tick()] == ["L1"]  # expired by the job
+        service.release("L0")
+        assert service.tick() == []  # the freed seat went to L2 in memory, which the ledger refused
+        assert "L2" not in service.backlog and ledger.rep_loads() == {}
+        assert [e["kind"] for e in ledger.history("L1")] == ["accepted", "unassigned", "unassigned"]
+        assert [e["kind"] for e in ledger.history("L2")] == ["accepted", "unassigned", "released"]
+
+
 def test_the_backlog_is_retried_when_reps_come_into_working_hours():
     clock = Clock()  # Monday 10:00 UTC: R1 (09:00-17:00 UTC-5) starts at 14:00 UTC
     team = [Rep(id="R0", capacity=1), Rep(id="R1", capacity=1, timezone="America/New_York",
@@ -506,3 +525,13 @@ def test_baseline_policies_batches_stay_unpriced():
     router = Router(team, small_batches(size=3, solver="round_robin", pricing=FORECAST), clock=Clock())
     router.install_prices(np.array([1000.0, 1000.0]))
     assert [a.rep_id for a in router.route([lead(0), lead(1)])] == ["R0", "R1"]  # rotation, no deferral
+
+
+def test_a_lead_left_out_of_a_priced_batch_is_told_the_real_reason():
+    router = Router([Rep(id="R0", capacity=1)], small_batches(size=3, pricing=FORECAST), clock=Clock())
+    router.install_prices(np.array([150.0]))
+    out = {a.lead_id: a for a in router.route([lead(1, value=500.0), lead(2, value=100.0)])}
+    assert out["L1"].rep_id == "R0"
+    # the seat went to L1: the reason is capacity (L2 could not afford R0 either, but R0 is full)
+    assert out["L2"].reason.startswith("capacity: all 1 eligible reps are at capacity")
+    assert out["L2"].reason.endswith("waits in the backlog until a rep can take it")
