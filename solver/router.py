@@ -177,9 +177,9 @@ class Router:
 
         Without a flush, the backlog is solved on its own once capacity has
         freed since its last try, or, `policy.batch.max_wait_s` after it, when
-        the reps on shift have changed (nothing else could place it). With `reprice` False the fast path's
-        prices are left to the caller (`pricing_job` / `install_prices`), who
-        solves the pricing LP off its lock.
+        the reps on shift have changed (nothing else could place it). With
+        `reprice` False the prices are left to the caller (`pricing_job` /
+        `install_prices`), who solves the pricing LP off its lock.
         """
         now = self._now(now)
         out = self._expire_backlog(now)
@@ -188,7 +188,7 @@ class Router:
             len(self._buffer) >= batch.max_size
             or (now - self._buffer[0][1]).total_seconds() >= batch.max_wait_s
         ):
-            out += self.flush(now)
+            out += self.flush(now, reprice=reprice)
         elif self._backlog and (
             self._freed or self._backlog_retried is None
             or ((now - self._backlog_retried).total_seconds() >= batch.max_wait_s
@@ -199,18 +199,20 @@ class Router:
             self._reprice_if_due()
         return out
 
-    def flush(self, now: datetime | None = None) -> list[Assignment]:
+    def flush(self, now: datetime | None = None, *, reprice: bool = True) -> list[Assignment]:
         """Solve the whole buffer now with the policy's batch solver, the backlog with it.
 
         Returns the buffered leads' decisions, the backlogged leads that got a
         rep and those whose wait expired (`policy.sla.max_backlog_hours`).
+        When batches are priced and the prices are due, they are learned again
+        first, with the buffer's leads in the sample (`reprice` False: not here).
         """
         now = self._now(now)
         expired = self._expire_backlog(now)
         if not self._buffer:
             return expired + (self._solve_batch([], now) if self._backlog else [])
         leads = [lead for lead, _ in self._buffer]
-        assignments = self._solve_batch(leads, now)
+        assignments = self._solve_batch(leads, now, reprice=reprice)
         self._buffer.clear()
         self._buffered.clear()
         return expired + assignments
@@ -331,7 +333,7 @@ class Router:
 
     # -- deciding -----------------------------------------------------------------------------
 
-    def _solve_batch(self, leads: list[Lead], now: datetime) -> list[Assignment]:
+    def _solve_batch(self, leads: list[Lead], now: datetime, reprice: bool = False) -> list[Assignment]:
         """Solve `leads` (first decisions) and the backlog as one batch; record and apply the result.
 
         Returns the decisions of `leads` and of the backlogged leads that got a rep.
@@ -344,6 +346,10 @@ class Router:
         n_new = len(leads)
         # the prices learn from unpriced rows; retries are no new data
         self.pricer.observe(compiled.eligible[:n_new], compiled.gross_profit[:n_new])
+        if reprice and self._prices_batches():
+            # a batch is a sample of the leads to come too: without this, the first batch (a
+            # quarter of a 1,000-lead stream at 250 a batch) is solved unpriced
+            self._reprice_if_due(unplaced=n_new)
         problem = self._priced(compiled)
         solution = solve(problem, self.policy.solver)
         if solution.rotation is not None:  # round robins resume where this batch left them
@@ -581,17 +587,18 @@ class Router:
     def _prices(self) -> np.ndarray | None:
         return self.pricer.prices if self.pricer.priced else None
 
-    def pricing_job(self) -> PricingJob | None:
+    def pricing_job(self, unplaced: int = 0) -> PricingJob | None:
         """When the fast path's prices are due: the pricing LP on a copy of its inputs, else None.
 
         `job.solve()` may run anywhere while the router keeps routing; hand the
         result to `install_prices`. (`tick` does all three at once by default.)
+        `unplaced`: leads already seen that still need seats (a batch about to be solved).
         """
         if not self.pricer.due:
             return None
         horizon = self.policy.pricing.horizon_leads
         if horizon is not None:  # a forecast of the leads per capacity cycle, counted down
-            seen = self.pricer.seen
+            seen = self.pricer.seen - unplaced
             # past the forecast the floor stays at its last value: prices that kept rising with
             # every lead would defer more and more of them
             horizon = max(horizon - seen, FORECAST_FLOOR * min(seen, horizon), 1.0)
@@ -606,9 +613,9 @@ class Router:
         if duals is not None and self._backlog:
             self._freed = True
 
-    def _reprice_if_due(self) -> None:
+    def _reprice_if_due(self, unplaced: int = 0) -> None:
         """Re-learn the fast path's prices (an LP over recent leads) on the doubling schedule."""
-        job = self.pricing_job()
+        job = self.pricing_job(unplaced)
         if job is not None:
             self.install_prices(job.solve())
 

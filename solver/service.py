@@ -547,7 +547,7 @@ class Service:
 def _flush_on_thread(router: Router) -> list[Assignment]:
     assert router.ledger is not None
     router.ledger.rep_loads()  # a ledger bound to the event loop's thread fails here, even with no leads
-    return router.flush()
+    return router.flush(reprice=False)  # the pricing LP runs in its own process
 
 
 def lead_detail(router: Router, lead_id: str) -> LeadDetail | None:

@@ -535,3 +535,20 @@ def test_a_lead_left_out_of_a_priced_batch_is_told_the_real_reason():
     # the seat went to L1: the reason is capacity (L2 could not afford R0 either, but R0 is full)
     assert out["L2"].reason.startswith("capacity: all 1 eligible reps are at capacity")
     assert out["L2"].reason.endswith("waits in the backlog until a rep can take it")
+
+
+def test_a_batch_is_priced_with_itself_in_the_sample_so_the_first_batch_rations_too():
+    """Ten seats, a forecast of 40 leads, a first batch of 20: half of the 20 get the seats they are
+    worth in the rationed plan (10 x 20/40 = 5), not all ten seats."""
+    leads = [lead(i, value=10.0 * (i + 1)) for i in range(20)]
+    policy = small_batches(size=20, pricing={"horizon_leads": 40})
+    router = Router([Rep(id="R0", capacity=10)], policy, clock=Clock())
+    out = router.route(leads)
+    placed = sorted(int(a.lead_id[1:]) for a in out if a.status == "assigned")
+    assert 5 <= len(placed) <= 6 and placed == list(range(20 - len(placed), 20))  # the best ones
+    assert all(a.reason.startswith("deferred") for a in out if a.status == "unassigned")
+
+    service_like = Router([Rep(id="R0", capacity=10)], policy, clock=Clock())
+    for x in leads:
+        service_like.submit(x)
+    assert sum(a.status == "assigned" for a in service_like.flush(reprice=False)) == 10  # no prices yet
