@@ -58,7 +58,9 @@ def run_job(db_path: str, reps_path: str, leads_path: str, policy_path: str | No
     """Assign the leads the ledger has not seen yet, record them, print the result.
 
     Idempotent: leads already in the ledger are skipped, so a re-run after a
-    crash or an overlapping cron run never assigns a lead twice.
+    crash or an overlapping cron run never assigns a lead twice. Leads waiting
+    in the backlog from earlier runs are placed when a rep has room, or expire
+    after the policy's sla.max_backlog_hours; the summary counts them apart.
     """
     from solver.cli import load_inputs  # here: solver.cli imports this module at its end
 
