@@ -221,7 +221,11 @@ class Router:
         """Accept `leads` and solve them with the buffer as one batch (the scheduled job's call).
 
         Leads already known (decided or buffered) are skipped; urgency is
-        ignored, since the whole batch is solved at once anyway.
+        ignored, since the whole batch is solved at once anyway. The batch does
+        not learn prices from itself: a job's fresh router has none, so each run
+        is solved exactly, with no seats held back for leads a later run may or
+        may not bring (the forecast counts down from the router's start, and a
+        job's router starts with every run).
         """
         now = self._now(now)
         for lead in leads:
@@ -231,7 +235,7 @@ class Router:
             if self.ledger is None or self.ledger.accept(lead, now, self.run_id):
                 self._buffer.append((lead, now))
                 self._buffered.add(lead.id)
-        return self.flush(now)
+        return self.flush(now, reprice=False)
 
     def touch(self, lead_id: str, now: datetime | None = None) -> None:
         """The owner responded: the lead's SLA clock stops. KeyError if the lead is not open."""
@@ -598,6 +602,8 @@ class Router:
             return None
         horizon = self.policy.pricing.horizon_leads
         if horizon is not None:  # a forecast of the leads per capacity cycle, counted down
+            # (backlog leads retried with a batch were counted when they first came: their
+            # demand is missing from the horizon, a small effect as they are the cheaper leads)
             seen = self.pricer.seen - unplaced
             # past the forecast the floor stays at its last value: prices that kept rising with
             # every lead would defer more and more of them

@@ -543,12 +543,19 @@ def test_a_batch_is_priced_with_itself_in_the_sample_so_the_first_batch_rations_
     leads = [lead(i, value=10.0 * (i + 1)) for i in range(20)]
     policy = small_batches(size=20, pricing={"horizon_leads": 40})
     router = Router([Rep(id="R0", capacity=10)], policy, clock=Clock())
-    out = router.route(leads)
+    for x in leads:
+        router.submit(x)
+    out = router.tick()  # 20 buffered: the batch is due
     placed = sorted(int(a.lead_id[1:]) for a in out if a.status == "assigned")
     assert 5 <= len(placed) <= 6 and placed == list(range(20 - len(placed), 20))  # the best ones
     assert all(a.reason.startswith("deferred") for a in out if a.status == "unassigned")
 
-    service_like = Router([Rep(id="R0", capacity=10)], policy, clock=Clock())
-    for x in leads:
-        service_like.submit(x)
-    assert sum(a.status == "assigned" for a in service_like.flush(reprice=False)) == 10  # no prices yet
+    for reprice_elsewhere in (True, False):  # the service (its LP in another process); the cron job
+        other = Router([Rep(id="R0", capacity=10)], policy, clock=Clock())
+        if reprice_elsewhere:
+            for x in leads:
+                other.submit(x)
+            out = other.tick(reprice=False)
+        else:
+            out = other.route(leads)
+        assert sum(a.status == "assigned" for a in out) == 10  # no prices yet: every seat is used

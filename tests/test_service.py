@@ -358,6 +358,23 @@ def test_a_restart_flushes_the_leads_buffered_before_it(tmp_path):
             "loads": {"eu": 1, "us": 1, "ent": 0}, "pending": 0}
 
 
+def test_the_service_never_solves_the_pricing_lp_under_its_lock(tmp_path, monkeypatch):
+    """Its LP runs in another process: in-process repricing (a batch learning from itself) is off."""
+    def in_process(router: Router, unplaced: int = 0) -> None:
+        raise AssertionError("the pricing LP ran inside the router's lock")
+
+    monkeypatch.setattr(Router, "_reprice_if_due", in_process)
+    db = tmp_path / "ledger.db"
+    policy = Policy(batch=Batch(max_size=20, max_wait_s=3600), pricing={"horizon_leads": 100})
+    with service(db, policy) as client:
+        for k in range(20):  # a full batch, and enough leads for the prices to be due
+            post_lead(client, id=f"P{k}", territory="EU")
+        assert wait_decided(client, "P19")["status"] != "pending"
+        post_lead(client, id="Q0", territory="EU")  # still buffered when the service stops
+    with service(db, policy) as client:  # the restart flushes it
+        assert wait_decided(client, "Q0")["status"] != "pending"
+
+
 def test_group_commit_failure_fails_only_the_faulty_submission(tmp_path, monkeypatch):
     """Three submissions share one transaction; one raises: the others still commit, once."""
     real_submit = Router.submit
