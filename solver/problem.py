@@ -11,7 +11,7 @@ index per lead, -1 for unassigned.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -186,6 +186,19 @@ class Problem:
         )
         problems += [f"rep {self.rep_ids[j]} over capacity" for j in np.flatnonzero(over)]
         return problems
+
+
+def with_prices(problem: Problem, price: np.ndarray, defer: bool) -> Problem:
+    """The problem with a per-rep seat price: profit becomes net of it.
+
+    With `defer`, a lead is no longer eligible for a rep whose price its gross
+    profit does not cover, so it may stay unplaced rather than take that seat.
+    Leads with a forced owner (the account owner rule) keep their eligibility.
+    """
+    eligible = problem.eligible
+    if defer:
+        eligible = eligible & ((problem.gross_profit >= price) | (problem.forced >= 0)[:, None])
+    return replace(problem, eligible=eligible, price=np.asarray(price, dtype=np.float64))
 
 
 def compile_problem(

@@ -54,7 +54,7 @@ from solver.fastpath import DualPricer, LeadRow, LeadScorer, PricingJob, choose_
 from solver.ledger import Ledger
 from solver.model import Lead, Policy, Rep
 from solver.policies import solve
-from solver.problem import UNASSIGNED, Problem, compile_problem
+from solver.problem import UNASSIGNED, Problem, compile_problem, with_prices
 from solver.result import ASSIGNED, UNASSIGNED_STATUS, Assignment, decode, explain_lead, unassigned_reason
 from solver.scoring import RepTable, compile_reps
 
@@ -462,10 +462,7 @@ class Router:
         prices = self._prices()
         if prices is None or not self._prices_batches():
             return problem
-        eligible = problem.eligible
-        if self.policy.pricing.defer_below_price:
-            eligible = eligible & ((problem.gross_profit >= prices) | (problem.forced >= 0)[:, None])
-        return dataclasses.replace(problem, eligible=eligible, price=prices)
+        return with_prices(problem, prices, self.policy.pricing.defer_below_price)
 
     def _prices_batches(self) -> bool:
         """Batches take the prices: a forecast, `price_batches`, and a value-maximising solver."""

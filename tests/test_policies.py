@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from solver.model import Lead, Policy, Rep
 from solver.policies import solve
-from solver.problem import compile_problem
+from solver.problem import compile_problem, with_prices
 from tests.conftest import random_instance
 
 
@@ -72,14 +72,24 @@ POLICIES_FOR_RULES = [
 ]
 
 
+def random_prices(rng: np.random.Generator, problem) -> np.ndarray:
+    """Seat prices on the scale of the leads' values, some reps free of charge."""
+    scale = float(problem.value.max(initial=1.0))
+    return np.where(rng.random(problem.m) < 0.3, 0.0, rng.uniform(0, scale, problem.m))
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 25), m=st.integers(1, 8),
-       which=st.integers(0, len(POLICIES_FOR_RULES) - 1))
-def test_conservation_and_hard_rules(policy_name: str, seed: int, n: int, m: int, which: int) -> None:
+       which=st.integers(0, len(POLICIES_FOR_RULES) - 1), priced=st.booleans())
+def test_conservation_and_hard_rules(policy_name: str, seed: int, n: int, m: int, which: int,
+                                     priced: bool) -> None:
+    """Also with seat prices (the online router's priced batches), which only restrict."""
     rng = np.random.default_rng(seed)
     reps, leads = random_instance(rng, n, m)
     policy = POLICIES_FOR_RULES[which].model_copy(update={"solver": policy_name})
     problem = compile_problem(reps, leads, policy)
+    if priced:
+        problem = with_prices(problem, random_prices(rng, problem), defer=True)
     solution = solve(problem, policy_name)
     owner = solution.owner
     assert owner.shape == (n,)  # every lead comes out exactly once
@@ -138,12 +148,18 @@ def brute_force(problem) -> tuple[int, float]:
 
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 5), m=st.integers(1, 3),
-       weight=st.sampled_from([0.0, 0.5, 3.0]), soft=st.booleans())
-def test_flow_matches_brute_force(seed: int, n: int, m: int, weight: float, soft: bool) -> None:
+       weight=st.sampled_from([0.0, 0.5, 3.0]), soft=st.booleans(),
+       priced=st.sampled_from([None, "defer", "net"]))
+def test_flow_matches_brute_force(seed: int, n: int, m: int, weight: float, soft: bool,
+                                  priced: str | None) -> None:
+    """`priced`: seat prices that keep leads off seats they cannot pay for, or only net the profit
+    (negative net profits: flow still places first, then maximises the net)."""
     rng = np.random.default_rng(seed)
     reps, leads = random_instance(rng, n, m)
     rules = {"segment": "soft", "account_owner": "soft"} if soft else {}
     problem = compile_problem(reps, leads, Policy(fairness={"weight": weight}, rules=rules))
+    if priced:
+        problem = with_prices(problem, random_prices(rng, problem), defer=priced == "defer")
     solution = solve(problem, "flow")
     placed, objective = brute_force(problem)
     assert int((solution.owner >= 0).sum()) == placed
@@ -175,14 +191,18 @@ def lp_optimum(problem) -> tuple[float, float]:
     return placed + int(forced.sum()), -second.fun + forced_profit
 
 
+@pytest.mark.parametrize("priced", [False, True])
 @pytest.mark.parametrize("seed", range(4))
-def test_flow_equals_lp_optimum(seed: int) -> None:
-    """Unit effort, hard rules, fairness 0: a transportation problem, whose LP is integral."""
+def test_flow_equals_lp_optimum(seed: int, priced: bool) -> None:
+    """Unit effort, hard rules, fairness 0: a transportation problem, whose LP is integral
+    (with seat prices too: they only change the profits and remove pairs)."""
     from solver.bench.synthetic import make_instance
 
     inst = make_instance(300 + 100 * seed, 40, tightness=0.7 + 0.2 * seed, density=0.3,
                          owner_share=0.05, seed=seed)
     problem = compile_problem(inst.reps, inst.leads, inst.policy)
+    if priced:
+        problem = with_prices(problem, 0.3 * random_prices(np.random.default_rng(seed), problem), defer=True)
     solution = solve(problem, "flow")
     placed, profit = lp_optimum(problem)
     assert int((solution.owner >= 0).sum()) == pytest.approx(placed, abs=1e-6)
