@@ -152,7 +152,7 @@ def _reasons(problem: Problem, owner: np.ndarray, only_unassigned: bool = False)
     rows = np.flatnonzero(owner < 0)
     if rows.size:
         free = problem.capacity - problem.used_capacity(owner)
-        reasons.update(zip(rows.tolist(), _unassigned_reasons(problem, rows, free), strict=True))
+        reasons.update(zip(rows.tolist(), unassigned_reasons(problem, rows, free), strict=True))
     return reasons
 
 
@@ -192,8 +192,9 @@ def _priced_out(problem: Problem, i: int, free: np.ndarray | None) -> np.ndarray
     return admitted
 
 
-def _unassigned_reasons(problem: Problem, rows: np.ndarray, free: np.ndarray) -> list[str]:
-    """Why each of these unassigned leads got no rep, vectorized over the leads.
+def unassigned_reasons(problem: Problem, rows: np.ndarray, free: np.ndarray) -> list[str]:
+    """Why each of these unassigned leads got no rep (given each rep's `free` capacity after
+    the batch), vectorized over the leads.
 
     In order: nobody available; the first hard rule that leaves no available
     rep; every eligible rep at capacity; else the policy's choice.
@@ -228,8 +229,7 @@ def _unassigned_reasons(problem: Problem, rows: np.ndarray, free: np.ndarray) ->
 
 
 def unassigned_reason(problem: Problem, i: int, free: np.ndarray) -> str:
-    """Why lead i got no rep, given each rep's `free` capacity after the batch."""
-    return _unassigned_reasons(problem, np.array([i]), free)[0]
+    return unassigned_reasons(problem, np.array([i]), free)[0]
 
 
 def explain_lead(problem: Problem, owner: np.ndarray, i: int, alternatives: int = 3) -> dict[str, Any]:

@@ -55,7 +55,7 @@ from solver.ledger import Ledger
 from solver.model import Lead, Policy, Rep
 from solver.policies import solve
 from solver.problem import UNASSIGNED, Problem, compile_problem, with_prices
-from solver.result import ASSIGNED, UNASSIGNED_STATUS, Assignment, decode, explain_lead, unassigned_reason
+from solver.result import ASSIGNED, UNASSIGNED_STATUS, Assignment, decode, explain_lead, unassigned_reasons
 from solver.scoring import RepTable, compile_reps
 
 FAST_PATH = "fast_path"  # the `policy` of decisions made by the urgent fast path
@@ -371,13 +371,15 @@ class Router:
         if problem is not compiled:  # priced: say why from the unpriced batch
             free = problem.capacity - problem.used_capacity(owner)
             room = _room_for(compiled, free)
-            for i in np.flatnonzero(owner[:n_new] < 0):
-                if not room[i].any():  # full, off shift or ruled out, as unpriced
-                    reason = unassigned_reason(compiled, i, free)
-                elif np.all(compiled.gross_profit[i, room[i]] < problem.price[room[i]]):
-                    reason = self._deferred_reason(compiled.gross_profit[i], room[i])
-                else:
-                    continue  # a rep it could afford had room: another rule kept it out (decode says)
+            unplaced = np.flatnonzero(owner[:n_new] < 0)
+            no_room = unplaced[~room[unplaced].any(axis=1)]  # full, off shift or ruled out, as unpriced
+            reasons = dict(zip(no_room.tolist(), unassigned_reasons(compiled, no_room, free), strict=True))
+            affordable = room & (compiled.gross_profit >= problem.price)
+            with_room = unplaced[room[unplaced].any(axis=1)]
+            for i in with_room[~affordable[with_room].any(axis=1)]:  # every rep with room priced above it
+                reasons[int(i)] = self._deferred_reason(compiled.gross_profit[i], room[i])
+            # the rest had a rep they could afford with room: another rule kept them out (decode says)
+            for i, reason in reasons.items():
                 first[i] = dataclasses.replace(first[i], reason=reason)
                 first[i] = _waiting(first[i]) if could_wait[i] else first[i]
         explanations: dict[str, dict[str, Any]] = {}
@@ -613,7 +615,7 @@ class Router:
         New prices may admit deferred leads, so the backlog is worth another try.
         """
         self.pricer.install(duals)
-        if duals is not None and self._backlog:
+        if duals is not None and self._backlog and self._prices_batches():
             self._freed = True
 
     def _reprice_if_due(self, unplaced: int = 0) -> None:
