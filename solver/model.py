@@ -180,11 +180,6 @@ class Pricing(_Record):
     # room waits in the backlog instead of taking a seat that later, better leads need.
     defer_below_price: bool = True
 
-    @property
-    def rations(self) -> bool:
-        """Whether the prices may hold seats back (defer leads, price batches): a forecast is given."""
-        return self.horizon_leads is not None
-
 
 POLICY_NAMES = (
     "flow",

@@ -18,6 +18,8 @@ from solver.problem import Problem
 
 ASSIGNED = "assigned"
 UNASSIGNED_STATUS = "unassigned"
+# The start of the reason of a lead left unplaced because every seat with room is priced above it.
+DEFERRED = "deferred"
 
 
 @dataclass(frozen=True)
@@ -264,7 +266,7 @@ def explain_lead(problem: Problem, owner: np.ndarray, i: int, alternatives: int 
                       else _placed_reason(False, better, int(elig.sum()), _basis(problem)))
     elif (problem.price is not None and _priced_out(problem, i, free).any()
           and not (problem.eligible[i] & (free >= problem.effort[i])).any()):
-        out["why"] = "deferred: worth less than the price of every eligible rep with room"
+        out["why"] = f"{DEFERRED}: worth less than the price of every eligible rep with room"
     else:
         out["why"] = unassigned_reason(problem, i, free)
     for j in others:

@@ -55,7 +55,15 @@ from solver.ledger import Ledger
 from solver.model import Lead, Policy, Rep
 from solver.policies import solve
 from solver.problem import UNASSIGNED, Problem, compile_problem, with_prices
-from solver.result import ASSIGNED, UNASSIGNED_STATUS, Assignment, decode, explain_lead, unassigned_reasons
+from solver.result import (
+    ASSIGNED,
+    DEFERRED,
+    UNASSIGNED_STATUS,
+    Assignment,
+    decode,
+    explain_lead,
+    unassigned_reasons,
+)
 from solver.scoring import RepTable, compile_reps
 
 FAST_PATH = "fast_path"  # the `policy` of decisions made by the urgent fast path
@@ -469,7 +477,8 @@ class Router:
     def _prices_batches(self) -> bool:
         """Batches take the prices: a forecast, `price_batches`, and a value-maximising solver."""
         pricing = self.policy.pricing
-        return pricing.rations and pricing.price_batches and self.policy.solver in PRICED_SOLVERS
+        return (pricing.horizon_leads is not None and pricing.price_batches
+                and self.policy.solver in PRICED_SOLVERS)
 
     def _defers(self) -> bool:
         """The fast path defers leads below every price. Only where batches are priced too: the
@@ -696,8 +705,6 @@ class Router:
 WAIT_NOTE = "; waits in the backlog until a rep can take it"
 
 
-# The start of the reason of an urgent lead the fast path deferred (worth less than every seat's price).
-DEFERRED = "deferred"
 # The final reason of a lead closed (`release`) while it waited in the backlog.
 CLOSED_WHILE_WAITING = "closed while waiting in the backlog: no rep took it"
 

@@ -103,7 +103,8 @@ def test_router_defers_an_urgent_lead_below_every_price_and_places_it_when_price
     from datetime import UTC, datetime
 
     from solver.model import Lead, Policy, Rep
-    from solver.router import DEFERRED, Router
+    from solver.result import DEFERRED
+    from solver.router import Router
 
     t0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
     team = [Rep(id="R0", capacity=5), Rep(id="R1", capacity=5)]

@@ -42,7 +42,8 @@ from solver.model import Policy, Pricing
 from solver.policies import solve
 from solver.policies.greedy import solve_greedy
 from solver.problem import compile_problem
-from solver.router import DEFERRED, Router
+from solver.result import DEFERRED
+from solver.router import Router
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
