@@ -6,11 +6,11 @@
     result.to_dict()["summary"]
 """
 
-from solver.batch import assign
-from solver.errors import InputError
-from solver.io import load_leads, load_policy, load_reps
-from solver.model import Lead, Policy, Rep
-from solver.result import Assignment, Result
+from solver.decode.batch import assign
+from solver.decode.result import Assignment, Result
+from solver.domain.errors import InputError
+from solver.domain.io import load_leads, load_policy, load_reps
+from solver.domain.model import Lead, Policy, Rep
 
 __all__ = [
     "Assignment",

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from solver.model import Lead, Policy, Rep
+from solver.compile.problem import Problem, compile_problem
+from solver.domain.model import Lead, Policy, Rep
 from solver.policies import policy_names
-from solver.problem import Problem, compile_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "scenarios" / "sample"

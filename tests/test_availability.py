@@ -5,8 +5,8 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pytest
 
-from solver.availability import RepCalendar, Schedule, parse_date_range, parse_working_hours
-from solver.model import Rep
+from solver.domain.availability import RepCalendar, Schedule, parse_date_range, parse_working_hours
+from solver.domain.model import Rep
 
 
 def rep(**kw) -> Rep:

@@ -16,8 +16,8 @@ from solver.bench import harness, oracle
 from solver.bench.report import markdown, to_csv
 from solver.bench.synthetic import InstanceSpec, synthetic_grid
 from solver.cli import main
+from solver.compile.problem import compile_problem
 from solver.policies import solve
-from solver.problem import compile_problem
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,9 @@ import pytest
 from conftest import random_instance
 
 from solver.bench.checks import check_assignment
-from solver.model import Lead, Policy, Rep, Rules
+from solver.compile.problem import compile_problem
+from solver.domain.model import Lead, Policy, Rep, Rules
 from solver.policies import solve
-from solver.problem import compile_problem
 
 
 def rep(rep_id: str = "r0", **fields: object) -> Rep:

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from solver.gapfile import read_best_known, read_gap
+from solver.bench.gapfile import read_best_known, read_gap
+from solver.compile.problem import UNASSIGNED, Problem, SolveOptions
 from solver.policies import Status, solve
 from solver.policies.cpsat import policy_objective, solve_model
-from solver.problem import UNASSIGNED, Problem, SolveOptions
 
 GAP_DATA = Path(os.environ.get("LEADSOLVER_GAP_DATA",
                                Path(__file__).resolve().parents[2] / "shared" / "data" / "gap"))

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from solver.fastpath import DualPricer
+from solver.online.fastpath import DualPricer
 
 
 def rows(n: int, m: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -60,8 +60,8 @@ def test_scarce_rep_gets_a_price_that_keeps_its_room_for_its_best_leads():
 def test_router_forecast_keeps_a_floor_once_the_leads_seen_near_it():
     from datetime import UTC, datetime
 
-    from solver.model import Lead, Policy, Rep
-    from solver.router import FORECAST_FLOOR, Router
+    from solver.domain.model import Lead, Policy, Rep
+    from solver.online.router import FORECAST_FLOOR, Router
 
     t0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
     router = Router([Rep(id="R0", capacity=1000), Rep(id="R1", capacity=1000)],
@@ -85,7 +85,7 @@ def test_router_forecast_keeps_a_floor_once_the_leads_seen_near_it():
 
 
 def test_choose_rep_with_defer_admits_only_reps_whose_price_the_lead_covers():
-    from solver.fastpath import LeadRow, choose_rep
+    from solver.online.fastpath import LeadRow, choose_rep
 
     row = LeadRow(eligible=np.array([True, True, True]), value=np.array([3.0, 4.0, 9.0]),
                   profit=np.array([3.0, 4.0, 9.0]), forced=-1)
@@ -102,9 +102,9 @@ def test_choose_rep_with_defer_admits_only_reps_whose_price_the_lead_covers():
 def test_router_defers_an_urgent_lead_below_every_price_and_places_it_when_prices_fall():
     from datetime import UTC, datetime
 
-    from solver.model import Lead, Policy, Rep
-    from solver.result import DEFERRED
-    from solver.router import Router
+    from solver.decode.result import DEFERRED
+    from solver.domain.model import Lead, Policy, Rep
+    from solver.online.router import Router
 
     t0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
     team = [Rep(id="R0", capacity=5), Rep(id="R1", capacity=5)]
@@ -129,8 +129,8 @@ def test_router_defers_an_urgent_lead_below_every_price_and_places_it_when_price
 def test_no_deferral_where_batches_are_unpriced_since_the_backlog_retry_would_undo_it():
     from datetime import UTC, datetime
 
-    from solver.model import Lead, Policy, Rep
-    from solver.router import Router
+    from solver.domain.model import Lead, Policy, Rep
+    from solver.online.router import Router
 
     t0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
     team = [Rep(id="R0", capacity=5), Rep(id="R1", capacity=5)]

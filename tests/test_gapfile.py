@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from solver.errors import InputError
-from solver.gapfile import read_best_known, read_gap
+from solver.bench.gapfile import read_best_known, read_gap
+from solver.domain.errors import InputError
 
 # 2 agents, 3 jobs: cost rows per agent, then resource rows, then capacities.
 TINY = "2 3\n 4 1 3\n 2 5 2\n 3 2 2\n 1 3 2\n 4 3\n"

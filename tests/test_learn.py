@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from solver.cli import main
-from solver.errors import InputError
-from solver.io import load_reps
-from solver.learn import History, learn_skills, load_history
+from solver.domain.errors import InputError
+from solver.domain.io import load_reps
+from solver.sim.learn import History, learn_skills, load_history
 
 
 def history(rows: list[tuple[str, str, str, bool]]) -> History:

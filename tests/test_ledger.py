@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from solver.ledger import Ledger
-from solver.model import Lead
-from solver.result import Assignment
+from solver.decode.result import Assignment
+from solver.domain.model import Lead
+from solver.online.ledger import Ledger
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

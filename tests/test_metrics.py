@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from solver.metrics import (
+from solver.sim.metrics import (
     RunRecord,
     aggregate,
     interval,

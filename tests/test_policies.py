@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from solver.model import Lead, Policy, Rep
+from solver.compile.problem import compile_problem, with_prices
+from solver.domain.model import Lead, Policy, Rep
 from solver.policies import solve
-from solver.problem import compile_problem, with_prices
 from tests.conftest import random_instance
 
 
@@ -221,7 +221,7 @@ def test_fairness_weight_trades_value_for_balance() -> None:
     reps = [Rep(id="star", capacity=20, skills={"sw": 3.0}), Rep(id="b", capacity=20),
             Rep(id="c", capacity=20)]
     leads = [Lead(id=f"l{i}", value=100, industry="sw") for i in range(12)]
-    from solver import fairness
+    from solver.compile import fairness
 
     results = {}
     for weight in (0.0, 5.0):
@@ -290,7 +290,7 @@ def test_rotations_carry_over_between_batches() -> None:
     """A rotation resumes where the last batch left it: one-lead batches still go round."""
     from dataclasses import replace
 
-    from solver.scoring import compile_reps
+    from solver.compile.scoring import compile_reps
 
     table = compile_reps([Rep(id=f"r{j}", capacity=9, quota_weight=w) for j, w in enumerate((1, 1, 2))])
     for name, expected in (("round_robin", [0, 1, 2, 0]), ("weighted_round_robin", [2, 0, 1, 2])):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from solver import fairness
-from solver.model import Lead, Policy, Rep
-from solver.problem import compile_problem
+from solver.compile import fairness
+from solver.compile.problem import compile_problem
+from solver.domain.model import Lead, Policy, Rep
 
 
 @pytest.mark.parametrize(

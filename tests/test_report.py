@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from test_simulate import TINY
 
-from solver.report import fmt_interval, simulation_report, simulation_table
-from solver.scenario import load_scenario
-from solver.simulate import simulate_scenario
+from solver.report.html import fmt_interval, simulation_report, simulation_table
+from solver.sim.scenario import load_scenario
+from solver.sim.simulate import simulate_scenario
 
 
 @pytest.fixture(scope="module")

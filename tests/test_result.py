@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from solver import assign
-from solver.model import Lead, Policy, Rep
+from solver.domain.model import Lead, Policy, Rep
 
 
 def test_every_lead_out_exactly_once_in_input_order() -> None:

@@ -8,13 +8,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from solver.bench.synthetic import make_instance
-from solver.errors import InputError
-from solver.fastpath import LeadScorer
-from solver.ledger import Ledger
-from solver.model import Lead, Policy, Rep
-from solver.problem import compile_problem
-from solver.router import FAST_PATH, Router
-from solver.scoring import compile_reps
+from solver.compile.problem import compile_problem
+from solver.compile.scoring import compile_reps
+from solver.domain.errors import InputError
+from solver.domain.model import Lead, Policy, Rep
+from solver.online.fastpath import LeadScorer
+from solver.online.ledger import Ledger
+from solver.online.router import FAST_PATH, Router
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday
 
@@ -418,7 +418,7 @@ def test_conservation_under_any_sequence_of_calls(ops):
 
 
 def test_a_long_backlog_is_retried_in_turns(monkeypatch):
-    import solver.router as router_module
+    import solver.online.router as router_module
 
     monkeypatch.setattr(router_module, "BACKLOG_PER_SOLVE", 2)
     clock = Clock()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from solver.errors import InputError
-from solver.scenario import expand_dotted, load_scenario, team_reps, variant_of
+from solver.domain.errors import InputError
+from solver.sim.scenario import expand_dotted, load_scenario, team_reps, variant_of
 
 BASE = """
 name: tiny

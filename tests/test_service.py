@@ -30,11 +30,11 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from solver.cli import main
-from solver.cli_serve import resolve_token
-from solver.ledger import Ledger
-from solver.model import Batch, Lead, Policy, Rep
-from solver.router import Router
-from solver.service import RouterGate, create_app
+from solver.cli.serve import resolve_token
+from solver.domain.model import Batch, Lead, Policy, Rep
+from solver.http.app import RouterGate, create_app
+from solver.online.ledger import Ledger
+from solver.online.router import Router
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -226,7 +226,7 @@ def test_reload_reps_adds_a_rep_and_keeps_the_old_team_when_the_file_is_bad(tmp_
     reps_file.write_text(json.dumps({"reps": [r.model_dump(mode="json") for r in TEAM]}))
 
     def reload() -> list[Rep]:
-        from solver.io import load_reps
+        from solver.domain.io import load_reps
         return load_reps(reps_file)
 
     with service(tmp_path / "ledger.db", reload_reps=reload) as client:

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from solver.cli import main
-from solver.scenario import Scenario, load_scenario
-from solver.simulate import Cell, run_cell, speed_factor
+from solver.sim.scenario import Scenario, load_scenario
+from solver.sim.simulate import Cell, run_cell, speed_factor
 
 TINY = """
 name: tiny

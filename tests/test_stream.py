@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from solver.scenario import Scenario, StreamSpec, TeamSpec
-from solver.stream import make_stream
+from solver.sim.scenario import Scenario, StreamSpec, TeamSpec
+from solver.sim.stream import make_stream
 
 
 def scenario(**stream: object) -> Scenario:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from solver.sweep import run_cells
+from solver.sim.sweep import run_cells
 
 
 def square_after_work(x: int) -> tuple[int, int]:

@@ -16,10 +16,10 @@ import time
 import numpy as np
 
 from solver.bench.synthetic import make_instance
-from solver.fastpath import _capacity_duals
-from solver.model import Policy
+from solver.compile.problem import compile_problem
+from solver.domain.model import Policy
+from solver.online.fastpath import _capacity_duals
 from solver.policies import solve
-from solver.problem import compile_problem
 
 
 def simulate(problem, *, window=None, first=16, growth=2.0, max_interval=256, horizon="free",

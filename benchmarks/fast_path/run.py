@@ -38,12 +38,12 @@ from datetime import UTC, datetime
 import numpy as np
 
 from solver.bench.synthetic import make_instance
-from solver.model import Policy, Pricing
+from solver.compile.problem import compile_problem
+from solver.decode.result import DEFERRED
+from solver.domain.model import Policy, Pricing
+from solver.online.router import Router
 from solver.policies import solve
 from solver.policies.greedy import solve_greedy
-from solver.problem import compile_problem
-from solver.result import DEFERRED
-from solver.router import Router
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

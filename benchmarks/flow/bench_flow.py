@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from solver.bench.synthetic import make_instance
+from solver.compile.problem import compile_problem
 from solver.policies import solve
-from solver.problem import compile_problem
 
 
 def run_flow(inst) -> tuple[float, float, float]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from solver.bench.gap import data_dir
-from solver.gapfile import read_best_known, read_gap
+from solver.bench.gapfile import read_best_known, read_gap
 from solver.policies import gap_engine, solve
 
 gap_engine.RACE_FREE_PER_JOB, gap_engine.RACE_CHECK = float(sys.argv[1]), float(sys.argv[2])

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from solver.bench.synthetic import make_instance
-from solver.ledger import Ledger
-from solver.router import Router
-from solver.service import create_app
+from solver.http.app import create_app
+from solver.online.ledger import Ledger
+from solver.online.router import Router
 
 TOKEN = "in-process-benchmark-token"
 

@@ -12,8 +12,8 @@ import argparse
 import json
 import time
 
-from solver.scenario import Scenario, StreamSpec, TeamSpec
-from solver.simulate import Cell, run_cell
+from solver.sim.scenario import Scenario, StreamSpec, TeamSpec
+from solver.sim.simulate import Cell, run_cell
 
 
 def scenario(leads_per_week: float, days: float) -> Scenario:

@@ -2,7 +2,7 @@
 
 The benchmark must catch a policy that breaks a rule *and* a compile step that
 builds the wrong eligibility mask, so this module deliberately does not use
-`Problem.violations`, `Problem.eligible` or `solver.scoring`: it re-derives every
+`Problem.violations`, `Problem.eligible` or `solver.compile.scoring`: it re-derives every
 hard rule from the pydantic records, one plain function per rule family, in the
 words of DESIGN.md ("Data contract"). It is slow (pure Python, O(n) look-ups)
 and meant for benchmarks and tests, never for the hot path.
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from solver.model import Lead, Policy, Rep, RuleMode
+from solver.domain.model import Lead, Policy, Rep, RuleMode
 
 # Rule dimension -> (the lead's field, the rep's list field).
 _DIMENSIONS = {

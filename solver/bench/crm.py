@@ -1,7 +1,7 @@
-"""The crm suite: batches of the CRM replay (solver.crm) as benchmark instances.
+"""The crm suite: batches of the CRM replay (solver.sim.crm) as benchmark instances.
 
 Thin on purpose: the team (agents, offices, skills learned before the cutoff)
-and the replayed lead stream come from `solver.crm` through the scenario
+and the replayed lead stream come from `solver.sim.crm` through the scenario
 file; this module only cuts the stream into windows of consecutive days and
 makes each window one batch. Per-rep capacity is overridden so that it binds
 (the replay's own capacity of 40 never does in two weeks), which is where
@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from solver.bench.synthetic import Instance
-from solver.errors import InputError
-from solver.model import Lead, Policy
+from solver.domain.errors import InputError
+from solver.domain.model import Lead, Policy
 
 # The replay scenario shipped in the repository (an editable install finds it).
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "crm_replay.yaml"
@@ -39,9 +39,9 @@ class CrmWindow:
         return f"crm-day{self.start_day}+{self.days}-cap{self.capacity}"
 
     def build(self, seed: int) -> Instance:
-        from solver.crm import crm_reps  # the CRM data source is imported only when used
-        from solver.scenario import load_scenario
-        from solver.stream import make_stream
+        from solver.sim.crm import crm_reps  # the CRM data source is imported only when used
+        from solver.sim.scenario import load_scenario
+        from solver.sim.stream import make_stream
 
         scenario = load_scenario(self.scenario_path)
         if scenario.crm is None:

@@ -30,8 +30,8 @@ from typing import Any
 import click
 import numpy as np
 
-from solver.errors import InputError
-from solver.gapfile import GapInstance, read_best_known, read_gap
+from solver.bench.gapfile import GapInstance, read_best_known, read_gap
+from solver.domain.errors import InputError
 from solver.policies import gap_engine, solve
 
 ENV_DATA = "LEADSOLVER_GAP_DATA"

@@ -26,13 +26,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from solver import fairness
 from solver.bench import oracle
 from solver.bench.checks import check_assignment
 from solver.bench.synthetic import Instance
+from solver.compile import fairness
+from solver.compile.problem import Problem, compile_problem
 from solver.policies import Solution, Status, policy_names, solve
-from solver.problem import Problem, compile_problem
-from solver.sweep import run_cells
+from solver.sim.sweep import run_cells
 
 # References are skipped above these sizes: the LP grows with the eligible pairs,
 # the Hungarian slot matrix with leads x slots, the naive CP-SAT model with pairs.

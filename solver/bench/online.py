@@ -35,14 +35,14 @@ from typing import Any
 
 import numpy as np
 
-from solver import fairness
 from solver.bench.checks import check_assignment
 from solver.bench.synthetic import InstanceSpec
-from solver.model import Batch, Lead, Policy, Pricing, Rep
+from solver.compile import fairness
+from solver.compile.problem import compile_problem
+from solver.domain.model import Batch, Lead, Policy, Pricing, Rep
+from solver.online.router import Router
 from solver.policies import solve
-from solver.problem import compile_problem
-from solver.router import Router
-from solver.sweep import run_cells
+from solver.sim.sweep import run_cells
 
 FAST_PATH = "fast_path"
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday: no calendar effects (reps have no hours)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from solver.problem import Problem
+from solver.compile.problem import Problem
 
 # HiGHS's default tolerances (1e-7) let a vertex within 1e-9 relative of the optimum
 # pass as optimal; the oracle must be exact to that level, so it asks for 1e-10.

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from solver.io import write_atomic
-from solver.report import figure_uri, html_page, html_table, img, pyplot
+from solver.domain.io import write_atomic
+from solver.report.html import figure_uri, html_page, html_table, img, pyplot
 
 # Columns of the per-policy headline table: (key, heading, format).
 POLICY_COLUMNS = (

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from solver.model import Lead, Policy, Rep
+from solver.domain.model import Lead, Policy, Rep
 
 INDUSTRIES = ("software", "healthcare", "finance", "retail", "manufacturing")
 PRODUCTS = ("core", "analytics", "security")

@@ -19,8 +19,8 @@ from enum import StrEnum
 
 import numpy as np
 
-from solver.problem import UNASSIGNED, Problem
-from solver.scoring import RotationState
+from solver.compile.problem import UNASSIGNED, Problem
+from solver.compile.scoring import RotationState
 
 
 class Status(StrEnum):

@@ -15,9 +15,9 @@ from dataclasses import replace
 
 import numpy as np
 
+from solver.compile.problem import Problem
 from solver.policies.base import Solution, register
 from solver.policies.sequential import Rotation, RoutingState, route_sequentially
-from solver.problem import Problem
 
 
 @register("round_robin")

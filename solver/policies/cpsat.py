@@ -44,9 +44,9 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
+from solver.compile.problem import UNASSIGNED, Problem
 from solver.policies import gap_engine
 from solver.policies.base import Solution, Status, register
-from solver.problem import UNASSIGNED, Problem
 
 # Resolution of scaled money: the largest |profit| maps to about this many units.
 MONEY_RESOLUTION = 10**6

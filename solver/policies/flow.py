@@ -6,7 +6,7 @@ The network, with node blocks laid out explicitly (no magic numbers)::
 
 Rep -> sink carries the fairness cost. With fairness weight 0 it is one arc
 with the rep's free capacity and cost 0. Otherwise the convex penalty of
-`solver.fairness` becomes one unit arc per possible lead, the k-th costing
+`solver.compile.fairness` becomes one unit arc per possible lead, the k-th costing
 the marginal penalty of the rep's k-th lead; costs rise with k, so min-cost
 flow fills them in order and the piecewise-linear cost is exact.
 
@@ -26,9 +26,9 @@ from __future__ import annotations
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
-from solver import fairness
+from solver.compile import fairness
+from solver.compile.problem import Problem
 from solver.policies.base import Solution, Status, free_capacity, register, start_owner
-from solver.problem import Problem
 
 COST_RESOLUTION = 2.0**36  # largest |arc cost| after scaling; x nodes must stay < 2**63
 

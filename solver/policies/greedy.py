@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from solver import fairness
+from solver.compile import fairness
+from solver.compile.problem import Problem
 from solver.policies.base import Solution, register
 from solver.policies.sequential import RoutingState, route_sequentially
-from solver.problem import Problem
 
 
 def greedy_scores(

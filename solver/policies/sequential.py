@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from solver.compile.problem import Problem
 from solver.policies.base import Solution, Status, free_capacity, start_owner
-from solver.problem import Problem
 
 
 @dataclass

@@ -1,0 +1,207 @@
+"""Reader for Generalized Assignment Problem (GAP) benchmark files.
+
+Two layouts, both plain whitespace-separated integers read as one token stream
+(line breaks carry no meaning):
+
+* OR-Library multi-problem files (``gap1.txt`` .. ``gap12.txt``, ``gapa.txt`` ..
+  ``gapd.txt``): ``P`` then P problems;
+* Yagiura / fontanf single files (``c10400``, ``e801600``, ...): one problem.
+
+One problem is ``m n``, the m x n cost matrix (agent-major), the m x n resource
+matrix (agent-major) and the m capacities. The reader builds a `Problem`
+directly: agents are reps with capacity ``b``, jobs are leads with effort
+``a[i, j]`` from rep i. Policies maximise profit, so a minimisation instance
+gets ``profit = C - cost`` with ``C = max(cost) + 1``: when all n jobs are
+placed, maximising profit is minimising cost (``cost = n C - profit``), and
+every profit is >= 1 so no pair looks worthless.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from solver.compile.problem import UNASSIGNED, Problem, SolveOptions
+from solver.domain.errors import InputError
+
+MIN, MAX = "min", "max"
+
+
+@dataclass(frozen=True, eq=False)
+class GapInstance:
+    """One GAP problem: the raw matrices (job-major) and the `Problem` built from them."""
+
+    name: str  # e.g. "c10400" or "gap1-3"
+    file: str
+    index: int  # 1-based problem index within the file
+    sense: str  # "min" or "max"
+    cost: np.ndarray  # int (n, m): cost (min) or profit (max) of job i on agent j
+    weight: np.ndarray  # int (n, m): resource job i takes on agent j
+    capacity: np.ndarray  # int (m,)
+    problem: Problem
+
+    @property
+    def kind(self) -> str:
+        """Instance type: the leading letter of a Chu-Beasley/Yagiura name (a-e), else 'orlib'."""
+        first = self.name[:1].lower()
+        return first if first in "abcde" and self.name[1:2].isdigit() else "orlib"
+
+    def value(self, owner: np.ndarray) -> int | None:
+        """GAP objective of an owner vector in the instance's own sense; None unless all placed."""
+        if np.any(owner < 0):
+            return None
+        return int(self.cost[np.arange(len(owner)), owner].sum())
+
+    def value_of_profit(self, profit: float) -> float:
+        """Convert a bound/objective on the Problem's profit scale to the instance's scale."""
+        if self.sense == MAX:
+            return profit
+        offset = int(self.cost.max()) + 1
+        return len(self.cost) * offset - profit
+
+
+def _tokens(path: Path) -> np.ndarray:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise InputError(f"cannot read GAP file: {exc.strerror}", file=str(path)) from None
+    words = text.split()
+    try:
+        return np.array([int(w) for w in words], dtype=np.int64)
+    except ValueError:
+        bad = next(k for k, w in enumerate(words) if not w.lstrip("-").isdigit())
+        raise InputError(
+            f"expected an integer, found {words[bad]!r}", file=str(path), row=bad + 1,
+            field="token",
+        ) from None
+
+
+class _Stream:
+    """Integer token stream with positions, so errors can name the token."""
+
+    def __init__(self, tokens: np.ndarray, file: str) -> None:
+        self.tokens, self.pos, self.file = tokens, 0, file
+
+    def take(self, count: int, what: str) -> np.ndarray:
+        if self.pos + count > len(self.tokens):
+            raise InputError(
+                f"file ends early: needs {count} integers for {what}, "
+                f"{len(self.tokens) - self.pos} left", file=self.file, row=len(self.tokens) + 1,
+                field=what,
+            )
+        out = self.tokens[self.pos:self.pos + count]
+        self.pos += count
+        return out
+
+    def error(self, message: str, field: str, back: int = 1) -> InputError:
+        return InputError(message, file=self.file, row=self.pos - back + 1, field=field)
+
+
+def _read_problem(stream: _Stream) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    m, n = (int(v) for v in stream.take(2, "m n"))
+    if m < 1 or n < 1:
+        raise stream.error(f"agents and jobs must be >= 1, got m={m} n={n}", "m n", back=2)
+    cost = stream.take(m * n, "cost matrix").reshape(m, n).T.copy()
+    weight = stream.take(m * n, "resource matrix").reshape(m, n).T.copy()
+    if np.any(weight < 0):
+        raise stream.error("resource consumption must be >= 0", "resource matrix", back=m + 1)
+    capacity = stream.take(m, "capacity").copy()
+    if np.any(capacity < 0):
+        raise stream.error("capacity must be >= 0", "capacity", back=m)
+    return cost, weight, capacity
+
+
+def build_problem(
+    cost: np.ndarray, weight: np.ndarray, capacity: np.ndarray, sense: str,
+    *, time_limit_s: float = 10.0, workers: int = 0, seed: int = 0,
+) -> Problem:
+    """A `Problem` whose profit order is the GAP objective order (jobs = leads, agents = reps)."""
+    n, m = cost.shape
+    profit = cost.astype(np.float64) if sense == MAX else float(cost.max() + 1) - cost
+    return Problem(
+        lead_ids=tuple(f"job{i}" for i in range(n)),
+        rep_ids=tuple(f"agent{j}" for j in range(m)),
+        eligible=np.ones((n, m), dtype=bool),
+        value=profit,
+        penalty_factor=None,
+        effort=weight.astype(np.int64),
+        capacity=capacity.astype(np.int64),
+        forced=np.full(n, UNASSIGNED, dtype=np.int64),
+        group=np.full(n, UNASSIGNED, dtype=np.int64),
+        base_load=np.zeros(m),
+        lead_load=np.ones(n),
+        share=np.full(m, 1.0 / m),
+        available=np.ones(m, dtype=bool),
+        score=np.ones(n),
+        seniority=np.zeros(m, dtype=np.int64),
+        quota_weight=np.ones(m),
+        options=SolveOptions(seed=seed, time_limit_s=time_limit_s, workers=workers),
+    )
+
+
+def default_sense(path: Path) -> str:
+    """OR-Library gap1-gap12 are maximisation problems; every other file is minimisation."""
+    stem = path.name.removesuffix(".txt")
+    return MAX if stem.startswith("gap") and stem[3:].isdigit() else MIN
+
+
+def read_gap(
+    path: str | os.PathLike[str], *, sense: str | None = None, time_limit_s: float = 10.0,
+    workers: int = 0, seed: int = 0,
+) -> list[GapInstance]:
+    """All problems in a GAP file (one for single files, P for OR-Library files).
+
+    The layout is told apart by the token count: a single file holds exactly
+    ``2 + 2 m n + m`` integers. `sense` defaults to `default_sense`.
+    """
+    path = Path(path)
+    tokens = _tokens(path)
+    sense = sense or default_sense(path)
+    if sense not in (MIN, MAX):
+        raise InputError(f"sense must be 'min' or 'max', got {sense!r}", file=str(path))
+    if len(tokens) < 3:
+        raise InputError("file too short for a GAP problem", file=str(path), row=len(tokens) + 1)
+    m, n = int(tokens[0]), int(tokens[1])
+    single = m > 0 and n > 0 and len(tokens) == 2 + 2 * m * n + m
+    stream = _Stream(tokens, str(path))
+    count = 1 if single else int(stream.take(1, "problem count")[0])
+    if count < 1:
+        raise stream.error(f"problem count must be >= 1, got {count}", "problem count")
+    stem = path.name.removesuffix(".txt")
+    instances = []
+    for k in range(1, count + 1):
+        cost, weight, capacity = _read_problem(stream)
+        name = stem if single else f"{stem}-{k}"
+        problem = build_problem(cost, weight, capacity, sense, time_limit_s=time_limit_s,
+                                workers=workers, seed=seed)
+        instances.append(GapInstance(name, str(path), k, sense, cost, weight, capacity, problem))
+    if stream.pos != len(tokens):
+        raise InputError(f"{len(tokens) - stream.pos} unexpected integers after the last problem",
+                         file=str(path), row=stream.pos + 1, field="trailing data")
+    return instances
+
+
+def read_best_known(path: str | os.PathLike[str]) -> dict[tuple[str, int, str], int]:
+    """Best-known values keyed by (file name, 1-based problem index, sense).
+
+    The key uses the file's base name (``gap1.txt``, ``c10400``) so the table
+    matches instances wherever the files live.
+    """
+    path = Path(path)
+    table: dict[tuple[str, int, str], int] = {}
+    try:
+        with path.open(newline="") as handle:
+            for row_no, row in enumerate(csv.DictReader(handle), start=1):
+                try:
+                    key = (Path(row["file"]).name, int(row["problem_index"]), row["sense"])
+                    table[key] = int(row["best_known_value"])
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise InputError(f"bad best-known row: {exc}", file=str(path),
+                                     row=row_no) from None
+    except OSError as exc:
+        raise InputError(f"cannot read best-known table: {exc.strerror}", file=str(path)) from None
+    return table

@@ -1,0 +1,5 @@
+"""`python -m solver.cli ...` runs the `leadsolver` command."""
+
+from solver.cli.main import run
+
+run()

@@ -1,0 +1,63 @@
+"""Pieces shared by the `leadsolver` subcommands: errors to exit 2, options, output."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from solver.domain.errors import InputError
+from solver.domain.io import InputWarning, write_atomic
+
+F = TypeVar("F", bound=Callable[..., Any])
+FORMATS = ("table", "json", "csv")
+
+
+class UsageFailure(click.ClickException):
+    """Bad input: one line on stderr, exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+def show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    if issubclass(category, InputWarning):
+        click.echo(f"warning: {message}", err=True)
+    else:
+        click.echo(f"warning: {category.__name__}: {message}", err=True)
+
+
+def input_errors_exit_2(fn: F) -> F:
+    """Turn InputError into a one-line message and exit code 2."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except InputError as exc:
+            raise UsageFailure(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+reps_option = click.option("--reps", "reps_path", required=True, type=click.Path(dir_okay=False),
+                           help="Reps file (.csv, .json, .yaml).")
+leads_option = click.option("--leads", "leads_path", required=True, type=click.Path(dir_okay=False),
+                            help="Leads file (.csv, .json, .yaml).")
+policy_option = click.option("--policy", "policy_path", type=click.Path(dir_okay=False),
+                             help="Policy file (.yaml or .json); defaults apply when omitted.")
+format_option = click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
+                             show_default=True, help="Output format.")
+out_option = click.option("--out", "out_path", type=click.Path(dir_okay=False),
+                          help="Write the output to this file instead of stdout.")
+
+
+def emit(text: str, out_path: str | None) -> None:
+    if out_path:
+        write_atomic(out_path, text)
+        click.echo(f"wrote {out_path}", err=True)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))

@@ -1,0 +1,130 @@
+"""`leadsolver serve`: the router behind HTTP (see solver.http.app).
+
+This module decides what the process may do before it listens: it resolves
+the bearer token (env LEADSOLVER_TOKEN or --token-file), refuses to start
+without one unless --insecure-local on a loopback address, loads reps and
+policy (bad input: exit 2), opens the ledger and hands everything to uvicorn.
+FastAPI and uvicorn are imported only when the command runs, so
+`import solver.cli.main` works without the `service` extra.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import stat
+from pathlib import Path
+from typing import Literal
+
+import click
+
+from solver.cli.common import UsageFailure, input_errors_exit_2, policy_option, reps_option
+from solver.decode.batch import check_solver_fits
+from solver.domain.io import load_policy, load_reps
+
+TOKEN_ENV = "LEADSOLVER_TOKEN"
+MIN_TOKEN_CHARS = 16  # a guessable token is no protection; `openssl rand -hex 32` gives 64
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name other than localhost: may resolve anywhere
+        return False
+
+
+def resolve_token(token_file: str | None, insecure_local: bool, host: str) -> str | None:
+    """The token to require, or None (no auth) only for --insecure-local on loopback."""
+    if token_file is not None:
+        path = Path(token_file)
+        try:
+            token = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise UsageFailure(f"{token_file}: cannot read token file: {exc.strerror}") from None
+        if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            click.echo(f"warning: {token_file} is readable by other users; chmod 600 it", err=True)
+    else:
+        token = os.environ.get(TOKEN_ENV, "").strip()
+    if token:
+        if len(token) < MIN_TOKEN_CHARS:
+            raise UsageFailure(f"the token has {len(token)} characters; use at least {MIN_TOKEN_CHARS}")
+        return token
+    if not insecure_local:
+        raise UsageFailure(f"no token: set {TOKEN_ENV} or pass --token-file "
+                           "(or --insecure-local to serve without one on loopback)")
+    if not is_loopback(host):
+        raise UsageFailure(f"--insecure-local serves only on loopback, not on {host!r}")
+    click.echo("warning: serving WITHOUT authentication (--insecure-local)", err=True)
+    return None
+
+
+@click.command()
+@reps_option
+@policy_option
+@click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False),
+              help="SQLite ledger: every accepted lead is recorded here before it is answered.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; loopback by default. Put TLS in front for anything else.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--token-file", type=click.Path(dir_okay=False),
+              help=f"File holding the bearer token (else the {TOKEN_ENV} environment variable).")
+@click.option("--insecure-local", is_flag=True,
+              help="Serve without a token; allowed on a loopback address only.")
+@click.option("--max-body-bytes", type=click.IntRange(min=1), default=1_000_000, show_default=True,
+              help="Larger request bodies are refused with 413.")
+@click.option("--max-connections", type=click.IntRange(min=1), default=512, show_default=True,
+              help="Concurrent connections beyond this get 503 instead of queueing without bound.")
+@click.option("--durability", type=click.Choice(["power-loss", "process-crash"]), default="power-loss",
+              show_default=True,
+              help="What an accepted lead survives. power-loss: an fsync per ledger commit (group-committed "
+                   "under load); process-crash: no fsync, survives a crash or restart of the service, not "
+                   "of the machine (sub-millisecond commits).")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
+              show_default=True)
+@input_errors_exit_2
+def serve(
+    reps_path: str,
+    policy_path: str | None,
+    db_path: str,
+    host: str,
+    port: int,
+    token_file: str | None,
+    insecure_local: bool,
+    max_body_bytes: int,
+    max_connections: int,
+    durability: str,
+    log_level: str,
+) -> None:
+    """Serve the router over HTTP: urgent leads answered at once, normal ones micro-batched.
+
+    Every endpoint but /healthz and /readyz needs `Authorization: Bearer <token>`.
+    """
+    token = resolve_token(token_file, insecure_local, host)
+    try:
+        import uvicorn
+
+        from solver.http.app import create_app
+    except ImportError as exc:
+        raise UsageFailure(f"serve needs the service extra ({exc.name} is missing): "
+                           "pip install 'leadsolver[service]'") from None
+    from solver.online.ledger import Ledger
+    from solver.online.router import Router
+
+    reps = load_reps(reps_path)
+    policy = load_policy(policy_path)
+    check_solver_fits(policy, [], leads_file="request")  # a policy its solver cannot run: exit 2 now
+    synchronous: Literal["FULL", "NORMAL"] = "FULL" if durability == "power-loss" else "NORMAL"
+
+    # check_same_thread=False: the service solves micro-batches on a thread, under its lock.
+    ledger = Ledger(db_path, synchronous=synchronous, check_same_thread=False)
+    try:
+        router = Router(reps, policy, ledger)  # reloads leads buffered before a restart
+        app = create_app(router, token, reload_reps=lambda: load_reps(reps_path),
+                         max_body_bytes=max_body_bytes)
+        # No access log: at hundreds of requests a second it costs latency; /metrics counts them.
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,
+                    limit_concurrency=max_connections, timeout_graceful_shutdown=10)
+    finally:
+        ledger.close()

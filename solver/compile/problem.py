@@ -1,0 +1,298 @@
+"""The compiled problem: every array a policy needs, built once from the records.
+
+`compile_problem(reps, leads, policy)` is the only place where domain objects
+turn into numbers. Policies receive a `Problem` and return an owner vector;
+they never see pydantic records or files.
+
+Conventions: n leads (rows), m reps (columns); an owner vector holds a rep
+index per lead, -1 for unassigned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+
+import numpy as np
+
+from solver.compile import fairness
+from solver.compile.scoring import (
+    RULE_DIMENSIONS,
+    Dimension,
+    LeadColumns,
+    RepTable,
+    RotationState,
+    compile_reps,
+    encode_leads,
+    expected_value,
+)
+from solver.domain.model import Lead, Policy, Rep, RuleMode
+
+UNASSIGNED = -1
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """The plain (non-pydantic) solver settings a policy reads."""
+
+    fairness_weight: float = 0.0
+    fairness_measure: str = "count"  # count | value
+    fairness_mode: str = "penalty"  # penalty | minmax
+    account_grouping: bool = False
+    hard_rules: tuple[str, ...] = ()  # rule dimensions enforced as hard (for explanations)
+    high_score: float = 0.8
+    seed: int = 0
+    time_limit_s: float = 10.0
+    workers: int = 0  # 0 means all available CPU cores
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """A batch assignment problem as numpy arrays.
+
+    Objective, in order: place as many leads as the hard rules allow; then
+    maximise ``sum(profit[i, owner[i]]) - fairness penalty``.
+    """
+
+    lead_ids: tuple[str, ...]
+    rep_ids: tuple[str, ...]
+    eligible: np.ndarray  # bool (n, m): hard rules and availability admit rep j for lead i
+    value: np.ndarray  # float (n, m): expected value of lead i with rep j
+    penalty_factor: np.ndarray | None  # float (n, m) in (0, 1]: soft-rule discount, None = none
+    effort: np.ndarray  # int (n,) or (n, m): capacity units lead i takes (from rep j)
+    capacity: np.ndarray  # int (m,): remaining capacity in effort units (>= 0)
+    forced: np.ndarray  # int (n,): rep index the owner rule fixes (past capacity), -1 = none
+    group: np.ndarray  # int (n,): account group for grouping, -1 = none
+    base_load: np.ndarray  # float (m,): load already held in the fairness period
+    lead_load: np.ndarray  # float (n,): load one lead adds (1 for count, its value for value)
+    share: np.ndarray  # float (m,): target share of the load (0 for unavailable reps)
+    available: np.ndarray  # bool (m,)
+    score: np.ndarray  # float (n,): lead propensity 0..1
+    seniority: np.ndarray  # int (m,)
+    quota_weight: np.ndarray  # float (m,)
+    options: SolveOptions = field(default_factory=SolveOptions)
+    dimensions: dict[str, Dimension] = field(default_factory=dict)
+    rotation: RotationState = field(default_factory=RotationState)  # round robins, from earlier batches
+    # float (m,): what a seat with rep j is worth to later leads (the online router's dual
+    # prices); profit is net of it. None: a seat costs nothing (a batch on its own).
+    price: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.lead_ids)
+
+    @property
+    def m(self) -> int:
+        return len(self.rep_ids)
+
+    @property
+    def unit_effort(self) -> bool:
+        return bool(np.all(self.effort == 1))
+
+    @cached_property
+    def gross_profit(self) -> np.ndarray:
+        """float (n, m): expected value after soft-rule discounts, 0 where ineligible."""
+        profit = self.value if self.penalty_factor is None else self.value * self.penalty_factor
+        return np.where(self.eligible, profit, 0.0)
+
+    @cached_property
+    def profit(self) -> np.ndarray:
+        """float (n, m): what the policies maximise: `gross_profit` less the seat's price."""
+        if self.price is None:
+            return self.gross_profit
+        return np.where(self.eligible, self.gross_profit - self.price, 0.0)
+
+    def effort_of(self, owner: np.ndarray) -> np.ndarray:
+        """int (n,): effort each lead takes from its owner (0 for unassigned)."""
+        placed = owner >= 0
+        if self.effort.ndim == 1:
+            return np.where(placed, self.effort, 0)
+        rows = np.arange(self.n)
+        return np.where(placed, self.effort[rows, np.maximum(owner, 0)], 0)
+
+    def used_capacity(self, owner: np.ndarray) -> np.ndarray:
+        """int (m,): effort assigned to each rep by an owner vector."""
+        placed = owner >= 0
+        return np.bincount(owner[placed], weights=self.effort_of(owner)[placed], minlength=self.m)
+
+    def loads(self, owner: np.ndarray) -> np.ndarray:
+        """float (m,): fairness load per rep after the owner vector, history included."""
+        placed = owner >= 0
+        added = np.bincount(owner[placed], weights=self.lead_load[placed], minlength=self.m)
+        return self.base_load + added
+
+    @cached_property
+    def placeable_load(self) -> float:
+        """Load of the leads that have at least one eligible rep (or a forced owner)."""
+        can = self.eligible.any(axis=1) | (self.forced >= 0)
+        return float(self.lead_load[can].sum())
+
+    @cached_property
+    def targets(self) -> np.ndarray:
+        """float (m,): fair load per rep after the batch (fixed before solving)."""
+        return fairness.targets(self.share, self.base_load, self.placeable_load)
+
+    @cached_property
+    def fairness_unit(self) -> float:
+        """Money per unit of load deviation: a typical lead's best profit for count loads."""
+        if self.options.fairness_measure == "value":
+            return 1.0
+        # gross: the prices do not rescale fairness (the leads they leave out count as any
+        # lead without an eligible rep)
+        best = self.gross_profit.max(axis=1, initial=0.0)
+        return float(best.mean()) if best.size and best.mean() > 0 else 1.0
+
+    def fairness_penalty(self, owner: np.ndarray) -> float:
+        return fairness.penalty(
+            self.loads(owner), self.targets, self.options.fairness_weight, self.fairness_unit
+        )
+
+    def total_profit(self, owner: np.ndarray) -> float:
+        placed = np.flatnonzero(owner >= 0)
+        return float(self.profit[placed, owner[placed]].sum())
+
+    def total_value(self, owner: np.ndarray) -> float:
+        placed = np.flatnonzero(owner >= 0)
+        return float(self.value[placed, owner[placed]].sum())
+
+    def objective(self, owner: np.ndarray) -> float:
+        """Profit minus fairness penalty: the second level of the objective."""
+        return self.total_profit(owner) - self.fairness_penalty(owner)
+
+    def violations(self, owner: np.ndarray) -> list[str]:
+        """Broken hard rules of an owner vector; empty when it is feasible.
+
+        Checks shape, eligibility, the owner rule and capacity. Leads forced to
+        their owner may exceed the owner's capacity; they still use it.
+        """
+        problems: list[str] = []
+        if owner.shape != (self.n,):
+            return [f"owner vector has shape {owner.shape}, expected ({self.n},)"]
+        if np.any((owner < UNASSIGNED) | (owner >= self.m)):
+            return ["owner vector holds an index outside the reps"]
+        forced = self.forced >= 0
+        wrong_owner = forced & (owner != self.forced)
+        problems += [f"lead {self.lead_ids[i]} not given to its account owner"
+                     for i in np.flatnonzero(wrong_owner)]
+        placed = (owner >= 0) & ~forced
+        rows = np.flatnonzero(placed)
+        bad = rows[~self.eligible[rows, owner[rows]]]
+        problems += [f"lead {self.lead_ids[i]} given to ineligible rep {self.rep_ids[owner[i]]}"
+                     for i in bad]
+        free_owner = np.where(forced, UNASSIGNED, owner)
+        over = self.used_capacity(free_owner) > np.maximum(
+            self.capacity - self.used_capacity(np.where(forced, owner, UNASSIGNED)), 0
+        )
+        problems += [f"rep {self.rep_ids[j]} over capacity" for j in np.flatnonzero(over)]
+        return problems
+
+
+def with_prices(problem: Problem, price: np.ndarray, defer: bool) -> Problem:
+    """The problem with a per-rep seat price: profit becomes net of it.
+
+    With `defer`, a lead is no longer eligible for a rep whose price its gross
+    profit does not cover, so it may stay unplaced rather than take that seat.
+    Leads with a forced owner (the account owner rule) keep their eligibility.
+    """
+    eligible = problem.eligible
+    if defer:
+        eligible = eligible & ((problem.gross_profit >= price) | (problem.forced >= 0)[:, None])
+    return replace(problem, eligible=eligible, price=np.asarray(price, dtype=np.float64))
+
+
+def compile_problem(
+    reps: Sequence[Rep] | RepTable, leads: Sequence[Lead], policy: Policy
+) -> Problem:
+    """Turn validated records into the arrays every policy reads.
+
+    `reps` may be a `RepTable` compiled earlier (the router keeps one), so a
+    batch only encodes its leads.
+    """
+    table = reps if isinstance(reps, RepTable) else compile_reps(reps)
+    n, m = len(leads), table.m
+    rules = policy.rules
+    columns = LeadColumns.of(leads)
+    dims = encode_leads(table, columns)
+    available = table.available
+
+    eligible = np.broadcast_to(available, (n, m)).copy()
+    broken = np.zeros((n, m), dtype=np.int8)
+    for name in RULE_DIMENSIONS:
+        mode = getattr(rules, name)
+        if mode is RuleMode.OFF:
+            continue
+        admits = dims[name].admits()
+        if mode is RuleMode.HARD:
+            eligible &= admits
+        else:
+            broken += ~admits
+
+    rep_index = {rep_id: j for j, rep_id in enumerate(table.ids)}
+    owner_idx = np.fromiter(
+        (rep_index.get(owner, UNASSIGNED) for owner in columns.owner_id), dtype=np.int64, count=n
+    )
+    owner_idx = np.where((owner_idx >= 0) & available[np.maximum(owner_idx, 0)], owner_idx, -1)
+    forced = np.full(n, UNASSIGNED, dtype=np.int64)
+    if rules.account_owner is RuleMode.HARD:
+        forced = owner_idx
+    elif rules.account_owner is RuleMode.SOFT:
+        has_owner = owner_idx >= 0
+        broken[has_owner] += np.arange(m)[None, :] != owner_idx[has_owner, None]
+
+    value = expected_value(table, columns)
+    penalty_factor = None
+    if broken.any():
+        penalty_factor = (1.0 - policy.soft_penalty) ** broken
+
+    effort = columns.effort
+    lead_values = columns.value
+    open_leads = table.open_leads.astype(np.float64)
+    if policy.fairness.measure == "value":
+        lead_load = lead_values
+        # History is held as a count; value it at the batch's mean lead value.
+        base_load = open_leads * (float(lead_values.mean()) if n else 0.0)
+    else:
+        lead_load = np.ones(n)
+        base_load = open_leads
+
+    return Problem(
+        lead_ids=columns.ids,
+        rep_ids=table.ids,
+        eligible=eligible,
+        value=value,
+        penalty_factor=penalty_factor,
+        effort=effort,
+        capacity=np.maximum(table.capacity - table.open_leads, 0),
+        forced=forced,
+        group=_account_groups(columns.account_key) if rules.account_grouping
+        else np.full(n, UNASSIGNED),
+        base_load=base_load,
+        lead_load=lead_load,
+        share=fairness.shares(table.quota_weight, available),
+        available=available,
+        score=columns.score,
+        seniority=table.seniority,
+        quota_weight=table.quota_weight,
+        options=SolveOptions(
+            fairness_weight=policy.fairness.weight,
+            fairness_measure=policy.fairness.measure,
+            fairness_mode=policy.fairness.mode,
+            account_grouping=rules.account_grouping,
+            hard_rules=tuple(d for d in RULE_DIMENSIONS if getattr(rules, d) is RuleMode.HARD),
+            high_score=policy.high_score,
+            seed=policy.seed,
+            time_limit_s=policy.time_limit_s,
+            workers=policy.workers,
+        ),
+        dimensions=dims,
+        rotation=table.rotation,
+    )
+
+
+def _account_groups(keys: Sequence[str]) -> np.ndarray:
+    """Group index per lead: leads sharing an account key (parent, else account) share a group."""
+    index: dict[str, int] = {}
+    return np.array(
+        [index.setdefault(k, len(index)) if k else UNASSIGNED for k in keys], dtype=np.int64
+    )

@@ -1,0 +1,245 @@
+"""Validated domain types: reps, leads and the policy configuration.
+
+These are the records of DESIGN.md's data contract. Field validators check one
+value; `check_references` checks links across records (unique ids, owners that
+name a rep) once, after loading. Nothing downstream of `solver.compile.problem` sees
+these objects: policies read compiled numpy arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from solver.domain.availability import parse_date_range, parse_timezone, parse_working_hours
+from solver.domain.errors import InputError
+
+SEGMENTS = ("SMB", "MM", "ENT")
+T = TypeVar("T", bound=Collection[str])
+
+
+def known_segments(value: T) -> T:
+    """A pydantic check: every segment named (list items or mapping keys) is SMB, MM or ENT."""
+    unknown = [s for s in value if s not in SEGMENTS]
+    if unknown:
+        raise ValueError(f"unknown segment {unknown[0]!r}; expected one of {', '.join(SEGMENTS)}")
+    return value
+
+
+class RuleMode(StrEnum):
+    """How a routing rule is enforced."""
+
+    HARD = "hard"  # never broken
+    SOFT = "soft"  # may be broken at a cost of `soft_penalty` x expected value
+    OFF = "off"  # ignored
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _require_text(value: str) -> str:
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+class Rep(_Record):
+    """A sales rep who can own leads."""
+
+    id: str
+    name: str = ""
+    territories: tuple[str, ...] = ()
+    industries: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+    capacity: Annotated[int, Field(ge=0)]
+    open_leads: Annotated[int, Field(ge=0)] = 0
+    quota_weight: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
+    available: bool = True
+    skills: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict
+    )
+    seniority: Annotated[int, Field(ge=0)] = 0
+    # When the rep takes new leads (see solver.domain.availability): an IANA time zone,
+    # local working hours ("09:00-17:30" = weekdays; "" = always) and inclusive
+    # out-of-office date ranges "YYYY-MM-DD..YYYY-MM-DD".
+    timezone: str = "UTC"
+    working_hours: str = ""
+    ooo: tuple[str, ...] = ()
+
+    _id = field_validator("id")(_require_text)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        parse_timezone(value)
+        return value
+
+    @field_validator("working_hours")
+    @classmethod
+    def _valid_working_hours(cls, value: str) -> str:
+        parse_working_hours(value)
+        return value
+
+    @field_validator("ooo")
+    @classmethod
+    def _valid_ooo(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for text in value:
+            parse_date_range(text)
+        return value
+
+    @field_validator("segments")
+    @classmethod
+    def _known_segments(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return known_segments(value)
+
+    def skill(self, key: str | None) -> float:
+        """The rep's multiplier for an industry or product (1.0 when unknown)."""
+        return self.skills.get(key, 1.0) if key else 1.0
+
+
+class Lead(_Record):
+    """An incoming lead that needs exactly one owner."""
+
+    id: str
+    created_at: datetime | None = None
+    territory: str = ""
+    industry: str = ""
+    product: str = ""
+    segment: Literal["SMB", "MM", "ENT", ""] = ""
+    account_id: str = ""
+    parent_account_id: str = ""
+    value: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+    score: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 1.0
+    effort: Annotated[int, Field(ge=1)] = 1
+    urgent: bool = False
+    owner_id: str = ""
+
+    _id = field_validator("id")(_require_text)
+
+
+class Rules(_Record):
+    """Which routing rules are hard, soft or off."""
+
+    territory: RuleMode = RuleMode.HARD
+    segment: RuleMode = RuleMode.HARD
+    industry: RuleMode = RuleMode.OFF
+    product: RuleMode = RuleMode.OFF
+    account_owner: RuleMode = RuleMode.HARD
+    # All leads of one account (or parent account) in a batch go to one owner.
+    account_grouping: bool = False
+
+
+class Fairness(_Record):
+    """Balance of each rep's load against its quota-weighted share."""
+
+    weight: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    measure: Literal["count", "value"] = "count"
+    mode: Literal["penalty", "minmax"] = "penalty"
+
+
+class Batch(_Record):
+    """Micro-batching of normal (non-urgent) leads in the online router."""
+
+    max_size: Annotated[int, Field(ge=1)] = 100
+    max_wait_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 60.0
+
+
+class Sla(_Record):
+    """Service level for first response: untouched leads move to another rep."""
+
+    # Counted in the owner's working hours (around the clock for reps without hours).
+    first_touch_hours: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 4.0
+    # A lead moves at most this often; after that it stays with its last owner.
+    max_reassignments: Annotated[int, Field(ge=0)] = 2
+    # A lead waiting in the router's backlog (no rep had room or was on shift) this many
+    # wall-clock hours gets a final "unassigned" answer, for a person to pick up; None: it waits.
+    max_backlog_hours: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+
+
+class Pricing(_Record):
+    """The online router's per-rep prices (LP duals over recent leads, `solver.online.fastpath`)."""
+
+    # Leads expected before today's free capacity is released (a volume forecast for the
+    # capacity cycle, counted down from the router's start or its last team update: the
+    # service's reps reload starts a new cycle); the prices ration capacity over them. Past
+    # the forecast, a tenth of it is still expected. None: as many as there is room,
+    # which over-prices when capacity is ample: such prices only steer urgent leads between
+    # reps, and the two rationing options below stay off. Err high: 25% high costs less
+    # than 20% low.
+    horizon_leads: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    # With a forecast: micro-batches of the value-maximising solvers (flow, cpsat, greedy) use
+    # the same prices, a seat costing its rep's price. The baselines stay unpriced.
+    price_batches: bool = True
+    # Where batches are priced: a lead worth less than the price of every eligible rep with
+    # room waits in the backlog instead of taking a seat that later, better leads need.
+    defer_below_price: bool = True
+
+
+POLICY_NAMES = (
+    "flow",
+    "cpsat",
+    "greedy",
+    "round_robin",
+    "weighted_round_robin",
+    "least_loaded",
+    "rules",
+    "random",
+)
+
+
+class Policy(_Record):
+    """How leads are routed: the solver, the rules, fairness and solver limits."""
+
+    solver: str = "flow"
+    rules: Rules = Field(default_factory=Rules)
+    soft_penalty: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.25
+    fairness: Fairness = Field(default_factory=Fairness)
+    # Leads with score >= this go to the most senior rep in the `rules` cascade.
+    high_score: Annotated[float, Field(ge=0, le=1)] = 0.8
+    seed: int = 0
+    time_limit_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 10.0
+    # 0 means all available CPU cores.
+    workers: Annotated[int, Field(ge=0)] = 0
+    batch: Batch = Field(default_factory=Batch)
+    sla: Sla = Field(default_factory=Sla)
+    pricing: Pricing = Field(default_factory=Pricing)
+
+    @field_validator("solver")
+    @classmethod
+    def _known_solver(cls, value: str) -> str:
+        if value not in POLICY_NAMES:
+            raise ValueError(f"unknown solver {value!r}; expected one of {', '.join(POLICY_NAMES)}")
+        return value
+
+
+def check_unique_ids(records: Sequence[Rep | Lead], *, file: str | None, what: str) -> None:
+    """Ids must be unique within a file; rows are 1-based in file order."""
+    seen: dict[str, int] = {}
+    for row, record in enumerate(records, start=1):
+        if record.id in seen:
+            raise InputError(
+                f"duplicate {what} id {record.id!r} (first seen in row {seen[record.id]})",
+                file=file,
+                row=row,
+                field="id",
+            )
+        seen[record.id] = row
+
+
+def check_owners(reps: Sequence[Rep], leads: Sequence[Lead], *, leads_file: str | None) -> None:
+    """Every lead's owner_id must name a known rep."""
+    rep_ids = {r.id for r in reps}
+    for row, lead in enumerate(leads, start=1):
+        if lead.owner_id and lead.owner_id not in rep_ids:
+            raise InputError(
+                f"owner_id {lead.owner_id!r} names no rep in the reps file",
+                file=leads_file,
+                row=row,
+                field="owner_id",
+            )

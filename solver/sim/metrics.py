@@ -1,0 +1,163 @@
+"""Simulation metrics: one run's numbers, and their mean and 95% interval across seeds.
+
+`run_metrics` reads a `RunRecord` (plain arrays, so tiny cases can be checked
+by hand). Across seeds, `interval` gives the mean with a Student-t 95%
+confidence interval; `paired_interval` does the same for per-seed differences,
+which is how policies are compared: every policy of a seed sees the same
+arrivals and the same random draws, so the difference removes the traffic's
+noise and "better" becomes a statement with an interval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from solver.compile import fairness
+
+# Two-sided 95% Student-t quantiles t(0.975, df) for df = 1..30; beyond, the normal 1.96.
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+         2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+# Bin edges (minutes) of the first-response histogram: minutes, then hours, then days.
+RESPONSE_BINS = (0, 1, 2, 5, 10, 15, 30, 60, 120, 240, 480, 1440, 2880, 10080)
+
+# The metrics reported per run, in display order, with what a higher value means.
+METRICS: dict[str, str] = {
+    "expected_revenue": "better",  # sum of value x win probability at the simulated response time
+    "realized_revenue": "better",  # sum of value of the leads won (sampled)
+    "expected_value": "better",  # the router's own objective: value x score x skill, no speed effect
+    "conversion_rate": "better",
+    "response_p50_min": "worse",
+    "response_p90_min": "worse",
+    "sla_breaches": "worse",
+    "unassigned": "worse",
+    "reassigned": "worse",
+    "utilization": "neutral",
+    "quota_attainment": "better",  # share of reps at >= 100% of quota
+    "mean_attainment": "better",
+    "jain": "better",
+    "gini": "worse",
+    "max_deviation": "worse",
+}
+
+
+@dataclass
+class RunRecord:
+    """What one simulated run leaves behind: n leads, m reps, T load samples."""
+
+    value: np.ndarray  # float (n,): lead value
+    expected_value: np.ndarray  # float (n,): router's expected value with the final owner (0 if none)
+    owner: np.ndarray  # int (n,): final owner, -1 = unassigned
+    response_min: np.ndarray  # float (n,): first response after arrival, minutes (nan = never)
+    p_win: np.ndarray  # float (n,): win probability given the response time (0 if never)
+    won: np.ndarray  # bool (n,)
+    reassigned: np.ndarray  # int (n,): times the lead moved to another rep
+    capacity: np.ndarray  # int (m,)
+    quota: np.ndarray  # float (m,): revenue quota over the horizon
+    share: np.ndarray  # float (m,): fair share of the leads
+    load_samples: np.ndarray  # float (T, m): open leads per rep, sampled hourly
+    sla_minutes: float
+
+
+def run_metrics(rec: RunRecord) -> dict[str, float]:
+    """The per-run metrics of `METRICS` (plus counts), as plain floats."""
+    n, m = rec.owner.size, rec.capacity.size
+    placed = rec.owner >= 0
+    responded = np.isfinite(rec.response_min)
+    late = placed & (~responded | (np.nan_to_num(rec.response_min, nan=np.inf) > rec.sla_minutes))
+    revenue = np.bincount(rec.owner[rec.won & placed], weights=rec.value[rec.won & placed], minlength=m)
+    attainment = revenue / rec.quota
+    counts = np.bincount(rec.owner[placed], minlength=m).astype(float)
+    with_room = rec.capacity > 0
+    utilization = (
+        float(np.mean(rec.load_samples[:, with_room] / rec.capacity[with_room]))
+        if rec.load_samples.size and with_room.any() else 0.0
+    )
+    times = rec.response_min[responded]
+    out = {
+        "leads": float(n),
+        "assigned": float(placed.sum()),
+        "unassigned": float(n - placed.sum()),
+        "expected_revenue": float(np.sum(rec.value * rec.p_win)),
+        "realized_revenue": float(rec.value[rec.won].sum()),
+        "expected_value": float(rec.expected_value[placed].sum()),
+        "conversion_rate": float(rec.won.sum() / n) if n else 0.0,
+        "response_p50_min": float(np.percentile(times, 50)) if times.size else float("nan"),
+        "response_p90_min": float(np.percentile(times, 90)) if times.size else float("nan"),
+        "sla_breaches": float(late.sum()),
+        "reassigned": float((rec.reassigned > 0).sum()),
+        "utilization": utilization,
+        "quota_attainment": float(np.mean(attainment >= 1.0)),
+        "mean_attainment": float(attainment.mean()),
+    }
+    out.update(fairness.metrics(counts, rec.share))
+    return out
+
+
+def response_histogram(response_min: np.ndarray) -> list[int]:
+    """Counts of first-response times per `RESPONSE_BINS` bin (the last bin is open-ended)."""
+    times = response_min[np.isfinite(response_min)]
+    edges = np.array([*RESPONSE_BINS, np.inf])
+    return np.histogram(times, bins=edges)[0].tolist()
+
+
+def t_quantile(df: int) -> float:
+    """Two-sided 95% Student-t quantile for `df` degrees of freedom."""
+    return _T975[df - 1] if 1 <= df <= len(_T975) else 1.96
+
+
+def interval(values: Iterable[float]) -> dict[str, float]:
+    """Mean and 95% confidence interval (Student t) of independent per-seed values.
+
+    One value gives a zero-width interval: no spread is known, not none exists.
+    """
+    x = np.asarray(list(values), dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return {"mean": float("nan"), "low": float("nan"), "high": float("nan"), "n": 0}
+    mean = float(x.mean())
+    half = t_quantile(x.size - 1) * float(x.std(ddof=1)) / float(np.sqrt(x.size)) if x.size > 1 else 0.0
+    return {"mean": mean, "low": mean - half, "high": mean + half, "n": int(x.size)}
+
+
+def paired_interval(values: Sequence[float], baseline: Sequence[float]) -> dict[str, float]:
+    """Interval of the per-seed differences values - baseline (same seeds, same order)."""
+    if len(values) != len(baseline):
+        raise ValueError("paired values need the same seeds on both sides")
+    return interval(np.asarray(values, dtype=float) - np.asarray(baseline, dtype=float))
+
+
+def aggregate(runs: Sequence[dict[str, Any]], baseline: str) -> dict[str, Any]:
+    """Per variant x policy: mean and interval of every metric, and paired differences.
+
+    `runs` are dicts with keys variant, policy, seed and metrics. Differences
+    are against the baseline policy of the same variant and against the base
+    variant of the same policy, each paired by seed.
+    """
+    table: dict[tuple[str, str], dict[int, dict[str, float]]] = {}
+    for run in runs:
+        table.setdefault((run["variant"], run["policy"]), {})[run["seed"]] = run["metrics"]
+    names = list(runs[0]["metrics"]) if runs else []
+    cells: dict[str, dict[str, Any]] = {}
+    for (variant, policy), by_seed in table.items():
+        seeds = sorted(by_seed)
+
+        def column(source: dict[int, dict[str, float]], name: str, seeds: list[int] = seeds) -> list[float]:
+            return [source[s][name] for s in seeds]
+
+        entry: dict[str, Any] = {"metrics": {k: interval(column(by_seed, k)) for k in names}}
+        base = table.get((variant, baseline))
+        if base is not None and policy != baseline and set(base) >= set(seeds):
+            entry["vs_baseline"] = {k: paired_interval(column(by_seed, k), column(base, k))
+                                    for k in names}
+        base_variant = table.get(("base", policy))
+        if base_variant is not None and variant != "base" and set(base_variant) >= set(seeds):
+            entry["vs_base_variant"] = {k: paired_interval(column(by_seed, k), column(base_variant, k))
+                                        for k in names}
+        cells.setdefault(variant, {})[policy] = entry
+    return cells

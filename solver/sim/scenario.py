@@ -1,0 +1,368 @@
+"""Quota scenarios: a team, a lead stream, a response model and the policies to compare.
+
+A scenario file (YAML) is validated once, here, into a `Scenario`. Variants
+are named overrides of any field of the file, merged into the raw mapping
+before validation, so a variant is checked exactly like the base::
+
+    variants:
+      capacity 30:
+        team: {set: {capacity: 30}}        # nested mappings merge key by key
+      +2 EMEA reps:
+        team.add_reps:                     # a dotted key names a nested field
+          - {id: E9, territories: [EMEA], capacity: 20}
+
+Relative paths in a scenario (a reps file, the CRM data folder) are relative
+to the scenario file. Every error is an `InputError` naming the file and the
+field (and the variant); errors in a reps file name its row.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from solver.domain.availability import parse_timezone
+from solver.domain.errors import InputError
+from solver.domain.io import input_error_from, load_reps, parse_document
+from solver.domain.model import POLICY_NAMES, Policy, Rep, check_unique_ids, known_segments
+
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_zone(value: str) -> str:
+    parse_timezone(value)
+    return value
+
+
+class TeamSpec(_Spec):
+    """The sales team: reps (a file or inline records), edits for variants, quotas, calendars."""
+
+    reps: str | list[dict[str, Any]] | None = None  # None only with a `crm` source
+    add_reps: list[dict[str, Any]] = Field(default_factory=list)
+    remove_reps: list[str] = Field(default_factory=list)
+    set: dict[str, Any] = Field(default_factory=dict)  # a field set on every rep, e.g. capacity
+    quota: Positive = 100_000.0  # revenue quota per rep over the horizon
+    quota_by_segment: dict[str, Positive] = Field(default_factory=dict)  # reps serving the segment
+    quotas: dict[str, Positive] = Field(default_factory=dict)  # per rep id, wins over the above
+    # Quota sets the fair share: quota_weight = quota / mean quota (as sales ops set shares).
+    quota_sets_weight: bool = True
+    # Fields given to every rep that leaves them at the default, e.g. a team-wide
+    # timezone and working_hours ("09:00-17:30" = weekdays; see solver.domain.availability).
+    defaults: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("quota_by_segment")
+    @classmethod
+    def _segments(cls, value: dict[str, float]) -> dict[str, float]:
+        return known_segments(value)
+
+
+class ValueDist(_Spec):
+    """Lognormal deal value: median and sigma of log value."""
+
+    median: Positive
+    sigma: NonNegative = 0.8
+
+
+class ScoreDist(_Spec):
+    """Beta-distributed lead score (propensity)."""
+
+    a: Positive = 2.0
+    b: Positive = 3.0
+
+
+def _mix(value: dict[str, float]) -> dict[str, float]:
+    if any(w < 0 for w in value.values()) or (value and sum(value.values()) <= 0):
+        raise ValueError("mix weights must be >= 0 with a positive total")
+    return value
+
+
+class StreamSpec(_Spec):
+    """Synthetic lead traffic: arrivals per weekday and hour, mixes and distributions."""
+
+    leads_per_week: Positive = 500.0
+    weekday_weights: list[NonNegative] = Field(default_factory=lambda: [1, 1, 1, 1, 1, 0.15, 0.1])
+    hour_weights: list[NonNegative] = Field(
+        default_factory=lambda: [0.2] * 7 + [0.6, 1, 1.3, 1.4, 1.3, 1, 1.2, 1.3, 1.2, 1, 0.8, 0.5]
+        + [0.3] * 5
+    )
+    timezone: str = "UTC"  # the clock the arrival profile is written in
+    territory: dict[str, NonNegative] = Field(default_factory=dict)  # label -> weight
+    industry: dict[str, NonNegative] = Field(default_factory=dict)
+    product: dict[str, NonNegative] = Field(default_factory=dict)
+    segment: dict[str, NonNegative] = Field(default_factory=dict)
+    value: ValueDist = Field(default_factory=lambda: ValueDist(median=10_000))
+    value_by_segment: dict[str, ValueDist] = Field(default_factory=dict)
+    score: ScoreDist = Field(default_factory=ScoreDist)
+    urgent_share: Share = 0.05
+    repeat_rate: Share = 0.2  # share of leads from an account that already sent one
+
+    _zone = field_validator("timezone")(_check_zone)
+    _mixes = field_validator("territory", "industry", "product", "segment")(_mix)
+
+    @field_validator("weekday_weights")
+    @classmethod
+    def _week(cls, value: list[float]) -> list[float]:
+        if len(value) != 7 or sum(value) <= 0:
+            raise ValueError("expected 7 weights (Monday..Sunday) with a positive total")
+        return value
+
+    @field_validator("hour_weights")
+    @classmethod
+    def _day(cls, value: list[float]) -> list[float]:
+        if len(value) != 24 or sum(value) <= 0:
+            raise ValueError("expected 24 weights (hour 0..23) with a positive total")
+        return value
+
+    @field_validator("segment", "value_by_segment")
+    @classmethod
+    def _known_segments(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return known_segments(value)
+
+
+class ResponseSpec(_Spec):
+    """How fast reps answer, how speed turns into wins, and how long a lead stays open.
+
+    First response (in the rep's working time) is lognormal with median
+    ``base_minutes + minutes_per_open_lead * open leads``; a lead arriving
+    outside the rep's hours waits for the next working hour. Win probability
+    is ``min(1, score * skill) * (floor + (1 - floor) * 0.5 ** (t / half_life))``
+    for a first response after t minutes: minutes matter, hours cost most of it.
+    """
+
+    base_minutes: Positive = 10.0
+    minutes_per_open_lead: NonNegative = 2.0
+    sigma: NonNegative = 0.7
+    half_life_minutes: Positive = 30.0
+    floor: Share = 0.15
+    sla_minutes: Positive = 60.0  # a first response later than this is an SLA breach
+    work_days: Positive = 3.0  # median calendar days from first response to release
+    work_sigma: NonNegative = 0.5
+    stale_check_minutes: Positive = 15.0  # how often the simulated ops job reassigns stale leads
+
+
+class CrmSource(_Spec):
+    """Team and lead stream from the Maven CRM export: learn before `cutoff`, replay after."""
+
+    data: str  # folder with sales_pipeline.csv, sales_teams.csv, accounts.csv, products.csv
+    cutoff: date  # deals engaged before: history to learn from; from it on: the replayed stream
+    prior_strength: Positive = 20.0  # pseudo-deals pulling a rep's win rates to the team mean
+    capacity: Annotated[int, Field(ge=0)] = 40
+
+
+class Scenario(_Spec):
+    """A validated scenario (one variant of a file)."""
+
+    name: str
+    description: str = ""
+    start: datetime = datetime(2024, 3, 4, tzinfo=ZoneInfo("UTC"))  # a Monday
+    horizon_days: Positive = 28.0
+    team: TeamSpec = Field(default_factory=TeamSpec)
+    stream: StreamSpec = Field(default_factory=StreamSpec)
+    crm: CrmSource | None = None
+    response: ResponseSpec = Field(default_factory=ResponseSpec)
+    policy: Policy = Field(default_factory=Policy)
+    policies: list[str] = Field(default_factory=lambda: ["round_robin", "flow"])
+    baseline: str = ""  # defaults to the first policy
+    seeds: Annotated[int, Field(ge=1)] = 5
+    fairness_sweep: list[NonNegative] = Field(default_factory=lambda: [0, 0.1, 0.3, 1, 3, 10])
+    sweep_policy: str = "flow"  # the optimizer whose fairness weight the trade-off curve sweeps
+    variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    variant: str = "base"  # which variant this object is (set by the loader)
+    base_dir: str = "."  # folder of the scenario file (set by the loader)
+
+    @field_validator("start")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("start needs a time zone, e.g. 2024-03-04T00:00:00+00:00")
+        return value
+
+    @field_validator("policies")
+    @classmethod
+    def _known_policies(cls, value: list[str]) -> list[str]:
+        unknown = [p for p in value if p not in POLICY_NAMES]
+        if unknown:
+            raise ValueError(f"unknown policy {unknown[0]!r}; expected some of {', '.join(POLICY_NAMES)}")
+        if not value:
+            raise ValueError("name at least one policy")
+        return value
+
+    @model_validator(mode="after")
+    def _links(self) -> Scenario:
+        if self.baseline and self.baseline not in self.policies:
+            raise ValueError(f"baseline {self.baseline!r} is not one of the policies")
+        if self.sweep_policy not in POLICY_NAMES:
+            raise ValueError(f"unknown sweep_policy {self.sweep_policy!r}")
+        if self.crm is None and self.team.reps is None:
+            raise ValueError("team.reps is required (a reps file or inline records) without a crm source")
+        return self
+
+    @property
+    def baseline_policy(self) -> str:
+        return self.baseline or self.policies[0]
+
+    def path(self, relative: str) -> Path:
+        """A path from the scenario file resolved against the scenario's folder."""
+        return (Path(self.base_dir) / relative).resolve()
+
+    def with_policies(self, policies: list[str]) -> Scenario:
+        """The scenario comparing other policies (e.g. from --policies), validated again."""
+        data = self.model_dump()
+        data["policies"] = policies
+        if data["baseline"] not in policies:
+            data["baseline"] = ""
+        return _validate(data, file=self.name, variant=self.variant)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file and every variant (errors name file, variant, field)."""
+    path = Path(path)
+    raw = parse_document(path)
+    if not isinstance(raw, dict):
+        raise InputError("a scenario must be a mapping of keys to values", file=str(path))
+    raw = {**raw, "base_dir": str(path.resolve().parent)}
+    raw.setdefault("name", path.stem)
+    base = _validate(raw, file=str(path), variant=None)
+    for name in base.variants:
+        variant_of(base, name, file=str(path))  # validate each variant now, not mid-run
+    return base
+
+
+def variant_of(base: Scenario, name: str, *, file: str | None = None) -> Scenario:
+    """The scenario with variant `name`'s overrides applied ('base' is the scenario itself)."""
+    if name == "base":
+        return base
+    if name not in base.variants:
+        raise InputError(f"unknown variant {name!r}", file=file or base.name, field="variants")
+    data = base.model_dump(exclude={"variants"})
+    data = merge(data, expand_dotted(base.variants[name]))
+    data["variant"] = name
+    return _validate(data, file=file or base.name, variant=name)
+
+
+def variant_names(base: Scenario) -> list[str]:
+    return ["base", *base.variants]
+
+
+def expand_dotted(overrides: dict[str, Any]) -> dict[str, Any]:
+    """{'team.set.capacity': 30} -> {'team': {'set': {'capacity': 30}}} (nested keys expanded too)."""
+    out: dict[str, Any] = {}
+    for key, value in overrides.items():
+        value = expand_dotted(value) if isinstance(value, dict) else value
+        parts = str(key).split(".")
+        node: dict[str, Any] = {parts[-1]: value}
+        for part in reversed(parts[:-1]):
+            node = {part: node}
+        out = merge(out, node)
+    return out
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep merge: mappings merge key by key; any other value replaces the base's."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _validate(data: dict[str, Any], *, file: str, variant: str | None) -> Scenario:
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        err = input_error_from(exc, file, row=None)
+        where = f"variant {variant!r}: " if variant else ""
+        raise InputError(f"{where}{err.message}", file=file, field=err.field) from None
+
+
+def team_reps(scenario: Scenario) -> list[Rep]:
+    """The scenario's reps after its edits (add, remove, set), with quota-derived weights.
+
+    A CRM scenario's base team comes from `solver.sim.crm` (skills learned from history).
+    """
+    if scenario.crm is not None:
+        from solver.sim.crm import crm_reps  # the CRM source is optional; keep its import local
+
+        reps = crm_reps(scenario)
+        file = str(scenario.path(scenario.crm.data))
+    elif isinstance(scenario.team.reps, str):
+        file = str(scenario.path(scenario.team.reps))
+        reps = load_reps(file)
+    else:
+        file = f"{scenario.name}: team.reps"
+        reps = _inline_reps(scenario.team.reps or [], file)
+    reps += _inline_reps(scenario.team.add_reps, f"{scenario.name}: team.add_reps")
+    unknown = [r for r in scenario.team.remove_reps if r not in {rep.id for rep in reps}]
+    if unknown:
+        raise InputError(f"remove_reps names unknown rep {unknown[0]!r}", file=scenario.name,
+                         field="team.remove_reps")
+    reps = [r for r in reps if r.id not in scenario.team.remove_reps]
+    if not reps:
+        raise InputError("the team has no reps", file=scenario.name, field="team.reps")
+    check_unique_ids(reps, file=file, what="rep")
+    if scenario.team.defaults:
+        reps = _set_fields(reps, scenario.team.defaults, scenario.name, only_defaults=True)
+    if scenario.team.set:
+        reps = _set_fields(reps, scenario.team.set, scenario.name)
+    if scenario.team.quota_sets_weight:
+        quota = rep_quotas(scenario, reps)
+        mean = sum(quota) / len(quota)
+        reps = [r.model_copy(update={"quota_weight": q / mean}) for r, q in zip(reps, quota, strict=True)]
+    return reps
+
+
+def rep_quotas(scenario: Scenario, reps: list[Rep]) -> list[float]:
+    """Revenue quota per rep over the horizon: per id, else the highest of its segments, else default."""
+    team = scenario.team
+    unknown = [k for k in team.quotas if k not in {r.id for r in reps}]
+    if unknown:
+        raise InputError(f"quota for unknown rep {unknown[0]!r}", file=scenario.name, field="team.quotas")
+    out = []
+    for rep in reps:
+        by_segment = [team.quota_by_segment[s] for s in rep.segments if s in team.quota_by_segment]
+        out.append(team.quotas.get(rep.id, max(by_segment, default=team.quota)))
+    return out
+
+
+def _inline_reps(records: list[dict[str, Any]], file: str) -> list[Rep]:
+    reps = []
+    for row, record in enumerate(records, start=1):
+        try:
+            reps.append(Rep.model_validate(record))
+        except ValidationError as exc:
+            raise input_error_from(exc, file, row) from None
+    return reps
+
+
+def _set_fields(reps: list[Rep], values: dict[str, Any], file: str, only_defaults: bool = False
+                ) -> list[Rep]:
+    """Set fields on every rep (or, with `only_defaults`, where the rep left the default).
+
+    Validated as if written in the reps file, so a bad value names the rep's row.
+    """
+    section = "team.defaults" if only_defaults else "team.set"
+    out = []
+    for row, rep in enumerate(reps, start=1):
+        fields = rep.model_dump()
+        update = {k: v for k, v in values.items()
+                  if not only_defaults or k not in Rep.model_fields
+                  or fields.get(k) == Rep.model_fields[k].get_default(call_default_factory=True)}
+        try:
+            out.append(Rep.model_validate({**fields, **update}))
+        except ValidationError as exc:
+            err = input_error_from(exc, file, row)
+            raise InputError(f"{section}: {err.message}", file=file, row=row, field=err.field) from None
+    return out
