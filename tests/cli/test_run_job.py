@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SAMPLE = Path(__file__).resolve().parents[1] / "scenarios" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "scenarios" / "sample"
 CLI = [sys.executable, "-c", "from solver.cli import run; run()"]
 
 

@@ -15,7 +15,7 @@ from solver.policies import Status, solve
 from solver.policies.cpsat import policy_objective, solve_model
 
 GAP_DATA = Path(os.environ.get("LEADSOLVER_GAP_DATA",
-                               Path(__file__).resolve().parents[2] / "shared" / "data" / "gap"))
+                               Path(__file__).resolve().parents[3] / "shared" / "data" / "gap"))
 needs_data = pytest.mark.skipif(not GAP_DATA.is_dir(), reason="GAP data not found")
 
 

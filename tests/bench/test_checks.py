@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import random_instance
+from tests.conftest import random_instance
 
 from solver.bench.checks import check_assignment
 from solver.compile.problem import compile_problem

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_simulate import TINY
+from tests.sim.test_simulate import TINY
 
 from solver.report.html import fmt_interval, simulation_report, simulation_table
 from solver.sim.scenario import load_scenario
