@@ -39,7 +39,7 @@ import numpy as np
 
 from solver.bench.synthetic import make_instance
 from solver.compile.problem import compile_problem
-from solver.decode.result import DEFERRED
+from solver.decode.reasons import DEFERRED
 from solver.domain.model import Policy, Pricing
 from solver.online.router import Router
 from solver.policies import solve

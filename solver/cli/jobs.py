@@ -32,7 +32,8 @@ from solver.cli.common import (
     policy_option,
     reps_option,
 )
-from solver.decode.result import ASSIGNED, Assignment
+from solver.decode.reasons import ASSIGNED
+from solver.decode.result import Assignment
 from solver.domain.errors import InputError
 from solver.online.ledger import Ledger
 from solver.online.router import Router

@@ -36,7 +36,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from solver.decode.result import ASSIGNED, UNASSIGNED_STATUS, Assignment
+from solver.decode.reasons import ASSIGNED, UNASSIGNED_STATUS
+from solver.decode.result import Assignment
 from solver.domain.model import Lead
 
 SCHEMA_VERSION = 1

@@ -50,15 +50,9 @@ import numpy as np
 from solver.compile import fairness
 from solver.compile.problem import UNASSIGNED, Problem, compile_problem, with_prices
 from solver.compile.scoring import RepTable, compile_reps
-from solver.decode.result import (
-    ASSIGNED,
-    DEFERRED,
-    UNASSIGNED_STATUS,
-    Assignment,
-    decode,
-    explain_lead,
-    unassigned_reasons,
-)
+from solver.decode.explain import explain_lead
+from solver.decode.reasons import ASSIGNED, DEFERRED, UNASSIGNED_STATUS, unassigned_reasons
+from solver.decode.result import Assignment, decode
 from solver.domain.availability import RepCalendar
 from solver.domain.errors import InputError
 from solver.domain.model import Lead, Policy, Rep

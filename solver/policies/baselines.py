@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 
 from solver.compile.problem import Problem
-from solver.policies.base import Solution, register
+from solver.policies.registry import Solution, register
 from solver.policies.sequential import Rotation, RoutingState, route_sequentially
 
 

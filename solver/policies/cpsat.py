@@ -46,7 +46,7 @@ from ortools.sat.python import cp_model
 
 from solver.compile.problem import UNASSIGNED, Problem
 from solver.policies import gap_engine
-from solver.policies.base import Solution, Status, register
+from solver.policies.registry import Solution, Status, register
 
 # Resolution of scaled money: the largest |profit| maps to about this many units.
 MONEY_RESOLUTION = 10**6
@@ -347,7 +347,7 @@ def warm_start(problem: Problem) -> np.ndarray | None:
 
     Imported lazily: the policies are optional neighbours of this one.
     """
-    from solver.policies.base import solve
+    from solver.policies.registry import solve
 
     name = "flow" if problem.unit_effort and not problem.options.account_grouping else "greedy"
     try:
@@ -375,7 +375,7 @@ def _flow_is_exact(problem: Problem) -> bool:
             and (opts.fairness_weight == 0 or opts.fairness_measure == "count"))
 
 
-@register("cpsat")
+@register("cpsat", priced=True, exact_tolerance=1e-6)
 def solve_cpsat(problem: Problem) -> Solution:
     """Solve the batch with CP-SAT (plain GAPs through `gap_engine` first).
 
@@ -387,7 +387,7 @@ def solve_cpsat(problem: Problem) -> Solution:
         return Solution(np.full(0, UNASSIGNED, dtype=np.int64), Status.OPTIMAL, 0.0, 0.0,
                         stats={"termination": "optimal"})
     if _flow_is_exact(problem):
-        from solver.policies.base import solve
+        from solver.policies.registry import solve
 
         solution = solve(problem, "flow")
         solution.stats = {**solution.stats, "engine": "flow", "termination": "optimal"}

@@ -28,7 +28,7 @@ from ortools.graph.python import min_cost_flow
 
 from solver.compile import fairness
 from solver.compile.problem import Problem
-from solver.policies.base import Solution, Status, free_capacity, register, start_owner
+from solver.policies.registry import Solution, Status, free_capacity, register, start_owner
 
 COST_RESOLUTION = 2.0**36  # largest |arc cost| after scaling; x nodes must stay < 2**63
 
@@ -37,7 +37,7 @@ class FlowError(RuntimeError):
     """The min-cost flow solver rejected the network (it should not happen on valid input)."""
 
 
-@register("flow")
+@register("flow", unit_effort_only=True, groups_accounts=False, priced=True, exact_tolerance=1e-9)
 def solve_flow(problem: Problem) -> Solution:
     """Exact for unit effort and count fairness; see the module docstring."""
     if not problem.unit_effort:

@@ -12,7 +12,7 @@ import numpy as np
 
 from solver.compile import fairness
 from solver.compile.problem import Problem
-from solver.policies.base import Solution, register
+from solver.policies.registry import Solution, register
 from solver.policies.sequential import RoutingState, route_sequentially
 
 
@@ -49,4 +49,4 @@ def solve_greedy(problem: Problem, prices: np.ndarray | None = None) -> Solution
     return route_sequentially(problem, choose)
 
 
-register("greedy")(solve_greedy)
+register("greedy", priced=True)(solve_greedy)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from solver.compile.problem import Problem
-from solver.policies.base import Solution, Status, free_capacity, start_owner
+from solver.policies.registry import Solution, Status, free_capacity, start_owner
 
 
 @dataclass

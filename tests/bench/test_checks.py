@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.conftest import random_instance
 
 from solver.bench.checks import check_assignment
 from solver.compile.problem import compile_problem
 from solver.domain.model import Lead, Policy, Rep, Rules
 from solver.policies import solve
+from tests.conftest import random_instance
 
 
 def rep(rep_id: str = "r0", **fields: object) -> Rep:

@@ -102,7 +102,7 @@ def test_choose_rep_with_defer_admits_only_reps_whose_price_the_lead_covers():
 def test_router_defers_an_urgent_lead_below_every_price_and_places_it_when_prices_fall():
     from datetime import UTC, datetime
 
-    from solver.decode.result import DEFERRED
+    from solver.decode.reasons import DEFERRED
     from solver.domain.model import Lead, Policy, Rep
     from solver.online.router import Router
 

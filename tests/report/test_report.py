@@ -6,11 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
-from tests.sim.test_simulate import TINY
 
 from solver.report.html import fmt_interval, simulation_report, simulation_table
 from solver.sim.scenario import load_scenario
 from solver.sim.simulate import simulate_scenario
+from tests.sim.test_simulate import TINY
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 A policy is a function ``Problem -> Solution``, registered by name:
 
-    @register("greedy")
+    @register("greedy", priced=True)
     def solve_greedy(problem: Problem) -> Solution: ...
 
 Every policy honours every hard rule (eligibility, the owner rule, capacity)
@@ -52,14 +52,48 @@ class Solution:
 
 
 PolicyFn = Callable[[Problem], Solution]
-_REGISTRY: dict[str, PolicyFn] = {}
 
 
-def register(name: str) -> Callable[[PolicyFn], PolicyFn]:
-    """Register a policy function under `name`."""
+@dataclass(frozen=True)
+class PolicySpec:
+    """A policy declared once: its name, its solve function and what it can do.
+
+    Every fact about a policy that other layers need is here and nowhere else:
+    the CLI's choices, policy validation, the router's pricing decision, the
+    benchmark's exactness check and the unit-effort fit check all read it.
+    """
+
+    name: str
+    solve: PolicyFn
+    unit_effort_only: bool = False  # refuses leads whose effort is not 1 (min-cost flow)
+    groups_accounts: bool = True  # honours rules.account_grouping (all leads of an account, one rep)
+    priced: bool = False  # maximises value, so micro-batches may price seats like the fast path
+    # Proven optimal for its objective when it says so: the benchmark checks its value against
+    # the LP optimum within this relative tolerance. None: a heuristic or baseline.
+    exact_tolerance: float | None = None
+
+    @property
+    def exact(self) -> bool:
+        return self.exact_tolerance is not None
+
+
+_REGISTRY: dict[str, PolicySpec] = {}
+
+
+def register(
+    name: str,
+    *,
+    unit_effort_only: bool = False,
+    groups_accounts: bool = True,
+    priced: bool = False,
+    exact_tolerance: float | None = None,
+) -> Callable[[PolicyFn], PolicyFn]:
+    """Declare the policy `name` with its capabilities (a decorator on its solve function)."""
 
     def decorate(fn: PolicyFn) -> PolicyFn:
-        _REGISTRY[name] = fn
+        if name in _REGISTRY:
+            raise ValueError(f"policy {name!r} is registered twice")
+        _REGISTRY[name] = PolicySpec(name, fn, unit_effort_only, groups_accounts, priced, exact_tolerance)
         return fn
 
     return decorate
@@ -69,14 +103,19 @@ def policy_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def solve(problem: Problem, name: str) -> Solution:
-    """Run the policy `name` on `problem`, timing it and filling in the objective."""
+def policy_spec(name: str) -> PolicySpec:
+    """The declaration of policy `name`; ValueError naming the known ones if there is none."""
     try:
-        fn = _REGISTRY[name]
+        return _REGISTRY[name]
     except KeyError:
         raise ValueError(f"unknown policy {name!r}; expected one of {', '.join(policy_names())}") from None
+
+
+def solve(problem: Problem, name: str) -> Solution:
+    """Run the policy `name` on `problem`, timing it and filling in the objective."""
+    spec = policy_spec(name)
     start = time.perf_counter()
-    solution = fn(problem)
+    solution = spec.solve(problem)
     solution.solve_time_s = time.perf_counter() - start
     if solution.objective is None:
         solution.objective = problem.objective(solution.owner)
@@ -93,5 +132,5 @@ def free_capacity(problem: Problem, owner: np.ndarray) -> np.ndarray:
     return problem.capacity - problem.used_capacity(owner).astype(np.int64)
 
 
-__all__ = ["UNASSIGNED", "Problem", "Solution", "Status", "free_capacity", "policy_names",
-           "register", "solve", "start_owner"]
+__all__ = ["UNASSIGNED", "PolicySpec", "Problem", "Solution", "Status", "free_capacity", "policy_names",
+           "policy_spec", "register", "solve", "start_owner"]
