@@ -32,7 +32,8 @@ from fastapi.testclient import TestClient
 from solver.cli import main
 from solver.cli.serve import resolve_token
 from solver.domain.model import Batch, Lead, Policy, Rep
-from solver.http.app import RouterGate, create_app
+from solver.http.app import create_app
+from solver.http.gate import RouterGate
 from solver.online.ledger import Ledger
 from solver.online.router import Router
 

@@ -1,0 +1,100 @@
+"""Router access for the HTTP service: one caller at a time, submissions committed in groups."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from solver.decode.result import Assignment
+from solver.domain.model import Lead
+from solver.online.router import Router
+
+log = logging.getLogger("leadsolver.service")
+T = TypeVar("T")
+
+
+class RouterGate:
+    """One caller at a time into the router and its ledger.
+
+    The Router is not thread-safe, so every call holds one asyncio lock. Short
+    calls (a submission, a lookup) run inline on the event loop: handing them
+    to a thread cost more than the call itself (GIL and scheduler hand-offs,
+    ~0.5 ms a request on a loaded 2-core machine). Long calls (a micro-batch
+    solve, SLA reassignment, a reps reload) run on a thread while holding the
+    lock, so health checks and request parsing go on meanwhile; that is why the
+    ledger must be opened with ``check_same_thread=False``.
+
+    Group commit: submissions that queue up while the lock is busy (or arrive
+    in the same loop iteration) run in ONE ledger transaction, so a burst pays
+    one commit (one fsync with synchronous=FULL), and every answer is released
+    only after that commit. If a group fails, the ledger rolls back; the
+    router, whose memory may already hold decisions from the group, is rebuilt
+    from the ledger (what a restart does) and the submissions are retried one
+    by one, so only the faulty one fails.
+    """
+
+    def __init__(self, router: Router, max_group: int = 256) -> None:
+        self.router = router
+        self._max_group = max_group
+        self._lock = asyncio.Lock()
+        self._queue: list[tuple[Sequence[Lead], asyncio.Future[list[Assignment | None]]]] = []
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def call(self, fn: Callable[[Router], T]) -> T:
+        """fn(router) on the event loop, under the lock: for calls that take microseconds."""
+        async with self._lock:
+            return fn(self.router)
+
+    async def call_in_thread(self, fn: Callable[[Router], T]) -> T:
+        """fn(router) on a worker thread, under the lock: for calls that may take long."""
+        async with self._lock:
+            return await asyncio.to_thread(fn, self.router)
+
+    async def submit(self, leads: Sequence[Lead]) -> list[Assignment | None]:
+        """Submit leads in order; the answers come after their ledger transaction commits."""
+        future: asyncio.Future[list[Assignment | None]] = asyncio.get_running_loop().create_future()
+        self._queue.append((leads, future))
+        if self._drainer is None:
+            self._drainer = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            async with self._lock:
+                while self._queue:
+                    group = self._queue[: self._max_group]
+                    del self._queue[: self._max_group]
+                    try:
+                        self._commit(group)
+                    except Exception as exc:  # even the rebuild failed: answer 500s, never hang
+                        for _, future in group:
+                            if not future.done():
+                                future.set_exception(exc)
+        finally:
+            self._drainer = None
+
+    def _commit(self, group: list[tuple[Sequence[Lead], asyncio.Future[list[Assignment | None]]]]) -> None:
+        assert self.router.ledger is not None  # the service checks at start
+        try:
+            with self.router.ledger.transaction():
+                answers = [[self.router.submit(lead) for lead in leads] for leads, _ in group]
+        except Exception as exc:
+            self.router = _rebuilt(self.router)
+            if len(group) > 1:
+                for item in group:
+                    self._commit([item])
+            elif not group[0][1].done():
+                group[0][1].set_exception(exc)
+            return
+        for (_, future), answer in zip(group, answers, strict=True):
+            if not future.done():  # done = the client went away; its leads are recorded anyway
+                future.set_result(answer)
+
+
+def _rebuilt(router: Router) -> Router:
+    """A fresh router on the same ledger: its memory reloaded from what was committed."""
+    log.error("router call failed inside a ledger transaction; rebuilding the router from the ledger")
+    return Router(router.reps, router.policy, router.ledger, clock=router.clock,
+                  catchup_window=router.catchup_window, run_id=router.run_id)

@@ -1,0 +1,69 @@
+"""Request and response models of the HTTP API: what the OpenAPI document shows."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from solver.decode.result import Assignment
+from solver.domain.model import Lead
+
+MAX_BATCH_LEADS = 1_000
+
+
+class LeadAnswer(BaseModel):
+    """Where a lead stands: assigned or unassigned (with the reason), or pending a micro-batch."""
+
+    lead_id: str
+    status: Literal["assigned", "unassigned", "pending"]
+    rep_id: str | None = None
+    reason: str = ""
+    expected_value: float | None = None
+    policy: str | None = None
+
+    @classmethod
+    def of(cls, lead_id: str, assignment: Assignment | None) -> LeadAnswer:
+        if assignment is None:
+            return cls(lead_id=lead_id, status="pending", reason="accepted; waiting for the next micro-batch")
+        return cls.model_validate(asdict(assignment))
+
+
+class LeadEvent(BaseModel):
+    """One entry of the ledger's audit trail."""
+
+    at: str
+    kind: str = Field(description="accepted | assigned | unassigned | reassigned | touched | released")
+    rep_id: str | None = None
+    from_rep_id: str | None = None
+    reason: str | None = None
+
+
+class LeadDetail(LeadAnswer):
+    """A lead's answer, the ledger's explanation of why this rep (and not others), its audit trail."""
+
+    explanation: dict[str, Any] | None = None
+    events: list[LeadEvent] = Field(default_factory=list)
+
+
+class BatchRequest(BaseModel):
+    leads: list[Lead] = Field(min_length=1, max_length=MAX_BATCH_LEADS)
+
+
+class BatchAnswer(BaseModel):
+    results: list[LeadAnswer]
+
+
+class Loads(BaseModel):
+    loads: dict[str, int] = Field(description="open leads per rep, as the router counts them")
+    pending: int = Field(description="normal leads waiting for the next micro-batch")
+
+
+class Reloaded(BaseModel):
+    reps: int
+
+
+class Probe(BaseModel):
+    status: str
+    pending: int | None = None

@@ -1,0 +1,213 @@
+"""State behind the HTTP endpoints: the gated router, its micro-batch timers and pricing process.
+
+Micro-batch solves run on a thread under the gate's lock, so health checks
+and metrics answer while a batch is solved; the fast path's pricing LP
+(seconds at 1,000 reps) runs in a separate process, off the lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import multiprocessing
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Literal
+
+from solver.decode.batch import check_solver_fits
+from solver.decode.result import Assignment
+from solver.domain.errors import InputError
+from solver.domain.model import Lead, Rep
+from solver.http.gate import RouterGate
+from solver.http.metrics import Metrics
+from solver.http.schemas import LeadAnswer, LeadDetail, LeadEvent
+from solver.online.fastpath import DualPricer, PricingJob
+from solver.online.router import Router
+
+log = logging.getLogger("leadsolver.service")
+
+# Prices move slowly (they summarise thousands of leads), but at hundreds of
+# leads a second the router's lead-count schedule would keep the pricing LP
+# running back to back, taking a core from the requests on a small machine.
+REPRICE_MIN_INTERVAL_S = 10.0
+
+
+class Service:
+    """State behind the endpoints: the gated router, rep ids, readiness, metrics."""
+
+    def __init__(
+        self,
+        router: Router,
+        reload_reps: Callable[[], Sequence[Rep]] | None,
+        tick_interval_s: float,
+        stale_interval_s: float,
+    ) -> None:
+        if router.ledger is None:
+            raise ValueError("the service needs a router with a ledger: accepted leads must be durable")
+        self.gate = RouterGate(router)
+        self.reload_reps = reload_reps
+        self.tick_interval_s = tick_interval_s
+        self.stale_interval_s = stale_interval_s
+        self.metrics = Metrics()
+        self.rep_ids = frozenset(r.id for r in router.reps)
+        self.ready = False
+        self._timers: asyncio.Task[None] | None = None
+        self._repricing: asyncio.Task[None] | None = None
+        self._last_reprice = -REPRICE_MIN_INTERVAL_S
+        self._pricing_pool: ProcessPoolExecutor | None = None
+
+    @property
+    def router(self) -> Router:
+        """For atomic reads from the event loop (`pending`, `policy`); calls go through the gate."""
+        return self.gate.router
+
+    async def start(self) -> None:
+        """Flush the leads buffered before a restart (on a thread, as every flush), start the timers."""
+        try:
+            flushed = await self.gate.call_in_thread(_flush_on_thread)
+        except sqlite3.ProgrammingError as exc:
+            raise ValueError("open the service's ledger with check_same_thread=False: "
+                             "micro-batches are solved on a worker thread") from exc
+        if flushed:
+            log.info("flushed %d lead(s) buffered before the restart", len(flushed))
+            self.metrics.observe_answers([LeadAnswer.of(a.lead_id, a) for a in flushed])
+        self._timers = asyncio.create_task(self.run_timers())
+        # What start-up loaded (FastAPI, OR-Tools, SciPy, the reps) lives as long as the
+        # process: keep it out of the collector's full passes, which otherwise pause every
+        # request for tens of milliseconds.
+        gc.freeze()
+        self.ready = True
+
+    async def _start_repricing(self) -> None:
+        """When the fast path's prices are due, solve their LP in another process.
+
+        The LP takes seconds at 1,000 reps and holds the GIL in parts, so neither
+        the lock nor this process's threads may wait for it; routing goes on
+        with the old prices meanwhile. One solve at a time; the result is
+        dropped if the team changed (reload, rebuild) while it ran.
+        """
+        if self._repricing is not None and not self._repricing.done():
+            return
+        if time.monotonic() - self._last_reprice < REPRICE_MIN_INTERVAL_S:
+            return
+        self._last_reprice = time.monotonic()
+        job = await self.gate.call(lambda router: router.pricing_job())
+        if job is not None:
+            self._repricing = asyncio.create_task(self._reprice(job, self.router.pricer))
+
+    async def _reprice(self, job: PricingJob, pricer: DualPricer) -> None:
+        if self._pricing_pool is None:
+            # spawn, not fork: a forked child would inherit the server's threads and sockets.
+            # Niced: on a small machine the LP must not take CPU from the requests.
+            self._pricing_pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                                     initializer=os.nice, initargs=(10,))
+        try:
+            duals = await asyncio.get_running_loop().run_in_executor(self._pricing_pool, job.solve)
+        except Exception as exc:
+            log.exception("pricing LP failed; the fast path keeps its old prices")
+            if isinstance(exc, BrokenProcessPool):  # the child died: start a fresh one next time
+                self._pricing_pool.shutdown(wait=False, cancel_futures=True)
+                self._pricing_pool = None
+            return
+        await self.gate.call(lambda router: router.install_prices(duals) if router.pricer is pricer else None)
+
+    async def stop(self) -> None:
+        """Stop the timers and any pricing solve; wait for the router call in progress."""
+        self.ready = False
+        for task in (self._timers, self._repricing):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        if self._pricing_pool is not None:
+            self._pricing_pool.shutdown(wait=False, cancel_futures=True)
+        # Buffered leads stay in the ledger for the next start.
+        await self.gate.call(lambda router: None)
+
+    async def run_timers(self) -> None:
+        """Flush micro-batches on the batch timer, reassign stale leads on a slower one.
+
+        A failed round is logged and retried on the next tick: the leads stay buffered.
+        """
+        last_stale = time.monotonic()
+        while True:
+            await asyncio.sleep(self.tick_interval_s)
+            start = time.perf_counter()
+            try:
+                flushed: list[Assignment] = []
+                # An idle tick would hold the lock for a thread hand-off for nothing.
+                if self.router.pending or self.router.backlog:
+                    flushed = await self.gate.call_in_thread(lambda router: router.tick(reprice=False))
+                await self._start_repricing()
+                if time.monotonic() - last_stale >= self.stale_interval_s:
+                    last_stale = time.monotonic()
+                    moved = await self.gate.call_in_thread(lambda router: router.reassign_stale())
+                    if moved:
+                        log.info("reassigned %d lead(s) untouched past their SLA", len(moved))
+            except Exception:
+                log.exception("router timer failed; buffered leads are retried on the next tick")
+                continue
+            if flushed:
+                self.metrics.flush.observe(time.perf_counter() - start)
+                self.metrics.observe_answers([LeadAnswer.of(a.lead_id, a) for a in flushed])
+
+    def check(self, leads: Sequence[Lead], in_batch: bool) -> None:
+        """Refuse (422) what the router would refuse, before anything of the request is recorded."""
+        def where(k: int, name: str) -> str:
+            return f"leads.{k}.{name}" if in_batch else name
+
+        first: dict[str, int] = {}
+        for k, lead in enumerate(leads):
+            if first.setdefault(lead.id, k) != k:
+                raise InputError(f"duplicate lead id {lead.id!r} (also lead {first[lead.id]})",
+                                 field=where(k, "id"))
+            if lead.owner_id and lead.owner_id not in self.rep_ids:
+                raise InputError(f"owner_id {lead.owner_id!r} names no known rep",
+                                 field=where(k, "owner_id"))
+        try:
+            check_solver_fits(self.router.policy, leads)
+        except InputError as exc:
+            k = exc.row - 1 if isinstance(exc.row, int) else 0
+            raise InputError(exc.message, field=where(k, exc.field or "")) from None
+
+    async def submit(self, leads: Sequence[Lead], in_batch: bool) -> list[LeadAnswer]:
+        self.check(leads, in_batch)
+        decisions = await self.gate.submit(leads)
+        answers = [LeadAnswer.of(lead.id, d) for lead, d in zip(leads, decisions, strict=True)]
+        self.metrics.observe_answers(answers)
+        return answers
+
+
+def _flush_on_thread(router: Router) -> list[Assignment]:
+    assert router.ledger is not None
+    router.ledger.rep_loads()  # a ledger bound to the event loop's thread fails here, even with no leads
+    return router.flush(reprice=False)  # the pricing LP runs in its own process
+
+
+def lead_detail(router: Router, lead_id: str) -> LeadDetail | None:
+    """The lead's decision, its explanation and audit trail from the ledger; None if unknown."""
+    assert router.ledger is not None  # checked at start
+    events = router.ledger.history(lead_id)
+    if not events:
+        return None
+    answer = LeadAnswer.of(lead_id, router.ledger.decision(lead_id))
+    explanation = next((e["explanation"] for e in reversed(events) if e["explanation"]), None)
+    return LeadDetail(**answer.model_dump(), explanation=explanation,
+                      events=[LeadEvent.model_validate(e) for e in events])
+
+
+def act_on_lead(router: Router, lead_id: str, method: Literal["touch", "release"]) -> LeadDetail | None:
+    """Touch or release an assigned lead, or release (close) one waiting in the backlog; then its detail.
+
+    Other unassigned and pending leads: no-op.
+    """
+    detail = lead_detail(router, lead_id)
+    if detail is not None and (detail.status == "assigned"
+                               or (method == "release" and lead_id in router.backlog)):
+        getattr(router, method)(lead_id)
+        detail = lead_detail(router, lead_id)
+    return detail
