@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +76,32 @@ def test_simulate_command_json_and_report(tiny: Scenario, tmp_path: Path) -> Non
                                        "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "report.html").exists()
+
+
+def test_result_json_shape_is_pinned(tiny: Scenario, tmp_path: Path) -> None:
+    """result.json is a contract (reports, notebooks read it): its keys, in order, do not move."""
+    path = Path(tiny.base_dir) / "tiny.yaml"
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["simulate", str(path), "--seeds", "2", "--workers", "1",
+                                       "--format", "json", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "result.json").read_text())
+    assert list(data) == ["scenario", "description", "variants", "policies", "baseline", "seeds",
+                          "sla_minutes", "cells", "runs", "response_bins_min", "response_histogram",
+                          "load_over_time", "fairness_sweep"]
+    assert list(data["cells"]["base"]["flow"]) == ["metrics", "vs_baseline"]
+    assert list(data["cells"]["capacity 30"]["flow"]) == ["metrics", "vs_baseline", "vs_base_variant"]
+    assert list(data["cells"]["base"]["flow"]["metrics"]["jain"]) == ["mean", "low", "high", "n"]
+    assert list(data["runs"][0]) == ["variant", "policy", "seed", "fairness_weight", "metrics"]
+    assert list(data["runs"][0]["metrics"]) == [
+        "leads", "assigned", "unassigned", "expected_revenue", "realized_revenue", "expected_value",
+        "conversion_rate", "response_p50_min", "response_p90_min", "sla_breaches", "reassigned",
+        "utilization", "quota_attainment", "mean_attainment", "jain", "gini", "max_deviation"]
+    assert list(data["load_over_time"]["flow"]) == ["rep_ids", "hours_per_sample", "open_leads"]
+    assert list(data["fairness_sweep"]) == ["policy", "points"]
+    assert list(data["fairness_sweep"]["points"][0]) == ["weight", "expected_revenue", "expected_value",
+                                                         "jain"]
+    assert data["response_histogram"]["base"]["flow"] and data["variants"] == ["base", "capacity 30"]
 
 
 def test_simulate_command_bad_scenario_exit_2(tmp_path: Path) -> None:
