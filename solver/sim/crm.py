@@ -32,9 +32,9 @@ import numpy as np
 from solver.domain.errors import InputError
 from solver.domain.io import read_text
 from solver.domain.model import Rep
+from solver.sim.arrivals import LeadStream
 from solver.sim.learn import History, learn_skills
 from solver.sim.scenario import Scenario
-from solver.sim.stream import LeadStream
 
 PRODUCT_ALIASES = {"GTXPro": "GTX Pro"}
 CLOSED = ("Won", "Lost")

@@ -13,7 +13,9 @@ before validation, so a variant is checked exactly like the base::
 
 Relative paths in a scenario (a reps file, the CRM data folder) are relative
 to the scenario file. Every error is an `InputError` naming the file and the
-field (and the variant); errors in a reps file name its row.
+field (and the variant); errors in a reps file name its row. This module is
+configuration only: the team and the lead stream a scenario describes are
+built in `solver.sim.stream`.
 """
 
 from __future__ import annotations
@@ -288,23 +290,21 @@ def _validate(data: dict[str, Any], *, file: str, variant: str | None) -> Scenar
         raise InputError(f"{where}{err.message}", file=file, field=err.field) from None
 
 
-def team_reps(scenario: Scenario) -> list[Rep]:
-    """The scenario's reps after its edits (add, remove, set), with quota-derived weights.
+def listed_reps(scenario: Scenario) -> tuple[list[Rep], str]:
+    """The reps `team.reps` lists (a reps file or inline records) and where they came from, for errors.
 
-    A CRM scenario's base team comes from `solver.sim.crm` (skills learned from history).
+    A scenario with a data source (`crm`) has its team from the source: see `solver.sim.stream`.
     """
-    if scenario.crm is not None:
-        from solver.sim.crm import crm_reps  # the CRM source is optional; keep its import local
-
-        reps = crm_reps(scenario)
-        file = str(scenario.path(scenario.crm.data))
-    elif isinstance(scenario.team.reps, str):
+    if isinstance(scenario.team.reps, str):
         file = str(scenario.path(scenario.team.reps))
-        reps = load_reps(file)
-    else:
-        file = f"{scenario.name}: team.reps"
-        reps = _inline_reps(scenario.team.reps or [], file)
-    reps += _inline_reps(scenario.team.add_reps, f"{scenario.name}: team.add_reps")
+        return load_reps(file), file
+    file = f"{scenario.name}: team.reps"
+    return _inline_reps(scenario.team.reps or [], file), file
+
+
+def edit_team(scenario: Scenario, reps: list[Rep], file: str) -> list[Rep]:
+    """The base team `reps` (read from `file`) after the scenario's edits, with quota-derived weights."""
+    reps = reps + _inline_reps(scenario.team.add_reps, f"{scenario.name}: team.add_reps")
     unknown = [r for r in scenario.team.remove_reps if r not in {rep.id for rep in reps}]
     if unknown:
         raise InputError(f"remove_reps names unknown rep {unknown[0]!r}", file=scenario.name,

@@ -27,12 +27,16 @@ from typing import Any
 
 import numpy as np
 
+from solver.compile import fairness
 from solver.decode.result import Assignment
 from solver.domain.availability import Schedule
 from solver.domain.model import Lead, Policy, Rep
-from solver.sim.metrics import RunRecord, response_histogram, run_metrics
-from solver.sim.scenario import Scenario, rep_quotas, team_reps, variant_of
-from solver.sim.stream import LeadStream, make_stream
+from solver.online.router import Router
+from solver.sim.arrivals import LeadStream
+from solver.sim.metrics import RESPONSE_BINS, RunRecord, aggregate, interval, response_histogram, run_metrics
+from solver.sim.scenario import ResponseSpec, Scenario, rep_quotas, variant_names, variant_of
+from solver.sim.stream import make_stream, team_reps, truth_reps
+from solver.sim.sweep import run_cells
 
 TOUCH, RELEASE, TICK, STALE, SAMPLE = range(5)
 HOUR_S = 3600.0
@@ -86,27 +90,11 @@ def run_cell(cell: Cell) -> RunOutput:
                      record.load_samples, tuple(r.id for r in reps))
 
 
-def truth_reps(scenario: Scenario, reps: Sequence[Rep]) -> list[Rep]:
-    """The reps' true skills that drive outcomes; the router's own skills unless the source knows better.
-
-    A CRM replay learns the router's skills on earlier deals but draws outcomes
-    from skills fitted on the replayed deals, so a policy gains only as far as
-    history predicts the future.
-    """
-    if scenario.crm is None:
-        return list(reps)
-    from solver.sim.crm import crm_truth  # optional data source
-
-    return crm_truth(scenario, reps)
-
-
 class Simulation:
     """One run's state: the router, the event queue and per-lead records."""
 
     def __init__(self, scenario: Scenario, reps: Sequence[Rep], policy: Policy, stream: LeadStream,
                  seed: int, truth: Sequence[Rep]) -> None:
-        from solver.online.router import Router  # lands with issue 4; imported late until then
-
         self.scenario, self.stream, self.policy = scenario, stream, policy
         self.response = scenario.response
         self.start = scenario.start
@@ -119,8 +107,9 @@ class Simulation:
         self.truth = [truth_by_id.get(r.id, r) for r in reps]
         self.capacity = np.array([r.capacity for r in reps])
         self.quota = np.array(rep_quotas(scenario, list(reps)))
-        self.share = np.array([r.quota_weight if r.available else 0.0 for r in reps])
-        self.share = self.share / self.share.sum() if self.share.sum() > 0 else self.share
+        # Fair shares as the router's problem defines them (quota weight over available reps).
+        self.share = fairness.shares(np.array([r.quota_weight for r in reps], dtype=float),
+                                     np.array([r.available for r in reps], dtype=bool))
 
         n = stream.n
         self.lead_index = {lead_id: i for i, lead_id in enumerate(stream.ids)}
@@ -281,7 +270,7 @@ def speed_factor(minutes: float | np.ndarray, half_life: float, floor: float) ->
     return floor + (1.0 - floor) * 0.5 ** (np.asarray(minutes) / half_life)
 
 
-def win_probability(score: float, rep_skill: float, minutes: float, response: Any) -> float:
+def win_probability(score: float, rep_skill: float, minutes: float, response: ResponseSpec) -> float:
     """``min(1, score x skill) x speed_factor(minutes)``."""
     return min(1.0, score * rep_skill) * float(speed_factor(minutes, response.half_life_minutes,
                                                            response.floor))
@@ -289,8 +278,6 @@ def win_probability(score: float, rep_skill: float, minutes: float, response: An
 
 def scenario_cells(scenario: Scenario, seeds: int) -> tuple[list[Cell], list[Cell]]:
     """The grid (variant x policy x seed) and the fairness sweep (base variant, sweep policy)."""
-    from solver.sim.scenario import variant_names
-
     grid = [Cell(scenario, v, p, s) for v in variant_names(scenario) for p in scenario.policies
             for s in range(seeds)]
     sweep = [Cell(scenario, "base", scenario.sweep_policy, s, w) for w in scenario.fairness_sweep
@@ -312,9 +299,6 @@ def _load_series(run: RunOutput) -> dict[str, Any]:
 def simulate_scenario(scenario: Scenario, *, seeds: int | None = None, scheduler: Any = None,
                       workers: int | None = None, progress: bool = True) -> dict[str, Any]:
     """Run every cell of the scenario and summarize: the JSON of `leadsolver simulate`."""
-    from solver.sim.metrics import RESPONSE_BINS, aggregate, interval
-    from solver.sim.sweep import run_cells
-
     n_seeds = seeds or scenario.seeds
     grid, sweep = scenario_cells(scenario, n_seeds)
     outputs = run_cells(run_cell, grid + sweep, scheduler=scheduler, workers=workers, progress=progress)

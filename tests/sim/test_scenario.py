@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from solver.domain.errors import InputError
-from solver.sim.scenario import expand_dotted, load_scenario, team_reps, variant_of
+from solver.sim.scenario import expand_dotted, load_scenario, variant_of
+from solver.sim.stream import team_reps
 
 BASE = """
 name: tiny
