@@ -1,4 +1,4 @@
-"""Reading reps, leads and policies from CSV, JSON and YAML; writing results.
+"""Reading reps, leads and policies from CSV, JSON and YAML; writing results (CSV text, whole files).
 
 Every error names the file, the row (1-based data row, the header is not
 counted) and the field, via `InputError`. CSV is first class: list fields are
@@ -15,7 +15,7 @@ import os
 import re
 import tempfile
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -125,6 +125,31 @@ def read_text(path: Path) -> str:
     if not text.strip():
         raise InputError("file is empty", file=str(path))
     return text
+
+
+def csv_dicts(path: Path, required: Sequence[str]) -> Iterator[dict[str, str]]:
+    """A CSV file's rows as dicts keyed by the (stripped) header; a missing required column names it.
+
+    For tables read as they are (deal exports); cells are the file's strings.
+    Records with a data contract (reps, leads) go through `load_reps` and
+    `load_leads`, which check every row.
+    """
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
+    header = [h.strip() for h in reader.fieldnames or []]
+    for name in required:
+        if name not in header:
+            raise InputError("missing required column", file=str(path), row="header", field=name)
+    reader.fieldnames = header
+    return iter(reader)
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """Rows as CSV text under a header line (newline-terminated rows, as every CSV this tool writes)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue()
 
 
 def _csv_rows(path: Path, required: Sequence[str]) -> Iterator[tuple[int, dict[str, Any]]]:

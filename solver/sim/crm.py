@@ -18,8 +18,6 @@ the path the scenario gives, never copied.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from solver.domain.errors import InputError
-from solver.domain.io import read_text
+from solver.domain.io import csv_dicts
 from solver.domain.model import Rep
 from solver.sim.arrivals import LeadStream
 from solver.sim.learn import History, learn_skills
@@ -65,12 +63,7 @@ class CrmData:
 
 
 def _rows(folder: Path, name: str, columns: Sequence[str]) -> list[dict[str, str]]:
-    path = folder / name
-    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
-    for column in columns:
-        if column not in (reader.fieldnames or []):
-            raise InputError("missing required column", file=str(path), row="header", field=column)
-    return list(reader)
+    return list(csv_dicts(folder / name, columns))
 
 
 @lru_cache(maxsize=4)

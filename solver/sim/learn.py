@@ -22,8 +22,6 @@ A rep with no deals in a key gets exactly its prior: ability for an industry,
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -32,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from solver.domain.errors import InputError
-from solver.domain.io import read_text
+from solver.domain.io import csv_dicts, csv_text
 from solver.domain.model import Rep
 
 WON = {"won", "win", "1", "true", "yes"}
@@ -62,14 +60,9 @@ class History:
 def load_history(path: str | Path) -> History:
     """A history CSV: rep_id, outcome (won/lost) and optional industry, product, closed_at."""
     path = Path(path)
-    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
-    header = [h.strip() for h in reader.fieldnames or []]
-    for name in HISTORY_COLUMNS:
-        if name not in header:
-            raise InputError("missing required column", file=str(path), row="header", field=name)
     cols: dict[str, list] = {k: [] for k in ("rep_id", "industry", "product", "won", "closed")}
-    for row, rec in enumerate(reader, start=1):
-        rec = {k.strip(): (v or "").strip() for k, v in rec.items() if k is not None}
+    for row, raw in enumerate(csv_dicts(path, HISTORY_COLUMNS), start=1):
+        rec = {k: (v or "").strip() for k, v in raw.items() if k is not None}
         if not rec["rep_id"]:
             raise InputError("must not be empty", file=str(path), row=row, field="rep_id")
         outcome = rec["outcome"].lower()
@@ -148,15 +141,10 @@ def skilled_reps(skills: dict[str, dict[str, float]], base: Sequence[Rep] | None
 
 def reps_csv(reps: Sequence[Rep]) -> str:
     """Reps as CSV in the data contract's format (lists `;`-separated, skills `key:mult`)."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["id", "name", "territories", "industries", "products", "segments", "capacity",
-                     "open_leads", "quota_weight", "available", "seniority", "timezone",
-                     "working_hours", "ooo", "skills"])
-    for r in reps:
-        writer.writerow([r.id, r.name, ";".join(r.territories), ";".join(r.industries),
-                         ";".join(r.products), ";".join(r.segments), r.capacity, r.open_leads,
-                         r.quota_weight, str(r.available).lower(), r.seniority, r.timezone,
-                         r.working_hours, ";".join(r.ooo),
-                         ";".join(f"{k}:{v:g}" for k, v in sorted(r.skills.items()))])
-    return buf.getvalue()
+    return csv_text(
+        ("id", "name", "territories", "industries", "products", "segments", "capacity", "open_leads",
+         "quota_weight", "available", "seniority", "timezone", "working_hours", "ooo", "skills"),
+        ([r.id, r.name, ";".join(r.territories), ";".join(r.industries), ";".join(r.products),
+          ";".join(r.segments), r.capacity, r.open_leads, r.quota_weight, str(r.available).lower(),
+          r.seniority, r.timezone, r.working_hours, ";".join(r.ooo),
+          ";".join(f"{k}:{v:g}" for k, v in sorted(r.skills.items()))] for r in reps))
