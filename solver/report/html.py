@@ -18,9 +18,10 @@ import base64
 import html
 import io
 import itertools
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
+from solver.report.results import Interval, SimulationResult
 from solver.report.tables import format_rows
 
 KEY_METRICS = ("expected_revenue", "realized_revenue", "conversion_rate", "response_p50_min",
@@ -49,7 +50,7 @@ def figure_uri(fig: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def plot_intervals(labels: Sequence[str], intervals: Sequence[dict[str, float]], title: str,
+def plot_intervals(labels: Sequence[str], intervals: Sequence[Interval], title: str,
                    ylabel: str) -> str:
     """Bars of means with 95% interval whiskers, one per label."""
     plt = pyplot()
@@ -63,7 +64,7 @@ def plot_intervals(labels: Sequence[str], intervals: Sequence[dict[str, float]],
     return figure_uri(fig)
 
 
-def plot_histograms(bin_labels: Sequence[str], series: dict[str, Sequence[float]], title: str,
+def plot_histograms(bin_labels: Sequence[str], series: Mapping[str, Sequence[float]], title: str,
                     ylabel: str) -> str:
     """Grouped bars: one group per bin, one bar per series (e.g. share of leads per policy)."""
     plt = pyplot()
@@ -78,7 +79,7 @@ def plot_histograms(bin_labels: Sequence[str], series: dict[str, Sequence[float]
     return figure_uri(fig)
 
 
-def plot_lines(x: Sequence[float], lines: dict[str, Sequence[float]], title: str, xlabel: str,
+def plot_lines(x: Sequence[float], lines: Mapping[str, Sequence[float]], title: str, xlabel: str,
                ylabel: str, legend: bool = True) -> str:
     """One line per series over a shared x axis."""
     plt = pyplot()
@@ -129,7 +130,7 @@ def img(uri: str, alt: str) -> str:
     return f"<img alt='{html.escape(alt)}' src='{uri}'>"
 
 
-def fmt_interval(iv: dict[str, float], digits: int = 2) -> str:
+def fmt_interval(iv: Interval, digits: int = 2) -> str:
     """'12.34 [10.00, 14.68]': the mean and its 95% interval."""
     return f"{iv['mean']:,.{digits}f} [{iv['low']:,.{digits}f}, {iv['high']:,.{digits}f}]"
 
@@ -139,7 +140,11 @@ def _digits(metric: str) -> int:
                            "max_deviation") else 1
 
 
-def _rows(result: dict[str, Any], section: str, metrics: Sequence[str]) -> list[tuple[str, ...]]:
+# The parts of a cell summary a table shows: the intervals, or the paired differences.
+Section = Literal["metrics", "vs_baseline", "vs_base_variant"]
+
+
+def _rows(result: SimulationResult, section: Section, metrics: Sequence[str]) -> list[tuple[str, ...]]:
     rows = []
     for variant, by_policy in result["cells"].items():
         for policy, entry in by_policy.items():
@@ -149,7 +154,7 @@ def _rows(result: dict[str, Any], section: str, metrics: Sequence[str]) -> list[
     return rows
 
 
-def simulation_table(result: dict[str, Any]) -> str:
+def simulation_table(result: SimulationResult) -> str:
     """The terminal table: key metrics per variant x policy, then paired differences."""
     short = ("expected_revenue", "realized_revenue", "response_p90_min", "sla_breaches", "unassigned",
              "quota_attainment", "jain")
@@ -162,7 +167,7 @@ def simulation_table(result: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def simulation_report(result: dict[str, Any]) -> str:
+def simulation_report(result: SimulationResult) -> str:
     """The HTML report of a simulation result (numbers and plots from the result JSON only)."""
     sections = []
     if result.get("description"):
@@ -183,8 +188,10 @@ def simulation_report(result: dict[str, Any]) -> str:
     return html_page(f"Scenario {result['scenario']}", sections)
 
 
-def _plots(result: dict[str, Any]) -> str:
-    labels, revenue, attainment = [], [], []
+def _plots(result: SimulationResult) -> str:
+    labels: list[str] = []
+    revenue: list[Interval] = []
+    attainment: list[Interval] = []
     for variant, by_policy in result["cells"].items():
         for policy, entry in by_policy.items():
             labels.append(policy if len(result["cells"]) == 1 else f"{variant}: {policy}")

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from solver.compile import fairness
+from solver.report.results import Cells, CellSummary, Interval, RunSummary
 
 # Two-sided 95% Student-t quantiles t(0.975, df) for df = 1..30; beyond, the normal 1.96.
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
@@ -111,7 +111,7 @@ def t_quantile(df: int) -> float:
     return _T975[df - 1] if 1 <= df <= len(_T975) else 1.96
 
 
-def interval(values: Iterable[float]) -> dict[str, float]:
+def interval(values: Iterable[float]) -> Interval:
     """Mean and 95% confidence interval (Student t) of independent per-seed values.
 
     One value gives a zero-width interval: no spread is known, not none exists.
@@ -125,17 +125,17 @@ def interval(values: Iterable[float]) -> dict[str, float]:
     return {"mean": mean, "low": mean - half, "high": mean + half, "n": int(x.size)}
 
 
-def paired_interval(values: Sequence[float], baseline: Sequence[float]) -> dict[str, float]:
+def paired_interval(values: Sequence[float], baseline: Sequence[float]) -> Interval:
     """Interval of the per-seed differences values - baseline (same seeds, same order)."""
     if len(values) != len(baseline):
         raise ValueError("paired values need the same seeds on both sides")
     return interval(np.asarray(values, dtype=float) - np.asarray(baseline, dtype=float))
 
 
-def aggregate(runs: Sequence[dict[str, Any]], baseline: str) -> dict[str, Any]:
+def aggregate(runs: Sequence[RunSummary], baseline: str) -> Cells:
     """Per variant x policy: mean and interval of every metric, and paired differences.
 
-    `runs` are dicts with keys variant, policy, seed and metrics. Differences
+    `runs` are the runs' summaries (variant, policy, seed, metrics). Differences
     are against the baseline policy of the same variant and against the base
     variant of the same policy, each paired by seed.
     """
@@ -143,14 +143,14 @@ def aggregate(runs: Sequence[dict[str, Any]], baseline: str) -> dict[str, Any]:
     for run in runs:
         table.setdefault((run["variant"], run["policy"]), {})[run["seed"]] = run["metrics"]
     names = list(runs[0]["metrics"]) if runs else []
-    cells: dict[str, dict[str, Any]] = {}
+    cells: Cells = {}
     for (variant, policy), by_seed in table.items():
         seeds = sorted(by_seed)
 
         def column(source: dict[int, dict[str, float]], name: str, seeds: list[int] = seeds) -> list[float]:
             return [source[s][name] for s in seeds]
 
-        entry: dict[str, Any] = {"metrics": {k: interval(column(by_seed, k)) for k in names}}
+        entry: CellSummary = {"metrics": {k: interval(column(by_seed, k)) for k in names}}
         base = table.get((variant, baseline))
         if base is not None and policy != baseline and set(base) >= set(seeds):
             entry["vs_baseline"] = {k: paired_interval(column(by_seed, k), column(base, k))

@@ -32,6 +32,7 @@ from solver.decode.result import Assignment
 from solver.domain.availability import Schedule
 from solver.domain.model import Lead, Policy, Rep
 from solver.online.router import Router
+from solver.report.results import Interval, LoadSeries, RunSummary, SimulationResult, SweepPoint
 from solver.sim.arrivals import LeadStream
 from solver.sim.metrics import RESPONSE_BINS, RunRecord, aggregate, interval, response_histogram, run_metrics
 from solver.sim.scenario import ResponseSpec, Scenario, rep_quotas, variant_names, variant_of
@@ -69,7 +70,7 @@ class RunOutput:
     load_samples: np.ndarray  # float (T, m): open leads per rep, hourly
     rep_ids: tuple[str, ...]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> RunSummary:
         return {"variant": self.variant, "policy": self.policy, "seed": self.seed,
                 "fairness_weight": self.fairness_weight, "metrics": self.metrics}
 
@@ -290,14 +291,23 @@ def scenario_cells(scenario: Scenario, seeds: int) -> tuple[list[Cell], list[Cel
 MAX_LOAD_POINTS = 400
 
 
-def _load_series(run: RunOutput) -> dict[str, Any]:
+def _load_series(run: RunOutput) -> LoadSeries:
     step = max(1, -(-len(run.load_samples) // MAX_LOAD_POINTS))
     return {"rep_ids": list(run.rep_ids), "hours_per_sample": step,
             "open_leads": np.round(run.load_samples[::step]).astype(int).tolist()}
 
 
+def _sweep_point(weight: float, metrics: Sequence[dict[str, float]]) -> SweepPoint:
+    """One point of the fairness trade-off curve: value and fairness over the seeds at `weight`."""
+    def over(name: str) -> Interval:
+        return interval(m[name] for m in metrics)
+
+    return {"weight": weight, "expected_revenue": over("expected_revenue"),
+            "expected_value": over("expected_value"), "jain": over("jain")}
+
+
 def simulate_scenario(scenario: Scenario, *, seeds: int | None = None, scheduler: Any = None,
-                      workers: int | None = None, progress: bool = True) -> dict[str, Any]:
+                      workers: int | None = None, progress: bool = True) -> SimulationResult:
     """Run every cell of the scenario and summarize: the JSON of `leadsolver simulate`."""
     n_seeds = seeds or scenario.seeds
     grid, sweep = scenario_cells(scenario, n_seeds)
@@ -309,11 +319,8 @@ def simulate_scenario(scenario: Scenario, *, seeds: int | None = None, scheduler
         prev = by_policy.get(run.policy, [0] * len(run.response_hist))
         by_policy[run.policy] = [a + b for a, b in zip(prev, run.response_hist, strict=True)]
     loads = {run.policy: _load_series(run) for run in runs if run.variant == "base" and run.seed == 0}
-    curve = []
-    for w in scenario.fairness_sweep:
-        mine = [r.metrics for r in swept if r.fairness_weight == w]
-        curve.append({"weight": w, **{k: interval(m[k] for m in mine)
-                                      for k in ("expected_revenue", "expected_value", "jain")}})
+    curve = [_sweep_point(w, [r.metrics for r in swept if r.fairness_weight == w])
+             for w in scenario.fairness_sweep]
     return {
         "scenario": scenario.name,
         "description": scenario.description,
