@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -56,14 +57,14 @@ def simulate(scenario_path: str, policies: str | None, seeds: int | None, out_di
               help="Capacity of new reps (without --reps).")
 @out_option
 @input_errors_exit_2
-def learn(history_path: str, before: object, reps_path: str | None, prior_strength: float,
+def learn(history_path: str, before: datetime | None, reps_path: str | None, prior_strength: float,
           capacity: int, out_path: str | None) -> None:
     """Learn each rep's skill multipliers from won and lost deals; write a reps CSV."""
     import numpy as np
 
     from solver.sim.learn import learn_skills, load_history, reps_csv, skilled_reps
 
-    cutoff = before.date() if before is not None else None  # type: ignore[attr-defined]
+    cutoff = before.date() if before is not None else None
     if Path(history_path).is_dir():
         from solver.sim.crm import load_crm
 

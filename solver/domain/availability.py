@@ -211,7 +211,8 @@ class RepCalendar:
         """bool (m,): rep j takes new leads at `now`. Do not modify the returned array."""
         if self._static:
             return self._mask
-        if (self._valid_until is None or not self._valid_from <= now < self._valid_until):
+        if self._valid_from is None or self._valid_until is None or not (
+                self._valid_from <= now < self._valid_until):
             states = [s.state(now) for s in self.schedules]
             self._mask = np.fromiter((ok for ok, _ in states), dtype=bool, count=len(states))
             self._valid_from = now
