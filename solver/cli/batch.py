@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any
 
 import click
 
@@ -25,10 +24,12 @@ from solver.cli.common import (
 )
 from solver.decode.batch import assign as assign_leads
 from solver.decode.batch import check_solver_fits
+from solver.decode.explain import Explanation
 from solver.decode.result import Result
 from solver.domain.errors import InputError
 from solver.domain.io import load_leads, load_policy, load_reps
-from solver.domain.model import POLICY_NAMES, Lead, Policy, Rep
+from solver.domain.model import Lead, Policy, Rep
+from solver.policies import policy_names
 from solver.report.tables import format_rows
 
 
@@ -60,7 +61,7 @@ def validate(reps_path: str, leads_path: str, policy_path: str | None) -> None:
 @reps_option
 @leads_option
 @policy_option
-@click.option("--solver", type=click.Choice(POLICY_NAMES), help="Override the policy's solver.")
+@click.option("--solver", type=click.Choice(policy_names()), help="Override the policy's solver.")
 @format_option
 @out_option
 @click.option("--explain", "explain_ids", multiple=True, metavar="LEAD_ID",
@@ -92,11 +93,12 @@ def assign(
     emit(text, out_path)
 
 
-def render(result: Result, fmt: str, explanations: list[dict[str, Any]] | None = None) -> str:
+def render(result: Result, fmt: str, explanations: list[Explanation] | None = None) -> str:
+    """The result as JSON, CSV or a table (with the explanations asked for)."""
     if fmt == "json":
         data = result.to_dict()
         if explanations:
-            data["explanations"] = explanations
+            data["explanations"] = [e.to_dict() for e in explanations]
         return json.dumps(data, indent=2) + "\n"
     if fmt == "csv":
         buf = io.StringIO()
@@ -108,31 +110,34 @@ def render(result: Result, fmt: str, explanations: list[dict[str, Any]] | None =
     return render_table(result, explanations or [])
 
 
-def render_table(result: Result, explanations: list[dict[str, Any]]) -> str:
+def render_table(result: Result, explanations: list[Explanation]) -> str:
+    """Assignments as a table, then the summary and the explanations in words."""
     s = result.summary
+    if s is None:
+        raise ValueError("render_table needs a result decoded with its summary")
     rows = [(a.lead_id, a.rep_id or "-", f"{a.expected_value:,.2f}", a.reason) for a in result.assignments]
     lines = [format_rows(("lead", "rep", "expected value", "reason"), rows), ""]
-    counts = s["counts"]
-    fair = s["fairness"]
+    counts = s.counts
+    fair = s.fairness
     lines.append(
-        f"policy {s['policy']} ({s['status']}): {counts['assigned']} of {counts['leads']} assigned, "
-        f"{counts['unassigned']} unassigned; expected value {s['expected_value']:,.2f}; "
-        f"objective {_fmt(s['objective'])}, bound {_fmt(s['bound'])}"
+        f"policy {s.policy} ({s.status}): {counts.assigned} of {counts.leads} assigned, "
+        f"{counts.unassigned} unassigned; expected value {s.expected_value:,.2f}; "
+        f"objective {_fmt(s.objective)}, bound {_fmt(s.bound)}"
     )
     lines.append(
-        f"fairness: Jain {fair['jain']:.3f}, Gini {fair['gini']:.3f}, max deviation "
-        f"{fair['max_deviation']:.3f}; solve {s['solve_time_s'] * 1000:.1f} ms, compile "
-        f"{s['compile_time_s'] * 1000:.1f} ms"
+        f"fairness: Jain {fair.jain:.3f}, Gini {fair.gini:.3f}, max deviation "
+        f"{fair.max_deviation:.3f}; solve {s.solve_time_s * 1000:.1f} ms, compile "
+        f"{s.compile_time_s * 1000:.1f} ms"
     )
-    for reason, n in counts["unassigned_by_reason"].items():
+    for reason, n in counts.unassigned_by_reason.items():
         lines.append(f"  unassigned, {reason}: {n}")
     for e in explanations:
         lines.append("")
-        to = e["assigned_to"]
-        lines.append(f"lead {e['lead_id']} -> {to['rep_id'] if to else 'unassigned'}: {e['why']}")
-        for alt in e["alternatives"]:
-            lines.append(f"  not {alt['rep_id']} (expected value {alt['expected_value']:,.2f}): "
-                         f"{alt['why_not']}")
+        to = e.assigned_to
+        lines.append(f"lead {e.lead_id} -> {to.rep_id if to else 'unassigned'}: {e.why}")
+        for alt in e.alternatives:
+            lines.append(f"  not {alt.rep.rep_id} (expected value {alt.rep.expected_value:,.2f}): "
+                         f"{alt.why_not}")
     return "\n".join(lines) + "\n"
 
 

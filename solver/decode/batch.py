@@ -7,13 +7,13 @@ once, run the policy named by the policy (or `solver=`), decode.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from solver.compile.problem import compile_problem
 from solver.decode.result import Result, decode
 from solver.domain.errors import InputError
 from solver.domain.model import Lead, Policy, Rep, check_owners, check_unique_ids
-from solver.policies import solve
+from solver.policies import PolicySpec, policy_names, policy_spec, solve
 
 
 def assign(
@@ -39,15 +39,29 @@ def assign(
 
 
 def check_solver_fits(policy: Policy, leads: Sequence[Lead], leads_file: str = "leads") -> None:
-    """Min-cost flow is exact only for unit effort; say so before solving, naming the lead."""
-    if policy.solver != "flow":
-        return
-    for row, lead in enumerate(leads, start=1):
-        if lead.effort != 1:
-            raise InputError(
-                f"solver 'flow' needs unit effort (got {lead.effort}); use solver: cpsat",
-                file=leads_file, row=row, field="effort",
-            )
-    if policy.rules.account_grouping:
-        raise InputError("solver 'flow' cannot group accounts; use solver: cpsat",
+    """Refuse, before solving, leads or rules the policy's solver declares it cannot handle.
+
+    The capabilities come from the solver's registry entry: effort other than 1
+    for a unit-effort-only solver (naming the file, row and field of the first
+    such lead), account grouping for a solver that does not group accounts.
+    """
+    spec = policy_spec(policy.solver)
+    if spec.unit_effort_only:
+        for row, lead in enumerate(leads, start=1):
+            if lead.effort != 1:
+                alternative = _capable(lambda s: not s.unit_effort_only)
+                raise InputError(
+                    f"solver {spec.name!r} needs unit effort (got {lead.effort}); use solver: {alternative}",
+                    file=leads_file, row=row, field="effort",
+                )
+    if policy.rules.account_grouping and not spec.groups_accounts:
+        alternative = _capable(lambda s: s.groups_accounts)
+        raise InputError(f"solver {spec.name!r} cannot group accounts; use solver: {alternative}",
                          file="policy", field="rules.account_grouping")
+
+
+def _capable(can: Callable[[PolicySpec], bool]) -> str:
+    """The policy to suggest instead: an exact one that can, else any that can."""
+    specs = [policy_spec(name) for name in policy_names()]
+    able = sorted((s for s in specs if can(s)), key=lambda s: not s.exact)
+    return able[0].name if able else "another solver"

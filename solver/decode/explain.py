@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,69 @@ from solver.compile.problem import Problem
 from solver.decode.reasons import DEFERRED, basis, blocking_rule, placed_reason, priced_out, unassigned_reason
 
 
-def explain_lead(problem: Problem, owner: np.ndarray, i: int, alternatives: int = 3) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RepFit:
+    """How one rep looks for the lead being explained (money and loads rounded to 1e-6)."""
+
+    rep_id: str
+    expected_value: float
+    profit: float  # expected value after soft-rule discounts and fairness, net of any price
+    load: float  # the rep's load with this batch's answer
+    target: float  # its fair share of the load
+    free_capacity: int  # effort units left after this batch's answer
+    price: float | None = None  # the seat's price, when the batch was priced (profit is net of it)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form; ``price`` appears only when the batch was priced."""
+        out: dict[str, Any] = {
+            "rep_id": self.rep_id,
+            "expected_value": self.expected_value,
+            "profit": self.profit,
+            "load": self.load,
+            "target": self.target,
+            "free_capacity": self.free_capacity,
+        }
+        if self.price is not None:
+            out["price"] = self.price
+        return out
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """A rep the lead did not go to, and why not."""
+
+    rep: RepFit
+    why_not: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The rep's JSON form with ``why_not`` added."""
+        return self.rep.to_dict() | {"why_not": self.why_not}
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a lead has its rep (or none), and why its best alternatives lost."""
+
+    lead_id: str
+    assigned_to: RepFit | None  # None: the lead is unassigned
+    why: str
+    alternatives: tuple[Alternative, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of ``assign --explain`` and the online ledger (keys in this order)."""
+        return {
+            "lead_id": self.lead_id,
+            "assigned_to": None if self.assigned_to is None else self.assigned_to.to_dict(),
+            "alternatives": [alt.to_dict() for alt in self.alternatives],
+            "why": self.why,
+        }
+
+    def __getitem__(self, key: str) -> Any:
+        """``explanation["why"]``: read like the JSON dict it was before it had a type."""
+        return self.to_dict()[key]
+
+
+def explanation(problem: Problem, owner: np.ndarray, i: int, alternatives: int = 3) -> Explanation:
     """The chosen rep and the top alternatives by expected value, each with why it lost."""
     chosen = int(owner[i])
     free = problem.capacity - problem.used_capacity(owner)
@@ -18,38 +81,41 @@ def explain_lead(problem: Problem, owner: np.ndarray, i: int, alternatives: int 
     order = np.argsort(-problem.value[i], kind="stable")
     others = [int(j) for j in order[: alternatives + 1] if j != chosen][:alternatives]
 
-    def describe(j: int) -> dict[str, Any]:
-        out = {
-            "rep_id": problem.rep_ids[j],
-            "expected_value": round(float(problem.value[i, j]), 6),
-            "profit": round(float(problem.profit[i, j]), 6),
-            "load": round(float(loads[j]), 6),
-            "target": round(float(problem.targets[j]), 6),
-            "free_capacity": int(free[j]),
-        }
-        if problem.price is not None:  # profit is net of it
-            out["price"] = round(float(problem.price[j]), 6)
-        return out
+    def fit(j: int) -> RepFit:
+        return RepFit(
+            rep_id=problem.rep_ids[j],
+            expected_value=round(float(problem.value[i, j]), 6),
+            profit=round(float(problem.profit[i, j]), 6),
+            load=round(float(loads[j]), 6),
+            target=round(float(problem.targets[j]), 6),
+            free_capacity=int(free[j]),
+            price=None if problem.price is None else round(float(problem.price[j]), 6),
+        )
 
-    out: dict[str, Any] = {"lead_id": problem.lead_ids[i], "assigned_to": None, "alternatives": []}
     if chosen >= 0:
-        out["assigned_to"] = describe(chosen)
         # This lead's row only: `lead_reasons` covers the whole batch, and the router
         # explains every lead of a batch (n x n x m work for n leads).
         elig = problem.eligible[i]
         better = int(((problem.profit[i] > problem.profit[i, chosen] + 1e-9) & elig).sum())
-        out["why"] = ("account owner rule" if problem.forced[i] >= 0
-                      else placed_reason(False, better, int(elig.sum()), basis(problem)))
+        why: str = ("account owner rule" if problem.forced[i] >= 0
+                    else placed_reason(False, better, int(elig.sum()), basis(problem)))
     elif (problem.price is not None and priced_out(problem, i, free).any()
           and not (problem.eligible[i] & (free >= problem.effort[i])).any()):
-        out["why"] = f"{DEFERRED}: worth less than the price of every eligible rep with room"
+        why = f"{DEFERRED}: worth less than the price of every eligible rep with room"
     else:
-        out["why"] = unassigned_reason(problem, i, free)
-    for j in others:
-        alt = describe(j)
-        alt["why_not"] = _why_not(problem, owner, i, j, free, loads)
-        out["alternatives"].append(alt)
-    return out
+        why = unassigned_reason(problem, i, free)
+    return Explanation(
+        lead_id=problem.lead_ids[i],
+        assigned_to=fit(chosen) if chosen >= 0 else None,
+        why=why,
+        alternatives=tuple(Alternative(fit(j), _why_not(problem, owner, i, j, free, loads))
+                           for j in others),
+    )
+
+
+def explain_lead(problem: Problem, owner: np.ndarray, i: int, alternatives: int = 3) -> dict[str, Any]:
+    """`explanation` in its JSON form (what the online router stores in its ledger)."""
+    return explanation(problem, owner, i, alternatives).to_dict()
 
 
 def _why_not(

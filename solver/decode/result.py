@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from solver.compile import fairness
 from solver.compile.problem import Problem
-from solver.decode.explain import explain_lead
+from solver.decode.explain import Explanation, explanation
 from solver.decode.reasons import ASSIGNED, UNASSIGNED_STATUS, lead_reasons
+from solver.decode.summary import Summary, summarize
 from solver.policies.registry import Solution
 
 
@@ -34,20 +34,22 @@ class Result:
     """Assignments plus a summary: the same content as the command's JSON."""
 
     assignments: list[Assignment]
-    summary: dict[str, Any]
+    summary: Summary | None  # None when decoded without one (`decode(with_summary=False)`)
     problem: Problem = field(repr=False)
     solution: Solution = field(repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"assignments": [asdict(a) for a in self.assignments], "summary": self.summary}
+        """The JSON of ``leadsolver assign --format json``."""
+        summary = {} if self.summary is None else self.summary.to_dict()
+        return {"assignments": [asdict(a) for a in self.assignments], "summary": summary}
 
-    def explain(self, lead_id: str, alternatives: int = 3) -> dict[str, Any]:
+    def explain(self, lead_id: str, alternatives: int = 3) -> Explanation:
         """Why the lead went to its rep, and why the best alternatives did not get it."""
         try:
             i = self.problem.lead_ids.index(lead_id)
         except ValueError:
             raise KeyError(f"unknown lead id {lead_id!r}") from None
-        return explain_lead(self.problem, self.solution.owner, i, alternatives)
+        return explanation(self.problem, self.solution.owner, i, alternatives)
 
 
 def decode(
@@ -79,58 +81,6 @@ def decode(
         )
         for i in range(problem.n)
     ]
-    summary = summarize(problem, solution, policy, compile_time_s, reasons) if with_summary else {}
+    summary = summarize(problem, solution, policy, compile_time_s, reasons) if with_summary else None
     return Result(assignments, summary, problem, solution)
 
-
-def summarize(
-    problem: Problem, solution: Solution, policy: str, compile_time_s: float,
-    reasons: dict[int, str] | None = None,
-) -> dict[str, Any]:
-    owner = solution.owner
-    placed = owner >= 0
-    loads = problem.loads(owner)
-    batch_counts = np.bincount(owner[placed], minlength=problem.m)
-    used = problem.used_capacity(owner)
-    capacity_total = problem.capacity  # remaining capacity before this batch
-    unassigned_reasons: dict[str, int] = {}
-    if reasons is None:
-        reasons = lead_reasons(problem, owner, only_unassigned=True)
-    for i in np.flatnonzero(~placed):
-        reason = reasons[int(i)]
-        key = reason.split(":")[0]
-        unassigned_reasons[key] = unassigned_reasons.get(key, 0) + 1
-    return {
-        "policy": policy,
-        "status": str(solution.status),
-        "counts": {
-            "leads": problem.n,
-            "assigned": int(placed.sum()),
-            "unassigned": int((~placed).sum()),
-            "unassigned_by_reason": unassigned_reasons,
-        },
-        "objective": _num(solution.objective),
-        "bound": _num(solution.bound),
-        "gap": _num(solution.gap),
-        "expected_value": round(problem.total_value(owner), 6),
-        "fairness_penalty": round(problem.fairness_penalty(owner), 6),
-        "fairness": {k: round(v, 6) for k, v in fairness.metrics(loads, problem.share).items()},
-        "rep_loads": [
-            {
-                "rep_id": problem.rep_ids[j],
-                "assigned": int(batch_counts[j]),
-                "effort": int(used[j]),
-                "free_capacity_before": int(capacity_total[j]),
-                "load": round(float(loads[j]), 6),
-                "target": round(float(problem.targets[j]), 6),
-            }
-            for j in range(problem.m)
-        ],
-        "solve_time_s": round(solution.solve_time_s, 6),
-        "compile_time_s": round(compile_time_s, 6),
-        "stats": solution.stats,
-    }
-
-
-def _num(x: float | None) -> float | None:
-    return None if x is None else round(float(x), 6)

@@ -8,7 +8,8 @@ these objects: policies read compiled numpy arrays.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import bisect
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal, TypeVar
@@ -181,16 +182,41 @@ class Pricing(_Record):
     defer_below_price: bool = True
 
 
-POLICY_NAMES = (
-    "flow",
-    "cpsat",
-    "greedy",
-    "round_robin",
-    "weighted_round_robin",
-    "least_loaded",
-    "rules",
-    "random",
-)
+class PolicyNames(Collection[str]):
+    """The names of the registered policies: what `Policy.solver` is checked against.
+
+    Each policy is declared once, in `solver.policies.registry`, which sits above
+    this layer: domain may not import it. So the registry publishes each name
+    down into this catalogue as it registers (`declare`), and the validator
+    reads it. Registration happens on any import of `solver` (its
+    ``__init__`` imports the batch API, which imports every policy), so the
+    catalogue is complete before any policy file or scenario is validated.
+    Iteration is in sorted order, as `policy_names()` lists them.
+    """
+
+    def __init__(self) -> None:
+        self._names: list[str] = []
+
+    def declare(self, name: str) -> None:
+        """Add a registered policy's name (the registry calls this, once per policy)."""
+        if name not in self._names:
+            bisect.insort(self._names, name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(tuple(self._names))
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __repr__(self) -> str:
+        return f"PolicyNames({self._names!r})"
+
+
+# Filled by `solver.policies.registry.register`; the only list of policy names in the package.
+POLICY_NAMES = PolicyNames()
 
 
 class Policy(_Record):

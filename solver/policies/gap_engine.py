@@ -35,6 +35,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -241,7 +242,7 @@ def feasible(weight: np.ndarray, capacity: np.ndarray, owner: np.ndarray) -> boo
 def solve_subset(
     cost: np.ndarray, weight: np.ndarray, capacity: np.ndarray, mask: np.ndarray,
     hint: np.ndarray | None, *, time_limit_s: float, workers: int = 1, seed: int = 0,
-    stop_at_first: bool = False, monitor: dict | None = None,
+    stop_at_first: bool = False, monitor: dict[str, Any] | None = None,
 ) -> tuple[np.ndarray | None, float, bool]:
     """Solve a GAP on the pairs in `mask` exactly with CP-SAT (integer costs).
 
@@ -251,7 +252,11 @@ def solve_subset(
     thread may call ``stop_search()``), ``monitor["bound"]`` (its best bound so
     far) and ``monitor["value"]`` (its best objective so far) while it runs.
     """
-    from ortools.sat.python import cp_model  # lazily: the numpy parts need no solver
+    # Lazily: the numpy parts of this module need no solver.
+    from ortools.sat.python import cp_model
+
+    from solver.policies.cpsat_params import cp_solver, has_solution, termination
+    from solver.policies.registry import Status
 
     n, m = cost.shape
     ii, jj = np.nonzero(mask)
@@ -272,27 +277,32 @@ def solve_subset(
     if hint is not None:
         for var, on in zip(xs, (hint[ii] == jj).tolist(), strict=True):
             model.add_hint(var, on)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(time_limit_s, 0.01)
-    solver.parameters.num_workers = workers
-    solver.parameters.random_seed = seed
-    solver.parameters.stop_after_first_solution = stop_at_first
+    solver = cp_solver(time_limit_s, workers, seed, stop_after_first_solution=stop_at_first)
     callback = None
     if monitor is not None:
-        monitor["solver"] = solver
-        solver.best_bound_callback = lambda b: monitor.__setitem__("bound", float(b))
-        class Incumbent(cp_model.CpSolverSolutionCallback):
-            def on_solution_callback(self) -> None:
-                monitor["value"] = float(self.objective_value)
-
-        callback = Incumbent()
-    status = solver.solve(model, callback)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None, float(solver.best_objective_bound), status == cp_model.INFEASIBLE
+        callback = _publish_progress(solver, monitor)
+    code = solver.solve(model, callback)
+    ended = termination(code)
+    if not has_solution(code):
+        return None, float(solver.best_objective_bound), ended is Status.INFEASIBLE
     values = np.array([solver.boolean_value(x) for x in xs], dtype=bool)
     owner = np.full(n, UNASSIGNED, dtype=np.int64)
     owner[ii[values]] = jj[values]
-    return owner, float(solver.best_objective_bound), status == cp_model.OPTIMAL
+    return owner, float(solver.best_objective_bound), ended is Status.OPTIMAL
+
+
+def _publish_progress(solver: Any, monitor: dict[str, Any]) -> Any:
+    """Let `monitor` follow a running solve: the solver, its best bound and best value so far."""
+    from ortools.sat.python import cp_model
+
+    monitor["solver"] = solver
+    solver.best_bound_callback = lambda b: monitor.__setitem__("bound", float(b))
+
+    class Incumbent(cp_model.CpSolverSolutionCallback):
+        def on_solution_callback(self) -> None:
+            monitor["value"] = float(self.objective_value)
+
+    return Incumbent()
 
 
 def agent_affinity(mask: np.ndarray, owner: np.ndarray) -> np.ndarray:

@@ -1,9 +1,9 @@
 """Greedy: each lead to the rep with the best profit minus marginal fairness cost.
 
-One lead at a time in arrival order, vectorized over reps. Optional per-rep
-`prices` (money per lead, e.g. dual values of the capacity constraints learned
-from recent batch solves) are subtracted, so a single decision does not take
-capacity that later, better leads would need.
+One lead at a time in arrival order, vectorized over reps. Seat prices, where
+the router sets them, are already in `Problem.profit` (`with_prices` makes it
+net of each rep's price), so a single decision does not take capacity that
+later, better leads would need.
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ def greedy_scores(
     i: int,
     candidates: np.ndarray,
     load: np.ndarray,
-    prices: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Score of giving lead i to each candidate: profit - marginal fairness cost - price."""
+    """Score of giving lead i to each candidate: profit (net of any price) - marginal fairness cost."""
     score = problem.profit[i, candidates].copy()
     weight = problem.options.fairness_weight
     if weight > 0:
@@ -34,19 +33,16 @@ def greedy_scores(
             weight,
             problem.fairness_unit,
         )
-    if prices is not None:
-        score -= prices[candidates]
     return score
 
 
-def solve_greedy(problem: Problem, prices: np.ndarray | None = None) -> Solution:
+@register("greedy", priced=True)
+def solve_greedy(problem: Problem) -> Solution:
     """Greedy in arrival order; ties go to the lowest rep index (deterministic)."""
 
     def choose(i: int, candidates: np.ndarray, state: RoutingState) -> int:
-        scores = greedy_scores(problem, i, candidates, state.load, prices)
+        scores = greedy_scores(problem, i, candidates, state.load)
         return int(candidates[np.argmax(scores)])
 
     return route_sequentially(problem, choose)
 
-
-register("greedy", priced=True)(solve_greedy)

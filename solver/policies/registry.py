@@ -21,14 +21,30 @@ import numpy as np
 
 from solver.compile.problem import UNASSIGNED, Problem
 from solver.compile.scoring import RotationState
+from solver.domain.model import POLICY_NAMES
 
 
 class Status(StrEnum):
-    """How good the answer is known to be."""
+    """How a solve ended and how good its answer is known to be.
+
+    `Solution.status` is one of the first three: what the returned owner vector
+    is worth (``summary.status`` in the JSON). An engine with a search of its
+    own also records why it stopped as ``stats["termination"]``: `OPTIMAL`,
+    `TIME_LIMIT`, `INFEASIBLE` or `NO_SOLUTION` (CP-SAT's statuses are mapped in
+    one place, `solver.policies.cpsat_params.termination`).
+    """
 
     OPTIMAL = "optimal"  # proven optimal for the policy's objective
     FEASIBLE = "feasible"  # feasible, optimality not proven (e.g. time limit reached)
     HEURISTIC = "heuristic"  # a rule-based or greedy answer: feasible, no bound claimed
+    # A time limit stopped the search: the answer is its best feasible one, unproven
+    # (the solution's status is then FEASIBLE).
+    TIME_LIMIT = "time_limit"
+    INFEASIBLE = "infeasible"  # the model has no solution (proven)
+    # The engine stopped (a time limit before its first solution, or a rejected model)
+    # with no answer of its own. The policy then returns its warm start when that is
+    # feasible, else the owner rule alone (only forced leads placed), as HEURISTIC.
+    NO_SOLUTION = "no_solution"
 
 
 @dataclass
@@ -66,7 +82,9 @@ class PolicySpec:
     name: str
     solve: PolicyFn
     unit_effort_only: bool = False  # refuses leads whose effort is not 1 (min-cost flow)
-    groups_accounts: bool = True  # honours rules.account_grouping (all leads of an account, one rep)
+    # Honours rules.account_grouping (all leads of an account in a batch, one rep). A
+    # policy that routes lead by lead cannot: it must not claim it.
+    groups_accounts: bool = False
     priced: bool = False  # maximises value, so micro-batches may price seats like the fast path
     # Proven optimal for its objective when it says so: the benchmark checks its value against
     # the LP optimum within this relative tolerance. None: a heuristic or baseline.
@@ -74,6 +92,7 @@ class PolicySpec:
 
     @property
     def exact(self) -> bool:
+        """True when the policy proves optimality (the benchmark holds it to the LP optimum)."""
         return self.exact_tolerance is not None
 
 
@@ -84,22 +103,28 @@ def register(
     name: str,
     *,
     unit_effort_only: bool = False,
-    groups_accounts: bool = True,
+    groups_accounts: bool = False,
     priced: bool = False,
     exact_tolerance: float | None = None,
 ) -> Callable[[PolicyFn], PolicyFn]:
-    """Declare the policy `name` with its capabilities (a decorator on its solve function)."""
+    """Declare the policy `name` with its capabilities (a decorator on its solve function).
+
+    The name is also published down to `solver.domain.model.POLICY_NAMES`, the
+    catalogue `Policy.solver` is validated against (domain cannot import this layer).
+    """
 
     def decorate(fn: PolicyFn) -> PolicyFn:
         if name in _REGISTRY:
             raise ValueError(f"policy {name!r} is registered twice")
         _REGISTRY[name] = PolicySpec(name, fn, unit_effort_only, groups_accounts, priced, exact_tolerance)
+        POLICY_NAMES.declare(name)
         return fn
 
     return decorate
 
 
 def policy_names() -> list[str]:
+    """Every registered policy's name, sorted."""
     return sorted(_REGISTRY)
 
 

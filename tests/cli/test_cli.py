@@ -139,6 +139,36 @@ def test_json_output_shape(tmp_path: Path) -> None:
     assert set(summary["fairness"]) == {"jain", "gini", "max_deviation"}
 
 
+# The JSON contract of `assign --format json`: keys in order. Fields may be added (extend
+# these lists then), never renamed or removed.
+SUMMARY_KEYS = ["policy", "status", "counts", "objective", "bound", "gap", "expected_value",
+                "fairness_penalty", "fairness", "rep_loads", "solve_time_s", "compile_time_s", "stats"]
+COUNTS_KEYS = ["leads", "assigned", "unassigned", "unassigned_by_reason"]
+REP_LOAD_KEYS = ["rep_id", "assigned", "effort", "free_capacity_before", "load", "target"]
+EXPLANATION_KEYS = ["lead_id", "assigned_to", "alternatives", "why"]
+REP_FIT_KEYS = ["rep_id", "expected_value", "profit", "load", "target", "free_capacity"]
+
+
+def test_json_summary_and_explanation_keys_are_pinned(tmp_path: Path) -> None:
+    result = run(tmp_path, "--explain", "l1", "--explain", "l3")
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "out.json").read_text())
+    summary = data["summary"]
+    assert list(summary) == SUMMARY_KEYS
+    assert list(summary["counts"]) == COUNTS_KEYS
+    assert summary["counts"]["unassigned_by_reason"] == {"no eligible rep": 1}
+    assert list(summary["fairness"]) == ["jain", "gini", "max_deviation"]
+    assert [list(r) for r in summary["rep_loads"]] == [REP_LOAD_KEYS, REP_LOAD_KEYS]
+    assert summary["status"] == "optimal" and summary["policy"] == "flow"
+    assert summary["stats"]["arcs"] > 0
+    placed, unplaced = data["explanations"]
+    assert [list(placed), list(unplaced)] == [EXPLANATION_KEYS, EXPLANATION_KEYS]
+    assert list(placed["assigned_to"]) == REP_FIT_KEYS and unplaced["assigned_to"] is None
+    assert placed["alternatives"] and all(
+        list(alt) == [*REP_FIT_KEYS, "why_not"] for alt in placed["alternatives"])
+    assert placed["assigned_to"]["rep_id"] == "r1"
+
+
 def test_stdout_json_is_only_json(tmp_path: Path, sample_paths) -> None:
     result = CliRunner().invoke(main, ["assign", "--reps", str(sample_paths["reps"]), "--leads",
                                        str(sample_paths["leads"]), "--format", "json"])

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from solver.bench.oracle import lp_optimum
 from solver.compile.problem import compile_problem, with_prices
 from solver.domain.model import Lead, Policy, Rep
 from solver.policies import solve
@@ -166,31 +167,6 @@ def test_flow_matches_brute_force(seed: int, n: int, m: int, weight: float, soft
     assert solution.objective == pytest.approx(objective, rel=1e-9, abs=1e-6)
 
 
-def lp_optimum(problem) -> tuple[float, float]:
-    """(placed, profit) of the lexicographic LP optimum, solved by scipy's HiGHS."""
-    from scipy.optimize import linprog
-    from scipy.sparse import coo_matrix
-
-    forced = problem.forced >= 0
-    room = problem.capacity - np.bincount(problem.forced[forced], minlength=problem.m)
-    room = np.maximum(room, 0)
-    rows, cols = np.nonzero(problem.eligible & ~forced[:, None])
-    k = rows.size
-    a_lead = coo_matrix((np.ones(k), (rows, np.arange(k))), shape=(problem.n, k))
-    a_rep = coo_matrix((np.ones(k), (cols, np.arange(k))), shape=(problem.m, k))
-    from scipy.sparse import vstack
-
-    a_ub = vstack([a_lead, a_rep]).tocsr()
-    b_ub = np.concatenate([np.ones(problem.n), room])
-    first = linprog(-np.ones(k), A_ub=a_ub, b_ub=b_ub, bounds=(0, 1), method="highs")
-    placed = -first.fun
-    profit = problem.profit[rows, cols]
-    second = linprog(-profit, A_ub=a_ub, b_ub=b_ub, A_eq=np.ones((1, k)), b_eq=[placed],
-                     bounds=(0, 1), method="highs")
-    forced_profit = float(problem.profit[np.flatnonzero(forced), problem.forced[forced]].sum())
-    return placed + int(forced.sum()), -second.fun + forced_profit
-
-
 @pytest.mark.parametrize("priced", [False, True])
 @pytest.mark.parametrize("seed", range(4))
 def test_flow_equals_lp_optimum(seed: int, priced: bool) -> None:
@@ -204,9 +180,10 @@ def test_flow_equals_lp_optimum(seed: int, priced: bool) -> None:
     if priced:
         problem = with_prices(problem, 0.3 * random_prices(np.random.default_rng(seed), problem), defer=True)
     solution = solve(problem, "flow")
-    placed, profit = lp_optimum(problem)
-    assert int((solution.owner >= 0).sum()) == pytest.approx(placed, abs=1e-6)
-    assert problem.total_profit(solution.owner) == pytest.approx(profit, rel=1e-9)
+    lp = lp_optimum(problem)
+    assert lp.exact  # unit effort: the LP optimum is integral, not only a bound
+    assert int((solution.owner >= 0).sum()) == pytest.approx(lp.placed, abs=1e-6)
+    assert problem.total_profit(solution.owner) == pytest.approx(lp.profit, rel=1e-9)
 
 
 def test_flow_rejects_non_unit_effort() -> None:

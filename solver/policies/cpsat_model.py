@@ -1,0 +1,283 @@
+r"""The CP-SAT model of one batch: variables, one method per constraint family, objective.
+
+The model (the cpsat policy's docstring says when it is used):
+
+* assignment: :math:`\sum_j x_{ij} \le 1` (a lead may stay unassigned);
+* eligibility: :math:`x_{ij}` exists only where ``eligible[i, j]``;
+* owner rule: :math:`x_{i, f_i} = 1` for a lead with a forced owner :math:`f_i`;
+* capacity (effort units, per lead or per pair):
+  :math:`\sum_{i \notin F} a_{ij} x_{ij} \le \max(b_j - \sum_{i \in F, f_i = j} a_{ij}, 0)`
+  (forced leads may push a rep past its capacity; they still use it);
+* account grouping: one owner per group g,
+  :math:`x_{ij} \le y_{gj}`, :math:`\sum_j y_{gj} \le 1`;
+* fairness: ``penalty`` mode adds the convex penalty
+  :math:`F = w u \sum_j (\ell_j - T_j)^2 / T_j` through one table (element)
+  constraint per rep, exact at every integer load; ``minmax`` mode charges
+  :math:`w u \max_j (\ell_j - T_j)`, the largest overload against target;
+* objective (lexicographic, as in ``flow``): maximise
+  :math:`M \cdot \text{placed} + \sum_{ij} p_{ij} x_{ij} - F` with
+  :math:`M` larger than any swing of the second term, all in integers.
+
+Soft rules need no constraint: their penalty is already in ``profit``.
+
+CP-SAT needs integer coefficients, so money is scaled to integers (`scale`);
+a `ScalingWarning` says when rounding would move the objective noticeably.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from solver.compile.problem import UNASSIGNED, Problem
+
+# Resolution of scaled money: the largest |profit| maps to about this many units.
+MONEY_RESOLUTION = 10**6
+# Loads measured in value are rounded to this many units over the whole batch.
+LOAD_RESOLUTION = 1000
+# The big-M objective must stay well inside int64 (CP-SAT checks for overflow).
+MAX_OBJECTIVE = 2**60
+
+
+class ScalingWarning(UserWarning):
+    """Money or loads were rounded to integers with a noticeable loss of precision."""
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """How money and loads became integers."""
+
+    money: float  # integer units per unit of money
+    load: float  # integer units per unit of load
+
+
+def scale(problem: Problem) -> Scaling:
+    """Choose the money and load scales and warn when rounding loses precision.
+
+    Integral profits (GAP files, whole-currency values) are kept exact; other
+    profits map the largest |profit| to `MONEY_RESOLUTION` units (a power of
+    ten, so the numbers stay readable in logs).
+    """
+    profit = problem.profit
+    top = float(np.abs(profit).max(initial=0.0))
+    integral = bool(np.all(np.abs(profit - np.round(profit)) < 1e-9))
+    if integral and top <= MONEY_RESOLUTION:
+        money = 1.0
+    else:
+        money = 10.0 ** math.floor(math.log10(MONEY_RESOLUTION / max(top, 1e-12)))
+    scaled = profit * money
+    lost = float(np.abs(np.round(scaled) - scaled).sum())
+    if lost > 1e-4 * max(float(np.abs(scaled).sum()), 1.0):
+        warnings.warn(f"cpsat: rounding money to integers moves the objective by about "
+                      f"{lost / money:.3g}", ScalingWarning, stacklevel=3)
+    if problem.options.fairness_measure == "count" and np.allclose(problem.lead_load, 1.0):
+        load = 1.0
+    else:
+        total = float(problem.lead_load.sum())
+        load = LOAD_RESOLUTION / total if total > 0 else 1.0
+    return Scaling(money, load)
+
+
+class CpSatModel:
+    """The CP-SAT model of one batch, built from the `Problem` arrays.
+
+    `add_constraints` calls one method per constraint family; the order matters
+    only in that the variables come first and the objective last.
+    """
+
+    def __init__(self, problem: Problem, scaling: Scaling | None = None) -> None:
+        self.problem = problem
+        self.scaling = scaling or scale(problem)
+        self.model = cp_model.CpModel()
+        n, m = problem.n, problem.m
+        self.forced_mask = problem.forced >= 0
+        admitted = problem.eligible.copy()
+        # Forced leads get exactly their owner's pair (owner rule beats eligibility).
+        admitted[self.forced_mask] = False
+        admitted[np.flatnonzero(self.forced_mask), problem.forced[self.forced_mask]] = True
+        self.rows, self.cols = np.nonzero(admitted)  # row-major: each lead's pairs are contiguous
+        self.x = [self.model.new_bool_var(f"x[{i},{j}]")
+                  for i, j in zip(self.rows.tolist(), self.cols.tolist(), strict=True)]
+        self.row_start = np.searchsorted(self.rows, np.arange(n + 1))
+        self.by_col = np.argsort(self.cols, kind="stable")
+        self.col_start = np.searchsorted(self.cols[self.by_col], np.arange(m + 1))
+        self.effort = (problem.effort[self.rows, self.cols] if problem.effort.ndim == 2
+                       else problem.effort[self.rows])
+        self.penalty_terms: list[tuple[cp_model.IntVar, int]] = []
+        self.fairness_span = 0  # largest possible scaled fairness term
+        self.placed = cp_model.LinearExpr.sum(self.x)
+
+    def _col(self, j: int) -> np.ndarray:
+        """Indices into `x` of rep j's pairs."""
+        return self.by_col[self.col_start[j]:self.col_start[j + 1]]
+
+    def add_constraints(self) -> CpSatModel:
+        """Every constraint family and the objective, in order; returns the model itself."""
+        self._assignment()
+        # Eligibility is structural: a pair the rules forbid has no variable.
+        self._owner_rule()
+        self._capacity()
+        if self.problem.options.account_grouping:
+            self._account_grouping()
+        if self.problem.options.fairness_weight > 0:
+            if self.problem.options.fairness_mode == "minmax":
+                self._fairness_minmax()
+            else:
+                self._fairness_penalty()
+        self._objective()
+        return self
+
+    def _assignment(self) -> None:
+        r"""Each lead to at most one rep: :math:`\sum_j x_{ij} \le 1`."""
+        for i in range(self.problem.n):
+            pairs = self.x[self.row_start[i]:self.row_start[i + 1]]
+            if len(pairs) > 1:
+                self.model.add_at_most_one(pairs)
+
+    def _owner_rule(self) -> None:
+        r"""A lead with a forced owner goes to it: :math:`x_{i, f_i} = 1`."""
+        for i in np.flatnonzero(self.forced_mask):
+            self.model.add(self.x[self.row_start[i]] == 1)  # its only pair
+
+    def _capacity(self) -> None:
+        r"""Effort within capacity: :math:`\sum_{i \notin F} a_{ij} x_{ij} \le \max(b_j - A^F_j, 0)`."""
+        p = self.problem
+        free_pairs = ~self.forced_mask[self.rows]
+        forced_use = np.bincount(self.cols[~free_pairs], weights=self.effort[~free_pairs],
+                                 minlength=p.m)
+        room = np.maximum(p.capacity - forced_use, 0).astype(np.int64)
+        for j in range(p.m):
+            sel = self._col(j)
+            sel = sel[free_pairs[sel]]
+            if self.effort[sel].sum() > room[j]:  # a row that cannot bind is left out
+                self.model.add(cp_model.LinearExpr.weighted_sum(
+                    [self.x[k] for k in sel], self.effort[sel].tolist()) <= int(room[j]))
+
+    def _account_grouping(self) -> None:
+        r"""One owner per account group: :math:`x_{ij} \le y_{gj}`, :math:`\sum_j y_{gj} \le 1`.
+
+        Leads may still stay unassigned individually. When the owner rule fixes
+        leads of one group to different reps, the owner rule wins and those
+        forced leads are left out of the group.
+        """
+        p = self.problem
+        for g in np.unique(p.group[p.group >= 0]):
+            members = np.flatnonzero(p.group == g)
+            owners = np.unique(p.forced[members][p.forced[members] >= 0])
+            if len(owners) > 1:
+                members = members[p.forced[members] < 0]
+            if len(members) < 2 and len(owners) <= 1:
+                continue
+            y = {}
+            for i in members:
+                for k in range(self.row_start[i], self.row_start[i + 1]):
+                    j = int(self.cols[k])
+                    if j not in y:
+                        y[j] = self.model.new_bool_var(f"y[{g},{j}]")
+                    self.model.add_implication(self.x[k], y[j])
+            self.model.add_at_most_one(y.values())
+
+    def _loads(self) -> tuple[list[cp_model.LinearExpr], np.ndarray, np.ndarray]:
+        """Per rep: the scaled added load (integer expression), its upper bound, scaled base."""
+        p, s = self.problem, self.scaling.load
+        unit = np.round(p.lead_load * s).astype(np.int64)
+        exprs, tops = [], np.zeros(p.m, dtype=np.int64)
+        for j in range(p.m):
+            sel = self._col(j)
+            w = unit[self.rows[sel]]
+            exprs.append(cp_model.LinearExpr.weighted_sum([self.x[k] for k in sel], w.tolist()))
+            tops[j] = int(w.sum())
+        return exprs, tops, p.base_load * s
+
+    def _fairness_penalty(self) -> None:
+        r"""Convex penalty :math:`w u (\ell_j - T_j)^2 / T_j` per rep, as a table over its load.
+
+        The added load of rep j is an integer k (a count, or value rounded to
+        `LOAD_RESOLUTION` units per batch); ``pen_j = table_j[k]`` is exact at
+        every k, so no piecewise approximation is involved for count loads.
+        """
+        p, sc = self.problem, self.scaling
+        factor = p.options.fairness_weight * p.fairness_unit * sc.money
+        exprs, tops, base = self._loads()
+        targets = p.targets * sc.load
+        for j in range(p.m):
+            if targets[j] <= 0 or tops[j] == 0:
+                continue  # no target (unavailable rep) or no lead can reach it
+            k = np.arange(tops[j] + 1)
+            # Deviation in load units: divide the scale back out once.
+            table = np.round(factor * (base[j] + k - targets[j]) ** 2
+                             / (targets[j] * sc.load)).astype(np.int64)
+            load = self.model.new_int_var(0, int(tops[j]), f"load[{j}]")
+            self.model.add(load == exprs[j])
+            pen = self.model.new_int_var(int(table.min()), int(table.max()), f"pen[{j}]")
+            self.model.add_element(load, table.tolist(), pen)
+            self.penalty_terms.append((pen, 1))
+            self.fairness_span += int(table.max() - table.min())
+
+    def _fairness_minmax(self) -> None:
+        r"""Min-max: charge :math:`w u \max_j (\ell_j - T_j)` (load units -> money).
+
+        :math:`z \ge \ell_j - T_j` for every rep with a target, in scaled load
+        units, and z enters the objective at :math:`w u / s_\ell` per unit.
+        """
+        p, sc = self.problem, self.scaling
+        exprs, tops, base = self._loads()
+        targets = p.targets * sc.load
+        active = np.flatnonzero(targets > 0)
+        if active.size == 0:
+            return
+        offset = np.round(base - targets).astype(np.int64)
+        lo = int(offset[active].min())
+        hi = int((offset + tops)[active].max())
+        z = self.model.new_int_var(max(lo, -10**12), hi, "max_overload")
+        for j in active:
+            self.model.add(z >= exprs[j] + int(offset[j]))
+        per_unit = p.options.fairness_weight * p.fairness_unit * sc.money / sc.load
+        coef = max(round(per_unit), 1)
+        if abs(coef - per_unit) > 1e-3 * per_unit:
+            warnings.warn("cpsat: min-max fairness weight rounded to an integer per load unit",
+                          ScalingWarning, stacklevel=4)
+        self.penalty_terms.append((z, coef))
+        self.fairness_span += coef * (hi - lo)
+
+    def _objective(self) -> None:
+        r"""Maximise :math:`M \cdot \text{placed} + \sum p_{ij} x_{ij} - \text{penalties}`.
+
+        M exceeds the largest possible swing of the second level, so one more
+        placed lead always wins: the lexicographic order in one integer
+        objective. Profits are scaled by `Scaling.money`.
+        """
+        p, sc = self.problem, self.scaling
+        self.coef = np.round(p.profit[self.rows, self.cols] * sc.money).astype(np.int64)
+        swing = int(np.abs(self.coef).sum()) + self.fairness_span
+        self.big_m = swing + 1
+        if self.big_m * (p.n + 1) + swing > MAX_OBJECTIVE:
+            raise OverflowError("cpsat objective would overflow int64; lower MONEY_RESOLUTION")
+        terms = [cp_model.LinearExpr.weighted_sum(self.x, (self.coef + self.big_m).tolist())]
+        terms += [-c * v for v, c in self.penalty_terms]
+        self.model.maximize(cp_model.LinearExpr.sum(terms))
+
+    def hint(self, owner: np.ndarray) -> None:
+        """Seed the search with an owner vector (-1 = unassigned)."""
+        on = (owner[self.rows] == self.cols).tolist()
+        for var, value in zip(self.x, on, strict=True):
+            self.model.add_hint(var, value)
+
+    def owner(self, solver: cp_model.CpSolver) -> np.ndarray:
+        """The owner vector of the solver's best solution (-1 = unassigned)."""
+        values = np.array([solver.boolean_value(v) for v in self.x], dtype=bool)
+        owner = np.full(self.problem.n, UNASSIGNED, dtype=np.int64)
+        owner[self.rows[values]] = self.cols[values]
+        return owner
+
+    def second_level(self, scaled: float) -> float:
+        """Money value of a scaled objective (or bound) once the placed count is taken out."""
+        return (scaled % self.big_m if scaled >= 0 else scaled) / self.scaling.money
+
+    def placed_count(self, scaled: float) -> int:
+        """Leads placed according to a scaled objective (or bound): its first level."""
+        return int(scaled // self.big_m)
