@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from solver.cli import main
 from solver.domain.errors import InputError
 from solver.domain.io import load_reps
-from solver.sim.learn import History, learn_skills, load_history
+from solver.domain.model import Rep
+from solver.sim.learn import History, learn_skills, load_history, reps_csv
 
 
 def history(rows: list[tuple[str, str, str, bool]]) -> History:
@@ -72,3 +73,12 @@ def test_learn_command_writes_a_reps_file(tmp_path: Path) -> None:
     assert reps["r0"].skill("retail") > 1 > reps["r1"].skill("retail")
     bad = CliRunner().invoke(main, ["learn", "--history", str(tmp_path / "none.csv")])
     assert bad.exit_code == 2 and "file not found" in bad.output
+
+
+def test_reps_csv_round_trips_through_the_reader(tmp_path: Path) -> None:
+    reps = [Rep(id="r1", name="Lee, Pat", territories=("EU", "US"), capacity=7,
+                skills={"software": 1.25}),
+            Rep(id="r2", capacity=0, available=False)]
+    path = tmp_path / "reps.csv"
+    path.write_text(reps_csv(reps))
+    assert load_reps(path) == reps

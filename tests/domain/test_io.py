@@ -1,0 +1,35 @@
+"""The shared CSV helpers and the atomic write of domain/io."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from solver.domain.errors import InputError
+from solver.domain.io import csv_dicts, csv_text, write_atomic
+
+
+def test_csv_text_quotes_what_needs_quoting_and_ends_rows_with_newline() -> None:
+    text = csv_text(("id", "note"), [("a", 'says "hi", twice'), ("b", 2.5)])
+    assert text == 'id,note\na,"says ""hi"", twice"\nb,2.5\n'
+    assert list(csv.reader(io.StringIO(text))) == [["id", "note"], ["a", 'says "hi", twice'], ["b", "2.5"]]
+
+
+def test_csv_dicts_strips_the_header_and_names_a_missing_column(tmp_path: Path) -> None:
+    path = tmp_path / "deals.csv"
+    path.write_text(" rep_id , outcome\nr1,won\n")
+    assert list(csv_dicts(path, ("rep_id", "outcome"))) == [{"rep_id": "r1", "outcome": "won"}]
+    with pytest.raises(InputError) as err:
+        csv_dicts(path, ("rep_id", "closed_at"))
+    assert (err.value.file, err.value.row, err.value.field) == (str(path), "header", "closed_at")
+
+
+def test_write_atomic_replaces_the_whole_file_and_leaves_no_temp(tmp_path: Path) -> None:
+    path = tmp_path / "out" / "result.json"
+    write_atomic(path, "first\n")
+    write_atomic(path, "second\n")
+    assert path.read_text() == "second\n"
+    assert [p.name for p in path.parent.iterdir()] == ["result.json"]
