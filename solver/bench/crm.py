@@ -18,7 +18,7 @@ import numpy as np
 
 from solver.bench.synthetic import Instance
 from solver.domain.errors import InputError
-from solver.domain.model import Lead, Policy
+from solver.domain.model import Lead, Policy, lead_segment
 
 # The replay scenario shipped in the repository (an editable install finds it).
 DEFAULT_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "crm_replay.yaml"
@@ -51,7 +51,8 @@ class CrmWindow:
         rows = np.flatnonzero((s.arrival_s >= self.start_day * DAY_S)
                               & (s.arrival_s < (self.start_day + self.days) * DAY_S))
         leads = [Lead(id=str(s.ids[i]), territory=str(s.territory[i]), industry=str(s.industry[i]),
-                      product=str(s.product[i]), segment=str(s.segment[i]), account_id=str(s.account[i]),
+                      product=str(s.product[i]), segment=lead_segment(str(s.segment[i])),
+                      account_id=str(s.account[i]),
                       value=float(s.value[i]), score=float(s.score[i]))
                  for i in rows]
         return Instance(f"{self.name}-seed{seed}", reps, leads, Policy())

@@ -14,12 +14,10 @@ leaves a usable partial table.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -30,6 +28,7 @@ from typing import Any
 import click
 import numpy as np
 
+from solver.bench import machine
 from solver.bench.gapfile import GapInstance, read_best_known, read_gap
 from solver.domain.errors import InputError
 from solver.policies import gap_engine, solve
@@ -173,28 +172,10 @@ def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def machine_info(time_limit_s: float, workers: int) -> dict[str, Any]:
     """What a recorded result must carry: machine, date, versions, settings."""
-    import ortools
-
-    return {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "cpu": _cpu_model(),
-            "cores": os.cpu_count(), "python": platform.python_version(),
-            "ortools": ortools.__version__, "time_limit_s": time_limit_s, "workers": workers,
+    return {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "cpu": machine.cpu_model(),
+            "cores": machine.cpu_count(), "python": platform.python_version(),
+            "ortools": machine.package_version("ortools"), "time_limit_s": time_limit_s, "workers": workers,
             "load_avg_start": [round(v, 2) for v in os.getloadavg()]}
-
-
-def _cpu_model() -> str:
-    """The CPU model as lscpu names it (/proc/cpuinfo, then platform, as fallbacks)."""
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=5,
-                             check=False).stdout
-    except (OSError, subprocess.SubprocessError):
-        out = ""
-    with contextlib.suppress(OSError):
-        out += Path("/proc/cpuinfo").read_text()
-    for line in out.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip().lower() in ("model name", "model name:") and value.strip():
-            return value.strip()
-    return platform.processor() or platform.machine()
 
 
 def _pct(value: float | None) -> str:

@@ -17,7 +17,6 @@ the min..max range, which for k seeds covers the true median with probability
 from __future__ import annotations
 
 import platform
-import subprocess
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,23 +25,26 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from solver.bench import oracle
+from solver.bench import machine, oracle
 from solver.bench.checks import check_assignment
 from solver.bench.synthetic import Instance
 from solver.compile import fairness
 from solver.compile.problem import Problem, compile_problem
-from solver.policies import Solution, Status, policy_names, solve
+from solver.policies import Solution, Status, policy_names, policy_spec, solve
 from solver.sim.sweep import run_cells
 
 # References are skipped above these sizes: the LP grows with the eligible pairs,
 # the Hungarian slot matrix with leads x slots, the naive CP-SAT model with pairs.
 MAX_LP_PAIRS = 400_000
 MAX_CPSAT_PAIRS = 20_000
-# Policies that claim optimality for the lexicographic objective (ratio 1.0 expected),
-# with the relative tolerance of that claim: flow's exact integer costs leave
-# ~1e-12; cpsat optimises money rounded to its integer scale, which may cost up
-# to half a unit per lead (about 1e-7 relative on real values).
-EXACT_POLICIES = {"flow": 1e-9, "cpsat": 1e-6}
+
+
+def _exact_tolerance(label: str) -> float | None:
+    """The relative tolerance of the row's optimality claim for the profit objective (None: none).
+
+    A fairness-weighted variant (`NAME@W`) optimises another objective: it claims none.
+    """
+    return policy_spec(label).exact_tolerance if label in policy_names() else None
 
 
 class InstanceSource(Protocol):
@@ -182,7 +184,8 @@ def _add_ratios(rows: list[dict[str, Any]], refs: list[dict[str, Any]], problem:
 
 def _best_known(rows: list[dict[str, Any]], problem: Problem) -> tuple[str, float, float]:
     if problem.options.fairness_weight == 0:
-        exact = [r for r in rows if r["policy"] in EXACT_POLICIES and r["status"] == Status.OPTIMAL]
+        exact = [r for r in rows
+                 if _exact_tolerance(r["policy"]) is not None and r["status"] == Status.OPTIMAL]
         if exact:
             return f"{exact[0]['policy']}_optimum", exact[0]["placed"], exact[0]["profit"]
         bounds = [r["bound"] for r in rows if r["bound"] is not None]
@@ -273,7 +276,7 @@ FAIR_VARIANTS = ("flow@1",)
 def default_policies() -> tuple[str, ...]:
     """Every registered policy, exact engines first, then the fairness-weighted variants."""
     names = policy_names()
-    return (*sorted(names, key=lambda p: (p not in EXACT_POLICIES, p)), *FAIR_VARIANTS)
+    return (*sorted(names, key=lambda p: (not policy_spec(p).exact, p)), *FAIR_VARIANTS)
 
 
 def build_report(record: dict[str, Any], result: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -287,15 +290,15 @@ def failures(rows: Sequence[dict[str, Any]]) -> list[str]:
 
     An exact policy that reports `optimal` on an instance whose LP optimum is
     exact (unit effort, fairness weight 0) must match it in leads placed and,
-    within its tolerance (`EXACT_POLICIES`), in profit; the transportation LP is
-    integral, so any larger gap is a bug.
+    within the tolerance its registry entry declares (`PolicySpec.exact_tolerance`),
+    in profit; the transportation LP is integral, so any larger gap is a bug.
     """
     out = [f"{r['policy']} broke {r['violations']} hard rule(s) on {r['instance']} seed {r['seed']}: "
            f"{r['violation_example']}" for r in rows if r["violations"]]
     for r in rows:
-        exact_claim = r["policy"] in EXACT_POLICIES and r.get("fairness_weight", 0) == 0
-        if exact_claim and r["ref_method"] == "lp" and r["status"] == Status.OPTIMAL:
-            rtol = EXACT_POLICIES[r["policy"]]
+        rtol = _exact_tolerance(r["policy"])
+        exact_claim = rtol is not None and r.get("fairness_weight", 0) == 0
+        if exact_claim and rtol is not None and r["ref_method"] == "lp" and r["status"] == Status.OPTIMAL:
             off_value = abs(r["profit"] - r["ref_profit"]) > rtol * max(abs(r["ref_profit"]), 1.0)
             if r["placed"] != r["ref_placed"] or off_value:
                 out.append(f"{r['policy']} is not LP-optimal on {r['instance']} seed {r['seed']}: "
@@ -309,8 +312,6 @@ def failures(rows: Sequence[dict[str, Any]]) -> list[str]:
 
 def run_record(suite: str, command: str, settings: dict[str, Any]) -> dict[str, Any]:
     """Version, machine, date and command of a run: what a reader needs to trust and repeat it."""
-    import ortools
-
     import solver
 
     return {
@@ -318,47 +319,15 @@ def run_record(suite: str, command: str, settings: dict[str, Any]) -> dict[str, 
         "command": command,
         "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "version": solver.__version__,
-        "git_commit": _git_commit(),
+        "git_commit": machine.git_commit(),
         "machine": {
-            "cpu": _cpu_model(),
-            "cores": _cpu_count(),
+            "cpu": machine.cpu_model(),
+            "cores": machine.cpu_count(),
             "platform": platform.platform(),
             "python": platform.python_version(),
             "numpy": np.__version__,
-            "ortools": ortools.__version__,
+            "ortools": machine.package_version("ortools"),
             "note": "shared machine: other jobs ran concurrently; compare times only as in-run ratios",
         },
         "settings": settings,
     }
-
-
-def _git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             timeout=5, check=False, cwd=_package_dir())
-    except OSError:
-        return None
-    return out.stdout.strip() or None
-
-
-def _package_dir() -> str:
-    import solver
-
-    return str(next(iter(solver.__path__)))
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _cpu_count() -> int | None:
-    import os
-
-    return os.cpu_count()

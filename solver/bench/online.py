@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,6 +40,7 @@ from solver.bench.checks import check_assignment
 from solver.bench.synthetic import InstanceSpec
 from solver.compile import fairness
 from solver.compile.problem import compile_problem
+from solver.decode.result import Assignment
 from solver.domain.model import Batch, Lead, Policy, Pricing, Rep
 from solver.online.router import Router
 from solver.policies import solve
@@ -105,11 +107,11 @@ def run_online_cell(cell: OnlineCell) -> dict[str, list[dict[str, Any]]]:
         violations = check_assignment(instance.reps, leads, policy, owners, batches)
         rep_index = {rep_id: j for j, rep_id in enumerate(problem.rep_ids)}
         owner = np.array([rep_index[o] if o is not None else -1 for o in owners])
-        batches = None if size is None else math.ceil(problem.n / size)
+        n_batches = None if size is None else math.ceil(problem.n / size)
         rows.append(base | {
             "policy": mode,
-            "batches": batches,
-            "theory": theory(batches),
+            "batches": n_batches,
+            "theory": theory(n_batches),
             "placed": int((owner >= 0).sum()),
             "expected_value": problem.total_value(owner),
             "profit": problem.total_profit(owner),
@@ -144,12 +146,13 @@ def _stream(reps: list[Rep], leads: list[Lead], policy: Policy, batch_size: int 
     start = time.perf_counter()
     for k, lead in enumerate(leads):
         now = START + timedelta(seconds=k)
+        decisions: list[Assignment | None]
         if batch_size is None:
             decisions = [router.submit(lead.model_copy(update={"urgent": True}), now)]
             decisions += router.tick(now)  # lets the router re-learn its prices on schedule
         else:
             router.submit(lead.model_copy(update={"urgent": False}), now)
-            decisions = router.tick(now)
+            decisions = [*router.tick(now)]
         _record(decisions, decided, decisions_in_order)
     _record(router.flush(START + timedelta(seconds=len(leads))), decided, decisions_in_order)
     elapsed = time.perf_counter() - start
@@ -158,7 +161,8 @@ def _stream(reps: list[Rep], leads: list[Lead], policy: Policy, batch_size: int 
     return [decided[lead.id] for lead in leads], batches, elapsed
 
 
-def _record(decisions: list[Any], decided: dict[str, str | None], in_order: list[list[str]]) -> None:
+def _record(decisions: Sequence[Assignment | None], decided: dict[str, str | None],
+            in_order: list[list[str]]) -> None:
     """Append one decision round; a lead decided again (placed from the backlog) moves to it."""
     last = {a.lead_id: a.rep_id for a in decisions if a is not None}  # the later answer counts
     if last:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from solver.compile.problem import Problem
+from solver.policies.registry import Status
 
 # HiGHS's default tolerances (1e-7) let a vertex within 1e-9 relative of the optimum
 # pass as optimal; the oracle must be exact to that level, so it asks for 1e-10.
@@ -193,6 +194,8 @@ def naive_cpsat(problem: Problem, time_limit_s: float = 10.0, workers: int = 1) 
     _require_fairness_zero(problem)
     from ortools.sat.python import cp_model
 
+    from solver.policies.cpsat_params import cp_solver, has_solution, termination
+
     start = time.perf_counter()
     res = _residual(problem)
     scale = 1e6 / (float(res.profit.max(initial=0.0)) or 1.0)
@@ -210,15 +213,13 @@ def naive_cpsat(problem: Problem, time_limit_s: float = 10.0, workers: int = 1) 
     for j, ps in by_rep.items():
         model.add(sum(int(res.effort[p]) * x[p] for p in ps) <= int(res.room[j]))
     model.maximize(sum((big + int(w)) * v for w, v in zip(weights.tolist(), x, strict=True)))
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit_s
-    solver.parameters.num_workers = workers
+    solver = cp_solver(time_limit_s, workers)  # CP-SAT's default seed and search: the newcomer's
     status = solver.solve(model)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise RuntimeError(f"naive CP-SAT found no solution ({solver.status_name(status)})")
+    if not has_solution(status):
+        raise RuntimeError(f"naive CP-SAT found no solution ({termination(status)})")
     chosen = np.array([solver.boolean_value(v) for v in x], dtype=bool)
     owner = np.where(problem.forced >= 0, problem.forced, -1)
     owner[res.rows[chosen]] = res.reps[chosen]
     elapsed = time.perf_counter() - start
     return Reference("naive_cpsat", int((owner >= 0).sum()), problem.total_profit(owner), elapsed,
-                     exact=status == cp_model.OPTIMAL)
+                     exact=termination(status) is Status.OPTIMAL)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from solver.domain.model import Lead, Policy, Rep
+from solver.domain.model import Lead, Policy, Rep, lead_segment
 
 INDUSTRIES = ("software", "healthcare", "finance", "retail", "manufacturing")
 PRODUCTS = ("core", "analytics", "security")
@@ -75,7 +75,7 @@ def make_instance(
             territory=str(rng.choice(territories)),
             industry=str(rng.choice(INDUSTRIES)),
             product=str(rng.choice(PRODUCTS)),
-            segment=str(rng.choice(SEGMENTS)),
+            segment=lead_segment(str(rng.choice(SEGMENTS))),
             value=float(np.round(rng.lognormal(9, 1), 2)),
             score=float(np.round(rng.beta(2, 3), 4)),
             effort=int(rng.integers(1, effort_max + 1)),

@@ -20,7 +20,17 @@ from solver.domain.availability import parse_date_range, parse_timezone, parse_w
 from solver.domain.errors import InputError
 
 SEGMENTS = ("SMB", "MM", "ENT")
+LeadSegment = Literal["SMB", "MM", "ENT", ""]
+_LEAD_SEGMENTS: dict[str, LeadSegment] = {"SMB": "SMB", "MM": "MM", "ENT": "ENT", "": ""}
 T = TypeVar("T", bound=Collection[str])
+
+
+def lead_segment(text: str) -> LeadSegment:
+    """`text` as a lead's segment (SMB, MM, ENT, or empty for unknown); ValueError otherwise."""
+    try:
+        return _LEAD_SEGMENTS[text]
+    except KeyError:
+        raise ValueError(f"unknown segment {text!r}; expected one of {', '.join(SEGMENTS)}") from None
 
 
 def known_segments(value: T) -> T:
@@ -112,7 +122,7 @@ class Lead(_Record):
     territory: str = ""
     industry: str = ""
     product: str = ""
-    segment: Literal["SMB", "MM", "ENT", ""] = ""
+    segment: LeadSegment = ""
     account_id: str = ""
     parent_account_id: str = ""
     value: Annotated[float, Field(ge=0, allow_inf_nan=False)]

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from solver.bench import harness, oracle
+from solver.bench import gap, harness, oracle
 from solver.bench.report import markdown, to_csv
 from solver.bench.synthetic import InstanceSpec, synthetic_grid
 from solver.cli import main
 from solver.compile.problem import compile_problem
-from solver.policies import solve
+from solver.policies import policy_names, solve
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +82,29 @@ def test_failures_flag_broken_rules_and_lp_gaps(quick_run: dict) -> None:
     off = row | {"profit": row["ref_profit"] * (1 - 1e-6)}
     assert "territory rule" in harness.failures([broken])[0]
     assert "not LP-optimal" in harness.failures([off])[0]
+    # The tolerance is the registry's: cpsat's 1e-6 allows what flow's 1e-9 does not.
+    slightly_off = row | {"profit": row["ref_profit"] * (1 - 5e-7)}
+    assert "not LP-optimal" in harness.failures([slightly_off])[0]
+    assert harness.failures([slightly_off | {"policy": "cpsat"}]) == []
+    assert "not LP-optimal" in harness.failures([row | {"policy": "cpsat",
+                                                       "profit": row["ref_profit"] * (1 - 1e-5)}])[0]
+    # A baseline, or a fairness-weighted variant of an exact policy, claims no optimum.
+    assert harness.failures([off | {"policy": "round_robin"}, off | {"policy": "flow@1"}]) == []
+
+
+def test_default_policies_list_exact_engines_first() -> None:
+    names = harness.default_policies()
+    assert names[:2] == ("cpsat", "flow") and names[-1] == "flow@1"
+    assert set(names[2:-1]) == set(policy_names()) - {"cpsat", "flow"}
+
+
+def test_run_record_names_machine_and_versions() -> None:
+    from importlib.metadata import version
+
+    record = harness.run_record("synthetic", "test", {})
+    assert record["machine"]["ortools"] == version("ortools")
+    assert record["machine"]["cpu"] and record["machine"]["cores"] >= 1
+    assert gap.machine_info(1.0, 2)["ortools"] == version("ortools")
 
 
 def test_cells_are_deterministic() -> None:
