@@ -7,7 +7,7 @@ the same compiled problem in the same process, so the time ratios it reports
 even when absolute times do not. Each assignment is checked by the independent
 rule checker (`solver.bench.checks`), never by the policy code's own checks.
 
-Cells run on the simulator's executor (`solver.sweep.run_cells`: a local
+Cells run on the simulator's executor (`solver.sim.sweep.run_cells`: a local
 process pool or Dask), one row per (instance, seed, policy) coming back; the
 rows are then aggregated per (instance, policy) over seeds: the median, and
 the min..max range, which for k seeds covers the true median with probability

@@ -70,7 +70,7 @@ def policy_solver(time_limit_s: float, workers: int, seed: int) -> cp_model.CpSo
     """The CpSolver of the cpsat policy's full model, each setting with its reason."""
     # No repair_hint: in OR-Tools 9.15 it can abort the whole process
     # ("Check failed: heuristics.fixed_search != nullptr", seen in
-    # tests/test_policies.py with workers=0). Our hints are feasible owner
+    # tests/policies/test_policies.py with workers=0). Our hints are feasible owner
     # vectors (a lead may stay unassigned), so there is nothing to repair.
     # With an explicit objective the LP relaxation of the assignment rows is the
     # useful bound: level 2 adds cuts (knapsack covers on capacity rows).
