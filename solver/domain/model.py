@@ -239,7 +239,10 @@ class Policy(_Record):
     # Leads with score >= this go to the most senior rep in the `rules` cascade.
     high_score: Annotated[float, Field(ge=0, le=1)] = 0.8
     seed: int = 0
-    time_limit_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 10.0
+    # Seconds per batch solve, the whole call (warm start and model build included), from
+    # 0.001 to 3600: an hour per batch is past any scheduled run's window (1e300 was accepted
+    # and ran on), and below a millisecond not even the warm start runs.
+    time_limit_s: Annotated[float, Field(ge=0.001, le=3600, allow_inf_nan=False)] = 10.0
     # 0 means all available CPU cores.
     workers: Annotated[int, Field(ge=0)] = 0
     batch: Batch = Field(default_factory=Batch)

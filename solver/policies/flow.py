@@ -16,9 +16,10 @@ allow), the cheapest one.
 
 Numeric trap: the solver needs integer costs and internally multiplies them by
 about the number of nodes. Money is therefore scaled so that the largest
-|arc cost| is `COST_RESOLUTION`; rounding then moves the objective by at most
-n / COST_RESOLUTION of the largest arc profit, far below a cent at realistic
-scales.
+|arc cost| is `COST_RESOLUTION`, or more where a lead's own best profit would
+get fewer than `LEAD_RESOLUTION` units (a 1e14 lead beside 1e3 leads), up to
+what int64 allows (`COST_LIMIT`); if even that is too coarse the answer is
+`feasible`, not `optimal`, with stats["inexact"] saying why.
 """
 
 from __future__ import annotations
@@ -30,7 +31,12 @@ from solver.compile import fairness
 from solver.compile.problem import Problem
 from solver.policies.registry import Solution, Status, free_capacity, register, start_owner
 
-COST_RESOLUTION = 2.0**36  # largest |arc cost| after scaling; x nodes must stay < 2**63
+COST_RESOLUTION = 2.0**36  # largest |arc cost| after scaling, when nothing asks for more
+# Every lead's best |profit| spans at least this many cost units: one lead worth 1e14 must not
+# round the 1e3 leads beside it to the same cost (they were then placed at random, "optimal").
+LEAD_RESOLUTION = 1e6
+# |arc cost| x (nodes + 1) must stay below this (the solver multiplies costs by the node count).
+COST_LIMIT = 2.0**62
 
 
 class FlowError(RuntimeError):
@@ -54,13 +60,17 @@ def solve_flow(problem: Problem) -> Solution:
     objective = problem.objective(owner)
     # Count loads make the fairness cost exact; value loads are approximated by
     # counting each lead as the mean lead load (arc costs cannot depend on the lead).
-    exact = problem.options.fairness_weight == 0 or problem.options.fairness_measure == "count"
+    exact = (problem.options.fairness_weight == 0 or problem.options.fairness_measure == "count")
+    stats: dict[str, float | int | str] = {"arcs": network.num_arcs, "cost_scale": network.scale}
+    if not network.exact:
+        stats["inexact"] = "costs rounded coarser than LEAD_RESOLUTION per lead (int64 bound)"
+    exact = exact and network.exact
     return Solution(
         owner=owner,
         status=Status.OPTIMAL if exact else Status.FEASIBLE,
         objective=objective,
         bound=objective if exact else None,
-        stats={"arcs": network.num_arcs, "cost_scale": network.scale},
+        stats=stats,
     )
 
 
@@ -82,7 +92,17 @@ class _Network:
         profit = problem.profit[free_leads[rows], reps]
         rep_arcs = _fairness_arcs(problem, load, room, n_free, free_leads)
         largest = max(float(np.abs(profit).max(initial=0.0)), float(np.abs(rep_arcs[2]).max(initial=0.0)))
-        self.scale = COST_RESOLUTION / largest if largest > 0 else 1.0
+        lead_top = np.zeros(n_free)
+        np.maximum.at(lead_top, rows, np.abs(profit))
+        smallest = float(lead_top[lead_top > 0].min(initial=largest))
+        if largest > 0:
+            ceiling = COST_LIMIT / (self.sink + 2) / largest
+            self.scale = min(max(COST_RESOLUTION / largest, LEAD_RESOLUTION / smallest), ceiling)
+        else:
+            self.scale = 1.0
+        # False when int64 could not keep every lead's resolution: the optimum of the
+        # rounded costs may then not be the batch's, and flow must not call it optimal.
+        self.exact = largest == 0 or self.scale * smallest >= LEAD_RESOLUTION
 
         smcf = min_cost_flow.SimpleMinCostFlow()
         lead_nodes = self.lead_node0 + np.arange(n_free)

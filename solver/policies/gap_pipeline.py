@@ -30,7 +30,7 @@ def is_plain_gap(problem: Problem) -> bool:
             and problem.options.fairness_weight == 0)
 
 
-def solve_gap(problem: Problem) -> Solution | None:
+def solve_gap(problem: Problem, *, time_limit_s: float | None = None) -> Solution | None:
     """A plain GAP through `gap_engine`; None when no complete assignment was found.
 
     Steps and their share of the time limit T: Lagrangian bound and reduced
@@ -49,11 +49,12 @@ def solve_gap(problem: Problem) -> Solution | None:
     * other large batches: agent-based LNS on the pruned model.
 
     Returns None (the caller falls back to the full model with its
-    unassigned option) when not every lead could be placed.
+    unassigned option) when not every lead could be placed. `time_limit_s`
+    (default: the policy's) is what the caller has left of its limit.
     """
     start = time.perf_counter()
     opts = problem.options
-    limit = opts.time_limit_s
+    limit = opts.time_limit_s if time_limit_s is None else time_limit_s
 
     def left() -> float:
         return limit - (time.perf_counter() - start)
