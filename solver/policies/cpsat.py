@@ -48,7 +48,7 @@ def policy_objective(problem: Problem, owner: np.ndarray) -> float:
     return problem.objective(owner)
 
 
-def warm_start(problem: Problem) -> np.ndarray | None:
+def warm_start(problem: Problem, budget_s: float | None = None) -> np.ndarray | None:
     """A feasible owner vector from `flow` (exact for unit effort) or `greedy`; None if unavailable.
 
     Neither groups accounts, so under grouping the vector is repaired
@@ -56,18 +56,26 @@ def warm_start(problem: Problem) -> np.ndarray | None:
     whichever is better: a hint that splits an account is infeasible, CP-SAT
     drops it, and on the 300-lead sample the model then placed 183-218 leads.
     """
-    name = "flow" if _flow_accepts(problem, grouping=False) else "greedy"
+    grouped = bool(grouping.groups(problem))
+    cheap = budget_s is not None and budget_s < CHEAP_START_S
+    name = "flow" if _flow_accepts(problem, grouping=False) and not (grouped and cheap) else "greedy"
     try:
-        owner = grouping.repair(problem, solve(problem, name).owner)
+        raw = solve(problem, name).owner
     except ValueError:  # the policy is not registered, or refuses this batch
         return None
-    if grouping.groups(problem):
-        # Repair strands the leads of every account the start split; building group
-        # by group does not. Whichever is better in the policy's order is the start.
-        other = grouping.group_greedy(problem)
-        if _better(_key(problem, other), _key(problem, owner)):
-            return other
-    return owner
+    if not grouped:
+        return raw
+    # Repair strands the leads of every account the start split; building group by group
+    # does not; the raw start may happen to split none. The best of them is the start.
+    candidates = [grouping.group_greedy(problem)]
+    raws = [raw, solve(problem, "greedy").owner] if name == "flow" else [raw]
+    candidates += [owner for owner in raws if not grouping.split_groups(problem, owner)]
+    candidates += [] if cheap else [grouping.repair(problem, raw)]
+    best = candidates[0]
+    for other in candidates[1:]:
+        if _better(_key(problem, other), _key(problem, best)):
+            best = other
+    return best
 
 
 def _flow_accepts(problem: Problem, *, grouping: bool) -> bool:
@@ -94,7 +102,13 @@ def _flow_is_exact(problem: Problem) -> bool:
 # in Python and CP-SAT's presolve (3,000 x 100 batches, ~90,000 pairs: ~0.6 s + ~1 s on the
 # shared 2-core machine). With less time left than that the model is not built at all: the
 # warm start is the answer (presolve alone overran a 1 s limit by 0.3-2 s).
-MODEL_SECONDS_PER_PAIR = 2.5e-5
+MODEL_SECONDS_PER_PAIR = 4e-5
+# CP-SAT's presolve checks its limit only now and then: it overran by up to ~5 us per pair
+# (0.3-0.5 s on ~90,000 pairs), so its own limit is that much below what is left.
+PRESOLVE_OVERRUN_PER_PAIR = 5e-6
+# Below this budget the warm start skips flow and the repair (each costs ~0.04-0.06 s on
+# 3,000 leads): greedy and the group-by-group start only.
+CHEAP_START_S = 0.5
 # The least search time worth starting CP-SAT for, and what is kept back for decoding and
 # the final comparison with the warm start.
 MIN_SEARCH_S = 0.05
@@ -148,7 +162,8 @@ def solve_model(
     nothing. The time limit covers the warm start, the build and the search.
     """
     deadline = Deadline(problem.options.time_limit_s if time_limit_s is None else time_limit_s)
-    start = grouping.repair(problem, hint) if hint is not None else warm_start(problem)
+    start = (grouping.repair(problem, hint) if hint is not None
+             else warm_start(problem, deadline.left()))
     if start is None or problem.violations(start):
         start = problem.forced.copy()  # the owner rule alone is always feasible
     pairs = int(problem.eligible.sum())
@@ -159,10 +174,11 @@ def solve_model(
     except OverflowError as exc:  # money too large for int64 even at the coarsest scale
         return _from_start(problem, start, Status.NO_SOLUTION, str(exc))
     built.hint(start)
-    if deadline.left() < MIN_SEARCH_S + RESERVE_S:
-        return _from_start(problem, start, Status.TIME_LIMIT, "no time left to search")
     opts = problem.options
-    solver = policy_solver(deadline.left() - RESERVE_S, opts.workers, opts.seed)
+    search = deadline.left() - RESERVE_S - PRESOLVE_OVERRUN_PER_PAIR * pairs
+    if search < MIN_SEARCH_S:
+        return _from_start(problem, start, Status.TIME_LIMIT, "no time left to search")
+    solver = policy_solver(search, opts.workers, opts.seed)
     code = solver.solve(built.model)
     if not has_solution(code):
         # No solution of its own (NO_SOLUTION or INFEASIBLE): the start is still feasible.

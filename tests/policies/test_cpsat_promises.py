@@ -67,7 +67,7 @@ def test_cpsat_never_below_its_warm_start(problem: Problem) -> None:
     solution = solve(problem, "cpsat")
     assert not problem.violations(solution.owner)
     assert not split_groups(problem, solution.owner)
-    start = warm_start(problem)
+    start = warm_start(problem, problem.options.time_limit_s)
     assert start is not None and not split_groups(problem, start)
     assert at_least(problem, solution.owner, start)
     greedy = solve(problem, "greedy").owner
@@ -109,7 +109,7 @@ def test_sample_with_grouping_keeps_the_warm_start(time_limit_s: float) -> None:
     solution = solve(problem, "cpsat")
     assert not problem.violations(solution.owner)
     assert not split_groups(problem, solution.owner)
-    assert at_least(problem, solution.owner, warm_start(problem))
+    assert at_least(problem, solution.owner, warm_start(problem, problem.options.time_limit_s))
     assert (solution.owner >= 0).sum() >= 205
     assert solution.status is not Status.OPTIMAL
 
@@ -144,7 +144,7 @@ def test_time_limit_bounds_the_whole_call(kind: str) -> None:
     assert elapsed < 0.1 + OVERHEAD_S
     assert not problem.violations(solution.owner)
     assert not split_groups(problem, solution.owner)
-    assert at_least(problem, solution.owner, warm_start(problem))
+    assert at_least(problem, solution.owner, warm_start(problem, problem.options.time_limit_s))
     assert (solution.owner >= 0).sum() >= 0.75 * problem.n
     assert solution.status is not Status.OPTIMAL
 
