@@ -1,6 +1,16 @@
-"""Why each lead has its rep, or none: reasons computed vectorized over a batch."""
+"""Why each lead has its rep, or none: reason codes, their one text each, and batch reasons.
+
+Every answer carries a `ReasonCode` (machine-readable, stable) and a text made
+from that code's one format (`ReasonCode.text`), so the code is what a program
+reads and the text is only for people: nothing parses a reason's text to learn
+a lead's state. A `Reason` is the text (a ``str``, so every reader of
+``Assignment.reason`` is unchanged) that also knows its code.
+"""
 
 from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
 
 import numpy as np
 
@@ -12,9 +22,95 @@ UNASSIGNED_STATUS = "unassigned"
 DEFERRED = "deferred"
 
 
-def lead_reasons(problem: Problem, owner: np.ndarray, only_unassigned: bool = False) -> dict[int, str]:
+class ReasonCode(StrEnum):
+    """Why a lead has its rep or none. Each code has exactly one text (`text`, a format)."""
+
+    PLACED_BY_RANK = "placed_by_rank"  # a batch placed it; its rank among the eligible reps
+    FAST_PATH = "fast_path"  # the urgent fast path placed it; its rank and the seat's price
+    ACCOUNT_OWNER = "account_owner"
+    NO_REP_AVAILABLE = "no_rep_available"  # nobody available (a batch's view)
+    NO_REP_ON_SHIFT = "no_rep_on_shift"  # nobody available or in working hours (the fast path's view)
+    NO_ELIGIBLE_REP_FOR_RULE = "no_eligible_rep_for_rule"  # one hard rule leaves no available rep
+    NO_ELIGIBLE_REP = "no_eligible_rep"  # the hard rules together leave none
+    CAPACITY = "capacity"
+    NOT_PLACED = "not_placed"  # the policy left it for others (grouping or ordering)
+    DEFERRED = "deferred"  # priced out: worth less than every seat with room; waits in the backlog
+    WAITING = "waiting"  # unassigned for now: waits in the backlog until a rep can take it
+    CLOSED_WHILE_WAITING = "closed_while_waiting"
+    BACKLOG_EXPIRED = "backlog_expired"
+    FROM_BACKLOG = "from_backlog"  # placed by a retry of the backlog
+    REASSIGNED = "reassigned"  # moved to another rep: not touched within the SLA
+
+    @property
+    def text(self) -> str:
+        """The code's one text: a `str.format` template over the code's parameters."""
+        return _TEXTS[self]
+
+    def reason(self, **params: Any) -> Reason:
+        """The reason text with its parameters filled in, carrying this code."""
+        return Reason(self, _TEXTS[self].format(**params) if params else _TEXTS[self])
+
+
+# The text of a waiting lead ends with the waiting note after its cause; `without_wait_note`
+# takes it off again to say why a lead that waited too long expired.
+WAIT_NOTE = "; waits in the backlog until a rep can take it"
+
+_TEXTS: dict[ReasonCode, str] = {
+    ReasonCode.PLACED_BY_RANK: "eligible: rank {rank} of {eligible} eligible reps by {basis}",
+    ReasonCode.FAST_PATH: ("{path} rank {rank} of {eligible} eligible reps by expected value, "
+                           "price {price:,.2f}"),
+    ReasonCode.ACCOUNT_OWNER: "account owner: the account's current owner keeps it",
+    ReasonCode.NO_REP_AVAILABLE: "no rep available: every rep is unavailable",
+    ReasonCode.NO_REP_ON_SHIFT: "no rep available: every rep is unavailable or outside working hours",
+    ReasonCode.NO_ELIGIBLE_REP_FOR_RULE: "no eligible rep: no available rep matches {rule} {label!r}",
+    ReasonCode.NO_ELIGIBLE_REP: "no eligible rep: no available rep passes the hard rules",
+    ReasonCode.CAPACITY: "capacity: all {eligible} eligible reps are at capacity",
+    ReasonCode.NOT_PLACED: "not placed: the policy left it for reps with room (grouping or ordering)",
+    ReasonCode.DEFERRED: (DEFERRED + ": worth less than the price of each of the {room} eligible reps "
+                          "with room, whose capacity is held for better-matched leads (best: {rep_id}, "
+                          "{profit:,.2f} < price {price:,.2f})"),
+    ReasonCode.WAITING: "{cause}" + WAIT_NOTE,
+    ReasonCode.CLOSED_WHILE_WAITING: "closed while waiting in the backlog: no rep took it",
+    ReasonCode.BACKLOG_EXPIRED: "backlog expired: no rep could take it within {hours:g} h; {cause}",
+    ReasonCode.FROM_BACKLOG: "from the backlog (unassigned since {since}): {cause}",
+    ReasonCode.REASSIGNED: "reassigned: not touched within the {hours:g} h SLA by {rep_id}; {cause}",
+}
+
+
+class Reason(str):
+    """A reason text that knows its `ReasonCode` (equal to, and usable as, the plain text)."""
+
+    code: ReasonCode
+
+    def __new__(cls, code: ReasonCode, text: str) -> Reason:
+        self = super().__new__(cls, text)
+        self.code = code
+        return self
+
+    def __getnewargs__(self) -> tuple[ReasonCode, str]:  # type: ignore[override]
+        # copy / pickle rebuild it through __new__ (dataclasses.asdict deep-copies fields)
+        return self.code, str(self)
+
+
+def waiting(cause: str, cause_code: ReasonCode | None = None) -> Reason:
+    """The answer of an unassigned lead that waits in the backlog: its cause, then the note.
+
+    A deferred lead keeps its code (`DEFERRED` says it waits); any other cause becomes
+    `WAITING`. The cause's code is `cause_code`, or the cause's own when it is a `Reason`.
+    """
+    code = cause_code or getattr(cause, "code", None)
+    text = _TEXTS[ReasonCode.WAITING].format(cause=cause)
+    return Reason(ReasonCode.DEFERRED if code is ReasonCode.DEFERRED else ReasonCode.WAITING, text)
+
+
+def without_wait_note(text: str) -> str:
+    """A waiting lead's cause: its reason without the waiting note (to word its final answer)."""
+    return text.removesuffix(WAIT_NOTE)
+
+
+def lead_reasons(problem: Problem, owner: np.ndarray, only_unassigned: bool = False) -> dict[int, Reason]:
     """Reason per lead; computed vectorized, per-rule work only for unassigned leads."""
-    reasons: dict[int, str] = {}
+    reasons: dict[int, Reason] = {}
     placed = np.flatnonzero(owner >= 0)
     if not only_unassigned:
         forced = problem.forced[placed] >= 0
@@ -36,11 +132,11 @@ def basis(problem: Problem) -> str:
     return "expected value" if problem.price is None else "expected value less the seat's price"
 
 
-def placed_reason(forced: bool, better: int, eligible: int, basis: str) -> str:
+def placed_reason(forced: bool, better: int, eligible: int, basis: str) -> Reason:
     """Why a placed lead has its rep, given how many eligible reps offered more profit."""
     if forced:
-        return "account owner: the account's current owner keeps it"
-    return f"eligible: rank {better + 1} of {eligible} eligible reps by {basis}"
+        return ReasonCode.ACCOUNT_OWNER.reason()
+    return ReasonCode.PLACED_BY_RANK.reason(rank=better + 1, eligible=eligible, basis=basis)
 
 
 def blocking_rule(problem: Problem, i: int, j: int | None = None) -> str | None:
@@ -67,7 +163,7 @@ def priced_out(problem: Problem, i: int, free: np.ndarray | None) -> np.ndarray:
     return admitted
 
 
-def unassigned_reasons(problem: Problem, rows: np.ndarray, free: np.ndarray) -> list[str]:
+def unassigned_reasons(problem: Problem, rows: np.ndarray, free: np.ndarray) -> list[Reason]:
     """Why each of these unassigned leads got no rep (given each rep's `free` capacity after
     the batch), vectorized over the leads.
 
@@ -75,8 +171,8 @@ def unassigned_reasons(problem: Problem, rows: np.ndarray, free: np.ndarray) -> 
     rep; every eligible rep at capacity; else the policy's choice.
     """
     if not problem.available.any():
-        return ["no rep available: every rep is unavailable"] * rows.size
-    reasons: list[str | None] = [None] * rows.size
+        return [ReasonCode.NO_REP_AVAILABLE.reason()] * rows.size
+    reasons: list[Reason | None] = [None] * rows.size
     candidates = np.broadcast_to(problem.available, (rows.size, problem.m)).copy()
     for name in problem.options.hard_rules:
         dim = problem.dimensions[name]
@@ -84,24 +180,25 @@ def unassigned_reasons(problem: Problem, rows: np.ndarray, free: np.ndarray) -> 
         for k in np.flatnonzero(~candidates.any(axis=1)):
             if reasons[k] is None:
                 label = dim.lead_label[rows[k]] or "(empty)"
-                reasons[k] = f"no eligible rep: no available rep matches {name} {label!r}"
+                reasons[k] = ReasonCode.NO_ELIGIBLE_REP_FOR_RULE.reason(rule=name, label=label)
     eligible = problem.eligible[rows]
     effort = problem.effort[rows]
     room = free[None, :] >= (effort[:, None] if effort.ndim == 1 else effort)
     n_eligible = eligible.sum(axis=1)
     full = ~(eligible & room).any(axis=1)
     out = []
-    for k, reason in enumerate(reasons):
+    for row, reason in enumerate(reasons):
         if reason is None:
-            if n_eligible[k] == 0:
-                reason = "no eligible rep: no available rep passes the hard rules"
-            elif full[k]:
-                reason = f"capacity: all {n_eligible[k]} eligible reps are at capacity"
+            if n_eligible[row] == 0:
+                reason = ReasonCode.NO_ELIGIBLE_REP.reason()
+            elif full[row]:
+                reason = ReasonCode.CAPACITY.reason(eligible=n_eligible[row])
             else:
-                reason = "not placed: the policy left it for reps with room (grouping or ordering)"
+                reason = ReasonCode.NOT_PLACED.reason()
         out.append(reason)
     return out
 
 
-def unassigned_reason(problem: Problem, i: int, free: np.ndarray) -> str:
+def unassigned_reason(problem: Problem, i: int, free: np.ndarray) -> Reason:
+    """Why lead i got no rep (see `unassigned_reasons`)."""
     return unassigned_reasons(problem, np.array([i]), free)[0]

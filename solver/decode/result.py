@@ -14,19 +14,27 @@ import numpy as np
 
 from solver.compile.problem import Problem
 from solver.decode.explain import Explanation, explanation
-from solver.decode.reasons import ASSIGNED, UNASSIGNED_STATUS, lead_reasons
+from solver.decode.reasons import ASSIGNED, UNASSIGNED_STATUS, Reason, ReasonCode, lead_reasons
 from solver.decode.summary import Summary, summarize
 from solver.policies.registry import Solution
 
 
 @dataclass(frozen=True)
 class Assignment:
+    """One lead's answer: its rep (or none), why in words (`reason`) and as a code (`reason_code`)."""
+
     lead_id: str
     rep_id: str | None
     status: str  # assigned | unassigned
     reason: str
     expected_value: float
     policy: str
+    # None: taken from `reason` when that is a `Reason` (the batch decoder's reasons are)
+    reason_code: ReasonCode | None = None
+
+    def __post_init__(self) -> None:
+        if self.reason_code is None and isinstance(self.reason, Reason):
+            object.__setattr__(self, "reason_code", self.reason.code)
 
 
 @dataclass
