@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sqlite3
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,8 +34,8 @@ from solver.cli.common import (
 from solver.decode.reasons import ASSIGNED
 from solver.decode.result import Assignment
 from solver.domain.errors import InputError
-from solver.online.ledger import Ledger
 from solver.online.router import Router
+from solver.online.store import LeadStore, StoreBusy, StoreError, open_store
 from solver.report.tables import format_rows
 
 db_option = click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False),
@@ -67,17 +66,25 @@ def run_job(db_path: str, reps_path: str, leads_path: str, policy_path: str | No
 
     reps, leads, policy = load_inputs(reps_path, leads_path, policy_path)
     now = datetime.now(UTC)
-    with _open_ledger(db_path, lock_timeout) as ledger, ledger.transaction():
-        run_id = ledger.start_run("job", policy.solver, now)
-        known = ledger.known(lead.id for lead in leads)
-        router = Router(reps, policy, ledger, run_id=run_id)
-        carried = router.pending  # accepted earlier (e.g. by the service) but never decided
-        waiting = set(router.backlog)  # answered "waits" by an earlier run or the service
-        assignments = router.route(leads, now)
-        moved = router.reassign_stale(now) if reassign_stale else []
-        summary = _summary(run_id, policy.solver, len(leads), len(known), carried, waiting,
-                           assignments, moved)
-        ledger.finish_run(run_id, datetime.now(UTC), summary)
+    ledger = _open_ledger(db_path, lock_timeout)
+    try:
+        with ledger.transaction():
+            run_id = ledger.start_run("job", policy.solver, now)
+            known = ledger.known(lead.id for lead in leads)
+            router = Router(reps, policy, ledger, run_id=run_id)
+            carried = router.pending  # accepted earlier (e.g. by the service) but never decided
+            waiting = set(router.backlog)  # answered "waits" by an earlier run or the service
+            assignments = router.route(leads, now)
+            moved = router.reassign_stale(now) if reassign_stale else []
+            summary = _summary(run_id, policy.solver, len(leads), len(known), carried, waiting,
+                               assignments, moved)
+            ledger.finish_run(run_id, datetime.now(UTC), summary)
+    except StoreBusy:
+        raise  # an overlapping run held the lock past --lock-timeout: a crash, not bad input
+    except StoreError as exc:
+        raise InputError(str(exc), file=db_path) from None
+    finally:
+        ledger.close()
     emit(_render(assignments + moved, summary, fmt), out_path)
 
 
@@ -91,9 +98,12 @@ def history(db_path: str, lead_id: str | None, fmt: str, out_path: str | None) -
     """Show the audit trail: who got each lead, when, by which policy, why, and every move."""
     if not Path(db_path).is_file():
         raise InputError("no ledger at this path", file=db_path)
-    with _open_ledger(db_path, 600.0) as ledger:
+    ledger = _open_ledger(db_path, 600.0)
+    try:
         events = ledger.history(lead_id)
         leads = [row for row in ledger.leads() if lead_id is None or row["lead_id"] == lead_id]
+    finally:
+        ledger.close()
     if lead_id is not None and not leads:
         raise InputError(f"lead {lead_id!r} is not in the ledger", file=db_path, field="lead")
     if fmt == "json":
@@ -105,11 +115,13 @@ def history(db_path: str, lead_id: str | None, fmt: str, out_path: str | None) -
     emit(text, out_path)
 
 
-def _open_ledger(db_path: str, timeout_s: float) -> Ledger:
+def _open_ledger(db_path: str, timeout_s: float) -> LeadStore:
     try:
-        return Ledger(db_path, timeout_s=timeout_s)
-    except sqlite3.DatabaseError as exc:
-        raise InputError(f"not a usable ledger database ({exc})", file=db_path) from None
+        return open_store(db_path, timeout_s=timeout_s)
+    except StoreBusy:
+        raise
+    except StoreError as exc:
+        raise InputError(str(exc), file=db_path) from None
 
 
 def _summary(run_id: int, policy: str, in_file: int, known: int, carried: int, waiting: set[str],
@@ -141,8 +153,9 @@ def _render(assignments: list[Assignment], summary: dict[str, Any], fmt: str) ->
     if fmt == "json":
         return json.dumps({"assignments": [asdict(a) for a in assignments], "summary": summary},
                           indent=2) + "\n"
+    # the table and CSV keep their columns; the reason code is in the JSON
     columns = ("lead_id", "rep_id", "status", "reason", "expected_value", "policy")
-    rows = [tuple("" if v is None else str(v) for v in asdict(a).values()) for a in assignments]
+    rows = [tuple("" if getattr(a, c) is None else str(getattr(a, c)) for c in columns) for a in assignments]
     if fmt == "csv":
         return _csv(columns, rows)
     c = summary["counts"]

@@ -20,6 +20,7 @@ import click
 
 from solver.cli.common import UsageFailure, input_errors_exit_2, policy_option, reps_option
 from solver.decode.batch import check_solver_fits
+from solver.domain.errors import InputError
 from solver.domain.io import load_policy, load_reps
 
 TOKEN_ENV = "LEADSOLVER_TOKEN"
@@ -109,8 +110,8 @@ def serve(
     except ImportError as exc:
         raise UsageFailure(f"serve needs the service extra ({exc.name} is missing): "
                            "pip install 'leadsolver[service]'") from None
-    from solver.online.ledger import Ledger
     from solver.online.router import Router
+    from solver.online.store import StoreError, open_store
 
     reps = load_reps(reps_path)
     policy = load_policy(policy_path)
@@ -118,7 +119,10 @@ def serve(
     synchronous: Literal["FULL", "NORMAL"] = "FULL" if durability == "power-loss" else "NORMAL"
 
     # check_same_thread=False: the service solves micro-batches on a thread, under its lock.
-    ledger = Ledger(db_path, synchronous=synchronous, check_same_thread=False)
+    try:
+        ledger = open_store(db_path, synchronous=synchronous, check_same_thread=False)
+    except StoreError as exc:
+        raise InputError(str(exc), file=db_path) from None
     try:
         router = Router(reps, policy, ledger)  # reloads leads buffered before a restart
         app = create_app(router, token, reload_reps=lambda: load_reps(reps_path),

@@ -58,7 +58,7 @@ def create_app(
     tick_interval_s: float = 0.1,
     stale_interval_s: float = 30.0,
 ) -> FastAPI:
-    """The HTTP app around a router and its ledger (`router.ledger`).
+    """The HTTP app around a router and its ledger (`router.store`).
 
     The ledger must be opened with ``check_same_thread=False`` (micro-batches
     are solved on a worker thread, see `RouterGate`); the caller closes it

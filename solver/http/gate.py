@@ -76,9 +76,8 @@ class RouterGate:
             self._drainer = None
 
     def _commit(self, group: list[tuple[Sequence[Lead], asyncio.Future[list[Assignment | None]]]]) -> None:
-        assert self.router.ledger is not None  # the service checks at start
         try:
-            with self.router.ledger.transaction():
+            with self.router.store.transaction():
                 answers = [[self.router.submit(lead) for lead in leads] for leads, _ in group]
         except Exception as exc:
             self.router = _rebuilt(self.router)
@@ -96,5 +95,5 @@ class RouterGate:
 def _rebuilt(router: Router) -> Router:
     """A fresh router on the same ledger: its memory reloaded from what was committed."""
     log.error("router call failed inside a ledger transaction; rebuilding the router from the ledger")
-    return Router(router.reps, router.policy, router.ledger, clock=router.clock,
+    return Router(router.reps, router.policy, router.store, clock=router.clock,
                   catchup_window=router.catchup_window, run_id=router.run_id)

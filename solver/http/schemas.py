@@ -22,6 +22,8 @@ class LeadAnswer(BaseModel):
     reason: str = ""
     expected_value: float | None = None
     policy: str | None = None
+    reason_code: str | None = Field(default=None, description="the reason as a code "
+                                    "(solver.decode.reasons.ReasonCode); none while pending")
 
     @classmethod
     def of(cls, lead_id: str, assignment: Assignment | None) -> LeadAnswer:
@@ -38,6 +40,7 @@ class LeadEvent(BaseModel):
     rep_id: str | None = None
     from_rep_id: str | None = None
     reason: str | None = None
+    reason_code: str | None = None
 
 
 class LeadDetail(LeadAnswer):

@@ -12,7 +12,6 @@ import gc
 import logging
 import multiprocessing
 import os
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -26,8 +25,9 @@ from solver.domain.model import Lead, Rep
 from solver.http.gate import RouterGate
 from solver.http.metrics import Metrics
 from solver.http.schemas import LeadAnswer, LeadDetail, LeadEvent
-from solver.online.fastpath import DualPricer, PricingJob
+from solver.online.pricing import DualPricer, PricingJob
 from solver.online.router import Router
+from solver.online.store import StoreThreadError
 
 log = logging.getLogger("leadsolver.service")
 
@@ -47,8 +47,9 @@ class Service:
         tick_interval_s: float,
         stale_interval_s: float,
     ) -> None:
-        if router.ledger is None:
-            raise ValueError("the service needs a router with a ledger: accepted leads must be durable")
+        if not router.store.durable:
+            raise ValueError("the service needs a router with a durable store (a ledger): "
+                             "accepted leads must survive a restart")
         self.gate = RouterGate(router)
         self.reload_reps = reload_reps
         self.tick_interval_s = tick_interval_s
@@ -70,7 +71,7 @@ class Service:
         """Flush the leads buffered before a restart (on a thread, as every flush), start the timers."""
         try:
             flushed = await self.gate.call_in_thread(_flush_on_thread)
-        except sqlite3.ProgrammingError as exc:
+        except StoreThreadError as exc:
             raise ValueError("open the service's ledger with check_same_thread=False: "
                              "micro-batches are solved on a worker thread") from exc
         if flushed:
@@ -183,18 +184,16 @@ class Service:
 
 
 def _flush_on_thread(router: Router) -> list[Assignment]:
-    assert router.ledger is not None
-    router.ledger.rep_loads()  # a ledger bound to the event loop's thread fails here, even with no leads
+    router.store.loads()  # a ledger bound to the event loop's thread fails here, even with no leads
     return router.flush(reprice=False)  # the pricing LP runs in its own process
 
 
 def lead_detail(router: Router, lead_id: str) -> LeadDetail | None:
     """The lead's decision, its explanation and audit trail from the ledger; None if unknown."""
-    assert router.ledger is not None  # checked at start
-    events = router.ledger.history(lead_id)
+    events = router.store.history(lead_id)
     if not events:
         return None
-    answer = LeadAnswer.of(lead_id, router.ledger.decision(lead_id))
+    answer = LeadAnswer.of(lead_id, router.store.decision(lead_id))
     explanation = next((e["explanation"] for e in reversed(events) if e["explanation"]), None)
     return LeadDetail(**answer.model_dump(), explanation=explanation,
                       events=[LeadEvent.model_validate(e) for e in events])
@@ -207,7 +206,12 @@ def act_on_lead(router: Router, lead_id: str, method: Literal["touch", "release"
     """
     detail = lead_detail(router, lead_id)
     if detail is not None and (detail.status == "assigned"
-                               or (method == "release" and lead_id in router.backlog)):
+                               or (method == "release" and _in_backlog(router, lead_id))):
         getattr(router, method)(lead_id)
         detail = lead_detail(router, lead_id)
     return detail
+
+
+def _in_backlog(router: Router, lead_id: str) -> bool:
+    status = router.store.status(lead_id)
+    return status is not None and status.in_backlog

@@ -1,6 +1,6 @@
 """The HTTP service (issue 7): endpoints, auth, limits, durability, a real server on loopback.
 
-Every test drives the real Router and Ledger (a file in tmp_path) through
+Every test drives the real Router and SqliteStore (a file in tmp_path) through
 FastAPI's test client; one test starts `leadsolver serve` as a process.
 """
 
@@ -34,8 +34,8 @@ from solver.cli.serve import resolve_token
 from solver.domain.model import Batch, Lead, Policy, Rep
 from solver.http.app import create_app
 from solver.http.gate import RouterGate
-from solver.online.ledger import Ledger
 from solver.online.router import Router
+from solver.online.sqlite_store import SqliteStore as Ledger
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -402,7 +402,7 @@ def test_group_commit_failure_fails_only_the_faulty_submission(tmp_path, monkeyp
     assert a[0].rep_id == c[0].rep_id == "eu"
     assert recorded(db) == {"a", "c"}
     with Ledger(db) as check:
-        assert check.rep_loads() == {"eu": 2}
+        assert check.loads().by_rep() == {"eu": 2}
 
 
 # --- the command ---------------------------------------------------------------------------

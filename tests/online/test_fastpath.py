@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from solver.online.fastpath import DualPricer
+from solver.online.pricing import DualPricer
 
 
 def rows(n: int, m: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -68,17 +68,17 @@ def test_router_forecast_keeps_a_floor_once_the_leads_seen_near_it():
                     Policy(pricing={"horizon_leads": 100}), clock=lambda: t0)
     for i in range(95):
         router.submit(Lead(id=f"L{i}", value=100.0 + i, urgent=True))
-    router.pricer.next_update = 0  # due now
+    router.pricer.expedite()  # due now
     job = router.pricing_job()
-    free = router._free()
+    free = router.free_capacity
     assert FORECAST_FLOOR * 95 > 100 - 95
     assert np.allclose(job.capacity, free * 95 / (FORECAST_FLOOR * 95))  # not 95 / (100 - 95)
     for i in range(95, 400):  # far past the forecast: the floor stops growing with the leads seen
         router.submit(Lead(id=f"L{i}", value=100.0, urgent=True))
-    router.pricer.next_update = 0
+    router.pricer.expedite()
     job = router.pricing_job()
     w = len(job.profit)
-    assert np.allclose(job.capacity, router._free() * w / (FORECAST_FLOOR * 100))
+    assert np.allclose(job.capacity, router.free_capacity * w / (FORECAST_FLOOR * 100))
 
 
 # -- deferral: a lead worth less than every seat's price takes none -------------------------------

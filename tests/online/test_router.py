@@ -13,8 +13,8 @@ from solver.compile.scoring import compile_reps
 from solver.domain.errors import InputError
 from solver.domain.model import Lead, Policy, Rep
 from solver.online.fastpath import LeadScorer
-from solver.online.ledger import Ledger
 from solver.online.router import FAST_PATH, Router
+from solver.online.sqlite_store import SqliteStore as Ledger
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday
 
@@ -173,7 +173,7 @@ def test_restart_reloads_the_buffer_and_the_loads(tmp_path):
         assert router.submit(lead(0, urgent=True)) == first
         assert sum(router.loads().values()) == 1
         assert len(router.flush()) == 2
-        assert sum(ledger.rep_loads().values()) == 3
+        assert sum(ledger.loads().by_rep().values()) == 3
 
 
 def test_fast_path_rows_match_compile_problem():
@@ -276,7 +276,7 @@ def test_the_backlog_is_in_the_ledger_and_survives_a_restart(tmp_path):
         router.release("L0")
         (a,) = router.tick()
         assert (a.lead_id, a.rep_id) == ("L1", "R0")
-        assert ledger.decision("L1").rep_id == "R0" and ledger.rep_loads() == {"R0": 1}
+        assert ledger.decision("L1").rep_id == "R0" and ledger.loads().by_rep() == {"R0": 1}
         kinds = [e["kind"] for e in ledger.history("L1")]
         assert kinds == ["accepted", "unassigned", "assigned"]
     with Ledger(path) as ledger:
@@ -343,7 +343,7 @@ def test_a_lead_closed_or_expired_by_one_router_is_not_assigned_by_another(tmp_p
         assert [a.lead_id for a in job.tick()] == ["L1"]  # expired by the job
         service.release("L0")
         assert service.tick() == []  # the freed seat went to L2 in memory, which the ledger refused
-        assert "L2" not in service.backlog and ledger.rep_loads() == {}
+        assert "L2" not in service.backlog and ledger.loads().by_rep() == {}
         assert [e["kind"] for e in ledger.history("L1")] == ["accepted", "unassigned", "unassigned"]
         assert [e["kind"] for e in ledger.history("L2")] == ["accepted", "unassigned", "released"]
 
@@ -408,7 +408,7 @@ def test_conservation_under_any_sequence_of_calls(ops):
             elif a.reason.startswith("backlog expired"):
                 closed.add(a.lead_id)
         backlog = set(router.backlog)
-        buffered = {x.id for x, _ in router._buffer}
+        buffered = set(router.buffered)
         assert not backlog & set(owner) and not backlog & buffered and not buffered & set(owner)
         assert backlog | buffered | set(owner) | closed == submitted  # nothing lost
         loads = router.loads()
@@ -418,9 +418,9 @@ def test_conservation_under_any_sequence_of_calls(ops):
 
 
 def test_a_long_backlog_is_retried_in_turns(monkeypatch):
-    import solver.online.router as router_module
+    import solver.online.backlog as backlog_module
 
-    monkeypatch.setattr(router_module, "BACKLOG_PER_SOLVE", 2)
+    monkeypatch.setattr(backlog_module, "BACKLOG_PER_SOLVE", 2)
     clock = Clock()
     router = Router(reps(1, capacity=1), small_batches(size=100, wait=60), clock=clock)
     for i in range(6):
@@ -448,7 +448,7 @@ def test_a_backlogged_lead_assigned_by_another_router_is_not_assigned_twice(tmp_
             assert b.tick() == [] and b.backlog == []  # the ledger says L1 is taken: b lets it go
             assert b.submit(lead(1, urgent=True)).rep_id == "R0"
         kinds = [e["kind"] for e in ledger.history("L1")]
-        assert kinds.count("assigned") == 1 and ledger.rep_loads() == {"R0": 1}
+        assert kinds.count("assigned") == 1 and ledger.loads().by_rep() == {"R0": 1}
 
 
 def test_a_lead_arriving_off_shift_waits_for_its_rep_and_an_uncovered_one_is_final():

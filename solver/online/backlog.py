@@ -1,0 +1,114 @@
+"""The backlog: unassigned leads that a rep could take later, and when they are worth another try.
+
+A lead that gets no rep because every eligible rep is full, or because the
+reps its rules admit are off shift or on leave (or, where batches are priced,
+because it is worth less than every seat's price), is answered "unassigned,
+<reason>; waits in the backlog ..." with status waiting (or deferred) in the
+store. It is solved again with later flushes, and by `tick` once capacity has
+freed (a release, a team change, new prices) or a batch wait has passed and
+the reps on shift changed; a lead whose rules admit no rep at all is final.
+The store holds the backlog; `BacklogSchedule` holds only when it was last
+tried and where the next turn starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from solver.compile.problem import Problem
+from solver.compile.scoring import RepTable
+from solver.decode.reasons import ReasonCode, without_wait_note
+from solver.decode.result import Assignment
+from solver.online.explain import with_reason
+from solver.online.store import LeadStore, WaitingLead
+
+# At most this many backlogged leads join one batch solve, taken in turn, so a long
+# backlog (demand above capacity for days) does not make every flush slow.
+BACKLOG_PER_SOLVE = 1000
+
+
+class BacklogSchedule:
+    """When the backlog is worth solving again, and which of its leads join the next solve."""
+
+    def __init__(self) -> None:
+        self.retried: datetime | None = None  # when the backlog was last solved
+        self.shift: np.ndarray | None = None  # who was on shift then
+        self.freed = True  # capacity freed (or prices changed) since then
+        self.turn = 0  # where the next retry starts when the backlog exceeds BACKLOG_PER_SOLVE
+
+    def entered(self, now: datetime) -> None:
+        """Leads joined the backlog: the first ones start its clock."""
+        if self.retried is None:
+            self.retried = now
+
+    def due(self, waiting: int, available: np.ndarray) -> bool:
+        """Worth solving again: never tried, capacity freed, or the shift changed.
+
+        Otherwise its leads cannot be placed: new assignments only take room away.
+        """
+        return bool(waiting) and (
+            self.retried is None or self.freed or self.shift is None
+            or not np.array_equal(available, self.shift))
+
+    def due_alone(self, waiting: int, now: datetime, max_wait_s: float,
+                  available: Callable[[], np.ndarray]) -> bool:
+        """Worth a solve of its own (no batch due): capacity freed, never tried, or, a batch
+        wait after the last try, the reps on shift changed (`available()`: who is on shift now)."""
+        return bool(waiting) and (
+            self.freed or self.retried is None
+            or ((now - self.retried).total_seconds() >= max_wait_s and self.due(waiting, available())))
+
+    def tried(self, now: datetime, available: np.ndarray) -> None:
+        self.retried, self.freed, self.shift = now, False, available
+
+    def turns(self, store: LeadStore, table: RepTable) -> list[WaitingLead]:
+        """The backlogged leads that join this solve, oldest first, taken in turns.
+
+        At most twice as many as there are free capacity units (the solver then
+        picks the best of them for the seats; more would only slow every flush
+        while demand stays above capacity), and at most BACKLOG_PER_SOLVE.
+        """
+        room = int(np.maximum(table.capacity - table.open_leads, 0)[table.available].sum())
+        n = store.count_waiting()
+        k = min(BACKLOG_PER_SOLVE, 2 * room, n)
+        if k == 0:
+            return []
+        start = self.turn % n
+        self.turn = start + k
+        turn = store.waiting_leads(start=start, limit=k)
+        if len(turn) < k:  # wrap around to the oldest
+            turn += store.waiting_leads(limit=k - len(turn))
+        return turn
+
+
+def could_wait(problem: Problem, owner: np.ndarray) -> np.ndarray:
+    """bool (n,): unassigned leads that some rep could take once it has room or is on shift.
+
+    That is: the hard rules admit at least one rep, available now or not. A
+    lead no rep's rules admit (say, an uncovered territory) is final instead.
+    """
+    waits = np.zeros(problem.n, dtype=bool)
+    rows = np.flatnonzero(owner < 0)
+    if rows.size:
+        admitted = np.ones((rows.size, problem.m), dtype=bool)
+        for name in problem.options.hard_rules:
+            admitted &= problem.dimensions[name].admits(rows)
+        waits[rows] = admitted.any(axis=1)
+    return waits
+
+
+def expire(store: LeadStore, hours: float | None, now: datetime, run_id: int | None) -> list[Assignment]:
+    """Final "unassigned" answers for the leads that waited `hours` (`policy.sla.max_backlog_hours`)."""
+    if hours is None or not store.count_waiting():
+        return []
+    ended: list[Assignment] = []
+    with store.transaction():
+        for item in store.waiting_leads(since_before=now - timedelta(hours=hours)):
+            final = with_reason(item.answer, ReasonCode.BACKLOG_EXPIRED.reason(
+                hours=hours, cause=without_wait_note(item.answer.reason)))
+            if store.expire(final, now, run_id):
+                ended.append(final)
+    return ended

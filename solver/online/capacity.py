@@ -1,0 +1,91 @@
+"""The team as the router sees it at a moment: availability, free capacity, fairness, SLA clocks.
+
+The reps are compiled once into a `RepTable`; what changes with time comes
+from elsewhere: availability from the reps' calendars, the load each rep
+holds from the store (`RepLoads`, count and effort of its open leads). Each
+decision passes a copy of the table with today's availability, open loads
+and catch-up-capped quota weights (`dataclasses.replace`), so
+compile_problem's rules apply unchanged. Capacity counts effort units;
+loads count leads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+
+from solver.compile import fairness
+from solver.compile.scoring import RepTable, RotationState, compile_reps
+from solver.domain.availability import RepCalendar
+from solver.domain.model import Policy, Rep
+from solver.online.fastpath import LeadScorer
+from solver.online.store import RepLoads
+
+# A rep away for the whole catch-up window still keeps this share of its quota
+# weight, so the fairness term does not shut it out on its first day back.
+MIN_AVAILABLE_SHARE = 0.1
+
+
+class Team:
+    """One team compiled for routing: its table, calendars and scorer (rebuilt on a team change)."""
+
+    def __init__(self, reps: Sequence[Rep], policy: Policy, catchup_window: timedelta) -> None:
+        self.reps = list(reps)
+        self.policy = policy
+        self.catchup_window = catchup_window
+        self.table: RepTable = compile_reps(self.reps)
+        self.ids = self.table.ids
+        self.index = {rep_id: j for j, rep_id in enumerate(self.ids)}
+        self.calendar = RepCalendar(self.reps)
+        self.scorer = LeadScorer(self.table, policy)
+        self._has_leave = any(r.ooo for r in self.reps)
+        self._fractions: tuple[date, np.ndarray] | None = None
+
+    def free(self, loads: RepLoads) -> np.ndarray:
+        """Effort units each rep can still take, given the `loads` it holds (aligned to `ids`)."""
+        return self.table.capacity - self.table.open_leads - loads.effort
+
+    def held(self, loads: RepLoads) -> np.ndarray:
+        """Open leads per rep: its own `open_leads` plus those it holds in the store."""
+        return self.table.open_leads + loads.count
+
+    def table_at(self, now: datetime, loads: RepLoads) -> RepTable:
+        """The rep table as of `now`: availability, open load, catch-up-capped weights."""
+        return dataclasses.replace(
+            self.table,
+            available=self.calendar.available(now),
+            open_leads=self.table.open_leads + loads.effort,
+            quota_weight=self.weights(now),
+        )
+
+    def rotate(self, rotation: RotationState) -> None:
+        """Round robins resume where the last batch left them."""
+        self.table = dataclasses.replace(self.table, rotation=rotation)
+
+    def weights(self, now: datetime) -> np.ndarray:
+        """Quota weights scaled by the share of the catch-up window each rep was not on leave."""
+        if not self._has_leave:
+            return self.table.quota_weight
+        today = now.astimezone(UTC).date()
+        if self._fractions is None or self._fractions[0] != today:
+            self._fractions = (today, self.calendar.available_fractions(now, self.catchup_window))
+        return self.table.quota_weight * np.maximum(self._fractions[1], MIN_AVAILABLE_SHARE)
+
+    def fairness_terms(
+        self, available: np.ndarray, now: datetime, loads: RepLoads
+    ) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """(load, target, weight) for the fast path's marginal fairness cost; None without fairness."""
+        weight = self.policy.fairness.weight
+        if weight == 0:
+            return None
+        load = self.held(loads).astype(np.float64)
+        share = fairness.shares(self.weights(now), available)
+        return load, fairness.targets(share, load, 1.0), weight
+
+    def sla_due(self, j: int, now: datetime) -> datetime:
+        """When rep j must first touch a lead it gets at `now`: the SLA in its working hours."""
+        hours = timedelta(hours=self.policy.sla.first_touch_hours)
+        return self.calendar.schedules[j].add_working_time(now, hours)

@@ -1,0 +1,121 @@
+"""Reasons and explanations of the router's own decisions (fast path, priced batches, reassignments).
+
+The batch solver's reasons come from `solver.decode.reasons`; these cover what
+only the router decides: an urgent lead's rank and seat price, a lead priced
+out of every seat (deferred), why an urgent lead found nobody, and the real
+reason of a lead a priced batch left out (from the unpriced batch).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from solver.compile.problem import Problem
+from solver.decode.explain import explain_lead
+from solver.decode.reasons import UNASSIGNED_STATUS, Reason, ReasonCode, unassigned_reasons, waiting
+from solver.decode.result import Assignment
+from solver.domain.model import Lead
+from solver.online.fastpath import LeadRow
+from solver.online.store import explanation_dict
+from solver.policies import Solution
+
+FAST_PATH = "fast_path"  # the `policy` of decisions made by the urgent fast path
+FAST_PATH_LABEL = "urgent fast path:"
+
+
+def with_reason(answer: Assignment, reason: Reason) -> Assignment:
+    """The answer with another reason (and its code)."""
+    return dataclasses.replace(answer, reason=reason, reason_code=reason.code)
+
+
+def fast_reason(row: LeadRow, j: int, prices: np.ndarray, path: str = FAST_PATH_LABEL) -> Reason:
+    """Why the fast path (or a reassignment, `path` "moved to") chose rep j."""
+    if row.forced == j:
+        return ReasonCode.ACCOUNT_OWNER.reason()
+    # profit is 0 where ineligible, so the reps above a profit >= 0 are all eligible
+    rank = np.count_nonzero(row.profit > row.profit[j] + 1e-9) + 1
+    # plain floats and ints: numpy scalars format several times slower
+    eligible = int(np.count_nonzero(row.eligible))
+    return ReasonCode.FAST_PATH.reason(path=path, rank=int(rank), eligible=eligible, price=float(prices[j]))
+
+
+def deferred_reason(rep_ids: Sequence[str], profit: np.ndarray, room: np.ndarray,
+                    prices: np.ndarray) -> Reason:
+    """Why a lead with eligible reps that have room took none: it is worth less than their prices."""
+    j = int(np.argmax(np.where(room, profit - prices, -np.inf)))
+    return ReasonCode.DEFERRED.reason(room=int(room.sum()), rep_id=rep_ids[j], profit=profit[j],
+                                      price=prices[j])
+
+
+def urgent_unassigned(lead: Lead, row: LeadRow, free: np.ndarray, available: np.ndarray, waits: bool,
+                      rep_ids: Sequence[str], prices: np.ndarray) -> Assignment:
+    """The answer of an urgent lead the fast path gave no rep: deferred (eligible reps with room
+    priced above it) or why nobody could take it; `waits`: it waits in the backlog."""
+    room = row.eligible & (free >= lead.effort)
+    reason = (deferred_reason(rep_ids, row.profit, room, prices) if room.any()
+              else fast_unassigned_reason(row, available))
+    if waits or room.any():
+        reason = waiting(reason)
+    return Assignment(lead.id, None, UNASSIGNED_STATUS, reason, 0.0, FAST_PATH, reason.code)
+
+
+def fast_unassigned_reason(row: LeadRow, available: np.ndarray) -> Reason:
+    """Why the fast path found no rep with room for an urgent lead."""
+    if not available.any():
+        return ReasonCode.NO_REP_ON_SHIFT.reason()
+    if not row.eligible.any():
+        return ReasonCode.NO_ELIGIBLE_REP.reason()
+    return ReasonCode.CAPACITY.reason(eligible=int(row.eligible.sum()))
+
+
+def fast_explanation(row: LeadRow, j: int, rep_ids: Sequence[str], prices: np.ndarray) -> dict[str, Any]:
+    """The stored explanation of a fast-path decision (j < 0: no rep)."""
+    return {
+        "path": "urgent fast path",
+        "eligible_reps": int(row.eligible.sum()),
+        "chosen": None if j < 0 else {"rep_id": rep_ids[j], "profit": float(row.profit[j]),
+                                      "price": float(prices[j])},
+    }
+
+
+def batch_explanations(problem: Problem, solution: Solution, n_new: int) -> dict[str, dict[str, Any]]:
+    """Explanations of a batch's new leads and of the backlogged leads it placed."""
+    owner = solution.owner
+    batch = {"batch": {"size": problem.n, "status": str(solution.status),
+                       "objective": solution.objective, "bound": solution.bound}}
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(problem.n):
+        if i < n_new or owner[i] >= 0:
+            out[problem.lead_ids[i]] = (explanation_dict(explain_lead(problem, owner, i, alternatives=2))
+                                        or {}) | batch
+    return out
+
+
+def priced_batch_reasons(compiled: Problem, priced: Problem, owner: np.ndarray, n_new: int,
+                         rep_ids: Sequence[str], prices: np.ndarray) -> dict[int, Reason]:
+    """The real reasons of the new leads a priced batch left out, from the unpriced batch.
+
+    A lead with no eligible rep with room is told why as if unpriced (full, off
+    shift or ruled out); one whose every rep with room is priced above it is
+    deferred; the rest had a seat they could afford (the decoder's reason stands).
+    """
+    free = priced.capacity - priced.used_capacity(owner)
+    room = _room_for(compiled, free)
+    unplaced = np.flatnonzero(owner[:n_new] < 0)
+    no_room = unplaced[~room[unplaced].any(axis=1)]
+    reasons = dict(zip(no_room.tolist(), unassigned_reasons(compiled, no_room, free), strict=True))
+    affordable = room & (compiled.gross_profit >= priced.price)
+    with_room = unplaced[room[unplaced].any(axis=1)]
+    for i in with_room[~affordable[with_room].any(axis=1)]:  # every rep with room priced above it
+        reasons[int(i)] = deferred_reason(rep_ids, compiled.gross_profit[i], room[i], prices)
+    return reasons
+
+
+def _room_for(problem: Problem, room: np.ndarray) -> np.ndarray:
+    """bool (n, m): rep j is eligible for lead i and has `room` for its effort."""
+    effort = problem.effort if problem.effort.ndim == 2 else problem.effort[:, None]
+    return problem.eligible & (room[None, :] >= effort)

@@ -1,0 +1,362 @@
+"""`MemoryStore`: the lead store in process memory, for the simulator's hot path and tests.
+
+Every call is O(1) dict work (listings are O(what they return)): one row per
+lead, insertion-ordered index dicts for the buffered, waiting and open leads,
+and each rep's open count and effort kept in numpy arrays, updated as leads
+are assigned, moved and released, never recounted. With `audit` off (the
+router's default store) no events or explanations are kept.
+
+Transactions keep an undo journal (each changed lead's state before its first
+change, the event and run counts), so a rollback restores every lead as it
+was; a lead that left the backlog inside a rolled-back transaction rejoins it
+at the end of the backlog's order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+import numpy as np
+
+from solver.decode.result import Assignment
+from solver.domain.model import Lead
+from solver.online.lifecycle import LeadStatus, status_of
+from solver.online.memory_rows import Row, lead_fields
+from solver.online.store import NestedTransactions, OpenLead, RepLoads, WaitingLead, explanation_dict, iso
+
+
+class MemoryStore(NestedTransactions):
+    """A `LeadStore` in memory (see the module docstring). Not thread-safe.
+
+    Parameters
+    ----------
+    audit
+        Keep the audit trail (events with explanations) for `history`. The
+        router's default store turns it off: a simulation needs none of it.
+    """
+
+    def __init__(self, *, audit: bool = True) -> None:
+        self.audit = audit
+        self._rows: dict[str, Row] = {}
+        self._undecided: dict[str, None] = {}  # insertion-ordered sets of lead ids
+        self._waiting: dict[str, None] = {}
+        self._open: dict[str, None] = {}
+        self._rep_slot: dict[str, int] = {}
+        self._rep_ids: list[str] = []
+        self._count = np.zeros(16, dtype=np.int64)
+        self._effort = np.zeros(16, dtype=np.int64)
+        self._aligned: tuple[Sequence[str], np.ndarray | None] | None = None  # the last `loads` alignment
+        self._events: list[dict[str, Any]] = []
+        self._runs: list[dict[str, Any]] = []
+        self._depth = 0
+        self._journal: dict[str, tuple[Any, ...] | None] = {}
+        self._mark: tuple[int, list[dict[str, Any]]] = (0, [])
+
+    @property
+    def explains(self) -> bool:
+        return self.audit
+
+    @property
+    def durable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        """Nothing to release (the protocol's `close`)."""
+
+    def _begin(self) -> None:
+        self._journal = {}
+        self._mark = (len(self._events), list(self._runs))
+
+    def _commit(self) -> None:
+        self._journal = {}
+
+    def _rollback(self) -> None:
+        try:
+            self._undo()
+        finally:
+            self._journal = {}
+
+    def _undo(self) -> None:
+        for lead_id, state in reversed(self._journal.items()):
+            row = self._rows[lead_id]
+            self._unindex(row)
+            if state is None:
+                del self._rows[lead_id]
+            else:
+                row.restore(state)
+                self._index(row)
+        events, runs = self._mark
+        del self._events[events:]
+        self._runs[:] = runs
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def start_run(self, kind: str, policy: str, at: datetime) -> int:
+        run_id = len(self._runs) + 1
+        self._runs.append({"run_id": run_id, "kind": kind, "policy": policy, "started_at": iso(at),
+                           "finished_at": None, "summary": None})
+        return run_id
+
+    def finish_run(self, run_id: int, at: datetime, summary: dict[str, Any]) -> None:
+        self._runs[run_id - 1] = self._runs[run_id - 1] | {"finished_at": iso(at), "summary": summary}
+
+    def runs(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self._runs]
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def accept(self, lead: Lead, at: datetime, run_id: int | None = None, *, buffered: bool = True) -> bool:
+        if lead.id in self._rows:
+            return False
+        if at.tzinfo is None:
+            raise ValueError("times must be timezone-aware")
+        if self._depth:
+            self._journal.setdefault(lead.id, None)
+        row = Row(lead, at, LeadStatus.BUFFERED if buffered else LeadStatus.RECEIVED, run_id)
+        self._rows[lead.id] = row
+        self._undecided[lead.id] = None
+        if self.audit:
+            self._event(lead.id, at, "accepted", run_id=run_id)
+        return True
+
+    def decide(self, answers: Sequence[Assignment], at: datetime, *,
+               sla_due: Mapping[str, datetime] | None = None,
+               explanations: Mapping[str, Any] | None = None, run_id: int | None = None) -> None:
+        for a in answers:  # all or nothing: check before the first change
+            if a.lead_id not in self._rows:
+                raise KeyError(f"lead {a.lead_id!r} was never accepted by the store")
+        for a in answers:
+            row = self._rows[a.lead_id]
+            if not row.status.undecided:
+                continue
+            self._change(row)
+            row.status = status_of(a)
+            row.answer = a
+            row.decided_at = at
+            row.sla_due = sla_due.get(a.lead_id) if sla_due else None
+            if run_id is not None:
+                row.run_id = run_id
+            self._index(row)
+            if self.audit:
+                self._event(a.lead_id, at, a.status, a, explanation=(explanations or {}).get(a.lead_id),
+                            run_id=run_id)
+
+    def assign_waiting(self, answer: Assignment, at: datetime, *, sla_due: datetime | None = None,
+                       explanation: Any = None, run_id: int | None = None) -> bool:
+        row = self._rows.get(answer.lead_id)
+        if row is None or not row.status.in_backlog:
+            return False
+        self._change(row)
+        row.status, row.answer, row.decided_at, row.sla_due = LeadStatus.ASSIGNED, answer, at, sla_due
+        if run_id is not None:
+            row.run_id = run_id
+        self._index(row)
+        if self.audit:
+            self._event(answer.lead_id, at, answer.status, answer, explanation=explanation, run_id=run_id)
+        return True
+
+    def close_waiting(self, answer: Assignment, at: datetime, run_id: int | None = None) -> bool:
+        return self._end_waiting(answer, at, LeadStatus.CLOSED, "released", run_id)
+
+    def expire(self, answer: Assignment, at: datetime, run_id: int | None = None) -> bool:
+        return self._end_waiting(answer, at, LeadStatus.EXPIRED, answer.status, run_id)
+
+    def _end_waiting(self, answer: Assignment, at: datetime, status: LeadStatus, kind: str,
+                     run_id: int | None) -> bool:
+        row = self._rows.get(answer.lead_id)
+        if row is None or not row.status.in_backlog:
+            return False
+        self._change(row)
+        row.status, row.answer = status, answer
+        if status is LeadStatus.CLOSED:
+            row.released_at = at
+        self._index(row)
+        if self.audit:
+            self._event(answer.lead_id, at, kind, answer, run_id=run_id, keep_rep=False)
+        return True
+
+    def reassign(self, answer: Assignment, from_rep_id: str, at: datetime, sla_due: datetime | None,
+                 explanation: Any = None, run_id: int | None = None) -> bool:
+        row = self._rows.get(answer.lead_id)
+        if row is None or row.status is not LeadStatus.ASSIGNED:
+            return False
+        self._change(row)
+        row.answer, row.decided_at, row.sla_due, row.touched_at = answer, at, sla_due, None
+        row.reassignments += 1
+        self._index(row)
+        if self.audit:
+            self._event(answer.lead_id, at, "reassigned", answer, from_rep_id=from_rep_id,
+                        explanation=explanation, run_id=run_id)
+        return True
+
+    def extend_sla(self, lead_id: str, sla_due: datetime | None) -> None:
+        row = self._rows.get(lead_id)
+        if row is not None:
+            self._journal_row(row)
+            row.sla_due = sla_due
+
+    def touch(self, lead_id: str, at: datetime) -> bool:
+        row = self._rows.get(lead_id)
+        if row is None or row.status is not LeadStatus.ASSIGNED or row.touched_at is not None:
+            return False
+        self._journal_row(row)
+        row.touched_at = at
+        if self.audit:
+            self._event(lead_id, at, "touched", rep_id=row.answer.rep_id if row.answer else None)
+        return True
+
+    def release(self, lead_id: str, at: datetime) -> bool:
+        row = self._rows.get(lead_id)
+        if row is None or row.status is not LeadStatus.ASSIGNED:
+            return False
+        self._change(row)
+        row.status, row.released_at = LeadStatus.CLOSED, at
+        self._index(row)
+        if self.audit:
+            self._event(lead_id, at, "released", rep_id=row.answer.rep_id if row.answer else None)
+        return True
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def status(self, lead_id: str) -> LeadStatus | None:
+        row = self._rows.get(lead_id)
+        return None if row is None else row.status
+
+    def decision(self, lead_id: str) -> Assignment | None:
+        row = self._rows.get(lead_id)
+        return None if row is None else row.answer
+
+    def known(self, lead_ids: Iterable[str]) -> set[str]:
+        return {lead_id for lead_id in lead_ids if lead_id in self._rows}
+
+    def buffered_leads(self) -> list[tuple[Lead, datetime]]:
+        rows = self._rows
+        return [(rows[i].lead, rows[i].accepted_at) for i in self._undecided]
+
+    def count_buffered(self) -> int:
+        return len(self._undecided)
+
+    def oldest_buffered_at(self) -> datetime | None:
+        for lead_id in self._undecided:
+            return self._rows[lead_id].accepted_at
+        return None
+
+    def open_lead(self, lead_id: str) -> OpenLead | None:
+        row = self._rows.get(lead_id)
+        return row.open_lead() if row is not None and row.status is LeadStatus.ASSIGNED else None
+
+    def open_leads(self) -> list[OpenLead]:
+        rows = self._rows
+        return [rows[i].open_lead() for i in self._open]
+
+    def stale_leads(self, now: datetime, max_reassignments: int) -> list[OpenLead]:
+        rows = self._rows
+        due = [rows[i] for i in self._open]
+        due = [r for r in due if r.touched_at is None and r.sla_due is not None and r.sla_due <= now
+               and r.reassignments < max_reassignments]
+        due.sort(key=lambda r: (r.sla_due, r.lead.id))
+        return [r.open_lead() for r in due]
+
+    def waiting_leads(self, *, start: int = 0, limit: int | None = None,
+                      since_before: datetime | None = None) -> list[WaitingLead]:
+        rows = self._rows
+        ids = islice(self._waiting, start, None if limit is None else start + limit)  # skips in C
+        out = []
+        for lead_id in ids:
+            row = rows[lead_id]
+            assert row.decided_at is not None and row.answer is not None
+            if since_before is not None and row.decided_at > since_before:
+                break
+            out.append(WaitingLead(row.lead, row.decided_at, row.answer))
+        return out
+
+    def count_waiting(self) -> int:
+        return len(self._waiting)
+
+    def loads(self, rep_ids: Sequence[str] | None = None) -> RepLoads:
+        n = len(self._rep_ids)
+        if rep_ids is None:
+            held = np.flatnonzero(self._count[:n])
+            return RepLoads([self._rep_ids[k] for k in held], self._count[held], self._effort[held])
+        aligned = self._aligned
+        if aligned is None or (aligned[0] is not rep_ids and aligned[0] != rep_ids):
+            slots = [self._slot(r) for r in rep_ids]  # a new store takes the caller's order
+            # None: the caller's reps hold the store's first slots in order, so views need no gather
+            gather = None if slots == list(range(len(slots))) else np.array(slots, dtype=np.intp)
+            aligned = self._aligned = (rep_ids, gather)
+        gather = aligned[1]
+        if gather is None:
+            m = len(rep_ids)
+            return RepLoads(rep_ids, self._count[:m], self._effort[:m])
+        return RepLoads(rep_ids, self._count[gather], self._effort[gather])
+
+    def history(self, lead_id: str | None = None) -> list[dict[str, Any]]:
+        return [dict(e) for e in self._events if lead_id is None or e["lead_id"] == lead_id]
+
+    def leads(self) -> list[dict[str, Any]]:
+        return [lead_fields(row) for row in self._rows.values()]
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _journal_row(self, row: Row) -> None:
+        if self._depth and row.lead.id not in self._journal:
+            self._journal[row.lead.id] = row.state()
+
+    def _change(self, row: Row) -> None:
+        """Before a status or owner change: journal the row and take it out of the indexes."""
+        self._journal_row(row)
+        self._unindex(row)
+
+    def _unindex(self, row: Row) -> None:
+        status, lead_id = row.status, row.lead.id
+        if status is LeadStatus.ASSIGNED:
+            del self._open[lead_id]
+            self._hold(row, -1)
+        elif status.in_backlog:
+            del self._waiting[lead_id]
+        elif status.undecided:
+            del self._undecided[lead_id]
+
+    def _index(self, row: Row) -> None:
+        status, lead_id = row.status, row.lead.id
+        if status is LeadStatus.ASSIGNED:
+            self._open[lead_id] = None
+            self._hold(row, +1)
+        elif status.in_backlog:
+            self._waiting[lead_id] = None
+        elif status.undecided:
+            self._undecided[lead_id] = None
+
+    def _hold(self, row: Row, sign: int) -> None:
+        assert row.answer is not None and row.answer.rep_id is not None
+        k = self._slot(row.answer.rep_id)
+        self._count[k] += sign
+        self._effort[k] += sign * row.lead.effort
+
+    def _slot(self, rep_id: str) -> int:
+        k = self._rep_slot.get(rep_id)
+        if k is None:
+            k = self._rep_slot[rep_id] = len(self._rep_ids)
+            self._rep_ids.append(rep_id)
+            if k == len(self._count):  # grow by doubling: amortized O(1)
+                self._count = np.concatenate([self._count, np.zeros_like(self._count)])
+                self._effort = np.concatenate([self._effort, np.zeros_like(self._effort)])
+        return k
+
+    def _event(self, lead_id: str, at: datetime, kind: str, answer: Assignment | None = None, *,
+               rep_id: str | None = None, from_rep_id: str | None = None, explanation: Any = None,
+               run_id: int | None = None, keep_rep: bool = True) -> None:
+        if answer is not None:
+            rep_id = answer.rep_id if keep_rep else None
+        self._events.append({
+            "seq": len(self._events) + 1, "lead_id": lead_id, "at": iso(at), "kind": kind,
+            "rep_id": rep_id, "from_rep_id": from_rep_id,
+            "policy": None if answer is None or not keep_rep else answer.policy,
+            "reason": None if answer is None else answer.reason,
+            "reason_code": None if answer is None or answer.reason_code is None else str(answer.reason_code),
+            "expected_value": None if answer is None or not keep_rep else answer.expected_value,
+            "explanation": explanation_dict(explanation), "run_id": run_id,
+        })

@@ -1,0 +1,188 @@
+"""The SQLite ledger's schema (version 2), the in-place migration from version 1, rows and errors.
+
+Version 1 (the first ledger) had three statuses, ``pending``, ``assigned`` and
+``unassigned``; a lead waiting in the backlog was ``unassigned`` with a reason
+ending in a note ("; waits in the backlog ..."), and the ledger found the
+backlog by that text. Version 2 stores the lifecycle (`LeadStatus`) as the
+``status`` column, a ``reason_code`` beside each reason, and each lead's
+``effort`` (for the loads view). `migrate` reads the version-1 texts once, here
+and nowhere else, to give every old lead its status.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime
+from typing import ParamSpec, TypeVar
+
+from solver.decode.reasons import ReasonCode
+from solver.decode.result import Assignment
+from solver.domain.model import Lead
+from solver.online.lifecycle import LeadStatus, decision_status
+from solver.online.store import OpenLead, StoreBusy, StoreError, StoreThreadError, StoreUnavailable
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+SCHEMA_VERSION = 2
+
+_STATUSES = ", ".join(f"'{s.value}'" for s in LeadStatus)
+LEADS_TABLE = f"""
+CREATE TABLE IF NOT EXISTS leads (
+    lead_id TEXT PRIMARY KEY,
+    record TEXT NOT NULL,             -- the Lead as JSON, to rebuild it after a restart
+    accepted_at TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ({_STATUSES})),
+    rep_id TEXT,
+    policy TEXT,
+    reason TEXT,
+    reason_code TEXT,                 -- solver.decode.reasons.ReasonCode
+    expected_value REAL,
+    effort INTEGER NOT NULL DEFAULT 1,
+    decided_at TEXT,
+    sla_due TEXT,
+    touched_at TEXT,
+    released_at TEXT,
+    reassignments INTEGER NOT NULL DEFAULT 0,
+    run_id INTEGER REFERENCES runs(run_id)
+)"""
+
+SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS runs (
+        run_id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,               -- job | router
+        policy TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        summary TEXT                      -- JSON counts, set when the run finishes
+    )""",
+    LEADS_TABLE,
+    "CREATE INDEX IF NOT EXISTS leads_by_status ON leads(status, decided_at)",
+    """CREATE TABLE IF NOT EXISTS events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        lead_id TEXT NOT NULL REFERENCES leads(lead_id),
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,  -- accepted | assigned | unassigned | reassigned | touched | released
+        rep_id TEXT,
+        from_rep_id TEXT,
+        policy TEXT,
+        reason TEXT,
+        reason_code TEXT,
+        expected_value REAL,
+        explanation TEXT,                 -- JSON
+        run_id INTEGER REFERENCES runs(run_id)
+    )""",
+    "CREATE INDEX IF NOT EXISTS events_lead ON events(lead_id, seq)",
+    """CREATE VIEW IF NOT EXISTS rep_loads AS
+        SELECT rep_id, COUNT(*) AS open_leads, SUM(effort) AS effort FROM leads
+        WHERE status = 'assigned' GROUP BY rep_id""",
+]
+
+# Version 1's texts, read by the migration only.
+_V1_WAIT_NOTE = "; waits in the backlog until a rep can take it"
+_V1_STATUS = f"""
+    CASE
+        WHEN status = 'pending' THEN '{LeadStatus.BUFFERED}'
+        WHEN released_at IS NOT NULL THEN '{LeadStatus.CLOSED}'
+        WHEN status = 'assigned' THEN '{LeadStatus.ASSIGNED}'
+        WHEN instr(reason, :note) > 0 AND reason LIKE 'deferred:%' THEN '{LeadStatus.DEFERRED}'
+        WHEN instr(reason, :note) > 0 THEN '{LeadStatus.WAITING}'
+        WHEN reason LIKE 'backlog expired:%' THEN '{LeadStatus.EXPIRED}'
+        ELSE '{LeadStatus.UNASSIGNED}'
+    END"""
+# The codes version 1 implied by its statuses (others were not recorded: NULL).
+_V1_CODE = """
+    CASE new_status
+        WHEN 'waiting' THEN 'waiting'
+        WHEN 'deferred' THEN 'deferred'
+        WHEN 'expired' THEN 'backlog_expired'
+        WHEN 'closed' THEN CASE WHEN rep_id IS NULL THEN 'closed_while_waiting' END
+    END"""
+
+
+def schema_version(db: sqlite3.Connection) -> int | None:
+    """The file's schema version; None for a new, empty file."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone() is None:
+        return None
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else None
+
+
+def create(db: sqlite3.Connection) -> None:
+    """Create the tables of a new ledger (inside the caller's transaction)."""
+    for statement in SCHEMA:
+        db.execute(statement)
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+
+def migrate_v1(db: sqlite3.Connection) -> None:
+    """Rebuild version 1's leads table as version 2's, in the caller's transaction.
+
+    SQLite cannot change a CHECK constraint in place: a new table is filled
+    from the old one, which is then dropped and replaced (foreign keys must be
+    off, as the events table refers to it by name).
+    """
+    db.execute("DROP VIEW IF EXISTS rep_loads")
+    db.execute("DROP INDEX IF EXISTS leads_open")
+    db.execute(LEADS_TABLE.replace("EXISTS leads (", "EXISTS leads_v2 (", 1))
+    db.execute(f"""
+        INSERT INTO leads_v2 (lead_id, record, accepted_at, status, rep_id, policy, reason, reason_code,
+                              expected_value, effort, decided_at, sla_due, touched_at, released_at,
+                              reassignments, run_id)
+        SELECT lead_id, record, accepted_at, new_status, rep_id, policy, reason, {_V1_CODE},
+               expected_value, COALESCE(json_extract(record, '$.effort'), 1), decided_at, sla_due,
+               touched_at, released_at, reassignments, run_id
+        FROM (SELECT *, {_V1_STATUS} AS new_status FROM leads ORDER BY rowid)""",
+               {"note": _V1_WAIT_NOTE})
+    db.execute("DROP TABLE leads")
+    db.execute("ALTER TABLE leads_v2 RENAME TO leads")
+    db.execute("ALTER TABLE events ADD COLUMN reason_code TEXT")
+    create(db)  # the indexes and the view of version 2, and its version number
+
+
+def store_error(exc: sqlite3.Error) -> StoreError:
+    """SQLite's error as the store error callers catch."""
+    if isinstance(exc, sqlite3.ProgrammingError) and "thread" in str(exc):
+        return StoreThreadError(f"the ledger was opened for another thread ({exc})")
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+        return StoreBusy(f"the ledger is locked by another writer ({exc})")
+    return StoreUnavailable(f"not a usable ledger database ({exc})")
+
+
+def mapped(method: Callable[P, T]) -> Callable[P, T]:
+    """SQLite's errors as store errors."""
+
+    @functools.wraps(method)
+    def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise store_error(exc) from exc
+
+    return call
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _code(text: str | None) -> ReasonCode | None:
+    return None if text is None else ReasonCode(text)
+
+
+def answer_of(row: sqlite3.Row) -> Assignment:
+    """A leads row's current answer."""
+    status = decision_status(LeadStatus(row["status"]), row["rep_id"])
+    return Assignment(row["lead_id"], row["rep_id"], status, row["reason"], row["expected_value"],
+                      row["policy"], _code(row["reason_code"]))
+
+
+def open_lead_of(row: sqlite3.Row) -> OpenLead:
+    """An assigned leads row as an open lead."""
+    touched = row["touched_at"] is not None
+    return OpenLead(Lead.model_validate_json(row["record"]), row["rep_id"],
+                    datetime.fromisoformat(row["decided_at"]), None if touched else _time(row["sla_due"]),
+                    touched, row["reassignments"])

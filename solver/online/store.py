@@ -1,0 +1,313 @@
+"""The lead store: everything the router persists, behind one protocol.
+
+The router keeps no copy of what a store holds: it asks the store which leads
+are buffered, open or waiting, what a lead was answered and how loaded each
+rep is. Two stores implement `LeadStore`: `MemoryStore` (the simulator's hot
+path: dicts and incrementally kept numpy loads, nothing on disk) and
+`SqliteStore` (a durable ledger file). A further backend is one module that
+passes tests/online/test_store_contract.py.
+
+Writes. Each write method is atomic; `transaction()` groups several into one
+(all or nothing, nested uses join the outer one). A first decision's lifecycle
+status follows from its answer (`solver.online.lifecycle.status_of`).
+
+Errors. A store raises `StoreError` subclasses, never its driver's: callers
+(the CLI, the HTTP service) catch these.
+
+Times are timezone-aware datetimes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from solver.decode.result import Assignment
+from solver.domain.model import Lead
+from solver.online.lifecycle import LeadStatus
+
+
+class StoreError(RuntimeError):
+    """The store failed (not the caller's input): the operation changed nothing."""
+
+
+class StoreBusy(StoreError):
+    """Another writer held the store's lock past the timeout (an overlapping job)."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be opened or used: not a ledger file, unreadable, or its migration failed."""
+
+
+class StoreThreadError(StoreError):
+    """A store bound to one thread was used from another (open it for several threads)."""
+
+
+@dataclass(frozen=True)
+class OpenLead:
+    """An assigned, unreleased lead with its SLA state."""
+
+    lead: Lead
+    rep_id: str
+    assigned_at: datetime
+    sla_due: datetime | None  # None: no SLA check (touched, or no other rep could take it)
+    touched: bool
+    reassignments: int
+
+
+@dataclass(frozen=True)
+class WaitingLead:
+    """A lead in the backlog: unassigned since `since`, with its current (not final) answer."""
+
+    lead: Lead
+    since: datetime
+    answer: Assignment
+
+
+@dataclass(slots=True)
+class RepLoads:
+    """Open (assigned, unreleased) leads per rep: their count and their effort units.
+
+    `count[k]` and `effort[k]` belong to `rep_ids[k]`. Read it at once: a store
+    may hand out views of arrays that its next write changes.
+    """
+
+    rep_ids: Sequence[str]
+    count: np.ndarray
+    effort: np.ndarray
+
+    def by_rep(self) -> dict[str, int]:
+        """Open leads per rep id, reps holding none left out."""
+        return {rep_id: int(c) for rep_id, c in zip(self.rep_ids, self.count, strict=True) if c}
+
+    def without(self, k: int, effort: int) -> RepLoads:
+        """These loads with one lead of `effort` units taken off `rep_ids[k]` (a lead being moved)."""
+        count, held = self.count.copy(), self.effort.copy()
+        count[k] -= 1
+        held[k] -= effort
+        return RepLoads(self.rep_ids, count, held)
+
+
+class LeadStore(Protocol):
+    """What the router persists and reads; see the module docstring."""
+
+    @property
+    def explains(self) -> bool:
+        """Whether decisions' explanations are kept (the router computes them only then)."""
+        ...
+
+    @property
+    def durable(self) -> bool:
+        """Whether an accepted lead survives a restart of the process (the service needs it)."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """All writes inside commit together or not at all; nested uses join the outer one."""
+        ...
+
+    def close(self) -> None: ...
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def start_run(self, kind: str, policy: str, at: datetime) -> int:
+        """Open a run (a batch job or a router session); its id tags the decisions made in it."""
+        ...
+
+    def finish_run(self, run_id: int, at: datetime, summary: dict[str, Any]) -> None: ...
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every run, oldest first: run_id, kind, policy, started_at, finished_at, summary."""
+        ...
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def accept(self, lead: Lead, at: datetime, run_id: int | None = None, *, buffered: bool = True) -> bool:
+        """Record a lead as accepted (`buffered`, or received for an urgent one decided next).
+
+        False, and nothing written, if the id is known. Once it returns, the lead
+        survives a restart (durable stores).
+        """
+        ...
+
+    def decide(self, answers: Sequence[Assignment], at: datetime, *,
+               sla_due: Mapping[str, datetime] | None = None,
+               explanations: Mapping[str, Any] | None = None, run_id: int | None = None) -> None:
+        """Record the first decision of accepted, undecided leads: assigned, waiting or final.
+
+        Leads already decided are left alone (idempotent); a lead never accepted
+        is a KeyError (and nothing is written).
+        """
+        ...
+
+    def assign_waiting(self, answer: Assignment, at: datetime, *, sla_due: datetime | None = None,
+                       explanation: Any = None, run_id: int | None = None) -> bool:
+        """Give a lead in the backlog its rep. False, changing nothing, if it no longer waits."""
+        ...
+
+    def close_waiting(self, answer: Assignment, at: datetime, run_id: int | None = None) -> bool:
+        """A waiting lead was closed before any rep took it: `answer` is final. False if not waiting."""
+        ...
+
+    def expire(self, answer: Assignment, at: datetime, run_id: int | None = None) -> bool:
+        """A waiting lead waited too long: `answer` is final. False if not waiting."""
+        ...
+
+    def reassign(self, answer: Assignment, from_rep_id: str, at: datetime, sla_due: datetime | None,
+                 explanation: Any = None, run_id: int | None = None) -> bool:
+        """Move an open lead to a new owner; the SLA clock restarts. False if not open."""
+        ...
+
+    def extend_sla(self, lead_id: str, sla_due: datetime | None) -> None:
+        """Set a new SLA due time without moving the lead (no other rep could take it)."""
+        ...
+
+    def touch(self, lead_id: str, at: datetime) -> bool:
+        """First response by the owner: stops the SLA clock. False if not open or already touched."""
+        ...
+
+    def release(self, lead_id: str, at: datetime) -> bool:
+        """The open lead is worked or closed: its owner's capacity is free. False if not open."""
+        ...
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def status(self, lead_id: str) -> LeadStatus | None:
+        """The lead's lifecycle status; None if never accepted."""
+        ...
+
+    def decision(self, lead_id: str) -> Assignment | None:
+        """The lead's current answer (its owner after any reassignment); None if undecided or unknown."""
+        ...
+
+    def known(self, lead_ids: Iterable[str]) -> set[str]:
+        """The ids among `lead_ids` that were accepted."""
+        ...
+
+    def buffered_leads(self) -> list[tuple[Lead, datetime]]:
+        """Accepted, undecided leads with their acceptance time, oldest first."""
+        ...
+
+    def count_buffered(self) -> int: ...
+
+    def oldest_buffered_at(self) -> datetime | None:
+        """When the oldest undecided lead was accepted; None if there is none."""
+        ...
+
+    def open_lead(self, lead_id: str) -> OpenLead | None:
+        """The lead if it is open (assigned, unreleased), else None."""
+        ...
+
+    def open_leads(self) -> list[OpenLead]:
+        """Open leads, oldest decision first."""
+        ...
+
+    def stale_leads(self, now: datetime, max_reassignments: int) -> list[OpenLead]:
+        """Open, untouched leads due by `now` and moved fewer than `max_reassignments` times,
+        by (due time, lead id)."""
+        ...
+
+    def waiting_leads(self, *, start: int = 0, limit: int | None = None,
+                      since_before: datetime | None = None) -> list[WaitingLead]:
+        """The backlog, oldest first: `limit` leads from position `start`; with `since_before`,
+        only the leading run of those waiting since before it."""
+        ...
+
+    def count_waiting(self) -> int: ...
+
+    def loads(self, rep_ids: Sequence[str] | None = None) -> RepLoads:
+        """Open leads and effort per rep: aligned to `rep_ids` (0 for reps holding none), or
+        (None) for every rep holding some."""
+        ...
+
+    def history(self, lead_id: str | None = None) -> list[dict[str, Any]]:
+        """The audit trail in order: every event, or one lead's."""
+        ...
+
+    def leads(self) -> list[dict[str, Any]]:
+        """Every lead's row without its record, in order of acceptance: lead_id, status (the
+        answer's: pending | assigned | unassigned), lifecycle (`LeadStatus`), rep_id, reason,
+        reason_code, times."""
+        ...
+
+
+def open_store(path: str | None, *, timeout_s: float = 600.0,
+               synchronous: Literal["FULL", "NORMAL"] = "FULL",
+               check_same_thread: bool = True) -> LeadStore:
+    """A store by location: None gives a `MemoryStore`; a path, the SQLite ledger file there.
+
+    Raises `StoreUnavailable` when the file is not a usable ledger.
+    """
+    if path is None:
+        from solver.online.memory_store import MemoryStore
+
+        return MemoryStore()
+    from solver.online.sqlite_store import SqliteStore
+
+    return SqliteStore(path, timeout_s=timeout_s, synchronous=synchronous,
+                       check_same_thread=check_same_thread)
+
+
+def explanation_dict(explanation: Any) -> dict[str, Any] | None:
+    """An explanation as stored: a dict as is, an object by its `to_dict()`; None stays None."""
+    if explanation is None or isinstance(explanation, dict):
+        return explanation
+    return dict(explanation.to_dict())
+
+
+# The keys of a row of `LeadStore.leads()`, in order (every store gives these).
+LEAD_FIELDS = ("lead_id", "accepted_at", "status", "lifecycle", "rep_id", "policy", "reason", "reason_code",
+               "expected_value", "effort", "decided_at", "sla_due", "touched_at", "released_at",
+               "reassignments", "run_id")
+# The keys of an event of `LeadStore.history()`, in order.
+EVENT_FIELDS = ("seq", "lead_id", "at", "kind", "rep_id", "from_rep_id", "policy", "reason", "reason_code",
+                "expected_value", "explanation", "run_id")
+
+
+def iso(at: datetime) -> str:
+    """A time as stored and shown in history rows: ISO 8601 UTC with microseconds (sorts as text)."""
+    if at.tzinfo is None:
+        raise ValueError("times must be timezone-aware")
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class NestedTransactions:
+    """`transaction()` for a store: the outermost use begins, commits or rolls back (the store's
+    `_begin`, `_commit`, `_rollback`); nested uses join it."""
+
+    _depth = 0
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside apply together or not at all; nested uses join the outer one."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._begin()
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._rollback()
+            raise
+        else:
+            self._commit()
+        finally:
+            self._depth = 0
+
+    def _begin(self) -> None:
+        raise NotImplementedError
+
+    def _commit(self) -> None:
+        raise NotImplementedError
+
+    def _rollback(self) -> None:
+        raise NotImplementedError

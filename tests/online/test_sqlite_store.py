@@ -1,0 +1,89 @@
+"""What only the SQLite store does: the write lock, errors as store errors, the v1 -> v2 migration."""
+
+import shutil
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from solver.domain.model import Lead, Policy, Rep
+from solver.online.lifecycle import LeadStatus
+from solver.online.router import Router
+from solver.online.sqlite_store import SqliteStore
+from solver.online.store import StoreBusy, StoreUnavailable, open_store
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+V1_LEDGER = Path(__file__).parent / "fixtures" / "ledger_v1.db"  # written by fixtures/make_ledger_v1.py
+
+
+def test_a_second_writer_waits_for_the_first_then_gives_up_busy(tmp_path):
+    path = tmp_path / "ledger.db"
+    with SqliteStore(path) as first, SqliteStore(path, timeout_s=0.2) as second, first.transaction():
+        first.accept(Lead(id="L1", value=1.0), T0)
+        with pytest.raises(StoreBusy, match="locked"):
+            second.accept(Lead(id="L2", value=1.0), T0)
+
+
+def test_a_file_that_is_not_a_ledger_is_unavailable(tmp_path):
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(StoreUnavailable, match="not a usable ledger"):
+        open_store(str(junk))
+
+
+def test_a_new_file_is_at_schema_version_2(tmp_path):
+    SqliteStore(tmp_path / "l.db").close()
+    with sqlite3.connect(tmp_path / "l.db") as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+
+
+@pytest.fixture
+def v1_ledger(tmp_path) -> Path:
+    path = tmp_path / "ledger_v1.db"
+    shutil.copy(V1_LEDGER, path)
+    return path
+
+
+def test_a_version_1_ledger_is_migrated_in_place_and_keeps_every_lead(v1_ledger):
+    with sqlite3.connect(v1_ledger) as db:
+        before = {r[0]: r[1:] for r in db.execute("SELECT lead_id, status, rep_id, reason FROM leads")}
+        events_before = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+    assert before["L7"][0] == "unassigned"  # version 1: a waiting lead is known by its reason's text
+    with SqliteStore(v1_ledger) as store:
+        rows = {r["lead_id"]: r for r in store.leads()}
+        assert set(rows) == set(before)
+        for lead_id, (status, rep_id, reason) in before.items():
+            assert (rows[lead_id]["status"], rows[lead_id]["rep_id"], rows[lead_id]["reason"]) == (
+                status, rep_id, reason)
+        assert {lead_id: r["lifecycle"] for lead_id, r in rows.items()} == {
+            "L0": "assigned", "L1": "closed", "L2": "assigned", "L3": "closed", "L4": "expired",
+            "L5": "unassigned", "L6": "assigned", "L7": "waiting", "L8": "buffered"}
+        assert [w.lead.id for w in store.waiting_leads()] == ["L7"]
+        assert store.waiting_leads()[0].answer.reason_code == "waiting"
+        assert [lead.id for lead, _ in store.buffered_leads()] == ["L8"]
+        assert store.loads().by_rep() == {"R0": 2, "R1": 1}
+        assert store.open_lead("L0").touched and not store.open_lead("L6").touched
+        assert len(store.history()) == events_before
+    with sqlite3.connect(v1_ledger) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+
+
+def test_a_router_on_a_migrated_ledger_reloads_its_backlog_and_buffer(v1_ledger):
+    team = [Rep(id="R0", capacity=2, territories=("EU", "US")), Rep(id="R1", capacity=1, territories=("EU",))]
+    policy = Policy(batch={"max_size": 3, "max_wait_s": 60})
+    now = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
+    with SqliteStore(v1_ledger) as store:
+        router = Router(team, policy, store, clock=lambda: now)
+        assert router.backlog == ["L7"] and router.buffered == ["L8"]
+        assert router.loads() == {"R0": 2, "R1": 1}
+        router.release("L0")  # R0 has room for one: the buffered L8 (worth more) takes it
+        out = {a.lead_id: a for a in router.flush()}
+        assert out["L8"].rep_id == "R0" and "L7" not in out and router.backlog == ["L7"]
+        router.release("L6")  # room again: the waiting lead gets it
+        (placed,) = router.tick()
+        assert (placed.lead_id, placed.rep_id) == ("L7", "R0") and placed.reason.startswith("from the backlog")
+        assert store.status("L7") is LeadStatus.ASSIGNED and router.backlog == []
+        assert [e["kind"] for e in store.history("L7")] == ["accepted", "unassigned", "assigned"]
+    with SqliteStore(v1_ledger) as store:  # opening it again does not migrate twice
+        assert Router(team, policy, store, clock=lambda: now).loads() == {"R0": 2, "R1": 1}

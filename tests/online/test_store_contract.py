@@ -1,0 +1,243 @@
+"""The `LeadStore` contract: one suite, run over every store.
+
+A further backend (PostgreSQL) is one module plus one entry in the `store` fixture.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from solver.decode.reasons import ReasonCode
+from solver.decode.result import Assignment
+from solver.domain.model import Lead
+from solver.online.lifecycle import LeadStatus
+from solver.online.memory_store import MemoryStore
+from solver.online.sqlite_store import SqliteStore
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request, tmp_path):
+    s = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "ledger.db")
+    yield s
+    s.close()
+
+
+def lead(i: int, effort: int = 1) -> Lead:
+    return Lead(id=f"L{i}", value=100.0 + i, effort=effort)
+
+
+def assigned(lead_id: str, rep_id: str, reason: str = "because") -> Assignment:
+    return Assignment(lead_id, rep_id, "assigned", reason, 1.0, "flow", ReasonCode.PLACED_BY_RANK)
+
+
+def unassigned(lead_id: str, code: ReasonCode = ReasonCode.WAITING) -> Assignment:
+    return Assignment(lead_id, None, "unassigned", f"no rep ({code})", 0.0, "flow", code)
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def test_accept_is_idempotent_and_the_first_decision_wins(store):
+    assert store.accept(lead(1), T0)
+    assert not store.accept(lead(1), at(1))
+    assert store.status("L1") is LeadStatus.BUFFERED and store.decision("L1") is None
+    store.decide([assigned("L1", "R1")], at(2))
+    store.decide([assigned("L1", "R2")], at(3))  # a replay changes nothing
+    assert store.decision("L1") == assigned("L1", "R1")
+    assert store.decision("L1").reason_code is ReasonCode.PLACED_BY_RANK
+    assert [e["kind"] for e in store.history("L1")] == ["accepted", "assigned"]
+    assert store.known(["L1", "L2"]) == {"L1"} and store.status("L2") is None
+
+
+def test_an_urgent_lead_is_received_not_buffered_until_decided(store):
+    store.accept(lead(1), T0, buffered=False)
+    assert store.status("L1") is LeadStatus.RECEIVED and store.count_buffered() == 1  # a restart routes it
+    store.decide([assigned("L1", "R1")], T0)
+    assert store.count_buffered() == 0
+
+
+def test_deciding_a_lead_never_accepted_is_an_error_and_writes_nothing(store):
+    store.accept(lead(1), T0)
+    with pytest.raises(KeyError, match="never accepted"):
+        store.decide([assigned("L1", "R1"), assigned("ghost", "R1")], T0)
+    assert store.status("L1") is LeadStatus.BUFFERED
+
+
+def test_buffered_open_and_waiting_listings(store):
+    for i in range(5):
+        store.accept(lead(i), at(i))
+    assert [x.id for x, _ in store.buffered_leads()] == ["L0", "L1", "L2", "L3", "L4"]
+    assert store.count_buffered() == 5 and store.oldest_buffered_at() == at(0)
+    store.decide([assigned("L0", "R1"), unassigned("L1"), unassigned("L2", ReasonCode.DEFERRED),
+                  unassigned("L3", ReasonCode.NO_ELIGIBLE_REP)], at(5), sla_due={"L0": at(240)})
+    assert [x.id for x, _ in store.buffered_leads()] == ["L4"] and store.oldest_buffered_at() == at(4)
+    assert [store.status(f"L{i}") for i in range(4)] == [
+        LeadStatus.ASSIGNED, LeadStatus.WAITING, LeadStatus.DEFERRED, LeadStatus.UNASSIGNED]
+    [open_lead] = store.open_leads()
+    assert (open_lead.lead, open_lead.rep_id, open_lead.sla_due, open_lead.assigned_at) == (
+        lead(0), "R1", at(240), at(5))
+    assert store.open_lead("L0") == open_lead and store.open_lead("L1") is None
+    waiting = store.waiting_leads()
+    assert [(w.lead.id, w.since, w.answer) for w in waiting] == [
+        ("L1", at(5), unassigned("L1")), ("L2", at(5), unassigned("L2", ReasonCode.DEFERRED))]
+    assert store.count_waiting() == 2
+    assert [w.lead.id for w in store.waiting_leads(start=1, limit=5)] == ["L2"]
+    assert [w.lead.id for w in store.waiting_leads(limit=1)] == ["L1"]
+    assert store.waiting_leads(since_before=at(4)) == []
+
+
+def test_loads_count_open_leads_and_their_effort(store):
+    for i in range(3):
+        store.accept(lead(i, effort=i + 1), T0)
+    store.decide([assigned("L0", "R1"), assigned("L1", "R1"), assigned("L2", "R2")], T0)
+    loads = store.loads(("R0", "R1", "R2"))
+    assert list(loads.rep_ids) == ["R0", "R1", "R2"]
+    assert loads.count.tolist() == [0, 2, 1] and loads.effort.tolist() == [0, 3, 3]
+    assert store.loads().by_rep() == {"R1": 2, "R2": 1}
+    store.release("L1", T0)
+    assert store.loads(("R0", "R1", "R2")).effort.tolist() == [0, 1, 3]
+
+
+def test_touch_and_release_apply_once_to_open_leads_only(store):
+    store.accept(lead(0), T0)
+    store.accept(lead(1), T0)
+    store.decide([assigned("L0", "R1"), unassigned("L1", ReasonCode.NO_ELIGIBLE_REP)], T0, sla_due={"L0": at(60)})
+    assert store.touch("L0", at(1)) and not store.touch("L0", at(2))
+    assert store.open_lead("L0").touched and store.open_lead("L0").sla_due is None
+    assert store.release("L0", at(3)) and not store.release("L0", at(4))
+    assert store.status("L0") is LeadStatus.CLOSED and store.decision("L0").rep_id == "R1"
+    assert store.loads().by_rep() == {} and store.open_leads() == []
+    assert not store.release("L1", at(5)) and not store.touch("L1", at(5))  # unassigned: nothing to do
+    assert not store.touch("ghost", T0) and not store.release("ghost", T0)
+    assert [e["kind"] for e in store.history("L0")] == ["accepted", "assigned", "touched", "released"]
+
+
+def test_a_waiting_lead_is_assigned_from_the_backlog_once(store):
+    store.accept(lead(1), T0)
+    store.decide([unassigned("L1")], T0)
+    placed = assigned("L1", "R2", "from the backlog")
+    assert store.assign_waiting(placed, at(10), sla_due=at(70), explanation={"why": "room"}, run_id=None)
+    assert not store.assign_waiting(assigned("L1", "R3"), at(11))  # no longer waiting
+    assert store.decision("L1") == placed and store.status("L1") is LeadStatus.ASSIGNED
+    assert store.open_lead("L1").sla_due == at(70) and store.waiting_leads() == []
+    events = store.history("L1")
+    assert [e["kind"] for e in events] == ["accepted", "unassigned", "assigned"]
+    assert events[-1]["explanation"] == {"why": "room"} and events[-1]["rep_id"] == "R2"
+
+
+def test_a_lead_closed_while_waiting_is_final(store):
+    store.accept(lead(1), T0)
+    store.decide([unassigned("L1")], T0)
+    final = unassigned("L1", ReasonCode.CLOSED_WHILE_WAITING)
+    assert store.close_waiting(final, at(5))
+    assert not store.close_waiting(final, at(6)) and not store.assign_waiting(assigned("L1", "R1"), at(7))
+    assert store.status("L1") is LeadStatus.CLOSED and store.decision("L1") == final
+    row = next(r for r in store.leads() if r["lead_id"] == "L1")
+    assert (row["status"], row["lifecycle"], row["reason_code"]) == ("unassigned", "closed", "closed_while_waiting")
+    assert row["released_at"] is not None
+    assert [e["kind"] for e in store.history("L1")] == ["accepted", "unassigned", "released"]
+
+
+def test_a_waiting_lead_expires(store):
+    store.accept(lead(1), T0)
+    store.decide([unassigned("L1")], T0)
+    final = unassigned("L1", ReasonCode.BACKLOG_EXPIRED)
+    assert store.expire(final, at(120)) and not store.expire(final, at(121))
+    assert store.status("L1") is LeadStatus.EXPIRED and store.decision("L1").reason_code is ReasonCode.BACKLOG_EXPIRED
+    assert store.count_waiting() == 0
+    assert [e["kind"] for e in store.history("L1")] == ["accepted", "unassigned", "unassigned"]
+
+
+def test_reassignment_moves_the_load_and_restarts_the_sla(store):
+    store.accept(lead(1, effort=2), T0)
+    store.decide([assigned("L1", "R1")], T0, sla_due={"L1": at(60)})
+    store.touch("L1", at(1))
+    assert store.reassign(assigned("L1", "R2", "moved"), "R1", at(90), at(150))
+    assert store.loads(("R1", "R2")).effort.tolist() == [0, 2]
+    moved = store.open_lead("L1")
+    assert (moved.rep_id, moved.sla_due, moved.touched, moved.reassignments) == ("R2", at(150), False, 1)
+    last = store.history("L1")[-1]
+    assert (last["kind"], last["rep_id"], last["from_rep_id"]) == ("reassigned", "R2", "R1")
+    assert not store.reassign(assigned("ghost", "R2"), "R1", at(90), None)
+
+
+def test_stale_leads_are_untouched_past_due_and_not_moved_too_often(store):
+    for i in range(4):
+        store.accept(lead(i), T0)
+    store.decide([assigned(f"L{i}", "R1") for i in range(4)], T0,
+                 sla_due={"L0": at(30), "L1": at(10), "L2": at(10), "L3": at(500)})
+    store.touch("L2", at(1))
+    assert [o.lead.id for o in store.stale_leads(at(60), 3)] == ["L1", "L0"]  # by due time
+    store.reassign(assigned("L1", "R2"), "R1", at(60), at(61))
+    assert [o.lead.id for o in store.stale_leads(at(70), 1)] == ["L0"]  # L1 was moved once already
+    store.extend_sla("L0", at(100))
+    assert store.stale_leads(at(70), 3) == [] or [o.lead.id for o in store.stale_leads(at(70), 3)] == ["L1"]
+    assert "L0" not in [o.lead.id for o in store.stale_leads(at(70), 3)]
+
+
+def test_history_is_in_order_and_filtered_by_lead(store):
+    store.accept(lead(0), T0)
+    store.accept(lead(1), at(1))
+    store.decide([assigned("L1", "R1"), assigned("L0", "R1")], at(2), explanations={"L0": {"why": "x"}})
+    events = store.history()
+    assert [(e["lead_id"], e["kind"]) for e in events] == [
+        ("L0", "accepted"), ("L1", "accepted"), ("L1", "assigned"), ("L0", "assigned")]
+    assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
+    assert events[3]["explanation"] == {"why": "x"} and events[2]["explanation"] is None
+    assert events[2]["reason_code"] == "placed_by_rank" and events[2]["at"] == at(2).isoformat(timespec="microseconds")
+    assert [e["lead_id"] for e in store.history("L0")] == ["L0", "L0"]
+
+
+def test_explanations_may_be_objects_with_to_dict(store):
+    class Explained:
+        def to_dict(self):
+            return {"why": "typed"}
+
+    store.accept(lead(0), T0)
+    store.decide([assigned("L0", "R1")], T0, explanations={"L0": Explained()})
+    assert store.history("L0")[-1]["explanation"] == {"why": "typed"}
+
+
+def test_leads_rows_show_answer_status_lifecycle_and_code(store):
+    store.accept(lead(0), T0)
+    store.accept(lead(1), at(1))
+    store.decide([assigned("L0", "R1")], at(2))
+    rows = store.leads()
+    assert [(r["lead_id"], r["status"], r["lifecycle"], r["reason_code"]) for r in rows] == [
+        ("L0", "assigned", "assigned", "placed_by_rank"), ("L1", "pending", "buffered", None)]
+    assert set(rows[0]) >= {"rep_id", "reason", "decided_at", "sla_due", "touched_at", "released_at",
+                            "reassignments", "effort", "run_id"}
+
+
+def test_runs_are_recorded(store):
+    run_id = store.start_run("job", "flow", T0)
+    store.accept(lead(0), T0, run_id)
+    store.finish_run(run_id, at(1), {"assigned": 1})
+    [run] = store.runs()
+    assert (run["run_id"], run["kind"], run["policy"], run["summary"]) == (run_id, "job", "flow", {"assigned": 1})
+    assert run["finished_at"] is not None
+    assert store.leads()[0]["run_id"] == run_id
+
+
+def test_a_failed_transaction_leaves_no_trace(store):
+    store.accept(lead(0), T0)
+    store.decide([unassigned("L0")], T0)
+    with pytest.raises(RuntimeError), store.transaction():
+        store.accept(lead(1), T0)
+        store.decide([assigned("L1", "R1")], T0)
+        store.assign_waiting(assigned("L0", "R1"), at(1))
+        with store.transaction():  # a nested use joins the outer one
+            store.start_run("job", "flow", T0)
+        raise RuntimeError("crash in the middle of a run")
+    assert store.known(["L1"]) == set() and store.runs() == []
+    assert store.status("L0") is LeadStatus.WAITING and [w.lead.id for w in store.waiting_leads()] == ["L0"]
+    assert store.loads().by_rep() == {} and store.open_leads() == []
+    assert [e["kind"] for e in store.history()] == ["accepted", "unassigned"]
+
+
+def test_times_must_be_timezone_aware(store):
+    with pytest.raises(ValueError, match="timezone"):
+        store.accept(lead(0), datetime(2026, 3, 2, 9, 0))
