@@ -35,7 +35,8 @@ from solver.decode.reasons import ASSIGNED
 from solver.decode.result import Assignment
 from solver.domain.errors import InputError
 from solver.online.router import Router
-from solver.online.store import LeadStore, StoreBusy, StoreError, open_store
+from solver.online.store import LeadStore, StoreBusy, StoreError
+from solver.online.stores import open_store
 from solver.report.tables import format_rows
 
 db_option = click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False),

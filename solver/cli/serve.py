@@ -111,7 +111,8 @@ def serve(
         raise UsageFailure(f"serve needs the service extra ({exc.name} is missing): "
                            "pip install 'leadsolver[service]'") from None
     from solver.online.router import Router
-    from solver.online.store import StoreError, open_store
+    from solver.online.store import StoreError
+    from solver.online.stores import open_store
 
     reps = load_reps(reps_path)
     policy = load_policy(policy_path)

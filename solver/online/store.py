@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -233,23 +233,6 @@ class LeadStore(Protocol):
         answer's: pending | assigned | unassigned), lifecycle (`LeadStatus`), rep_id, reason,
         reason_code, times."""
         ...
-
-
-def open_store(path: str | None, *, timeout_s: float = 600.0,
-               synchronous: Literal["FULL", "NORMAL"] = "FULL",
-               check_same_thread: bool = True) -> LeadStore:
-    """A store by location: None gives a `MemoryStore`; a path, the SQLite ledger file there.
-
-    Raises `StoreUnavailable` when the file is not a usable ledger.
-    """
-    if path is None:
-        from solver.online.memory_store import MemoryStore
-
-        return MemoryStore()
-    from solver.online.sqlite_store import SqliteStore
-
-    return SqliteStore(path, timeout_s=timeout_s, synchronous=synchronous,
-                       check_same_thread=check_same_thread)
 
 
 def explanation_dict(explanation: Any) -> dict[str, Any] | None:

@@ -11,7 +11,8 @@ from solver.domain.model import Lead, Policy, Rep
 from solver.online.lifecycle import LeadStatus
 from solver.online.router import Router
 from solver.online.sqlite_store import SqliteStore
-from solver.online.store import StoreBusy, StoreUnavailable, open_store
+from solver.online.store import StoreBusy, StoreUnavailable
+from solver.online.stores import open_store
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 V1_LEDGER = Path(__file__).parent / "fixtures" / "ledger_v1.db"  # written by fixtures/make_ledger_v1.py
