@@ -30,6 +30,7 @@ import numpy as np
 
 from solver.bench import machine
 from solver.bench.gapfile import GapInstance, read_best_known, read_gap
+from solver.bench.options import TimeLimit
 from solver.domain.errors import InputError
 from solver.policies import gap_engine, solve
 
@@ -242,7 +243,8 @@ def write_results(result: dict[str, Any], directory: str | os.PathLike[str]) -> 
 @click.option("--instances", "instances", multiple=True, type=click.Path(dir_okay=False),
               help="GAP files (OR-Library or single); repeatable. Default: all of "
                    f"shared/data/gap/single plus orlib gap1-12 (or ${ENV_DATA}).")
-@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0, min_open=True),
+@click.option("--time-limit", "time_limit_s",
+                 type=TimeLimit(),
               default=10.0, show_default=True, help="Seconds per problem.")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
               help="CP-SAT workers / LNS threads.")

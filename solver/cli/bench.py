@@ -21,6 +21,7 @@ from typing import Any
 import click
 
 from solver.bench import harness
+from solver.bench.options import TimeLimit
 from solver.bench.report import POLICY_COLUMNS, cells, headings, to_csv, to_json, write_report
 from solver.bench.synthetic import synthetic_grid
 from solver.cli.common import format_option, input_errors_exit_2
@@ -34,7 +35,8 @@ _OPTIONS = (
                       "(default: every registered policy and flow@1)."),
     click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
                  help="Seeds per instance (0..N-1)."),
-    click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0, min_open=True), default=10.0,
+    click.option("--time-limit", "time_limit_s",
+                 type=TimeLimit(), default=10.0,
                  show_default=True, help="Time limit per solve in seconds (cpsat, naive CP-SAT)."),
     click.option("--repeats", type=click.IntRange(min=1), default=3, show_default=True,
                  help="Solves per policy and cell, for the time percentiles."),

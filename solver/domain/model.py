@@ -229,6 +229,11 @@ class PolicyNames(Collection[str]):
 POLICY_NAMES = PolicyNames()
 
 
+# The bounds of a solve's time limit (policy.time_limit_s, --time-limit): see Policy.time_limit_s.
+MIN_TIME_LIMIT_S = 0.001
+MAX_TIME_LIMIT_S = 3600.0
+
+
 class Policy(_Record):
     """How leads are routed: the solver, the rules, fairness and solver limits."""
 
@@ -242,7 +247,8 @@ class Policy(_Record):
     # Seconds per batch solve, the whole call (warm start and model build included), from
     # 0.001 to 3600: an hour per batch is past any scheduled run's window (1e300 was accepted
     # and ran on), and below a millisecond not even the warm start runs.
-    time_limit_s: Annotated[float, Field(ge=0.001, le=3600, allow_inf_nan=False)] = 10.0
+    time_limit_s: Annotated[float, Field(ge=MIN_TIME_LIMIT_S, le=MAX_TIME_LIMIT_S,
+                                         allow_inf_nan=False)] = 10.0
     # 0 means all available CPU cores.
     workers: Annotated[int, Field(ge=0)] = 0
     batch: Batch = Field(default_factory=Batch)

@@ -190,3 +190,12 @@ def test_crm_quick_window_when_data_present() -> None:
     (window,) = crm_windows(quick=True)
     result = harness.run_cell(harness.Cell("crm", window, 0, ("flow", "round_robin"), repeats=1))
     assert harness.failures(result["rows"]) == []
+
+
+@pytest.mark.parametrize("suite", ["synthetic", "gap"])
+@pytest.mark.parametrize("limit", ["1e300", "0", "-1", "nan"])
+def test_bench_refuses_absurd_time_limits(suite: str, limit: str) -> None:
+    """Issue 12 item 2: --time-limit has the policy's bounds (1e300 used to run on)."""
+    done = CliRunner().invoke(main, ["bench", suite, "--time-limit", limit])
+    assert done.exit_code == 2, done.output
+    assert "--time-limit" in done.output
