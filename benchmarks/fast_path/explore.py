@@ -4,7 +4,7 @@
 
 Each variant simulates the fast path's rule (argmax profit - price over eligible reps
 with room, every lead placed if it can be) on a random-order stream, re-solving the
-pricing LP (`solver.fastpath._capacity_duals`) on a schedule; printed as ratios to
+pricing LP (`solver.online.pricing._capacity_duals`) on a schedule; printed as ratios to
 the offline optimum (`flow`). Used to choose DualPricer's defaults; not a test.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 from solver.bench.synthetic import make_instance
 from solver.compile.problem import compile_problem
 from solver.domain.model import Policy
-from solver.online.fastpath import _capacity_duals
+from solver.online.pricing import _capacity_duals
 from solver.policies import solve
 
 

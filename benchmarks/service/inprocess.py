@@ -21,7 +21,7 @@ import numpy as np
 
 from solver.bench.synthetic import make_instance
 from solver.http.app import create_app
-from solver.online.ledger import Ledger
+from solver.online.sqlite_store import SqliteStore
 from solver.online.router import Router
 
 TOKEN = "in-process-benchmark-token"
@@ -80,7 +80,7 @@ def main() -> None:
               for lead in instance.leads]
     synchronous = "FULL" if args.durability == "power-loss" else "NORMAL"
     with tempfile.TemporaryDirectory() as tmp:
-        ledger = Ledger(Path(tmp) / "ledger.db", synchronous=synchronous, check_same_thread=False)
+        ledger = SqliteStore(Path(tmp) / "ledger.db", synchronous=synchronous, check_same_thread=False)
         try:
             app = create_app(Router(instance.reps, instance.policy, ledger), TOKEN)
             wall, cpu_ms = asyncio.run(measure(app, bodies, warmup))

@@ -126,12 +126,14 @@ def test_json_output_shape(tmp_path: Path) -> None:
     assert set(data) == {"assignments", "summary"}
     assert [a["lead_id"] for a in data["assignments"]] == ["l1", "l2", "l3"]
     for a in data["assignments"]:
-        assert set(a) == {"lead_id", "rep_id", "status", "reason", "expected_value", "policy"}
+        assert set(a) == {"lead_id", "rep_id", "status", "reason", "reason_code", "expected_value", "policy"}
     by_id = {a["lead_id"]: a for a in data["assignments"]}
     assert by_id["l1"]["rep_id"] == "r1" and by_id["l1"]["expected_value"] == 75.0  # 100*0.5*1.5
     assert by_id["l2"]["rep_id"] == "r2" and "account owner" in by_id["l2"]["reason"]
     assert by_id["l3"]["rep_id"] is None and by_id["l3"]["status"] == "unassigned"
     assert "segment 'ENT'" in by_id["l3"]["reason"]
+    assert by_id["l2"]["reason_code"] == "account_owner"
+    assert by_id["l3"]["reason_code"] == "no_eligible_rep_for_rule"
     summary = data["summary"]
     assert summary["counts"]["assigned"] == 2 and summary["counts"]["unassigned"] == 1
     for key in ("objective", "bound", "gap", "fairness", "rep_loads", "solve_time_s", "policy"):
