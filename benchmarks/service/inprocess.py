@@ -21,8 +21,8 @@ import numpy as np
 
 from solver.bench.synthetic import make_instance
 from solver.http.app import create_app
-from solver.online.sqlite_store import SqliteStore
 from solver.online.router import Router
+from solver.online.sqlite_store import SqliteStore
 
 TOKEN = "in-process-benchmark-token"
 
