@@ -21,13 +21,6 @@ import pytest
 
 Edges = dict[str, dict[str, str]]  # importer -> imported -> where ("module:line: the import")
 
-# Known cycles outside the simulation, being removed in issue 11: the import
-# (importer, imported) that closes each one is skipped. Empty this as they go.
-KNOWN_CYCLE_IMPORTS = frozenset({
-    # open_store picks a backend inside the function; memory_store imports store's record types.
-    ("solver.online.store", "solver.online.memory_store"),
-})
-
 
 def module_edges(package: str) -> Edges:
     """Direct imports between the package's modules, as grimp reads them."""
@@ -128,8 +121,6 @@ def describe(cycle: list[str], edges: Mapping[str, Mapping[str, str]]) -> str:
 
 def test_no_import_cycle_between_solver_modules() -> None:
     edges = import_edges("solver")
-    for importer, imported in KNOWN_CYCLE_IMPORTS:
-        edges.get(importer, {}).pop(imported, None)
     cycle = find_cycle(edges)
     assert cycle is None, describe(cycle, edges)
 
