@@ -32,6 +32,7 @@ from solver.bench import machine
 from solver.bench.gapfile import GapInstance, read_best_known, read_gap
 from solver.bench.options import TimeLimit
 from solver.domain.errors import InputError
+from solver.domain.io import write_atomic
 from solver.policies import gap_engine, solve
 
 ENV_DATA = "LEADSOLVER_GAP_DATA"
@@ -234,18 +235,15 @@ def write_results(result: dict[str, Any], directory: str | os.PathLike[str]) -> 
     directory = Path(directory)
     for name, text in (("results.json", render_json(result) + "\n"),
                        ("results.md", render_markdown(result))):
-        tmp = directory / f".{name}.tmp"
-        tmp.write_text(text)
-        tmp.replace(directory / name)
+        write_atomic(directory / name, text)
 
 
 @click.command("gap")
 @click.option("--instances", "instances", multiple=True, type=click.Path(dir_okay=False),
               help="GAP files (OR-Library or single); repeatable. Default: all of "
                    f"shared/data/gap/single plus orlib gap1-12 (or ${ENV_DATA}).")
-@click.option("--time-limit", "time_limit_s",
-                 type=TimeLimit(),
-              default=10.0, show_default=True, help="Seconds per problem.")
+@click.option("--time-limit", "time_limit_s", type=TimeLimit(), default=10.0, show_default=True,
+              help="Seconds per problem.")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
               help="CP-SAT workers / LNS threads.")
 @click.option("--naive/--no-naive", default=True, show_default=True,

@@ -8,16 +8,14 @@ report says so and keeps its tables.
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from solver.domain.io import write_atomic
+from solver.domain.io import csv_text, write_atomic
 from solver.report.html import figure_uri, html_page, html_table, img, pyplot
 
 # Columns of the per-policy headline table: (key, heading, format).
@@ -79,16 +77,14 @@ def to_json(report: dict[str, Any]) -> str:
 
 def to_csv(rows: Sequence[dict[str, Any]]) -> str:
     """The per-run rows, one line each; list values (time samples) joined with ';'."""
-    buf = io.StringIO()
     if not rows:
         return ""
     fields = list(dict.fromkeys(key for row in rows for key in row))
-    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _LIST_SEP.join(map(str, v)) if isinstance(v, list) else v
-                         for k, v in row.items()})
-    return buf.getvalue()
+    return csv_text(fields, ([_cell(row.get(k, "")) for k in fields] for row in rows))
+
+
+def _cell(value: Any) -> Any:
+    return _LIST_SEP.join(map(str, value)) if isinstance(value, list) else value
 
 
 def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str]]) -> str:
