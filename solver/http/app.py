@@ -31,18 +31,31 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import AfterValidator
 from starlette.exceptions import HTTPException
 
 from solver.domain.errors import InputError
-from solver.domain.model import Lead, Rep
+from solver.domain.ids import MAX_ID_CHARS, normalize_id
+from solver.domain.model import Rep
+from solver.http.json_body import JSONRoute
 from solver.http.metrics import MetricsMiddleware
 from solver.http.middleware import HEALTH_PATHS, MAX_BODY_BYTES, BearerAuthMiddleware, BodyLimitMiddleware
-from solver.http.schemas import BatchAnswer, BatchRequest, LeadAnswer, LeadDetail, Loads, Probe, Reloaded
+from solver.http.schemas import (
+    BatchAnswer,
+    BatchRequest,
+    LeadAnswer,
+    LeadDetail,
+    LeadRequest,
+    Loads,
+    Probe,
+    Reloaded,
+)
 from solver.http.service import Service, act_on_lead, lead_detail
 from solver.online.router import Router
 
@@ -87,6 +100,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.service = service
+    app.router.route_class = JSONRoute  # bodies FastAPI's parser fails on: 422 or 415, not 400
     _add_routes(app, service)
     _add_error_handlers(app)
     _document_auth(app)
@@ -98,9 +112,22 @@ def create_app(
     return app
 
 
-LeadId = Annotated[str, PathParam(min_length=1, max_length=200)]
+# `{lead_id:path}` in the routes: an id may hold "/" (percent-encoded or not, the path
+# is matched decoded); the id rule applies as to a submitted lead, so NFC and NFD spellings
+# of one id find the same lead.
+LeadId = Annotated[str, PathParam(json_schema_extra={"minLength": 1, "maxLength": MAX_ID_CHARS}),
+                   AfterValidator(normalize_id)]
 UNKNOWN_LEAD: dict[int | str, dict[str, Any]] = {
     404: {"description": "No lead with this id was ever accepted"}}
+
+
+def lead_url(lead_id: str) -> str:
+    """The lead's URL, the id percent-encoded: a header is Latin-1, and "/" or "?" would change the path.
+
+    "." and ".." are encoded too (quote leaves dots alone): clients drop them as dot segments.
+    """
+    segment = quote(lead_id, safe="")
+    return f"/v1/leads/{segment.replace('.', '%2E') if segment in ('.', '..') else segment}"
 
 
 def _add_routes(app: FastAPI, service: Service) -> None:
@@ -108,7 +135,7 @@ def _add_routes(app: FastAPI, service: Service) -> None:
 
     @app.post("/v1/leads", response_model=LeadAnswer, status_code=200, tags=["leads"],
               responses={202: {"model": LeadAnswer, "description": "Accepted; owner on the next batch"}})
-    async def submit_lead(lead: Lead, response: Response) -> LeadAnswer:
+    async def submit_lead(lead: LeadRequest, response: Response) -> LeadAnswer:
         """Submit one lead. Urgent: answered with its owner. Normal: 202, owner on the next micro-batch.
 
         The lead is in the ledger before the answer is sent. Retrying with the
@@ -117,7 +144,7 @@ def _add_routes(app: FastAPI, service: Service) -> None:
         (answer,) = await service.submit([lead], in_batch=False)
         if answer.status == "pending":
             response.status_code = 202
-            response.headers["location"] = f"/v1/leads/{lead.id}"
+            response.headers["location"] = lead_url(lead.id)
         return answer
 
     @app.post("/v1/leads/batch", response_model=BatchAnswer, tags=["leads"])
@@ -128,7 +155,7 @@ def _add_routes(app: FastAPI, service: Service) -> None:
         """
         return BatchAnswer(results=await service.submit(batch.leads, in_batch=True))
 
-    @app.get("/v1/leads/{lead_id}", response_model=LeadDetail, tags=["leads"], responses=UNKNOWN_LEAD)
+    @app.get("/v1/leads/{lead_id:path}", response_model=LeadDetail, tags=["leads"], responses=UNKNOWN_LEAD)
     async def get_lead(lead_id: LeadId) -> LeadDetail:
         """The lead's owner (or why it has none), the explanation of the choice and its audit trail."""
         detail = await gate.call(lambda router: lead_detail(router, lead_id))
@@ -144,13 +171,13 @@ def _add_routes(app: FastAPI, service: Service) -> None:
             raise HTTPException(409, f"lead {lead_id!r} has no owner yet; it waits for the next batch")
         return detail
 
-    @app.post("/v1/leads/{lead_id}/touch", response_model=LeadDetail, tags=["leads"],
+    @app.post("/v1/leads/{lead_id:path}/touch", response_model=LeadDetail, tags=["leads"],
               responses={**UNKNOWN_LEAD, 409: {"description": "The lead has no owner yet"}})
     async def touch_lead(lead_id: LeadId) -> LeadDetail:
         """The owner responded: the lead's SLA clock stops (it will not be reassigned). Idempotent."""
         return await act_on(lead_id, "touch")
 
-    @app.post("/v1/leads/{lead_id}/release", response_model=LeadDetail, tags=["leads"],
+    @app.post("/v1/leads/{lead_id:path}/release", response_model=LeadDetail, tags=["leads"],
               responses={**UNKNOWN_LEAD, 409: {"description": "The lead has no owner yet"}})
     async def release_lead(lead_id: LeadId) -> LeadDetail:
         """Close the lead (worked, won or lost): its owner's capacity is free again. Idempotent.

@@ -3,14 +3,35 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from solver.decode.result import Assignment
+from solver.domain.ids import normalize_id
 from solver.domain.model import Lead
 
 MAX_BATCH_LEADS = 1_000
+
+
+def _optional_id(value: str) -> str:
+    return normalize_id(value) if value else value
+
+
+class LeadRequest(Lead):
+    """A lead as the API reads it: JSON's own types (no coercion) and the id rule of solver.domain.ids.
+
+    Strict: `true` is no number, `"100"` no float and `"yes"` no boolean; a
+    client sending them has a bug that a silent conversion would hide. Only
+    `created_at` is read from text, as JSON has no date type.
+    """
+
+    model_config = ConfigDict(strict=True)
+
+    created_at: Annotated[datetime | None, Field(strict=False)] = None
+
+    _ids = field_validator("id", "owner_id", "account_id", "parent_account_id")(_optional_id)
 
 
 class LeadAnswer(BaseModel):
@@ -51,7 +72,7 @@ class LeadDetail(LeadAnswer):
 
 
 class BatchRequest(BaseModel):
-    leads: list[Lead] = Field(min_length=1, max_length=MAX_BATCH_LEADS)
+    leads: list[LeadRequest] = Field(min_length=1, max_length=MAX_BATCH_LEADS)
 
 
 class BatchAnswer(BaseModel):

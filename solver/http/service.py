@@ -21,6 +21,7 @@ from typing import Literal
 from solver.decode.batch import check_solver_fits
 from solver.decode.result import Assignment
 from solver.domain.errors import InputError
+from solver.domain.ids import id_key
 from solver.domain.model import Lead, Rep
 from solver.http.gate import RouterGate
 from solver.http.metrics import Metrics
@@ -163,9 +164,11 @@ class Service:
 
         first: dict[str, int] = {}
         for k, lead in enumerate(leads):
-            if first.setdefault(lead.id, k) != k:
-                raise InputError(f"duplicate lead id {lead.id!r} (also lead {first[lead.id]})",
-                                 field=where(k, "id"))
+            # Ids told apart by case or compatibility form only: a typo, refused as loaders do.
+            if (j := first.setdefault(id_key(lead.id), k)) != k:
+                raise InputError(f"duplicate lead id {lead.id!r} (also lead {j})" if leads[j].id == lead.id
+                                 else f"lead id {lead.id!r} differs from lead {j}'s {leads[j].id!r} "
+                                      "only by case or form", field=where(k, "id"))
             if lead.owner_id and lead.owner_id not in self.rep_ids:
                 raise InputError(f"owner_id {lead.owner_id!r} names no known rep",
                                  field=where(k, "owner_id"))

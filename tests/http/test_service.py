@@ -273,7 +273,7 @@ def test_openapi_schema_documents_the_models_and_bearer_auth(client):
     schema = client.get("/openapi.json", headers=AUTH).json()
     assert {"/v1/leads", "/v1/leads/batch", "/v1/leads/{lead_id}", "/v1/leads/{lead_id}/release",
             "/v1/reps/loads", "/v1/reps/reload", "/healthz", "/readyz", "/metrics"} <= set(schema["paths"])
-    assert {"Lead", "LeadAnswer", "LeadDetail", "BatchRequest"} <= set(schema["components"]["schemas"])
+    assert {"LeadRequest", "LeadAnswer", "LeadDetail", "BatchRequest"} <= set(schema["components"]["schemas"])
     assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert schema["paths"]["/v1/leads"]["post"]["security"] == [{"bearer": []}]
     assert "security" not in schema["paths"]["/healthz"]["get"]
