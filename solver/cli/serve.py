@@ -76,7 +76,13 @@ def resolve_token(token_file: str | None, insecure_local: bool, host: str) -> st
 @click.option("--max-body-bytes", type=click.IntRange(min=1), default=1_000_000, show_default=True,
               help="Larger request bodies are refused with 413.")
 @click.option("--max-connections", type=click.IntRange(min=1), default=512, show_default=True,
-              help="Concurrent connections beyond this get 503 instead of queueing without bound.")
+              help="Open connections beyond this are answered 503 and closed; those open are served.")
+@click.option("--header-timeout", type=click.FloatRange(min=0.01), default=10.0, show_default=True,
+              help="Seconds a connection has to send a request's complete headers; else 408 and closed.")
+@click.option("--body-timeout", type=click.FloatRange(min=0.01), default=60.0, show_default=True,
+              help="Seconds a request has to send its whole body after its headers; else closed.")
+@click.option("--keep-alive-timeout", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Seconds an idle kept-alive connection stays open between requests.")
 @click.option("--durability", type=click.Choice(["power-loss", "process-crash"]), default="power-loss",
               show_default=True,
               help="What an accepted lead survives. power-loss: an fsync per ledger commit (group-committed "
@@ -95,6 +101,9 @@ def serve(
     insecure_local: bool,
     max_body_bytes: int,
     max_connections: int,
+    header_timeout: float,
+    body_timeout: float,
+    keep_alive_timeout: int,
     durability: str,
     log_level: str,
 ) -> None:
@@ -107,6 +116,7 @@ def serve(
         import uvicorn
 
         from solver.http.app import create_app
+        from solver.http.connections import guarded_protocol
     except ImportError as exc:
         raise UsageFailure(f"serve needs the service extra ({exc.name} is missing): "
                            "pip install 'leadsolver[service]'") from None
@@ -129,7 +139,10 @@ def serve(
         app = create_app(router, token, reload_reps=lambda: load_reps(reps_path),
                          max_body_bytes=max_body_bytes)
         # No access log: at hundreds of requests a second it costs latency; /metrics counts them.
+        # No limit_concurrency: uvicorn counts idle connections against it, so idle sockets
+        # would turn every request into a 503; the protocol caps connections and times them out.
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,
-                    limit_concurrency=max_connections, timeout_graceful_shutdown=10)
+                    http=guarded_protocol(max_connections, header_timeout, body_timeout),
+                    timeout_keep_alive=keep_alive_timeout, timeout_graceful_shutdown=10)
     finally:
         ledger.close()
