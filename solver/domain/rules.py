@@ -1,0 +1,468 @@
+"""The routing-rule language: teams, derived lead fields and rules on any lead field.
+
+What a policy file may say (the compact form; `solver.compile.rules` states what it means)::
+
+    teams:
+      - id: enterprise
+        members: [R1, R2]                 # and/or member_filter: {rep_attribute: region, in: [EMEA]}
+        capacity: 40                      # optional: the team's total open effort
+        rules: [...]                      # optional: rules that touch only the team's members
+    derived:
+      segment: {from: employees, thresholds: [[200, SMB], [2000, MM]], above: ENT}
+    routing_rules:
+      - name: public sector to gov team
+        when: {industry: {in: [Public Sector, Government]}}
+        then: {admit: {team: government}}         # mode defaults to hard (prefer: soft)
+      - name: big and likely
+        when: ["employees >= 2000", "probability >= 20"]
+        then: {prefer: {ranked: [{reps: [R1]}, {team: enterprise}]}}
+        weight: 0.3
+
+`when` (all must hold): a mapping of lead field -> test, a string such as
+``"employees >= 2000"`` / ``"email present"``, or a list of these. A test is a
+scalar (equals), a list (in), a string led by an operator (``">= 2000"``) or a
+mapping of operators, all of which apply (``{ge: 200, lt: 2000}``): equals,
+not_equals (not), in, not_in, gt, ge, lt, le, between ([low, high], ``inclusive:
+both|left|right|neither``, default both), present / absent (``present: true``),
+and the options ``case_sensitive`` (false) and ``trim`` (true). Equals / in whose
+values are all numbers compare numerically; other text compares trimmed, folded.
+
+A target (`admit`, `exclude`, `prefer`) names ``team`` / ``teams`` and/or
+``reps``, or a ``rep_attribute`` with ``in: [...]`` (the rep lists one of them)
+or ``lead_field: f`` (the rep's list holds the lead's f; a rep whose list has no
+plain entry or holds ``*`` takes any value, ``!x`` entries refuse x), or, for
+prefer only, ``ranked: [target, ...]`` tiers. A derived field maps a number to a
+label: ``v < 200`` -> SMB, ``200 <= v < 2000`` -> MM, ``v >= 2000`` -> ENT;
+blank or non-numeric -> ``missing`` (default "").
+
+Caught here, naming the rule and the field: an unknown operator, a wrong type, an
+empty set, conditions that can never hold, an unknown team. Lead fields, reps and
+rep attributes come with the data: `solver.compile.rules` checks those.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+from solver.domain.errors import InputError
+from solver.domain.model import RuleMode
+
+
+class Op(StrEnum):
+    EQUALS = "equals"
+    NOT_EQUALS = "not_equals"
+    IN = "in"
+    NOT_IN = "not_in"
+    GT = "gt"
+    GE = "ge"
+    LT = "lt"
+    LE = "le"
+    BETWEEN = "between"
+    PRESENT = "present"
+    ABSENT = "absent"
+
+
+ORDER_OPS = frozenset({Op.GT, Op.GE, Op.LT, Op.LE, Op.BETWEEN})
+SET_OPS = frozenset({Op.EQUALS, Op.NOT_EQUALS, Op.IN, Op.NOT_IN})
+_ALIASES = {"eq": "equals", "=": "equals", "==": "equals", "ne": "not_equals", "!=": "not_equals",
+            "not": "not_equals", ">": "gt", ">=": "ge", "<": "lt", "<=": "le"}
+_OPTIONS = ("case_sensitive", "trim", "inclusive")
+_SUGAR = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|!=|==|=|>|<)\s*(.*?)\s*$")
+_LEADING_OP = re.compile(r"^\s*(>=|<=|!=|==|=|>|<)\s*(.*?)\s*$")
+_PRESENCE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s+(?:is\s+)?(present|absent)\s*$", re.IGNORECASE)
+
+
+def _fail(message: str) -> PydanticCustomError:
+    return PydanticCustomError("rule", message)
+
+
+def is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def as_text(value: object) -> str:
+    """A YAML scalar as the text a CSV cell would hold (3 -> "3", true -> "true")."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)) and math.isfinite(value) and value == int(value):
+        return str(int(value))
+    return str(value).strip()
+
+
+def _number(value: object, what: str) -> float:
+    x = _scalar(value) if isinstance(value, str) else value
+    if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x):
+        return float(x)
+    raise _fail(f"{what} needs a number, got {value!r}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Condition(_Strict):
+    """One test of one lead field. Canonical form: ``{field, op, value}``."""
+
+    field: Annotated[str, Field(min_length=1)]
+    op: Op
+    texts: tuple[str, ...] = ()  # equals / not_equals / in / not_in on text
+    numbers: tuple[float, ...] = ()  # ordering ops; equals / in when every value is a number
+    inclusive: Literal["both", "left", "right", "neither"] = "both"  # between only
+    case_sensitive: bool = False
+    trim: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_value(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "value" not in data:
+            return data
+        data = dict(data)
+        value, op = data.pop("value"), _ALIASES.get(str(data.get("op")), data.get("op"))
+        data["op"] = op
+        if op in ("present", "absent"):
+            return data
+        if op in ("gt", "ge", "lt", "le"):
+            data["numbers"] = (_number(value, op),)
+        elif op == "between":
+            if not isinstance(value, (list, tuple)) or len(value) != 2:
+                raise _fail(f"between needs [low, high], got {value!r}")
+            data["numbers"] = tuple(_number(v, "between") for v in value)
+        else:
+            values = list(value) if isinstance(value, (list, tuple)) else [value]
+            if op in ("equals", "not_equals") and len(values) != 1:
+                raise _fail(f"{op} takes one value; use {'in' if op == 'equals' else 'not_in'} for a set")
+            if bad := [v for v in values if isinstance(v, (dict, list, tuple)) or v is None]:
+                raise _fail(f"{op} compares with text or numbers, got {bad[0]!r}")
+            if values and all(is_number(v) for v in values):
+                data["numbers"] = tuple(float(v) for v in values)
+            else:
+                data["texts"] = tuple(as_text(v) for v in values)
+        return data
+
+    @model_validator(mode="after")
+    def _arity(self) -> Condition:
+        op, given = self.op, len(self.texts) + len(self.numbers)
+        if op in (Op.PRESENT, Op.ABSENT) and given:
+            raise _fail(f"{op} takes no value")
+        if op in ORDER_OPS and (self.texts or len(self.numbers) != (2 if op is Op.BETWEEN else 1)):
+            raise _fail(f"{op} needs {'two numbers' if op is Op.BETWEEN else 'a number'}")
+        if op in SET_OPS and not given:
+            raise _fail(f"{op} needs a non-empty set of values")
+        if self.texts and self.numbers:
+            raise _fail("values are either all text or all numbers")
+        if op is Op.BETWEEN and _empty_interval(self.interval()):
+            raise _fail(f"between {list(self.numbers)} ({self.inclusive}) can never hold")
+        return self
+
+    def interval(self) -> tuple[float, bool, float, bool]:
+        """(low, low included, high, high included): the numbers an ordering op admits."""
+        inf = math.inf
+        if self.op is Op.BETWEEN:
+            lo, hi = self.numbers
+            return lo, self.inclusive in ("both", "left"), hi, self.inclusive in ("both", "right")
+        x = self.numbers[0]
+        return {Op.GT: (x, False, inf, False), Op.GE: (x, True, inf, False),
+                Op.LT: (-inf, False, x, False), Op.LE: (-inf, False, x, True)}[self.op]
+
+    def norm(self, text: str) -> str:
+        """Text as this condition compares it (the same folding the compiler applies to leads)."""
+        text = text.strip() if self.trim else text
+        return text if self.case_sensitive else text.lower()
+
+
+def _empty_interval(iv: tuple[float, bool, float, bool]) -> bool:
+    lo, lo_in, hi, hi_in = iv
+    return lo > hi or (lo == hi and not (lo_in and hi_in))
+
+
+def _within(iv: tuple[float, bool, float, bool], x: float) -> bool:
+    lo, lo_in, hi, hi_in = iv
+    return (lo < x or (lo == x and lo_in)) and (x < hi or (x == hi and hi_in))
+
+
+def _parse_test(field: str, spec: Any) -> list[dict[str, Any]]:
+    """One `when` entry (field -> test) in canonical condition dicts."""
+    if isinstance(spec, str) and (m := _LEADING_OP.match(spec)):
+        return [{"field": field, "op": m[1], "value": _scalar(m[2])}]
+    if isinstance(spec, list):
+        return [{"field": field, "op": "in", "value": spec}]
+    if not isinstance(spec, dict):
+        if spec is None:
+            raise _fail(f"field {field!r}: no test given (use absent: true for a blank field)")
+        return [{"field": field, "op": "equals", "value": spec}]
+    options = {k: spec[k] for k in _OPTIONS if k in spec}
+    ops = [(k, v) for k, v in spec.items() if k not in _OPTIONS]
+    if not ops:
+        raise _fail(f"field {field!r}: no operator given")
+    out = []
+    for key, arg in ops:
+        op = _ALIASES.get(key, key)
+        if op not in Op.__members__.values():
+            known = ", ".join(o.value for o in Op)
+            raise _fail(f"field {field!r}: unknown operator {key!r}; expected one of {known}")
+        if op == "not_equals" and isinstance(arg, list):
+            op = "not_in"
+        if op in ("present", "absent"):
+            if not isinstance(arg, bool):
+                raise _fail(f"field {field!r}: {op} takes true or false, got {arg!r}")
+            flipped = "absent" if op == "present" else "present"  # present: false is absent
+            out.append({"field": field, "op": op if arg else flipped, **options})
+        else:
+            out.append({"field": field, "op": op, "value": arg, **options})
+    return out
+
+
+def _scalar(text: str) -> str | float:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def parse_when(raw: Any) -> list[Any]:
+    """The compact `when` forms as canonical condition dicts (Condition objects pass through)."""
+    items = [] if raw is None else raw if isinstance(raw, (list, tuple)) else [raw]
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, Condition) or (isinstance(item, dict) and {"field", "op"} <= item.keys()):
+            out.append(item)
+        elif isinstance(item, dict):
+            for field, spec in item.items():
+                out += _parse_test(str(field), spec)
+        elif isinstance(item, str) and (m := _PRESENCE.match(item)):
+            out.append({"field": m[1], "op": m[2].lower()})
+        elif isinstance(item, str) and (m := _SUGAR.match(item)):
+            out.append({"field": m[1], "op": m[2], "value": _scalar(m[3])})
+        else:
+            raise _fail(f"cannot read condition {item!r}; write e.g. 'employees >= 2000' "
+                        "or {industry: {in: [A, B]}}")
+    return out
+
+
+def never_holds(conditions: tuple[Condition, ...]) -> str | None:
+    """Why conditions on one field can never hold together (None if they can)."""
+    ops = {c.op for c in conditions}
+    if Op.ABSENT in ops and ops - {Op.ABSENT, Op.NOT_EQUALS, Op.NOT_IN}:
+        return "absent beside a test that needs a value"
+    lo, lo_in, hi, hi_in = -math.inf, False, math.inf, False
+    allowed: set[float] | None = None
+    for c in conditions:
+        if c.op in ORDER_OPS:
+            a, a_in, b, b_in = c.interval()
+            lo, lo_in = max((lo, lo_in), (a, a_in), key=lambda p: (p[0], not p[1]))
+            hi, hi_in = min((hi, hi_in), (b, b_in), key=lambda p: (p[0], p[1]))
+        elif c.op in (Op.EQUALS, Op.IN) and c.numbers:
+            allowed = set(c.numbers) if allowed is None else allowed & set(c.numbers)
+    if _empty_interval((lo, lo_in, hi, hi_in)):
+        return "the numeric bounds leave no value"
+    if allowed is not None and not any(_within((lo, lo_in, hi, hi_in), x) for x in allowed):
+        return "no listed number passes every test"
+    sets = [{c.norm(t) for t in c.texts} for c in conditions if c.op in (Op.EQUALS, Op.IN) and c.texts]
+    refused = {c.norm(t) for c in conditions if c.op in (Op.NOT_EQUALS, Op.NOT_IN) for t in c.texts}
+    if sets and not set.intersection(*sets) - refused:
+        return "no listed value passes every test"
+    return None
+
+
+class Target(_Strict):
+    """Which reps an action names: teams and/or reps, or reps by an attribute, or ranked tiers."""
+
+    teams: tuple[str, ...] = ()
+    reps: tuple[str, ...] = ()
+    rep_attribute: str | None = None
+    values: tuple[str, ...] = Field((), alias="in")  # the rep's attribute lists one of these
+    lead_field: str | None = None  # the rep's attribute lists the lead's value of this field
+    ranked: tuple[Target, ...] = ()  # prefer only: tier 0 first
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sugar(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for one, many in (("team", "teams"), ("rep", "reps"), ("equals", "in")):
+            if one in data:
+                data[many] = data.pop(one)
+        for key in ("teams", "reps", "in"):
+            if isinstance(data.get(key), (str, int, float)):
+                data[key] = [data[key]]
+            if isinstance(data.get(key), list):
+                data[key] = [as_text(v) for v in data[key]]
+        return data
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Target:
+        if (self.values or self.lead_field) and self.rep_attribute is None:
+            raise _fail("in / lead_field need a rep_attribute")
+        forms = [bool(self.teams or self.reps), self.rep_attribute is not None, bool(self.ranked)]
+        if sum(forms) != 1:
+            raise _fail("a target names teams/reps, or a rep_attribute, or ranked tiers (one of them)")
+        if self.rep_attribute is not None and bool(self.values) == bool(self.lead_field):
+            raise _fail(f"rep_attribute {self.rep_attribute!r} needs either in: [...] or lead_field")
+        if any(t.ranked or t.lead_field for t in self.ranked):
+            raise _fail("a ranked tier names teams, reps or rep_attribute with in: [...]")
+        return self
+
+    def team_ids(self) -> set[str]:
+        return set(self.teams).union(*(t.teams for t in self.ranked))
+
+
+class Action(_Strict):
+    kind: Literal["admit", "exclude", "prefer"]
+    target: Target
+
+
+class RoutingRule(_Strict):
+    """A rule: when every condition holds for a lead, the action applies to it."""
+
+    name: Annotated[str, Field(min_length=1)]
+    when: tuple[Condition, ...] = ()
+    then: Action
+    # None: hard for admit and exclude, soft for prefer (a preference is soft by nature).
+    mode: RuleMode | None = None
+    weight: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] | None = None  # share lost
+    group: str | None = None  # hard admits of one group OR together; default: by target kind
+    final: bool = False  # a lead this hard admit takes skips later admits of its group
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _name_the_rule(cls, data: Any, handler: Any) -> RoutingRule:
+        name = data.get("name") if isinstance(data, dict) else None
+        if isinstance(data, dict):
+            try:
+                data = {**data, "when": parse_when(data.get("when")), "then": _action(data.get("then"))}
+            except PydanticCustomError as exc:
+                raise _fail(f"rule {name!r}: {exc.message()}") from None
+        try:
+            rule: RoutingRule = handler(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"] if not isinstance(p, int))
+            if err["loc"][:1] == ("when",) and len(err["loc"]) > 1 and isinstance(err["loc"][1], int):
+                cond = data["when"][err["loc"][1]]  # a dict here: parse_when made it
+                where = f"field {cond.get('field') if isinstance(cond, dict) else cond.field!r}"
+            raise _fail(f"rule {name!r}: {where}: {err['msg']}") from None
+        return rule
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RoutingRule:
+        if self.then.kind == "prefer" and self.mode is RuleMode.HARD:
+            raise _fail(f"rule {self.name!r}: prefer is soft; use admit for a hard rule")
+        if self.then.target.ranked and self.then.kind != "prefer":
+            raise _fail(f"rule {self.name!r}: ranked tiers are for prefer")
+        for field in {c.field for c in self.when}:
+            why = never_holds(tuple(c for c in self.when if c.field == field))
+            if why:
+                raise _fail(f"rule {self.name!r}: field {field!r}: the conditions can never hold ({why})")
+        return self
+
+    @property
+    def effective_mode(self) -> RuleMode:
+        return self.mode or (RuleMode.SOFT if self.then.kind == "prefer" else RuleMode.HARD)
+
+
+def _action(raw: Any) -> Any:
+    if not isinstance(raw, dict) or "kind" in raw:
+        return raw
+    if len(raw) != 1 or next(iter(raw)) not in ("admit", "exclude", "prefer"):
+        raise _fail(f"then needs exactly one of admit, exclude, prefer; got {sorted(raw)}")
+    ((kind, target),) = raw.items()
+    return {"kind": kind, "target": target}
+
+
+class Team(_Strict):
+    """A set of reps with an optional cap on their total open effort and rules of its own."""
+
+    id: Annotated[str, Field(min_length=1)]
+    members: tuple[str, ...] = ()
+    member_filter: Target | None = None  # rep_attribute with in: [...]
+    capacity: Annotated[int, Field(ge=0)] | None = None
+    rules: tuple[RoutingRule, ...] = ()  # apply to (and only touch) the team's members
+
+    @model_validator(mode="after")
+    def _has_members(self) -> Team:
+        f = self.member_filter
+        if f is not None and not (f.rep_attribute and f.values):
+            raise _fail(f"team {self.id!r}: member_filter needs rep_attribute and in: [...]")
+        if not self.members and f is None:
+            raise _fail(f"team {self.id!r}: give members or a member_filter")
+        return self
+
+
+class Derived(_Strict):
+    """A label from a number: the first threshold the value is below, else `above`."""
+
+    source: str = Field(alias="from")
+    thresholds: tuple[tuple[float, Annotated[str, Field(min_length=1)]], ...]
+    above: Annotated[str, Field(min_length=1)]
+    missing: str = ""  # the label of a blank or non-numeric value
+
+    @model_validator(mode="after")
+    def _increasing(self) -> Derived:
+        bounds = [t for t, _ in self.thresholds]
+        if not bounds or any(b <= a for a, b in itertools.pairwise(bounds)):
+            raise _fail(f"thresholds must be one or more strictly increasing numbers, got {bounds}")
+        return self
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return (*(label for _, label in self.thresholds), self.above)
+
+
+class RuleSet(_Strict):
+    """The teams, derived fields and routing rules of one policy."""
+
+    teams: tuple[Team, ...] = ()
+    derived: dict[str, Derived] = Field(default_factory=dict)
+    routing_rules: tuple[RoutingRule, ...] = ()
+
+    def scoped_rules(self) -> tuple[tuple[RoutingRule, str | None], ...]:
+        """Every rule with the team it is scoped to (None: all reps): policy rules first."""
+        return (*((r, None) for r in self.routing_rules),
+                *((r, t.id) for t in self.teams for r in t.rules))
+
+    @model_validator(mode="after")
+    def _references(self) -> RuleSet:
+        ids = [t.id for t in self.teams]
+        if dup := {i for i in ids if ids.count(i) > 1}:
+            raise _fail(f"team {sorted(dup)[0]!r} is defined twice")
+        names = [r.name for r, _ in self.scoped_rules()]
+        if dup := {n for n in names if names.count(n) > 1}:
+            raise _fail(f"rule {sorted(dup)[0]!r}: two rules share this name")
+        for rule, _ in self.scoped_rules():
+            if unknown := rule.then.target.team_ids() - set(ids):
+                raise _fail(f"rule {rule.name!r}: field 'team': no team {sorted(unknown)[0]!r}")
+            for c in rule.when:
+                derived = self.derived.get(c.field)
+                if derived is not None:
+                    _check_derived_test(rule.name, c, derived)
+        return self
+
+
+def _check_derived_test(rule: str, c: Condition, derived: Derived) -> None:
+    """A derived field holds one of its labels: numeric tests and unknown labels are mistakes."""
+    if c.numbers:
+        raise _fail(f"rule {rule!r}: field {c.field!r}: a derived label is text, not a number")
+    labels = {c.norm(x) for x in (*derived.labels, derived.missing)}
+    if c.op in (Op.EQUALS, Op.IN) and not labels & {c.norm(t) for t in c.texts}:
+        raise _fail(f"rule {rule!r}: field {c.field!r}: can never hold; the labels are "
+                    f"{', '.join(derived.labels)}")
+
+
+def load_rule_set(data: Mapping[str, Any], *, file: str | None = None) -> RuleSet:
+    """Validate the rule keys of a policy document; an error names the file, the rule and the field."""
+    try:
+        return RuleSet.model_validate(dict(data))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"] if not isinstance(p, int)) or None
+        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        raise InputError(message, file=file, field=loc) from None
