@@ -25,7 +25,15 @@ from solver.decode.result import Assignment
 from solver.domain.model import Lead
 from solver.online.lifecycle import LeadStatus, status_of
 from solver.online.memory_rows import Row, lead_fields
-from solver.online.store import NestedTransactions, OpenLead, RepLoads, WaitingLead, explanation_dict, iso
+from solver.online.store import (
+    Accepted,
+    NestedTransactions,
+    OpenLead,
+    RepLoads,
+    WaitingLead,
+    explanation_dict,
+    iso,
+)
 
 
 class MemoryStore(NestedTransactions):
@@ -65,6 +73,10 @@ class MemoryStore(NestedTransactions):
 
     def close(self) -> None:
         """Nothing to release (the protocol's `close`)."""
+
+    def writable(self) -> bool:
+        """Always: memory takes writes until the process runs out of it."""
+        return True
 
     def _begin(self) -> None:
         self._journal = {}
@@ -108,9 +120,11 @@ class MemoryStore(NestedTransactions):
 
     # -- writes -------------------------------------------------------------------------------
 
-    def accept(self, lead: Lead, at: datetime, run_id: int | None = None, *, buffered: bool = True) -> bool:
-        if lead.id in self._rows:
-            return False
+    def accept(self, lead: Lead, at: datetime, run_id: int | None = None, *,
+               buffered: bool = True) -> Accepted:
+        known = self._rows.get(lead.id)
+        if known is not None:
+            return Accepted.RETRY if known.lead == lead else Accepted.CHANGED
         if at.tzinfo is None:
             raise ValueError("times must be timezone-aware")
         if self._depth:
@@ -120,7 +134,7 @@ class MemoryStore(NestedTransactions):
         self._undecided[lead.id] = None
         if self.audit:
             self._event(lead.id, at, "accepted", run_id=run_id)
-        return True
+        return Accepted.NEW
 
     def decide(self, answers: Sequence[Assignment], at: datetime, *,
                sla_due: Mapping[str, datetime] | None = None,
@@ -175,7 +189,9 @@ class MemoryStore(NestedTransactions):
             row.released_at = at
         self._index(row)
         if self.audit:
-            self._event(answer.lead_id, at, kind, answer, run_id=run_id, keep_rep=False)
+            # an expired answer keeps its policy and value (`history --run` prints it as the run did)
+            self._event(answer.lead_id, at, kind, answer, run_id=run_id,
+                        keep_rep=status is LeadStatus.EXPIRED)
         return True
 
     def reassign(self, answer: Assignment, from_rep_id: str, at: datetime, sla_due: datetime | None,
@@ -224,6 +240,10 @@ class MemoryStore(NestedTransactions):
     def status(self, lead_id: str) -> LeadStatus | None:
         row = self._rows.get(lead_id)
         return None if row is None else row.status
+
+    def record(self, lead_id: str) -> Lead | None:
+        row = self._rows.get(lead_id)
+        return None if row is None else row.lead
 
     def decision(self, lead_id: str) -> Assignment | None:
         row = self._rows.get(lead_id)
@@ -293,8 +313,9 @@ class MemoryStore(NestedTransactions):
             return RepLoads(rep_ids, self._count[:m], self._effort[:m])
         return RepLoads(rep_ids, self._count[gather], self._effort[gather])
 
-    def history(self, lead_id: str | None = None) -> list[dict[str, Any]]:
-        return [dict(e) for e in self._events if lead_id is None or e["lead_id"] == lead_id]
+    def history(self, lead_id: str | None = None, *, run_id: int | None = None) -> list[dict[str, Any]]:
+        return [dict(e) for e in self._events if (lead_id is None or e["lead_id"] == lead_id)
+                and (run_id is None or e["run_id"] == run_id)]
 
     def leads(self) -> list[dict[str, Any]]:
         return [lead_fields(row) for row in self._rows.values()]

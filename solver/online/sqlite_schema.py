@@ -21,7 +21,15 @@ from solver.decode.reasons import ReasonCode
 from solver.decode.result import Assignment
 from solver.domain.model import Lead
 from solver.online.lifecycle import LeadStatus, decision_status
-from solver.online.store import OpenLead, StoreBusy, StoreError, StoreThreadError, StoreUnavailable
+from solver.online.store import (
+    OpenLead,
+    StoreBusy,
+    StoreError,
+    StoreFull,
+    StoreReadOnly,
+    StoreThreadError,
+    StoreUnavailable,
+)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -143,24 +151,40 @@ def migrate_v1(db: sqlite3.Connection) -> None:
     create(db)  # the indexes and the view of version 2, and its version number
 
 
-def store_error(exc: sqlite3.Error) -> StoreError:
-    """SQLite's error as the store error callers catch."""
+# SQLite's primary result codes that the store tells apart (`sqlite3.Error.sqlite_errorcode & 0xFF`).
+_BUSY, _LOCKED, _READONLY, _FULL, _CANTOPEN = 5, 6, 8, 13, 14
+
+
+def store_error(exc: sqlite3.Error, path: str, timeout_s: float) -> StoreError:
+    """SQLite's error as the store error callers catch, naming its cause and the ledger's path."""
     if isinstance(exc, sqlite3.ProgrammingError) and "thread" in str(exc):
-        return StoreThreadError(f"the ledger was opened for another thread ({exc})")
-    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-        return StoreBusy(f"the ledger is locked by another writer ({exc})")
-    return StoreUnavailable(f"not a usable ledger database ({exc})")
+        return StoreThreadError(f"the ledger {path} was opened for another thread ({exc})")
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = None if code is None else code & 0xFF
+    text = str(exc)
+    if primary in (_BUSY, _LOCKED) or "locked" in text:
+        return StoreBusy(f"another run holds the ledger {path} locked: waited {timeout_s:g} s for it "
+                         f"to finish ({exc}); try again when it is done, or raise --lock-timeout")
+    if primary == _READONLY or "readonly" in text:
+        return StoreReadOnly(f"the ledger {path} is read-only ({exc}): nothing was written")
+    if primary == _FULL or "disk is full" in text:
+        return StoreFull(f"the disk holding the ledger {path} is full ({exc}): nothing of this "
+                         "write was kept")
+    if primary == _CANTOPEN:
+        return StoreUnavailable(f"cannot open the ledger {path} ({exc})")
+    return StoreUnavailable(f"{path} is not a usable ledger ({exc})")
 
 
 def mapped(method: Callable[P, T]) -> Callable[P, T]:
-    """SQLite's errors as store errors."""
+    """A store method whose SQLite errors leave as store errors (`args[0]` is the store)."""
 
     @functools.wraps(method)
     def call(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return method(*args, **kwargs)
         except sqlite3.Error as exc:
-            raise store_error(exc) from exc
+            store = args[0]
+            raise store_error(exc, store.path, store.timeout_s) from exc  # type: ignore[attr-defined]
 
     return call
 

@@ -12,51 +12,50 @@ it, never between. Writers take SQLite's write lock at the start
 (``BEGIN IMMEDIATE``): two overlapping jobs queue instead of both reading
 "not yet assigned" and double-assigning; the second waits up to `timeout_s`.
 
-Idempotency. A lead id is accepted once; later `accept` calls return False and
-change nothing, and a lead's first decision is the one recorded.
+Idempotency. A lead id is accepted once; later `accept` calls change nothing
+(and tell a retry from a changed duplicate), and a lead's first decision is
+the one recorded.
+
+Readers. ``read_only=True`` opens with ``mode=ro`` (`solver.online.sqlite_open`):
+no write lock, no waiting behind a writer, nothing written. The read methods
+live in `solver.online.sqlite_reads`.
 
 Schema. ``meta.schema_version`` is 2; a version-1 file is migrated in place
-when opened (`solver.online.sqlite_schema`). Times are ISO 8601 UTC strings.
-SQLite's errors leave this module only as `StoreError`s.
+when opened for writing (`solver.online.sqlite_schema`). Times are ISO 8601
+UTC strings. SQLite's errors leave this module only as `StoreError`s that name
+their cause (busy, read-only, full, not a ledger) and the file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-
 from solver.decode.result import Assignment
 from solver.domain.model import Lead
-from solver.online import sqlite_schema
-from solver.online.lifecycle import LeadStatus, decision_status, status_of
-from solver.online.sqlite_schema import answer_of, mapped, open_lead_of, store_error
+from solver.online import sqlite_open, sqlite_schema
+from solver.online.lifecycle import LeadStatus, status_of
+from solver.online.sqlite_reads import ASSIGNED, BACKLOG, IN_BACKLOG, IN_UNDECIDED, UNDECIDED, LedgerReads
+from solver.online.sqlite_schema import mapped, store_error
 from solver.online.store import (
-    EVENT_FIELDS,
-    LEAD_FIELDS,
+    Accepted,
     NestedTransactions,
-    OpenLead,
-    RepLoads,
+    StoreError,
     StoreUnavailable,
-    WaitingLead,
     explanation_dict,
     iso,
 )
 
-_ASSIGNED, _CLOSED, _EXPIRED = LeadStatus.ASSIGNED.value, LeadStatus.CLOSED.value, LeadStatus.EXPIRED.value
-_UNDECIDED = tuple(s.value for s in LeadStatus if s.undecided)
-_BACKLOG = tuple(s.value for s in LeadStatus if s.in_backlog)
-_IN_UNDECIDED = f"status IN ({', '.join('?' * len(_UNDECIDED))})"
-_IN_BACKLOG = f"status IN ({', '.join('?' * len(_BACKLOG))})"
+_CLOSED, _EXPIRED = LeadStatus.CLOSED.value, LeadStatus.EXPIRED.value
 
 
-class SqliteStore(NestedTransactions):
+class SqliteStore(LedgerReads, NestedTransactions):
     """A SQLite ledger file (created on first use). Not shared between threads.
 
     Parameters
@@ -84,26 +83,45 @@ class SqliteStore(NestedTransactions):
         timeout_s: float = 600.0,
         synchronous: Literal["FULL", "NORMAL"] = "FULL",
         check_same_thread: bool = True,
+        read_only: bool = False,
     ) -> None:
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.timeout_s = timeout_s
+        self.read_only = read_only
+        self._depth = 0
+        self._writes = 0  # own writes, with `data_version` (others' commits) keys the loads cache
+        self._loads_cache: tuple[tuple[int, int], dict[str, tuple[int, int]]] | None = None
         try:
-            # isolation_level=None: we issue BEGIN/COMMIT ourselves (BEGIN IMMEDIATE).
-            self._db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None,
-                                       check_same_thread=check_same_thread)
+            self._db = sqlite_open.connect(self.path, read_only=read_only, timeout_s=timeout_s,
+                                           check_same_thread=check_same_thread)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        try:
             self._db.row_factory = sqlite3.Row
-            self._depth = 0
-            self._writes = 0  # own writes, with `data_version` (others' commits) keys the loads cache
-            self._loads_cache: tuple[tuple[int, int], dict[str, tuple[int, int]]] | None = None
-            self._db.execute("PRAGMA journal_mode=WAL")  # readers (history) do not block the job
-            self._db.execute(f"PRAGMA synchronous={synchronous}")  # FULL: a committed run survives power loss
-            self._open_schema()
+            if read_only:
+                self._check_schema()
+            else:
+                self._db.execute("PRAGMA journal_mode=WAL")  # readers (history) do not block the job
+                self._db.execute(f"PRAGMA synchronous={synchronous}")  # FULL: a commit survives power loss
+                self._open_schema()
             self._db.execute("PRAGMA foreign_keys=ON")
         except sqlite3.Error as exc:
-            raise store_error(exc) from exc
+            self._db.close()
+            raise self._error(exc) from exc
+        except StoreError:
+            self._db.close()
+            raise
+
+    def _check_schema(self) -> None:
+        """A reader's check: the file is a ledger this program reads (it migrates nothing)."""
+        version = sqlite_schema.schema_version(self._db)
+        if version != sqlite_schema.SCHEMA_VERSION:
+            raise StoreUnavailable(
+                f"{self.path} is not a usable ledger (no ledger tables)" if version is None else
+                f"the ledger {self.path} is at schema version {version}; this program reads version "
+                f"{sqlite_schema.SCHEMA_VERSION} (a `leadsolver run` on it migrates an older one)")
 
     def _open_schema(self) -> None:
         """Create a new file's tables, or migrate an older version in place (foreign keys off)."""
@@ -114,8 +132,20 @@ class SqliteStore(NestedTransactions):
             elif version == 1:
                 sqlite_schema.migrate_v1(self._db)
             elif version != sqlite_schema.SCHEMA_VERSION:
-                raise StoreUnavailable(f"ledger schema version {version} is newer than this program's "
-                                       f"({sqlite_schema.SCHEMA_VERSION})")
+                raise StoreUnavailable(f"the ledger {self.path} is at schema version {version}, newer "
+                                       f"than this program's ({sqlite_schema.SCHEMA_VERSION})")
+
+    def writable(self) -> bool:
+        if self.read_only:
+            return False
+        if self.path != ":memory:":
+            file = Path(self.path)
+            if not (sqlite_open.can_write(file) and sqlite_open.disk_has_room(file)):
+                return False
+        try:
+            return sqlite_open.probe_write(self._db, self._depth > 0, self.timeout_s)
+        except sqlite3.Error:
+            return False
 
     def close(self) -> None:
         self._db.close()
@@ -134,13 +164,22 @@ class SqliteStore(NestedTransactions):
 
     def _rollback(self) -> None:
         self._loads_cache = None
-        self._execute("ROLLBACK")
+        # SQLite rolls the transaction back itself on some errors (a full disk, an I/O error): a
+        # ROLLBACK then fails with "no transaction is active" and would hide the real error. A
+        # ROLLBACK that fails otherwise leaves a hot journal, rolled back when the file is next
+        # opened; the error being handled is the one to report either way.
+        if self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
 
     def _execute(self, sql: str) -> None:
         try:
             self._db.execute(sql)
         except sqlite3.Error as exc:
-            raise store_error(exc) from exc
+            raise self._error(exc) from exc
+
+    def _error(self, exc: sqlite3.Error) -> StoreError:
+        return store_error(exc, self.path, self.timeout_s)
 
     # -- runs ---------------------------------------------------------------------------------
 
@@ -157,15 +196,11 @@ class SqliteStore(NestedTransactions):
             self._db.execute("UPDATE runs SET finished_at = ?, summary = ? WHERE run_id = ?",
                              (iso(at), json.dumps(summary), run_id))
 
-    @mapped
-    def runs(self) -> list[dict[str, Any]]:
-        rows = self._db.execute("SELECT * FROM runs ORDER BY run_id").fetchall()
-        return [dict(r) | {"summary": json.loads(r["summary"]) if r["summary"] else None} for r in rows]
-
     # -- writes -------------------------------------------------------------------------------
 
     @mapped
-    def accept(self, lead: Lead, at: datetime, run_id: int | None = None, *, buffered: bool = True) -> bool:
+    def accept(self, lead: Lead, at: datetime, run_id: int | None = None, *,
+               buffered: bool = True) -> Accepted:
         status = LeadStatus.BUFFERED if buffered else LeadStatus.RECEIVED
         with self.transaction():
             cur = self._db.execute(
@@ -173,9 +208,9 @@ class SqliteStore(NestedTransactions):
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (lead.id, lead.model_dump_json(), iso(at), status.value, lead.effort, run_id))
             if cur.rowcount == 0:
-                return False
+                return Accepted.RETRY if self.record(lead.id) == lead else Accepted.CHANGED
             self._event(lead.id, at, "accepted", run_id=run_id)
-        return True
+        return Accepted.NEW
 
     @mapped
     def decide(self, answers: Sequence[Assignment], at: datetime, *,
@@ -189,9 +224,9 @@ class SqliteStore(NestedTransactions):
                 cur = self._db.execute(
                     "UPDATE leads SET status = ?, rep_id = ?, policy = ?, reason = ?, reason_code = ?, "
                     "expected_value = ?, decided_at = ?, sla_due = ?, run_id = COALESCE(?, run_id) "
-                    f"WHERE lead_id = ? AND {_IN_UNDECIDED}",
+                    f"WHERE lead_id = ? AND {IN_UNDECIDED}",
                     (status_of(a).value, a.rep_id, a.policy, a.reason, a.reason_code, a.expected_value,
-                     iso(at), iso(due) if due else None, run_id, a.lead_id, *_UNDECIDED))
+                     iso(at), iso(due) if due else None, run_id, a.lead_id, *UNDECIDED))
                 if cur.rowcount == 0:
                     self._require_known(a.lead_id)
                     continue
@@ -206,9 +241,9 @@ class SqliteStore(NestedTransactions):
             cur = self._db.execute(
                 "UPDATE leads SET status = ?, rep_id = ?, policy = ?, reason = ?, reason_code = ?, "
                 "expected_value = ?, decided_at = ?, sla_due = ?, run_id = COALESCE(?, run_id) "
-                f"WHERE lead_id = ? AND {_IN_BACKLOG}",
-                (_ASSIGNED, a.rep_id, a.policy, a.reason, a.reason_code, a.expected_value, iso(at),
-                 iso(sla_due) if sla_due else None, run_id, a.lead_id, *_BACKLOG))
+                f"WHERE lead_id = ? AND {IN_BACKLOG}",
+                (ASSIGNED, a.rep_id, a.policy, a.reason, a.reason_code, a.expected_value, iso(at),
+                 iso(sla_due) if sla_due else None, run_id, a.lead_id, *BACKLOG))
             if cur.rowcount == 0:
                 return False
             self._event(a.lead_id, at, a.status, a, explanation=explanation, run_id=run_id)
@@ -227,11 +262,13 @@ class SqliteStore(NestedTransactions):
         with self.transaction():
             cur = self._db.execute(
                 "UPDATE leads SET status = ?, reason = ?, reason_code = ?, released_at = ? "
-                f"WHERE lead_id = ? AND {_IN_BACKLOG}",
-                (status, a.reason, a.reason_code, released_at, a.lead_id, *_BACKLOG))
+                f"WHERE lead_id = ? AND {IN_BACKLOG}",
+                (status, a.reason, a.reason_code, released_at, a.lead_id, *BACKLOG))
             if cur.rowcount == 0:
                 return False
-            self._event(a.lead_id, at, kind, reason=a.reason, reason_code=a.reason_code, run_id=run_id)
+            # an expired answer keeps its policy and value (`history --run` prints it as the run did)
+            self._event(a.lead_id, at, kind, a if status == _EXPIRED else None, reason=a.reason,
+                        reason_code=a.reason_code, run_id=run_id)
         return True
 
     @mapped
@@ -244,7 +281,7 @@ class SqliteStore(NestedTransactions):
                 "decided_at = ?, sla_due = ?, touched_at = NULL, reassignments = reassignments + 1 "
                 "WHERE lead_id = ? AND status = ?",
                 (a.rep_id, a.policy, a.reason, a.reason_code, a.expected_value, iso(at),
-                 iso(sla_due) if sla_due else None, a.lead_id, _ASSIGNED))
+                 iso(sla_due) if sla_due else None, a.lead_id, ASSIGNED))
             if cur.rowcount == 0:
                 return False
             self._event(a.lead_id, at, "reassigned", a, from_rep_id=from_rep_id, explanation=explanation,
@@ -259,7 +296,7 @@ class SqliteStore(NestedTransactions):
 
     @mapped
     def touch(self, lead_id: str, at: datetime) -> bool:
-        return self._mark(lead_id, at, "touched_at = ?", "touched_at IS NULL", "touched", _ASSIGNED)
+        return self._mark(lead_id, at, "touched_at = ?", "touched_at IS NULL", "touched", ASSIGNED)
 
     @mapped
     def release(self, lead_id: str, at: datetime) -> bool:
@@ -269,119 +306,11 @@ class SqliteStore(NestedTransactions):
         with self.transaction():
             row = self._db.execute(
                 f"UPDATE leads SET {assign}, status = ? WHERE lead_id = ? AND status = ? AND {unless} "
-                "RETURNING rep_id", (iso(at), status, lead_id, _ASSIGNED)).fetchone()
+                "RETURNING rep_id", (iso(at), status, lead_id, ASSIGNED)).fetchone()
             if row is None:
                 return False
             self._event(lead_id, at, kind, rep_id=row["rep_id"])
         return True
-
-    # -- reads --------------------------------------------------------------------------------
-
-    @mapped
-    def status(self, lead_id: str) -> LeadStatus | None:
-        row = self._db.execute("SELECT status FROM leads WHERE lead_id = ?", (lead_id,)).fetchone()
-        return None if row is None else LeadStatus(row[0])
-
-    @mapped
-    def decision(self, lead_id: str) -> Assignment | None:
-        row = self._db.execute(f"SELECT * FROM leads WHERE lead_id = ? AND NOT {_IN_UNDECIDED}",
-                               (lead_id, *_UNDECIDED)).fetchone()
-        return None if row is None else answer_of(row)
-
-    @mapped
-    def known(self, lead_ids: Iterable[str]) -> set[str]:
-        ids = list(lead_ids)
-        found: set[str] = set()
-        for start in range(0, len(ids), 500):  # SQLite limits bound parameters per statement
-            chunk = ids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self._db.execute(
-                f"SELECT lead_id FROM leads WHERE lead_id IN ({marks})", chunk))
-        return found
-
-    @mapped
-    def buffered_leads(self) -> list[tuple[Lead, datetime]]:
-        rows = self._db.execute(f"SELECT record, accepted_at FROM leads WHERE {_IN_UNDECIDED} "
-                                "ORDER BY accepted_at, rowid", _UNDECIDED)
-        return [(Lead.model_validate_json(r["record"]), datetime.fromisoformat(r["accepted_at"]))
-                for r in rows]
-
-    @mapped
-    def count_buffered(self) -> int:
-        sql = f"SELECT COUNT(*) FROM leads WHERE {_IN_UNDECIDED}"
-        return int(self._db.execute(sql, _UNDECIDED).fetchone()[0])
-
-    @mapped
-    def oldest_buffered_at(self) -> datetime | None:
-        row = self._db.execute(f"SELECT MIN(accepted_at) FROM leads WHERE {_IN_UNDECIDED}",
-                               _UNDECIDED).fetchone()
-        return None if row[0] is None else datetime.fromisoformat(row[0])
-
-    @mapped
-    def open_lead(self, lead_id: str) -> OpenLead | None:
-        row = self._db.execute("SELECT * FROM leads WHERE lead_id = ? AND status = ?",
-                               (lead_id, _ASSIGNED)).fetchone()
-        return None if row is None else open_lead_of(row)
-
-    @mapped
-    def open_leads(self) -> list[OpenLead]:
-        rows = self._db.execute("SELECT * FROM leads WHERE status = ? ORDER BY decided_at, rowid",
-                                (_ASSIGNED,))
-        return [open_lead_of(r) for r in rows]
-
-    @mapped
-    def stale_leads(self, now: datetime, max_reassignments: int) -> list[OpenLead]:
-        rows = self._db.execute(
-            "SELECT * FROM leads WHERE status = ? AND touched_at IS NULL AND sla_due <= ? "
-            "AND reassignments < ? ORDER BY sla_due, lead_id", (_ASSIGNED, iso(now), max_reassignments))
-        return [open_lead_of(r) for r in rows]
-
-    @mapped
-    def waiting_leads(self, *, start: int = 0, limit: int | None = None,
-                      since_before: datetime | None = None) -> list[WaitingLead]:
-        since = "" if since_before is None else " AND decided_at <= ?"
-        rows = self._db.execute(
-            f"SELECT * FROM leads WHERE {_IN_BACKLOG}{since} ORDER BY decided_at, rowid LIMIT ? OFFSET ?",
-            (*_BACKLOG, *(() if since_before is None else (iso(since_before),)),
-             -1 if limit is None else limit, start))
-        return [WaitingLead(Lead.model_validate_json(r["record"]), datetime.fromisoformat(r["decided_at"]),
-                            answer_of(r)) for r in rows]
-
-    @mapped
-    def count_waiting(self) -> int:
-        sql = f"SELECT COUNT(*) FROM leads WHERE {_IN_BACKLOG}"
-        return int(self._db.execute(sql, _BACKLOG).fetchone()[0])
-
-    @mapped
-    def loads(self, rep_ids: Sequence[str] | None = None) -> RepLoads:
-        held = self._held()
-        ids = list(held) if rep_ids is None else rep_ids
-        count = np.array([held.get(r, (0, 0))[0] for r in ids], dtype=np.int64)
-        effort = np.array([held.get(r, (0, 0))[1] for r in ids], dtype=np.int64)
-        return RepLoads(ids, count, effort)
-
-    def _held(self) -> dict[str, tuple[int, int]]:
-        """Open leads and effort per rep, cached until this connection or another one writes."""
-        version = (int(self._db.execute("PRAGMA data_version").fetchone()[0]), self._writes)
-        if self._loads_cache is None or self._loads_cache[0] != version:
-            rows = self._db.execute("SELECT rep_id, open_leads, effort FROM rep_loads")
-            self._loads_cache = (version, {r[0]: (int(r[1]), int(r[2])) for r in rows})
-        return self._loads_cache[1]
-
-    @mapped
-    def history(self, lead_id: str | None = None) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM events" + (" WHERE lead_id = ?" if lead_id else "") + " ORDER BY seq"
-        rows = self._db.execute(sql, (lead_id,) if lead_id else ())
-        return [{k: r[k] for k in EVENT_FIELDS}
-                | {"explanation": json.loads(r["explanation"]) if r["explanation"] else None} for r in rows]
-
-    @mapped
-    def leads(self) -> list[dict[str, Any]]:
-        rows = self._db.execute("SELECT * FROM leads ORDER BY accepted_at, rowid")
-        return [{k: r[k] for k in LEAD_FIELDS if k not in ("status", "lifecycle")}
-                | {"status": decision_status(LeadStatus(r["status"]), r["rep_id"]),
-                   "lifecycle": r["status"]}
-                for r in rows]
 
     # -- internals ----------------------------------------------------------------------------
 

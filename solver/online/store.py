@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any, Protocol
 
 import numpy as np
@@ -42,6 +43,49 @@ class StoreBusy(StoreError):
 
 class StoreUnavailable(StoreError):
     """The store cannot be opened or used: not a ledger file, unreadable, or its migration failed."""
+
+
+class StoreReadOnly(StoreUnavailable):
+    """A write to a store opened read-only, or on a file or folder the process cannot write."""
+
+
+class StoreFull(StoreError):
+    """The disk (or the database's page limit) is full: the write was rolled back."""
+
+
+class Accepted(Enum):
+    """What `LeadStore.accept` made of a lead: new, a retry of a known one, or a changed duplicate.
+
+    Only NEW is true, so ``if store.accept(...)`` reads "it was new".
+    """
+
+    NEW = "new"
+    RETRY = "retry"  # the id is known with the same content: nothing written
+    CHANGED = "changed"  # the id is known with other content: the first version is kept
+
+    def __bool__(self) -> bool:
+        return self is Accepted.NEW
+
+
+class LeadConflict(ValueError):
+    """A lead id sent again with other content than the first time (the HTTP API answers 409)."""
+
+    def __init__(self, lead_id: str, fields: Sequence[str]) -> None:
+        self.lead_id = lead_id
+        self.fields = tuple(fields)
+        super().__init__(f"lead {lead_id!r} was already received with other content "
+                         f"({', '.join(self.fields) or 'record'} differ); the first version is kept")
+
+    @classmethod
+    def between(cls, first: Lead | None, again: Lead) -> LeadConflict:
+        """The conflict of `again` with the `first` version a store kept (None: not known)."""
+        return cls(again.id, changed_fields(first, again) if first is not None else [])
+
+
+def changed_fields(first: Lead, again: Lead) -> list[str]:
+    """The fields in which a re-sent lead differs from the stored one (empty: a retry)."""
+    old, new = first.model_dump(), again.model_dump()
+    return [name for name in old if old[name] != new.get(name)]
 
 
 class StoreThreadError(StoreError):
@@ -112,6 +156,10 @@ class LeadStore(Protocol):
 
     def close(self) -> None: ...
 
+    def writable(self) -> bool:
+        """Whether a write would commit now (a cheap real probe, nothing kept): readiness."""
+        ...
+
     # -- runs ---------------------------------------------------------------------------------
 
     def start_run(self, kind: str, policy: str, at: datetime) -> int:
@@ -126,11 +174,13 @@ class LeadStore(Protocol):
 
     # -- writes -------------------------------------------------------------------------------
 
-    def accept(self, lead: Lead, at: datetime, run_id: int | None = None, *, buffered: bool = True) -> bool:
-        """Record a lead as accepted (`buffered`, or received for an urgent one decided next).
+    def accept(self, lead: Lead, at: datetime, run_id: int | None = None, *,
+               buffered: bool = True) -> Accepted:
+        """Record a lead as accepted (`buffered`, or received for an urgent one decided next): NEW.
 
-        False, and nothing written, if the id is known. Once it returns, the lead
-        survives a restart (durable stores).
+        A known id writes nothing: RETRY if the stored record equals `lead`,
+        CHANGED if not (`changed_fields`). Once it returns, the lead survives a
+        restart (durable stores).
         """
         ...
 
@@ -180,6 +230,10 @@ class LeadStore(Protocol):
         """The lead's lifecycle status; None if never accepted."""
         ...
 
+    def record(self, lead_id: str) -> Lead | None:
+        """The lead as first accepted; None if never accepted."""
+        ...
+
     def decision(self, lead_id: str) -> Assignment | None:
         """The lead's current answer (its owner after any reassignment); None if undecided or unknown."""
         ...
@@ -224,8 +278,8 @@ class LeadStore(Protocol):
         (None) for every rep holding some."""
         ...
 
-    def history(self, lead_id: str | None = None) -> list[dict[str, Any]]:
-        """The audit trail in order: every event, or one lead's."""
+    def history(self, lead_id: str | None = None, *, run_id: int | None = None) -> list[dict[str, Any]]:
+        """The audit trail in order: every event, or one lead's, or one run's."""
         ...
 
     def leads(self) -> list[dict[str, Any]]:

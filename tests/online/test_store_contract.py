@@ -13,6 +13,7 @@ from solver.domain.model import Lead
 from solver.online.lifecycle import LeadStatus
 from solver.online.memory_store import MemoryStore
 from solver.online.sqlite_store import SqliteStore
+from solver.online.store import Accepted
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -241,3 +242,35 @@ def test_a_failed_transaction_leaves_no_trace(store):
 def test_times_must_be_timezone_aware(store):
     with pytest.raises(ValueError, match="timezone"):
         store.accept(lead(0), datetime(2026, 3, 2, 9, 0))
+
+
+def test_accept_tells_a_new_lead_a_retry_and_a_changed_duplicate(store):
+    """Issue 12 item 7: a re-sent lead with other content is not silently the same lead."""
+    assert store.accept(lead(1), T0) is Accepted.NEW
+    # a retry: the same content (here through a JSON round trip, as a client would resend it)
+    assert store.accept(Lead.model_validate_json(lead(1).model_dump_json()), at(1)) is Accepted.RETRY
+    changed = lead(1).model_copy(update={"value": 999.0})
+    assert store.accept(changed, at(2)) is Accepted.CHANGED
+    assert not Accepted.RETRY and not Accepted.CHANGED and Accepted.NEW  # `if store.accept(...)` still reads
+    assert [e["kind"] for e in store.history("L1")] == ["accepted"]  # the first version is kept
+    assert store.buffered_leads()[0][0].value == lead(1).value
+
+
+def test_a_store_says_whether_it_can_write(store):
+    assert store.writable() is True
+    store.accept(lead(1), T0)
+    assert store.writable() is True and store.known(["L1"]) == {"L1"}  # the probe wrote nothing
+    assert [e["kind"] for e in store.history()] == ["accepted"]
+
+
+def test_history_of_one_run(store):
+    """Issue 12 item 5: a run's decisions can be printed again from the store."""
+    first = store.start_run("job", "flow", T0)
+    store.accept(lead(1), T0, first)
+    store.decide([assigned("L1", "R1")], T0, run_id=first)
+    second = store.start_run("job", "flow", at(1))
+    store.accept(lead(2), at(1), second)
+    store.decide([unassigned("L2")], at(1), run_id=second)
+    assert [(e["lead_id"], e["kind"]) for e in store.history(run_id=second)] == [("L2", "accepted"),
+                                                                               ("L2", "unassigned")]
+    assert [e["lead_id"] for e in store.history(run_id=first)] == ["L1", "L1"]

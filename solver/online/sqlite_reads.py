@@ -1,0 +1,159 @@
+"""The SQLite ledger's reads: the lookups and listings of `LeadStore`, as a mixin of `SqliteStore`.
+
+Apart from the writes so that each module stays readable; both share the
+connection (`_db`) and the status sets below. Reads run in the caller's
+transaction when there is one (the router reads and decides in one).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from solver.decode.result import Assignment
+from solver.domain.model import Lead
+from solver.online.lifecycle import LeadStatus, decision_status
+from solver.online.sqlite_schema import answer_of, mapped, open_lead_of
+from solver.online.store import EVENT_FIELDS, LEAD_FIELDS, OpenLead, RepLoads, WaitingLead, iso
+
+ASSIGNED = LeadStatus.ASSIGNED.value
+UNDECIDED = tuple(s.value for s in LeadStatus if s.undecided)
+BACKLOG = tuple(s.value for s in LeadStatus if s.in_backlog)
+IN_UNDECIDED = f"status IN ({', '.join('?' * len(UNDECIDED))})"
+IN_BACKLOG = f"status IN ({', '.join('?' * len(BACKLOG))})"
+
+
+class LedgerReads:
+    """The read methods of `SqliteStore` (see `LeadStore` for each one's contract)."""
+
+    path: str
+    timeout_s: float
+    _db: sqlite3.Connection
+    _writes: int
+    _loads_cache: tuple[tuple[int, int], dict[str, tuple[int, int]]] | None
+
+    @mapped
+    def runs(self) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT * FROM runs ORDER BY run_id").fetchall()
+        return [dict(r) | {"summary": json.loads(r["summary"]) if r["summary"] else None} for r in rows]
+
+    # -- reads --------------------------------------------------------------------------------
+
+    @mapped
+    def status(self, lead_id: str) -> LeadStatus | None:
+        row = self._db.execute("SELECT status FROM leads WHERE lead_id = ?", (lead_id,)).fetchone()
+        return None if row is None else LeadStatus(row[0])
+
+    @mapped
+    def record(self, lead_id: str) -> Lead | None:
+        row = self._db.execute("SELECT record FROM leads WHERE lead_id = ?", (lead_id,)).fetchone()
+        return None if row is None else Lead.model_validate_json(row[0])
+
+    @mapped
+    def decision(self, lead_id: str) -> Assignment | None:
+        row = self._db.execute(f"SELECT * FROM leads WHERE lead_id = ? AND NOT {IN_UNDECIDED}",
+                               (lead_id, *UNDECIDED)).fetchone()
+        return None if row is None else answer_of(row)
+
+    @mapped
+    def known(self, lead_ids: Iterable[str]) -> set[str]:
+        ids = list(lead_ids)
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):  # SQLite limits bound parameters per statement
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self._db.execute(
+                f"SELECT lead_id FROM leads WHERE lead_id IN ({marks})", chunk))
+        return found
+
+    @mapped
+    def buffered_leads(self) -> list[tuple[Lead, datetime]]:
+        rows = self._db.execute(f"SELECT record, accepted_at FROM leads WHERE {IN_UNDECIDED} "
+                                "ORDER BY accepted_at, rowid", UNDECIDED)
+        return [(Lead.model_validate_json(r["record"]), datetime.fromisoformat(r["accepted_at"]))
+                for r in rows]
+
+    @mapped
+    def count_buffered(self) -> int:
+        sql = f"SELECT COUNT(*) FROM leads WHERE {IN_UNDECIDED}"
+        return int(self._db.execute(sql, UNDECIDED).fetchone()[0])
+
+    @mapped
+    def oldest_buffered_at(self) -> datetime | None:
+        row = self._db.execute(f"SELECT MIN(accepted_at) FROM leads WHERE {IN_UNDECIDED}",
+                               UNDECIDED).fetchone()
+        return None if row[0] is None else datetime.fromisoformat(row[0])
+
+    @mapped
+    def open_lead(self, lead_id: str) -> OpenLead | None:
+        row = self._db.execute("SELECT * FROM leads WHERE lead_id = ? AND status = ?",
+                               (lead_id, ASSIGNED)).fetchone()
+        return None if row is None else open_lead_of(row)
+
+    @mapped
+    def open_leads(self) -> list[OpenLead]:
+        rows = self._db.execute("SELECT * FROM leads WHERE status = ? ORDER BY decided_at, rowid",
+                                (ASSIGNED,))
+        return [open_lead_of(r) for r in rows]
+
+    @mapped
+    def stale_leads(self, now: datetime, max_reassignments: int) -> list[OpenLead]:
+        rows = self._db.execute(
+            "SELECT * FROM leads WHERE status = ? AND touched_at IS NULL AND sla_due <= ? "
+            "AND reassignments < ? ORDER BY sla_due, lead_id", (ASSIGNED, iso(now), max_reassignments))
+        return [open_lead_of(r) for r in rows]
+
+    @mapped
+    def waiting_leads(self, *, start: int = 0, limit: int | None = None,
+                      since_before: datetime | None = None) -> list[WaitingLead]:
+        since = "" if since_before is None else " AND decided_at <= ?"
+        rows = self._db.execute(
+            f"SELECT * FROM leads WHERE {IN_BACKLOG}{since} ORDER BY decided_at, rowid LIMIT ? OFFSET ?",
+            (*BACKLOG, *(() if since_before is None else (iso(since_before),)),
+             -1 if limit is None else limit, start))
+        return [WaitingLead(Lead.model_validate_json(r["record"]), datetime.fromisoformat(r["decided_at"]),
+                            answer_of(r)) for r in rows]
+
+    @mapped
+    def count_waiting(self) -> int:
+        sql = f"SELECT COUNT(*) FROM leads WHERE {IN_BACKLOG}"
+        return int(self._db.execute(sql, BACKLOG).fetchone()[0])
+
+    @mapped
+    def loads(self, rep_ids: Sequence[str] | None = None) -> RepLoads:
+        held = self._held()
+        ids = list(held) if rep_ids is None else rep_ids
+        count = np.array([held.get(r, (0, 0))[0] for r in ids], dtype=np.int64)
+        effort = np.array([held.get(r, (0, 0))[1] for r in ids], dtype=np.int64)
+        return RepLoads(ids, count, effort)
+
+    def _held(self) -> dict[str, tuple[int, int]]:
+        """Open leads and effort per rep, cached until this connection or another one writes."""
+        version = (int(self._db.execute("PRAGMA data_version").fetchone()[0]), self._writes)
+        if self._loads_cache is None or self._loads_cache[0] != version:
+            rows = self._db.execute("SELECT rep_id, open_leads, effort FROM rep_loads")
+            self._loads_cache = (version, {r[0]: (int(r[1]), int(r[2])) for r in rows})
+        return self._loads_cache[1]
+
+    @mapped
+    def history(self, lead_id: str | None = None, *, run_id: int | None = None) -> list[dict[str, Any]]:
+        where = {"lead_id = ?": lead_id, "run_id = ?": run_id}
+        where = {clause: value for clause, value in where.items() if value is not None}
+        sql = ("SELECT * FROM events" + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY seq")
+        rows = self._db.execute(sql, tuple(where.values()))
+        return [{k: r[k] for k in EVENT_FIELDS}
+                | {"explanation": json.loads(r["explanation"]) if r["explanation"] else None} for r in rows]
+
+    @mapped
+    def leads(self) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT * FROM leads ORDER BY accepted_at, rowid")
+        return [{k: r[k] for k in LEAD_FIELDS if k not in ("status", "lifecycle")}
+                | {"status": decision_status(LeadStatus(r["status"]), r["rep_id"]),
+                   "lifecycle": r["status"]}
+                for r in rows]
