@@ -2,7 +2,7 @@
 
 The simulator, the HTTP service and the scheduled batch job all drive this one
 class, so simulated behaviour is production behaviour. It orchestrates; each
-concern lives in its own module: the fast path (`fastpath`), the backlog
+concern lives in its own module: the fast path (`fastpath`, `single`), the backlog
 (`backlog`), capacity and fairness (`capacity`), seat prices (`pricing`),
 reasons and explanations (`explain`), the lifecycle (`lifecycle`, `store`).
 
@@ -28,33 +28,26 @@ exactly one place (buffered, waiting, open or done) and holds at most one rep.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from solver.compile.problem import UNASSIGNED, compile_problem
+from solver.compile.problem import compile_problem
 from solver.compile.scoring import RepTable
 from solver.decode.batch import check_solver_fits
-from solver.decode.reasons import ASSIGNED, ReasonCode, waiting
+from solver.decode.reasons import ReasonCode, waiting
 from solver.decode.result import Assignment, decode
 from solver.domain.errors import InputError
 from solver.domain.model import Lead, Policy, Rep
 from solver.online.backlog import BacklogSchedule, could_wait, expire
 from solver.online.capacity import Team
-from solver.online.explain import (
-    FAST_PATH,
-    batch_explanations,
-    fast_explanation,
-    fast_reason,
-    priced_batch_reasons,
-    urgent_unassigned,
-    with_reason,
-)
-from solver.online.fastpath import choose_rep
+from solver.online.explain import FAST_PATH, batch_explanations, priced_batch_reasons, with_reason
 from solver.online.lifecycle import LeadStatus, status_of
 from solver.online.memory_store import MemoryStore
 from solver.online.pricing import FORECAST_FLOOR, DualPricer, PricingJob, SeatPricing
-from solver.online.store import LeadStore, RepLoads
+from solver.online.single import reassign_stale, route_urgent
+from solver.online.store import Accepted, LeadConflict, LeadStore, RepLoads
 from solver.policies import solve
 
 __all__ = ["FAST_PATH", "FORECAST_FLOOR", "Router"]
@@ -102,6 +95,9 @@ class Router:
         self.schedule = BacklogSchedule()
         self.team = Team(reps, policy, catchup_window)
         self.pricing = SeatPricing(policy, self.team.table.m)
+        self.solve_status: str | None = None  # the last batch solve's `Solution.status`
+        # called with each stage of a batch ("accepted", "solved", "explained", "recorded"): progress
+        self.on_stage: Callable[[str], None] | None = None
 
     # -- what callers read --------------------------------------------------------------------
 
@@ -149,19 +145,21 @@ class Router:
     def submit(self, lead: Lead, now: datetime | None = None) -> Assignment | None:
         """Accept a lead: an urgent one is routed now (its Assignment), a normal one is buffered (None).
 
-        Idempotent on the lead id: a lead already decided returns its decision
-        and nothing new is assigned; one already buffered returns None.
+        Idempotent on the lead id: a retry of a decided lead returns its
+        decision and nothing new is assigned; one still buffered returns None.
+        The same id with other content raises `LeadConflict` (the first is kept).
         """
         now = self._now(now)
-        status = self.store.status(lead.id)
-        if status is not None:
-            return None if status.undecided else self.store.decision(lead.id)
         self._check_fits(lead)
-        if not self.store.accept(lead, now, self.run_id, buffered=not lead.urgent):
-            return self.store.decision(lead.id)  # another router on the store took it meanwhile
-        if not lead.urgent:
-            return None
-        return self._route_urgent(lead, now)
+        store = self.store
+        with self._atomic():
+            accepted = store.accept(lead, now, self.run_id, buffered=not lead.urgent)
+            if accepted is Accepted.NEW:
+                return self._route_urgent(lead, now) if lead.urgent else None
+        if accepted is Accepted.CHANGED:
+            raise LeadConflict.between(store.record(lead.id), lead)
+        status = store.status(lead.id)
+        return None if status is None or status.undecided else store.decision(lead.id)
 
     def tick(self, now: datetime | None = None, *, reprice: bool = True) -> list[Assignment]:
         """Flush when the buffer is full or its oldest lead has waited long enough; else [].
@@ -173,16 +171,17 @@ class Router:
         `install_prices`), who solves the pricing LP off its lock.
         """
         now = self._now(now)
-        out = expire(self.store, self.policy.sla.max_backlog_hours, now, self.run_id)
         batch, store = self.policy.batch, self.store
-        buffered = store.count_buffered()
-        oldest = store.oldest_buffered_at() if buffered else None
-        if oldest is not None and (buffered >= batch.max_size
-                                   or (now - oldest).total_seconds() >= batch.max_wait_s):
-            out += self.flush(now, reprice=reprice)
-        elif self.schedule.due_alone(store.count_waiting(), now, batch.max_wait_s,
-                                     lambda: self.team.calendar.available(now)):
-            out += self._solve_batch([], now)
+        with self._atomic():
+            out = expire(store, self.policy.sla.max_backlog_hours, now, self.run_id)
+            buffered = store.count_buffered()
+            oldest = store.oldest_buffered_at() if buffered else None
+            if oldest is not None and (buffered >= batch.max_size
+                                       or (now - oldest).total_seconds() >= batch.max_wait_s):
+                out += self.flush(now, reprice=reprice)
+            elif self.schedule.due_alone(store.count_waiting(), now, batch.max_wait_s,
+                                         lambda: self.team.calendar.available(now)):
+                out += self._solve_batch([], now)
         if reprice:
             self._reprice_if_due()
         return out
@@ -196,28 +195,37 @@ class Router:
         first, with the buffer's leads in the sample (`reprice` False: not here).
         """
         now = self._now(now)
-        expired = expire(self.store, self.policy.sla.max_backlog_hours, now, self.run_id)
-        leads = [lead for lead, _ in self.store.buffered_leads()]
-        if not leads:
-            return expired + (self._solve_batch([], now) if self.store.count_waiting() else [])
-        return expired + self._solve_batch(leads, now, reprice=reprice)
+        with self._atomic():  # the buffer read here is the buffer decided: no other router takes it
+            expired = expire(self.store, self.policy.sla.max_backlog_hours, now, self.run_id)
+            leads = [lead for lead, _ in self.store.buffered_leads()]
+            if not leads:
+                return expired + (self._solve_batch([], now) if self.store.count_waiting() else [])
+            return expired + self._solve_batch(leads, now, reprice=reprice)
 
-    def route(self, leads: Sequence[Lead], now: datetime | None = None) -> list[Assignment]:
+    def route(self, leads: Sequence[Lead], now: datetime | None = None, *,
+              on_conflict: Callable[[int, Lead], None] | None = None) -> list[Assignment]:
         """Accept `leads` and solve them with the buffer as one batch (the scheduled job's call).
 
-        Leads already known (decided or buffered) are skipped; urgency is
-        ignored, since the whole batch is solved at once anyway. The batch does
-        not learn prices from itself: a job's fresh router has none, so each run
-        is solved exactly, with no seats held back for leads a later run may or
-        may not bring (the forecast counts down from the router's start, and a
-        job's router starts with every run).
+        Known leads are skipped; one known with other content goes to `on_conflict`
+        (its index, the lead; without it, `LeadConflict`), its first version kept.
+        Urgency is ignored: the whole batch is solved at once anyway. The batch
+        does not learn prices from itself: a job's fresh router has none, so each
+        run is solved exactly, with no seats held back for leads a later run may
+        or may not bring.
         """
         now = self._now(now)
-        for lead in leads:
-            if self.store.status(lead.id) is None:
-                self._check_fits(lead)
-                self.store.accept(lead, now, self.run_id)
-        return self.flush(now, reprice=False)
+        store = self.store
+        with self._atomic():
+            known = store.known(lead.id for lead in leads)
+            for k, lead in enumerate(leads):
+                if lead.id not in known:
+                    self._check_fits(lead)
+                if store.accept(lead, now, self.run_id) is Accepted.CHANGED:
+                    if on_conflict is None:
+                        raise LeadConflict.between(store.record(lead.id), lead)
+                    on_conflict(k, lead)
+            self._stage("accepted")
+            return self.flush(now, reprice=False)
 
     # -- leads on -----------------------------------------------------------------------------
 
@@ -252,32 +260,8 @@ class Router:
         later; after `policy.sla.max_reassignments` moves it stays for good.
         """
         now = self._now(now)
-        stale = self.store.stale_leads(now, self.policy.sla.max_reassignments)
-        if not stale:
-            return []
-        team, store, pricer = self.team, self.store, self.pricer
-        available = team.calendar.available(now)
-        moved: list[Assignment] = []
-        for item in stale:
-            old = team.index.get(item.rep_id, UNASSIGNED)
-            loads = self._loads()
-            if old >= 0:  # the old owner's room is not the lead's to keep
-                loads = loads.without(old, item.lead.effort)
-            row = team.scorer.row(item.lead, available)
-            j = choose_rep(row, item.lead.effort, team.free(loads), self.pricing.prices(),
-                           team.fairness_terms(available, now, loads), exclude=old)
-            if j == UNASSIGNED:
-                store.extend_sla(item.lead.id, team.sla_due(old, now) if old >= 0 else None)
-                continue
-            cause = fast_reason(row, j, pricer.prices, "moved to")
-            reason = ReasonCode.REASSIGNED.reason(hours=self.policy.sla.first_touch_hours,
-                                                  rep_id=item.rep_id, cause=cause)
-            assignment = Assignment(item.lead.id, team.ids[j], ASSIGNED, reason,
-                                    round(float(row.value[j]), 6), FAST_PATH, reason.code)
-            explanation = fast_explanation(row, j, team.ids, pricer.prices) if store.explains else None
-            if store.reassign(assignment, item.rep_id, now, team.sla_due(j, now), explanation, self.run_id):
-                moved.append(assignment)
-        return moved
+        with self._atomic():
+            return reassign_stale(self.team, self.pricing, self.store, self.policy, now, self.run_id)
 
     # -- the team and its prices --------------------------------------------------------------
 
@@ -319,29 +303,7 @@ class Router:
     # -- deciding -----------------------------------------------------------------------------
 
     def _route_urgent(self, lead: Lead, now: datetime) -> Assignment:
-        team, pricer = self.team, self.pricer
-        available = team.calendar.available(now)
-        row = team.scorer.row(lead, available)
-        loads = self._loads()
-        free = team.free(loads)
-        j = choose_rep(row, lead.effort, free, self.pricing.prices(),
-                       team.fairness_terms(available, now, loads), defer=self.pricing.defers)
-        pricer.observe_one(row.eligible, row.profit)
-        if j == UNASSIGNED:
-            # deferred, full or off shift now: it waits if a rep's rules admit it at all
-            waits = team.scorer.row(lead, np.ones_like(available)).eligible.any()
-            assignment = urgent_unassigned(lead, row, free, available, bool(waits), team.ids, pricer.prices)
-            due = None
-        else:
-            reason = fast_reason(row, j, pricer.prices)
-            assignment = Assignment(lead.id, team.ids[j], ASSIGNED, reason, round(float(row.value[j]), 6),
-                                    FAST_PATH, reason.code)
-            due = team.sla_due(j, now)
-        explanations = None
-        if self.store.explains:
-            explanations = {lead.id: fast_explanation(row, j, team.ids, pricer.prices)}
-        self.store.decide([assignment], now, sla_due={lead.id: due} if due else None,
-                          explanations=explanations, run_id=self.run_id)
+        assignment = route_urgent(self.team, self.pricing, self.store, lead, now, self.run_id)
         if status_of(assignment).in_backlog:
             self.schedule.entered(now)
         return assignment
@@ -365,6 +327,8 @@ class Router:
             self._reprice_if_due(unplaced=n_new)
         problem = self.pricing.priced(compiled)
         solution = solve(problem, policy.solver)
+        self.solve_status = str(solution.status)
+        self._stage("solved")
         if solution.rotation is not None:
             team.rotate(solution.rotation)
         result = decode(problem, solution, policy.solver, with_summary=False)
@@ -381,6 +345,7 @@ class Router:
         first = [with_reason(a, waiting(a.reason, a.reason_code)) if waits[i] else a
                  for i, a in enumerate(first)]
         explanations = batch_explanations(problem, solution, n_new) if store.explains else {}
+        self._stage("explained")
         moved: list[Assignment] = []
         with store.transaction():  # all or nothing
             store.decide(first, now, sla_due=due, explanations=explanations, run_id=self.run_id)
@@ -395,12 +360,23 @@ class Router:
                     moved.append(a)
         if any(status_of(a).in_backlog for a in first):
             self.schedule.entered(now)
+        self._stage("recorded")
         return first + moved
 
     # -- plumbing -----------------------------------------------------------------------------
 
     def _loads(self) -> RepLoads:
         return self.store.loads(self.team.ids)
+
+    def _atomic(self) -> AbstractContextManager[None]:
+        """Reads and the decision made from them in one transaction where other processes share
+        the store (a durable ledger: their commits could land between the two); a memory store is
+        this process's alone and this router is called by one caller at a time."""
+        return self.store.transaction() if self.store.durable else nullcontext()
+
+    def _stage(self, stage: str) -> None:
+        if self.on_stage is not None:
+            self.on_stage(stage)
 
     def _now(self, now: datetime | None) -> datetime:
         now = self.clock() if now is None else now

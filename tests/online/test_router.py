@@ -14,6 +14,7 @@ from solver.domain.errors import InputError
 from solver.domain.model import Lead, Policy, Rep
 from solver.online.fastpath import LeadScorer
 from solver.online.router import FAST_PATH, Router
+from solver.online.store import LeadConflict
 from solver.online.sqlite_store import SqliteStore as Ledger
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday
@@ -559,3 +560,20 @@ def test_a_batch_is_priced_with_itself_in_the_sample_so_the_first_batch_rations_
         else:
             out = other.route(leads)
         assert sum(a.status == "assigned" for a in out) == 10  # no prices yet: every seat is used
+
+
+@pytest.mark.parametrize("durable", [False, True])
+def test_a_changed_duplicate_is_a_conflict_and_a_retry_gets_its_answer(tmp_path, durable):
+    """Issue 12 item 7: the same id with other content is refused (the API answers 409)."""
+    store = Ledger(tmp_path / "l.db") if durable else None
+    router = Router(reps(), small_batches(), store)
+    first = router.submit(lead(1, urgent=True), T0)
+    assert router.submit(lead(1, urgent=True), T0) == first  # a retry: the same answer
+    with pytest.raises(LeadConflict, match="L1.*value") as caught:
+        router.submit(lead(1, urgent=True, value=5.0), T0)
+    assert caught.value.lead_id == "L1"
+    router.submit(lead(2))
+    assert router.submit(lead(2)) is None
+    with pytest.raises(LeadConflict, match="L2"):
+        router.submit(lead(2, industry="retail"))
+    assert router.store.decision("L1") == first and router.pending == 1
