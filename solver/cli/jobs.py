@@ -6,15 +6,23 @@ not seen, in one transaction with the ledger's write lock held, so
 - running it twice assigns nothing new (the second run skips every lead);
 - two overlapping runs queue on the lock: the second sees the first's leads;
 - a run killed at any point leaves the ledger as before it (rolled back on
-  the next open), and the next run does the work.
+  the next open), and the next run does the work; a run killed after its
+  commit, or whose --out cannot be written, is printed again by
+  `history --run ID|last`.
+
+`history` opens the ledger read-only: it never waits behind a run and reads a
+ledger on a read-only file or folder. Ledger failures (busy, read-only, full,
+not a ledger) exit 2 with one line naming the cause and the path.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
-from dataclasses import asdict
+import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,13 +39,17 @@ from solver.cli.common import (
     policy_option,
     reps_option,
 )
-from solver.decode.reasons import ASSIGNED
+from solver.decode.reasons import ASSIGNED, UNASSIGNED_STATUS, ReasonCode
 from solver.decode.result import Assignment
 from solver.domain.errors import InputError
+from solver.domain.model import Lead
 from solver.online.router import Router
-from solver.online.store import LeadStore, StoreBusy, StoreError
+from solver.online.store import LeadStore, StoreError
 from solver.online.stores import open_store
 from solver.report.tables import format_rows
+
+# `run` shows its progress by default on a terminal from this many leads (a few seconds' run).
+PROGRESS_FROM_LEADS = 10_000
 
 db_option = click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False),
                          help="The SQLite ledger file (created by `run` when missing).")
@@ -52,57 +64,81 @@ db_option = click.option("--db", "db_path", required=True, type=click.Path(dir_o
               help="Also move leads untouched past the policy's SLA to another rep.")
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=600.0, show_default=True,
               help="Seconds to wait for an overlapping run to finish.")
+@click.option("--progress/--no-progress", default=None,
+              help="Show the run's stages on stderr [default: on a terminal, from 10,000 leads].")
 @format_option
 @out_option
 @input_errors_exit_2
 def run_job(db_path: str, reps_path: str, leads_path: str, policy_path: str | None,
-            reassign_stale: bool, lock_timeout: float, fmt: str, out_path: str | None) -> None:
+            reassign_stale: bool, lock_timeout: float, progress: bool | None, fmt: str,
+            out_path: str | None) -> None:
     """Assign the leads the ledger has not seen yet, record them, print the result.
 
     Idempotent: leads already in the ledger are skipped, so a re-run after a
-    crash or an overlapping cron run never assigns a lead twice. Leads waiting
-    in the backlog from earlier runs are placed when a rep has room, or expire
-    after the policy's sla.max_backlog_hours; the summary counts them apart.
+    crash or an overlapping cron run never assigns a lead twice (a lead sent
+    again with other content is warned about; its first version is kept).
+    Leads waiting in the backlog from earlier runs are placed when a rep has
+    room, or expire after the policy's sla.max_backlog_hours; the summary
+    counts them apart. Each run has an id: `history --run ID|last` prints its
+    result again (a report lost to a kill or a failed --out).
     """
-
+    bar = Stages(progress)
     reps, leads, policy = load_inputs(reps_path, leads_path, policy_path)
+    bar.show(f"read {len(leads):,} leads", len(leads))
     now = datetime.now(UTC)
     ledger = _open_ledger(db_path, lock_timeout)
+
+    def changed(k: int, lead: Lead) -> None:
+        click.echo(f"warning: {leads_path}, row {k + 1}, field 'id': lead {lead.id!r} is already in the "
+                   "ledger with other content; the first version is kept", err=True)
+
     try:
         with ledger.transaction():
             run_id = ledger.start_run("job", policy.solver, now)
             known = ledger.known(lead.id for lead in leads)
             router = Router(reps, policy, ledger, run_id=run_id)
+            router.on_stage = bar.show
             carried = router.pending  # accepted earlier (e.g. by the service) but never decided
             waiting = set(router.backlog)  # answered "waits" by an earlier run or the service
-            assignments = router.route(leads, now)
+            assignments = router.route(leads, now, on_conflict=changed)
             moved = router.reassign_stale(now) if reassign_stale else []
-            summary = _summary(run_id, policy.solver, len(leads), len(known), carried, waiting,
-                               assignments, moved)
+            summary = _summary(run_id, policy.solver, router.solve_status, len(leads), len(known), carried,
+                               waiting, assignments, moved)
             ledger.finish_run(run_id, datetime.now(UTC), summary)
-    except StoreBusy:
-        raise  # an overlapping run held the lock past --lock-timeout: a crash, not bad input
-    except StoreError as exc:
-        raise InputError(str(exc), file=db_path) from None
+    except StoreError as exc:  # busy, read-only, full, not a ledger: each names its cause and path
+        raise InputError(str(exc)) from None
     finally:
         ledger.close()
-    emit(_render(assignments + moved, summary, fmt), out_path)
+    bar.show(f"run {run_id} committed")
+    try:
+        emit(_render(assignments + moved, summary, fmt), out_path)
+    except OSError as exc:
+        raise InputError(f"cannot write the report ({exc.strerror or exc}); run {run_id} is recorded: "
+                         f"print it again with `leadsolver history --db {db_path} --run {run_id}`",
+                         file=out_path) from None
 
 
 @click.command("history")
 @db_option
 @click.option("--lead", "lead_id", metavar="ID", help="Only this lead's events.")
+@click.option("--run", "run_ref", metavar="ID|last",
+              help="A run's result again, as `run` printed it (`last`: the latest run).")
 @format_option
 @out_option
 @input_errors_exit_2
-def history(db_path: str, lead_id: str | None, fmt: str, out_path: str | None) -> None:
+def history(db_path: str, lead_id: str | None, run_ref: str | None, fmt: str, out_path: str | None) -> None:
     """Show the audit trail: who got each lead, when, by which policy, why, and every move."""
     if not Path(db_path).is_file():
         raise InputError("no ledger at this path", file=db_path)
-    ledger = _open_ledger(db_path, 600.0)
+    ledger = _open_ledger(db_path, 600.0, read_only=True)
     try:
+        if run_ref is not None:
+            emit(_render(*_run_result(ledger, run_ref, db_path), fmt), out_path)
+            return
         events = ledger.history(lead_id)
         leads = [row for row in ledger.leads() if lead_id is None or row["lead_id"] == lead_id]
+    except StoreError as exc:
+        raise InputError(str(exc)) from None
     finally:
         ledger.close()
     if lead_id is not None and not leads:
@@ -116,17 +152,57 @@ def history(db_path: str, lead_id: str | None, fmt: str, out_path: str | None) -
     emit(text, out_path)
 
 
-def _open_ledger(db_path: str, timeout_s: float) -> LeadStore:
+def _open_ledger(db_path: str, timeout_s: float, *, read_only: bool = False) -> LeadStore:
     try:
-        return open_store(db_path, timeout_s=timeout_s)
-    except StoreBusy:
-        raise
-    except StoreError as exc:
-        raise InputError(str(exc), file=db_path) from None
+        return open_store(db_path, timeout_s=timeout_s, read_only=read_only)
+    except StoreError as exc:  # the message names the cause and the path
+        raise InputError(str(exc)) from None
 
 
-def _summary(run_id: int, policy: str, in_file: int, known: int, carried: int, waiting: set[str],
-             assignments: list[Assignment], moved: list[Assignment]) -> dict[str, Any]:
+def _run_result(ledger: LeadStore, run_ref: str, db_path: str) -> tuple[list[Assignment], dict[str, Any]]:
+    """A job run's decisions and summary, as `run` printed them, from the ledger's audit trail."""
+    runs = {r["run_id"]: r for r in ledger.runs() if r["kind"] == "job"}
+    if run_ref == "last":
+        run = runs[max(runs)] if runs else None
+    else:
+        run = runs.get(int(run_ref)) if run_ref.isdigit() else None
+    if run is None or run["summary"] is None:
+        raise InputError(f"no finished run {run_ref} in the ledger", file=db_path, field="run")
+    # `run` prints its decisions in the order it recorded them: expired, first decisions, from
+    # the backlog, reassigned; the acceptances between them are not decisions
+    decided = [e for e in ledger.history(run_id=run["run_id"])
+               if e["kind"] in ("assigned", "unassigned", "reassigned")]
+    return [Assignment(e["lead_id"], e["rep_id"], ASSIGNED if e["rep_id"] else UNASSIGNED_STATUS, e["reason"],
+                       e["expected_value"], e["policy"], e["reason_code"] and ReasonCode(e["reason_code"]))
+            for e in decided], run["summary"]
+
+
+class Stages:
+    """The run's progress on stderr: a bar on a terminal, one line a stage otherwise."""
+
+    STEPS = 6  # read, accepted, solved, explained, recorded, committed
+
+    def __init__(self, enabled: bool | None) -> None:
+        self.enabled = enabled
+        self.started = time.perf_counter()
+        self.done = 0
+        self.tty = sys.stderr.isatty()
+
+    def show(self, stage: str, leads: int = 0) -> None:
+        if self.enabled is None:  # decided once the file is read: long runs only, on a terminal
+            self.enabled = self.tty and leads >= PROGRESS_FROM_LEADS
+        if not self.enabled:
+            return
+        self.done = min(self.done + 1, self.STEPS)
+        filled = "#" * (20 * self.done // self.STEPS)
+        text = f"run [{filled:<20}] {stage} ({time.perf_counter() - self.started:.1f} s)"
+        end = "\n" if not self.tty or self.done == self.STEPS else ""
+        click.echo(("\r" if self.tty else "") + text, err=True, nl=False)
+        click.echo(end, err=True, nl=False)
+
+
+def _summary(run_id: int, policy: str, solve_status: str | None, in_file: int, known: int, carried: int,
+             waiting: set[str], assignments: list[Assignment], moved: list[Assignment]) -> dict[str, Any]:
     """Counts of this run. `leads` are first decisions; backlogged leads are counted apart."""
     new = [a for a in assignments if a.lead_id not in waiting]
     old = [a for a in assignments if a.lead_id in waiting]
@@ -135,6 +211,7 @@ def _summary(run_id: int, policy: str, in_file: int, known: int, carried: int, w
     return {
         "run_id": run_id,
         "policy": policy,
+        "solve_status": solve_status,  # the batch solve's; None when the run had nothing to solve
         "counts": {
             "leads_in_file": in_file,
             "already_in_ledger": known,
@@ -152,8 +229,9 @@ def _summary(run_id: int, policy: str, in_file: int, known: int, carried: int, w
 
 def _render(assignments: list[Assignment], summary: dict[str, Any], fmt: str) -> str:
     if fmt == "json":
-        return json.dumps({"assignments": [asdict(a) for a in assignments], "summary": summary},
-                          indent=2) + "\n"
+        fields = [f.name for f in dataclasses.fields(Assignment)]  # asdict, without its deep copies
+        records = [{name: getattr(a, name) for name in fields} for a in assignments]
+        return json.dumps({"assignments": records, "summary": summary}, indent=2) + "\n"
     # the table and CSV keep their columns; the reason code is in the JSON
     columns = ("lead_id", "rep_id", "status", "reason", "expected_value", "policy")
     rows = [tuple("" if getattr(a, c) is None else str(getattr(a, c)) for c in columns) for a in assignments]
