@@ -135,7 +135,14 @@ def serve(
     except StoreError as exc:
         raise InputError(str(exc), file=db_path) from None
     try:
-        router = Router(reps, policy, ledger)  # reloads leads buffered before a restart
+        # Refuse now, naming the file, what would otherwise fail every write once serving.
+        try:
+            if not ledger.writable():
+                raise InputError("the ledger cannot take writes (read-only, disk full, or damaged)",
+                                 file=db_path)
+            router = Router(reps, policy, ledger)  # reloads leads buffered before a restart
+        except StoreError as exc:
+            raise InputError(str(exc), file=db_path) from None
         app = create_app(router, token, reload_reps=lambda: load_reps(reps_path),
                          max_body_bytes=max_body_bytes)
         # No access log: at hundreds of requests a second it costs latency; /metrics counts them.

@@ -58,6 +58,7 @@ from solver.http.schemas import (
 )
 from solver.http.service import Service, act_on_lead, lead_detail
 from solver.online.router import Router
+from solver.online.store import LeadConflict, StoreError
 
 log = logging.getLogger("leadsolver.service")
 
@@ -119,6 +120,8 @@ LeadId = Annotated[str, PathParam(json_schema_extra={"minLength": 1, "maxLength"
                    AfterValidator(normalize_id)]
 UNKNOWN_LEAD: dict[int | str, dict[str, Any]] = {
     404: {"description": "No lead with this id was ever accepted"}}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "A lead id already accepted with other content; nothing recorded"}}
 
 
 def lead_url(lead_id: str) -> str:
@@ -134,26 +137,29 @@ def _add_routes(app: FastAPI, service: Service) -> None:
     gate = service.gate
 
     @app.post("/v1/leads", response_model=LeadAnswer, status_code=200, tags=["leads"],
-              responses={202: {"model": LeadAnswer, "description": "Accepted; owner on the next batch"}})
+              responses={202: {"model": LeadAnswer, "description": "Accepted; owner on the next batch"},
+                         **CONFLICT})
     async def submit_lead(lead: LeadRequest, response: Response) -> LeadAnswer:
         """Submit one lead. Urgent: answered with its owner. Normal: 202, owner on the next micro-batch.
 
         The lead is in the ledger before the answer is sent. Retrying with the
-        same lead id returns the first answer and assigns nothing new.
+        same lead id returns the first answer and assigns nothing new; the same id with
+        other content is a 409 (the first version is kept).
         """
-        (answer,) = await service.submit([lead], in_batch=False)
+        (answer,) = await service.submit([lead.to_lead()], in_batch=False)
         if answer.status == "pending":
             response.status_code = 202
             response.headers["location"] = lead_url(lead.id)
         return answer
 
-    @app.post("/v1/leads/batch", response_model=BatchAnswer, tags=["leads"])
+    @app.post("/v1/leads/batch", response_model=BatchAnswer, tags=["leads"], responses=CONFLICT)
     async def submit_batch(batch: BatchRequest) -> BatchAnswer:
         """Submit up to 1,000 leads, answered in order as if submitted one by one.
 
         The whole batch is validated before any lead is recorded, and recorded in one transaction.
         """
-        return BatchAnswer(results=await service.submit(batch.leads, in_batch=True))
+        leads = [lead.to_lead() for lead in batch.leads]
+        return BatchAnswer(results=await service.submit(leads, in_batch=True))
 
     @app.get("/v1/leads/{lead_id:path}", response_model=LeadDetail, tags=["leads"], responses=UNKNOWN_LEAD)
     async def get_lead(lead_id: LeadId) -> LeadDetail:
@@ -211,12 +217,16 @@ def _add_routes(app: FastAPI, service: Service) -> None:
         """Liveness: the process answers. No token needed."""
         return Probe(status="ok")
 
-    @app.get("/readyz", response_model=Probe, tags=["health"],
-             responses={503: {"model": Probe, "description": "Starting or stopping"}})
+    @app.get("/readyz", response_model=Probe, response_model_exclude_none=True, tags=["health"],
+             responses={503: {"model": Probe,
+                              "description": "Starting, stopping, or the ledger cannot write"}})
     async def ready() -> Any:
-        """Readiness: leads buffered before a restart are flushed and the timers run. No token needed."""
+        """Readiness: buffered leads flushed, timers running, the ledger takes writes. No token needed."""
         if not service.ready:
-            return JSONResponse({"status": "not ready"}, status_code=503)
+            return JSONResponse({"status": "not ready", "reason": "starting or stopping"}, status_code=503)
+        if not await service.writable():
+            return JSONResponse({"status": "not ready", "reason": "the ledger cannot take writes"},
+                                status_code=503)
         return Probe(status="ready", pending=service.router.pending)
 
     @app.get("/metrics", tags=["health"], response_class=Response,
@@ -236,11 +246,23 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": [{"loc": loc, "msg": exc.message, "type": "input_error"}]},
                             status_code=422)
 
+    @app.exception_handler(LeadConflict)
+    async def conflict(request: Request, exc: LeadConflict) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         # FastAPI's default echoes the whole input; keep the location, message and type only.
         errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.exception_handler(StoreError)
+    async def store_error(request: Request, exc: StoreError) -> JSONResponse:
+        # The ledger failed (full, read-only, locked): nothing of the request was recorded,
+        # and a retry later may succeed. The cause goes to the log, not to the client.
+        log.error("ledger error on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse({"detail": "the ledger cannot take writes now; nothing was recorded, "
+                                       "retry later"}, status_code=503, headers={"retry-after": "5"})
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:

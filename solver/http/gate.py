@@ -10,6 +10,7 @@ from typing import TypeVar
 from solver.decode.result import Assignment
 from solver.domain.model import Lead
 from solver.online.router import Router
+from solver.online.store import LeadConflict
 
 log = logging.getLogger("leadsolver.service")
 T = TypeVar("T")
@@ -42,6 +43,11 @@ class RouterGate:
         self._queue: list[tuple[Sequence[Lead], asyncio.Future[list[Assignment | None]]]] = []
         self._drainer: asyncio.Task[None] | None = None
 
+    @property
+    def busy(self) -> bool:
+        """Whether a caller holds the lock now (a call would wait)."""
+        return self._lock.locked()
+
     async def call(self, fn: Callable[[Router], T]) -> T:
         """fn(router) on the event loop, under the lock: for calls that take microseconds."""
         async with self._lock:
@@ -53,7 +59,10 @@ class RouterGate:
             return await asyncio.to_thread(fn, self.router)
 
     async def submit(self, leads: Sequence[Lead]) -> list[Assignment | None]:
-        """Submit leads in order; the answers come after their ledger transaction commits."""
+        """Submit leads in order; the answers come after their ledger transaction commits.
+
+        `LeadConflict` if a lead id is known with other content: nothing of the call is recorded.
+        """
         future: asyncio.Future[list[Assignment | None]] = asyncio.get_running_loop().create_future()
         self._queue.append((leads, future))
         if self._drainer is None:
@@ -78,7 +87,7 @@ class RouterGate:
     def _commit(self, group: list[tuple[Sequence[Lead], asyncio.Future[list[Assignment | None]]]]) -> None:
         try:
             with self.router.store.transaction():
-                answers = [[self.router.submit(lead) for lead in leads] for leads, _ in group]
+                answers = [self._submit(leads) for leads, _ in group]
         except Exception as exc:
             self.router = _rebuilt(self.router)
             if len(group) > 1:
@@ -88,8 +97,31 @@ class RouterGate:
                 group[0][1].set_exception(exc)
             return
         for (_, future), answer in zip(group, answers, strict=True):
-            if not future.done():  # done = the client went away; its leads are recorded anyway
+            if future.done():  # the client went away; its leads are recorded anyway
+                continue
+            if isinstance(answer, LeadConflict):
+                future.set_exception(answer)
+            else:
                 future.set_result(answer)
+
+    def _submit(self, leads: Sequence[Lead]) -> list[Assignment | None] | LeadConflict:
+        """The leads' answers, or their conflict having written nothing (the group goes on).
+
+        A conflict is a client's error, not the ledger's: it must not roll back the
+        group nor rebuild the router. Router.submit raises it before writing, so a
+        single lead needs no check; several are checked first, as a conflict in a
+        later one would come after the earlier ones were written.
+        """
+        store = self.router.store
+        try:
+            if len(leads) > 1:
+                for lead in leads:
+                    first = store.record(lead.id)
+                    if first is not None and first != lead:
+                        raise LeadConflict.between(first, lead)
+            return [self.router.submit(lead) for lead in leads]
+        except LeadConflict as exc:
+            return exc
 
 
 def _rebuilt(router: Router) -> Router:

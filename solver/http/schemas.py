@@ -33,6 +33,11 @@ class LeadRequest(Lead):
 
     _ids = field_validator("id", "owner_id", "account_id", "parent_account_id")(_optional_id)
 
+    def to_lead(self) -> Lead:
+        """The plain `Lead` (already validated): the store tells a retry from a change by equality,
+        and pydantic models of two classes are never equal."""
+        return Lead.model_construct(self.model_fields_set, **dict(self))
+
 
 class LeadAnswer(BaseModel):
     """Where a lead stands: assigned or unassigned (with the reason), or pending a micro-batch."""
@@ -91,3 +96,4 @@ class Reloaded(BaseModel):
 class Probe(BaseModel):
     status: str
     pending: int | None = None
+    reason: str | None = Field(default=None, description="why not ready")

@@ -36,6 +36,9 @@ log = logging.getLogger("leadsolver.service")
 # leads a second the router's lead-count schedule would keep the pricing LP
 # running back to back, taking a core from the requests on a small machine.
 REPRICE_MIN_INTERVAL_S = 10.0
+# /readyz probes whether the ledger takes writes (a real write, rolled back) at most this often:
+# probes every second from a load balancer must not add a write lock per request.
+WRITABLE_TTL_S = 1.0
 
 
 class Service:
@@ -62,6 +65,8 @@ class Service:
         self._repricing: asyncio.Task[None] | None = None
         self._last_reprice = -REPRICE_MIN_INTERVAL_S
         self._pricing_pool: ProcessPoolExecutor | None = None
+        self._writable = True
+        self._writable_at = -float("inf")
 
     @property
     def router(self) -> Router:
@@ -84,6 +89,17 @@ class Service:
         # request for tens of milliseconds.
         gc.freeze()
         self.ready = True
+
+    async def writable(self) -> bool:
+        """Whether the ledger takes writes (readiness), probed at most every WRITABLE_TTL_S.
+
+        Under the gate's lock, as every use of the store; while a micro-batch holds
+        the lock the last answer stands, so a probe never waits for a solve.
+        """
+        if time.monotonic() - self._writable_at >= WRITABLE_TTL_S and not self.gate.busy:
+            self._writable = await self.gate.call(lambda router: router.store.writable())
+            self._writable_at = time.monotonic()
+        return self._writable
 
     async def _start_repricing(self) -> None:
         """When the fast path's prices are due, solve their LP in another process.

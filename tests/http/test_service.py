@@ -160,10 +160,11 @@ def test_a_bad_lead_refuses_the_whole_batch_and_nothing_is_recorded(client, tmp_
 def test_a_retry_returns_the_first_answer_and_assigns_nothing_new(client):
     first = post_lead(client, id="R1", territory="EU", urgent=True).json()
     again = post_lead(client, id="R1", territory="EU", urgent=True).json()
-    changed = post_lead(client, id="R1", territory="US", urgent=True).json()  # same id, other body
+    changed = post_lead(client, id="R1", territory="US", urgent=True)  # same id, other body
 
     assert again == first
-    assert changed == first
+    assert changed.status_code == 409  # issue 12 item 7: no longer the first answer without a word
+    assert "'R1'" in changed.json()["detail"] and "territory" in changed.json()["detail"]
     assert client.get("/v1/reps/loads", headers=AUTH).json()["loads"] == {"eu": 1, "us": 0, "ent": 0}
     events = client.get("/v1/leads/R1", headers=AUTH).json()["events"]
     assert [e["kind"] for e in events] == ["accepted", "assigned"]
