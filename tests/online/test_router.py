@@ -14,8 +14,8 @@ from solver.domain.errors import InputError
 from solver.domain.model import Lead, Policy, Rep
 from solver.online.fastpath import LeadScorer
 from solver.online.router import FAST_PATH, Router
-from solver.online.store import LeadConflict
 from solver.online.sqlite_store import SqliteStore as Ledger
+from solver.online.store import LeadConflict
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday
 
@@ -569,7 +569,7 @@ def test_a_changed_duplicate_is_a_conflict_and_a_retry_gets_its_answer(tmp_path,
     router = Router(reps(), small_batches(), store)
     first = router.submit(lead(1, urgent=True), T0)
     assert router.submit(lead(1, urgent=True), T0) == first  # a retry: the same answer
-    with pytest.raises(LeadConflict, match="L1.*value") as caught:
+    with pytest.raises(LeadConflict, match=r"L1.*value") as caught:
         router.submit(lead(1, urgent=True, value=5.0), T0)
     assert caught.value.lead_id == "L1"
     router.submit(lead(2))
