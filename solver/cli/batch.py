@@ -7,8 +7,6 @@ Output files are written whole or not at all.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 import click
@@ -27,7 +25,7 @@ from solver.decode.batch import check_solver_fits
 from solver.decode.explain import Explanation
 from solver.decode.result import Result
 from solver.domain.errors import InputError
-from solver.domain.io import load_leads, load_policy, load_reps
+from solver.domain.io import csv_text, load_leads, load_policy, load_reps
 from solver.domain.model import Lead, Policy, Rep
 from solver.policies import policy_names
 from solver.report.tables import format_rows
@@ -101,12 +99,9 @@ def render(result: Result, fmt: str, explanations: list[Explanation] | None = No
             data["explanations"] = [e.to_dict() for e in explanations]
         return json.dumps(data, indent=2) + "\n"
     if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(["lead_id", "rep_id", "status", "reason", "expected_value", "policy"])
-        for a in result.assignments:
-            writer.writerow([a.lead_id, a.rep_id or "", a.status, a.reason, a.expected_value, a.policy])
-        return buf.getvalue()
+        return csv_text(("lead_id", "rep_id", "status", "reason", "expected_value", "policy"),
+                        [(a.lead_id, a.rep_id or "", a.status, a.reason, a.expected_value, a.policy)
+                         for a in result.assignments])
     return render_table(result, explanations or [])
 
 

@@ -10,40 +10,21 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
-import re
 import tempfile
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from solver.domain import documents
 from solver.domain.errors import InputError
 from solver.domain.model import Lead, Policy, Rep, check_owners, check_unique_ids
 
 LIST_FIELDS = {"territories", "industries", "products", "segments", "ooo"}
 RecordT = TypeVar("RecordT", bound=BaseModel)
-
-
-class _Yaml12BoolLoader(yaml.SafeLoader):
-    """YAML loader where only true/false are booleans (YAML 1.2), so `industry: off` stays "off"."""
-
-
-_Yaml12BoolLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Yaml12BoolLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
-def parse_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_Yaml12BoolLoader)  # a SafeLoader subclass: no arbitrary objects
 
 
 class InputWarning(UserWarning):
@@ -70,13 +51,20 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
     if path is None:
         return Policy()
     path = Path(path)
-    data = parse_document(path)
+    text = read_text(path)
+    data = documents.parse_document(path, text)
     if not isinstance(data, dict):
         raise InputError("a policy must be a mapping of keys to values", file=str(path))
+    # A policy is one record: its "row" is the line of the offending key.
+    twice = documents.repeated_key(data)
+    if twice is not None:
+        raise InputError("key given twice: which value is meant?", file=str(path),
+                         row=documents.key_line(text, tuple(twice.split("."))), field=twice)
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
-        raise input_error_from(exc, str(path), row=None) from None
+        loc = tuple(str(p) for p in exc.errors()[0]["loc"] if not isinstance(p, int))
+        raise input_error_from(exc, str(path), row=documents.key_line(text, loc)) from None
 
 
 def _load_records(path: Path, model: type[RecordT], kind: str) -> list[RecordT]:
@@ -91,7 +79,7 @@ def _load_records(path: Path, model: type[RecordT], kind: str) -> list[RecordT]:
     records: list[RecordT] = []
     warned = False
     for row_number, raw in rows:
-        extra = sorted(raw.keys() - fields)
+        extra = sorted(str(k) for k in raw.keys() - fields)  # YAML keys may be numbers
         if extra and not warned:
             warnings.warn(f"{path}: ignoring unknown {what}: {', '.join(extra)}", InputWarning,
                           stacklevel=3)
@@ -143,12 +131,34 @@ def csv_dicts(path: Path, required: Sequence[str]) -> Iterator[dict[str, str]]:
     return iter(reader)
 
 
+# A text cell starting with one of these is run as a formula by spreadsheets (CSV injection:
+# an id "=HYPERLINK(...)" becomes a live link); tab and CR start one in some of them too.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: object) -> object:
+    """A text cell a spreadsheet would run as a formula, prefixed with `'` (shown, not run).
+
+    Only text: numbers stay numbers (-2.5 is a number, not a formula).
+    """
+    if isinstance(cell, str) and cell.startswith(_FORMULA_START):
+        return "'" + cell
+    return cell
+
+
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    """Rows as CSV text under a header line (newline-terminated rows, as every CSV this tool writes)."""
+    """Rows as CSV text under a header line (newline-terminated rows, as every CSV this tool writes).
+
+    The one CSV writer of every output: text cells are made spreadsheet-safe.
+    """
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    # With "\n" rows, the writer leaves a cell holding "\r" unquoted, which breaks the row for
+    # every reader: such rows are written fully quoted.
+    quoted = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    for row in (header, *rows):
+        cells = [spreadsheet_safe(c) for c in row]
+        (quoted if any(isinstance(c, str) and "\r" in c for c in cells) else writer).writerow(cells)
     return buf.getvalue()
 
 
@@ -204,27 +214,25 @@ def _parse_skills(cell: str, path: Path, row: int) -> dict[str, str]:
     for part in cell.split(";"):
         if not part.strip():
             continue
+        for wrong in (",", "|"):
+            if wrong in part:
+                raise InputError(f"{wrong!r} in {part.strip()!r}: separate skills with ';' "
+                                 f"(key:multiplier;key:multiplier)", file=str(path), row=row,
+                                 field="skills")
         key, sep, mult = part.rpartition(":")
         if not sep or not key.strip():
             raise InputError(f"expected key:multiplier, got {part.strip()!r}",
                              file=str(path), row=row, field="skills")
+        if key.strip() in skills:
+            raise InputError(f"skill {key.strip()!r} given twice", file=str(path), row=row,
+                             field="skills")
         skills[key.strip()] = mult.strip()
     return skills
 
 
 def parse_document(path: Path) -> Any:
-    text = read_text(path)
-    try:
-        if path.suffix.lower() == ".json":
-            return json.loads(text)
-        return parse_yaml(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"malformed JSON: {exc.msg} (column {exc.colno})", file=str(path),
-                         row=exc.lineno) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"malformed YAML: {getattr(exc, 'problem', None) or exc}", file=str(path),
-                         row=mark.line + 1 if mark is not None else None) from None
+    """A JSON (.json) or YAML file's data; every problem reading it is an InputError."""
+    return documents.parse_document(path, read_text(path))
 
 
 def _document_rows(
@@ -240,6 +248,10 @@ def _document_rows(
         if not isinstance(item, dict):
             raise InputError("each record must be a mapping of field to value",
                              file=str(path), row=row)
+        twice = documents.repeated_key(item)
+        if twice is not None:
+            raise InputError("key given twice: which value is meant?", file=str(path), row=row,
+                             field=twice)
         for name in required:
             if name not in item:
                 raise InputError("missing required field", file=str(path), row=row, field=name)
@@ -257,7 +269,8 @@ def input_error_from(exc: ValidationError, file: str, row: int | None) -> InputE
         message = "missing required field"
     value = err.get("input")
     if err["type"] not in ("missing", "extra_forbidden") and isinstance(value, (str, int, float)):
-        message = f"{message} (got {value!r})"
+        shown = repr(value) if not isinstance(value, int) or value.bit_length() < 64 else "a huge integer"
+        message = f"{message} (got {shown[:60] + '...' if len(shown) > 60 else shown})"
     return InputError(message, file=file, row=row, field=field)
 
 

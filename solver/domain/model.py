@@ -18,6 +18,20 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from solver.domain.availability import parse_date_range, parse_timezone, parse_working_hours
 from solver.domain.errors import InputError
+from solver.domain.fields import (
+    INTEGER,
+    MAX_CAPACITY,
+    MAX_LEAD_VALUE,
+    MAX_QUOTA_WEIGHT,
+    MAX_SENIORITY,
+    MIN_QUOTA_WEIGHT,
+    NUMBER,
+    Id,
+    Items,
+    OptionalId,
+    Skills,
+)
+from solver.domain.ids import id_key
 
 SEGMENTS = ("SMB", "MM", "ENT")
 LeadSegment = Literal["SMB", "MM", "ENT", ""]
@@ -53,37 +67,28 @@ class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
-def _require_text(value: str) -> str:
-    if not value:
-        raise ValueError("must not be empty")
-    return value
-
-
 class Rep(_Record):
     """A sales rep who can own leads."""
 
-    id: str
+    id: Id
     name: str = ""
-    territories: tuple[str, ...] = ()
-    industries: tuple[str, ...] = ()
-    products: tuple[str, ...] = ()
-    segments: tuple[str, ...] = ()
-    capacity: Annotated[int, Field(ge=0)]
-    open_leads: Annotated[int, Field(ge=0)] = 0
-    quota_weight: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
+    territories: Items = ()
+    industries: Items = ()
+    products: Items = ()
+    segments: Items = ()
+    capacity: Annotated[int, INTEGER, Field(ge=0, le=MAX_CAPACITY)]
+    open_leads: Annotated[int, INTEGER, Field(ge=0, le=MAX_CAPACITY)] = 0
+    quota_weight: Annotated[float, NUMBER, Field(ge=MIN_QUOTA_WEIGHT, le=MAX_QUOTA_WEIGHT,
+                                                 allow_inf_nan=False)] = 1.0
     available: bool = True
-    skills: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
-        default_factory=dict
-    )
-    seniority: Annotated[int, Field(ge=0)] = 0
+    skills: Skills = Field(default_factory=dict)
+    seniority: Annotated[int, INTEGER, Field(ge=0, le=MAX_SENIORITY)] = 0
     # When the rep takes new leads (see solver.domain.availability): an IANA time zone,
     # local working hours ("09:00-17:30" = weekdays; "" = always) and inclusive
     # out-of-office date ranges "YYYY-MM-DD..YYYY-MM-DD".
     timezone: str = "UTC"
     working_hours: str = ""
     ooo: tuple[str, ...] = ()
-
-    _id = field_validator("id")(_require_text)
 
     @field_validator("timezone")
     @classmethod
@@ -117,21 +122,19 @@ class Rep(_Record):
 class Lead(_Record):
     """An incoming lead that needs exactly one owner."""
 
-    id: str
+    id: Id
     created_at: datetime | None = None
     territory: str = ""
     industry: str = ""
     product: str = ""
     segment: LeadSegment = ""
-    account_id: str = ""
-    parent_account_id: str = ""
-    value: Annotated[float, Field(ge=0, allow_inf_nan=False)]
-    score: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 1.0
-    effort: Annotated[int, Field(ge=1)] = 1
+    account_id: OptionalId = ""
+    parent_account_id: OptionalId = ""
+    value: Annotated[float, NUMBER, Field(ge=0, le=MAX_LEAD_VALUE, allow_inf_nan=False)]
+    score: Annotated[float, NUMBER, Field(ge=0, le=1, allow_inf_nan=False)] = 1.0
+    effort: Annotated[int, INTEGER, Field(ge=1, le=MAX_CAPACITY)] = 1
     urgent: bool = False
-    owner_id: str = ""
-
-    _id = field_validator("id")(_require_text)
+    owner_id: OptionalId = ""
 
 
 class Rules(_Record):
@@ -149,28 +152,37 @@ class Rules(_Record):
 class Fairness(_Record):
     """Balance of each rep's load against its quota-weighted share."""
 
-    weight: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    # Money per unit of squared deviation, relative to the leads' values: a million times
+    # the money at stake is past any use (the sweeps stop at 3) and keeps penalties finite.
+    weight: Annotated[float, NUMBER, Field(ge=0, le=1e6, allow_inf_nan=False)] = 0.0
     measure: Literal["count", "value"] = "count"
     mode: Literal["penalty", "minmax"] = "penalty"
+
+
+DAY_S = 86_400.0
+YEAR_HOURS = 8_760.0
 
 
 class Batch(_Record):
     """Micro-batching of normal (non-urgent) leads in the online router."""
 
-    max_size: Annotated[int, Field(ge=1)] = 100
-    max_wait_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 60.0
+    # At most a million leads per batch and a day of waiting: past both, speed to lead is lost.
+    max_size: Annotated[int, INTEGER, Field(ge=1, le=MAX_CAPACITY)] = 100
+    max_wait_s: Annotated[float, NUMBER, Field(ge=0, le=DAY_S, allow_inf_nan=False)] = 60.0
 
 
 class Sla(_Record):
     """Service level for first response: untouched leads move to another rep."""
 
     # Counted in the owner's working hours (around the clock for reps without hours).
-    first_touch_hours: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 4.0
+    # Hours are bounded by a year (YEAR_HOURS): past that a lead is no longer followed up.
+    first_touch_hours: Annotated[float, NUMBER, Field(gt=0, le=YEAR_HOURS, allow_inf_nan=False)] = 4.0
     # A lead moves at most this often; after that it stays with its last owner.
-    max_reassignments: Annotated[int, Field(ge=0)] = 2
+    max_reassignments: Annotated[int, INTEGER, Field(ge=0, le=1000)] = 2
     # A lead waiting in the router's backlog (no rep had room or was on shift) this many
     # wall-clock hours gets a final "unassigned" answer, for a person to pick up; None: it waits.
-    max_backlog_hours: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    max_backlog_hours: Annotated[float, NUMBER, Field(gt=0, le=YEAR_HOURS,
+                                                      allow_inf_nan=False)] | None = None
 
 
 class Pricing(_Record):
@@ -183,7 +195,7 @@ class Pricing(_Record):
     # which over-prices when capacity is ample: such prices only steer urgent leads between
     # reps, and the two rationing options below stay off. Err high: 25% high costs less
     # than 20% low.
-    horizon_leads: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    horizon_leads: Annotated[float, NUMBER, Field(gt=0, le=1e9, allow_inf_nan=False)] | None = None
     # With a forecast: micro-batches of the value-maximising solvers (flow, cpsat, greedy) use
     # the same prices, a seat costing its rep's price. The baselines stay unpriced.
     price_batches: bool = True
@@ -239,18 +251,19 @@ class Policy(_Record):
 
     solver: str = "flow"
     rules: Rules = Field(default_factory=Rules)
-    soft_penalty: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.25
+    soft_penalty: Annotated[float, NUMBER, Field(ge=0, le=1, allow_inf_nan=False)] = 0.25
     fairness: Fairness = Field(default_factory=Fairness)
     # Leads with score >= this go to the most senior rep in the `rules` cascade.
-    high_score: Annotated[float, Field(ge=0, le=1)] = 0.8
-    seed: int = 0
+    high_score: Annotated[float, NUMBER, Field(ge=0, le=1, allow_inf_nan=False)] = 0.8
+    # 0 to 2^31 - 1: what both numpy's generators and CP-SAT's int32 seed take (-1 crashed numpy).
+    seed: Annotated[int, INTEGER, Field(ge=0, le=2**31 - 1)] = 0
     # Seconds per batch solve, the whole call (warm start and model build included), from
     # 0.001 to 3600: an hour per batch is past any scheduled run's window (1e300 was accepted
     # and ran on), and below a millisecond not even the warm start runs.
-    time_limit_s: Annotated[float, Field(ge=MIN_TIME_LIMIT_S, le=MAX_TIME_LIMIT_S,
+    time_limit_s: Annotated[float, NUMBER, Field(ge=MIN_TIME_LIMIT_S, le=MAX_TIME_LIMIT_S,
                                          allow_inf_nan=False)] = 10.0
-    # 0 means all available CPU cores.
-    workers: Annotated[int, Field(ge=0)] = 0
+    # 0 means all available CPU cores; 256 is past any machine this runs on.
+    workers: Annotated[int, INTEGER, Field(ge=0, le=256)] = 0
     batch: Batch = Field(default_factory=Batch)
     sla: Sla = Field(default_factory=Sla)
     pricing: Pricing = Field(default_factory=Pricing)
@@ -264,26 +277,34 @@ class Policy(_Record):
 
 
 def check_unique_ids(records: Sequence[Rep | Lead], *, file: str | None, what: str) -> None:
-    """Ids must be unique within a file; rows are 1-based in file order."""
-    seen: dict[str, int] = {}
+    """Ids must be unique within a file, and not differ only by case or character form.
+
+    Rows are 1-based in file order. `L1` and `l1` in one file are almost always
+    one record typed twice (or a typo), so both are refused, naming both rows.
+    """
+    seen: dict[str, tuple[int, str]] = {}
     for row, record in enumerate(records, start=1):
-        if record.id in seen:
-            raise InputError(
-                f"duplicate {what} id {record.id!r} (first seen in row {seen[record.id]})",
-                file=file,
-                row=row,
-                field="id",
-            )
-        seen[record.id] = row
+        key = id_key(record.id)
+        if key in seen:
+            first_row, first = seen[key]
+            message = (f"duplicate {what} id {record.id!r} (first seen in row {first_row})"
+                       if first == record.id else
+                       f"{what} id {record.id!r} differs from {first!r} in row {first_row} only "
+                       f"by case or character form: one {what} typed twice?")
+            raise InputError(message, file=file, row=row, field="id")
+        seen[key] = (row, record.id)
 
 
 def check_owners(reps: Sequence[Rep], leads: Sequence[Lead], *, leads_file: str | None) -> None:
     """Every lead's owner_id must name a known rep."""
     rep_ids = {r.id for r in reps}
+    by_key = {id_key(r.id): r.id for r in reps}
     for row, lead in enumerate(leads, start=1):
         if lead.owner_id and lead.owner_id not in rep_ids:
+            near = by_key.get(id_key(lead.owner_id))
+            hint = f"; did you mean {near!r}?" if near else ""
             raise InputError(
-                f"owner_id {lead.owner_id!r} names no rep in the reps file",
+                f"owner_id {lead.owner_id!r} names no rep in the reps file{hint}",
                 file=leads_file,
                 row=row,
                 field="owner_id",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from solver.cli import main
@@ -31,64 +31,8 @@ def run(tmp_path: Path, *args: str, reps: str = REPS, leads: str = LEADS,
     return CliRunner().invoke(main, argv)
 
 
-BAD_INPUTS = [
-    # (what to change, file, row, field, words in the message)
-    ({"reps": "id,territories\nr1,EU\n"}, "reps.csv", "header", "capacity", "missing required column"),
-    ({"leads": "id,territory\nl1,EU\n"}, "leads.csv", "header", "value", "missing required column"),
-    ({"reps": REPS.replace("r2,*,SMB;MM,2", "r2,*,SMB;MM,-2")}, "reps.csv", "row 2", "capacity", "greater than or equal to 0"),
-    ({"reps": REPS.replace("r2,*,SMB;MM,2", "r2,*,SMB;MM,two")}, "reps.csv", "row 2", "capacity", "integer"),
-    ({"leads": LEADS.replace("l2,US,MM,,50", "l2,US,MM,,-50")}, "leads.csv", "row 2", "value",
-     "greater than or equal to 0"),
-    ({"leads": LEADS.replace("l2,US,MM,,50", "l2,US,MM,,lots")}, "leads.csv", "row 2", "value", "number"),
-    ({"leads": LEADS.replace("100,0.5", "100,1.5")}, "leads.csv", "row 1", "score", "less than or equal to 1"),
-    ({"leads": LEADS.replace("10,1,1,", "10,1,0,")}, "leads.csv", "row 3", "effort", "greater than or equal to 1"),
-    ({"reps": REPS + "r1,EU,,1,0,1,true,\n"}, "reps.csv", "row 3", "id", "duplicate rep id"),
-    ({"leads": LEADS + "l1,EU,SMB,,1,1,1,\n"}, "leads.csv", "row 4", "id", "duplicate lead id"),
-    ({"leads": LEADS.replace("1,r2", "1,ghost")}, "leads.csv", "row 2", "owner_id", "names no rep"),
-    ({"policy": "solver: magic\n"}, "policy.yaml", None, "solver", "unknown solver"),
-    ({"policy": "rules:\n  teritory: hard\n"}, "policy.yaml", None, "rules.teritory", "unknown key"),
-    ({"policy": "fairness: [1, 2\n"}, "policy.yaml", "row", None, "malformed YAML"),
-    ({"policy": ""}, "policy.yaml", None, None, "empty"),
-    ({"reps": ""}, "reps.csv", None, None, "empty"),
-    ({"leads": 'id,value\n"l1,5\n'}, "leads.csv", "row 1", None, "malformed CSV"),
-    ({"leads": "id,value\nl1,5,7\n"}, "leads.csv", "row 1", None, "cells where the header has 2"),
-    ({"leads_bytes": "id,territory,value\nl1,Köln,5\n".encode("latin-1")}, "leads.csv", "row 1", None,
-     "not UTF-8"),
-    ({"leads_json": '[{"id": "l1", "value": 5},'}, "leads.json", "row 1", None, "malformed JSON"),
-    ({"leads_json": '[{"id": "l1"}]'}, "leads.json", "row 1", "value", "missing required field"),
-    ({"reps": REPS.replace("fin:1.5", "fin=1.5")}, "reps.csv", "row 1", "skills", "key:multiplier"),
-    ({"reps": REPS.replace("SMB;MM", "SMB;Huge")}, "reps.csv", "row 1", "segments", "unknown segment"),
-]
-
-
-@pytest.mark.parametrize(("change", "file", "row", "field", "words"), BAD_INPUTS)
-def test_bad_input_exit_2_names_file_row_field(tmp_path: Path, change, file, row, field, words) -> None:
-    reps = change.get("reps", REPS)
-    leads = change.get("leads", LEADS)
-    leads_name = "leads.csv"
-    if "leads_json" in change:
-        leads_name, leads = "leads.json", change["leads_json"]
-    (tmp_path / "reps.csv").write_text(reps, encoding="utf-8")
-    if "leads_bytes" in change:
-        (tmp_path / leads_name).write_bytes(change["leads_bytes"])
-    else:
-        (tmp_path / leads_name).write_text(leads, encoding="utf-8")
-    argv = ["assign", "--reps", str(tmp_path / "reps.csv"), "--leads", str(tmp_path / leads_name),
-            "--out", str(tmp_path / "out.json"), "--format", "json"]
-    if "policy" in change:
-        (tmp_path / "policy.yaml").write_text(change["policy"], encoding="utf-8")
-        argv += ["--policy", str(tmp_path / "policy.yaml")]
-    result = CliRunner().invoke(main, argv)
-    assert result.exit_code == 2, result.output
-    message = result.output.strip().splitlines()[-1]
-    assert message.startswith("error: ")
-    assert file in message
-    if row is not None:
-        assert row in message
-    if field is not None:
-        assert f"field '{field}'" in message
-    assert words in message
-    assert not (tmp_path / "out.json").exists()
+# Every kind of bad input file (exit 2, one line naming file, row and field) is one row of the
+# table in tests/cli/test_bad_inputs.py.
 
 
 def test_unknown_solver_option_is_usage_error(tmp_path: Path) -> None:
@@ -225,3 +169,25 @@ def test_unassigned_reason_names_capacity(tmp_path: Path) -> None:
     assert any(r.startswith("capacity: all") for r in reasons)
     assert data["summary"]["counts"]["unassigned_by_reason"]["capacity"] == sum(
         r.startswith("capacity") for r in reasons)
+
+
+def test_table_rows_stay_one_line_each() -> None:
+    """Issue 12 item 8: a newline in a cell broke the table; control characters are shown escaped."""
+    from solver.report.tables import format_rows
+
+    text = format_rows(("lead", "reason"), [("L\n1", "a\rb\tc\x1bd"), ("L2", "ok")])
+    lines = text.splitlines()
+    assert len(lines) == 4
+    assert lines[2].split() == ["L\\n1", "a\\rb\\tc\\x1bd"]
+    assert lines[3].split() == ["L2", "ok"]
+
+
+def test_assign_csv_output_defuses_formula_ids(tmp_path: Path) -> None:
+    """Issue 12 item 8: `assign --format csv` goes through the one CSV writer, which escapes formulas."""
+    leads = LEADS.replace("l1,EU", '"=HYPERLINK(""http://evil"",""x"")",EU')
+    result = run(tmp_path, "--format", "csv", leads=leads)
+    assert result.exit_code == 0, result.output
+    import csv as csvmod
+    rows = list(csvmod.reader(io.StringIO((tmp_path / "out.json").read_text())))
+    assert rows[1][0] == "'=HYPERLINK(\"http://evil\",\"x\")"
+    assert [r[0] for r in rows[2:]] == ["l2", "l3"]

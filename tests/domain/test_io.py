@@ -33,3 +33,24 @@ def test_write_atomic_replaces_the_whole_file_and_leaves_no_temp(tmp_path: Path)
     write_atomic(path, "second\n")
     assert path.read_text() == "second\n"
     assert [p.name for p in path.parent.iterdir()] == ["result.json"]
+
+
+@pytest.mark.parametrize(("cell", "written"), [
+    ("=HYPERLINK(\"http://x\",\"y\")", "'=HYPERLINK(\"http://x\",\"y\")"),  # formula injection
+    ("+1-555", "'+1-555"),
+    ("-2+3", "'-2+3"),
+    ("@SUM(A1)", "'@SUM(A1)"),
+    ("\tcmd", "'\tcmd"),
+    ("\rcmd", "'\rcmd"),  # and quoted: an unquoted CR broke the row for every reader
+    ("L0001", "L0001"),  # plain text as it is
+    ("a=b", "a=b"),  # only the first character starts a formula
+])
+def test_csv_text_defuses_cells_a_spreadsheet_would_run_as_formulas(cell: str, written: str) -> None:
+    """Issue 12 item 8: an id like =HYPERLINK(...) went verbatim into `--format csv`."""
+    text = csv_text(("id",), [(cell,)])
+    assert list(csv.reader(io.StringIO(text))) == [["id"], [written]]
+
+
+def test_csv_text_keeps_numbers_numbers() -> None:
+    text = csv_text(("value", "delta", "text"), [(-2.5, -3, "-3")])
+    assert text.splitlines()[1] == "-2.5,-3,'-3"

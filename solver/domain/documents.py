@@ -1,0 +1,167 @@
+"""Reading JSON and YAML documents: every way a document can be unreadable is one `InputError`.
+
+Beyond malformed syntax, three things used to escape as other exceptions or
+pass silently:
+
+- a key given twice in one mapping: both parsers keep the last value without
+  a word. Mappings are read as `Mapping`, which remembers the repeated keys;
+  `repeated_key` finds the first, for the caller to refuse with its row;
+- an integer longer than Python's int-string limit (4,300 digits): a plain
+  ValueError from the parser (exit 1 before);
+- nesting deeper than the parser's recursion: RecursionError (exit 1 before).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from solver.domain.errors import InputError
+
+# Records are at most a few levels deep (a policy's `pricing.horizon_leads`, a rep's skills).
+MAX_DEPTH = 64
+_LONG_INTEGER = re.compile(r"""(?:["']?([\w.]+)["']?\s*:\s*)?[-+]?\d{1000,}""")
+
+
+class Mapping(dict[Any, Any]):
+    """A parsed mapping that remembers the keys it was given more than once."""
+
+    twice: tuple[str, ...] = ()
+
+
+class _Yaml12BoolLoader(yaml.SafeLoader):
+    """YAML loader where only true/false are booleans (YAML 1.2), so `industry: off` stays "off"."""
+
+
+_Yaml12BoolLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12BoolLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def _construct_map(loader: _Yaml12BoolLoader, node: yaml.MappingNode) -> Iterator[Mapping]:
+    data = Mapping()
+    yield data  # first, as SafeLoader does, so that anchors may refer to the mapping
+    # Counted before merge keys (`<<`) are flattened in: a key overriding a merged one is YAML.
+    names = [k.value for k, _ in node.value if isinstance(k, yaml.ScalarNode) and k.value != "<<"]
+    data.update(loader.construct_mapping(node))
+    data.twice = tuple(sorted({str(n) for n in names if names.count(n) > 1}))
+
+
+_Yaml12BoolLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+
+
+def _json_mapping(pairs: list[tuple[str, Any]]) -> Mapping:
+    data = Mapping(pairs)
+    if len(data) < len(pairs):
+        names = [k for k, _ in pairs]
+        data.twice = tuple(sorted({n for n in names if names.count(n) > 1}))
+    return data
+
+
+def parse_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_Yaml12BoolLoader)  # a SafeLoader subclass: no arbitrary objects
+
+
+def parse_text(text: str, *, json_syntax: bool, file: str) -> Any:
+    """A JSON or YAML document's data; any problem reading it is an InputError naming the line."""
+    deep = _too_deep_line(text)
+    if deep is not None:
+        raise InputError(f"nested deeper than {MAX_DEPTH} levels: records are a few levels deep",
+                         file=file, row=deep)
+    try:
+        if json_syntax:
+            return json.loads(text, object_pairs_hook=_json_mapping)
+        return parse_yaml(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"malformed JSON: {exc.msg} (column {exc.colno})", file=file,
+                         row=exc.lineno) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise InputError(f"malformed YAML: {getattr(exc, 'problem', None) or exc}", file=file,
+                         row=mark.line + 1 if mark is not None else None) from None
+    except RecursionError:  # block-style YAML nests by indentation, which the scan does not count
+        raise InputError("nested too deep to read: records are a few levels deep", file=file) from None
+    except ValueError as exc:  # Python's int-string limit, or a YAML date that is no date
+        long = _LONG_INTEGER.search(text)
+        if long is None:
+            raise InputError(f"unreadable value: {exc}", file=file) from None
+        digits = sum(c.isdigit() for c in long.group(0))
+        raise InputError(f"a number of {digits:,} digits: no field takes more than 13",
+                         file=file, row=text.count("\n", 0, long.end()) + 1,
+                         field=long.group(1)) from None
+
+
+def parse_document(path: Path, text: str) -> Any:
+    """`text`, read from `path`, as JSON (.json) or YAML (anything else)."""
+    return parse_text(text, json_syntax=path.suffix.lower() == ".json", file=str(path))
+
+
+def repeated_key(data: Any, path: str = "") -> str | None:
+    """The dotted path of the first key given twice in any mapping of `data`; None if there is none.
+
+    List items add no step to the path: the caller names the record (row) itself.
+    """
+    if isinstance(data, Mapping) and data.twice:
+        return f"{path}{data.twice[0]}"
+    items: Any = data.items() if isinstance(data, dict) else (
+        (None, x) for x in data) if isinstance(data, list) else ()
+    for key, value in items:
+        found = repeated_key(value, path if key is None else f"{path}{key}.")
+        if found is not None:
+            return found
+    return None
+
+
+def key_line(text: str, loc: tuple[str, ...]) -> int | None:
+    """The 1-based line of the key at `loc` (or of its nearest parent found) in a YAML/JSON mapping."""
+    try:
+        node = yaml.compose(text, Loader=_Yaml12BoolLoader)
+    except (yaml.YAMLError, RecursionError, ValueError):
+        return None
+    line = None
+    for step in loc:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        # the last one: for a key given twice, the repeat is what to point at
+        matches = [(k, v) for k, v in node.value if getattr(k, "value", None) == step]
+        if not matches:
+            break
+        match = matches[-1]
+        line = match[0].start_mark.line + 1
+        node = match[1]
+    return line
+
+
+def _too_deep_line(text: str) -> int | None:
+    """The line where brackets nest past MAX_DEPTH (strings skipped), or None: before parsing."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return None
+    depth = 0
+    quote = ""
+    escaped = False
+    for position, char in enumerate(text):
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return text.count("\n", 0, position) + 1
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return None
