@@ -1,0 +1,420 @@
+"""Routing rules (`solver.domain.rules`) compiled to eligibility and penalty arrays.
+
+Two steps, like `scoring`: `compile_rule_set` encodes the rep side once (teams,
+each rule's named reps); `evaluate` runs a batch of leads given as columns.
+Every condition is one numpy operation over all leads: a text field is coded to
+ints once per normalization (trimmed, case-folded unless a rule says otherwise),
+a condition becomes a look-up table over the codes; numbers are parsed once per
+field. Derived fields are computed first, with `np.searchsorted`.
+
+Semantics, for lead i and rep j (a rule "applies" to a lead when every condition
+holds, its mode is not off, and no earlier `final` rule of its group took the lead):
+
+1. Hard admit rules fall in groups: by `group` if given, else by target kind
+   ("reps" for teams and reps, "attribute:<name>" for a rep attribute), and by
+   scope. Within a group the applying rules OR: lead i may go to the union of
+   their named reps. A lead no rule of a group applies to is unrestricted by it
+   (Salesforce / HubSpot: a lead no entry matches falls through). Groups AND:
+   language and product admits must both hold. `final: true` makes a group
+   first-match for the leads that rule takes (Salesforce's ordered entries).
+2. Hard exclude rules always apply: a named rep is never eligible, whatever
+   admitted it. So an exclusion stands beside a specialization.
+3. Soft rules (admit, exclude, prefer; prefer is soft by default) each multiply
+   the share of expected value kept by ``1 - weight`` where they are broken: an
+   admit or prefer for the reps it does not name, an exclude for the reps it
+   names. Weight defaults to the policy's `soft_penalty`. Ranked preferences keep
+   ``1 - weight * tier / k`` for a rep in tier `tier` of k (0 first; none: tier k),
+   so the first tier fills its capacity before the others share what is left.
+4. A rule scoped to a team touches only the team's members.
+
+Conditions: text equals / in / not_in after normalization; a blank field
+equals nothing, is in no set, and passes not_equals / not_in (a blank is not
+"A"). Numeric tests never match a blank; a non-blank value that is not a
+number under a numeric test is an `InputError` naming the lead row and field
+(silently not matching "2,000" would misroute). Rep attributes are `;`-separated
+text or lists, compared trimmed and case-folded; with `lead_field`, a rep whose
+list has no plain entry or holds `*` takes any value and `!x` refuses x; a
+blank lead value matches only such open reps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from solver.domain.errors import InputError
+from solver.domain.model import Lead, Rep, RuleMode
+from solver.domain.rules import ORDER_OPS, Condition, Derived, Op, RoutingRule, RuleSet, Target, as_text
+
+
+def _fold(text: np.ndarray, *, trim: bool = True, case_sensitive: bool = False) -> np.ndarray:
+    text = np.char.strip(text) if trim else text
+    return text if case_sensitive else np.char.lower(text)
+
+
+@dataclass(frozen=True)
+class LeadTable:
+    """A batch of leads as text columns; numbers and codes are derived on demand and cached."""
+
+    n: int
+    text: dict[str, np.ndarray]  # field -> str (n,), as given
+    _numbers: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    _codes: dict[tuple[str, bool, bool], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, columns: Mapping[str, Sequence[object] | np.ndarray],
+           numbers: Mapping[str, np.ndarray] | None = None) -> LeadTable:
+        """Columns of cell text (None is blank); `numbers` may give fields parsed already."""
+        text = {k: col.astype(str) if isinstance(col, np.ndarray) else np.array([_cell(v) for v in col])
+                for k, col in columns.items()}
+        n = len(next(iter(text.values()))) if text else 0
+        if any(len(col) != n for col in text.values()):
+            raise ValueError("lead columns differ in length")
+        table = cls(n, {k: col if col.size else np.zeros(0, dtype="<U1") for k, col in text.items()})
+        for k, values in (numbers or {}).items():
+            table._numbers[k] = (np.asarray(values, dtype=np.float64), np.zeros(n, dtype=bool))
+        return table
+
+    def numbers(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(float (n,) with NaN for blank or not a number, bool (n,) non-blank but not a number)."""
+        if name not in self._numbers:
+            cells = np.char.strip(self.text[name])
+            blank = cells == ""
+            try:
+                values = np.where(blank, "nan", cells).astype(np.float64)
+            except ValueError:  # text in the column: parse cell by cell to find which
+                values = np.array([_float_or_nan(c) for c in cells], dtype=np.float64)
+            self._numbers[name] = (values, np.isnan(values) & ~blank)
+        return self._numbers[name]
+
+    def codes(self, name: str, *, trim: bool = True, case_sensitive: bool = False
+              ) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted distinct normalized values (V,), each lead's index into them (n,))."""
+        key = (name, trim, case_sensitive)
+        if key not in self._codes:
+            vocab, codes = np.unique(_fold(self.text[name], trim=trim, case_sensitive=case_sensitive),
+                                     return_inverse=True)
+            self._codes[key] = (vocab, codes.reshape(-1))
+        return self._codes[key]
+
+    def with_derived(self, derived: Mapping[str, Derived]) -> LeadTable:
+        """The table with each derived field's label column (replacing a given column of that name)."""
+        text = dict(self.text)
+        for name, d in derived.items():
+            values, _ = self.numbers(d.source)
+            tier = np.searchsorted(np.array([t for t, _ in d.thresholds]), values, side="right")
+            tier[np.isnan(values)] = len(d.labels)
+            text[name] = np.array([*d.labels, d.missing])[tier]
+        return LeadTable(self.n, text, {k: v for k, v in self._numbers.items() if k not in derived})
+
+
+def _cell(value: object) -> str:
+    """A cell as text: strings as they are (trimming is the conditions' choice), YAML scalars as CSV text."""
+    return value if isinstance(value, str) else "" if value is None else as_text(value)
+
+
+def _float_or_nan(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
+@dataclass(frozen=True)
+class TeamTable:
+    ids: tuple[str, ...]
+    membership: np.ndarray  # bool (T, m)
+    capacity: np.ndarray  # int (T,): the team's cap on open effort, -1 = none
+
+    @property
+    def disjoint_capped(self) -> bool:
+        """No rep is in two capped teams: flow can route rep -> team -> sink."""
+        return bool((self.membership[self.capacity >= 0].sum(axis=0) <= 1).all())
+
+
+@dataclass(frozen=True)
+class _Named:
+    """The reps a target names: a fixed mask, or per lead by a lead field, or ranked tiers."""
+
+    mask: np.ndarray | None = None  # bool (m,)
+    lead_field: str | None = None
+    labels: np.ndarray | None = None  # sorted folded attribute values (K,)
+    covers: np.ndarray | None = None  # bool (m, K + 1): the rep lists label k; last column: none
+    refuses: np.ndarray | None = None  # bool (m, K + 1): the rep lists !label
+    tier: np.ndarray | None = None  # int (m,): ranked tier, `tiers` for none
+    tiers: int = 0
+
+    def lead_codes(self, leads: LeadTable) -> np.ndarray | None:
+        if self.lead_field is None or self.labels is None:
+            return None
+        vocab, codes = leads.codes(self.lead_field)
+        k = len(self.labels)
+        pos = np.minimum(np.searchsorted(self.labels, vocab), max(k - 1, 0))
+        known = (self.labels[pos] == vocab) if k else np.zeros(len(vocab), dtype=bool)
+        return np.where(known, pos, k)[codes]
+
+    def rows(self, codes: np.ndarray | None) -> np.ndarray:
+        """bool (n, m) or (m,): rep j is named for the leads with these codes."""
+        if self.covers is not None and self.refuses is not None and codes is not None:
+            return self.covers[:, codes].T & ~self.refuses[:, codes].T
+        if self.tier is not None:
+            return self.tier < self.tiers
+        assert self.mask is not None
+        return self.mask
+
+
+@dataclass(frozen=True)
+class CompiledRuleSet:
+    """A rule set encoded against the reps: compile once, evaluate each batch."""
+
+    rule_set: RuleSet
+    rules: tuple[RoutingRule, ...]  # every rule, policy rules first, then each team's
+    rep_ids: tuple[str, ...]
+    teams: TeamTable
+    scope: np.ndarray  # bool (R, m): the reps each rule may touch
+    named: tuple[_Named, ...]
+    file: str | None = None
+
+
+def rep_attributes(reps: Sequence[Rep], extra: Mapping[str, Sequence[object]] | None = None
+                   ) -> dict[str, list[tuple[str, ...]]]:
+    """Every rep field as an attribute (lists as they are, skills by key) plus extra columns."""
+    out: dict[str, list[tuple[str, ...]]] = {}
+    for rep in reps:
+        for name, value in rep.model_dump().items():
+            items = value if isinstance(value, (tuple, list, dict)) else (value,)
+            out.setdefault(name, []).append(tuple(as_text(v) for v in items))
+    for name, column in (extra or {}).items():
+        out[name] = [_split(cell) for cell in column]
+    return out
+
+
+def lead_columns(leads: Sequence[Lead], extra: Mapping[str, Sequence[object]] | None = None
+                 ) -> dict[str, list[str]]:
+    """Every lead field as a text column (blank for None) plus extra columns."""
+    names = list(Lead.model_fields)
+    rows = [lead.model_dump() for lead in leads]
+    cols = {k: ["" if r[k] is None else as_text(r[k]) for r in rows] for k in names}
+    return {**cols, **{k: [as_text(v) for v in col] for k, col in (extra or {}).items()}}
+
+
+def _split(cell: object) -> tuple[str, ...]:
+    parts = cell if isinstance(cell, (list, tuple)) else str(cell or "").split(";")
+    return tuple(s for s in (as_text(p) for p in parts) if s)
+
+
+def compile_rule_set(rule_set: RuleSet, rep_ids: Sequence[str],
+                     attributes: Mapping[str, Sequence[str | Sequence[str]]], *,
+                     file: str | None = None) -> CompiledRuleSet:
+    """Encode the rep side: team membership, each rule's scope and named reps.
+
+    `attributes` maps a rep attribute to each rep's value, a list or `;`-separated text.
+    """
+    attrs = {k: [_split(v) for v in col] for k, col in attributes.items()}
+    ids = tuple(rep_ids)
+    index = {rep: j for j, rep in enumerate(ids)}
+    m = len(ids)
+
+    def reps_mask(names: Sequence[str], where: str) -> np.ndarray:
+        if unknown := [r for r in names if r not in index]:
+            raise InputError(f"{where}: no rep {unknown[0]!r} in the reps", file=file, field="reps")
+        mask = np.zeros(m, dtype=bool)
+        mask[[index[r] for r in names]] = True
+        return mask
+
+    def attribute_mask(target: Target, where: str) -> np.ndarray:
+        lists = _attribute(attrs, target.rep_attribute, where, file)
+        wanted = {v.lower() for v in target.values}
+        return np.array([bool(wanted & {x.lower() for x in lst}) or "*" in lst for lst in lists], dtype=bool)
+
+    membership = np.zeros((len(rule_set.teams), m), dtype=bool)
+    for t, team in enumerate(rule_set.teams):
+        membership[t] = reps_mask(team.members, f"team {team.id!r}")
+        if team.member_filter is not None:
+            membership[t] |= attribute_mask(team.member_filter, f"team {team.id!r}")
+    team_row = {team.id: t for t, team in enumerate(rule_set.teams)}
+
+    def static(target: Target, where: str) -> np.ndarray:
+        if target.rep_attribute is not None:
+            return attribute_mask(target, where)
+        return reps_mask(target.reps, where) | membership[[team_row[t] for t in target.teams]].any(axis=0)
+
+    scoped = rule_set.scoped_rules()
+    named: list[_Named] = []
+    for rule, _ in scoped:
+        target, where = rule.then.target, f"rule {rule.name!r}"
+        if target.ranked:
+            tier = np.full(m, len(target.ranked))
+            for k, tier_target in reversed(list(enumerate(target.ranked))):
+                tier[static(tier_target, where)] = k
+            named.append(_Named(tier=tier, tiers=len(target.ranked)))
+        elif target.lead_field is not None:
+            named.append(_by_lead_field(_attribute(attrs, target.rep_attribute, where, file),
+                                        target.lead_field))
+        else:
+            named.append(_Named(mask=static(target, where)))
+    scope = np.array([membership[team_row[t]] if t else np.ones(m, dtype=bool) for _, t in scoped],
+                     dtype=bool).reshape(len(scoped), m)
+    capacity = np.array([-1 if t.capacity is None else t.capacity for t in rule_set.teams], dtype=np.int64)
+    return CompiledRuleSet(rule_set, tuple(r for r, _ in scoped), ids,
+                           TeamTable(tuple(team_row), membership, capacity), scope, tuple(named), file)
+
+
+def _attribute(attrs: Mapping[str, list[tuple[str, ...]]], name: str | None, where: str,
+               file: str | None) -> list[tuple[str, ...]]:
+    if name is None or name not in attrs:
+        raise InputError(f"{where}: the reps have no attribute {name!r} (they have "
+                         f"{', '.join(sorted(attrs)) or 'none'})", file=file, field=str(name))
+    return attrs[name]
+
+
+def _by_lead_field(lists: list[tuple[str, ...]], lead_field: str) -> _Named:
+    folded = [[x.lower() for x in lst] for lst in lists]
+    labels = np.array(sorted({x.removeprefix("!") for lst in folded for x in lst if x != "*"}), dtype=str)
+    k = {label: i for i, label in enumerate(labels)}
+    covers = np.zeros((len(lists), len(labels) + 1), dtype=bool)
+    refuses = np.zeros_like(covers)
+    for j, lst in enumerate(folded):
+        plain = [x for x in lst if x != "*" and not x.startswith("!")]
+        covers[j, [k[x] for x in plain]] = True
+        refuses[j, [k[x[1:]] for x in lst if x.startswith("!")]] = True
+        if not plain or "*" in lst:
+            covers[j] = True  # open: any value, the blank (the last column) included
+    return _Named(lead_field=lead_field, labels=labels, covers=covers, refuses=refuses)
+
+
+@dataclass(frozen=True)
+class RuleEffect:
+    """One rule's effect on one lead, for explanations."""
+
+    rule: str
+    action: str  # admit | exclude | prefer
+    mode: str  # hard | soft
+    weight: float | None  # soft: the share of value lost where broken
+    reps: tuple[str, ...]  # the reps the rule names for this lead (ranked: in tier order)
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    """What the rules make of a batch; `admit` and `penalty_factor` feed the Problem."""
+
+    admit: np.ndarray  # bool (n, m): hard admits and excludes allow rep j for lead i
+    penalty_factor: np.ndarray | None  # float (n, m) in (0, 1]: value kept; None = no soft rule broken
+    applies: np.ndarray  # bool (R, n): rule r took effect on lead i
+    compiled: CompiledRuleSet
+    lead_codes: tuple[np.ndarray | None, ...]  # per rule, for lead_field targets
+
+    def rule_mask(self, r: int, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """bool (k, m): rule r names rep j for these leads (and applies to them), within its scope."""
+        codes = self.lead_codes[r]
+        named = self.compiled.named[r].rows(None if codes is None else codes[rows])
+        return self.applies[r, rows][:, None] & named & self.compiled.scope[r]
+
+    def trail(self, i: int) -> tuple[RuleEffect, ...]:
+        """The rules that took effect on lead i, in rule order: computed for this lead only."""
+        out = []
+        for r in np.flatnonzero(self.applies[:, i]):
+            rule, named = self.compiled.rules[r], self.compiled.named[r]
+            reps = np.flatnonzero(self.rule_mask(int(r), np.array([i]))[0])
+            if named.tier is not None:
+                reps = reps[np.argsort(named.tier[reps], kind="stable")]
+            out.append(RuleEffect(rule.name, rule.then.kind, rule.effective_mode.value, rule.weight,
+                                  tuple(self.compiled.rep_ids[j] for j in reps)))
+        return tuple(out)
+
+
+def evaluate(compiled: CompiledRuleSet, leads: LeadTable, *, default_weight: float = 0.25,
+             leads_file: str | None = None) -> RuleOutcome:
+    """Run every rule over a batch of leads at once (the semantics are in the module docstring)."""
+    _check_fields(compiled, set(leads.text))
+    leads = leads.with_derived(compiled.rule_set.derived)
+    n, m, rules = leads.n, len(compiled.rep_ids), compiled.rules
+    admit = np.ones((n, m), dtype=bool)
+    keep = np.ones((n, m))
+    applies = np.zeros((len(rules), n), dtype=bool)
+    groups: dict[tuple[str, bytes], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    codes: list[np.ndarray | None] = []
+    for r, rule in enumerate(rules):
+        named, scope = compiled.named[r], compiled.scope[r]
+        codes.append(named.lead_codes(leads))
+        mode, kind = rule.effective_mode, rule.then.kind
+        if mode is RuleMode.OFF:
+            continue
+        match = _matches(rule, leads, leads_file)
+        if mode is RuleMode.HARD and kind == "admit":
+            allowed, taken, claimed = groups.setdefault(
+                (_group(rule), scope.tobytes()),
+                (np.zeros((n, m), dtype=bool), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)))
+            match &= ~claimed
+            allowed |= match[:, None] & named.rows(codes[r])
+            taken |= match
+            if rule.final:
+                claimed |= match
+        elif mode is RuleMode.HARD:  # exclude
+            admit &= ~(match[:, None] & named.rows(codes[r]) & scope)
+        elif named.tier is not None:  # ranked prefer
+            kept = np.where(scope, 1.0 - _weight(rule, default_weight) * named.tier / named.tiers, 1.0)
+            keep[match] *= kept
+        else:
+            hit = named.rows(codes[r]) if kind == "exclude" else ~named.rows(codes[r])
+            keep[match[:, None] & hit & scope] *= 1.0 - _weight(rule, default_weight)
+        applies[r] = match
+    for (_, scope_key), (allowed, taken, _) in groups.items():
+        outside = ~np.frombuffer(scope_key, dtype=bool)
+        admit &= allowed | ~taken[:, None] | outside[None, :]
+    factor = keep if (keep < 1.0).any() else None
+    return RuleOutcome(admit, factor, applies, compiled, tuple(codes))
+
+
+def _weight(rule: RoutingRule, default: float) -> float:
+    return default if rule.weight is None else rule.weight
+
+
+def _group(rule: RoutingRule) -> str:
+    target = rule.then.target
+    return rule.group or ("reps" if target.rep_attribute is None else f"attribute:{target.rep_attribute}")
+
+
+def _check_fields(compiled: CompiledRuleSet, columns: set[str]) -> None:
+    """Every field a rule or a derived field reads is a lead column (or a derived field)."""
+    derived = compiled.rule_set.derived
+    reads = [(f"derived {name!r}", d.source) for name, d in derived.items()]
+    for rule in compiled.rules:
+        fields = [c.field for c in rule.when] + [f for f in [rule.then.target.lead_field] if f]
+        reads += [(f"rule {rule.name!r}", f) for f in fields]
+    for who, name in reads:
+        if name not in columns and not (who.startswith("rule") and name in derived):
+            raise InputError(f"{who}: unknown lead field {name!r} (the leads have "
+                             f"{', '.join(sorted(columns))})", file=compiled.file, field=name)
+
+
+def _matches(rule: RoutingRule, leads: LeadTable, leads_file: str | None) -> np.ndarray:
+    match = np.ones(leads.n, dtype=bool)
+    for c in rule.when:
+        match &= _condition(c, rule.name, leads, leads_file)
+    return match
+
+
+def _condition(c: Condition, rule: str, leads: LeadTable, leads_file: str | None) -> np.ndarray:
+    """bool (n,): one condition over every lead."""
+    if c.numbers:
+        values, bad = leads.numbers(c.field)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InputError(f"rule {rule!r} compares {c.field} with a number, but the lead has "
+                             f"{leads.text[c.field][row]!r}", file=leads_file, row=row + 1, field=c.field)
+        if c.op in ORDER_OPS:
+            lo, lo_in, hi, hi_in = c.interval()
+            above = values >= lo if lo_in else values > lo
+            return above & (values <= hi if hi_in else values < hi)
+        hit = np.isin(values, np.array(c.numbers))
+        return ~hit if c.op in (Op.NOT_EQUALS, Op.NOT_IN) else hit
+    vocab, codes = leads.codes(c.field, trim=c.trim, case_sensitive=c.case_sensitive)
+    if c.op in (Op.PRESENT, Op.ABSENT):
+        table = (vocab != "") == (c.op is Op.PRESENT)
+    else:
+        table = np.isin(vocab, np.array([c.norm(t) for t in c.texts]))
+        table = ~table if c.op in (Op.NOT_EQUALS, Op.NOT_IN) else table
+    return table[codes]
