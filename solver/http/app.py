@@ -161,14 +161,6 @@ def _add_routes(app: FastAPI, service: Service) -> None:
         leads = [lead.to_lead() for lead in batch.leads]
         return BatchAnswer(results=await service.submit(leads, in_batch=True))
 
-    @app.get("/v1/leads/{lead_id:path}", response_model=LeadDetail, tags=["leads"], responses=UNKNOWN_LEAD)
-    async def get_lead(lead_id: LeadId) -> LeadDetail:
-        """The lead's owner (or why it has none), the explanation of the choice and its audit trail."""
-        detail = await gate.call(lambda router: lead_detail(router, lead_id))
-        if detail is None:
-            raise HTTPException(404, f"no lead {lead_id!r}")
-        return detail
-
     async def act_on(lead_id: str, method: Literal["touch", "release"]) -> LeadDetail:
         detail = await gate.call(lambda router: act_on_lead(router, lead_id, method))
         if detail is None:
@@ -191,6 +183,16 @@ def _add_routes(app: FastAPI, service: Service) -> None:
         A lead still waiting in the backlog for a rep leaves it and will not be assigned.
         """
         return await act_on(lead_id, "release")
+
+    # After touch and release: a method-less match of ".../touch" (OPTIONS, a 405) then names
+    # the touch route's methods; a GET of ".../touch" still reaches this route (an id may end so).
+    @app.get("/v1/leads/{lead_id:path}", response_model=LeadDetail, tags=["leads"], responses=UNKNOWN_LEAD)
+    async def get_lead(lead_id: LeadId) -> LeadDetail:
+        """The lead's owner (or why it has none), the explanation of the choice and its audit trail."""
+        detail = await gate.call(lambda router: lead_detail(router, lead_id))
+        if detail is None:
+            raise HTTPException(404, f"no lead {lead_id!r}")
+        return detail
 
     @app.get("/v1/reps/loads", response_model=Loads, tags=["reps"])
     async def loads() -> Loads:
@@ -270,6 +272,11 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": "internal error"}, status_code=500)
 
 
+def _refusal(description: str) -> dict[str, Any]:
+    detail = {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]}
+    return {"description": description, "content": {"application/json": {"schema": detail}}}
+
+
 def _document_auth(app: FastAPI) -> None:
     """Declare the bearer scheme in the OpenAPI document (enforced by the middleware)."""
 
@@ -279,9 +286,13 @@ def _document_auth(app: FastAPI) -> None:
             schema.setdefault("components", {})["securitySchemes"] = {
                 "bearer": {"type": "http", "scheme": "bearer"}}
             for path, operations in schema["paths"].items():
-                if path not in HEALTH_PATHS:
-                    for op in operations.values():
+                for op in operations.values():
+                    if path not in HEALTH_PATHS:
                         op["security"] = [{"bearer": []}]
+                        op["responses"].setdefault("401", _refusal("Missing or invalid bearer token"))
+                    if "requestBody" in op:  # refused by the middleware and JSONRoute, before validation
+                        op["responses"].setdefault("413", _refusal("Request body too large"))
+                        op["responses"].setdefault("415", _refusal("The body is not JSON"))
             app.openapi_schema = schema
         return app.openapi_schema
 
