@@ -62,12 +62,13 @@ class LeadTable:
     text: dict[str, np.ndarray]  # field -> str (n,), as given
     _numbers: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     _codes: dict[tuple[str, bool, bool], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    _distinct: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, columns: Mapping[str, Sequence[object] | np.ndarray],
            numbers: Mapping[str, np.ndarray] | None = None) -> LeadTable:
         """Columns of cell text (None is blank); `numbers` may give fields parsed already."""
-        text = {k: col.astype(str) if isinstance(col, np.ndarray) else np.array([_cell(v) for v in col])
+        text = {k: col.astype(str) if isinstance(col, np.ndarray) else _text_column(col)
                 for k, col in columns.items()}
         n = len(next(iter(text.values()))) if text else 0
         if any(len(col) != n for col in text.values()):
@@ -77,16 +78,24 @@ class LeadTable:
             table._numbers[k] = (np.asarray(values, dtype=np.float64), np.zeros(n, dtype=bool))
         return table
 
+    def distinct(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(the column's distinct cells (D,), each lead's index into them (n,)): folding and parsing
+        work on these, far fewer than the leads in a CRM column."""
+        if name not in self._distinct:
+            cells, index = np.unique(self.text[name], return_inverse=True)
+            self._distinct[name] = (cells, index.reshape(-1))
+        return self._distinct[name]
+
     def numbers(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(float (n,) with NaN for blank or not a number, bool (n,) non-blank but not a number)."""
         if name not in self._numbers:
-            cells = np.char.strip(self.text[name])
-            blank = cells == ""
+            cells, index = self.distinct(name)
+            blank = np.char.strip(cells) == ""
             try:
                 values = np.where(blank, "nan", cells).astype(np.float64)
-            except ValueError:  # text in the column: parse cell by cell to find which
+            except ValueError:  # text in the column: parse value by value to find which
                 values = np.array([_float_or_nan(c) for c in cells], dtype=np.float64)
-            self._numbers[name] = (values, np.isnan(values) & ~blank)
+            self._numbers[name] = (values[index], (np.isnan(values) & ~blank)[index])
         return self._numbers[name]
 
     def codes(self, name: str, *, trim: bool = True, case_sensitive: bool = False
@@ -94,9 +103,10 @@ class LeadTable:
         """(sorted distinct normalized values (V,), each lead's index into them (n,))."""
         key = (name, trim, case_sensitive)
         if key not in self._codes:
-            vocab, codes = np.unique(_fold(self.text[name], trim=trim, case_sensitive=case_sensitive),
-                                     return_inverse=True)
-            self._codes[key] = (vocab, codes.reshape(-1))
+            cells, index = self.distinct(name)
+            vocab, folded = np.unique(_fold(cells, trim=trim, case_sensitive=case_sensitive),
+                                      return_inverse=True)
+            self._codes[key] = (vocab, folded.reshape(-1)[index])
         return self._codes[key]
 
     def with_derived(self, derived: Mapping[str, Derived]) -> LeadTable:
@@ -108,6 +118,11 @@ class LeadTable:
             tier[np.isnan(values)] = len(d.labels)
             text[name] = np.array([*d.labels, d.missing])[tier]
         return LeadTable(self.n, text, {k: v for k, v in self._numbers.items() if k not in derived})
+
+
+def _text_column(column: Sequence[object]) -> np.ndarray:
+    array = np.array(column)
+    return array if array.dtype.kind == "U" else np.array([_cell(v) for v in column], dtype=str)
 
 
 def _cell(value: object) -> str:
@@ -141,8 +156,7 @@ class _Named:
     mask: np.ndarray | None = None  # bool (m,)
     lead_field: str | None = None
     labels: np.ndarray | None = None  # sorted folded attribute values (K,)
-    covers: np.ndarray | None = None  # bool (m, K + 1): the rep lists label k; last column: none
-    refuses: np.ndarray | None = None  # bool (m, K + 1): the rep lists !label
+    takes: np.ndarray | None = None  # bool (K + 1, m): rep j takes label k (last row: any other)
     tier: np.ndarray | None = None  # int (m,): ranked tier, `tiers` for none
     tiers: int = 0
 
@@ -157,8 +171,8 @@ class _Named:
 
     def rows(self, codes: np.ndarray | None) -> np.ndarray:
         """bool (n, m) or (m,): rep j is named for the leads with these codes."""
-        if self.covers is not None and self.refuses is not None and codes is not None:
-            return self.covers[:, codes].T & ~self.refuses[:, codes].T
+        if self.takes is not None and codes is not None:
+            return self.takes[codes]
         if self.tier is not None:
             return self.tier < self.tiers
         assert self.mask is not None
@@ -178,31 +192,42 @@ class CompiledRuleSet:
     file: str | None = None
 
 
-def rep_attributes(reps: Sequence[Rep], extra: Mapping[str, Sequence[object]] | None = None
-                   ) -> dict[str, list[tuple[str, ...]]]:
-    """Every rep field as an attribute (lists as they are, skills by key) plus extra columns."""
-    out: dict[str, list[tuple[str, ...]]] = {}
-    for rep in reps:
-        for name, value in rep.model_dump().items():
-            items = value if isinstance(value, (tuple, list, dict)) else (value,)
-            out.setdefault(name, []).append(tuple(as_text(v) for v in items))
-    for name, column in (extra or {}).items():
-        out[name] = [_split(cell) for cell in column]
-    return out
+def rule_inputs(rule_set: RuleSet) -> tuple[set[str], set[str]]:
+    """(the lead fields, the rep attributes) the rules read: all a batch needs to extract."""
+    fields = {d.source for d in rule_set.derived.values()}
+    attributes = {t.member_filter.rep_attribute for t in rule_set.teams if t.member_filter}
+    for rule, _ in rule_set.scoped_rules():
+        target = rule.then.target
+        fields |= {c.field for c in rule.when} | {f for f in [target.lead_field] if f}
+        attributes |= {t.rep_attribute for t in (target, *target.ranked)}
+    return fields - set(rule_set.derived), {a for a in attributes if a is not None}
 
 
-def lead_columns(leads: Sequence[Lead], extra: Mapping[str, Sequence[object]] | None = None
-                 ) -> dict[str, list[str]]:
-    """Every lead field as a text column (blank for None) plus extra columns."""
-    names = list(Lead.model_fields)
-    rows = [lead.model_dump() for lead in leads]
-    cols = {k: ["" if r[k] is None else as_text(r[k]) for r in rows] for k in names}
-    return {**cols, **{k: [as_text(v) for v in col] for k, col in (extra or {}).items()}}
+def rep_attributes(reps: Sequence[Rep], extra: Mapping[str, Sequence[object]] | None = None,
+                   names: set[str] | None = None) -> dict[str, list[tuple[str, ...]]]:
+    """Rep fields as attributes (lists as they are, skills by key) and extra columns, or just `names`."""
+    own = [k for k in Rep.model_fields if names is None or k in names]
+    out = {k: [_split(getattr(rep, k)) for rep in reps] for k in own}
+    return {**out, **{k: [_split(c) for c in col] for k, col in (extra or {}).items()}}
+
+
+def lead_columns(leads: Sequence[Lead], extra: Mapping[str, Sequence[object]] | None = None,
+                 names: set[str] | None = None) -> dict[str, Sequence[object]]:
+    """Lead fields as text columns (blank for None), or just `names`; extra columns as given."""
+    own = [k for k in Lead.model_fields if names is None or k in names]
+    columns: dict[str, Sequence[object]] = {k: [_cell(getattr(lead, k)) for lead in leads] for k in own}
+    return {**columns, **(extra or {})}
 
 
 def _split(cell: object) -> tuple[str, ...]:
-    parts = cell if isinstance(cell, (list, tuple)) else str(cell or "").split(";")
-    return tuple(s for s in (as_text(p) for p in parts) if s)
+    """An attribute value as its entries: a list, a mapping's keys or `;`-separated text."""
+    if isinstance(cell, str):
+        parts: Sequence[str] = cell.split(";")
+    elif isinstance(cell, (list, tuple, dict)):
+        parts = [p if isinstance(p, str) else as_text(p) for p in cell]
+    else:
+        parts = [] if cell is None else [as_text(cell)]
+    return tuple(s for s in map(str.strip, parts) if s)
 
 
 def compile_rule_set(rule_set: RuleSet, rep_ids: Sequence[str],
@@ -212,7 +237,8 @@ def compile_rule_set(rule_set: RuleSet, rep_ids: Sequence[str],
 
     `attributes` maps a rep attribute to each rep's value, a list or `;`-separated text.
     """
-    attrs = {k: [_split(v) for v in col] for k, col in attributes.items()}
+    _, used = rule_inputs(rule_set)
+    attrs = {k: [_split(v) for v in col] for k, col in attributes.items() if k in used}
     ids = tuple(rep_ids)
     index = {rep: j for j, rep in enumerate(ids)}
     m = len(ids)
@@ -224,8 +250,14 @@ def compile_rule_set(rule_set: RuleSet, rep_ids: Sequence[str],
         mask[[index[r] for r in names]] = True
         return mask
 
+    def attribute(name: str | None, where: str) -> list[tuple[str, ...]]:
+        if name is None or name not in attrs:
+            raise InputError(f"{where}: the reps have no attribute {name!r} (they have "
+                             f"{', '.join(sorted(attributes)) or 'none'})", file=file, field=str(name))
+        return attrs[name]
+
     def attribute_mask(target: Target, where: str) -> np.ndarray:
-        lists = _attribute(attrs, target.rep_attribute, where, file)
+        lists = attribute(target.rep_attribute, where)
         wanted = {v.lower() for v in target.values}
         return np.array([bool(wanted & {x.lower() for x in lst}) or "*" in lst for lst in lists], dtype=bool)
 
@@ -251,7 +283,7 @@ def compile_rule_set(rule_set: RuleSet, rep_ids: Sequence[str],
                 tier[static(tier_target, where)] = k
             named.append(_Named(tier=tier, tiers=len(target.ranked)))
         elif target.lead_field is not None:
-            named.append(_by_lead_field(_attribute(attrs, target.rep_attribute, where, file),
+            named.append(_by_lead_field(attribute(target.rep_attribute, where),
                                         target.lead_field))
         else:
             named.append(_Named(mask=static(target, where)))
@@ -262,27 +294,19 @@ def compile_rule_set(rule_set: RuleSet, rep_ids: Sequence[str],
                            TeamTable(tuple(team_row), membership, capacity), scope, tuple(named), file)
 
 
-def _attribute(attrs: Mapping[str, list[tuple[str, ...]]], name: str | None, where: str,
-               file: str | None) -> list[tuple[str, ...]]:
-    if name is None or name not in attrs:
-        raise InputError(f"{where}: the reps have no attribute {name!r} (they have "
-                         f"{', '.join(sorted(attrs)) or 'none'})", file=file, field=str(name))
-    return attrs[name]
-
-
 def _by_lead_field(lists: list[tuple[str, ...]], lead_field: str) -> _Named:
     folded = [[x.lower() for x in lst] for lst in lists]
     labels = np.array(sorted({x.removeprefix("!") for lst in folded for x in lst if x != "*"}), dtype=str)
     k = {label: i for i, label in enumerate(labels)}
-    covers = np.zeros((len(lists), len(labels) + 1), dtype=bool)
-    refuses = np.zeros_like(covers)
-    for j, lst in enumerate(folded):
-        plain = [x for x in lst if x != "*" and not x.startswith("!")]
-        covers[j, [k[x] for x in plain]] = True
-        refuses[j, [k[x[1:]] for x in lst if x.startswith("!")]] = True
-        if not plain or "*" in lst:
-            covers[j] = True  # open: any value, the blank (the last column) included
-    return _Named(lead_field=lead_field, labels=labels, covers=covers, refuses=refuses)
+    takes = np.zeros((len(labels) + 1, len(lists)), dtype=bool)
+    takes[:, [j for j, lst in enumerate(folded)  # open: no plain entry, or *; any value, blank too
+              if "*" in lst or all(x.startswith("!") for x in lst)]] = True
+    plain = [(k[x], j) for j, lst in enumerate(folded) for x in lst if x != "*" and x[:1] != "!"]
+    refused = [(k[x[1:]], j) for j, lst in enumerate(folded) for x in lst if x[:1] == "!"]
+    for pairs, value in ((plain, True), (refused, False)):  # refusals win
+        if pairs:
+            takes[tuple(np.array(pairs).T)] = value
+    return _Named(lead_field=lead_field, labels=labels, takes=takes)
 
 
 @dataclass(frozen=True)
@@ -348,22 +372,26 @@ def evaluate(compiled: CompiledRuleSet, leads: LeadTable, *, default_weight: flo
                 (_group(rule), scope.tobytes()),
                 (np.zeros((n, m), dtype=bool), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)))
             match &= ~claimed
-            allowed |= match[:, None] & named.rows(codes[r])
             taken |= match
             if rule.final:
                 claimed |= match
-        elif mode is RuleMode.HARD:  # exclude
-            admit &= ~(match[:, None] & named.rows(codes[r]) & scope)
-        elif named.tier is not None:  # ranked prefer
-            kept = np.where(scope, 1.0 - _weight(rule, default_weight) * named.tier / named.tiers, 1.0)
-            keep[match] *= kept
-        else:
-            hit = named.rows(codes[r]) if kind == "exclude" else ~named.rows(codes[r])
-            keep[match[:, None] & hit & scope] *= 1.0 - _weight(rule, default_weight)
         applies[r] = match
+        # Only the rows a rule applies to are touched: (k, m) work, not (n, m).
+        rows = np.flatnonzero(match)
+        lead_code = codes[r]
+        sub = named.rows(None if lead_code is None else lead_code[rows])  # (k, m) or (m,)
+        if mode is RuleMode.HARD and kind == "admit":
+            allowed[rows] |= sub
+        elif mode is RuleMode.HARD:  # exclude
+            admit[rows] &= ~(sub & scope)
+        elif named.tier is not None:  # ranked prefer
+            keep[rows] *= np.where(scope, 1.0 - _weight(rule, default_weight) * named.tier / named.tiers, 1.0)
+        else:
+            broken = (sub if kind == "exclude" else ~sub) & scope
+            keep[rows] *= np.where(broken, 1.0 - _weight(rule, default_weight), 1.0)
     for (_, scope_key), (allowed, taken, _) in groups.items():
-        outside = ~np.frombuffer(scope_key, dtype=bool)
-        admit &= allowed | ~taken[:, None] | outside[None, :]
+        rows = np.flatnonzero(taken)
+        admit[rows] &= allowed[rows] | ~np.frombuffer(scope_key, dtype=bool)
     factor = keep if (keep < 1.0).any() else None
     return RuleOutcome(admit, factor, applies, compiled, tuple(codes))
 

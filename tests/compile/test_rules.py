@@ -271,7 +271,10 @@ def test_rep_attributes_and_lead_columns_read_the_records() -> None:
         [("Tech", "Retail")], [("Tech",)], [("2",)], [("true",)], [("en", "de")])
     cols = lead_columns([Lead(id="L1", value=2.5, industry=" Tech")], {"employees": [2000]})
     assert (cols["id"], cols["value"], cols["industry"], cols["created_at"], cols["employees"]) == (
-        ["L1"], ["2.5"], ["Tech"], [""], ["2000"])
+        ["L1"], ["2.5"], ["Tech"], [""], [2000])  # extra columns pass through: LeadTable.of reads them
+    assert LeadTable.of(cols).text["employees"].tolist() == ["2000"]
+    assert list(lead_columns([Lead(id="L1", value=1)], names={"industry", "id"})) == ["id", "industry"]
+    assert list(rep_attributes(reps, names={"seniority"})) == ["seniority"]
 
 
 def test_given_numbers_are_used_as_they_are() -> None:
