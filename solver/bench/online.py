@@ -41,7 +41,7 @@ from solver.bench.synthetic import InstanceSpec
 from solver.compile import fairness
 from solver.compile.problem import compile_problem
 from solver.decode.result import Assignment
-from solver.domain.model import Batch, Lead, Policy, Pricing, Rep
+from solver.domain.model import DAY_S, Batch, Lead, Policy, Pricing, Rep
 from solver.online.router import Router
 from solver.policies import solve
 from solver.sim.sweep import run_cells
@@ -138,8 +138,9 @@ def _stream(reps: list[Rep], leads: list[Lead], policy: Policy, batch_size: int 
     # The random-order model: the stream's length is known (the prices' volume forecast).
     policy = policy.model_copy(update={"pricing": Pricing(horizon_leads=len(leads))})
     if batch_size is not None:
-        # No time-based flushes: batches are cut by count only.
-        policy = policy.model_copy(update={"batch": Batch(max_size=batch_size, max_wait_s=1e9)})
+        # No time-based flushes: batches are cut by count only (leads arrive a second apart,
+        # so the longest allowed wait, a day, never passes within a stream).
+        policy = policy.model_copy(update={"batch": Batch(max_size=batch_size, max_wait_s=DAY_S)})
     router = Router(reps, policy)
     decided: dict[str, str | None] = {}
     decisions_in_order: list[list[str]] = []
