@@ -3,7 +3,8 @@
     python benchmarks/fast_path/run.py [--quick] [--out benchmarks/fast_path/results.json]
 
 Latency: `Router.submit` of urgent leads (no ledger) with 1,000 reps, prices
-already learned; p50/p99 over the timed submissions after a warm-up.
+already learned; p50/p99 over the timed submissions after a warm-up (see
+`latency.py`, which measures it alone for any team size and any checkout).
 
 Quality: each stream is a synthetic instance (`solver.bench.synthetic`) in a
 random order. Every lead goes through the fast path alone (all urgent, with
@@ -36,6 +37,7 @@ import time
 from datetime import UTC, datetime
 
 import numpy as np
+from latency import latency  # this folder's script: the same figures alone, --reps
 
 from solver.bench.synthetic import make_instance
 from solver.compile.problem import compile_problem
@@ -46,26 +48,6 @@ from solver.policies import solve
 from solver.policies.greedy import solve_greedy
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-
-
-def latency(n_reps: int, n_leads: int, seed: int) -> dict[str, float]:
-    inst = make_instance(n_leads, n_reps, tightness=3.0, seed=seed)
-    leads = [x.model_copy(update={"urgent": True}) for x in inst.leads]
-    router = Router(inst.reps, Policy(), clock=lambda: T0)
-    warm = n_leads // 4
-    for x in leads[:warm]:  # learn prices before timing
-        router.submit(x)
-        router.tick()
-    times = []
-    for x in leads[warm:]:
-        start = time.perf_counter()
-        router.submit(x)
-        times.append(time.perf_counter() - start)
-        router.tick()  # not timed: the service calls it between requests
-    us = np.array(times) * 1e6
-    return {"reps": n_reps, "timed_submits": len(times), "p50_us": float(np.percentile(us, 50)),
-            "p99_us": float(np.percentile(us, 99)), "max_us": float(us.max()),
-            "prices_nonzero": int((router.pricer.prices > 0).sum())}
 
 
 def quality(n_leads: int, n_reps: int, tightness: float, seed: int) -> dict[str, float]:

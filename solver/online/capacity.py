@@ -42,11 +42,13 @@ class Team:
         self.calendar = RepCalendar(self.reps)
         self.scorer = LeadScorer(self.table, policy)
         self._has_leave = any(r.ooo for r in self.reps)
+        # capacity less the reps' own open leads, once: `free` is on every urgent lead's path
+        self._room = self.table.capacity - self.table.open_leads
         self._fractions: tuple[date, np.ndarray] | None = None
 
     def free(self, loads: RepLoads) -> np.ndarray:
         """Effort units each rep can still take, given the `loads` it holds (aligned to `ids`)."""
-        return self.table.capacity - self.table.open_leads - loads.effort
+        return self._room - loads.effort
 
     def held(self, loads: RepLoads) -> np.ndarray:
         """Open leads per rep: its own `open_leads` plus those it holds in the store."""
