@@ -84,6 +84,10 @@ def parse_text(text: str, *, json_syntax: bool, file: str) -> Any:
     except json.JSONDecodeError as exc:
         raise InputError(f"malformed JSON: {exc.msg} (column {exc.colno})", file=file,
                          row=exc.lineno) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: no mark, a position
+        raise InputError(f"malformed YAML: character U+{exc.character:04X} is not allowed"
+                         if isinstance(exc.character, int) else f"malformed YAML: {exc.reason}",
+                         file=file, row=text.count("\n", 0, exc.position) + 1) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(f"malformed YAML: {getattr(exc, 'problem', None) or exc}", file=file,

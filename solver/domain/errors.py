@@ -9,7 +9,10 @@ from __future__ import annotations
 
 
 class InputError(ValueError):
-    """Bad input: names the file, the row (1-based data row, or "header") and the field."""
+    """Bad input: names the file, the row (1-based data row, or "header") and the field.
+
+    Shown as one line: white space in the message (newlines included) is collapsed.
+    """
 
     def __init__(
         self,
@@ -34,4 +37,6 @@ class InputError(ValueError):
         if self.field is not None:
             where.append(f"field '{self.field}'")
         prefix = ", ".join(where)
-        return f"{prefix}: {self.message}" if prefix else self.message
+        # One line, whatever a parser put in its message (PyYAML's span several).
+        message = " ".join(self.message.split())
+        return f"{prefix}: {message}" if prefix else message
