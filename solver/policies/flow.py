@@ -35,8 +35,10 @@ COST_RESOLUTION = 2.0**36  # largest |arc cost| after scaling, when nothing asks
 # Every lead's best |profit| spans at least this many cost units: one lead worth 1e14 must not
 # round the 1e3 leads beside it to the same cost (they were then placed at random, "optimal").
 LEAD_RESOLUTION = 1e6
-# |arc cost| x (nodes + 1) must stay below this (the solver multiplies costs by the node count).
-COST_LIMIT = 2.0**62
+# |arc cost| x (nodes + 1) must stay below this. The solver multiplies costs by the node
+# count and refuses (BAD_COST_RANGE) near 2**62; measured: a 4-node network took at most
+# 2**59.2, so 2**60 leaves a margin for the rounding up to the scaled largest cost.
+COST_LIMIT = 2.0**60
 
 
 class FlowError(RuntimeError):

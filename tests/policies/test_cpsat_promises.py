@@ -182,3 +182,15 @@ def test_absurd_time_limits_are_refused(limit: float) -> None:
     with pytest.raises(ValueError, match="time_limit_s"):
         Policy(time_limit_s=limit)
     assert Policy(time_limit_s=3600).time_limit_s == 3600
+
+
+@pytest.mark.parametrize("values", [(1e12, 1.0), (1e6, 1e-6), (1e12, 0.01)])
+def test_flow_beyond_int64_resolution_says_feasible(values: tuple[float, float]) -> None:
+    """Regression (issue 12 item 6): values too far apart for int64 costs made the solver refuse
+    the network (BAD_COST_RANGE, exit 1); they now solve, and the answer is not called optimal."""
+    big, small = values
+    value = np.array([[big, 0.0], [small, small * 1.3], [small * 1.2, small]])
+    solution = solve(make_problem(value, capacity=[2, 2]), "flow")
+    assert (solution.owner >= 0).all()
+    assert solution.status is Status.FEASIBLE
+    assert "inexact" in solution.stats
