@@ -11,13 +11,14 @@ from __future__ import annotations
 import bisect
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from solver.domain.availability import parse_date_range, parse_timezone, parse_working_hours
+from solver.domain.caps import Caps
 from solver.domain.errors import InputError
+from solver.domain.fallback import Fallback
 from solver.domain.fields import (
     INTEGER,
     MAX_CAPACITY,
@@ -32,6 +33,8 @@ from solver.domain.fields import (
     Skills,
 )
 from solver.domain.ids import id_key
+from solver.domain.modes import RuleMode
+from solver.domain.rules import Derived, RoutingRule, RuleSet, Team
 
 SEGMENTS = ("SMB", "MM", "ENT")
 LeadSegment = Literal["SMB", "MM", "ENT", ""]
@@ -53,14 +56,6 @@ def known_segments(value: T) -> T:
     if unknown:
         raise ValueError(f"unknown segment {unknown[0]!r}; expected one of {', '.join(SEGMENTS)}")
     return value
-
-
-class RuleMode(StrEnum):
-    """How a routing rule is enforced."""
-
-    HARD = "hard"  # never broken
-    SOFT = "soft"  # may be broken at a cost of `soft_penalty` x expected value
-    OFF = "off"  # ignored
 
 
 class _Record(BaseModel):
@@ -89,6 +84,9 @@ class Rep(_Record):
     timezone: str = "UTC"
     working_hours: str = ""
     ooo: tuple[str, ...] = ()
+    # Any further attributes (extra columns of the reps file: countries, languages, region ...),
+    # read by the routing rules; list values `;`-separated as in every list field.
+    attributes: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("timezone")
     @classmethod
@@ -135,6 +133,9 @@ class Lead(_Record):
     effort: Annotated[int, INTEGER, Field(ge=1, le=MAX_CAPACITY)] = 1
     urgent: bool = False
     owner_id: OptionalId = ""
+    # Any further fields of the lead (extra columns: employees, country, probability ...),
+    # read by the routing rules.
+    attributes: dict[str, str] = Field(default_factory=dict)
 
 
 class Rules(_Record):
@@ -267,6 +268,34 @@ class Policy(_Record):
     batch: Batch = Field(default_factory=Batch)
     sla: Sla = Field(default_factory=Sla)
     pricing: Pricing = Field(default_factory=Pricing)
+    # The routing-rule language (solver.domain.rules): teams, derived fields, rules on any field.
+    teams: tuple[Team, ...] = ()
+    derived: dict[str, Derived] = Field(default_factory=dict)
+    routing_rules: tuple[RoutingRule, ...] = ()
+    caps: Caps = Field(default_factory=Caps)  # intake over time (solver.domain.caps)
+    fallback: Fallback = Field(default_factory=Fallback)  # where unplaceable leads go
+
+    @model_validator(mode="after")
+    def _rules_refer_to_what_exists(self) -> Policy:
+        self.rule_set  # noqa: B018  (validates the cross references: teams named by rules, derived labels)
+        team_ids = {t.id for t in self.teams}
+        for name in self.caps.teams:
+            if name not in team_ids:
+                raise ValueError(f"caps.teams: no team {name!r} in teams")
+        target = self.fallback.no_rule_match
+        for where, t in (("no_rule_match", target), ("owner_inactive", self.fallback.owner_inactive)):
+            if t is not None and t.team is not None and t.team not in team_ids:
+                raise ValueError(f"fallback.{where}: no team {t.team!r} in teams")
+        return self
+
+    @property
+    def rule_set(self) -> RuleSet:
+        """The teams, derived fields and routing rules as one validated set."""
+        return RuleSet(teams=self.teams, derived=self.derived, routing_rules=self.routing_rules)
+
+    @property
+    def has_routing_rules(self) -> bool:
+        return bool(self.teams or self.derived or self.routing_rules)
 
     @field_validator("solver")
     @classmethod

@@ -53,7 +53,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import PydanticCustomError
 
 from solver.domain.errors import InputError
-from solver.domain.model import RuleMode
+from solver.domain.modes import RuleMode
 
 
 class Op(StrEnum):
