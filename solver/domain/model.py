@@ -138,6 +138,23 @@ class Lead(_Record):
     attributes: dict[str, str] = Field(default_factory=dict)
 
 
+class Account(_Record):
+    """A customer account (an accounts file): its owner, its parent and whether it is named.
+
+    A lead of a subsidiary with no owner goes to the owner of its parent account;
+    a named (strategic) account goes to its named rep or team, and reps marked
+    strategic-only take named accounts only.
+    """
+
+    id: Id
+    name: str = ""
+    owner_id: OptionalId = ""  # the rep who owns the account ("" = none)
+    parent_id: OptionalId = ""  # the parent account ("" = none)
+    named: bool = False  # a named / strategic account
+    named_rep_id: OptionalId = ""  # who a named account goes to: a rep ...
+    named_team_id: str = ""  # ... or a team of the policy
+
+
 class Rules(_Record):
     """Which routing rules are hard, soft or off."""
 
