@@ -84,6 +84,8 @@ class Rep(_Record):
     timezone: str = "UTC"
     working_hours: str = ""
     ooo: tuple[str, ...] = ()
+    # Takes leads of named (strategic) accounts only (see Account.named).
+    strategic_only: bool = False
     # Any further attributes (extra columns of the reps file: countries, languages, region ...),
     # read by the routing rules; list values `;`-separated as in every list field.
     attributes: dict[str, str] = Field(default_factory=dict)
