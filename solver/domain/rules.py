@@ -44,9 +44,7 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from collections.abc import Mapping
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -54,54 +52,23 @@ from pydantic_core import PydanticCustomError
 
 from solver.domain.errors import InputError
 from solver.domain.modes import RuleMode
+from solver.domain.rule_syntax import (
+    OP_ALIASES,
+    ORDER_OPS,
+    SET_OPS,
+    Op,
+    as_text,
+    empty_interval,
+    fail,
+    is_number,
+    never_holds,
+    number,
+    parse_when,
+)
 
+__all__ = ["ORDER_OPS", "SET_OPS", "Action", "Condition", "Derived", "Op", "RoutingRule", "RuleSet",
+           "Target", "Team", "as_text", "is_number", "load_rule_set", "never_holds", "parse_when"]
 
-class Op(StrEnum):
-    EQUALS = "equals"
-    NOT_EQUALS = "not_equals"
-    IN = "in"
-    NOT_IN = "not_in"
-    GT = "gt"
-    GE = "ge"
-    LT = "lt"
-    LE = "le"
-    BETWEEN = "between"
-    PRESENT = "present"
-    ABSENT = "absent"
-
-
-ORDER_OPS = frozenset({Op.GT, Op.GE, Op.LT, Op.LE, Op.BETWEEN})
-SET_OPS = frozenset({Op.EQUALS, Op.NOT_EQUALS, Op.IN, Op.NOT_IN})
-_ALIASES = {"eq": "equals", "=": "equals", "==": "equals", "ne": "not_equals", "!=": "not_equals",
-            "not": "not_equals", ">": "gt", ">=": "ge", "<": "lt", "<=": "le"}
-_OPTIONS = ("case_sensitive", "trim", "inclusive")
-_SUGAR = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|!=|==|=|>|<)\s*(.*?)\s*$")
-_LEADING_OP = re.compile(r"^\s*(>=|<=|!=|==|=|>|<)\s*(.*?)\s*$")
-_PRESENCE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s+(?:is\s+)?(present|absent)\s*$", re.IGNORECASE)
-
-
-def _fail(message: str) -> PydanticCustomError:
-    return PydanticCustomError("rule", message)
-
-
-def is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def as_text(value: object) -> str:
-    """A YAML scalar as the text a CSV cell would hold (3 -> "3", true -> "true")."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, (int, float)) and math.isfinite(value) and value == int(value):
-        return str(int(value))
-    return str(value).strip()
-
-
-def _number(value: object, what: str) -> float:
-    x = _scalar(value) if isinstance(value, str) else value
-    if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x):
-        return float(x)
-    raise _fail(f"{what} needs a number, got {value!r}")
 
 
 class _Strict(BaseModel):
@@ -125,22 +92,22 @@ class Condition(_Strict):
         if not isinstance(data, dict) or "value" not in data:
             return data
         data = dict(data)
-        value, op = data.pop("value"), _ALIASES.get(str(data.get("op")), data.get("op"))
+        value, op = data.pop("value"), OP_ALIASES.get(str(data.get("op")), data.get("op"))
         data["op"] = op
         if op in ("present", "absent"):
             return data
         if op in ("gt", "ge", "lt", "le"):
-            data["numbers"] = (_number(value, op),)
+            data["numbers"] = (number(value, op),)
         elif op == "between":
             if not isinstance(value, (list, tuple)) or len(value) != 2:
-                raise _fail(f"between needs [low, high], got {value!r}")
-            data["numbers"] = tuple(_number(v, "between") for v in value)
+                raise fail(f"between needs [low, high], got {value!r}")
+            data["numbers"] = tuple(number(v, "between") for v in value)
         else:
             values = list(value) if isinstance(value, (list, tuple)) else [value]
             if op in ("equals", "not_equals") and len(values) != 1:
-                raise _fail(f"{op} takes one value; use {'in' if op == 'equals' else 'not_in'} for a set")
+                raise fail(f"{op} takes one value; use {'in' if op == 'equals' else 'not_in'} for a set")
             if bad := [v for v in values if isinstance(v, (dict, list, tuple)) or v is None]:
-                raise _fail(f"{op} compares with text or numbers, got {bad[0]!r}")
+                raise fail(f"{op} compares with text or numbers, got {bad[0]!r}")
             if values and all(is_number(v) for v in values):
                 data["numbers"] = tuple(float(v) for v in values)
             else:
@@ -151,15 +118,15 @@ class Condition(_Strict):
     def _arity(self) -> Condition:
         op, given = self.op, len(self.texts) + len(self.numbers)
         if op in (Op.PRESENT, Op.ABSENT) and given:
-            raise _fail(f"{op} takes no value")
+            raise fail(f"{op} takes no value")
         if op in ORDER_OPS and (self.texts or len(self.numbers) != (2 if op is Op.BETWEEN else 1)):
-            raise _fail(f"{op} needs {'two numbers' if op is Op.BETWEEN else 'a number'}")
+            raise fail(f"{op} needs {'two numbers' if op is Op.BETWEEN else 'a number'}")
         if op in SET_OPS and not given:
-            raise _fail(f"{op} needs a non-empty set of values")
+            raise fail(f"{op} needs a non-empty set of values")
         if self.texts and self.numbers:
-            raise _fail("values are either all text or all numbers")
-        if op is Op.BETWEEN and _empty_interval(self.interval()):
-            raise _fail(f"between {list(self.numbers)} ({self.inclusive}) can never hold")
+            raise fail("values are either all text or all numbers")
+        if op is Op.BETWEEN and empty_interval(self.interval()):
+            raise fail(f"between {list(self.numbers)} ({self.inclusive}) can never hold")
         return self
 
     def interval(self) -> tuple[float, bool, float, bool]:
@@ -176,100 +143,6 @@ class Condition(_Strict):
         """Text as this condition compares it (the same folding the compiler applies to leads)."""
         text = text.strip() if self.trim else text
         return text if self.case_sensitive else text.lower()
-
-
-def _empty_interval(iv: tuple[float, bool, float, bool]) -> bool:
-    lo, lo_in, hi, hi_in = iv
-    return lo > hi or (lo == hi and not (lo_in and hi_in))
-
-
-def _within(iv: tuple[float, bool, float, bool], x: float) -> bool:
-    lo, lo_in, hi, hi_in = iv
-    return (lo < x or (lo == x and lo_in)) and (x < hi or (x == hi and hi_in))
-
-
-def _parse_test(field: str, spec: Any) -> list[dict[str, Any]]:
-    """One `when` entry (field -> test) in canonical condition dicts."""
-    if isinstance(spec, str) and (m := _LEADING_OP.match(spec)):
-        return [{"field": field, "op": m[1], "value": _scalar(m[2])}]
-    if isinstance(spec, list):
-        return [{"field": field, "op": "in", "value": spec}]
-    if not isinstance(spec, dict):
-        if spec is None:
-            raise _fail(f"field {field!r}: no test given (use absent: true for a blank field)")
-        return [{"field": field, "op": "equals", "value": spec}]
-    options = {k: spec[k] for k in _OPTIONS if k in spec}
-    ops = [(k, v) for k, v in spec.items() if k not in _OPTIONS]
-    if not ops:
-        raise _fail(f"field {field!r}: no operator given")
-    out = []
-    for key, arg in ops:
-        op = _ALIASES.get(key, key)
-        if op not in Op.__members__.values():
-            known = ", ".join(o.value for o in Op)
-            raise _fail(f"field {field!r}: unknown operator {key!r}; expected one of {known}")
-        if op == "not_equals" and isinstance(arg, list):
-            op = "not_in"
-        if op in ("present", "absent"):
-            if not isinstance(arg, bool):
-                raise _fail(f"field {field!r}: {op} takes true or false, got {arg!r}")
-            flipped = "absent" if op == "present" else "present"  # present: false is absent
-            out.append({"field": field, "op": op if arg else flipped, **options})
-        else:
-            out.append({"field": field, "op": op, "value": arg, **options})
-    return out
-
-
-def _scalar(text: str) -> str | float:
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
-def parse_when(raw: Any) -> list[Any]:
-    """The compact `when` forms as canonical condition dicts (Condition objects pass through)."""
-    items = [] if raw is None else raw if isinstance(raw, (list, tuple)) else [raw]
-    out: list[Any] = []
-    for item in items:
-        if isinstance(item, Condition) or (isinstance(item, dict) and {"field", "op"} <= item.keys()):
-            out.append(item)
-        elif isinstance(item, dict):
-            for field, spec in item.items():
-                out += _parse_test(str(field), spec)
-        elif isinstance(item, str) and (m := _PRESENCE.match(item)):
-            out.append({"field": m[1], "op": m[2].lower()})
-        elif isinstance(item, str) and (m := _SUGAR.match(item)):
-            out.append({"field": m[1], "op": m[2], "value": _scalar(m[3])})
-        else:
-            raise _fail(f"cannot read condition {item!r}; write e.g. 'employees >= 2000' "
-                        "or {industry: {in: [A, B]}}")
-    return out
-
-
-def never_holds(conditions: tuple[Condition, ...]) -> str | None:
-    """Why conditions on one field can never hold together (None if they can)."""
-    ops = {c.op for c in conditions}
-    if Op.ABSENT in ops and ops - {Op.ABSENT, Op.NOT_EQUALS, Op.NOT_IN}:
-        return "absent beside a test that needs a value"
-    lo, lo_in, hi, hi_in = -math.inf, False, math.inf, False
-    allowed: set[float] | None = None
-    for c in conditions:
-        if c.op in ORDER_OPS:
-            a, a_in, b, b_in = c.interval()
-            lo, lo_in = max((lo, lo_in), (a, a_in), key=lambda p: (p[0], not p[1]))
-            hi, hi_in = min((hi, hi_in), (b, b_in), key=lambda p: (p[0], p[1]))
-        elif c.op in (Op.EQUALS, Op.IN) and c.numbers:
-            allowed = set(c.numbers) if allowed is None else allowed & set(c.numbers)
-    if _empty_interval((lo, lo_in, hi, hi_in)):
-        return "the numeric bounds leave no value"
-    if allowed is not None and not any(_within((lo, lo_in, hi, hi_in), x) for x in allowed):
-        return "no listed number passes every test"
-    sets = [{c.norm(t) for t in c.texts} for c in conditions if c.op in (Op.EQUALS, Op.IN) and c.texts]
-    refused = {c.norm(t) for c in conditions if c.op in (Op.NOT_EQUALS, Op.NOT_IN) for t in c.texts}
-    if sets and not set.intersection(*sets) - refused:
-        return "no listed value passes every test"
-    return None
 
 
 class Target(_Strict):
@@ -301,14 +174,14 @@ class Target(_Strict):
     @model_validator(mode="after")
     def _one_form(self) -> Target:
         if (self.values or self.lead_field) and self.rep_attribute is None:
-            raise _fail("in / lead_field need a rep_attribute")
+            raise fail("in / lead_field need a rep_attribute")
         forms = [bool(self.teams or self.reps), self.rep_attribute is not None, bool(self.ranked)]
         if sum(forms) != 1:
-            raise _fail("a target names teams/reps, or a rep_attribute, or ranked tiers (one of them)")
+            raise fail("a target names teams/reps, or a rep_attribute, or ranked tiers (one of them)")
         if self.rep_attribute is not None and bool(self.values) == bool(self.lead_field):
-            raise _fail(f"rep_attribute {self.rep_attribute!r} needs either in: [...] or lead_field")
+            raise fail(f"rep_attribute {self.rep_attribute!r} needs either in: [...] or lead_field")
         if any(t.ranked or t.lead_field for t in self.ranked):
-            raise _fail("a ranked tier names teams, reps or rep_attribute with in: [...]")
+            raise fail("a ranked tier names teams, reps or rep_attribute with in: [...]")
         return self
 
     def team_ids(self) -> set[str]:
@@ -340,7 +213,7 @@ class RoutingRule(_Strict):
             try:
                 data = {**data, "when": parse_when(data.get("when")), "then": _action(data.get("then"))}
             except PydanticCustomError as exc:
-                raise _fail(f"rule {name!r}: {exc.message()}") from None
+                raise fail(f"rule {name!r}: {exc.message()}") from None
         try:
             rule: RoutingRule = handler(data)
         except ValidationError as exc:
@@ -349,19 +222,19 @@ class RoutingRule(_Strict):
             if err["loc"][:1] == ("when",) and len(err["loc"]) > 1 and isinstance(err["loc"][1], int):
                 cond = data["when"][err["loc"][1]]  # a dict here: parse_when made it
                 where = f"field {cond.get('field') if isinstance(cond, dict) else cond.field!r}"
-            raise _fail(f"rule {name!r}: {where}: {err['msg']}") from None
+            raise fail(f"rule {name!r}: {where}: {err['msg']}") from None
         return rule
 
     @model_validator(mode="after")
     def _consistent(self) -> RoutingRule:
         if self.then.kind == "prefer" and self.mode is RuleMode.HARD:
-            raise _fail(f"rule {self.name!r}: prefer is soft; use admit for a hard rule")
+            raise fail(f"rule {self.name!r}: prefer is soft; use admit for a hard rule")
         if self.then.target.ranked and self.then.kind != "prefer":
-            raise _fail(f"rule {self.name!r}: ranked tiers are for prefer")
+            raise fail(f"rule {self.name!r}: ranked tiers are for prefer")
         for field in {c.field for c in self.when}:
             why = never_holds(tuple(c for c in self.when if c.field == field))
             if why:
-                raise _fail(f"rule {self.name!r}: field {field!r}: the conditions can never hold ({why})")
+                raise fail(f"rule {self.name!r}: field {field!r}: the conditions can never hold ({why})")
         return self
 
     @property
@@ -373,7 +246,7 @@ def _action(raw: Any) -> Any:
     if not isinstance(raw, dict) or "kind" in raw:
         return raw
     if len(raw) != 1 or next(iter(raw)) not in ("admit", "exclude", "prefer"):
-        raise _fail(f"then needs exactly one of admit, exclude, prefer; got {sorted(raw)}")
+        raise fail(f"then needs exactly one of admit, exclude, prefer; got {sorted(raw)}")
     ((kind, target),) = raw.items()
     return {"kind": kind, "target": target}
 
@@ -391,9 +264,9 @@ class Team(_Strict):
     def _has_members(self) -> Team:
         f = self.member_filter
         if f is not None and not (f.rep_attribute and f.values):
-            raise _fail(f"team {self.id!r}: member_filter needs rep_attribute and in: [...]")
+            raise fail(f"team {self.id!r}: member_filter needs rep_attribute and in: [...]")
         if not self.members and f is None:
-            raise _fail(f"team {self.id!r}: give members or a member_filter")
+            raise fail(f"team {self.id!r}: give members or a member_filter")
         return self
 
 
@@ -409,7 +282,7 @@ class Derived(_Strict):
     def _increasing(self) -> Derived:
         bounds = [t for t, _ in self.thresholds]
         if not bounds or any(b <= a for a, b in itertools.pairwise(bounds)):
-            raise _fail(f"thresholds must be one or more strictly increasing numbers, got {bounds}")
+            raise fail(f"thresholds must be one or more strictly increasing numbers, got {bounds}")
         return self
 
     @property
@@ -433,13 +306,13 @@ class RuleSet(_Strict):
     def _references(self) -> RuleSet:
         ids = [t.id for t in self.teams]
         if dup := {i for i in ids if ids.count(i) > 1}:
-            raise _fail(f"team {sorted(dup)[0]!r} is defined twice")
+            raise fail(f"team {sorted(dup)[0]!r} is defined twice")
         names = [r.name for r, _ in self.scoped_rules()]
         if dup := {n for n in names if names.count(n) > 1}:
-            raise _fail(f"rule {sorted(dup)[0]!r}: two rules share this name")
+            raise fail(f"rule {sorted(dup)[0]!r}: two rules share this name")
         for rule, _ in self.scoped_rules():
             if unknown := rule.then.target.team_ids() - set(ids):
-                raise _fail(f"rule {rule.name!r}: field 'team': no team {sorted(unknown)[0]!r}")
+                raise fail(f"rule {rule.name!r}: field 'team': no team {sorted(unknown)[0]!r}")
             for c in rule.when:
                 derived = self.derived.get(c.field)
                 if derived is not None:
@@ -450,10 +323,10 @@ class RuleSet(_Strict):
 def _check_derived_test(rule: str, c: Condition, derived: Derived) -> None:
     """A derived field holds one of its labels: numeric tests and unknown labels are mistakes."""
     if c.numbers:
-        raise _fail(f"rule {rule!r}: field {c.field!r}: a derived label is text, not a number")
+        raise fail(f"rule {rule!r}: field {c.field!r}: a derived label is text, not a number")
     labels = {c.norm(x) for x in (*derived.labels, derived.missing)}
     if c.op in (Op.EQUALS, Op.IN) and not labels & {c.norm(t) for t in c.texts}:
-        raise _fail(f"rule {rule!r}: field {c.field!r}: can never hold; the labels are "
+        raise fail(f"rule {rule!r}: field {c.field!r}: can never hold; the labels are "
                     f"{', '.join(derived.labels)}")
 
 

@@ -1,0 +1,163 @@
+"""The compact syntax of routing-rule conditions (`solver.domain.rules`): operators and their parsing.
+
+`parse_when` turns the forms a policy may write (``"employees >= 2000"``,
+``{industry: {in: [A, B]}}``, ``"email present"``) into canonical condition
+dicts; `never_holds` finds conditions on one field that no value can pass.
+Kept apart from the record types so each module stays readable.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+from pydantic_core import PydanticCustomError
+
+if TYPE_CHECKING:
+    from solver.domain.rules import Condition
+
+
+class Op(StrEnum):
+    EQUALS = "equals"
+    NOT_EQUALS = "not_equals"
+    IN = "in"
+    NOT_IN = "not_in"
+    GT = "gt"
+    GE = "ge"
+    LT = "lt"
+    LE = "le"
+    BETWEEN = "between"
+    PRESENT = "present"
+    ABSENT = "absent"
+
+
+ORDER_OPS = frozenset({Op.GT, Op.GE, Op.LT, Op.LE, Op.BETWEEN})
+SET_OPS = frozenset({Op.EQUALS, Op.NOT_EQUALS, Op.IN, Op.NOT_IN})
+OP_ALIASES = {"eq": "equals", "=": "equals", "==": "equals", "ne": "not_equals", "!=": "not_equals",
+            "not": "not_equals", ">": "gt", ">=": "ge", "<": "lt", "<=": "le"}
+_OPTIONS = ("case_sensitive", "trim", "inclusive")
+_SUGAR = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(>=|<=|!=|==|=|>|<)\s*(.*?)\s*$")
+_LEADING_OP = re.compile(r"^\s*(>=|<=|!=|==|=|>|<)\s*(.*?)\s*$")
+_PRESENCE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s+(?:is\s+)?(present|absent)\s*$", re.IGNORECASE)
+
+
+def fail(message: str) -> PydanticCustomError:
+    return PydanticCustomError("rule", message)
+
+
+def is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def as_text(value: object) -> str:
+    """A YAML scalar as the text a CSV cell would hold (3 -> "3", true -> "true")."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)) and math.isfinite(value) and value == int(value):
+        return str(int(value))
+    return str(value).strip()
+
+
+def number(value: object, what: str) -> float:
+    x = _scalar(value) if isinstance(value, str) else value
+    if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x):
+        return float(x)
+    raise fail(f"{what} needs a number, got {value!r}")
+
+
+
+def empty_interval(iv: tuple[float, bool, float, bool]) -> bool:
+    lo, lo_in, hi, hi_in = iv
+    return lo > hi or (lo == hi and not (lo_in and hi_in))
+
+
+def within(iv: tuple[float, bool, float, bool], x: float) -> bool:
+    lo, lo_in, hi, hi_in = iv
+    return (lo < x or (lo == x and lo_in)) and (x < hi or (x == hi and hi_in))
+
+
+def _parse_test(field: str, spec: Any) -> list[dict[str, Any]]:
+    """One `when` entry (field -> test) in canonical condition dicts."""
+    if isinstance(spec, str) and (m := _LEADING_OP.match(spec)):
+        return [{"field": field, "op": m[1], "value": _scalar(m[2])}]
+    if isinstance(spec, list):
+        return [{"field": field, "op": "in", "value": spec}]
+    if not isinstance(spec, dict):
+        if spec is None:
+            raise fail(f"field {field!r}: no test given (use absent: true for a blank field)")
+        return [{"field": field, "op": "equals", "value": spec}]
+    options = {k: spec[k] for k in _OPTIONS if k in spec}
+    ops = [(k, v) for k, v in spec.items() if k not in _OPTIONS]
+    if not ops:
+        raise fail(f"field {field!r}: no operator given")
+    out = []
+    for key, arg in ops:
+        op = OP_ALIASES.get(key, key)
+        if op not in Op.__members__.values():
+            known = ", ".join(o.value for o in Op)
+            raise fail(f"field {field!r}: unknown operator {key!r}; expected one of {known}")
+        if op == "not_equals" and isinstance(arg, list):
+            op = "not_in"
+        if op in ("present", "absent"):
+            if not isinstance(arg, bool):
+                raise fail(f"field {field!r}: {op} takes true or false, got {arg!r}")
+            flipped = "absent" if op == "present" else "present"  # present: false is absent
+            out.append({"field": field, "op": op if arg else flipped, **options})
+        else:
+            out.append({"field": field, "op": op, "value": arg, **options})
+    return out
+
+
+def _scalar(text: str) -> str | float:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def parse_when(raw: Any) -> list[Any]:
+    """The compact `when` forms as canonical condition dicts (Condition objects pass through)."""
+    items = [] if raw is None else raw if isinstance(raw, (list, tuple)) else [raw]
+    out: list[Any] = []
+    for item in items:
+        if isinstance(item, BaseModel) or (isinstance(item, dict) and {"field", "op"} <= item.keys()):
+            out.append(item)
+        elif isinstance(item, dict):
+            for field, spec in item.items():
+                out += _parse_test(str(field), spec)
+        elif isinstance(item, str) and (m := _PRESENCE.match(item)):
+            out.append({"field": m[1], "op": m[2].lower()})
+        elif isinstance(item, str) and (m := _SUGAR.match(item)):
+            out.append({"field": m[1], "op": m[2], "value": _scalar(m[3])})
+        else:
+            raise fail(f"cannot read condition {item!r}; write e.g. 'employees >= 2000' "
+                        "or {industry: {in: [A, B]}}")
+    return out
+
+
+def never_holds(conditions: tuple[Condition, ...]) -> str | None:
+    """Why conditions on one field can never hold together (None if they can)."""
+    ops = {c.op for c in conditions}
+    if Op.ABSENT in ops and ops - {Op.ABSENT, Op.NOT_EQUALS, Op.NOT_IN}:
+        return "absent beside a test that needs a value"
+    lo, lo_in, hi, hi_in = -math.inf, False, math.inf, False
+    allowed: set[float] | None = None
+    for c in conditions:
+        if c.op in ORDER_OPS:
+            a, a_in, b, b_in = c.interval()
+            lo, lo_in = max((lo, lo_in), (a, a_in), key=lambda p: (p[0], not p[1]))
+            hi, hi_in = min((hi, hi_in), (b, b_in), key=lambda p: (p[0], p[1]))
+        elif c.op in (Op.EQUALS, Op.IN) and c.numbers:
+            allowed = set(c.numbers) if allowed is None else allowed & set(c.numbers)
+    if empty_interval((lo, lo_in, hi, hi_in)):
+        return "the numeric bounds leave no value"
+    if allowed is not None and not any(within((lo, lo_in, hi, hi_in), x) for x in allowed):
+        return "no listed number passes every test"
+    sets = [{c.norm(t) for t in c.texts} for c in conditions if c.op in (Op.EQUALS, Op.IN) and c.texts]
+    refused = {c.norm(t) for c in conditions if c.op in (Op.NOT_EQUALS, Op.NOT_IN) for t in c.texts}
+    if sets and not set.intersection(*sets) - refused:
+        return "no listed value passes every test"
+    return None
