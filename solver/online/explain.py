@@ -118,6 +118,18 @@ def _counted_once(problem: Problem, owner: np.ndarray) -> Problem:
     return counted
 
 
+def first_answers(answers: Sequence[Assignment], compiled: Problem, problem: Problem, owner: np.ndarray,
+                  waits: np.ndarray, rep_ids: Sequence[str], prices: np.ndarray) -> list[Assignment]:
+    """A batch's first decisions with their final reasons: why a priced batch left a lead out
+    (from the unpriced batch `compiled`; `problem` is what was solved) and, for the leads that
+    `waits` (a rep could take them later), the backlog's note."""
+    first = list(answers)
+    if problem is not compiled:
+        for i, reason in priced_batch_reasons(compiled, problem, owner, len(first), rep_ids, prices).items():
+            first[i] = with_reason(first[i], reason)
+    return [with_reason(a, waiting(a.reason, a.reason_code)) if waits[i] else a for i, a in enumerate(first)]
+
+
 def priced_batch_reasons(compiled: Problem, priced: Problem, owner: np.ndarray, n_new: int,
                          rep_ids: Sequence[str], prices: np.ndarray) -> dict[int, Reason]:
     """The real reasons of the new leads a priced batch left out, from the unpriced batch.

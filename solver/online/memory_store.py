@@ -136,6 +136,9 @@ class MemoryStore(NestedTransactions):
             self._event(lead.id, at, "accepted", run_id=run_id)
         return Accepted.NEW
 
+    def accept_many(self, leads: Sequence[Lead], at: datetime, run_id: int | None = None) -> list[Accepted]:
+        return [self.accept(lead, at, run_id) for lead in leads]
+
     def decide(self, answers: Sequence[Assignment], at: datetime, *,
                sla_due: Mapping[str, datetime] | None = None,
                explanations: Mapping[str, Any] | None = None, run_id: int | None = None) -> None:

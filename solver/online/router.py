@@ -28,7 +28,6 @@ exactly one place (buffered, waiting, open or done) and holds at most one rep.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -36,18 +35,18 @@ import numpy as np
 from solver.compile.problem import compile_problem
 from solver.compile.scoring import RepTable
 from solver.decode.batch import check_solver_fits
-from solver.decode.reasons import ReasonCode, waiting
+from solver.decode.reasons import ReasonCode
 from solver.decode.result import Assignment, decode
 from solver.domain.errors import InputError
 from solver.domain.model import Lead, Policy, Rep
 from solver.online.backlog import BacklogSchedule, could_wait, expire
 from solver.online.capacity import Team
-from solver.online.explain import FAST_PATH, batch_explanations, priced_batch_reasons, with_reason
+from solver.online.explain import FAST_PATH, batch_explanations, first_answers, with_reason
 from solver.online.lifecycle import LeadStatus, status_of
 from solver.online.memory_store import MemoryStore
 from solver.online.pricing import FORECAST_FLOOR, DualPricer, PricingJob, SeatPricing
 from solver.online.single import reassign_stale, route_urgent
-from solver.online.store import Accepted, LeadConflict, LeadStore, RepLoads
+from solver.online.store import Accepted, LeadConflict, LeadStore, RepLoads, atomic
 from solver.policies import solve
 
 __all__ = ["FAST_PATH", "FORECAST_FLOOR", "Router"]
@@ -96,8 +95,7 @@ class Router:
         self.team = Team(reps, policy, catchup_window)
         self.pricing = SeatPricing(policy, self.team.table.m)
         self.solve_status: str | None = None  # the last batch solve's `Solution.status`
-        # called with each stage of a batch ("accepted", "solved", "explained", "recorded"): progress
-        self.on_stage: Callable[[str], None] | None = None
+        self.on_stage: Callable[[str], None] | None = None  # told each stage of a batch (progress)
 
     # -- what callers read --------------------------------------------------------------------
 
@@ -152,7 +150,7 @@ class Router:
         now = self._now(now)
         self._check_fits(lead)
         store = self.store
-        with self._atomic():
+        with atomic(self.store):
             accepted = store.accept(lead, now, self.run_id, buffered=not lead.urgent)
             if accepted is Accepted.NEW:
                 return self._route_urgent(lead, now) if lead.urgent else None
@@ -172,7 +170,7 @@ class Router:
         """
         now = self._now(now)
         batch, store = self.policy.batch, self.store
-        with self._atomic():
+        with atomic(self.store):
             out = expire(store, self.policy.sla.max_backlog_hours, now, self.run_id)
             buffered = store.count_buffered()
             oldest = store.oldest_buffered_at() if buffered else None
@@ -195,12 +193,15 @@ class Router:
         first, with the buffer's leads in the sample (`reprice` False: not here).
         """
         now = self._now(now)
-        with self._atomic():  # the buffer read here is the buffer decided: no other router takes it
-            expired = expire(self.store, self.policy.sla.max_backlog_hours, now, self.run_id)
-            leads = [lead for lead, _ in self.store.buffered_leads()]
-            if not leads:
-                return expired + (self._solve_batch([], now) if self.store.count_waiting() else [])
-            return expired + self._solve_batch(leads, now, reprice=reprice)
+        with atomic(self.store):  # the buffer read here is the buffer decided: no other router takes it
+            return self._decide_buffer([lead for lead, _ in self.store.buffered_leads()], now, reprice)
+
+    def _decide_buffer(self, leads: list[Lead], now: datetime, reprice: bool) -> list[Assignment]:
+        """`flush` of these buffered leads (all of them, oldest first)."""
+        expired = expire(self.store, self.policy.sla.max_backlog_hours, now, self.run_id)
+        if not leads:
+            return expired + (self._solve_batch([], now) if self.store.count_waiting() else [])
+        return expired + self._solve_batch(leads, now, reprice=reprice)
 
     def route(self, leads: Sequence[Lead], now: datetime | None = None, *,
               on_conflict: Callable[[int, Lead], None] | None = None) -> list[Assignment]:
@@ -215,17 +216,23 @@ class Router:
         """
         now = self._now(now)
         store = self.store
-        with self._atomic():
+        with atomic(self.store):
+            # the buffer is what was buffered before plus the new leads: not read back from the store
+            buffer = [lead for lead, _ in store.buffered_leads()]
             known = store.known(lead.id for lead in leads)
-            for k, lead in enumerate(leads):
+            for lead in leads:
                 if lead.id not in known:
                     self._check_fits(lead)
-                if store.accept(lead, now, self.run_id) is Accepted.CHANGED:
+            for k, (lead, accepted) in enumerate(zip(leads, store.accept_many(leads, now, self.run_id),
+                                                     strict=True)):
+                if accepted is Accepted.NEW:
+                    buffer.append(lead)
+                elif accepted is Accepted.CHANGED:
                     if on_conflict is None:
                         raise LeadConflict.between(store.record(lead.id), lead)
                     on_conflict(k, lead)
             self._stage("accepted")
-            return self.flush(now, reprice=False)
+            return self._decide_buffer(buffer, now, reprice=False)
 
     # -- leads on -----------------------------------------------------------------------------
 
@@ -260,7 +267,7 @@ class Router:
         later; after `policy.sla.max_reassignments` moves it stays for good.
         """
         now = self._now(now)
-        with self._atomic():
+        with atomic(self.store):
             return reassign_stale(self.team, self.pricing, self.store, self.policy, now, self.run_id)
 
     # -- the team and its prices --------------------------------------------------------------
@@ -336,14 +343,9 @@ class Router:
             self.schedule.tried(now, table.available)
         owner = solution.owner
         due = {problem.lead_ids[i]: team.sla_due(int(owner[i]), now) for i in np.flatnonzero(owner >= 0)}
-        first = list(result.assignments[:n_new])
-        if problem is not compiled:  # priced: say why from the unpriced batch
-            for i, reason in priced_batch_reasons(compiled, problem, owner, n_new, team.ids,
-                                                  self.pricer.prices).items():
-                first[i] = with_reason(first[i], reason)
         waits = could_wait(problem, owner)
-        first = [with_reason(a, waiting(a.reason, a.reason_code)) if waits[i] else a
-                 for i, a in enumerate(first)]
+        first = first_answers(result.assignments[:n_new], compiled, problem, owner, waits, team.ids,
+                              self.pricer.prices)
         explanations = batch_explanations(problem, solution, n_new) if store.explains else {}
         self._stage("explained")
         moved: list[Assignment] = []
@@ -367,12 +369,6 @@ class Router:
 
     def _loads(self) -> RepLoads:
         return self.store.loads(self.team.ids)
-
-    def _atomic(self) -> AbstractContextManager[None]:
-        """Reads and the decision made from them in one transaction where other processes share
-        the store (a durable ledger: their commits could land between the two); a memory store is
-        this process's alone and this router is called by one caller at a time."""
-        return self.store.transaction() if self.store.durable else nullcontext()
 
     def _stage(self, stage: str) -> None:
         if self.on_stage is not None:

@@ -41,7 +41,7 @@ from solver.decode.result import Assignment
 from solver.domain.model import Lead
 from solver.online import sqlite_open, sqlite_schema
 from solver.online.lifecycle import LeadStatus, status_of
-from solver.online.sqlite_reads import ASSIGNED, BACKLOG, IN_BACKLOG, IN_UNDECIDED, UNDECIDED, LedgerReads
+from solver.online.sqlite_reads import ASSIGNED, BACKLOG, IN_BACKLOG, UNDECIDED, LedgerReads
 from solver.online.sqlite_schema import mapped, store_error
 from solver.online.store import (
     Accepted,
@@ -53,6 +53,12 @@ from solver.online.store import (
 )
 
 _CLOSED, _EXPIRED = LeadStatus.CLOSED.value, LeadStatus.EXPIRED.value
+
+
+_INSERT_LEAD = ("INSERT OR IGNORE INTO leads (lead_id, record, accepted_at, status, effort, run_id) "
+                "VALUES (?, ?, ?, ?, ?, ?)")
+_INSERT_EVENT = ("INSERT INTO events (lead_id, at, kind, rep_id, from_rep_id, policy, reason, reason_code, "
+                 "expected_value, explanation, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 class SqliteStore(LedgerReads, NestedTransactions):
@@ -203,14 +209,33 @@ class SqliteStore(LedgerReads, NestedTransactions):
                buffered: bool = True) -> Accepted:
         status = LeadStatus.BUFFERED if buffered else LeadStatus.RECEIVED
         with self.transaction():
-            cur = self._db.execute(
-                "INSERT OR IGNORE INTO leads (lead_id, record, accepted_at, status, effort, run_id) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (lead.id, lead.model_dump_json(), iso(at), status.value, lead.effort, run_id))
+            cur = self._db.execute(_INSERT_LEAD, (lead.id, lead.model_dump_json(), iso(at), status.value,
+                                                  lead.effort, run_id))
             if cur.rowcount == 0:
                 return Accepted.RETRY if self.record(lead.id) == lead else Accepted.CHANGED
             self._event(lead.id, at, "accepted", run_id=run_id)
         return Accepted.NEW
+
+    @mapped
+    def accept_many(self, leads: Sequence[Lead], at: datetime, run_id: int | None = None) -> list[Accepted]:
+        with self.transaction():
+            known = self.known(lead.id for lead in leads)
+            first: dict[str, Lead] = {}
+            out: list[Accepted] = []
+            for lead in leads:
+                if lead.id in known or lead.id in first:
+                    kept = first.get(lead.id) or self.record(lead.id)
+                    out.append(Accepted.RETRY if kept == lead else Accepted.CHANGED)
+                else:
+                    first[lead.id] = lead
+                    out.append(Accepted.NEW)
+            # one statement per table for the whole file (a job accepts 50,000 leads at once)
+            when, buffered = iso(at), LeadStatus.BUFFERED.value
+            self._db.executemany(_INSERT_LEAD, [(lead.id, lead.model_dump_json(), when, buffered, lead.effort,
+                                                 run_id) for lead in first.values()])
+            self._db.executemany(_INSERT_EVENT, [self._event_row(lead_id, at, "accepted", run_id=run_id)
+                                                 for lead_id in first])
+        return out
 
     @mapped
     def decide(self, answers: Sequence[Assignment], at: datetime, *,
@@ -218,20 +243,29 @@ class SqliteStore(LedgerReads, NestedTransactions):
                explanations: Mapping[str, Any] | None = None, run_id: int | None = None) -> None:
         sla_due = sla_due or {}
         explanations = explanations or {}
+        ids = [a.lead_id for a in answers]
         with self.transaction():
+            statuses = self._statuses(ids)
+            unknown = set(ids) - statuses.keys()
+            if unknown:
+                raise KeyError(f"lead {min(unknown)!r} was never accepted by the store")
+            # one statement per table for the whole batch (a job decides 50,000 leads at once)
+            undecided = {lead_id for lead_id, status in statuses.items() if status in UNDECIDED}
+            todo = []
             for a in answers:
-                due = sla_due.get(a.lead_id)
-                cur = self._db.execute(
-                    "UPDATE leads SET status = ?, rep_id = ?, policy = ?, reason = ?, reason_code = ?, "
-                    "expected_value = ?, decided_at = ?, sla_due = ?, run_id = COALESCE(?, run_id) "
-                    f"WHERE lead_id = ? AND {IN_UNDECIDED}",
-                    (status_of(a).value, a.rep_id, a.policy, a.reason, a.reason_code, a.expected_value,
-                     iso(at), iso(due) if due else None, run_id, a.lead_id, *UNDECIDED))
-                if cur.rowcount == 0:
-                    self._require_known(a.lead_id)
-                    continue
-                self._event(a.lead_id, at, a.status, a, explanation=explanations.get(a.lead_id),
-                            run_id=run_id)
+                if a.lead_id in undecided:
+                    undecided.discard(a.lead_id)  # a lead's first answer wins
+                    todo.append(a)
+            when = iso(at)
+            self._db.executemany(
+                "UPDATE leads SET status = ?, rep_id = ?, policy = ?, reason = ?, reason_code = ?, "
+                "expected_value = ?, decided_at = ?, sla_due = ?, run_id = COALESCE(?, run_id) "
+                "WHERE lead_id = ?",
+                [(status_of(a).value, a.rep_id, a.policy, a.reason, a.reason_code, a.expected_value, when,
+                  iso(due) if (due := sla_due.get(a.lead_id)) else None, run_id, a.lead_id) for a in todo])
+            self._db.executemany(_INSERT_EVENT, [
+                self._event_row(a.lead_id, at, a.status, a, explanation=explanations.get(a.lead_id),
+                                run_id=run_id) for a in todo])
 
     @mapped
     def assign_waiting(self, answer: Assignment, at: datetime, *, sla_due: datetime | None = None,
@@ -314,20 +348,28 @@ class SqliteStore(LedgerReads, NestedTransactions):
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _require_known(self, lead_id: str) -> None:
-        if self._db.execute("SELECT 1 FROM leads WHERE lead_id = ?", (lead_id,)).fetchone() is None:
-            raise KeyError(f"lead {lead_id!r} was never accepted by the store")
+    def _statuses(self, lead_ids: Sequence[str]) -> dict[str, str]:
+        """The status of each known id among `lead_ids` (by primary key: the status index would
+        have SQLite scan every undecided lead for each chunk)."""
+        found: dict[str, str] = {}
+        for start in range(0, len(lead_ids), 500):  # SQLite limits bound parameters per statement
+            chunk = lead_ids[start:start + 500]
+            found.update((r[0], r[1]) for r in self._db.execute(
+                f"SELECT lead_id, status FROM leads WHERE lead_id IN ({','.join('?' * len(chunk))})", chunk))
+        return found
 
-    def _event(self, lead_id: str, at: datetime, kind: str, answer: Assignment | None = None, *,
-               rep_id: str | None = None, from_rep_id: str | None = None, reason: str | None = None,
-               reason_code: str | None = None, explanation: Any = None, run_id: int | None = None) -> None:
+    def _event(self, lead_id: str, at: datetime, kind: str, answer: Assignment | None = None,
+               **fields: Any) -> None:
+        self._db.execute(_INSERT_EVENT, self._event_row(lead_id, at, kind, answer, **fields))
+
+    def _event_row(self, lead_id: str, at: datetime, kind: str, answer: Assignment | None = None, *,
+                   rep_id: str | None = None, from_rep_id: str | None = None, reason: str | None = None,
+                   reason_code: str | None = None, explanation: Any = None,
+                   run_id: int | None = None) -> tuple[Any, ...]:
         self._writes += 1
         if answer is not None:
             rep_id, reason, reason_code = answer.rep_id, answer.reason, answer.reason_code
         explained = explanation_dict(explanation)
-        self._db.execute(
-            "INSERT INTO events (lead_id, at, kind, rep_id, from_rep_id, policy, reason, reason_code, "
-            "expected_value, explanation, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (lead_id, iso(at), kind, rep_id, from_rep_id, answer.policy if answer else None, reason,
-             reason_code, answer.expected_value if answer else None,
-             json.dumps(explained) if explained else None, run_id))
+        return (lead_id, iso(at), kind, rep_id, from_rep_id, answer.policy if answer else None, reason,
+                reason_code, answer.expected_value if answer else None,
+                json.dumps(explained) if explained else None, run_id)

@@ -20,7 +20,7 @@ Times are timezone-aware datetimes.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -184,6 +184,13 @@ class LeadStore(Protocol):
         """
         ...
 
+    def accept_many(self, leads: Sequence[Lead], at: datetime, run_id: int | None = None) -> list[Accepted]:
+        """`accept` of each lead (buffered), in order, as one write: what each one was.
+
+        A lead repeated in `leads` is NEW the first time, then a RETRY or CHANGED.
+        """
+        ...
+
     def decide(self, answers: Sequence[Assignment], at: datetime, *,
                sla_due: Mapping[str, datetime] | None = None,
                explanations: Mapping[str, Any] | None = None, run_id: int | None = None) -> None:
@@ -287,6 +294,14 @@ class LeadStore(Protocol):
         answer's: pending | assigned | unassigned), lifecycle (`LeadStatus`), rep_id, reason,
         reason_code, times."""
         ...
+
+
+def atomic(store: LeadStore) -> AbstractContextManager[None]:
+    """Reads and the decision made from them, in one transaction where other processes share
+    the store (a durable ledger: their commits could land between the two). A memory store is
+    one process's alone, and its callers (a router) are called by one caller at a time: no
+    transaction, which would cost the urgent path its undo journal."""
+    return store.transaction() if store.durable else nullcontext()
 
 
 def explanation_dict(explanation: Any) -> dict[str, Any] | None:

@@ -274,3 +274,16 @@ def test_history_of_one_run(store):
     assert [(e["lead_id"], e["kind"]) for e in store.history(run_id=second)] == [("L2", "accepted"),
                                                                                ("L2", "unassigned")]
     assert [e["lead_id"] for e in store.history(run_id=first)] == ["L1", "L1"]
+
+
+def test_accept_many_is_accept_of_each_in_one_write(store):
+    store.accept(lead(1), T0)
+    changed = lead(1).model_copy(update={"value": 5.0})
+    got = store.accept_many([lead(2), lead(1), changed, lead(3), lead(2)], at(1), run_id=None)
+    assert got == [Accepted.NEW, Accepted.RETRY, Accepted.CHANGED, Accepted.NEW, Accepted.RETRY]
+    assert [x.id for x, _ in store.buffered_leads()] == ["L1", "L2", "L3"]
+    assert [e["kind"] for e in store.history()] == ["accepted"] * 3
+    with pytest.raises(RuntimeError), store.transaction():
+        store.accept_many([lead(4)], at(2))
+        raise RuntimeError("rolled back")
+    assert store.known(["L4"]) == set()
