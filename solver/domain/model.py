@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from solver.domain.availability import parse_date_range, parse_timezone, parse_working_hours
 from solver.domain.caps import Caps
+from solver.domain.columns import ColumnMap
 from solver.domain.errors import InputError
 from solver.domain.fallback import Fallback
 from solver.domain.fields import (
@@ -293,6 +294,10 @@ class Policy(_Record):
     routing_rules: tuple[RoutingRule, ...] = ()
     caps: Caps = Field(default_factory=Caps)  # intake over time (solver.domain.caps)
     fallback: Fallback = Field(default_factory=Fallback)  # where unplaceable leads go
+    # How the input files' columns and values are read (solver.domain.columns): the export's
+    # column names, a CRM preset, value aliases. Top-level `aliases` is the same as columns.aliases.
+    columns: ColumnMap = Field(default_factory=ColumnMap)
+    aliases: dict[Annotated[str, Field(min_length=1)], dict[str, str]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _rules_refer_to_what_exists(self) -> Policy:
@@ -313,6 +318,13 @@ class Policy(_Record):
         return RuleSet(teams=self.teams, derived=self.derived, routing_rules=self.routing_rules)
 
     @property
+    def column_map(self) -> ColumnMap:
+        """`columns` with the top-level `aliases` merged in."""
+        if not self.aliases:
+            return self.columns
+        return self.columns.merged(ColumnMap(aliases=self.aliases))
+
+    @property
     def has_routing_rules(self) -> bool:
         return bool(self.teams or self.derived or self.routing_rules)
 
@@ -324,7 +336,7 @@ class Policy(_Record):
         return value
 
 
-def check_unique_ids(records: Sequence[Rep | Lead], *, file: str | None, what: str) -> None:
+def check_unique_ids(records: Sequence[Rep | Lead | Account], *, file: str | None, what: str) -> None:
     """Ids must be unique within a file, and not differ only by case or character form.
 
     Rows are 1-based in file order. `L1` and `l1` in one file are almost always

@@ -302,6 +302,16 @@ class RuleSet(_Strict):
         return (*((r, None) for r in self.routing_rules),
                 *((r, t.id) for t in self.teams for r in t.rules))
 
+    def inputs(self) -> tuple[set[str], set[str]]:
+        """(the lead fields, the rep attributes) the rules read (derived labels left out)."""
+        fields = {d.source for d in self.derived.values()}
+        attributes = {t.member_filter.rep_attribute for t in self.teams if t.member_filter}
+        for rule, _ in self.scoped_rules():
+            target = rule.then.target
+            fields |= {c.field for c in rule.when} | {f for f in [target.lead_field] if f}
+            attributes |= {t.rep_attribute for t in (target, *target.ranked)}
+        return fields - set(self.derived), {a for a in attributes if a is not None}
+
     @model_validator(mode="after")
     def _references(self) -> RuleSet:
         ids = [t.id for t in self.teams]

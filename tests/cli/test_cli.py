@@ -55,7 +55,8 @@ def test_extra_columns_warn_once(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["validate", "--reps", _write(tmp_path, "reps.csv", REPS),
                                        "--leads", _write(tmp_path, "leads.csv", leads)])
     assert result.exit_code == 0, result.output
-    assert result.output.count("ignoring unknown columns: color, size") == 1
+    assert result.output.count("unknown columns (kept as attributes; no routing rule reads them): "
+                               "color, size") == 1
 
 
 def _write(tmp_path: Path, name: str, text: str) -> str:

@@ -1,0 +1,134 @@
+"""Reading other tools' column names: a column mapping, presets, value aliases (policy `columns:`).
+
+A CRM export names its columns its own way (`Lead ID`, `Owner`, `Region`,
+`Amount`). The mapping says which column gives which field::
+
+    columns:
+      preset: salesforce            # or hubspot: the product's default export headers
+      leads: {id: Lead ID, owner_id: Owner, territory: Region, value: Amount}
+      reps: {id: Email}
+      aliases: {territory: {emea: EMEA, Europe: EMEA}}
+      match_case: true              # a lead's emea takes the reps' spelling EMEA
+      defaults: {value: 0}          # a blank (or absent) lead field
+
+A mapped field names one column or a list of candidates (the first present
+wins). A field the preset maps but the file lacks is skipped; a column named
+by the user that the file lacks is an error naming the file and the field. A
+column the file already calls by the field's own name wins over a preset. A
+target that is no field of the record becomes an attribute under that name
+(`employees: No. of Employees`), which rules can read. The same section may
+be given as its own file (`--columns FILE`); it overrides the policy's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from solver.domain.errors import InputError
+from solver.domain.presets import PRESET_DEFAULTS, PRESETS
+
+Kind = Literal["leads", "reps"]
+# field -> (the columns that may hold it, first present wins; named by the user, not a preset)
+Wanted = dict[str, tuple[tuple[str, ...], bool]]
+_Name = Annotated[str, Field(min_length=1)]
+
+
+def fold(text: str) -> str:
+    """How labels and column names are compared: trimmed, case-folded."""
+    return text.strip().casefold()
+
+
+class ColumnMap(BaseModel):
+    """The policy's `columns:` section, or a `--columns` file (module docstring)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    preset: Literal["salesforce", "hubspot"] | None = None
+    leads: dict[_Name, _Name | tuple[_Name, ...]] = Field(default_factory=dict)
+    reps: dict[_Name, _Name | tuple[_Name, ...]] = Field(default_factory=dict)
+    aliases: dict[_Name, dict[str, str]] = Field(default_factory=dict)
+    match_case: bool = True
+    defaults: dict[_Name, str] = Field(default_factory=dict)
+
+    @field_validator("defaults", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):  # `value: 0` in YAML is a number: held as the cell text
+            return {k: v if isinstance(v, str) or v is None or isinstance(v, (dict, list)) else str(v)
+                    for k, v in value.items()}
+        return value
+
+    def merged(self, other: ColumnMap | None) -> ColumnMap:
+        """This mapping with `other`'s settings over it (a --columns file over the policy's)."""
+        if other is None:
+            return self
+        given = other.model_fields_set
+        aliases = {**self.aliases, **{f: {**self.aliases.get(f, {}), **a} for f, a in other.aliases.items()}}
+        return ColumnMap(
+            preset=other.preset if "preset" in given else self.preset,
+            leads={**self.leads, **other.leads}, reps={**self.reps, **other.reps}, aliases=aliases,
+            match_case=other.match_case if "match_case" in given else self.match_case,
+            defaults={**self.defaults, **other.defaults})
+
+    def wanted(self, kind: Kind) -> Wanted:
+        """Each mapped field with its candidate columns: the preset's, then the user's over them."""
+        out: Wanted = {f: (c, False) for f, c in PRESETS.get(self.preset or "", {}).get(kind, {}).items()}
+        for field, cols in getattr(self, kind).items():
+            out[field] = ((cols,) if isinstance(cols, str) else tuple(cols), True)
+        return out
+
+    def lead_defaults(self) -> dict[str, str]:
+        return {**PRESET_DEFAULTS.get(self.preset or "", {}), **self.defaults}
+
+    def describe(self) -> str:
+        """One line: the preset and the user's mappings (for `validate`)."""
+        parts = [f"preset {self.preset}"] if self.preset else []
+        for kind in ("leads", "reps"):
+            for field, cols in getattr(self, kind).items():
+                parts.append(f"{kind}.{field} <- {cols if isinstance(cols, str) else ' | '.join(cols)}")
+        return ", ".join(parts) or "none"
+
+
+def plan_renames(header: Sequence[str], wanted: Wanted, *, file: str) -> dict[str, str]:
+    """{export column: field} for a file's header; the user's columns must be there."""
+    present = set(header)
+    by_fold = {fold(h): h for h in reversed(header)}
+    plan: dict[str, str] = {}
+    for field, (candidates, explicit) in wanted.items():
+        found = next((h for c in candidates
+                      if (h := c if c in present else by_fold.get(fold(c))) is not None), None)
+        if field in present and found != field:
+            if explicit and found is not None:
+                raise InputError(f"both the column {field!r} and the mapped column {found!r} give "
+                                 "this field: drop one, or the mapping", file=file, row="header", field=field)
+            continue  # the file already speaks the data contract
+        if found is None:
+            if explicit:
+                names = " or ".join(repr(c) for c in candidates)
+                raise InputError(f"the column mapping reads {names}, which the file does not have "
+                                 f"(its columns: {', '.join(header)})", file=file, row="header", field=field)
+            continue
+        if found == field:
+            continue
+        if found in plan:
+            if explicit:
+                raise InputError(f"the column {found!r} is mapped to both {plan[found]!r} and "
+                                 f"{field!r}", file=file, row="header", field=field)
+            continue
+        plan[found] = field
+    return plan
+
+
+def missing_column_hint(field: str, wanted: Wanted) -> str:
+    """' (read from A or B)' when a mapping names the columns a missing field comes from."""
+    if field not in wanted:
+        return ""
+    return f" (read from {' or '.join(repr(c) for c in wanted[field][0])})"
+
+
+def known_columns(wanted: Wanted, fields: Collection[str]) -> set[str]:
+    """Folded names a header may hold: the fields and every mapped column (delimiter sniffing)."""
+    return {fold(c) for c in fields} | {fold(c) for cols, _ in wanted.values() for c in cols}

@@ -1,0 +1,280 @@
+"""Reading records from CSV, JSON and YAML files: the rows, the columns, every error an InputError.
+
+`load_records` is the one record reader under `solver.domain.io`'s loaders and
+the accounts loader. CSV: the delimiter is sniffed from the header (`,` `;`
+tab `|`: the one that yields known column names); list fields are
+`;`-separated, or `,`-separated in a `;`-delimited file. Columns are renamed by
+a column mapping (`solver.domain.columns`) before anything else; columns that
+are no field of the record become its `attributes` (text; JSON/YAML lists
+`;`-joined) and one warning names those no routing rule reads.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import warnings
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from solver.domain import documents
+from solver.domain.columns import Wanted, fold, known_columns, missing_column_hint, plan_renames
+from solver.domain.errors import InputError
+from solver.domain.model import check_unique_ids
+from solver.domain.rule_syntax import as_text
+
+LIST_FIELDS = {"territories", "industries", "products", "segments", "ooo"}
+# The delimiters a CSV export may use, in order of preference on a tie.
+DELIMITERS = (",", ";", "\t", "|")
+RecordT = TypeVar("RecordT", bound=BaseModel)
+# A record's raw values (after renaming) to the values to validate: aliases, case matching.
+Transform = Callable[[dict[str, Any]], dict[str, Any]]
+_MAX_NAMED_COLUMNS = 8
+
+
+class InputWarning(UserWarning):
+    """Input that is accepted but probably not what the user meant (e.g. extra columns)."""
+
+
+def load_records(path: Path, model: type[RecordT], kind: str, *, wanted: Wanted | None = None,
+                 read: Collection[str] = (), defaults: Mapping[str, str] | None = None,
+                 transform: Transform | None = None) -> list[RecordT]:
+    """Records of `model` from a CSV, JSON or YAML file, every problem an InputError.
+
+    `wanted` renames the file's columns to fields (`solver.domain.columns`);
+    `defaults` fill blank fields; `transform` edits each record's values before
+    validation. Columns that are no field go into the record's `attributes`
+    (when it has them): one warning names those that no name in `read` covers.
+    """
+    return _load_records(path, model, kind, wanted=wanted or {}, read=read, defaults=defaults,
+                         transform=transform)
+
+
+def _load_records(path: Path, model: type[RecordT], kind: str, *, wanted: Wanted,
+                  read: Collection[str] = (), defaults: Mapping[str, str] | None = None,
+                  transform: Transform | None = None) -> list[RecordT]:
+    fields = set(model.model_fields)
+    required = sorted(name for name, f in model.model_fields.items()
+                      if f.is_required() and name not in (defaults or {}))
+    keeps = "attributes" in fields
+    if path.suffix.lower() == ".csv":
+        rows = _csv_rows(path, kind, required, wanted, fields)
+        what = "columns"
+    else:
+        rows = _document_rows(path, kind, required, wanted)
+        what = "fields"
+    records: list[RecordT] = []
+    unread: set[str] = set()
+    for row_number, raw in rows:
+        extra = {str(k): v for k, v in raw.items() if k not in fields}  # YAML keys may be numbers
+        unread |= {k for k in extra if k not in read}
+        values = {**(defaults or {}), **{k: v for k, v in raw.items() if k in fields}}
+        if keeps and extra:
+            values["attributes"] = {**_attributes(extra, path, row_number),
+                                    **(values.get("attributes") or {})}
+        if transform is not None:
+            values = transform(values)
+        try:
+            records.append(model.model_validate(values))
+        except ValidationError as exc:
+            raise input_error_from(exc, str(path), row_number) from None
+    if unread:
+        names = sorted(unread)
+        shown = ", ".join(names[:_MAX_NAMED_COLUMNS])
+        if len(names) > _MAX_NAMED_COLUMNS:
+            shown += f" and {len(names) - _MAX_NAMED_COLUMNS} more"
+        kept = "kept as attributes; no routing rule reads them" if keeps else "ignored"
+        warnings.warn(f"{path}: unknown {what} ({kept}): {shown}", InputWarning, stacklevel=3)
+    if not records:
+        raise InputError(f"no {kind} in the file", file=str(path))
+    check_unique_ids(records, file=str(path), what=kind[:-1])  # type: ignore[arg-type]
+    return records
+
+
+def _attributes(extra: dict[str, Any], path: Path, row: int) -> dict[str, str]:
+    """Extra columns as attribute text: CSV cells as they are, scalars as text, lists `;`-joined."""
+    out = {}
+    for key, value in extra.items():
+        if isinstance(value, (list, tuple)):
+            if any(isinstance(v, (dict, list, tuple)) for v in value):
+                raise InputError("an extra field is read as text or a list of texts, not nested lists",
+                                 file=str(path), row=row, field=key)
+            out[key] = ";".join(as_text(v) for v in value if v is not None)
+        elif isinstance(value, dict):
+            raise InputError("an extra field is read as text or a list of texts, not a mapping",
+                             file=str(path), row=row, field=key)
+        else:
+            out[key] = "" if value is None else value if isinstance(value, str) else as_text(value)
+    return out
+
+
+def read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found", file=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", file=str(path)) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line}); save the file as UTF-8",
+            file=str(path), row=max(line - 1, 1),
+        ) from None
+    if not text.strip():
+        raise InputError("file is empty", file=str(path))
+    return text
+
+
+def sniff_delimiter(text: str, known: set[str]) -> str:
+    """The delimiter of a CSV text: of `,` `;` tab `|`, the one whose header has the most known
+    (folded) column names, then the most columns; `,` when none splits the header."""
+    first = text.split("\n", 1)[0]
+
+    def score(delimiter: str) -> tuple[int, int, int]:
+        try:
+            cells = next(csv.reader([first], delimiter=delimiter))
+        except (csv.Error, StopIteration):
+            return (0, 0, 0)
+        return (sum(fold(c) in known for c in cells), len(cells), -DELIMITERS.index(delimiter))
+
+    return max(DELIMITERS, key=score)
+
+
+def _csv_rows(path: Path, kind: str, required: Sequence[str], wanted: Wanted,
+              fields: set[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    text = read_text(path)
+    delimiter = sniff_delimiter(text, known_columns(wanted, fields))
+    # In a ';'-delimited file, ';' cannot part list items: they are ','-separated there.
+    separator = "," if delimiter == ";" else ";"
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except csv.Error as exc:
+        raise InputError(f"malformed CSV: {exc}", file=str(path), row="header") from None
+    duplicated = [h for h in header if header.count(h) > 1]
+    if duplicated:
+        raise InputError("duplicate column", file=str(path), row="header", field=duplicated[0])
+    renames = plan_renames(header, wanted, file=str(path))
+    header = [renames.get(h, h) for h in header]
+    for name in required:
+        if name not in header:
+            raise InputError("missing required column" + missing_column_hint(name, wanted),
+                             file=str(path), row="header", field=name)
+    row_number = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InputError(f"malformed CSV: {exc}", file=str(path), row=row_number + 1) from None
+        row_number += 1
+        if not any(c.strip() for c in cells):
+            continue  # a blank line is not a record
+        if len(cells) != len(header):
+            raise InputError(
+                f"{len(cells)} cells where the header has {len(header)} columns",
+                file=str(path), row=row_number,
+            )
+        yield row_number, _csv_values(path, row_number, dict(zip(header, cells, strict=True)),
+                                      fields, separator, rep_lists=kind == "reps")
+
+
+def _csv_values(path: Path, row: int, cells: dict[str, str], fields: set[str], separator: str,
+                *, rep_lists: bool) -> dict[str, Any]:
+    """CSV strings to record values: empty cells fall back to defaults, lists split on `separator`.
+
+    Extra columns keep their text, blank included (every record has the same attributes); a
+    rep's extra column is a list, held `;`-separated whatever the file's delimiter.
+    """
+    values: dict[str, Any] = {}
+    for key, cell in cells.items():
+        cell = cell.strip()
+        if key not in fields:
+            values[key] = cell.replace(separator, ";") if rep_lists else cell
+        elif cell == "":
+            continue
+        elif key in LIST_FIELDS:
+            values[key] = tuple(x.strip() for x in cell.split(separator) if x.strip())
+        elif key == "skills":
+            values[key] = _parse_skills(cell, path, row, separator)
+        else:
+            values[key] = cell
+    return values
+
+
+def _parse_skills(cell: str, path: Path, row: int, separator: str = ";") -> dict[str, str]:
+    skills: dict[str, str] = {}
+    for part in cell.split(separator):
+        if not part.strip():
+            continue
+        for wrong in {",", "|", ";"} - {separator}:
+            if wrong in part:
+                raise InputError(f"{wrong!r} in {part.strip()!r}: separate skills with "
+                                 f"{separator!r} (key:multiplier{separator}key:multiplier; in a "
+                                 f"';'-delimited file ','", file=str(path), row=row,
+                                 field="skills")
+        key, sep, mult = part.rpartition(":")
+        if not sep or not key.strip():
+            raise InputError(f"expected key:multiplier, got {part.strip()!r}",
+                             file=str(path), row=row, field="skills")
+        if key.strip() in skills:
+            raise InputError(f"skill {key.strip()!r} given twice", file=str(path), row=row,
+                             field="skills")
+        skills[key.strip()] = mult.strip()
+    return skills
+
+
+def parse_document(path: Path) -> Any:
+    """A JSON (.json) or YAML file's data; every problem reading it is an InputError."""
+    return documents.parse_document(path, read_text(path))
+
+
+def _document_rows(
+    path: Path, kind: str, required: Sequence[str], wanted: Wanted
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    data = parse_document(path)
+    if isinstance(data, dict) and kind in data:
+        data = data[kind]
+    if not isinstance(data, list):
+        raise InputError(f"expected a list of {kind} (or a mapping with key {kind!r})",
+                         file=str(path))
+    keys = list(dict.fromkeys(str(k) for item in data if isinstance(item, dict) for k in item))
+    renames = plan_renames(keys, wanted, file=str(path)) if wanted else {}
+    for row, item in enumerate(data, start=1):
+        if not isinstance(item, dict):
+            raise InputError("each record must be a mapping of field to value",
+                             file=str(path), row=row)
+        twice = documents.repeated_key(item)
+        if twice is not None:
+            raise InputError("key given twice: which value is meant?", file=str(path), row=row,
+                             field=twice)
+        if renames:
+            item = {renames.get(str(k), k): v for k, v in item.items()}
+        for name in required:
+            if name not in item:
+                raise InputError("missing required field" + missing_column_hint(name, wanted),
+                                 file=str(path), row=row, field=name)
+        yield row, item
+
+
+def input_error_from(exc: ValidationError, file: str, row: int | None) -> InputError:
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"] if not isinstance(p, int)]
+    field = ".".join(loc) or None
+    message = err["msg"]
+    if err["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif err["type"] == "missing":
+        message = "missing required field"
+    value = err.get("input")
+    if err["type"] not in ("missing", "extra_forbidden") and isinstance(value, (str, int, float)):
+        shown = repr(value) if not isinstance(value, int) or value.bit_length() < 64 else "a huge integer"
+        message = f"{message} (got {shown[:60] + '...' if len(shown) > 60 else shown})"
+    return InputError(message, file=file, row=row, field=field)
