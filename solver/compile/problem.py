@@ -17,6 +17,8 @@ from functools import cached_property
 import numpy as np
 
 from solver.compile import fairness
+from solver.compile.routing import route
+from solver.compile.rules import RuleOutcome
 from solver.compile.scoring import (
     RULE_DIMENSIONS,
     Dimension,
@@ -27,7 +29,7 @@ from solver.compile.scoring import (
     encode_leads,
     expected_value,
 )
-from solver.domain.model import Lead, Policy, Rep, RuleMode
+from solver.domain.model import Account, Lead, Policy, Rep, RuleMode
 
 UNASSIGNED = -1
 
@@ -41,6 +43,9 @@ class SolveOptions:
     fairness_mode: str = "penalty"  # penalty | minmax
     account_grouping: bool = False
     hard_rules: tuple[str, ...] = ()  # rule dimensions enforced as hard (for explanations)
+    # The policy's hard routing rules by name (apart: readers of `hard_rules` look each up in
+    # `Problem.dimensions`).
+    hard_routing_rules: tuple[str, ...] = ()
     high_score: float = 0.8
     seed: int = 0
     time_limit_s: float = 10.0
@@ -77,6 +82,19 @@ class Problem:
     # float (m,): what a seat with rep j is worth to later leads (the online router's dual
     # prices); profit is net of it. None: a seat costs nothing (a batch on its own).
     price: np.ndarray | None = None
+    # The routing rules' outcome (`solver.compile.rules`): explanations read its trail.
+    rules: RuleOutcome | None = None
+    # Teams: membership bool (T, m), and each team's cap on open effort less what its members
+    # hold (int (T,), -1 = no cap). A capped team's members together take at most that much.
+    team_ids: tuple[str, ...] = ()
+    team_membership: np.ndarray | None = None
+    team_capacity: np.ndarray | None = None
+    # Leads a fallback sent to a named queue: lead index -> (queue, cause); their rows are empty.
+    queued: dict[int, tuple[str, str]] = field(default_factory=dict)
+    notes: dict[int, str] = field(default_factory=dict)  # lead -> the fallback that set its row
+    # The round robins' pools: each lead's index into `pool_keys` (None: all in the first).
+    pool: np.ndarray | None = None
+    pool_keys: tuple[str, ...] = ("all",)
 
     @property
     def n(self) -> int:
@@ -115,6 +133,25 @@ class Problem:
         """int (m,): effort assigned to each rep by an owner vector."""
         placed = owner >= 0
         return np.bincount(owner[placed], weights=self.effort_of(owner)[placed], minlength=self.m)
+
+    @cached_property
+    def capped_teams(self) -> np.ndarray:
+        """bool (T', m): the members of each team with a cap (T' rows, in `team_room` order)."""
+        if self.team_membership is None or self.team_capacity is None:
+            return np.zeros((0, self.m), dtype=bool)
+        return self.team_membership[self.team_capacity >= 0]
+
+    @cached_property
+    def team_room(self) -> np.ndarray:
+        """int (T',): what each capped team's members may still take together (may be < 0)."""
+        if self.team_capacity is None:
+            return np.zeros(0, dtype=np.int64)
+        return self.team_capacity[self.team_capacity >= 0]
+
+    def team_free(self, owner: np.ndarray) -> np.ndarray:
+        """int (T',): capped teams' room left after the leads in `owner`."""
+        used = self.used_capacity(owner).astype(np.int64)
+        return self.team_room - self.capped_teams.astype(np.int64) @ used
 
     def loads(self, owner: np.ndarray) -> np.ndarray:
         """float (m,): fairness load per rep after the owner vector, history included."""
@@ -185,6 +222,12 @@ class Problem:
             self.capacity - self.used_capacity(np.where(forced, owner, UNASSIGNED)), 0
         )
         problems += [f"rep {self.rep_ids[j]} over capacity" for j in np.flatnonzero(over)]
+        if self.team_room.size:  # as for reps: forced leads may pass a team's cap, still using it
+            kept = self.team_free(np.where(forced, owner, UNASSIGNED))
+            routed = self.team_room - self.team_free(free_owner)
+            capped = [t for t, c in zip(self.team_ids, self.team_capacity, strict=True) if c >= 0]  # type: ignore[arg-type]
+            over_cap = np.flatnonzero(routed > np.maximum(kept, 0))
+            problems += [f"team {capped[t]} over its cap" for t in over_cap]
         return problems
 
 
@@ -202,12 +245,15 @@ def with_prices(problem: Problem, price: np.ndarray, defer: bool) -> Problem:
 
 
 def compile_problem(
-    reps: Sequence[Rep] | RepTable, leads: Sequence[Lead], policy: Policy
+    reps: Sequence[Rep] | RepTable, leads: Sequence[Lead], policy: Policy,
+    accounts: Sequence[Account] | None = None,
 ) -> Problem:
     """Turn validated records into the arrays every policy reads.
 
     `reps` may be a `RepTable` compiled earlier (the router keeps one), so a
-    batch only encodes its leads.
+    batch only encodes its leads. `accounts` (the accounts file) resolve owners
+    up parent accounts and admit named accounts' leads to their named rep or
+    team (`solver.compile.routing`, with the routing rules and fallbacks).
     """
     table = reps if isinstance(reps, RepTable) else compile_reps(reps)
     n, m = len(leads), table.m
@@ -216,7 +262,7 @@ def compile_problem(
     dims = encode_leads(table, columns)
     available = table.available
 
-    eligible = np.broadcast_to(available, (n, m)).copy()
+    builtin = np.ones((n, m), dtype=bool)
     broken = np.zeros((n, m), dtype=np.int8)
     for name in RULE_DIMENSIONS:
         mode = getattr(rules, name)
@@ -224,15 +270,13 @@ def compile_problem(
             continue
         admits = dims[name].admits()
         if mode is RuleMode.HARD:
-            eligible &= admits
+            builtin &= admits
         else:
             broken += ~admits
 
-    rep_index = {rep_id: j for j, rep_id in enumerate(table.ids)}
-    owner_idx = np.fromiter(
-        (rep_index.get(owner, UNASSIGNED) for owner in columns.owner_id), dtype=np.int64, count=n
-    )
-    owner_idx = np.where((owner_idx >= 0) & available[np.maximum(owner_idx, 0)], owner_idx, -1)
+    routing = route(table, leads, columns.owner_id, policy, builtin, accounts)
+    eligible = routing.admitted & available[None, :]
+    owner_idx = routing.owner
     forced = np.full(n, UNASSIGNED, dtype=np.int64)
     if rules.account_owner is RuleMode.HARD:
         forced = owner_idx
@@ -241,9 +285,10 @@ def compile_problem(
         broken[has_owner] += np.arange(m)[None, :] != owner_idx[has_owner, None]
 
     value = expected_value(table, columns)
-    penalty_factor = None
+    penalty_factor = routing.penalty_factor
     if broken.any():
-        penalty_factor = (1.0 - policy.soft_penalty) ** broken
+        own = (1.0 - policy.soft_penalty) ** broken
+        penalty_factor = own if penalty_factor is None else own * penalty_factor
 
     effort = columns.effort
     lead_values = columns.value
@@ -280,6 +325,8 @@ def compile_problem(
             fairness_mode=policy.fairness.mode,
             account_grouping=rules.account_grouping,
             hard_rules=tuple(d for d in RULE_DIMENSIONS if getattr(rules, d) is RuleMode.HARD),
+            hard_routing_rules=tuple(r.name for r in policy.routing_rules
+                                     if r.effective_mode is RuleMode.HARD),
             high_score=policy.high_score,
             seed=policy.seed,
             time_limit_s=policy.time_limit_s,
@@ -287,7 +334,21 @@ def compile_problem(
         ),
         dimensions=dims,
         rotation=table.rotation,
+        rules=routing.rules,
+        team_ids=routing.teams.ids,
+        team_membership=routing.teams.membership,
+        team_capacity=_team_residual(routing.teams.membership, routing.teams.capacity, table.open_leads),
+        queued=routing.queued,
+        notes=routing.notes,
+        pool=routing.pool,
+        pool_keys=routing.pool_keys,
     )
+
+
+def _team_residual(membership: np.ndarray, capacity: np.ndarray, open_leads: np.ndarray) -> np.ndarray:
+    """int (T,): each capped team's cap less its members' open leads (never below 0); -1 = no cap."""
+    held = membership.astype(np.int64) @ open_leads.astype(np.int64)
+    return np.where(capacity >= 0, np.maximum(capacity - held, 0), -1)
 
 
 def _account_groups(keys: Sequence[str]) -> np.ndarray:

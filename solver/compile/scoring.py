@@ -14,12 +14,16 @@ rep covers, so it matches only unrestricted reps.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from solver.domain.model import Lead, Rep
+
+if TYPE_CHECKING:  # rules imports this module's neighbours only; no cycle at run time
+    from solver.compile.rules import CompiledRuleSet
 
 RULE_DIMENSIONS = ("territory", "segment", "industry", "product")
 _REP_LIST_FIELD = {
@@ -66,16 +70,37 @@ class Dimension:
         return self.explicit(rows) | self.rep.unrestricted[None, :]
 
 
+ALL_REPS_POOL = "all"  # the pool of a lead every rep may take (and of every lead without routing rules)
+
+
 @dataclass(frozen=True)
 class RotationState:
-    """Where the round-robin rotations stand: carried from one batch to the next.
+    """Where the round-robin rotations stand, one per pool: carried from one batch to the next.
 
-    A CRM's rotation does not restart every batch; the router keeps this state
-    and passes it back in with the rep table.
+    A CRM's rotation does not restart every batch, and it runs within each
+    lead's pool: a team, or the set of reps its routing rules admit (the pool
+    keys are `Problem.pool_keys`). The router keeps this state and passes it
+    back in with the rep table; `to_dict` / `from_dict` give a plain mapping
+    pool key -> {"pointer": rep index, "credits": {rep id: weight}} a store persists.
     """
 
-    pointer: int = 0  # the plain rotation starts at this rep index
-    credit: np.ndarray | None = None  # smooth weighted round robin's current weights (m,)
+    pointers: Mapping[str, int] = field(default_factory=dict)  # pool -> the rotation's next rep index
+    credits: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # pool -> smooth WRR weights
+
+    def pointer(self, pool: str = ALL_REPS_POOL) -> int:
+        return self.pointers.get(pool, 0)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        pools = sorted(set(self.pointers) | set(self.credits))
+        return {pool: {"pointer": int(self.pointers.get(pool, 0)),
+                       "credits": {rep: float(c) for rep, c in self.credits.get(pool, {}).items()}}
+                for pool in pools}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Mapping[str, Any]]) -> RotationState:
+        return cls(pointers={pool: int(v.get("pointer", 0)) for pool, v in data.items()},
+                   credits={pool: {str(r): float(c) for r, c in v.get("credits", {}).items()}
+                            for pool, v in data.items() if v.get("credits")})
 
 
 @dataclass(frozen=True)
@@ -92,6 +117,12 @@ class RepTable:
     skill_index: dict[str, int]  # skill key -> column; column len(index) = 1.0 for unknown keys
     skills: np.ndarray  # float (m, K + 1)
     rotation: RotationState = field(default_factory=RotationState)
+    strategic_only: np.ndarray | None = None  # bool (m,): takes named accounts only; None = nobody
+    # Every rep field and extra attribute (extra columns of the reps file), for the routing rules.
+    attributes: Mapping[str, list[object]] = field(default_factory=dict)
+    # The policy's rule set compiled against these reps (`solver.compile.routing.with_rules`),
+    # so a router compiles the rep side once; None: compiled per batch.
+    rules: CompiledRuleSet | None = None
 
     @property
     def m(self) -> int:
@@ -123,7 +154,17 @@ def compile_reps(reps: Sequence[Rep]) -> RepTable:
         dimensions=dims,
         skill_index=skill_index,
         skills=skills,
+        strategic_only=np.fromiter((r.strategic_only for r in reps), dtype=bool, count=m),
+        attributes=_attribute_columns(reps),
     )
+
+
+def _attribute_columns(reps: Sequence[Rep]) -> dict[str, list[object]]:
+    """Every rep field and extra attribute as given (`rules.compile_rule_set` splits the lists):
+    a rule may read `seniority` or `industries` as well as a `languages` column."""
+    own = {k: [getattr(r, k) for r in reps] for k in Rep.model_fields if k != "attributes"}
+    extra = sorted({k for r in reps for k in r.attributes} - set(own))
+    return {**own, **{k: [r.attributes.get(k, "") for r in reps] for k in extra}}
 
 
 def _rep_dimension(name: str, reps: Sequence[Rep]) -> RepDimension:

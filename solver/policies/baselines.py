@@ -2,6 +2,9 @@
 
 - `round_robin`: rotation over the reps, skipping those not eligible or full.
 - `weighted_round_robin`: smooth weighted rotation (nginx's algorithm) by quota weight.
+
+Both rotate within each lead's pool (`Problem.pool_keys`: a team, or the reps
+its routing rules admit), each pool's state carried between batches.
 - `least_loaded`: the eligible rep with the least load held (leads, or value).
 - `random`: a uniformly random eligible rep with room (seeded).
 - `rules`: the first-match cascade sales teams configure: account owner ->
@@ -17,14 +20,14 @@ import numpy as np
 
 from solver.compile.problem import Problem
 from solver.policies.registry import Solution, register
-from solver.policies.sequential import Rotation, RoutingState, route_sequentially
+from solver.policies.sequential import Rotations, RoutingState, route_sequentially
 
 
 @register("round_robin")
 def solve_round_robin(problem: Problem) -> Solution:
-    pick = Rotation(problem.m, problem.rotation.pointer)
-    solution = route_sequentially(problem, lambda i, candidates, state: pick(candidates))
-    solution.rotation = replace(problem.rotation, pointer=pick.pointer)
+    pick = Rotations(problem)
+    solution = route_sequentially(problem, lambda i, candidates, state: pick(i, candidates))
+    solution.rotation = pick.state()
     return solution
 
 
@@ -32,20 +35,29 @@ def solve_round_robin(problem: Problem) -> Solution:
 def solve_weighted_round_robin(problem: Problem) -> Solution:
     """Smooth weighted round robin: candidates gain their weight, the leader pays the total.
 
-    The current weights carry over from earlier batches (`Problem.rotation.credit`).
+    The current weights carry over from earlier batches, one set per pool
+    (`Problem.rotation.credits`, keyed by rep id so a changed team keeps them).
     """
-    credit = problem.rotation.credit
-    current = np.zeros(problem.m) if credit is None or credit.shape != (problem.m,) else credit.copy()
     weights = problem.quota_weight
+    rotations = Rotations(problem)
+    saved = problem.rotation.credits
+    current: dict[str, np.ndarray] = {}
 
     def choose(i: int, candidates: np.ndarray, state: RoutingState) -> int:
-        current[candidates] += weights[candidates]
-        j = int(candidates[np.argmax(current[candidates])])
-        current[j] -= weights[candidates].sum()
+        key = rotations.key(i)
+        if key not in current:
+            credit = saved.get(key, {})
+            current[key] = np.array([credit.get(rep, 0.0) for rep in problem.rep_ids])
+        pool = current[key]
+        pool[candidates] += weights[candidates]
+        j = int(candidates[np.argmax(pool[candidates])])
+        pool[j] -= weights[candidates].sum()
         return j
 
     solution = route_sequentially(problem, choose)
-    solution.rotation = replace(problem.rotation, credit=current)
+    credits = {**saved, **{key: dict(zip(problem.rep_ids, map(float, pool), strict=True))
+                           for key, pool in current.items()}}
+    solution.rotation = replace(problem.rotation, credits=credits)
     return solution
 
 
@@ -72,7 +84,7 @@ def solve_rules(problem: Problem) -> Solution:
     territory = problem.dimensions.get("territory")
     specialist = industry.explicit() if industry is not None else None
     territory_rep = territory.explicit() if territory is not None else None
-    pick = Rotation(problem.m, problem.rotation.pointer)
+    pick = Rotations(problem)
     high = problem.options.high_score
 
     def choose(i: int, candidates: np.ndarray, state: RoutingState) -> int:
@@ -84,9 +96,9 @@ def solve_rules(problem: Problem) -> Solution:
             if match is not None:
                 matched = candidates[match[i, candidates]]
                 if matched.size:
-                    return pick(matched)
-        return pick(candidates)
+                    return pick(i, matched)
+        return pick(i, candidates)
 
     solution = route_sequentially(problem, choose)
-    solution.rotation = replace(problem.rotation, pointer=pick.pointer)
+    solution.rotation = pick.state()
     return solution

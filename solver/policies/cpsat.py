@@ -94,7 +94,9 @@ def _flow_is_exact(problem: Problem) -> bool:
     """
     opts = problem.options
     grouped = opts.account_grouping and bool(np.any(problem.group >= 0))
-    return (_flow_accepts(problem, grouping=grouped) and opts.fairness_mode == "penalty"
+    # Flow holds team caps exactly only when no rep is in two capped teams.
+    disjoint = bool((problem.capped_teams.sum(axis=0) <= 1).all())
+    return (_flow_accepts(problem, grouping=grouped) and disjoint and opts.fairness_mode == "penalty"
             and (opts.fairness_weight == 0 or opts.fairness_measure == "count"))
 
 

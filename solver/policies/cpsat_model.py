@@ -8,6 +8,9 @@ The model (the cpsat policy's docstring says when it is used):
 * capacity (effort units, per lead or per pair):
   :math:`\sum_{i \notin F} a_{ij} x_{ij} \le \max(b_j - \sum_{i \in F, f_i = j} a_{ij}, 0)`
   (forced leads may push a rep past its capacity; they still use it);
+* team caps: for each capped team T,
+  :math:`\sum_{i \notin F, j \in T} a_{ij} x_{ij} \le \max(c_T - A^F_T, 0)`
+  (a lead admitted to a team goes to one of its members, within the team's cap);
 * account grouping: one owner per group g,
   :math:`x_{ij} \le y_{gj}`, :math:`\sum_j y_{gj} \le 1`;
 * fairness: ``penalty`` mode adds the convex penalty
@@ -142,6 +145,7 @@ class CpSatModel:
         # Eligibility is structural: a pair the rules forbid has no variable.
         self._owner_rule()
         self._capacity()
+        self._team_caps()
         if self.problem.options.account_grouping:
             self._account_grouping()
         if self.problem.options.fairness_weight > 0:
@@ -181,6 +185,21 @@ class CpSatModel:
             if self.effort[sel].sum() > room[j]:  # a row that cannot bind is left out
                 self.model.add(cp_model.LinearExpr.weighted_sum(
                     [self.x[k] for k in sel], self.effort[sel].tolist()) <= int(room[j]))
+
+    def _team_caps(self) -> None:
+        r"""A capped team's members take at most its room: :math:`\sum_{i \notin F, j \in T} a_{ij} x_{ij}
+        \le \max(c_T - A^F_T, 0)`, forced leads counted as for a rep's capacity."""
+        p = self.problem
+        if not p.team_room.size:
+            return
+        forced_owner = np.where(self.forced_mask, p.forced, UNASSIGNED)
+        room = np.maximum(p.team_free(forced_owner), 0)
+        free_pairs = ~self.forced_mask[self.rows]
+        for members, cap in zip(p.capped_teams, room, strict=True):
+            sel = np.flatnonzero(free_pairs & members[self.cols])
+            if self.effort[sel].sum() > cap:  # a cap that cannot bind is left out
+                self.model.add(cp_model.LinearExpr.weighted_sum(
+                    [self.x[k] for k in sel], self.effort[sel].tolist()) <= int(cap))
 
     def _account_grouping(self) -> None:
         r"""One owner per account group: :math:`x_{ij} \le y_{gj}`, :math:`\sum_j y_{gj} \le 1`.

@@ -10,6 +10,13 @@ with the rep's free capacity and cost 0. Otherwise the convex penalty of
 the marginal penalty of the rep's k-th lead; costs rise with k, so min-cost
 flow fills them in order and the piecewise-linear cost is exact.
 
+Capped teams: a rep of a capped team sends its flow to the team's node
+instead of the sink, and team -> sink carries the team's room, so "pick a
+team, then a member" is one network. That needs each rep in at most one
+capped team (`TeamTable.disjoint_capped`); with overlapping caps the network
+routes each rep through its first capped team and the answer is trimmed to
+the others' caps (lowest profit out first), reported as feasible.
+
 `SolveMaxFlowWithMinCost` gives the lexicographic objective without a big-M:
 among all maximum flows (as many leads placed as the rules and capacity
 allow), the cheapest one.
@@ -56,9 +63,11 @@ def solve_flow(problem: Problem) -> Solution:
     if free_leads.size == 0 or not room.any():
         return Solution(owner=owner, status=Status.OPTIMAL)
 
-    network = _Network(problem, free_leads, problem.loads(owner), room)
+    network = _Network(problem, free_leads, problem.loads(owner), room,
+                       np.maximum(problem.team_free(owner), 0))
     chosen_lead, chosen_rep = network.solve()
     owner[chosen_lead] = chosen_rep
+    trimmed = _trim_to_team_caps(problem, owner)
     objective = problem.objective(owner)
     # Count loads make the fairness cost exact; value loads are approximated by
     # counting each lead as the mean lead load (arc costs cannot depend on the lead).
@@ -66,7 +75,9 @@ def solve_flow(problem: Problem) -> Solution:
     stats: dict[str, float | int | str] = {"arcs": network.num_arcs, "cost_scale": network.scale}
     if not network.exact:
         stats["inexact"] = "costs rounded coarser than LEAD_RESOLUTION per lead (int64 bound)"
-    exact = exact and network.exact
+    exact = exact and network.exact and not trimmed
+    if trimmed:
+        stats["inexact"] = f"overlapping team caps: {trimmed} leads taken out to honour them"
     return Solution(
         owner=owner,
         status=Status.OPTIMAL if exact else Status.FEASIBLE,
@@ -80,15 +91,22 @@ class _Network:
     """The flow network of one batch; node ids are offsets into named blocks."""
 
     def __init__(
-        self, problem: Problem, free_leads: np.ndarray, load: np.ndarray, room: np.ndarray
+        self, problem: Problem, free_leads: np.ndarray, load: np.ndarray, room: np.ndarray,
+        team_room: np.ndarray,
     ) -> None:
         self.free_leads = free_leads
         n_free, m = free_leads.size, problem.m
-        # Node blocks: [source][leads 0..n_free-1][reps 0..m-1][sink].
+        teams = problem.capped_teams
+        # Node blocks: [source][leads 0..n_free-1][reps 0..m-1][capped teams][sink].
         self.source = 0
         self.lead_node0 = 1
         self.rep_node0 = self.lead_node0 + n_free
-        self.sink = self.rep_node0 + m
+        self.team_node0 = self.rep_node0 + m
+        self.sink = self.team_node0 + teams.shape[0]
+        # Where a rep's flow goes: its (first) capped team's node, else the sink.
+        in_team = teams.any(axis=0)
+        first_team = np.argmax(teams, axis=0) if teams.shape[0] else np.zeros(m, dtype=np.int64)
+        rep_exit = np.where(in_team, self.team_node0 + first_team, self.sink)
 
         rows, reps = np.nonzero(problem.eligible[free_leads] & (room > 0)[None, :])
         profit = problem.profit[free_leads[rows], reps]
@@ -122,13 +140,17 @@ class _Network:
         arc_rep, arc_cap, arc_cost = rep_arcs
         smcf.add_arcs_with_capacity_and_unit_cost(
             self.rep_node0 + arc_rep,
-            np.full(arc_rep.size, self.sink),
+            rep_exit[arc_rep],
             arc_cap,
             np.rint(arc_cost * self.scale).astype(np.int64),
         )
+        n_teams = teams.shape[0]
+        smcf.add_arcs_with_capacity_and_unit_cost(
+            self.team_node0 + np.arange(n_teams), np.full(n_teams, self.sink),
+            team_room.astype(np.int64), np.zeros(n_teams, np.int64))
         smcf.set_nodes_supplies(np.array([self.source, self.sink]), np.array([n_free, -n_free]))
         self.smcf = smcf
-        self.num_arcs = n_free + rows.size + arc_rep.size
+        self.num_arcs = n_free + rows.size + arc_rep.size + n_teams
 
     def solve(self) -> tuple[np.ndarray, np.ndarray]:
         """(lead indices, rep indices) of the lead -> rep arcs that carry flow."""
@@ -157,3 +179,22 @@ def _fairness_arcs(
         load[reps] + k * step, problem.targets[reps], step, weight, problem.fairness_unit
     )
     return reps, np.ones(reps.size, np.int64), cost
+
+
+def _trim_to_team_caps(problem: Problem, owner: np.ndarray) -> int:
+    """Take free leads out of teams over their cap, lowest profit first; how many were taken out.
+
+    Only overlapping caps need it (the network holds disjoint ones exactly).
+    """
+    taken = 0
+    free = problem.forced < 0
+    for t in np.flatnonzero(problem.team_free(owner) < 0):
+        members = problem.capped_teams[t]
+        while problem.team_free(owner)[t] < 0:
+            rows = np.flatnonzero(free & (owner >= 0) & members[np.maximum(owner, 0)])
+            if rows.size == 0:
+                break
+            worst = rows[np.argmin(problem.profit[rows, owner[rows]])]
+            owner[worst] = -1
+            taken += 1
+    return taken

@@ -24,8 +24,8 @@ SMALL_PAIRS = 2_000
 
 
 def is_plain_gap(problem: Problem) -> bool:
-    """No owner rule, no grouping, no fairness term: the batch is a pure GAP."""
-    return (not np.any(problem.forced >= 0)
+    """No owner rule, no grouping, no fairness term, no team cap: the batch is a pure GAP."""
+    return (not np.any(problem.forced >= 0) and not problem.team_room.size
             and not (problem.options.account_grouping and np.any(problem.group >= 0))
             and problem.options.fairness_weight == 0)
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from solver.compile.problem import UNASSIGNED, Problem
-from solver.policies.registry import free_capacity
+from solver.policies.registry import free_capacity, team_fits
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ def repair(problem: Problem, owner: np.ndarray) -> np.ndarray:
     if not listed:
         return owner
     free = free_capacity(problem, owner).astype(np.int64)
+    teams, team_free = problem.capped_teams, problem.team_free(owner)
     free_lead = problem.forced < 0
     rep_of = np.full(problem.n, UNASSIGNED, dtype=np.int64)  # the rep each grouped lead must take
     in_group = np.zeros(problem.n, dtype=bool)
@@ -87,6 +88,7 @@ def repair(problem: Problem, owner: np.ndarray) -> np.ndarray:
                 target = int(np.flatnonzero(used)[np.argmax(gain[used])])
         for i in movable[(owner[movable] >= 0) & (owner[movable] != target)]:
             free[owner[i]] += _effort(problem, int(i), int(owner[i]))
+            team_free += teams[:, owner[i]] * _effort(problem, int(i), int(owner[i]))
             owner[i] = UNASSIGNED
         in_group[movable] = True
         rep_of[movable] = target
@@ -94,6 +96,7 @@ def repair(problem: Problem, owner: np.ndarray) -> np.ndarray:
     order = order[np.argsort(-problem.profit[order].max(axis=1), kind="stable")]
     for i in map(int, order):
         candidates = problem.eligible[i] & (free >= _efforts(problem, i))
+        candidates &= team_fits(teams, team_free, _efforts(problem, i))
         if in_group[i] and rep_of[i] >= 0:
             candidates &= np.arange(problem.m) == rep_of[i]
         if not candidates.any():
@@ -101,6 +104,7 @@ def repair(problem: Problem, owner: np.ndarray) -> np.ndarray:
         j = int(np.flatnonzero(candidates)[np.argmax(problem.profit[i, candidates])])
         owner[i] = j
         free[j] -= _effort(problem, i, j)
+        team_free -= teams[:, j] * _effort(problem, i, j)
         if in_group[i]:
             rep_of[in_group & (problem.group == problem.group[i]) & free_lead] = j
     return owner
@@ -116,6 +120,7 @@ def group_greedy(problem: Problem) -> np.ndarray:
     """
     owner = problem.forced.copy()
     free = free_capacity(problem, owner).astype(np.int64)
+    teams, team_free = problem.capped_teams, problem.team_free(owner)
     free_lead = owner < 0
     best = np.where(problem.eligible, problem.profit, -np.inf).max(axis=1, initial=-np.inf)
     units = [(g.members[free_lead[g.members]], g.fixed) for g in groups(problem)]
@@ -132,7 +137,9 @@ def group_greedy(problem: Problem) -> np.ndarray:
         room, count, gain = free.copy(), np.zeros(problem.m), np.zeros(problem.m)
         for i in map(int, members):
             effort = _efforts(problem, i)
+            # A rep's team room is shared: counted as if each rep took the group alone.
             fits = allowed & problem.eligible[i] & (room >= effort)
+            fits &= team_fits(teams, team_free, effort) if teams.size else fits
             room[fits] -= effort[fits]
             count[fits] += 1
             gain[fits] += problem.profit[i, fits]
@@ -140,9 +147,12 @@ def group_greedy(problem: Problem) -> np.ndarray:
             continue
         j = int(np.lexsort((-np.arange(problem.m), gain, count))[-1])  # most leads, then profit
         for i in map(int, members):
-            if problem.eligible[i, j] and free[j] >= _effort(problem, i, j):
+            effort_j = _effort(problem, i, j)
+            if (problem.eligible[i, j] and free[j] >= effort_j
+                    and bool((team_free[teams[:, j]] >= effort_j).all())):
                 owner[i] = j
-                free[j] -= _effort(problem, i, j)
+                free[j] -= effort_j
+                team_free -= teams[:, j] * effort_j
     return owner
 
 

@@ -157,5 +157,12 @@ def free_capacity(problem: Problem, owner: np.ndarray) -> np.ndarray:
     return problem.capacity - problem.used_capacity(owner).astype(np.int64)
 
 
+def team_fits(teams: np.ndarray, team_free: np.ndarray, effort: np.ndarray | int) -> np.ndarray:
+    """bool (m,): reps none of whose capped teams (`teams`, bool (T', m)) lacks room for `effort`
+    (a scalar, or per rep)."""
+    short = teams & (np.asarray(team_free)[:, None] < np.broadcast_to(effort, (teams.shape[1],))[None, :])
+    return np.asarray(~short.any(axis=0))
+
+
 __all__ = ["UNASSIGNED", "PolicySpec", "Problem", "Solution", "Status", "free_capacity", "policy_names",
-           "policy_spec", "register", "solve", "start_owner"]
+           "policy_spec", "register", "solve", "start_owner", "team_fits"]
