@@ -8,10 +8,16 @@ Output files are written whole or not at all.
 from __future__ import annotations
 
 import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
 
 import click
+import numpy as np
 
 from solver.cli.common import (
+    accounts_option,
+    columns_option,
     emit,
     format_option,
     input_errors_exit_2,
@@ -20,45 +26,133 @@ from solver.cli.common import (
     policy_option,
     reps_option,
 )
+from solver.compile.rules import LeadTable, compile_rule_set, evaluate, lead_columns, rep_attributes
 from solver.decode.batch import assign as assign_leads
 from solver.decode.batch import check_solver_fits
 from solver.decode.explain import Explanation
 from solver.decode.result import Result
+from solver.domain.accounts import load_accounts
+from solver.domain.columns import ColumnMap, Kind
 from solver.domain.errors import InputError
-from solver.domain.io import csv_text, load_leads, load_policy, load_reps
-from solver.domain.model import Lead, Policy, Rep
+from solver.domain.io import InputWarning, csv_text, load_columns, load_leads, load_policy, load_reps
+from solver.domain.labels import unmatched_values
+from solver.domain.model import Account, Lead, Policy, Rep
+from solver.domain.records import header_renames
 from solver.policies import policy_names
 from solver.report.tables import format_rows
 
 
-def load_inputs(
-    reps_path: str, leads_path: str, policy_path: str | None, solver: str | None = None
-) -> tuple[list[Rep], list[Lead], Policy]:
-    """Load and cross-check reps, leads and policy; every problem is an InputError."""
-    reps = load_reps(reps_path)
-    leads = load_leads(leads_path, reps)
+@dataclass(frozen=True)
+class Inputs:
+    """What a batch command read: the records, and what reading them found worth saying."""
+
+    reps: list[Rep]
+    leads: list[Lead]
+    policy: Policy
+    columns: ColumnMap  # the mapping used: the policy's, the --columns file over it
+    accounts: list[Account] | None
+    typos: list[str]  # lead values that match no rep or rule (solver.domain.labels)
+
+
+def read_inputs(reps_path: str, leads_path: str, policy_path: str | None, solver: str | None = None,
+                *, columns_path: str | None = None, accounts_path: str | None = None) -> Inputs:
+    """Load and cross-check every input file; every problem is an InputError."""
     policy = load_policy(policy_path)
     if solver is not None:
         policy = policy.model_copy(update={"solver": solver})
+    columns = policy.column_map.merged(load_columns(columns_path) if columns_path else None)
+    reps = load_reps(reps_path, policy=policy, columns=columns)
+    leads = load_leads(leads_path, reps, policy=policy, columns=columns)
+    accounts = load_accounts(accounts_path, reps, policy=policy) if accounts_path else None
     check_solver_fits(policy, leads, leads_file=leads_path)
-    return reps, leads, policy
+    typos = unmatched_values(reps, leads, policy, leads_file=leads_path)
+    return Inputs(reps, leads, policy, columns, accounts, typos)
+
+
+def load_inputs(
+    reps_path: str, leads_path: str, policy_path: str | None, solver: str | None = None, *,
+    columns_path: str | None = None, accounts_path: str | None = None,
+) -> tuple[list[Rep], list[Lead], Policy]:
+    """Load and cross-check reps, leads and policy; lead values that match nothing are warned."""
+    inputs = read_inputs(reps_path, leads_path, policy_path, solver, columns_path=columns_path,
+                         accounts_path=accounts_path)
+    for line in inputs.typos:
+        warnings.warn(line, InputWarning, stacklevel=2)
+    return inputs.reps, inputs.leads, inputs.policy
 
 
 @click.command()
 @reps_option
 @leads_option
 @policy_option
+@columns_option
+@accounts_option
 @input_errors_exit_2
-def validate(reps_path: str, leads_path: str, policy_path: str | None) -> None:
-    """Check the input files; print what was read, or the first problem (exit 2)."""
-    reps, leads, policy = load_inputs(reps_path, leads_path, policy_path)
-    click.echo(f"ok: {len(reps)} reps, {len(leads)} leads, solver {policy.solver}")
+def validate(reps_path: str, leads_path: str, policy_path: str | None, columns_path: str | None,
+             accounts_path: str | None) -> None:
+    """Check the input files; print what was read, or the first problem (exit 2).
+
+    Then the column mapping used, what each routing rule does to these leads,
+    and the lead values that match no rep or rule (likely typos).
+    """
+    inputs = read_inputs(reps_path, leads_path, policy_path, columns_path=columns_path,
+                         accounts_path=accounts_path)
+    click.echo(f"ok: {len(inputs.reps)} reps, {len(inputs.leads)} leads, solver {inputs.policy.solver}")
+    lines = mapping_lines(inputs, reps_path, leads_path)
+    if inputs.accounts is not None:
+        lines.append(f"accounts: {len(inputs.accounts)} ({sum(a.named for a in inputs.accounts)} named)")
+    if inputs.policy.has_routing_rules:
+        lines += rule_lines(inputs, policy_path, leads_path)
+    if inputs.typos:
+        lines.append(f"values that match no rep or rule ({len(inputs.typos)}):")
+        lines += [f"  {line}" for line in inputs.typos]
+    for line in lines:
+        click.echo(line)
+
+
+def mapping_lines(inputs: Inputs, reps_path: str, leads_path: str) -> list[str]:
+    """The column mapping, and which export column became which field in each file."""
+    if inputs.columns == ColumnMap():
+        return []
+    lines = [f"columns: {inputs.columns.describe()}"]
+    files: tuple[tuple[str, type[Lead] | type[Rep], Kind], ...] = (
+        (leads_path, Lead, "leads"), (reps_path, Rep, "reps"))
+    for path, model, kind in files:
+        renames = header_renames(Path(path), set(model.model_fields), inputs.columns.wanted(kind))
+        if renames:
+            lines.append(f"  {path}: " + ", ".join(f"{src} -> {field}" for src, field in renames.items()))
+    return lines
+
+
+def rule_lines(inputs: Inputs, policy_path: str | None, leads_path: str) -> list[str]:
+    """Each routing rule: its mode, how many of the leads it applies to, and the reps it names."""
+    reps, leads, policy = inputs.reps, inputs.leads, inputs.policy
+    fields, attributes = policy.rule_set.inputs()
+    rep_extra = {k: [r.attributes.get(k, "") for r in reps] for k in attributes - set(Rep.model_fields)}
+    lead_extra = {k: [lead.attributes.get(k, "") for lead in leads]
+                  for k in fields - set(Lead.model_fields) if any(k in lead.attributes for lead in leads)}
+    compiled = compile_rule_set(policy.rule_set, [r.id for r in reps],
+                                rep_attributes(reps, rep_extra, names=attributes), file=policy_path)
+    table = LeadTable.of(lead_columns(leads, lead_extra, names=fields & set(Lead.model_fields)))
+    outcome = evaluate(compiled, table, default_weight=policy.soft_penalty, leads_file=leads_path)
+    verb = {"admit": "admits", "exclude": "excludes", "prefer": "prefers"}
+    lines = [f"routing rules ({len(compiled.rules)}):"]
+    for r, rule in enumerate(compiled.rules):
+        mode, kind = rule.effective_mode.value, rule.then.kind
+        matched = np.flatnonzero(outcome.applies[r])
+        named = int(outcome.rule_mask(r, matched).any(axis=0).sum()) if matched.size else 0
+        what = "off" if mode == "off" else (f"matches {matched.size} of {len(leads)} leads; "
+                                            f"{verb[kind]} {named} of {len(reps)} reps for them")
+        lines.append(f"  {rule.name} ({mode} {kind}): {what}")
+    return lines
 
 
 @click.command()
 @reps_option
 @leads_option
 @policy_option
+@columns_option
+@accounts_option
 @click.option("--solver", type=click.Choice(policy_names()), help="Override the policy's solver.")
 @format_option
 @out_option
@@ -70,6 +164,8 @@ def assign(
     reps_path: str,
     leads_path: str,
     policy_path: str | None,
+    columns_path: str | None,
+    accounts_path: str | None,
     solver: str | None,
     fmt: str,
     out_path: str | None,
@@ -79,7 +175,9 @@ def assign(
 
     Every lead comes out exactly once: assigned, or unassigned with a reason.
     """
-    reps, leads, policy = load_inputs(reps_path, leads_path, policy_path, solver)
+    # The accounts are checked here; routing by them comes with the compile layer's accounts.
+    reps, leads, policy = load_inputs(reps_path, leads_path, policy_path, solver,
+                                      columns_path=columns_path, accounts_path=accounts_path)
     result = assign_leads(reps, leads, policy)
     explanations = []
     for lead_id in explain_ids:

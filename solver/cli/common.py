@@ -49,6 +49,14 @@ leads_option = click.option("--leads", "leads_path", required=True, type=click.P
                             help="Leads file (.csv, .json, .yaml).")
 policy_option = click.option("--policy", "policy_path", type=click.Path(dir_okay=False),
                              help="Policy file (.yaml or .json); defaults apply when omitted.")
+columns_option = click.option(
+    "--columns", "columns_path", type=click.Path(dir_okay=False),
+    help="Column mapping file (YAML/JSON: preset: salesforce | hubspot, leads: {field: column}, "
+         "reps: {...}, aliases: {field: {value: label}}); over the policy's columns: section.")
+accounts_option = click.option(
+    "--accounts", "accounts_path", type=click.Path(dir_okay=False),
+    help="Accounts file (.csv, .json, .yaml): account_id, name, owner_id, parent_account_id, "
+         "named, named_rep_id, named_team_id.")
 format_option = click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
                              show_default=True, help="Output format.")
 out_option = click.option("--out", "out_path", type=click.Path(dir_okay=False),

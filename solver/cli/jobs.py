@@ -31,6 +31,8 @@ import click
 
 from solver.cli.batch import load_inputs
 from solver.cli.common import (
+    accounts_option,
+    columns_option,
     emit,
     format_option,
     input_errors_exit_2,
@@ -60,6 +62,8 @@ db_option = click.option("--db", "db_path", required=True, type=click.Path(dir_o
 @reps_option
 @leads_option
 @policy_option
+@columns_option
+@accounts_option
 @click.option("--reassign-stale", is_flag=True,
               help="Also move leads untouched past the policy's SLA to another rep.")
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=600.0, show_default=True,
@@ -70,7 +74,8 @@ db_option = click.option("--db", "db_path", required=True, type=click.Path(dir_o
 @out_option
 @input_errors_exit_2
 def run_job(db_path: str, reps_path: str, leads_path: str, policy_path: str | None,
-            reassign_stale: bool, lock_timeout: float, progress: bool | None, fmt: str,
+            columns_path: str | None, accounts_path: str | None, reassign_stale: bool,
+            lock_timeout: float, progress: bool | None, fmt: str,
             out_path: str | None) -> None:
     """Assign the leads the ledger has not seen yet, record them, print the result.
 
@@ -83,7 +88,8 @@ def run_job(db_path: str, reps_path: str, leads_path: str, policy_path: str | No
     result again (a report lost to a kill or a failed --out).
     """
     bar = Stages(progress)
-    reps, leads, policy = load_inputs(reps_path, leads_path, policy_path)
+    reps, leads, policy = load_inputs(reps_path, leads_path, policy_path, columns_path=columns_path,
+                                      accounts_path=accounts_path)
     bar.show(f"read {len(leads):,} leads", len(leads))
     now = datetime.now(UTC)
     ledger = _open_ledger(db_path, lock_timeout)

@@ -278,3 +278,21 @@ def input_error_from(exc: ValidationError, file: str, row: int | None) -> InputE
         shown = repr(value) if not isinstance(value, int) or value.bit_length() < 64 else "a huge integer"
         message = f"{message} (got {shown[:60] + '...' if len(shown) > 60 else shown})"
     return InputError(message, file=file, row=row, field=field)
+
+
+def header_renames(path: Path, fields: Collection[str], wanted: Wanted) -> dict[str, str]:
+    """{export column: field} that reading `path` applies (what `validate` shows as the mapping)."""
+    if not wanted:
+        return {}
+    if path.suffix.lower() == ".csv":
+        text = read_text(path)
+        delimiter = sniff_delimiter(text, known_columns(wanted, fields))
+        try:
+            header = [h.strip() for h in next(csv.reader([text.split("\n", 1)[0]], delimiter=delimiter))]
+        except (csv.Error, StopIteration):
+            return {}
+    else:
+        data = parse_document(path)
+        items = data if isinstance(data, list) else []
+        header = list(dict.fromkeys(str(k) for item in items if isinstance(item, dict) for k in item))
+    return plan_renames(header, wanted, file=str(path))

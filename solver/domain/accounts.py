@@ -1,0 +1,60 @@
+"""Reading an accounts file (CSV, JSON or YAML) and checking it against the reps and the policy.
+
+Columns: `account_id` (or `id`, required, unique), `name`, `owner_id` (or
+`owner`), `parent_account_id` (or `parent_id`), `named` (true/false),
+`named_rep_id`, `named_team_id`. Checked here, each error naming the file, the
+row and the field: an owner or named rep that is no rep, a named team that is
+no team of the policy, a parent that is no account, and a parent chain that
+comes back to itself.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from solver.domain.columns import Wanted
+from solver.domain.errors import InputError
+from solver.domain.model import Account, Policy, Rep
+from solver.domain.records import load_records
+
+# The accounts file's other spellings of Account's fields.
+ACCOUNT_COLUMNS: Wanted = {"id": (("account_id",), False), "owner_id": (("owner",), False),
+                           "parent_id": (("parent_account_id",), False)}
+
+
+def load_accounts(path: str | os.PathLike[str], reps: Sequence[Rep] | None = None, *,
+                  policy: Policy | None = None) -> list[Account]:
+    """Read accounts; with `reps` / `policy`, check the reps and teams they name."""
+    file = str(path)
+    accounts = load_records(Path(path), Account, "accounts", wanted=ACCOUNT_COLUMNS)
+    rep_ids = {r.id for r in reps} if reps is not None else None
+    team_ids = {t.id for t in policy.teams} if policy is not None else None
+    by_id = {a.id: a for a in accounts}
+    for row, account in enumerate(accounts, start=1):
+        for field in ("owner_id", "named_rep_id"):
+            rep = getattr(account, field)
+            if rep and rep_ids is not None and rep not in rep_ids:
+                raise InputError(f"{rep!r} names no rep in the reps file", file=file, row=row, field=field)
+        if account.named_team_id and team_ids is not None and account.named_team_id not in team_ids:
+            known = ", ".join(sorted(team_ids)) or "none"
+            raise InputError(f"{account.named_team_id!r} names no team of the policy (teams: {known})",
+                             file=file, row=row, field="named_team_id")
+        if account.parent_id and account.parent_id not in by_id:
+            raise InputError(f"parent {account.parent_id!r} names no account in the file",
+                             file=file, row=row, field="parent_id")
+    rows = {a.id: row for row, a in enumerate(accounts, start=1)}
+    for account in accounts:
+        seen = [account.id]
+        parent = account.parent_id
+        while parent:
+            if parent == account.id:
+                chain = " -> ".join([*seen, parent])
+                raise InputError(f"the parent accounts form a cycle ({chain})", file=file,
+                                 row=rows[account.id], field="parent_id")
+            if parent in seen:
+                break  # a cycle not through this account: reported from its own row
+            seen.append(parent)
+            parent = by_id[parent].parent_id
+    return accounts
