@@ -95,6 +95,8 @@ class Problem:
     # The round robins' pools: each lead's index into `pool_keys` (None: all in the first).
     pool: np.ndarray | None = None
     pool_keys: tuple[str, ...] = ("all",)
+    # bool (n, m): `eligible` before `with_prices` left out the seats a lead cannot pay for.
+    unpriced: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -241,7 +243,8 @@ def with_prices(problem: Problem, price: np.ndarray, defer: bool) -> Problem:
     eligible = problem.eligible
     if defer:
         eligible = eligible & ((problem.gross_profit >= price) | (problem.forced >= 0)[:, None])
-    return replace(problem, eligible=eligible, price=np.asarray(price, dtype=np.float64))
+    unpriced = problem.eligible if problem.unpriced is None else problem.unpriced
+    return replace(problem, eligible=eligible, price=np.asarray(price, dtype=np.float64), unpriced=unpriced)
 
 
 def compile_problem(

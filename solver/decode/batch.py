@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from solver.compile.problem import compile_problem
 from solver.decode.result import Result, decode
 from solver.domain.errors import InputError
-from solver.domain.model import Lead, Policy, Rep, check_owners, check_unique_ids
+from solver.domain.model import Account, Lead, Policy, Rep, check_owners, check_unique_ids
 from solver.policies import PolicySpec, policy_names, policy_spec, solve
 
 
@@ -22,8 +22,13 @@ def assign(
     policy: Policy | None = None,
     *,
     solver: str | None = None,
+    accounts: Sequence[Account] | None = None,
 ) -> Result:
-    """Assign every lead to one rep (or leave it unassigned with a reason)."""
+    """Assign every lead to one rep (or leave it unassigned with a reason, or in a queue).
+
+    `accounts` (the accounts file) give owners through parent accounts and named accounts
+    their named rep or team (`solver.compile.routing`).
+    """
     policy = policy or Policy()
     if solver is not None:
         policy = policy.model_copy(update={"solver": Policy(solver=solver).solver})
@@ -32,7 +37,7 @@ def assign(
     check_owners(reps, leads, leads_file="leads")
     check_solver_fits(policy, leads)
     start = time.perf_counter()
-    problem = compile_problem(reps, leads, policy)
+    problem = compile_problem(reps, leads, policy, accounts)
     compile_time = time.perf_counter() - start
     solution = solve(problem, policy.solver)
     return decode(problem, solution, policy.solver, compile_time)

@@ -8,7 +8,15 @@ from typing import Any
 import numpy as np
 
 from solver.compile.problem import Problem
-from solver.decode.reasons import DEFERRED, basis, blocking_rule, placed_reason, priced_out, unassigned_reason
+from solver.decode.reasons import (
+    DEFERRED,
+    basis,
+    blocking_rule,
+    placed_reason,
+    priced_out,
+    rule_names,
+    unassigned_reason,
+)
 
 
 @dataclass(frozen=True)
@@ -22,9 +30,13 @@ class RepFit:
     target: float  # its fair share of the load
     free_capacity: int  # effort units left after this batch's answer
     price: float | None = None  # the seat's price, when the batch was priced (profit is net of it)
+    # The routing rules that took effect on this rep for the lead ("admit: 'name'", ...), when
+    # the policy has routing rules.
+    rules: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form; ``price`` appears only when the batch was priced."""
+        """The JSON form; ``price`` appears only when the batch was priced, ``rules`` only
+        when the policy has routing rules."""
         out: dict[str, Any] = {
             "rep_id": self.rep_id,
             "expected_value": self.expected_value,
@@ -35,6 +47,8 @@ class RepFit:
         }
         if self.price is not None:
             out["price"] = self.price
+        if self.rules is not None:
+            out["rules"] = list(self.rules)
         return out
 
 
@@ -58,15 +72,18 @@ class Explanation:
     assigned_to: RepFit | None  # None: the lead is unassigned
     why: str
     alternatives: tuple[Alternative, ...]
+    queue: str | None = None  # the named queue a fallback sent the lead to
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form of ``assign --explain`` and the online ledger (keys in this order)."""
-        return {
+        """The JSON form of ``assign --explain`` and the online ledger (keys in this order;
+        ``queue`` only for a queued lead)."""
+        out = {
             "lead_id": self.lead_id,
             "assigned_to": None if self.assigned_to is None else self.assigned_to.to_dict(),
             "alternatives": [alt.to_dict() for alt in self.alternatives],
             "why": self.why,
         }
+        return out if self.queue is None else out | {"queue": self.queue}
 
     def __getitem__(self, key: str) -> Any:
         """``explanation["why"]``: read like the JSON dict it was before it had a type."""
@@ -74,11 +91,16 @@ class Explanation:
 
 
 def explanation(problem: Problem, owner: np.ndarray, i: int, alternatives: int = 3) -> Explanation:
-    """The chosen rep and the top alternatives by expected value, each with why it lost."""
+    """The chosen rep and the top alternatives, each with why it lost.
+
+    Alternatives rank by the profit the solver maximised (after soft-rule
+    penalties and any seat price) among eligible reps, then the others by
+    expected value.
+    """
     chosen = int(owner[i])
     free = problem.capacity - problem.used_capacity(owner)
     loads = problem.loads(owner)
-    order = np.argsort(-problem.value[i], kind="stable")
+    order = np.lexsort((-problem.value[i], -np.where(problem.eligible[i], problem.profit[i], -np.inf)))
     others = [int(j) for j in order[: alternatives + 1] if j != chosen][:alternatives]
 
     def fit(j: int) -> RepFit:
@@ -90,6 +112,7 @@ def explanation(problem: Problem, owner: np.ndarray, i: int, alternatives: int =
             target=round(float(problem.targets[j]), 6),
             free_capacity=int(free[j]),
             price=None if problem.price is None else round(float(problem.price[j]), 6),
+            rules=rule_trail(problem, i, j),
         )
 
     if chosen >= 0:
@@ -104,13 +127,35 @@ def explanation(problem: Problem, owner: np.ndarray, i: int, alternatives: int =
         why = f"{DEFERRED}: worth less than the price of every eligible rep with room"
     else:
         why = unassigned_reason(problem, i, free)
+    if i in problem.notes:
+        why = f"{why}; {problem.notes[i]}"
+    queued = problem.queued.get(i)
     return Explanation(
         lead_id=problem.lead_ids[i],
         assigned_to=fit(chosen) if chosen >= 0 else None,
         why=why,
         alternatives=tuple(Alternative(fit(j), _why_not(problem, owner, i, j, free, loads))
                            for j in others),
+        queue=None if queued is None else queued[0],
     )
+
+
+_DONE = {"admit": "admitted", "exclude": "excluded", "prefer": "preferred"}
+
+
+def rule_trail(problem: Problem, i: int, j: int) -> tuple[str, ...] | None:
+    """How each routing rule that took effect on lead i treats rep j, by the rule's name."""
+    if problem.rules is None:
+        return None
+    rep_id, out = problem.rep_ids[j], []
+    for e in problem.rules.trail(i):
+        weight = "the policy's soft_penalty" if e.weight is None else f"{e.weight:g}"
+        strength = "" if e.mode == "hard" else f" (soft, weight {weight})"
+        if rep_id in e.reps:
+            out.append(f"{_DONE[e.action]} by {e.rule!r}{strength}")
+        elif e.action != "exclude":
+            out.append(f"not {_DONE[e.action]} by {e.rule!r}{strength}")
+    return tuple(out)
 
 
 def explain_lead(problem: Problem, owner: np.ndarray, i: int, alternatives: int = 3) -> dict[str, Any]:
@@ -130,10 +175,20 @@ def _why_not(
         if problem.price is not None and priced_out(problem, i, None)[j]:
             return (f"priced out: worth less here than the seat's price {problem.price[j]:,.2f} "
                     "(its room is held for better-matched leads)")
-        return f"blocked by the hard rule on {blocking_rule(problem, i, j)}"
+        if (dimension := blocking_rule(problem, i, j)) is not None:
+            return f"blocked by the hard rule on {dimension}"
+        if names := rule_names(problem, i, j):
+            return f"blocked by the routing rule {', '.join(repr(n) for n in names)}"
+        return "not admitted: the account's named rep or team, or a fallback, admits others"
     effort = problem.effort[i] if problem.effort.ndim == 1 else problem.effort[i, j]
     if free[j] < effort:
         return "at capacity: its room went to other leads of the batch"
+    if problem.team_room.size:
+        team_free = problem.team_free(owner)
+        full = [t for t, members in enumerate(problem.capped_teams) if members[j] and team_free[t] < effort]
+        if full:
+            capped = [t for t, c in zip(problem.team_ids, problem.team_capacity, strict=True) if c >= 0]  # type: ignore[arg-type]
+            return f"team cap: team {capped[full[0]]} is at its cap (its room went to other leads)"
     if chosen < 0:
         return "had room but the policy did not place the lead"
     if problem.profit[i, j] < problem.profit[i, chosen]:

@@ -40,6 +40,9 @@ class ReasonCode(StrEnum):
     BACKLOG_EXPIRED = "backlog_expired"
     FROM_BACKLOG = "from_backlog"  # placed by a retry of the backlog
     REASSIGNED = "reassigned"  # moved to another rep: not touched within the SLA
+    # A fallback sent it to a named queue (`Assignment.queue`): it waits for a person.
+    QUEUED = "queued"
+    NO_ELIGIBLE_REP_BY_RULES = "no_eligible_rep_by_rules"  # the routing rules leave no available rep
 
     @property
     def text(self) -> str:
@@ -74,6 +77,8 @@ _TEXTS: dict[ReasonCode, str] = {
     ReasonCode.BACKLOG_EXPIRED: "backlog expired: no rep could take it within {hours:g} h; {cause}",
     ReasonCode.FROM_BACKLOG: "from the backlog (unassigned since {since}): {cause}",
     ReasonCode.REASSIGNED: "reassigned: not touched within the {hours:g} h SLA by {rep_id}; {cause}",
+    ReasonCode.QUEUED: "queued: {queue}: {cause}",
+    ReasonCode.NO_ELIGIBLE_REP_BY_RULES: "no eligible rep: no available rep passes the routing rules {rules}",
 }
 
 
@@ -154,25 +159,38 @@ def blocking_rule(problem: Problem, i: int, j: int | None = None) -> str | None:
 def priced_out(problem: Problem, i: int, free: np.ndarray | None) -> np.ndarray:
     """bool (m,): available reps the hard rules admit for lead i that its price mask left out
     (with `free`: only those with room for it)."""
-    admitted = problem.available & ~problem.eligible[i]
-    for name in problem.options.hard_rules:
-        admitted &= problem.dimensions[name].admits(np.array([i]))[0]
+    if problem.unpriced is None:
+        return np.zeros(problem.m, dtype=bool)
+    admitted = problem.unpriced[i] & ~problem.eligible[i]
     if free is not None:
         effort = problem.effort[i]  # a scalar, or (m,) when effort depends on the rep
         admitted &= free >= effort
     return admitted
 
 
+def rule_names(problem: Problem, i: int, rep: int | None = None) -> list[str]:
+    """The hard routing rules that took effect on lead i (with `rep`: those that shut rep out:
+    an exclusion naming it, an admission not naming it)."""
+    if problem.rules is None:
+        return []
+    rep_id = None if rep is None else problem.rep_ids[rep]
+    return [e.rule for e in problem.rules.trail(i) if e.mode == "hard" and (
+        rep_id is None or (rep_id in e.reps) == (e.action == "exclude"))]
+
+
 def unassigned_reasons(problem: Problem, rows: np.ndarray, free: np.ndarray) -> list[Reason]:
     """Why each of these unassigned leads got no rep (given each rep's `free` capacity after
     the batch), vectorized over the leads.
 
-    In order: nobody available; the first hard rule that leaves no available
-    rep; every eligible rep at capacity; else the policy's choice.
+    In order: a fallback queued it; nobody available; the first hard rule that
+    leaves no available rep; the routing rules (named) leave none; every
+    eligible rep (or its team) at capacity; else the policy's choice.
     """
+    reasons: list[Reason | None] = [
+        ReasonCode.QUEUED.reason(queue=q[0], cause=q[1]) if (q := problem.queued.get(int(i))) else None
+        for i in rows]
     if not problem.available.any():
-        return [ReasonCode.NO_REP_AVAILABLE.reason()] * rows.size
-    reasons: list[Reason | None] = [None] * rows.size
+        return [r or ReasonCode.NO_REP_AVAILABLE.reason() for r in reasons]
     candidates = np.broadcast_to(problem.available, (rows.size, problem.m)).copy()
     for name in problem.options.hard_rules:
         dim = problem.dimensions[name]
@@ -181,9 +199,19 @@ def unassigned_reasons(problem: Problem, rows: np.ndarray, free: np.ndarray) -> 
             if reasons[k] is None:
                 label = dim.lead_label[rows[k]] or "(empty)"
                 reasons[k] = ReasonCode.NO_ELIGIBLE_REP_FOR_RULE.reason(rule=name, label=label)
+    if problem.rules is not None:
+        for k in np.flatnonzero(~(candidates & problem.rules.admit[rows]).any(axis=1)):
+            if reasons[k] is None and (names := rule_names(problem, int(rows[k]))):
+                reasons[k] = ReasonCode.NO_ELIGIBLE_REP_BY_RULES.reason(
+                    rules=", ".join(repr(n) for n in names))
     eligible = problem.eligible[rows]
     effort = problem.effort[rows]
     room = free[None, :] >= (effort[:, None] if effort.ndim == 1 else effort)
+    if problem.team_room.size:  # a rep with room in a full team has no room
+        used = problem.capacity - free  # effort each rep holds after the batch
+        team_free = problem.team_room - problem.capped_teams.astype(np.int64) @ used
+        room &= ~(problem.capped_teams[None, :, :] & (team_free[None, :, None] < (
+            effort[:, None, None] if effort.ndim == 1 else effort[:, None, :]))).any(axis=1)
     n_eligible = eligible.sum(axis=1)
     full = ~(eligible & room).any(axis=1)
     out = []

@@ -31,6 +31,7 @@ class Assignment:
     policy: str
     # None: taken from `reason` when that is a `Reason` (the batch decoder's reasons are)
     reason_code: ReasonCode | None = None
+    queue: str | None = None  # the named queue a fallback sent the lead to (status unassigned)
 
     def __post_init__(self) -> None:
         if self.reason_code is None and isinstance(self.reason, Reason):
@@ -49,7 +50,7 @@ class Result:
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``leadsolver assign --format json``."""
         summary = {} if self.summary is None else self.summary.to_dict()
-        return {"assignments": [asdict(a) for a in self.assignments], "summary": summary}
+        return {"assignments": [_assignment_dict(a) for a in self.assignments], "summary": summary}
 
     def explain(self, lead_id: str, alternatives: int = 3) -> Explanation:
         """Why the lead went to its rep, and why the best alternatives did not get it."""
@@ -58,6 +59,14 @@ class Result:
         except ValueError:
             raise KeyError(f"unknown lead id {lead_id!r}") from None
         return explanation(self.problem, self.solution.owner, i, alternatives)
+
+
+def _assignment_dict(a: Assignment) -> dict[str, Any]:
+    """An assignment's JSON: ``queue`` only for a queued lead (the other keys are pinned)."""
+    out = asdict(a)
+    if out["queue"] is None:
+        del out["queue"]
+    return out
 
 
 def decode(
@@ -86,6 +95,7 @@ def decode(
             reason=reasons[i],
             expected_value=round(float(chosen_value[i]), 6),
             policy=policy,
+            queue=problem.queued[i][0] if i in problem.queued else None,
         )
         for i in range(problem.n)
     ]
