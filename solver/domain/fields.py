@@ -77,7 +77,7 @@ def _list_items(value: tuple[str, ...]) -> tuple[str, ...]:
         for sep in WRONG_SEPARATORS:
             if sep in item:
                 raise ValueError(f"{item!r} holds {sep!r}: list items are separated by ';' in CSV "
-                                 f"(separate items in JSON/YAML)")
+                                 f"(by ',' in a ';'-delimited CSV; separate items in JSON/YAML)")
     return value
 
 

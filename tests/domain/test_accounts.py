@@ -1,0 +1,52 @@
+"""The accounts file (issue 13 item 3, loading): columns, synonyms and every cross check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from solver.domain.accounts import load_accounts
+from solver.domain.errors import InputError
+from solver.domain.model import Policy, Rep
+
+REPS = [Rep(id="r1", capacity=1), Rep(id="r2", capacity=1)]
+HEADER = "account_id,name,owner,parent_account_id,named,named_rep_id,named_team_id\n"
+
+
+def write(tmp_path: Path, text: str, name: str = "accounts.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_csv_with_the_long_column_names(tmp_path: Path) -> None:
+    path = write(tmp_path, HEADER + "A1,Acme GmbH,,A0,true,r2,\nA0,Acme Holding,r1,,false,,\n")
+    sub, parent = load_accounts(path, REPS)
+    assert (sub.id, sub.parent_id, sub.named, sub.named_rep_id, sub.owner_id) == ("A1", "A0", True, "r2", "")
+    assert (parent.name, parent.owner_id) == ("Acme Holding", "r1")
+
+
+def test_yaml_with_the_short_names_and_a_named_team(tmp_path: Path) -> None:
+    path = write(tmp_path, "- {id: A1, owner_id: r1, named: true, named_team_id: strategic}\n", "a.yaml")
+    policy = Policy.model_validate({"teams": [{"id": "strategic", "members": ["r2"]}]})
+    (account,) = load_accounts(path, REPS, policy=policy)
+    assert account.named_team_id == "strategic"
+
+
+@pytest.mark.parametrize(("rows", "row", "field", "words"), [
+    ("A1,x,ghost,,,,\n", 1, "owner_id", "'ghost' names no rep"),
+    ("A1,x,,,true,r1,\nA2,x,,,true,nobody,\n", 2, "named_rep_id", "names no rep"),
+    ("A1,x,,,true,,nope\n", 1, "named_team_id", "names no team"),
+    ("A1,x,,A9,,,\n", 1, "parent_id", "'A9' names no account"),
+    ("A1,x,,A2,,,\nA2,x,,A3,,,\nA3,x,,A1,,,\n", 1, "parent_id", "cycle (A1 -> A2 -> A3 -> A1)"),
+    ("A1,x,,A1,,,\n", 1, "parent_id", "cycle"),
+    ("A1,x,,,,,\na1,y,,,,,\n", 2, "id", "case"),
+    ("A1,x,,,maybe,,\n", 1, "named", "boolean"),
+])
+def test_each_bad_account_names_row_and_field(tmp_path: Path, rows: str, row: int, field: str,
+                                              words: str) -> None:
+    with pytest.raises(InputError) as err:
+        load_accounts(write(tmp_path, HEADER + rows), REPS, policy=Policy())
+    assert (err.value.row, err.value.field) == (row, field)
+    assert words in err.value.message

@@ -1,0 +1,217 @@
+"""Reading real exports (issue 13 items 1, 2, 3, 4, 7): attributes, column maps, presets, delimiters,
+aliases and case matching, typo warnings."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+from solver.domain.columns import ColumnMap
+from solver.domain.errors import InputError
+from solver.domain.io import InputWarning, load_columns, load_leads, load_policy, load_reps
+from solver.domain.labels import unmatched_values
+from solver.domain.model import Policy, Rep
+
+REPS = [Rep(id="r1", name="Ana Silva", territories=("EMEA",), industries=("Software",), capacity=5),
+        Rep(id="r2", name="Bo Chen", territories=("NA",), industries=("Retail",), capacity=5)]
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def policy(tmp_path: Path, text: str) -> Policy:
+    return load_policy(write(tmp_path, "policy.yaml", text))
+
+
+# -- item 1: extra columns become attributes; one warning for those no rule reads
+
+def test_extra_csv_columns_become_attributes_and_only_unread_ones_are_warned(tmp_path: Path) -> None:
+    leads = write(tmp_path, "leads.csv", "id,value,employees,color\nl1,5,250,red\nl2,6,,blue\n")
+    pol = policy(tmp_path, "routing_rules:\n  - {name: big, when: 'employees >= 200', "
+                           "then: {prefer: {reps: [r1]}}}\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = load_leads(leads, policy=pol)
+    assert [lead.attributes for lead in got] == [{"employees": "250", "color": "red"},
+                                                 {"employees": "", "color": "blue"}]
+    assert [str(w.message) for w in caught] == [
+        f"{leads}: unknown columns (kept as attributes; no routing rule reads them): color"]
+
+
+def test_json_and_yaml_extras_are_text_and_lists_are_joined(tmp_path: Path) -> None:
+    reps = write(tmp_path, "reps.yaml", "- {id: r1, capacity: 2, languages: [en, de], level: 3, vip: true}\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)
+        (rep,) = load_reps(reps)
+    assert rep.attributes == {"languages": "en;de", "level": "3", "vip": "true"}
+
+
+def test_a_nested_extra_field_is_refused_naming_row_and_field(tmp_path: Path) -> None:
+    leads = write(tmp_path, "leads.json", '[{"id": "l1", "value": 1, "meta": {"a": 1}}]')
+    with pytest.raises(InputError) as err:
+        load_leads(leads)
+    assert (err.value.row, err.value.field) == (1, "meta")
+
+
+def test_forty_unread_columns_make_one_short_warning(tmp_path: Path) -> None:
+    header = ",".join(["id", "value", *(f"c{i:02}" for i in range(40))])
+    leads = write(tmp_path, "leads.csv", header + "\nl1,1" + ",x" * 40 + "\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_leads(leads)
+    assert len(caught) == 1
+    assert str(caught[0].message).endswith("c00, c01, c02, c03, c04, c05, c06, c07 and 32 more")
+
+
+# -- item 2: column mapping and presets
+
+def test_the_policy_mapping_renames_an_export_with_its_own_column_names(tmp_path: Path) -> None:
+    pol = policy(tmp_path, "columns:\n  leads: {id: Lead ID, owner_id: Owner, territory: Region, "
+                           "value: Amount}\n")
+    leads = write(tmp_path, "leads.csv", "Lead ID,Owner,Region,Amount\nL1,r1,EMEA,100\nL2,,NA,5\n")
+    got = load_leads(leads, REPS, policy=pol)
+    assert [(x.id, x.owner_id, x.territory, x.value) for x in got] == [
+        ("L1", "r1", "EMEA", 100.0), ("L2", "", "NA", 5.0)]
+
+
+def test_a_mapped_column_the_file_lacks_is_an_error_naming_file_and_field(tmp_path: Path) -> None:
+    pol = policy(tmp_path, "columns:\n  leads: {territory: Region}\n")
+    leads = write(tmp_path, "leads.csv", "id,value,Area\nL1,1,EMEA\n")
+    with pytest.raises(InputError) as err:
+        load_leads(leads, policy=pol)
+    assert (err.value.file, err.value.row, err.value.field) == (str(leads), "header", "territory")
+    assert "'Region'" in err.value.message and "Area" in err.value.message
+
+
+def test_salesforce_preset_maps_the_default_headers_and_keeps_the_rest(tmp_path: Path) -> None:
+    leads = write(tmp_path, "leads.csv",
+                  "Lead ID,Company,Lead Owner,Lead Source,Industry,Annual Revenue,No. of Employees,"
+                  "Country,State/Province,Rating\n"
+                  "00Q1,Acme,Ana Silva,Web,software,2000000,250,EMEA,,Hot\n"
+                  "00Q2,Beta,,Event,Retail,,12,NA,CA,Cold\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)
+        got = load_leads(leads, REPS, columns=ColumnMap(preset="salesforce"))
+    first, second = got
+    assert (first.id, first.account_id, first.owner_id, first.industry, first.value, first.territory) == (
+        "00Q1", "Acme", "r1", "Software", 2e6, "EMEA")  # owner by rep name, industry in the reps' spelling
+    assert first.attributes["No. of Employees"] == "250" and first.attributes["Rating"] == "Hot"
+    assert second.value == 0.0  # a blank Annual Revenue: the preset's default
+
+
+def test_hubspot_preset_reads_record_id_and_country_region(tmp_path: Path) -> None:
+    leads = write(tmp_path, "contacts.csv", "Record ID,Contact owner,Country/Region,Lifecycle Stage\n"
+                                            "901,,NA,lead\n")
+    with pytest.warns(InputWarning, match="Lifecycle Stage"):
+        (lead,) = load_leads(leads, columns=ColumnMap(preset="hubspot"))
+    assert (lead.id, lead.territory, lead.value, lead.attributes) == ("901", "NA", 0.0, {"Lifecycle Stage": "lead"})
+
+
+def test_a_column_given_by_its_own_name_wins_over_the_preset(tmp_path: Path) -> None:
+    leads = write(tmp_path, "leads.csv", "id,Lead ID,value\nmine,00Q1,3\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)
+        (lead,) = load_leads(leads, columns=ColumnMap(preset="salesforce"))
+    assert lead.id == "mine" and lead.attributes == {"Lead ID": "00Q1"}
+
+
+def test_a_columns_file_overrides_the_policy_mapping(tmp_path: Path) -> None:
+    pol = policy(tmp_path, "columns: {leads: {value: Amount}}\naliases: {territory: {Europe: EMEA}}\n")
+    cols = load_columns(write(tmp_path, "columns.yaml", "leads: {value: ARR}\n"))
+    leads = write(tmp_path, "leads.csv", "id,ARR,Amount,territory\nl1,7,1,europe\n")
+    with pytest.warns(InputWarning, match="Amount"):
+        (lead,) = load_leads(leads, REPS, policy=pol, columns=pol.column_map.merged(cols))
+    assert (lead.value, lead.territory, lead.attributes) == (7.0, "EMEA", {"Amount": "1"})
+
+
+def test_a_columns_file_with_an_unknown_preset_names_line_and_field(tmp_path: Path) -> None:
+    path = write(tmp_path, "columns.yaml", "leads: {id: Lead ID}\npreset: zoho\n")
+    with pytest.raises(InputError) as err:
+        load_columns(path)
+    assert (err.value.row, err.value.field) == (2, "preset")
+
+
+# -- item 3: aliases and case matching
+
+def test_a_lowercase_label_takes_the_reps_spelling(tmp_path: Path) -> None:
+    leads = write(tmp_path, "leads.csv", "id,value,territory,industry,segment\nl1,1, emea ,RETAIL,smb\n")
+    (lead,) = load_leads(leads, REPS)
+    assert (lead.territory, lead.industry, lead.segment) == ("EMEA", "Retail", "SMB")
+
+
+def test_match_case_off_keeps_the_leads_spelling(tmp_path: Path) -> None:
+    leads = write(tmp_path, "leads.csv", "id,value,territory\nl1,1,emea\n")
+    (lead,) = load_leads(leads, REPS, columns=ColumnMap(match_case=False))
+    assert lead.territory == "emea"
+
+
+def test_aliases_apply_to_attributes_too(tmp_path: Path) -> None:
+    leads = write(tmp_path, "leads.csv", "id,value,Country\nl1,1,Deutschland\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)
+        (lead,) = load_leads(leads, columns=ColumnMap(aliases={"Country": {"deutschland": "Germany"}}))
+    assert lead.attributes == {"Country": "Germany"}
+
+
+# -- item 4: delimiter sniffing
+
+@pytest.mark.parametrize(("delimiter", "lists"), [(",", "EMEA;NA"), (";", "EMEA,NA"), ("\t", "EMEA;NA"),
+                                                   ("|", "EMEA;NA")])
+def test_each_delimiter_is_sniffed_and_lists_use_the_other_separator(
+        tmp_path: Path, delimiter: str, lists: str) -> None:
+    cells = [["id", "territories", "capacity", "skills"],
+             ["r1", lists, "3", "fin:1.5" + (";" if delimiter != ";" else ",") + "tech:2"]]
+    reps = write(tmp_path, "reps.csv", "\n".join(delimiter.join(row) for row in cells) + "\n")
+    (rep,) = load_reps(reps)
+    assert (rep.territories, rep.capacity, rep.skills) == (("EMEA", "NA"), 3, {"fin": 1.5, "tech": 2.0})
+
+
+def test_semicolon_file_with_mapped_headers_is_sniffed_through_the_mapping(tmp_path: Path) -> None:
+    leads = write(tmp_path, "leads.csv", "Lead ID;Annual Revenue;Country\n00Q1;1,5;EMEA\n")
+    with pytest.raises(InputError) as err:  # "1,5" is no number: named, not a missing column
+        load_leads(leads, columns=ColumnMap(preset="salesforce"))
+    assert (err.value.row, err.value.field) == (1, "value")
+
+
+def test_a_wrong_list_separator_in_a_semicolon_file_says_which_to_use(tmp_path: Path) -> None:
+    reps = write(tmp_path, "reps.csv", "id;territories;capacity\nr1;EMEA|NA;3\n")
+    with pytest.raises(InputError) as err:
+        load_reps(reps)
+    assert err.value.field == "territories" and "by ',' in a ';'-delimited CSV" in err.value.message
+
+
+# -- item 7: typo warnings
+
+def test_a_typo_is_named_with_row_field_and_the_closest_label(tmp_path: Path) -> None:
+    leads = write(tmp_path, "leads.csv", "id,value,territory\nl1,1,EMEA\nl2,1,EMAE\n")
+    got = load_leads(leads, REPS)
+    assert unmatched_values(REPS, got, Policy(), leads_file="leads.csv") == [
+        "leads.csv, row 2, field 'territory': 'EMAE' matches no rep or rule (did you mean 'EMEA'?)"]
+
+
+def test_no_typo_warning_where_a_rep_takes_any_value_or_a_rule_names_it(tmp_path: Path) -> None:
+    leads = load_leads(write(tmp_path, "leads.csv", "id,value,territory\nl1,1,LATAM\n"), REPS)
+    open_rep = Rep(id="r3", territories=("*",), capacity=1)
+    assert unmatched_values([*REPS, open_rep], leads, Policy(), leads_file="x") == []
+    pol = policy(tmp_path, "teams: [{id: t, members: [r1]}]\nrouting_rules:\n  - {name: latam, "
+                           "when: {territory: latam}, then: {admit: {team: t}}}\n")
+    assert unmatched_values(REPS, leads, pol, leads_file="x") == []
+
+
+def test_typo_warnings_stop_at_ten_lines_then_count(tmp_path: Path) -> None:
+    rows = "".join(f"l{i},1,EMAE\n" for i in range(25))
+    leads = load_leads(write(tmp_path, "leads.csv", "id,value,territory\n" + rows), REPS)
+    lines = unmatched_values(REPS, leads, Policy(), leads_file="leads.csv")
+    assert len(lines) == 11 and lines[-1] == "leads.csv: 15 more lead values match no rep or rule"
+
+
+def test_an_industry_no_rep_lists_is_no_typo_when_the_industry_rule_is_off(tmp_path: Path) -> None:
+    leads = load_leads(write(tmp_path, "leads.csv", "id,value,territory,industry\nl1,1,NA,Mining\n"), REPS)
+    assert unmatched_values(REPS, leads, Policy(), leads_file="x") == []
+    assert len(unmatched_values(REPS, leads, policy(tmp_path, "rules: {industry: hard}\n"),
+                                leads_file="x")) == 1
