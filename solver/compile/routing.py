@@ -204,7 +204,7 @@ def _lead_fields(leads: Sequence[Lead], compiled: CompiledRuleSet) -> dict[str, 
     """The lead fields the rules read: own fields, and extra attributes some lead of the batch has
     (a field no lead has is left out, so `evaluate` names it as unknown)."""
     fields, _ = rule_inputs(compiled.rule_set)
-    columns = lead_columns(leads, names=fields)
+    columns = lead_columns(leads, names=fields | {"id"})  # the ids give the batch's length
     extra = fields - set(columns)
     present = {k for lead in leads for k in lead.attributes if k in extra} if extra else set()
     return {**columns, **{k: [lead.attributes.get(k, "") for lead in leads] for k in sorted(present)}}
