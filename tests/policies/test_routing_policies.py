@@ -18,7 +18,14 @@ from hypothesis import strategies as st
 
 from solver.bench.oracle import lp_optimum
 from solver.compile.problem import compile_problem
-from solver.compile.rules import LeadTable, compile_rule_set, evaluate, lead_columns, rep_attributes, rule_inputs
+from solver.compile.rules import (
+    LeadTable,
+    compile_rule_set,
+    evaluate,
+    lead_columns,
+    rep_attributes,
+    rule_inputs,
+)
 from solver.domain.model import Lead, Policy, Rep
 from solver.policies import solve
 from tests.conftest import random_instance
@@ -163,7 +170,6 @@ def test_a_lead_admitted_to_a_team_goes_to_a_member_within_the_teams_cap(policy_
                                     "routing_rules": [{"name": "sw to t", "when": {"industry": "sw"},
                                                        "then": {"admit": {"team": "t"}}}]})
     owner = solve(compile_problem(reps, leads, policy), policy_name).owner
-    assert sorted(owner.tolist()) == [-1, -1] + sorted(j for j in owner.tolist() if j >= 0)
     assert set(owner[owner >= 0].tolist()) <= {1, 2} and int((owner >= 0).sum()) == 3
 
 
