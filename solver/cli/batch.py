@@ -65,7 +65,7 @@ def read_inputs(reps_path: str, leads_path: str, policy_path: str | None, solver
     leads = load_leads(leads_path, reps, policy=policy, columns=columns)
     accounts = load_accounts(accounts_path, reps, policy=policy) if accounts_path else None
     check_solver_fits(policy, leads, leads_file=leads_path)
-    typos = unmatched_values(reps, leads, policy, leads_file=leads_path)
+    typos = unmatched_values(reps, leads, policy, leads_file=leads_path, columns=columns)
     return Inputs(reps, leads, policy, columns, accounts, typos)
 
 
@@ -97,8 +97,8 @@ def validate(reps_path: str, leads_path: str, policy_path: str | None, columns_p
     """
     inputs = read_inputs(reps_path, leads_path, policy_path, columns_path=columns_path,
                          accounts_path=accounts_path)
-    click.echo(f"ok: {len(inputs.reps)} reps, {len(inputs.leads)} leads, solver {inputs.policy.solver}")
-    lines = mapping_lines(inputs, reps_path, leads_path)
+    lines = [f"ok: {len(inputs.reps)} reps, {len(inputs.leads)} leads, solver {inputs.policy.solver}",
+             *mapping_lines(inputs, reps_path, leads_path)]
     if inputs.accounts is not None:
         lines.append(f"accounts: {len(inputs.accounts)} ({sum(a.named for a in inputs.accounts)} named)")
     if inputs.policy.has_routing_rules:
@@ -127,13 +127,15 @@ def mapping_lines(inputs: Inputs, reps_path: str, leads_path: str) -> list[str]:
 def rule_lines(inputs: Inputs, policy_path: str | None, leads_path: str) -> list[str]:
     """Each routing rule: its mode, how many of the leads it applies to, and the reps it names."""
     reps, leads, policy = inputs.reps, inputs.leads, inputs.policy
-    fields, attributes = policy.rule_set.inputs()
-    rep_extra = {k: [r.attributes.get(k, "") for r in reps] for k in attributes - set(Rep.model_fields)}
-    lead_extra = {k: [lead.attributes.get(k, "") for lead in leads]
-                  for k in fields - set(Lead.model_fields) if any(k in lead.attributes for lead in leads)}
+    # Every column, so that a rule reading one a file lacks is told which the records have.
+    rep_keys = dict.fromkeys(k for rep in reps for k in rep.attributes)
+    rep_extra = {k: [r.attributes.get(k, "") for r in reps] for k in rep_keys}
+    keys = dict.fromkeys(k for lead in leads for k in lead.attributes)
+    lead_extra = {k: [lead.attributes.get(k, "") for lead in leads] for k in keys}
     compiled = compile_rule_set(policy.rule_set, [r.id for r in reps],
-                                rep_attributes(reps, rep_extra, names=attributes), file=policy_path)
-    table = LeadTable.of(lead_columns(leads, lead_extra, names=fields & set(Lead.model_fields)))
+                                rep_attributes(reps, rep_extra, names=set(Rep.model_fields) - {"attributes"}),
+                                file=policy_path)
+    table = LeadTable.of(lead_columns(leads, lead_extra, names=set(Lead.model_fields) - {"attributes"}))
     outcome = evaluate(compiled, table, default_weight=policy.soft_penalty, leads_file=leads_path)
     verb = {"admit": "admits", "exclude": "excludes", "prefer": "prefers"}
     lines = [f"routing rules ({len(compiled.rules)}):"]

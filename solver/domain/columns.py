@@ -89,6 +89,9 @@ class ColumnMap(BaseModel):
         for kind in ("leads", "reps"):
             for field, cols in getattr(self, kind).items():
                 parts.append(f"{kind}.{field} <- {cols if isinstance(cols, str) else ' | '.join(cols)}")
+        parts += [f"{len(table)} aliases for {field}" for field, table in self.aliases.items()]
+        if not self.match_case:
+            parts.append("match_case off")
         return ", ".join(parts) or "none"
 
 
@@ -100,19 +103,17 @@ def plan_renames(header: Sequence[str], wanted: Wanted, *, file: str) -> dict[st
     for field, (candidates, explicit) in wanted.items():
         found = next((h for c in candidates
                       if (h := c if c in present else by_fold.get(fold(c))) is not None), None)
-        if field in present and found != field:
-            if explicit and found is not None:
+        if found is None and explicit:
+            names = " or ".join(repr(c) for c in candidates)
+            raise InputError(f"the column mapping reads {names}, which the file does not have "
+                             f"(its columns: {', '.join(header)})", file=file, row="header", field=field)
+        if found is None or found == field:
+            continue
+        if field in present:
+            if explicit:
                 raise InputError(f"both the column {field!r} and the mapped column {found!r} give "
                                  "this field: drop one, or the mapping", file=file, row="header", field=field)
             continue  # the file already speaks the data contract
-        if found is None:
-            if explicit:
-                names = " or ".join(repr(c) for c in candidates)
-                raise InputError(f"the column mapping reads {names}, which the file does not have "
-                                 f"(its columns: {', '.join(header)})", file=file, row="header", field=field)
-            continue
-        if found == field:
-            continue
         if found in plan:
             if explicit:
                 raise InputError(f"the column {found!r} is mapped to both {plan[found]!r} and "

@@ -78,12 +78,15 @@ def _rule_labels(policy: Policy, field: str) -> set[str]:
 
 
 def unmatched_values(reps: Sequence[Rep], leads: Sequence[Lead], policy: Policy, *,
-                     leads_file: str, limit: int = MAX_TYPO_LINES) -> list[str]:
+                     leads_file: str, columns: ColumnMap | None = None,
+                     limit: int = MAX_TYPO_LINES) -> list[str]:
     """Warnings for lead labels that match no rep and no rule (at most `limit` lines, then a count).
 
     Only fields that route (their rule is not off, or a routing rule reads them),
     and only where no rep takes any value (an empty list, or `*` in territories).
+    The hint is the closest rep label or alias spelling (`Germnay` -> `Germany`).
     """
+    aliases = (columns or policy.column_map).aliases
     lines: list[str] = []
     more = 0
     checks = []
@@ -92,7 +95,8 @@ def unmatched_values(reps: Sequence[Rep], leads: Sequence[Lead], policy: Policy,
         if not _in_use(policy, field) or any(not lst or "*" in lst for lst in lists):
             continue
         spelled = {fold(x): x for lst in lists for x in lst if x != "*" and not x.startswith("!")}
-        checks.append((field, set(spelled) | _rule_labels(policy, field), spelled))
+        known = set(spelled) | _rule_labels(policy, field)
+        checks.append((field, known, {**{fold(a): a for a in aliases.get(field, {})}, **spelled}))
     for row, lead in enumerate(leads, start=1):
         for field, known, spelled in checks:
             value = getattr(lead, field)

@@ -229,6 +229,41 @@ CASES = [
         policy_yaml="solver: flow\nsolver: cpsat\n"),
     bad("batch size 0", "policy.yaml, row 2, field 'batch.max_size'", "greater than or equal to 1",
         policy_yaml="batch:\n  max_size: 0\n"),
+    # -- reading real exports (issue 13): column maps, attributes, delimiters, accounts
+    bad("a mapped column the export lacks", "leads.csv, header row, field 'territory'", "'Region'",
+        policy_yaml="columns:\n  leads: {territory: Region}\n"),
+    bad("a column and its mapped column both given", "leads.csv, header row, field 'id'", "'Lead ID'",
+        policy_yaml="columns: {leads: {id: Lead ID}}\n", leads_csv="id,Lead ID,value\nl1,x,5\n"),
+    bad("an unknown preset in the policy", "policy.yaml, row 2, field 'columns.preset'", "salesforce",
+        policy_yaml="columns:\n  preset: zoho\n"),
+    bad("an unknown preset in a --columns file", "columns.yaml, row 1, field 'preset'", "hubspot",
+        columns_yaml="preset: pipedrive\n"),
+    bad("a misspelt key in a --columns file", "columns.yaml, row 1, field 'lead'", "unknown key",
+        command="validate", columns_yaml="lead: {id: Lead ID}\n"),
+    bad("a --columns file that is a list", "columns.yaml:", "must be a mapping", columns_yaml="- a\n"),
+    bad("the preset's required column missing", "leads.csv, header row, field 'id'", "'Lead ID'",
+        columns_yaml="preset: salesforce\n", leads_csv="Company,Amount\nAcme,5\n"),
+    bad("a JSON extra field holding a mapping", "leads.json, row 2, field 'meta'", "not a mapping",
+        leads_json=js(leads_doc({"meta": {"a": 1}}))),
+    bad("'|' in a list of a ';'-delimited file", "reps.csv, row 1, field 'territories'",
+        "by ',' in a ';'-delimited CSV", reps_csv="id;territories;capacity\nr1;EU|US;3\n"),
+    bad("a rule on a lead field no file has", "policy.yaml, field 'employees'", "unknown lead field",
+        command="validate", policy_yaml="routing_rules:\n  - {name: big, when: 'employees >= 9', "
+                                        "then: {prefer: {reps: [r1]}}}\n"),
+    bad("an account owner that is no rep", "accounts.csv, row 2, field 'owner_id'", "names no rep",
+        accounts_csv="account_id,owner\nA1,r1\nA2,ghost\n"),
+    bad("a parent that is no account", "accounts.csv, row 1, field 'parent_id'", "names no account",
+        command="validate", accounts_csv="account_id,parent_account_id\nA1,A7\n"),
+    bad("parent accounts in a cycle", "accounts.csv, row 1, field 'parent_id'", "cycle",
+        command="validate", accounts_csv="account_id,parent_account_id\nA1,A2\nA2,A1\n"),
+    bad("an account id twice", "accounts.yaml, row 2, field 'id'", "duplicate account id",
+        command="validate", accounts_yaml="- {id: A1}\n- {id: A1}\n"),
+    bad("a named team the policy lacks", "accounts.csv, row 1, field 'named_team_id'", "no team",
+        accounts_csv="account_id,named,named_team_id\nA1,true,strategic\n"),
+    bad("run: a named rep that is no rep", "accounts.csv, row 1, field 'named_rep_id'", "names no rep",
+        command="run", accounts_csv="account_id,named,named_rep_id\nA1,true,r9\n"),
+    bad("run: a mapped column the export lacks", "leads.csv, header row, field 'value'", "'Amount'",
+        command="run", columns_yaml="leads: {value: Amount}\n"),
     # -- through `run`: refused before the ledger is opened, so no ledger file either
     bad("run: capacity 10^20", "reps.csv, row 2, field 'capacity'", "less than or equal to 1000000",
         command="run", reps_csv=REPS.replace("r2,*,SMB;MM,2", "r2,*,SMB;MM," + "1" + "0" * 20)),
@@ -255,8 +290,9 @@ def test_bad_input_exit_2_one_line_naming_file_row_field(
         paths[kind] = path
     out, db = tmp_path / "out.json", tmp_path / "ledger.db"
     argv = [command, "--reps", str(paths["reps"]), "--leads", str(paths["leads"])]
-    if "policy" in paths:
-        argv += ["--policy", str(paths["policy"])]
+    for kind in ("policy", "columns", "accounts"):
+        if kind in paths:
+            argv += [f"--{kind}", str(paths[kind])]
     if command != "validate":
         argv += ["--out", str(out), "--format", "json"]
     if command == "run":

@@ -1,0 +1,93 @@
+"""Reading real exports through the commands (issue 13): the Salesforce scenario, --columns, delimiters,
+typo warnings, `validate`'s report of the mapping and the rules, --accounts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from solver.cli import main
+
+SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "salesforce"
+REPS = "id,territories,capacity\nr1,EMEA,30\nr2,NA,30\n"
+
+
+def invoke(*argv: str) -> Result:
+    return CliRunner().invoke(main, list(argv))
+
+
+def scenario(command: str, *extra: str) -> Result:
+    return invoke(command, "--reps", str(SCENARIO / "reps.csv"), "--leads", str(SCENARIO / "leads.csv"),
+                  "--policy", str(SCENARIO / "policy.yaml"), *extra)
+
+
+def test_salesforce_export_runs_through_the_preset_and_places_the_leads() -> None:
+    result = scenario("assign", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    placed = {a["lead_id"]: a["rep_id"] for a in data["assignments"]}
+    assert len(placed) == 30 and data["summary"]["counts"]["assigned"] == 29
+    assert placed["00Q5g0000000017AAA"] is None  # the typo: warned, not placed
+    assert placed["00Q5g0000000004AAA"] == "005A1"  # "Lead Owner: Ana Silva" keeps her lead
+    assert "row 17, field 'territory': 'Germnay' matches no rep or rule (did you mean 'Germany'?)" \
+        in result.stderr
+
+
+def test_validate_reports_mapping_rules_and_typos_after_the_ok_line() -> None:
+    result = scenario("validate")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "ok: 6 reps, 30 leads, solver flow"
+    assert "columns: preset salesforce, 7 aliases for territory" in lines
+    assert any("Lead ID -> id" in line and "Annual Revenue -> value" in line for line in lines)
+    assert "  big companies to the senior reps (soft prefer): matches 9 of 30 leads; prefers 3 of 6 reps " \
+           "for them" in lines
+    assert any("'Germnay'" in line for line in lines)
+
+
+def export(tmp_path: Path, delimiter: str = ",") -> tuple[str, str]:
+    """The issue's CRM export: its own column names, 20 leads, lowercase territories."""
+    rows = [["Lead ID", "Owner", "Region", "Amount"]]
+    rows += [[f"X{i}", "", ["EMEA", "emea", "NA", "na "][i % 4], str(100 + i)] for i in range(20)]
+    (tmp_path / "leads.csv").write_text("\n".join(delimiter.join(r) for r in rows) + "\n")
+    (tmp_path / "reps.csv").write_text(REPS)
+    (tmp_path / "columns.yaml").write_text("leads: {id: Lead ID, owner_id: Owner, territory: Region, "
+                                           "value: Amount}\n")
+    return str(tmp_path / "reps.csv"), str(tmp_path / "leads.csv")
+
+
+def test_an_export_with_its_own_columns_and_lowercase_territories_is_placed(tmp_path: Path) -> None:
+    for delimiter in (",", ";", "\t"):
+        reps, leads = export(tmp_path, delimiter)
+        result = invoke("assign", "--reps", reps, "--leads", leads, "--columns",
+                        str(tmp_path / "columns.yaml"), "--format", "json")
+        assert result.exit_code == 0, (delimiter, result.output)
+        assert json.loads(result.stdout)["summary"]["counts"]["assigned"] == 20, delimiter
+        assert result.stderr == ""  # every column mapped, every label matched
+
+
+def test_without_the_mapping_the_missing_column_is_named(tmp_path: Path) -> None:
+    reps, leads = export(tmp_path, ";")
+    result = invoke("validate", "--reps", reps, "--leads", leads)
+    assert result.exit_code == 2
+    assert "leads.csv, header row, field 'id': missing required column" in result.stderr
+
+
+def test_run_reads_through_the_columns_file(tmp_path: Path) -> None:
+    reps, leads = export(tmp_path)
+    result = invoke("run", "--db", str(tmp_path / "ledger.db"), "--reps", reps, "--leads", leads,
+                    "--columns", str(tmp_path / "columns.yaml"), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["summary"]["counts"]["assigned"] == 20
+
+
+def test_validate_counts_the_accounts(tmp_path: Path) -> None:
+    reps, leads = export(tmp_path)
+    (tmp_path / "accounts.csv").write_text("account_id,owner,parent_account_id,named,named_rep_id\n"
+                                           "A1,r1,,true,r2\nA2,,A1,false,\n")
+    result = invoke("validate", "--reps", reps, "--leads", leads, "--columns", str(tmp_path / "columns.yaml"),
+                    "--accounts", str(tmp_path / "accounts.csv"))
+    assert result.exit_code == 0, result.output
+    assert "accounts: 2 (1 named)" in result.stdout.splitlines()
