@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from solver.domain.model import Lead, Policy, Rep, RuleMode
+from solver.domain.rules import Target
 
 # Rule dimension -> (the lead's field, the rep's list field).
 _DIMENSIONS = {
@@ -76,6 +77,7 @@ def check_assignment(
     for batch in batches if batches is not None else [range(len(leads))]:
         batch_leads = [leads[i] for i in batch]
         batch_owners = [owners[i] for i in batch]
+        problems += _team_caps(batch_leads, reps_by_id, policy, batch_owners, used)
         problems += _capacity(reps, batch_leads, reps_by_id, policy, batch_owners, used)
         if policy.rules.account_grouping:
             problems += _grouping(batch_leads, batch_owners)
@@ -135,6 +137,56 @@ def _capacity(
     for rep_id in set(kept) | set(routed):
         used[rep_id] += kept[rep_id] + routed[rep_id]
     return problems
+
+
+def _team_caps(
+    leads: Sequence[Lead],
+    reps_by_id: dict[str, Rep],
+    policy: Policy,
+    owners: Sequence[str | None],
+    used: dict[str, int],
+) -> list[str]:
+    """A capped team's members hold at most its cap: their open leads + earlier effort + this
+    batch's; owner-rule leads may pass it (as a rep's capacity), so then nothing else goes in.
+
+    Members are the team's listed reps and, with a member filter, the reps whose attribute (or
+    own list field) holds one of its values, read from the records. Runs before `_capacity`
+    updates `used` with this batch.
+    """
+    problems = []
+    for team in policy.teams:
+        if team.capacity is None:
+            continue
+        members = {r for r in team.members if r in reps_by_id} | _filtered(team.member_filter, reps_by_id)
+        kept = routed = 0
+        for lead, rep_id in zip(leads, owners, strict=True):
+            if rep_id is None or rep_id not in members:
+                continue
+            owner = account_owner(lead, reps_by_id, policy)
+            if owner is not None and owner.id == rep_id:
+                kept += lead.effort
+            else:
+                routed += lead.effort
+        held = sum(reps_by_id[r].open_leads + used[r] for r in members)
+        if routed and held + kept + routed > team.capacity:
+            problems.append(f"team {team.id} over its cap: {held} held + {kept} kept + {routed} routed "
+                            f"> {team.capacity}")
+    return problems
+
+
+def _filtered(member_filter: Target | None, reps_by_id: dict[str, Rep]) -> set[str]:
+    """The reps a team's member filter takes: the attribute lists one of its values (or `*`)."""
+    if member_filter is None or member_filter.rep_attribute is None:
+        return set()
+    name, wanted = member_filter.rep_attribute, {v.casefold() for v in member_filter.values}
+    out = set()
+    for rep in reps_by_id.values():
+        raw = rep.attributes.get(name, getattr(rep, name, ""))
+        entries = raw.split(";") if isinstance(raw, str) else [str(x) for x in (raw or ())]
+        folded = {e.strip().casefold() for e in entries}
+        if folded & wanted or "*" in folded:
+            out.add(rep.id)
+    return out
 
 
 def _grouping(leads: Sequence[Lead], owners: Sequence[str | None]) -> list[str]:

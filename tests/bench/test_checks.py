@@ -128,3 +128,34 @@ def test_catches_a_compile_bug_the_mask_hides() -> None:
     assert owners == ["north"]
     assert problem.violations(owner) == []
     assert "territory rule" in check_assignment(reps, leads, Policy(), owners)[0]
+
+
+def test_team_cap_counts_members_open_leads_and_lets_owner_rule_leads_pass() -> None:
+    reps = [rep("a", open_leads=1, attributes={"region": "ent"}), rep("b"), rep("c")]
+
+    def team(capacity: int) -> Policy:  # members: b by name, a by the filter (case-folded)
+        return Policy.model_validate({"teams": [
+            {"id": "t", "members": ["b"], "member_filter": {"rep_attribute": "region", "in": ["ENT"]},
+             "capacity": capacity}]})
+
+    leads = [lead("l0"), lead("l1"), lead("l2", owner_id="b")]
+    assert check_assignment(reps, leads, team(2), ["a", "c", "b"]) == [
+        "team t over its cap: 1 held + 1 kept + 1 routed > 2"]
+    assert check_assignment(reps, leads, team(3), ["a", "c", "b"]) == []
+    # the owner rule may fill the team past its cap; then nothing else may go in
+    assert check_assignment(reps, leads, team(1), [None, "c", "b"]) == []
+    assert len(check_assignment(reps, leads, team(1), [None, "a", "b"])) == 1
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_team_caps_agree_with_problem_violations_on_random_owners(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    reps, leads = random_instance(rng, n=10, m=4)
+    policy = Policy.model_validate({"rules": {"territory": "off", "segment": "off"}, "teams": [
+        {"id": "x", "members": ["r0", "r1"], "capacity": 2}, {"id": "y", "members": ["r2"], "capacity": 1}]})
+    problem = compile_problem(reps, leads, policy)
+    for _ in range(30):
+        owner = rng.integers(-1, problem.m, problem.n)
+        owners = [problem.rep_ids[j] if j >= 0 else None for j in owner]
+        ours = check_assignment(reps, leads, policy, owners)
+        assert bool(ours) == bool(problem.violations(owner)), (ours, problem.violations(owner))
