@@ -77,8 +77,9 @@ def check_assignment(
     for batch in batches if batches is not None else [range(len(leads))]:
         batch_leads = [leads[i] for i in batch]
         batch_owners = [owners[i] for i in batch]
-        problems += _team_caps(batch_leads, reps_by_id, policy, batch_owners, used)
-        problems += _capacity(reps, batch_leads, reps_by_id, policy, batch_owners, used)
+        kept, routed = _effort_by_rep(batch_leads, reps_by_id, policy, batch_owners)
+        problems += _team_caps(reps_by_id, policy, kept, routed, used)
+        problems += _capacity(reps, kept, routed, used)
         if policy.rules.account_grouping:
             problems += _grouping(batch_leads, batch_owners)
     return problems
@@ -103,22 +104,12 @@ def _eligibility(lead: Lead, rep: Rep, policy: Policy) -> list[str]:
     ]
 
 
-def _capacity(
-    reps: Sequence[Rep],
-    leads: Sequence[Lead],
-    reps_by_id: dict[str, Rep],
-    policy: Policy,
-    owners: Sequence[str | None],
-    used: dict[str, int],
-) -> list[str]:
-    """open_leads + earlier effort + this batch's effort <= capacity; owner-rule leads may pass the cap.
-
-    Owner-rule leads still use capacity, so a rep they push to (or past) its cap
-    must get no other lead in the batch. `used` (effort of earlier batches per
-    rep) is updated with this batch.
-    """
-    kept: dict[str, int] = defaultdict(int)  # effort of owner-rule leads per rep
-    routed: dict[str, int] = defaultdict(int)  # effort of every other lead per rep
+def _effort_by_rep(
+    leads: Sequence[Lead], reps_by_id: dict[str, Rep], policy: Policy, owners: Sequence[str | None],
+) -> tuple[dict[str, int], dict[str, int]]:
+    """(effort of owner-rule leads per rep, effort of every other lead per rep) in one decision."""
+    kept: dict[str, int] = defaultdict(int)
+    routed: dict[str, int] = defaultdict(int)
     for lead, rep_id in zip(leads, owners, strict=True):
         if rep_id is None:
             continue
@@ -127,6 +118,18 @@ def _capacity(
             kept[rep_id] += lead.effort
         else:
             routed[rep_id] += lead.effort
+    return kept, routed
+
+
+def _capacity(
+    reps: Sequence[Rep], kept: dict[str, int], routed: dict[str, int], used: dict[str, int],
+) -> list[str]:
+    """open_leads + earlier effort + this batch's effort <= capacity; owner-rule leads may pass the cap.
+
+    Owner-rule leads still use capacity, so a rep they push to (or past) its cap
+    must get no other lead in the batch. `used` (effort of earlier batches per
+    rep) is updated with this batch.
+    """
     problems = [
         f"rep {rep.id} over capacity: {rep.open_leads} open + {used[rep.id]} earlier + {kept[rep.id]} kept "
         f"+ {routed[rep.id]} routed > {rep.capacity}"
@@ -140,10 +143,7 @@ def _capacity(
 
 
 def _team_caps(
-    leads: Sequence[Lead],
-    reps_by_id: dict[str, Rep],
-    policy: Policy,
-    owners: Sequence[str | None],
+    reps_by_id: dict[str, Rep], policy: Policy, kept: dict[str, int], routed: dict[str, int],
     used: dict[str, int],
 ) -> list[str]:
     """A capped team's members hold at most its cap: their open leads + earlier effort + this
@@ -158,19 +158,12 @@ def _team_caps(
         if team.capacity is None:
             continue
         members = {r for r in team.members if r in reps_by_id} | _filtered(team.member_filter, reps_by_id)
-        kept = routed = 0
-        for lead, rep_id in zip(leads, owners, strict=True):
-            if rep_id is None or rep_id not in members:
-                continue
-            owner = account_owner(lead, reps_by_id, policy)
-            if owner is not None and owner.id == rep_id:
-                kept += lead.effort
-            else:
-                routed += lead.effort
+        team_kept = sum(kept.get(r, 0) for r in members)
+        team_routed = sum(routed.get(r, 0) for r in members)
         held = sum(reps_by_id[r].open_leads + used[r] for r in members)
-        if routed and held + kept + routed > team.capacity:
-            problems.append(f"team {team.id} over its cap: {held} held + {kept} kept + {routed} routed "
-                            f"> {team.capacity}")
+        if team_routed and held + team_kept + team_routed > team.capacity:
+            problems.append(f"team {team.id} over its cap: {held} held + {team_kept} kept + "
+                            f"{team_routed} routed > {team.capacity}")
     return problems
 
 
