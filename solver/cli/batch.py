@@ -76,9 +76,14 @@ def load_inputs(
     """Load and cross-check reps, leads and policy; lead values that match nothing are warned."""
     inputs = read_inputs(reps_path, leads_path, policy_path, solver, columns_path=columns_path,
                          accounts_path=accounts_path)
-    for line in inputs.typos:
-        warnings.warn(line, InputWarning, stacklevel=2)
+    warn_typos(inputs)
     return inputs.reps, inputs.leads, inputs.policy
+
+
+def warn_typos(inputs: Inputs) -> None:
+    """The lead values that match no rep or rule, on stderr: the batch goes on."""
+    for line in inputs.typos:
+        warnings.warn(line, InputWarning, stacklevel=3)
 
 
 @click.command()
@@ -177,10 +182,10 @@ def assign(
 
     Every lead comes out exactly once: assigned, or unassigned with a reason.
     """
-    # The accounts are checked here; routing by them comes with the compile layer's accounts.
-    reps, leads, policy = load_inputs(reps_path, leads_path, policy_path, solver,
-                                      columns_path=columns_path, accounts_path=accounts_path)
-    result = assign_leads(reps, leads, policy)
+    inputs = read_inputs(reps_path, leads_path, policy_path, solver, columns_path=columns_path,
+                         accounts_path=accounts_path)
+    warn_typos(inputs)
+    result = assign_leads(inputs.reps, inputs.leads, inputs.policy, accounts=inputs.accounts)
     explanations = []
     for lead_id in explain_ids:
         try:

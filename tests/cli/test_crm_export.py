@@ -91,3 +91,16 @@ def test_validate_counts_the_accounts(tmp_path: Path) -> None:
                     "--accounts", str(tmp_path / "accounts.csv"))
     assert result.exit_code == 0, result.output
     assert "accounts: 2 (1 named)" in result.stdout.splitlines()
+
+
+def test_assign_routes_a_subsidiary_lead_to_its_parent_accounts_owner(tmp_path: Path) -> None:
+    (tmp_path / "reps.csv").write_text("id,territories,capacity,skills\nr1,*,5,fin:2\nr2,*,5,\n")
+    (tmp_path / "leads.csv").write_text("id,value,account_id,industry\nl1,100,SUB,fin\n")
+    (tmp_path / "accounts.csv").write_text("account_id,owner,parent_account_id\nPARENT,r2,\nSUB,,PARENT\n")
+    argv = ["assign", "--reps", str(tmp_path / "reps.csv"), "--leads", str(tmp_path / "leads.csv"),
+            "--format", "json"]
+    without = invoke(*argv)
+    with_accounts = invoke(*argv, "--accounts", str(tmp_path / "accounts.csv"))
+    assert with_accounts.exit_code == 0, with_accounts.output
+    assert json.loads(with_accounts.stdout)["assignments"][0]["rep_id"] == "r2"
+    assert json.loads(without.stdout)["assignments"][0]["rep_id"] == "r1"  # the better fit, without the account
