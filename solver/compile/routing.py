@@ -244,19 +244,18 @@ def _named_mask(account: Account, index: Mapping[str, int], teams: TeamTable, m:
 
 def _pools(pool_row: np.ndarray, teams: TeamTable,
            rep_ids: Sequence[str]) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Each lead's rotation pool (index into the keys) and the keys, from its admitted reps."""
+    """Each lead's rotation pool (index into the keys) and the keys, from its admitted reps.
+
+    A set that is no team is keyed by a digest of the rep ids and the row, stable from batch
+    to batch while the reps stay the same.
+    """
     m = pool_row.shape[1]
-    unique, inverse = np.unique(np.packbits(pool_row, axis=1), axis=0, return_inverse=True)
-    keys = []
-    for packed in unique:
-        row = np.unpackbits(packed, count=m).astype(bool)
-        team = next((t for t, members in zip(teams.ids, teams.membership, strict=True)
-                     if np.array_equal(members, row)), None)
-        if row.all():
-            keys.append(ALL_REPS_POOL)
-        elif team is not None:
-            keys.append(f"team:{team}")
-        else:
-            ids = ",".join(rep_ids[int(j)] for j in np.flatnonzero(row))
-            keys.append("reps:" + hashlib.sha1(ids.encode(), usedforsecurity=False).hexdigest()[:16])
+    packed, inverse = np.unique(np.packbits(pool_row, axis=1), axis=0, return_inverse=True)
+    rows = np.unpackbits(packed, axis=1, count=m).astype(bool)  # (U, m)
+    is_team = (rows[:, None, :] == teams.membership[None, :, :]).all(axis=2)  # (U, T)
+    reps_digest = hashlib.sha1("\n".join(rep_ids).encode(), usedforsecurity=False).digest()
+    keys = [ALL_REPS_POOL if row.all()
+            else f"team:{teams.ids[int(np.argmax(team))]}" if team.any()
+            else "reps:" + hashlib.sha1(reps_digest + bits.tobytes(), usedforsecurity=False).hexdigest()[:16]
+            for row, team, bits in zip(rows, is_team, packed, strict=True)]
     return inverse.reshape(-1).astype(np.int64), tuple(keys)
