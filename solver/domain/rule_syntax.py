@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 from pydantic_core import PydanticCustomError
-
-if TYPE_CHECKING:
-    from solver.domain.rules import Condition
 
 
 class Op(StrEnum):
@@ -138,7 +136,20 @@ def parse_when(raw: Any) -> list[Any]:
     return out
 
 
-def never_holds(conditions: tuple[Condition, ...]) -> str | None:
+class ConditionLike(Protocol):
+    """What `never_holds` reads of a condition (`solver.domain.rules.Condition`)."""
+
+    @property
+    def op(self) -> Op: ...
+    @property
+    def texts(self) -> tuple[str, ...]: ...
+    @property
+    def numbers(self) -> tuple[float, ...]: ...
+    def interval(self) -> tuple[float, bool, float, bool]: ...
+    def norm(self, text: str) -> str: ...
+
+
+def never_holds(conditions: Sequence[ConditionLike]) -> str | None:
     """Why conditions on one field can never hold together (None if they can)."""
     ops = {c.op for c in conditions}
     if Op.ABSENT in ops and ops - {Op.ABSENT, Op.NOT_EQUALS, Op.NOT_IN}:
