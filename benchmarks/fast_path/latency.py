@@ -75,10 +75,15 @@ def main() -> None:
         "runs": [latency(m, args.leads, seed=k) for m in args.reps for k in range(args.repeats)],
         "load_average_end": [round(x, 2) for x in os.getloadavg()],
     }
+    emit(result, args.out)
+
+
+def emit(result: dict[str, Any], out: str | None) -> None:
+    """Print the result as JSON, and write it to `out` too when given."""
     text = json.dumps(result, indent=2)
     print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
+    if out:
+        with open(out, "w") as fh:
             fh.write(text + "\n")
 
 

@@ -37,7 +37,7 @@ import time
 from datetime import UTC, datetime
 
 import numpy as np
-from latency import latency  # this folder's script: the same figures alone, --reps
+from latency import emit, latency  # this folder's script: the same figures alone, --reps
 
 from solver.bench.synthetic import make_instance
 from solver.compile.problem import compile_problem
@@ -97,11 +97,7 @@ def main() -> None:
     }
     result["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     result["wall_s"] = round(time.time() - started, 1)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text + "\n")
+    emit(result, args.out)
 
 
 if __name__ == "__main__":
