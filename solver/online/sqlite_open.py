@@ -31,7 +31,11 @@ def connect(path: str, *, read_only: bool, timeout_s: float, check_same_thread: 
         if not file.is_file():
             raise StoreUnavailable(f"no ledger at {path}")
         return _connect_read_only(file, timeout_s, check_same_thread)
-    file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file where a folder should be, no permission: the user's to fix
+        raise StoreUnavailable(f"cannot create the folder of the ledger {path} "
+                               f"({exc.strerror or exc})") from None
     if not can_write(file):
         raise StoreReadOnly(f"the ledger {path} is read-only (the file or its folder {file.parent} "
                             "cannot be written): nothing was written")

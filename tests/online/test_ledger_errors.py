@@ -127,3 +127,11 @@ def test_the_write_probe_leaves_no_trace(tmp_path):
         assert store.writable()
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT COUNT(*) FROM meta").fetchone()[0] == 1
+
+
+def test_a_ledger_path_under_a_file_names_the_path(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    path = blocker / "l.db"
+    with pytest.raises(StoreUnavailable, match=f"cannot create the folder of the ledger {path}"):
+        open_store(str(path))
