@@ -104,3 +104,26 @@ def test_assign_routes_a_subsidiary_lead_to_its_parent_accounts_owner(tmp_path: 
     assert with_accounts.exit_code == 0, with_accounts.output
     assert json.loads(with_accounts.stdout)["assignments"][0]["rep_id"] == "r2"
     assert json.loads(without.stdout)["assignments"][0]["rep_id"] == "r1"  # the better fit, without the account
+
+
+def test_validate_prints_each_rule_mode_matches_and_reps(tmp_path: Path) -> None:
+    (tmp_path / "reps.csv").write_text("id,territories,capacity,languages\nr1,*,5,en;de\nr2,*,5,en\n"
+                                       "r3,*,5,fr\n")
+    (tmp_path / "leads.csv").write_text("id,value,Lead Source,language\nl1,1,Web,de\nl2,1,Event,fr\n"
+                                        "l3,1,Web,en\n")
+    (tmp_path / "policy.yaml").write_text(
+        "teams: [{id: core, members: [r1, r2]}]\n"
+        "routing_rules:\n"
+        "  - {name: speaks it, when: 'language present', then: {admit: {rep_attribute: languages, "
+        "lead_field: language}}}\n"
+        "  - {name: no events for r3, when: {Lead Source: event}, then: {exclude: {reps: [r3]}}}\n"
+        "  - {name: web to core, when: {Lead Source: Web}, then: {admit: {team: core}}, mode: off}\n")
+    result = invoke("validate", "--reps", str(tmp_path / "reps.csv"), "--leads", str(tmp_path / "leads.csv"),
+                    "--policy", str(tmp_path / "policy.yaml"))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1:] == [
+        "routing rules (3):",
+        "  speaks it (hard admit): matches 3 of 3 leads; admits 3 of 3 reps for them",
+        "  no events for r3 (hard exclude): matches 1 of 3 leads; excludes 1 of 3 reps for them",
+        "  web to core (off admit): off",
+    ]

@@ -215,3 +215,16 @@ def test_an_industry_no_rep_lists_is_no_typo_when_the_industry_rule_is_off(tmp_p
     assert unmatched_values(REPS, leads, Policy(), leads_file="x") == []
     assert len(unmatched_values(REPS, leads, policy(tmp_path, "rules: {industry: hard}\n"),
                                 leads_file="x")) == 1
+
+
+def test_rule_set_inputs_name_what_the_rules_read_as_the_compiler_does(tmp_path: Path) -> None:
+    from solver.compile.rules import rule_inputs
+
+    pol = policy(tmp_path, "teams: [{id: t, member_filter: {rep_attribute: region, in: [EU]}}]\n"
+                           "derived: {size: {from: employees, thresholds: [[200, SMB]], above: ENT}}\n"
+                           "routing_rules:\n"
+                           "  - {name: a, when: {size: SMB, Lead Source: Web}, then: {admit: {team: t}}}\n"
+                           "  - {name: b, when: 'email present', then: {admit: {rep_attribute: languages, "
+                           "lead_field: language}}}\n")
+    assert pol.rule_set.inputs() == rule_inputs(pol.rule_set) == (
+        {"employees", "Lead Source", "email", "language"}, {"region", "languages"})
