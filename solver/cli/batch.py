@@ -15,17 +15,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from solver.cli.common import (
-    accounts_option,
-    columns_option,
-    emit,
-    format_option,
-    input_errors_exit_2,
-    leads_option,
-    out_option,
-    policy_option,
-    reps_option,
-)
+from solver.cli.common import emit, format_option, input_errors_exit_2, input_options, out_option
 from solver.compile.rules import LeadTable, compile_rule_set, evaluate, lead_columns, rep_attributes
 from solver.decode.batch import assign as assign_leads
 from solver.decode.batch import check_solver_fits
@@ -87,11 +77,7 @@ def warn_typos(inputs: Inputs) -> None:
 
 
 @click.command()
-@reps_option
-@leads_option
-@policy_option
-@columns_option
-@accounts_option
+@input_options
 @input_errors_exit_2
 def validate(reps_path: str, leads_path: str, policy_path: str | None, columns_path: str | None,
              accounts_path: str | None) -> None:
@@ -155,11 +141,7 @@ def rule_lines(inputs: Inputs, policy_path: str | None, leads_path: str) -> list
 
 
 @click.command()
-@reps_option
-@leads_option
-@policy_option
-@columns_option
-@accounts_option
+@input_options
 @click.option("--solver", type=click.Choice(policy_names()), help="Override the policy's solver.")
 @format_option
 @out_option

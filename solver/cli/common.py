@@ -57,6 +57,15 @@ accounts_option = click.option(
     "--accounts", "accounts_path", type=click.Path(dir_okay=False),
     help="Accounts file (.csv, .json, .yaml): account_id, name, owner_id, parent_account_id, "
          "named, named_rep_id, named_team_id.")
+
+
+def input_options(fn: F) -> F:
+    """The input files every routing command reads: reps, leads, policy, column mapping, accounts."""
+    for option in reversed((reps_option, leads_option, policy_option, columns_option, accounts_option)):
+        fn = option(fn)
+    return fn
+
+
 format_option = click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
                              show_default=True, help="Output format.")
 out_option = click.option("--out", "out_path", type=click.Path(dir_okay=False),

@@ -107,13 +107,7 @@ class CompiledRuleSet:
 
 def rule_inputs(rule_set: RuleSet) -> tuple[set[str], set[str]]:
     """(the lead fields, the rep attributes) the rules read: all a batch needs to extract."""
-    fields = {d.source for d in rule_set.derived.values()}
-    attributes = {t.member_filter.rep_attribute for t in rule_set.teams if t.member_filter}
-    for rule, _ in rule_set.scoped_rules():
-        target = rule.then.target
-        fields |= {c.field for c in rule.when} | {f for f in [target.lead_field] if f}
-        attributes |= {t.rep_attribute for t in (target, *target.ranked)}
-    return fields - set(rule_set.derived), {a for a in attributes if a is not None}
+    return rule_set.inputs()
 
 
 def rep_attributes(reps: Sequence[Rep], extra: Mapping[str, Sequence[object]] | None = None,
