@@ -1,4 +1,4 @@
-"""Regenerate the routing scenario's reps, accounts and leads (deterministic: seed 13).
+"""Regenerate the routing scenario's leads (deterministic: seed 13).
 
     python scenarios/routing/make_routing.py
 
@@ -6,9 +6,10 @@ A mid-size B2B sales team of 24 reps on four desks (enterprise, mid-market,
 SMB inside sales, public sector) across NA, EMEA and APAC; 30 accounts
 (owned, subsidiaries, named/strategic, one whose owner left); 200 leads as a
 CRM exports them (employees, country, language, probability, source ...).
-The first leads are written by hand: each shows one rule or account case the
-README walks through and tests/cli/test_routing_scenario.py checks. The
-policy (policy.yaml) is written by hand.
+The reps, the accounts and the policy are written by hand (reps.csv,
+accounts.csv, policy.yaml); this script writes leads.csv. Its first leads are
+written by hand too: each shows one rule or account case the README walks
+through and tests/cli/test_routing_scenario.py checks.
 """
 
 from __future__ import annotations
@@ -20,78 +21,19 @@ import numpy as np
 
 HERE = Path(__file__).parent
 
-NA, EMEA, APAC = "US;CA", "GB;IE;NL;DE;AT;CH;FR;ES", "JP;AU;SG"
 LANG = {"US": "en", "CA": "en", "GB": "en", "IE": "en", "NL": "nl", "DE": "de", "AT": "de",
         "CH": "de", "FR": "fr", "ES": "es", "JP": "ja", "AU": "en", "SG": "en", "BR": "pt", "MX": "es"}
-REGION = {c: r for r, cs in (("NA", NA), ("EMEA", EMEA), ("APAC", APAC)) for c in cs.split(";")}
 
-REP_COLUMNS = ["id", "name", "desk", "region", "countries", "languages", "level", "verticals",
-               "partner_certified", "capacity", "open_leads", "quota_weight", "available",
-               "strategic_only"]
-# id, name, desk, region, countries, languages, level, verticals, partner, capacity, open, quota,
-# available, strategic_only
-REPS = [
-    ("E01", "Olivia Grant", "enterprise", "NA", NA, "en", "principal", "financial services", "no", 10, 3, 1.2, True, False),
-    ("E02", "Marcus Reyes", "enterprise", "NA", NA, "en;es", "senior", "software", "no", 10, 2, 1.0, True, False),
-    ("E03", "Hannah Clarke", "enterprise", "EMEA", "GB;IE;NL;ES", "en;nl;es", "senior", "financial services", "no", 10, 4, 1.0, True, False),
-    ("E04", "Jonas Weber", "enterprise", "EMEA", "DE;AT;CH;FR", "en;de;fr", "senior", "manufacturing", "no", 12, 2, 1.0, True, False),
-    ("E05", "Yuki Tanaka", "enterprise", "APAC", APAC, "en;ja", "senior", "", "no", 10, 1, 1.0, True, False),
-    ("E06", "Dana Whitfield", "enterprise", "EMEA", "GB;IE", "en", "senior", "", "no", 10, 0, 1.0, False, False),
-    ("K01", "Catherine Moreau", "enterprise", "GLOBAL", f"{NA};{EMEA};AU;SG", "en;fr;de", "principal", "", "no", 8, 2, 1.0, True, True),
-    ("M01", "Ethan Brooks", "midmarket", "NA", NA, "en", "senior", "financial services", "no", 18, 4, 1.0, True, False),
-    ("M02", "Sofia Alvarez", "midmarket", "NA", NA, "en;es", "junior", "", "no", 18, 2, 1.0, True, False),
-    ("M03", "Liam O'Connor", "midmarket", "EMEA", "GB;IE;NL", "en;nl", "senior", "software", "no", 14, 5, 1.0, True, False),
-    ("M04", "Lena Fischer", "midmarket", "EMEA", "DE;AT;CH", "en;de", "senior", "manufacturing", "no", 14, 3, 1.0, True, False),
-    ("M05", "Camille Laurent", "midmarket", "EMEA", "FR;ES", "en;fr;es", "junior", "", "no", 14, 1, 1.0, True, False),
-    ("M06", "Kenji Sato", "midmarket", "APAC", APAC, "en;ja", "senior", "", "no", 14, 2, 1.0, True, False),
-    ("M07", "Noah Bennett", "midmarket", "NA", NA, "en", "senior", "", "no", 14, 0, 1.0, False, False),
-    ("S01", "Ava Mitchell", "smb", "NA", NA, "en", "junior", "", "yes", 22, 6, 1.0, True, False),
-    ("S02", "Diego Ramirez", "smb", "NA", NA, "en;es", "junior", "", "no", 22, 5, 1.0, True, False),
-    ("S03", "Grace Kim", "smb", "NA", NA, "en", "senior", "", "yes", 22, 8, 1.0, True, False),
-    ("S04", "Oliver Hughes", "smb", "EMEA", "GB;IE;NL", "en;nl", "junior", "", "yes", 22, 4, 1.0, True, False),
-    ("S05", "Marie Dubois", "smb", "EMEA", "FR;ES;DE;AT;CH", "en;fr;es;de", "junior", "", "no", 22, 3, 1.0, True, False),
-    ("S06", "Hiro Nakamura", "smb", "APAC", APAC, "en;ja", "junior", "", "no", 22, 2, 1.0, True, False),
-    ("S07", "Emma Schulz", "smb", "EMEA", "GB;IE;DE;AT;CH", "en;de", "senior", "", "yes", 22, 7, 1.0, True, False),
-    ("P01", "James Carter", "public", "NA", NA, "en", "senior", "government;education", "no", 12, 2, 1.0, True, False),
-    ("P02", "Anna Kowalski", "public", "EMEA", EMEA, "en;de;fr", "senior", "government;education", "no", 12, 3, 1.0, True, False),
-    ("P03", "Mei Lin", "public", "APAC", APAC, "en;ja", "junior", "government;education", "no", 12, 1, 1.0, True, False),
-]
-
-ACCOUNT_COLUMNS = ["account_id", "name", "owner_id", "parent_account_id", "named", "named_rep_id",
-                   "named_team_id"]
-# account_id, name, owner, parent, named, named rep, named team, and the country its leads come from
-ACCOUNTS = [
-    ("ACC-001", "Globex Corporation", "E01", "", False, "", "", "US"),
-    ("ACC-002", "Initech", "E02", "", False, "", "", "US"),
-    ("ACC-003", "Umbrella Holdings", "E03", "", False, "", "", "GB"),
-    ("ACC-004", "Umbrella Nederland B.V.", "", "ACC-003", False, "", "", "NL"),
-    ("ACC-005", "Stark Maschinenbau", "E04", "", False, "", "", "DE"),
-    ("ACC-006", "Stark Austria GmbH", "", "ACC-005", False, "", "", "AT"),
-    ("ACC-007", "Kaito Electronics", "E05", "", False, "", "", "JP"),
-    ("ACC-008", "Fabrikam Ltd", "E06", "", False, "", "", "GB"),
-    ("ACC-009", "Fabrikam Ireland", "", "ACC-008", False, "", "", "IE"),
-    ("ACC-010", "Northwind Global", "", "", True, "K01", "", "US"),
-    ("ACC-011", "Northwind France SAS", "", "ACC-010", False, "", "", "FR"),
-    ("ACC-012", "Tailspin Aerospace", "", "", True, "", "enterprise", "DE"),
-    ("ACC-013", "Contoso Bank", "", "", True, "K01", "", "GB"),
-    ("ACC-014", "Blue Yonder Retail", "M01", "", False, "", "", "US"),
-    ("ACC-015", "Lakeside Health", "M01", "", False, "", "", "CA"),
-    ("ACC-016", "Brightwave Software", "M03", "", False, "", "", "GB"),
-    ("ACC-017", "Rheinland Logistik", "M04", "", False, "", "", "DE"),
-    ("ACC-018", "Maison Verte", "M05", "", False, "", "", "FR"),
-    ("ACC-019", "Sakura Foods", "M06", "", False, "", "", "JP"),
-    ("ACC-020", "Pinecrest Clinics", "M02", "", False, "", "", "US"),
-    ("ACC-021", "Harbor Analytics", "S03", "", False, "", "", "US"),
-    ("ACC-022", "Thames Print Co", "S04", "", False, "", "", "GB"),
-    ("ACC-023", "Alpen Bikes", "S07", "", False, "", "", "CH"),
-    ("ACC-024", "Koala Labs", "S06", "", False, "", "", "AU"),
-    ("ACC-025", "City of Springfield", "P01", "", False, "", "", "US"),
-    ("ACC-026", "Bundesamt fuer Statistik", "P02", "", False, "", "", "DE"),
-    ("ACC-027", "Vertex Capital", "", "", False, "", "", "US"),
-    ("ACC-028", "Orbit Media", "", "", False, "", "", "NL"),
-    ("ACC-029", "Globex Canada", "", "ACC-001", False, "", "", "CA"),
-    ("ACC-030", "Sunrise Solar", "", "", False, "", "", "ES"),
-]
+# The country each account's leads come from (accounts.csv has no country column). Random leads
+# link to these accounts only: owned or prospect accounts whose owner is active (the hand-written
+# leads show the named accounts and the departed owner's).
+ACCOUNT_COUNTRY = {
+    "ACC-001": "US", "ACC-002": "US", "ACC-003": "GB", "ACC-004": "NL", "ACC-005": "DE",
+    "ACC-006": "AT", "ACC-007": "JP", "ACC-014": "US", "ACC-015": "CA", "ACC-016": "GB",
+    "ACC-017": "DE", "ACC-018": "FR", "ACC-019": "JP", "ACC-021": "US", "ACC-022": "GB",
+    "ACC-023": "CH", "ACC-024": "AU", "ACC-025": "US", "ACC-026": "DE", "ACC-027": "US",
+    "ACC-028": "NL", "ACC-029": "CA", "ACC-030": "ES",
+}
 
 LEAD_COLUMNS = ["id", "created_at", "company", "account_id", "email", "country", "language",
                 "employees", "industry", "source", "probability", "value", "score", "owner_id"]
@@ -104,8 +46,10 @@ FIXED = [
     ("L0001", "Northwind Global", "ACC-010", "US", "en", 52000, "Retail", "Web", 40, 180000, ""),
     ("L0002", "Northwind France SAS", "ACC-011", "FR", "fr", 3100, "Retail", "Web", 35, 90000, ""),
     ("L0003", "Tailspin Aerospace", "ACC-012", "DE", "de", 8800, "Manufacturing", "Event", 30, 150000, ""),
-    ("L0004", "Umbrella Nederland B.V.", "ACC-004", "NL", "nl", 600, "Financial Services", "Web", 25, 40000, ""),
-    ("L0005", "Stark Austria GmbH", "ACC-006", "AT", "de", 450, "Manufacturing", "Partner Referral", 20, 35000, ""),
+    ("L0004", "Umbrella Nederland B.V.", "ACC-004", "NL", "nl", 600, "Financial Services", "Web", 25,
+     40000, ""),
+    ("L0005", "Stark Austria GmbH", "ACC-006", "AT", "de", 450, "Manufacturing", "Partner Referral", 20,
+     35000, ""),
     ("L0006", "Fabrikam Ltd", "ACC-008", "GB", "en", 2500, "Software", "Web", 50, 120000, ""),
     ("L0007", "Fabrikam Ireland", "ACC-009", "IE", "en", 300, "Software", "Web", 30, 30000, ""),
     # The segment boundaries: 199 -> SMB, 200 -> MM, 999 -> MM, 1000 -> ENT; blank -> SMB.
@@ -147,19 +91,9 @@ def employees_of(rng: np.random.Generator) -> int:
 
 def make(seed: int = 13, n_leads: int = 200) -> None:
     rng = np.random.default_rng(seed)
-    with open(HERE / "reps.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(REP_COLUMNS)
-        for rep in REPS:
-            w.writerow([str(x).lower() if isinstance(x, bool) else x for x in rep])
-    with open(HERE / "accounts.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(ACCOUNT_COLUMNS)
-        for acc in ACCOUNTS:
-            w.writerow([str(x).lower() if isinstance(x, bool) else x for x in acc[:-1]])
-    # Random leads link to the unnamed, active-owner accounts only (the hand-written ones show the rest).
-    linkable = [a for a in ACCOUNTS if not a[4] and a[2] not in ("E06", "M02") and a[3] != "ACC-008"
-                and a[0] not in ("ACC-008", "ACC-009", "ACC-011")]
+    with open(HERE / "accounts.csv", newline="", encoding="utf-8") as f:
+        names = {row["account_id"]: row["name"] for row in csv.DictReader(f)}
+    linkable = sorted(ACCOUNT_COUNTRY)
     rows = []
     for k, (lid, company, account, country, language, employees, industry, source, prob, value,
             owner) in enumerate(FIXED):
@@ -168,14 +102,14 @@ def make(seed: int = 13, n_leads: int = 200) -> None:
                      employees, industry, source, prob, value, round(prob / 100 + 0.2, 2), owner])
     for i in range(len(FIXED) + 1, n_leads + 1):
         if rng.random() < 0.15:
-            account = linkable[rng.integers(len(linkable))]
-            company, account_id, country = account[1], account[0], account[7]
+            account_id = linkable[rng.integers(len(linkable))]
+            company, country = names[account_id], ACCOUNT_COUNTRY[account_id]
         else:
             company = f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_KINDS)}"
             account_id, country = "", str(rng.choice(COUNTRIES, p=COUNTRY_P))
         employees = employees_of(rng)
         industry = str(rng.choice(INDUSTRIES, p=INDUSTRY_P))
-        value = round(float(rng.lognormal(np.log(8000 + employees * 12), 0.4)), -2)
+        value = round(float(rng.lognormal(np.log(8000 + min(employees, 10000) * 12), 0.4)), -2)
         prob = int(rng.choice([5, 10, 20, 30, 40, 60, 75]))
         language = LANG[country] if rng.random() < 0.85 else "en"
         minute = 20 + i
