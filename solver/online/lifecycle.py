@@ -11,6 +11,8 @@
                                                           |        |--(release)--> closed
                                                           |        \\--(max_backlog_hours)--> expired
                                                           +--> unassigned (final: no rep's rules admit it)
+                                                          +--> queued (a fallback's named queue: waits for a
+                                                                   person; `events` release/close it)
 
 A store keeps one status per lead (a column in SQLite) and derives the first
 decision's status from the answer's `ReasonCode` (`status_of`).
@@ -35,11 +37,17 @@ class LeadStatus(StrEnum):
     UNASSIGNED = "unassigned"  # final: no rep's hard rules admit it
     CLOSED = "closed"  # released: worked or closed, its owner's capacity free (or closed while waiting)
     EXPIRED = "expired"  # final: it waited `policy.sla.max_backlog_hours` and no rep took it
+    QUEUED = "queued"  # a fallback sent it to a named queue (`Assignment.queue`): a person routes it
 
     @property
     def undecided(self) -> bool:
         """Accepted without an answer yet: the router's buffer (after a restart too)."""
         return self in _UNDECIDED
+
+    @property
+    def closable(self) -> bool:
+        """Unassigned but not final (the backlog or a queue): a release closes it with no rep."""
+        return self in _BACKLOG or self is LeadStatus.QUEUED
 
     @property
     def in_backlog(self) -> bool:
@@ -59,6 +67,8 @@ def status_of(answer: Assignment) -> LeadStatus:
         return LeadStatus.WAITING
     if answer.reason_code is ReasonCode.DEFERRED:
         return LeadStatus.DEFERRED
+    if answer.reason_code is ReasonCode.QUEUED:
+        return LeadStatus.QUEUED
     return LeadStatus.UNASSIGNED
 
 

@@ -19,6 +19,7 @@ class Row:
         "answer",
         "decided_at",
         "lead",
+        "outcome",
         "reassignments",
         "released_at",
         "run_id",
@@ -38,14 +39,15 @@ class Row:
         self.released_at: datetime | None = None
         self.reassignments = 0
         self.run_id = run_id
+        self.outcome: tuple[str, str | None, float | None, datetime] | None = None  # what, why, value, when
 
     def state(self) -> tuple[Any, ...]:
         return (self.status, self.answer, self.decided_at, self.sla_due, self.touched_at,
-                self.released_at, self.reassignments, self.run_id)
+                self.released_at, self.reassignments, self.run_id, self.outcome)
 
     def restore(self, state: tuple[Any, ...]) -> None:
         (self.status, self.answer, self.decided_at, self.sla_due, self.touched_at,
-         self.released_at, self.reassignments, self.run_id) = state
+         self.released_at, self.reassignments, self.run_id, self.outcome) = state
 
     def open_lead(self) -> OpenLead:
         assert self.answer is not None and self.answer.rep_id is not None and self.decided_at is not None
@@ -57,6 +59,7 @@ class Row:
 def lead_fields(row: Row) -> dict[str, Any]:
     """The row as `LeadStore.leads()` shows it (`solver.online.store.LEAD_FIELDS`)."""
     a = row.answer
+    what, why, value, when = row.outcome or (None, None, None, None)
 
     def time(at: datetime | None) -> str | None:
         return None if at is None else iso(at)
@@ -70,4 +73,6 @@ def lead_fields(row: Row) -> dict[str, Any]:
         "expected_value": a.expected_value if a else None, "effort": row.lead.effort,
         "decided_at": time(row.decided_at), "sla_due": time(row.sla_due), "touched_at": time(row.touched_at),
         "released_at": time(row.released_at), "reassignments": row.reassignments, "run_id": row.run_id,
+        "queue": a.queue if a else None, "outcome": what, "outcome_reason": why, "outcome_value": value,
+        "outcome_at": time(when),
     }

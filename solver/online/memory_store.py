@@ -24,6 +24,7 @@ import numpy as np
 from solver.decode.result import Assignment
 from solver.domain.model import Lead
 from solver.online.lifecycle import LeadStatus, status_of
+from solver.online.memory_ledger import MemoryLedger
 from solver.online.memory_rows import Row, lead_fields
 from solver.online.store import (
     Accepted,
@@ -36,7 +37,7 @@ from solver.online.store import (
 )
 
 
-class MemoryStore(NestedTransactions):
+class MemoryStore(MemoryLedger, NestedTransactions):
     """A `LeadStore` in memory (see the module docstring). Not thread-safe.
 
     Parameters
@@ -59,9 +60,11 @@ class MemoryStore(NestedTransactions):
         self._aligned: tuple[Sequence[str], np.ndarray | None] | None = None  # the last `loads` alignment
         self._events: list[dict[str, Any]] = []
         self._runs: list[dict[str, Any]] = []
+        self._intake: list[tuple[str, datetime]] = []  # kept without `audit` too: the caps count it
+        self._rotation: dict[str, dict[str, Any]] = {}
         self._depth = 0
         self._journal: dict[str, tuple[Any, ...] | None] = {}
-        self._mark: tuple[int, list[dict[str, Any]]] = (0, [])
+        self._mark: tuple[int, list[dict[str, Any]], int, dict[str, dict[str, Any]]] = (0, [], 0, {})
 
     @property
     def explains(self) -> bool:
@@ -80,7 +83,7 @@ class MemoryStore(NestedTransactions):
 
     def _begin(self) -> None:
         self._journal = {}
-        self._mark = (len(self._events), list(self._runs))
+        self._mark = (len(self._events), list(self._runs), len(self._intake), dict(self._rotation))
 
     def _commit(self) -> None:
         self._journal = {}
@@ -100,9 +103,11 @@ class MemoryStore(NestedTransactions):
             else:
                 row.restore(state)
                 self._index(row)
-        events, runs = self._mark
+        events, runs, intake, rotation = self._mark
         del self._events[events:]
+        del self._intake[intake:]
         self._runs[:] = runs
+        self._rotation = rotation
 
     # -- runs ---------------------------------------------------------------------------------
 
@@ -157,6 +162,8 @@ class MemoryStore(NestedTransactions):
             if run_id is not None:
                 row.run_id = run_id
             self._index(row)
+            if a.rep_id is not None:
+                self._intake.append((a.rep_id, at))
             if self.audit:
                 self._event(a.lead_id, at, a.status, a, explanation=(explanations or {}).get(a.lead_id),
                             run_id=run_id)
@@ -171,11 +178,16 @@ class MemoryStore(NestedTransactions):
         if run_id is not None:
             row.run_id = run_id
         self._index(row)
+        if answer.rep_id is not None:
+            self._intake.append((answer.rep_id, at))
         if self.audit:
             self._event(answer.lead_id, at, answer.status, answer, explanation=explanation, run_id=run_id)
         return True
 
     def close_waiting(self, answer: Assignment, at: datetime, run_id: int | None = None) -> bool:
+        row = self._rows.get(answer.lead_id)
+        if row is None or not row.status.closable:
+            return False
         return self._end_waiting(answer, at, LeadStatus.CLOSED, "released", run_id)
 
     def expire(self, answer: Assignment, at: datetime, run_id: int | None = None) -> bool:
@@ -184,7 +196,7 @@ class MemoryStore(NestedTransactions):
     def _end_waiting(self, answer: Assignment, at: datetime, status: LeadStatus, kind: str,
                      run_id: int | None) -> bool:
         row = self._rows.get(answer.lead_id)
-        if row is None or not row.status.in_backlog:
+        if row is None or not (row.status.closable if status is LeadStatus.CLOSED else row.status.in_backlog):
             return False
         self._change(row)
         row.status, row.answer = status, answer
@@ -206,6 +218,8 @@ class MemoryStore(NestedTransactions):
         row.answer, row.decided_at, row.sla_due, row.touched_at = answer, at, sla_due, None
         row.reassignments += 1
         self._index(row)
+        if answer.rep_id is not None:
+            self._intake.append((answer.rep_id, at))
         if self.audit:
             self._event(answer.lead_id, at, "reassigned", answer, from_rep_id=from_rep_id,
                         explanation=explanation, run_id=run_id)
@@ -384,3 +398,4 @@ class MemoryStore(NestedTransactions):
             "expected_value": None if answer is None or not keep_rep else answer.expected_value,
             "explanation": explanation_dict(explanation), "run_id": run_id,
         })
+

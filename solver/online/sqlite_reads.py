@@ -22,6 +22,7 @@ from solver.online.sqlite_schema import answer_of, mapped, open_lead_of
 from solver.online.store import EVENT_FIELDS, LEAD_FIELDS, OpenLead, RepLoads, WaitingLead, iso
 
 ASSIGNED = LeadStatus.ASSIGNED.value
+QUEUED = LeadStatus.QUEUED.value
 UNDECIDED = tuple(s.value for s in LeadStatus if s.undecided)
 BACKLOG = tuple(s.value for s in LeadStatus if s.in_backlog)
 IN_UNDECIDED = f"status IN ({', '.join('?' * len(UNDECIDED))})"
@@ -141,6 +142,23 @@ class LedgerReads:
         return self._loads_cache[1]
 
     @mapped
+    def intake(self, since: datetime) -> list[tuple[str, datetime]]:
+        rows = self._db.execute("SELECT rep_id, at FROM events WHERE kind IN ('assigned', 'reassigned') "
+                                "AND at >= ? AND rep_id IS NOT NULL ORDER BY seq", (iso(since),))
+        return [(r[0], datetime.fromisoformat(r[1])) for r in rows]
+
+    @mapped
+    def rotation(self) -> dict[str, dict[str, Any]]:
+        return {r[0]: json.loads(r[1]) for r in self._db.execute("SELECT pool, state FROM rotations")}
+
+    @mapped
+    def queued_leads(self, queue: str | None = None) -> list[dict[str, Any]]:
+        only = "" if queue is None else " AND queue = ?"
+        rows = self._db.execute(f"SELECT * FROM leads WHERE status = ?{only} ORDER BY decided_at, rowid",
+                                (QUEUED, *(() if queue is None else (queue,))))
+        return [self._lead_row(r) for r in rows]
+
+    @mapped
     def history(self, lead_id: str | None = None, *, run_id: int | None = None) -> list[dict[str, Any]]:
         where = {"lead_id = ?": lead_id, "run_id = ?": run_id}
         where = {clause: value for clause, value in where.items() if value is not None}
@@ -153,7 +171,9 @@ class LedgerReads:
     @mapped
     def leads(self) -> list[dict[str, Any]]:
         rows = self._db.execute("SELECT * FROM leads ORDER BY accepted_at, rowid")
-        return [{k: r[k] for k in LEAD_FIELDS if k not in ("status", "lifecycle")}
-                | {"status": decision_status(LeadStatus(r["status"]), r["rep_id"]),
-                   "lifecycle": r["status"]}
-                for r in rows]
+        return [self._lead_row(r) for r in rows]
+
+    @staticmethod
+    def _lead_row(r: sqlite3.Row) -> dict[str, Any]:
+        return ({k: r[k] for k in LEAD_FIELDS if k not in ("status", "lifecycle")}
+                | {"status": decision_status(LeadStatus(r["status"]), r["rep_id"]), "lifecycle": r["status"]})

@@ -1,4 +1,4 @@
-"""The SQLite ledger's schema (version 2), the in-place migration from version 1, rows and errors.
+"""The SQLite ledger's schema (version 3), the in-place migrations from versions 1 and 2, rows and errors.
 
 Version 1 (the first ledger) had three statuses, ``pending``, ``assigned`` and
 ``unassigned``; a lead waiting in the backlog was ``unassigned`` with a reason
@@ -6,7 +6,12 @@ ending in a note ("; waits in the backlog ..."), and the ledger found the
 backlog by that text. Version 2 stores the lifecycle (`LeadStatus`) as the
 ``status`` column, a ``reason_code`` beside each reason, and each lead's
 ``effort`` (for the loads view). `migrate` reads the version-1 texts once, here
-and nowhere else, to give every old lead its status.
+and nowhere else, to give every old lead its status. Version 3 adds the
+``queued`` status with each queued lead's ``queue``, a lead's disposition
+(``outcome``: won, lost, disqualified or closed, with its reason, deal value
+and time), the round robins' positions (``rotations``, one row per pool) and an
+index of the events by kind and time (the caps count the assignments of the
+last month from it).
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from solver.online.store import (
 P = ParamSpec("P")
 T = TypeVar("T")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _STATUSES = ", ".join(f"'{s.value}'" for s in LeadStatus)
 LEADS_TABLE = f"""
@@ -54,8 +59,16 @@ CREATE TABLE IF NOT EXISTS leads (
     touched_at TEXT,
     released_at TEXT,
     reassignments INTEGER NOT NULL DEFAULT 0,
-    run_id INTEGER REFERENCES runs(run_id)
+    run_id INTEGER REFERENCES runs(run_id),
+    queue TEXT,                       -- the named queue of a queued lead
+    outcome TEXT,                     -- won | lost | disqualified | closed (leadsolver events)
+    outcome_reason TEXT,              -- why disqualified (solver.online.outcomes.DISQUALIFY_REASONS)
+    outcome_value REAL,               -- a won deal's value
+    outcome_at TEXT
 )"""
+# The columns version 2's leads table had (version 3 adds the ones after run_id).
+_V2_COLUMNS = ("lead_id, record, accepted_at, status, rep_id, policy, reason, reason_code, expected_value, "
+               "effort, decided_at, sla_due, touched_at, released_at, reassignments, run_id")
 
 SCHEMA = [
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -84,6 +97,11 @@ SCHEMA = [
         run_id INTEGER REFERENCES runs(run_id)
     )""",
     "CREATE INDEX IF NOT EXISTS events_lead ON events(lead_id, seq)",
+    "CREATE INDEX IF NOT EXISTS events_kind_at ON events(kind, at)",
+    """CREATE TABLE IF NOT EXISTS rotations (
+        pool TEXT PRIMARY KEY,            -- solver.compile.scoring.RotationState's pool key
+        state TEXT NOT NULL               -- JSON: next and last rep ids, smooth WRR credits
+    )""",
     """CREATE VIEW IF NOT EXISTS rep_loads AS
         SELECT rep_id, COUNT(*) AS open_leads, SUM(effort) AS effort FROM leads
         WHERE status = 'assigned' GROUP BY rep_id""",
@@ -148,7 +166,18 @@ def migrate_v1(db: sqlite3.Connection) -> None:
     db.execute("DROP TABLE leads")
     db.execute("ALTER TABLE leads_v2 RENAME TO leads")
     db.execute("ALTER TABLE events ADD COLUMN reason_code TEXT")
-    create(db)  # the indexes and the view of version 2, and its version number
+    create(db)  # the indexes, the view and the tables of this version, and its version number
+
+
+def migrate_v2(db: sqlite3.Connection) -> None:
+    """Rebuild version 2's leads table as version 3's (a new status in its CHECK, new columns),
+    in the caller's transaction, as `migrate_v1` does."""
+    db.execute("DROP VIEW IF EXISTS rep_loads")
+    db.execute(LEADS_TABLE.replace("EXISTS leads (", "EXISTS leads_v3 (", 1))
+    db.execute(f"INSERT INTO leads_v3 ({_V2_COLUMNS}) SELECT {_V2_COLUMNS} FROM leads ORDER BY rowid")
+    db.execute("DROP TABLE leads")
+    db.execute("ALTER TABLE leads_v3 RENAME TO leads")
+    create(db)
 
 
 # SQLite's primary result codes that the store tells apart (`sqlite3.Error.sqlite_errorcode & 0xFF`).
@@ -201,7 +230,7 @@ def answer_of(row: sqlite3.Row) -> Assignment:
     """A leads row's current answer."""
     status = decision_status(LeadStatus(row["status"]), row["rep_id"])
     return Assignment(row["lead_id"], row["rep_id"], status, row["reason"], row["expected_value"],
-                      row["policy"], _code(row["reason_code"]))
+                      row["policy"], _code(row["reason_code"]), row["queue"])
 
 
 def open_lead_of(row: sqlite3.Row) -> OpenLead:

@@ -20,7 +20,7 @@ Readers. ``read_only=True`` opens with ``mode=ro`` (`solver.online.sqlite_open`)
 no write lock, no waiting behind a writer, nothing written. The read methods
 live in `solver.online.sqlite_reads`.
 
-Schema. ``meta.schema_version`` is 2; a version-1 file is migrated in place
+Schema. ``meta.schema_version`` is 3; a version-1 or -2 file is migrated in place
 when opened for writing (`solver.online.sqlite_schema`). Times are ISO 8601
 UTC strings. SQLite's errors leave this module only as `StoreError`s that name
 their cause (busy, read-only, full, not a ledger) and the file.
@@ -41,7 +41,7 @@ from solver.decode.result import Assignment
 from solver.domain.model import Lead
 from solver.online import sqlite_open, sqlite_schema
 from solver.online.lifecycle import LeadStatus, status_of
-from solver.online.sqlite_reads import ASSIGNED, BACKLOG, IN_BACKLOG, UNDECIDED, LedgerReads
+from solver.online.sqlite_reads import ASSIGNED, BACKLOG, IN_BACKLOG, IN_UNDECIDED, UNDECIDED, LedgerReads
 from solver.online.sqlite_schema import mapped, store_error
 from solver.online.store import (
     Accepted,
@@ -52,7 +52,7 @@ from solver.online.store import (
     iso,
 )
 
-_CLOSED, _EXPIRED = LeadStatus.CLOSED.value, LeadStatus.EXPIRED.value
+_CLOSED, _EXPIRED, _QUEUED = LeadStatus.CLOSED.value, LeadStatus.EXPIRED.value, LeadStatus.QUEUED.value
 
 
 _INSERT_LEAD = ("INSERT OR IGNORE INTO leads (lead_id, record, accepted_at, status, effort, run_id) "
@@ -136,7 +136,9 @@ class SqliteStore(LedgerReads, NestedTransactions):
             if version is None:
                 sqlite_schema.create(self._db)
             elif version == 1:
-                sqlite_schema.migrate_v1(self._db)
+                sqlite_schema.migrate_v1(self._db)  # straight to the current version
+            elif version == 2:
+                sqlite_schema.migrate_v2(self._db)
             elif version != sqlite_schema.SCHEMA_VERSION:
                 raise StoreUnavailable(f"the ledger {self.path} is at schema version {version}, newer "
                                        f"than this program's ({sqlite_schema.SCHEMA_VERSION})")
@@ -259,10 +261,11 @@ class SqliteStore(LedgerReads, NestedTransactions):
             when = iso(at)
             self._db.executemany(
                 "UPDATE leads SET status = ?, rep_id = ?, policy = ?, reason = ?, reason_code = ?, "
-                "expected_value = ?, decided_at = ?, sla_due = ?, run_id = COALESCE(?, run_id) "
+                "expected_value = ?, decided_at = ?, sla_due = ?, run_id = COALESCE(?, run_id), queue = ? "
                 "WHERE lead_id = ?",
                 [(status_of(a).value, a.rep_id, a.policy, a.reason, a.reason_code, a.expected_value, when,
-                  iso(due) if (due := sla_due.get(a.lead_id)) else None, run_id, a.lead_id) for a in todo])
+                  iso(due) if (due := sla_due.get(a.lead_id)) else None, run_id, a.queue, a.lead_id)
+                 for a in todo])
             self._db.executemany(_INSERT_EVENT, [
                 self._event_row(a.lead_id, at, a.status, a, explanation=explanations.get(a.lead_id),
                                 run_id=run_id) for a in todo])
@@ -285,19 +288,19 @@ class SqliteStore(LedgerReads, NestedTransactions):
 
     @mapped
     def close_waiting(self, answer: Assignment, at: datetime, run_id: int | None = None) -> bool:
-        return self._end_waiting(answer, at, _CLOSED, iso(at), "released", run_id)
+        return self._end_waiting(answer, at, _CLOSED, iso(at), "released", run_id, (*BACKLOG, _QUEUED))
 
     @mapped
     def expire(self, answer: Assignment, at: datetime, run_id: int | None = None) -> bool:
-        return self._end_waiting(answer, at, _EXPIRED, None, answer.status, run_id)
+        return self._end_waiting(answer, at, _EXPIRED, None, answer.status, run_id, BACKLOG)
 
     def _end_waiting(self, a: Assignment, at: datetime, status: str, released_at: str | None, kind: str,
-                     run_id: int | None) -> bool:
+                     run_id: int | None, was: tuple[str, ...]) -> bool:
         with self.transaction():
             cur = self._db.execute(
                 "UPDATE leads SET status = ?, reason = ?, reason_code = ?, released_at = ? "
-                f"WHERE lead_id = ? AND {IN_BACKLOG}",
-                (status, a.reason, a.reason_code, released_at, a.lead_id, *BACKLOG))
+                f"WHERE lead_id = ? AND status IN ({', '.join('?' * len(was))})",
+                (status, a.reason, a.reason_code, released_at, a.lead_id, *was))
             if cur.rowcount == 0:
                 return False
             # an expired answer keeps its policy and value (`history --run` prints it as the run did)
@@ -345,6 +348,26 @@ class SqliteStore(LedgerReads, NestedTransactions):
                 return False
             self._event(lead_id, at, kind, rep_id=row["rep_id"])
         return True
+
+    @mapped
+    def record_outcome(self, lead_id: str, at: datetime, outcome: str, *, reason: str | None = None,
+                       value: float | None = None) -> bool:
+        with self.transaction():
+            row = self._db.execute(
+                "UPDATE leads SET outcome = ?, outcome_reason = ?, outcome_value = ?, outcome_at = ? "
+                f"WHERE lead_id = ? AND outcome IS NULL AND NOT {IN_UNDECIDED} RETURNING rep_id",
+                (outcome, reason, value, iso(at), lead_id, *UNDECIDED)).fetchone()
+            if row is None:
+                return False
+            self._db.execute(_INSERT_EVENT, (lead_id, iso(at), outcome, row["rep_id"], None, None, reason,
+                                             None, value, None, None))
+        return True
+
+    @mapped
+    def save_rotation(self, pools: Mapping[str, Mapping[str, Any]]) -> None:
+        with self.transaction():
+            self._db.executemany("INSERT OR REPLACE INTO rotations (pool, state) VALUES (?, ?)",
+                                 [(pool, json.dumps(state, sort_keys=True)) for pool, state in pools.items()])
 
     # -- internals ----------------------------------------------------------------------------
 

@@ -207,7 +207,18 @@ class LeadStore(Protocol):
         ...
 
     def close_waiting(self, answer: Assignment, at: datetime, run_id: int | None = None) -> bool:
-        """A waiting lead was closed before any rep took it: `answer` is final. False if not waiting."""
+        """A waiting (or queued) lead was closed before any rep took it: `answer` is final.
+        False if it is neither."""
+        ...
+
+    def record_outcome(self, lead_id: str, at: datetime, outcome: str, *, reason: str | None = None,
+                       value: float | None = None) -> bool:
+        """A decided lead's disposition (won | lost | disqualified | closed; the reason, a won deal's
+        value), an event of that kind. The first one stands: False if it has one, or is undecided."""
+        ...
+
+    def save_rotation(self, pools: Mapping[str, Mapping[str, Any]]) -> None:
+        """The round robins' positions by pool (`solver.online.rotation`), over those kept."""
         ...
 
     def expire(self, answer: Assignment, at: datetime, run_id: int | None = None) -> bool:
@@ -285,6 +296,19 @@ class LeadStore(Protocol):
         (None) for every rep holding some."""
         ...
 
+    def intake(self, since: datetime) -> list[tuple[str, datetime]]:
+        """(rep id, when) of every assignment (first, from the backlog, reassigned to) at or after
+        `since`, oldest first: what the caps over time count (from the ledger, so processes agree)."""
+        ...
+
+    def rotation(self) -> dict[str, dict[str, Any]]:
+        """The round robins' positions saved by `save_rotation`, by pool (empty: none yet)."""
+        ...
+
+    def queued_leads(self, queue: str | None = None) -> list[dict[str, Any]]:
+        """The leads waiting in a named queue (or in `queue`), as rows of `leads()`, oldest first."""
+        ...
+
     def history(self, lead_id: str | None = None, *, run_id: int | None = None) -> list[dict[str, Any]]:
         """The audit trail in order: every event, or one lead's, or one run's."""
         ...
@@ -314,7 +338,7 @@ def explanation_dict(explanation: Any) -> dict[str, Any] | None:
 # The keys of a row of `LeadStore.leads()`, in order (every store gives these).
 LEAD_FIELDS = ("lead_id", "accepted_at", "status", "lifecycle", "rep_id", "policy", "reason", "reason_code",
                "expected_value", "effort", "decided_at", "sla_due", "touched_at", "released_at",
-               "reassignments", "run_id")
+               "reassignments", "run_id", "queue", "outcome", "outcome_reason", "outcome_value", "outcome_at")
 # The keys of an event of `LeadStore.history()`, in order.
 EVENT_FIELDS = ("seq", "lead_id", "at", "kind", "rep_id", "from_rep_id", "policy", "reason", "reason_code",
                 "expected_value", "explanation", "run_id")

@@ -1,4 +1,4 @@
-"""What only the SQLite store does: the write lock, errors as store errors, the v1 -> v2 migration."""
+"""What only the SQLite store does: the write lock, errors as store errors, the v1 and v2 -> v3 migrations."""
 
 import shutil
 import sqlite3
@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from solver.decode.reasons import ReasonCode
+from solver.decode.result import Assignment
 from solver.domain.model import Lead, Policy, Rep
+from solver.online import sqlite_schema
 from solver.online.lifecycle import LeadStatus
 from solver.online.router import Router
 from solver.online.sqlite_store import SqliteStore
@@ -33,10 +36,41 @@ def test_a_file_that_is_not_a_ledger_is_unavailable(tmp_path):
         open_store(str(junk))
 
 
-def test_a_new_file_is_at_schema_version_2(tmp_path):
+def test_a_new_file_is_at_schema_version_3(tmp_path):
     SqliteStore(tmp_path / "l.db").close()
     with sqlite3.connect(tmp_path / "l.db") as db:
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+
+
+def as_version_2(path: Path) -> None:
+    """Turn a ledger back into version 2: its leads table without version 3's columns and status."""
+    with sqlite3.connect(path) as db:
+        db.execute("DROP VIEW rep_loads")
+        v2 = sqlite_schema.LEADS_TABLE.split("    queue TEXT")[0].rstrip().rstrip(",") + "\n)"
+        v2 = v2.replace(", 'queued'", "").replace("EXISTS leads (", "EXISTS leads_v2 (")
+        db.execute(v2)
+        db.execute(f"INSERT INTO leads_v2 SELECT {sqlite_schema._V2_COLUMNS} FROM leads")
+        db.execute("DROP TABLE leads")
+        db.execute("ALTER TABLE leads_v2 RENAME TO leads")
+        db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+
+
+def test_a_version_2_ledger_is_migrated_to_3_and_takes_queued_leads(tmp_path):
+    path = tmp_path / "l.db"
+    with SqliteStore(path) as store:
+        store.accept(Lead(id="L1", value=1.0), T0)
+        store.decide([Assignment("L1", "R1", "assigned", "r", 1.0, "flow")], T0)
+    as_version_2(path)
+    with sqlite3.connect(path) as db:
+        assert "queue" not in {r[1] for r in db.execute("PRAGMA table_info(leads)")}
+    with SqliteStore(path) as store:
+        assert store.loads().by_rep() == {"R1": 1} and store.leads()[0]["queue"] is None
+        store.accept(Lead(id="L2", value=1.0), T0)
+        store.decide([Assignment("L2", None, "unassigned", ReasonCode.QUEUED.reason(queue="review", cause="c"),
+                                 0.0, "flow", queue="review")], T0)
+        assert store.status("L2") is LeadStatus.QUEUED and store.decision("L2").queue == "review"
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
 
 
 @pytest.fixture
@@ -67,7 +101,7 @@ def test_a_version_1_ledger_is_migrated_in_place_and_keeps_every_lead(v1_ledger)
         assert store.open_lead("L0").touched and not store.open_lead("L6").touched
         assert len(store.history()) == events_before
     with sqlite3.connect(v1_ledger) as db:
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("2",)
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
 
 
 def test_a_router_on_a_migrated_ledger_reloads_its_backlog_and_buffer(v1_ledger):

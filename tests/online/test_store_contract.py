@@ -287,3 +287,71 @@ def test_accept_many_is_accept_of_each_in_one_write(store):
         store.accept_many([lead(4)], at(2))
         raise RuntimeError("rolled back")
     assert store.known(["L4"]) == set()
+
+
+def queued(lead_id: str, queue: str = "review") -> Assignment:
+    reason = ReasonCode.QUEUED.reason(queue=queue, cause="the account's owner is inactive")
+    return Assignment(lead_id, None, "unassigned", reason, 0.0, "flow", queue=queue)
+
+
+def test_intake_lists_every_assignment_since_a_time_releases_included(store):
+    for i in range(4):
+        store.accept(lead(i), T0)
+    store.decide([assigned("L0", "R1"), assigned("L1", "R2"), unassigned("L2")], at(10))
+    store.release("L0", at(20))  # released leads still count: the caps count intake, not holdings
+    store.assign_waiting(assigned("L2", "R1"), at(30))
+    store.reassign(assigned("L1", "R1"), "R2", at(40), None)
+    store.decide([assigned("L3", "R2")], at(50))
+    assert store.intake(T0) == [("R1", at(10)), ("R2", at(10)), ("R1", at(30)), ("R1", at(40)),
+                                ("R2", at(50))]
+    assert store.intake(at(35)) == [("R1", at(40)), ("R2", at(50))]
+
+
+def test_intake_rolls_back_with_its_transaction(store):
+    store.accept(lead(1), T0)
+    with pytest.raises(RuntimeError), store.transaction():
+        store.decide([assigned("L1", "R1")], at(1))
+        raise RuntimeError("crash")
+    assert store.intake(T0) == [] and store.status("L1") is LeadStatus.BUFFERED
+
+
+def test_rotation_is_saved_by_pool_and_merged_over_earlier_pools(store):
+    assert store.rotation() == {}
+    store.save_rotation({"all": {"next": "R2", "last": "R1", "credits": {}}})
+    store.save_rotation({"team:emea": {"next": "R5", "last": "R4", "credits": {"R4": -1.0}}})
+    store.save_rotation({"all": {"next": "R1", "last": "R2", "credits": {}}})
+    assert store.rotation() == {"all": {"next": "R1", "last": "R2", "credits": {}},
+                                "team:emea": {"next": "R5", "last": "R4", "credits": {"R4": -1.0}}}
+
+
+def test_a_queued_lead_is_listed_by_its_queue_and_closed_by_a_release(store):
+    for i in range(3):
+        store.accept(lead(i), T0)
+    store.decide([queued("L0"), queued("L1", "vip"), assigned("L2", "R1")], at(1))
+    assert store.status("L0") is LeadStatus.QUEUED and store.decision("L0").queue == "review"
+    assert store.count_waiting() == 0 and store.loads().by_rep() == {"R1": 1}  # not the backlog
+    assert [r["lead_id"] for r in store.queued_leads()] == ["L0", "L1"]
+    (row,) = store.queued_leads("vip")
+    assert row["queue"] == "vip" and row["lifecycle"] == "queued" and row["status"] == "unassigned"
+    closed = Assignment("L0", None, "unassigned", ReasonCode.CLOSED_WHILE_WAITING.reason(), 0.0, "flow")
+    assert store.close_waiting(closed, at(2)) and not store.close_waiting(closed, at(3))
+    assert store.status("L0") is LeadStatus.CLOSED and [r["lead_id"] for r in store.queued_leads()] == ["L1"]
+    assert not store.expire(queued("L1", "vip"), at(4))  # a queue is no backlog: nothing expires it
+
+
+def test_an_outcome_is_recorded_once_with_its_reason_and_value(store):
+    store.accept(lead(1), T0)
+    store.accept(lead(2), T0)
+    assert not store.record_outcome("L1", at(1), "won", value=5.0)  # undecided: nothing to close yet
+    store.decide([assigned("L1", "R1"), assigned("L2", "R2")], at(1))
+    assert store.record_outcome("L1", at(2), "won", value=5000.0)
+    assert not store.record_outcome("L1", at(3), "lost")  # the first disposition stands
+    assert store.record_outcome("L2", at(2), "disqualified", reason="no_budget")
+    assert not store.record_outcome("L9", at(2), "won")
+    rows = {r["lead_id"]: r for r in store.leads()}
+    assert (rows["L1"]["outcome"], rows["L1"]["outcome_value"], rows["L1"]["outcome_at"]) == (
+        "won", 5000.0, at(2).isoformat(timespec="microseconds"))
+    assert (rows["L2"]["outcome"], rows["L2"]["outcome_reason"]) == ("disqualified", "no_budget")
+    event = store.history("L2")[-1]
+    assert (event["kind"], event["rep_id"], event["reason"]) == ("disqualified", "R2", "no_budget")
+    assert store.history("L1")[-1]["expected_value"] == 5000.0

@@ -1,0 +1,63 @@
+"""`MemoryStore`'s ledger beside the leads' lifecycle: intake for the caps, rotations, queues, outcomes.
+
+A mixin, apart so that each module stays readable; it shares the store's rows
+and lists (declared below) and its undo journal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from solver.online.lifecycle import LeadStatus
+from solver.online.memory_rows import Row, lead_fields
+from solver.online.store import iso
+
+
+class MemoryLedger:
+    """The `LeadStore` methods of issue 13 for `MemoryStore` (see `LeadStore` for each contract)."""
+
+    audit: bool
+    _rows: dict[str, Row]
+    _events: list[dict[str, Any]]
+    _intake: list[tuple[str, datetime]]
+    _rotation: dict[str, dict[str, Any]]
+
+    def _journal_row(self, row: Row) -> None:
+        raise NotImplementedError
+
+    def record_outcome(self, lead_id: str, at: datetime, outcome: str, *, reason: str | None = None,
+                       value: float | None = None) -> bool:
+        row = self._rows.get(lead_id)
+        if row is None or row.status.undecided or row.outcome is not None:
+            return False
+        self._journal_row(row)
+        row.outcome = (outcome, reason, value, at)
+        if self.audit:
+            self._events.append(_event_fields(self._events, lead_id, at, outcome,
+                                              row.answer.rep_id if row.answer else None, reason, value))
+        return True
+
+    def save_rotation(self, pools: Mapping[str, Mapping[str, Any]]) -> None:
+        self._rotation.update({pool: dict(state) for pool, state in pools.items()})
+
+    def intake(self, since: datetime) -> list[tuple[str, datetime]]:
+        return [(rep, at) for rep, at in self._intake if at >= since]
+
+    def rotation(self) -> dict[str, dict[str, Any]]:
+        return {pool: dict(state) for pool, state in self._rotation.items()}
+
+    def queued_leads(self, queue: str | None = None) -> list[dict[str, Any]]:
+        rows = [r for r in self._rows.values() if r.status is LeadStatus.QUEUED
+                and (queue is None or (r.answer is not None and r.answer.queue == queue))]
+        rows.sort(key=lambda r: r.decided_at or r.accepted_at)  # stable: acceptance order on ties
+        return [lead_fields(r) for r in rows]
+
+
+def _event_fields(events: list[dict[str, Any]], lead_id: str, at: datetime, kind: str, rep_id: str | None,
+                  reason: str | None, value: float | None) -> dict[str, Any]:
+    """A disposition's event (as `SqliteStore.record_outcome` writes it)."""
+    return {"seq": len(events) + 1, "lead_id": lead_id, "at": iso(at), "kind": kind, "rep_id": rep_id,
+            "from_rep_id": None, "policy": None, "reason": reason, "reason_code": None,
+            "expected_value": value, "explanation": None, "run_id": None}
