@@ -196,13 +196,12 @@ class SkillCheck:
 
     @property
     def verdict(self) -> str:
-        if not self.grid:
-            return f"Too few deals or dates to cross-validate ({self.note}): skills shrink to 1.0."
-        does = "beat" if self.beats else "do not beat"
-        tail = ("they are used." if self.beats else "they shrink to 1.0 (no skills).")
+        """One plain sentence: do the skills beat the team average, and what the reps get."""
+        head = (f"Learned skills {'beat' if self.beats else 'do not beat'} the team average out of "
+                "sample" if self.grid else f"Too few deals or dates to cross-validate ({self.note})")
         if self.fixed:
-            tail = f"they are kept at the fixed strength {_num(self.strength)} (--prior-strength)."
-        return f"Learned skills {does} the team average out of sample: {tail}"
+            return f"{head}: they are kept at the fixed strength {_num(self.strength)} (--prior-strength)."
+        return f"{head}: {'they are used.' if self.beats else 'they shrink to 1.0 (no skills).'}"
 
     def to_json(self) -> dict:
         out = {k: _jsonable(getattr(self, k)) for k in self.__dataclass_fields__}
