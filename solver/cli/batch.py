@@ -167,7 +167,8 @@ def assign(
     inputs = read_inputs(reps_path, leads_path, policy_path, solver, columns_path=columns_path,
                          accounts_path=accounts_path)
     warn_typos(inputs)
-    result = assign_leads(inputs.reps, inputs.leads, inputs.policy, accounts=inputs.accounts)
+    result = assign_leads(inputs.reps, inputs.leads, inputs.policy, accounts=inputs.accounts,
+                          leads_file=leads_path)
     explanations = []
     for lead_id in explain_ids:
         try:

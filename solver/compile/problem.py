@@ -250,13 +250,16 @@ def with_prices(problem: Problem, price: np.ndarray, defer: bool) -> Problem:
 def compile_problem(
     reps: Sequence[Rep] | RepTable, leads: Sequence[Lead], policy: Policy,
     accounts: Sequence[Account] | None = None,
+    *,
+    leads_file: str = "leads",
 ) -> Problem:
     """Turn validated records into the arrays every policy reads.
 
     `reps` may be a `RepTable` compiled earlier (the router keeps one), so a
     batch only encodes its leads. `accounts` (the accounts file) resolve owners
     up parent accounts and admit named accounts' leads to their named rep or
-    team (`solver.compile.routing`, with the routing rules and fallbacks).
+    team (`solver.compile.routing`, with the routing rules and fallbacks). `leads_file`
+    names the leads in an error a rule finds in them (a number column holding text).
     """
     table = reps if isinstance(reps, RepTable) else compile_reps(reps)
     n, m = len(leads), table.m
@@ -277,7 +280,7 @@ def compile_problem(
         else:
             broken += ~admits
 
-    routing = route(table, leads, columns.owner_id, policy, builtin, accounts)
+    routing = route(table, leads, columns.owner_id, policy, builtin, accounts, leads_file=leads_file)
     eligible = routing.admitted & available[None, :]
     owner_idx = routing.owner
     forced = np.full(n, UNASSIGNED, dtype=np.int64)

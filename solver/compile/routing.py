@@ -110,7 +110,8 @@ def with_rules(table: RepTable, policy: Policy) -> RepTable:
 
 
 def route(table: RepTable, leads: Sequence[Lead], owner_ids: Sequence[str], policy: Policy,
-          builtin: np.ndarray, accounts: Sequence[Account] | None = None) -> Routing:
+          builtin: np.ndarray, accounts: Sequence[Account] | None = None, *,
+          leads_file: str = "leads") -> Routing:
     """Fold the routing rules, accounts and fallbacks into the batch (the module docstring's steps)."""
     n, m = builtin.shape
     available = table.available
@@ -130,7 +131,7 @@ def route(table: RepTable, leads: Sequence[Lead], owner_ids: Sequence[str], poli
     if policy.has_routing_rules:
         compiled: CompiledRuleSet = with_rules(table, policy).rules  # type: ignore[assignment]
         outcome = evaluate(compiled, LeadTable.of(_lead_fields(leads, compiled)),
-                           default_weight=policy.soft_penalty, leads_file="leads")
+                           default_weight=policy.soft_penalty, leads_file=leads_file)
         admitted &= outcome.admit
         pool_row &= outcome.admit
         teams = compiled.teams

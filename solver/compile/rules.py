@@ -338,8 +338,9 @@ def _condition(c: Condition, rule: str, leads: LeadTable, leads_file: str | None
         values, bad = leads.numbers(c.field)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise InputError(f"rule {rule!r} compares {c.field} with a number, but the lead has "
-                             f"{leads.text[c.field][row]!r}", file=leads_file, row=row + 1, field=c.field)
+            text = str(leads.text[c.field][row])  # str: numpy's scalar repr is np.str_('...')
+            raise InputError(f"rule {rule!r} compares {c.field} with a number, but the lead has {text!r}",
+                             file=leads_file, row=row + 1, field=c.field)
         if c.op in ORDER_OPS:
             lo, lo_in, hi, hi_in = c.interval()
             above = values >= lo if lo_in else values > lo

@@ -23,21 +23,22 @@ def assign(
     *,
     solver: str | None = None,
     accounts: Sequence[Account] | None = None,
+    leads_file: str = "leads",
 ) -> Result:
     """Assign every lead to one rep (or leave it unassigned with a reason, or in a queue).
 
     `accounts` (the accounts file) give owners through parent accounts and named accounts
-    their named rep or team (`solver.compile.routing`).
+    their named rep or team (`solver.compile.routing`). `leads_file` names the leads in errors.
     """
     policy = policy or Policy()
     if solver is not None:
         policy = policy.model_copy(update={"solver": Policy(solver=solver).solver})
     check_unique_ids(reps, file="reps", what="rep")
-    check_unique_ids(leads, file="leads", what="lead")
-    check_owners(reps, leads, leads_file="leads")
-    check_solver_fits(policy, leads)
+    check_unique_ids(leads, file=leads_file, what="lead")
+    check_owners(reps, leads, leads_file=leads_file)
+    check_solver_fits(policy, leads, leads_file=leads_file)
     start = time.perf_counter()
-    problem = compile_problem(reps, leads, policy, accounts)
+    problem = compile_problem(reps, leads, policy, accounts, leads_file=leads_file)
     compile_time = time.perf_counter() - start
     solution = solve(problem, policy.solver)
     return decode(problem, solution, policy.solver, compile_time)

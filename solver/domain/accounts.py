@@ -3,21 +3,23 @@
 Columns: `account_id` (or `id`, required, unique), `name`, `owner_id` (or
 `owner`), `parent_account_id` (or `parent_id`), `named` (true/false),
 `named_rep_id`, `named_team_id`. Checked here, each error naming the file, the
-row and the field: an owner or named rep that is no rep, a named team that is
+row and the field: a named rep that is no rep, a named team that is
 no team of the policy, a parent that is no account, and a parent chain that
-comes back to itself.
+comes back to itself. An owner that is no rep is a departed owner (a warning
+naming the row): the account's leads take `fallback.owner_inactive`.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 from solver.domain.columns import Wanted
 from solver.domain.errors import InputError
 from solver.domain.model import Account, Policy, Rep
-from solver.domain.records import load_records
+from solver.domain.records import InputWarning, load_records
 
 # The accounts file's other spellings of Account's fields.
 ACCOUNT_COLUMNS: Wanted = {"id": (("account_id",), False), "owner_id": (("owner",), False),
@@ -33,10 +35,15 @@ def load_accounts(path: str | os.PathLike[str], reps: Sequence[Rep] | None = Non
     team_ids = {t.id for t in policy.teams} if policy is not None else None
     by_id = {a.id: a for a in accounts}
     for row, account in enumerate(accounts, start=1):
-        for field in ("owner_id", "named_rep_id"):
-            rep = getattr(account, field)
-            if rep and rep_ids is not None and rep not in rep_ids:
-                raise InputError(f"{rep!r} names no rep in the reps file", file=file, row=row, field=field)
+        if account.owner_id and rep_ids is not None and account.owner_id not in rep_ids:
+            # A CRM still names the owner who left: the account's leads take the policy's
+            # fallback.owner_inactive (or normal routing). Said, in case it is a typo.
+            warnings.warn(InputWarning(
+                f"{file}, row {row}, field 'owner_id': {account.owner_id!r} is no rep in the reps "
+                "file: treated as a departed owner (fallback.owner_inactive applies)"), stacklevel=2)
+        if account.named_rep_id and rep_ids is not None and account.named_rep_id not in rep_ids:
+            raise InputError(f"{account.named_rep_id!r} names no rep in the reps file", file=file, row=row,
+                             field="named_rep_id")
         if account.named_team_id and team_ids is not None and account.named_team_id not in team_ids:
             known = ", ".join(sorted(team_ids)) or "none"
             raise InputError(f"{account.named_team_id!r} names no team of the policy (teams: {known})",

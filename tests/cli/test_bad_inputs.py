@@ -250,8 +250,8 @@ CASES = [
     bad("a rule on a lead field no file has", "policy.yaml, field 'employees'", "unknown lead field",
         command="validate", policy_yaml="routing_rules:\n  - {name: big, when: 'employees >= 9', "
                                         "then: {prefer: {reps: [r1]}}}\n"),
-    bad("an account owner that is no rep", "accounts.csv, row 2, field 'owner_id'", "names no rep",
-        accounts_csv="account_id,owner\nA1,r1\nA2,ghost\n"),
+    bad("an account's named rep that is no rep", "accounts.csv, row 2, field 'named_rep_id'",
+        "names no rep", accounts_csv="account_id,named,named_rep_id\nA1,true,r1\nA2,true,ghost\n"),
     bad("a parent that is no account", "accounts.csv, row 1, field 'parent_id'", "names no account",
         command="validate", accounts_csv="account_id,parent_account_id\nA1,A7\n"),
     bad("parent accounts in a cycle", "accounts.csv, row 1, field 'parent_id'", "cycle",

@@ -1,11 +1,5 @@
 """Issue 13's "done when", end to end through `leadsolver assign`: a policy YAML, reps and leads CSVs
-with extra columns.
-
-The accounts file (`assign --accounts`) is read and checked by the CLI, but the command does not
-yet hand the accounts to routing (solver/cli/batch.py calls `assign(reps, leads, policy)`): the
-two account cases run through the Python API `assign(..., accounts=...)` that the command calls,
-with the same records, until the CLI passes them on.
-"""
+with extra columns, and an accounts file (`--accounts`)."""
 
 from __future__ import annotations
 
@@ -16,14 +10,16 @@ from typing import Any
 from click.testing import CliRunner
 
 from solver.cli import main
-from solver.decode.batch import assign
 from solver.decode.reasons import ReasonCode
-from solver.domain.model import Account, Lead, Policy, Rep
 
 
-def run(tmp_path: Path, reps: str, leads: str, policy: str, *args: str) -> dict[str, Any]:
+def run(tmp_path: Path, reps: str, leads: str, policy: str, *args: str, accounts: str | None = None
+        ) -> dict[str, Any]:
     for name, text in (("reps.csv", reps), ("leads.csv", leads), ("policy.yaml", policy)):
         (tmp_path / name).write_text(text, encoding="utf-8")
+    if accounts is not None:
+        (tmp_path / "accounts.csv").write_text(accounts, encoding="utf-8")
+        args = (*args, "--accounts", str(tmp_path / "accounts.csv"))
     result = CliRunner().invoke(main, [
         "assign", "--reps", str(tmp_path / "reps.csv"), "--leads", str(tmp_path / "leads.csv"),
         "--policy", str(tmp_path / "policy.yaml"), "--format", "json", "--out", str(tmp_path / "out.json"),
@@ -111,18 +107,18 @@ fallback:
     assert data["explanations"][0]["queue"] == "review"
 
 
-def test_accounts_a_subsidiary_goes_to_its_parents_owner_and_a_departed_owner_to_review() -> None:
-    """Through the Python API (the command does not pass --accounts on yet: see the module doc)."""
-    reps = [Rep(id="R1", capacity=9), Rep(id="R2", capacity=9), Rep(id="OLD", capacity=9, available=False)]
-    accounts = [Account(id="parent", owner_id="R2"), Account(id="sub", parent_id="parent"),
-                Account(id="left", owner_id="OLD"), Account(id="left-sub", parent_id="left")]
-    leads = [Lead(id="sub-lead", value=10, account_id="sub"),
-             Lead(id="orphan", value=10, account_id="left-sub"),
-             Lead(id="plain", value=10)]
-    policy = Policy.model_validate({"fallback": {"owner_inactive": {"queue": "review"}, "queues": ["review"]}})
-    result = assign(reps, leads, policy, accounts=accounts)
-    by_lead = {a.lead_id: a for a in result.assignments}
-    assert by_lead["sub-lead"].rep_id == "R2" and by_lead["sub-lead"].reason_code == ReasonCode.ACCOUNT_OWNER
-    assert by_lead["orphan"].rep_id is None and by_lead["orphan"].queue == "review"
-    assert by_lead["orphan"].reason_code == ReasonCode.QUEUED
-    assert by_lead["plain"].rep_id is not None
+def test_accounts_a_subsidiary_goes_to_its_parents_owner_and_a_departed_owner_to_review(
+        tmp_path: Path) -> None:
+    """The departed owner OLD is in no file but the accounts export: its accounts' leads are queued."""
+    reps = "id,capacity\nR1,9\nR2,9\n"
+    accounts = ("account_id,owner_id,parent_account_id\nparent,R2,\nsub,,parent\n"
+                "left,OLD,\nleft-sub,,left\n")
+    leads = "id,value,account_id\nsub-lead,10,sub\norphan,10,left-sub\nplain,10,\n"
+    policy = "fallback:\n  owner_inactive: {queue: review}\n  queues: [review]\n"
+    data = run(tmp_path, reps, leads, policy, accounts=accounts)
+    by_lead = {a["lead_id"]: a for a in data["assignments"]}
+    assert by_lead["sub-lead"]["rep_id"] == "R2"
+    assert by_lead["sub-lead"]["reason_code"] == ReasonCode.ACCOUNT_OWNER
+    assert by_lead["orphan"]["rep_id"] is None and by_lead["orphan"]["queue"] == "review"
+    assert by_lead["orphan"]["reason_code"] == ReasonCode.QUEUED
+    assert by_lead["plain"]["rep_id"] is not None

@@ -34,8 +34,15 @@ def test_yaml_with_the_short_names_and_a_named_team(tmp_path: Path) -> None:
     assert account.named_team_id == "strategic"
 
 
+def test_an_owner_who_left_is_read_as_departed_and_said(tmp_path: Path) -> None:
+    """Issue 13 item 4: a CRM still names the owner who left; the account is read, with a warning
+    naming the row and the field (its leads then take fallback.owner_inactive)."""
+    with pytest.warns(UserWarning, match=r"accounts.csv, row 2, field 'owner_id': 'gone' is no rep"):
+        accounts = load_accounts(write(tmp_path, HEADER + "A1,x,r1,,,,\nA2,y,gone,,,,\n"), REPS)
+    assert [a.owner_id for a in accounts] == ["r1", "gone"]
+
+
 @pytest.mark.parametrize(("rows", "row", "field", "words"), [
-    ("A1,x,ghost,,,,\n", 1, "owner_id", "'ghost' names no rep"),
     ("A1,x,,,true,r1,\nA2,x,,,true,nobody,\n", 2, "named_rep_id", "names no rep"),
     ("A1,x,,,true,,nope\n", 1, "named_team_id", "names no team"),
     ("A1,x,,A9,,,\n", 1, "parent_id", "'A9' names no account"),
