@@ -90,16 +90,21 @@ class Explanation:
         return self.to_dict()[key]
 
 
-def explanation(problem: Problem, owner: np.ndarray, i: int, alternatives: int = 3) -> Explanation:
+def explanation(problem: Problem, owner: np.ndarray, i: int, alternatives: int = 3, *,
+                free: np.ndarray | None = None, loads: np.ndarray | None = None) -> Explanation:
     """The chosen rep and the top alternatives, each with why it lost.
 
     Alternatives rank by the profit the solver maximised (after soft-rule
     penalties and any seat price) among eligible reps, then the others by
-    expected value.
+    expected value. `free` (capacity left under `owner`) and `loads` (the
+    fairness loads under it) are counted here unless given: a caller
+    explaining every lead of a batch counts them once (each is O(n)).
     """
     chosen = int(owner[i])
-    free = problem.capacity - problem.used_capacity(owner)
-    loads = problem.loads(owner)
+    if free is None:
+        free = problem.capacity - problem.used_capacity(owner)
+    if loads is None:
+        loads = problem.loads(owner)
     order = np.lexsort((-problem.value[i], -np.where(problem.eligible[i], problem.profit[i], -np.inf)))
     others = [int(j) for j in order[: alternatives + 1] if j != chosen][:alternatives]
 
@@ -158,9 +163,10 @@ def rule_trail(problem: Problem, i: int, j: int) -> tuple[str, ...] | None:
     return tuple(out)
 
 
-def explain_lead(problem: Problem, owner: np.ndarray, i: int, alternatives: int = 3) -> dict[str, Any]:
+def explain_lead(problem: Problem, owner: np.ndarray, i: int, alternatives: int = 3, *,
+                 free: np.ndarray | None = None, loads: np.ndarray | None = None) -> dict[str, Any]:
     """`explanation` in its JSON form (what the online router stores in its ledger)."""
-    return explanation(problem, owner, i, alternatives).to_dict()
+    return explanation(problem, owner, i, alternatives, free=free, loads=loads).to_dict()
 
 
 def _why_not(
@@ -184,7 +190,8 @@ def _why_not(
     if free[j] < effort:
         return "at capacity: its room went to other leads of the batch"
     if problem.team_room.size:
-        team_free = problem.team_free(owner)
+        # from `free`, not `team_free(owner)`: that counts the batch again for every lead
+        team_free = problem.team_room - problem.capped_teams.astype(np.int64) @ (problem.capacity - free)
         full = [t for t, members in enumerate(problem.capped_teams) if members[j] and team_free[t] < effort]
         if full:
             capped = [t for t, c in zip(problem.team_ids, problem.team_capacity, strict=True) if c >= 0]  # type: ignore[arg-type]

@@ -43,6 +43,9 @@ class ReasonCode(StrEnum):
     # A fallback sent it to a named queue (`Assignment.queue`): it waits for a person.
     QUEUED = "queued"
     NO_ELIGIBLE_REP_BY_RULES = "no_eligible_rep_by_rules"  # the routing rules leave no available rep
+    # Every eligible rep is full or at a cap over time (per day, week, month, ...): which caps.
+    CAP_REACHED = "cap_reached"
+    CLOSED_IN_QUEUE = "closed_in_queue"  # released or closed while in a named queue
 
     @property
     def text(self) -> str:
@@ -79,6 +82,8 @@ _TEXTS: dict[ReasonCode, str] = {
     ReasonCode.REASSIGNED: "reassigned: not touched within the {hours:g} h SLA by {rep_id}; {cause}",
     ReasonCode.QUEUED: "queued: {queue}: {cause}",
     ReasonCode.NO_ELIGIBLE_REP_BY_RULES: "no eligible rep: no available rep passes the routing rules {rules}",
+    ReasonCode.CAP_REACHED: "cap: all {eligible} eligible reps reached a cap or their capacity ({caps})",
+    ReasonCode.CLOSED_IN_QUEUE: "closed while in the queue {queue}: no rep took it",
 }
 
 

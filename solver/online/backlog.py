@@ -87,8 +87,12 @@ class BacklogSchedule:
 def could_wait(problem: Problem, owner: np.ndarray) -> np.ndarray:
     """bool (n,): unassigned leads that some rep could take once it has room or is on shift.
 
-    That is: the hard rules admit at least one rep, available now or not. A
-    lead no rep's rules admit (say, an uncovered territory) is final instead.
+    That is: the hard rules admit at least one rep, available now or not: the
+    built-in ones and the routing rules (`problem.rules.admit`), or the row
+    the batch compiled (`unpriced`: before seat prices), which holds named
+    accounts and fallbacks. A lead no rep's rules admit (say, an uncovered
+    territory, or every rep excluded by a routing rule) is final instead, and
+    a lead a fallback sent to a named queue waits there for a person, not here.
     """
     waits = np.zeros(problem.n, dtype=bool)
     rows = np.flatnonzero(owner < 0)
@@ -96,7 +100,13 @@ def could_wait(problem: Problem, owner: np.ndarray) -> np.ndarray:
         admitted = np.ones((rows.size, problem.m), dtype=bool)
         for name in problem.options.hard_rules:
             admitted &= problem.dimensions[name].admits(rows)
-        waits[rows] = admitted.any(axis=1)
+        if problem.rules is not None:
+            # a fallback's row (a team, a rep, normal routing) stands in for the rules that emptied it
+            by_fallback = np.fromiter((int(i) in problem.notes for i in rows), dtype=bool, count=rows.size)
+            admitted &= problem.rules.admit[rows] | by_fallback[:, None]
+        compiled = problem.eligible if problem.unpriced is None else problem.unpriced
+        waits[rows] = (admitted | compiled[rows]).any(axis=1)
+        waits[[i for i in problem.queued if owner[i] < 0]] = False
     return waits
 
 

@@ -18,11 +18,13 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 
 from solver.compile import fairness
-from solver.compile.scoring import RepTable, RotationState, compile_reps
+from solver.compile.routing import with_rules
+from solver.compile.scoring import RepTable, compile_reps
 from solver.domain.availability import RepCalendar
-from solver.domain.model import Policy, Rep
+from solver.domain.model import Account, Policy, Rep
+from solver.online.caps import CapRoom, RepCaps
 from solver.online.fastpath import LeadScorer
-from solver.online.store import RepLoads
+from solver.online.store import LeadStore, RepLoads
 
 # A rep away for the whole catch-up window still keeps this share of its quota
 # weight, so the fairness term does not shut it out on its first day back.
@@ -32,11 +34,25 @@ MIN_AVAILABLE_SHARE = 0.1
 class Team:
     """One team compiled for routing: its table, calendars and scorer (rebuilt on a team change)."""
 
-    def __init__(self, reps: Sequence[Rep], policy: Policy, catchup_window: timedelta) -> None:
+    def __init__(self, reps: Sequence[Rep], policy: Policy, catchup_window: timedelta,
+                 accounts: Sequence[Account] | None = None) -> None:
         self.reps = list(reps)
+        self.accounts = list(accounts) if accounts else None
+        self.caps = RepCaps(self.reps, policy)
+        # The urgent path scores a lead by `LeadScorer` (microseconds) unless the routing rules,
+        # accounts, fallbacks or team caps decide its row: then by compile_problem, as a batch.
+        fallback = policy.fallback
+        self.routed = bool(policy.has_routing_rules or self.accounts or fallback.no_rule_match
+                           or fallback.owner_inactive or policy.caps.teams)
         self.policy = policy
         self.catchup_window = catchup_window
         self.table: RepTable = compile_reps(self.reps)
+        if policy.has_routing_rules:  # the rules' rep side, compiled once (not once per batch)
+            self.table = with_rules(self.table, policy)
+        teams = self.table.rules.teams if self.table.rules is not None else None
+        # each team's members (rep indexes): the caps count a team's intake over them
+        self.members = {} if teams is None else {
+            team: np.flatnonzero(row).tolist() for team, row in zip(teams.ids, teams.membership, strict=True)}
         self.ids = self.table.ids
         self.index = {rep_id: j for j, rep_id in enumerate(self.ids)}
         self.calendar = RepCalendar(self.reps)
@@ -54,18 +70,24 @@ class Team:
         """Open leads per rep: its own `open_leads` plus those it holds in the store."""
         return self.table.open_leads + loads.count
 
-    def table_at(self, now: datetime, loads: RepLoads) -> RepTable:
-        """The rep table as of `now`: availability, open load, catch-up-capped weights."""
+    def cap_room(self, store: LeadStore, now: datetime, loads: RepLoads) -> CapRoom | None:
+        """What the caps over time leave each rep (and team) now; None without caps."""
+        return self.caps.room(store, now, self.table.capacity, self.held(loads), self.members)
+
+    def table_at(self, now: datetime, loads: RepLoads, room: CapRoom | None = None) -> RepTable:
+        """The rep table as of `now`: availability, open load, catch-up-capped weights, and
+        capacity cut to what the caps over time leave (`room`)."""
+        open_leads = self.table.open_leads + loads.effort
+        capacity = self.table.capacity
+        if room is not None:
+            capacity = np.minimum(capacity, open_leads + room.rep)
         return dataclasses.replace(
             self.table,
             available=self.calendar.available(now),
-            open_leads=self.table.open_leads + loads.effort,
+            capacity=capacity,
+            open_leads=open_leads,
             quota_weight=self.weights(now),
         )
-
-    def rotate(self, rotation: RotationState) -> None:
-        """Round robins resume where the last batch left them."""
-        self.table = dataclasses.replace(self.table, rotation=rotation)
 
     def weights(self, now: datetime) -> np.ndarray:
         """Quota weights scaled by the share of the catch-up window each rep was not on leave."""

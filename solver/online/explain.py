@@ -8,7 +8,6 @@ reason of a lead a priced batch left out (from the unpriced batch).
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from collections.abc import Sequence
 from typing import Any
@@ -21,7 +20,6 @@ from solver.decode.reasons import UNASSIGNED_STATUS, Reason, ReasonCode, unassig
 from solver.decode.result import Assignment
 from solver.domain.model import Lead
 from solver.online.fastpath import LeadRow
-from solver.online.store import explanation_dict
 from solver.policies import Solution
 
 FAST_PATH = "fast_path"  # the `policy` of decisions made by the urgent fast path
@@ -53,12 +51,15 @@ def deferred_reason(rep_ids: Sequence[str], profit: np.ndarray, room: np.ndarray
 
 
 def urgent_unassigned(lead: Lead, row: LeadRow, free: np.ndarray, available: np.ndarray, waits: bool,
-                      rep_ids: Sequence[str], prices: np.ndarray) -> Assignment:
+                      rep_ids: Sequence[str], prices: np.ndarray, cap: Reason | None = None) -> Assignment:
     """The answer of an urgent lead the fast path gave no rep: deferred (eligible reps with room
-    priced above it) or why nobody could take it; `waits`: it waits in the backlog."""
+    priced above it) or why nobody could take it; `waits`: it waits in the backlog; `cap`: the
+    reason to give when the eligible reps are full because caps over time stopped some."""
     room = row.eligible & (free >= lead.effort)
     reason = (deferred_reason(rep_ids, row.profit, room, prices) if room.any()
               else fast_unassigned_reason(row, available))
+    if cap is not None and reason.code is ReasonCode.CAPACITY:
+        reason = cap
     if waits or room.any():
         reason = waiting(reason)
     return Assignment(lead.id, None, UNASSIGNED_STATUS, reason, 0.0, FAST_PATH, reason.code)
@@ -84,38 +85,23 @@ def fast_explanation(row: LeadRow, j: int, rep_ids: Sequence[str], prices: np.nd
 
 
 def batch_explanations(problem: Problem, solution: Solution, n_new: int) -> dict[str, dict[str, Any]]:
-    """Explanations of a batch's new leads and of the backlogged leads it placed."""
+    """Explanations of a batch's new leads and of the backlogged leads it placed.
+
+    The capacity left and the loads under the batch's owner are counted once
+    for all of them (counted per lead, explaining a batch was quadratic: 33 of
+    `leadsolver run`'s 55 s at 50,000 leads).
+    """
     owner = solution.owner
     batch = {"batch": {"size": problem.n, "status": str(solution.status),
                        "objective": solution.objective, "bound": solution.bound}}
-    problem = _counted_once(problem, owner)
+    free = problem.capacity - problem.used_capacity(owner)
+    loads = problem.loads(owner)
     out: dict[str, dict[str, Any]] = {}
     for i in range(problem.n):
         if i < n_new or owner[i] >= 0:
-            out[problem.lead_ids[i]] = (explanation_dict(explain_lead(problem, owner, i, alternatives=2))
-                                        or {}) | batch
+            out[problem.lead_ids[i]] = explain_lead(problem, owner, i, alternatives=2, free=free,
+                                                    loads=loads) | batch
     return out
-
-
-def _counted_once(problem: Problem, owner: np.ndarray) -> Problem:
-    """`problem` whose capacity used and loads under `owner` are counted once, not once per lead.
-
-    `explain_lead` counts them for the lead it explains (O(n) each): over a
-    batch that was quadratic, 33 of `leadsolver run`'s 55 s at 50,000 leads.
-    A shallow copy answers both from one count; the batch's owner is the only
-    one asked for.
-    """
-    counts = {"used_capacity": problem.used_capacity(owner), "loads": problem.loads(owner)}
-    counted = copy.copy(problem)
-    for name, value in counts.items():
-
-        def once(asked: np.ndarray, name: str = name, value: np.ndarray = value) -> np.ndarray:
-            if asked is not owner:
-                raise ValueError(f"{name} was counted for the batch's owner vector only")
-            return value
-
-        object.__setattr__(counted, name, once)
-    return counted
 
 
 def first_answers(answers: Sequence[Assignment], compiled: Problem, problem: Problem, owner: np.ndarray,

@@ -32,13 +32,13 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from solver.compile.problem import compile_problem
 from solver.compile.scoring import RepTable
 from solver.decode.batch import check_solver_fits
 from solver.decode.reasons import ReasonCode
 from solver.decode.result import Assignment, decode
 from solver.domain.errors import InputError
-from solver.domain.model import Lead, Policy, Rep
+from solver.domain.model import Account, Lead, Policy, Rep
+from solver.online import batch, outcomes, rotation
 from solver.online.backlog import BacklogSchedule, could_wait, expire
 from solver.online.capacity import Team
 from solver.online.explain import FAST_PATH, batch_explanations, first_answers, with_reason
@@ -74,6 +74,8 @@ class Router:
         leave, so a rep back from leave is not flooded to catch up.
     run_id
         Tags every store write (a batch job's run).
+    accounts
+        The accounts file: owners up parent accounts, named accounts (`compile_problem`).
     """
 
     def __init__(
@@ -85,14 +87,16 @@ class Router:
         clock: Callable[[], datetime] | None = None,
         catchup_window: timedelta = timedelta(days=14),
         run_id: int | None = None,
+        accounts: Sequence[Account] | None = None,
     ) -> None:
         self.policy = policy
+        self.accounts = accounts
         self.store: LeadStore = store if store is not None else MemoryStore(audit=False)
         self.clock = clock or _utc_now
         self.catchup_window = catchup_window
         self.run_id = run_id
         self.schedule = BacklogSchedule()
-        self.team = Team(reps, policy, catchup_window)
+        self.team = Team(reps, policy, catchup_window, accounts)
         self.pricing = SeatPricing(policy, self.team.table.m)
         self.solve_status: str | None = None  # the last batch solve's `Solution.status`
         self.on_stage: Callable[[str], None] | None = None  # told each stage of a batch (progress)
@@ -245,19 +249,13 @@ class Router:
     def release(self, lead_id: str, now: datetime | None = None) -> None:
         """The lead is worked or closed: its owner's capacity is free again (no-op if already).
 
-        A lead still waiting in the backlog leaves it: its "unassigned" answer
-        becomes final (closed before any rep took it), so no rep gets it later.
+        A lead still waiting in the backlog (or in a named queue) leaves it: its
+        "unassigned" answer becomes final (closed before any rep took it).
         KeyError if the lead has no answer yet.
         """
         now = self._now(now)
-        if self._decided_status(lead_id).in_backlog:
-            answer = self.store.decision(lead_id)
-            assert answer is not None
-            final = with_reason(answer, ReasonCode.CLOSED_WHILE_WAITING.reason())
-            if self.store.close_waiting(final, now, self.run_id):
-                return
-            # another router on the store placed it meanwhile: release it there
-        if self.store.release(lead_id, now):
+        self._decided_status(lead_id)
+        if outcomes.release(self.store, lead_id, now, self.run_id):
             self.schedule.freed = True
 
     def reassign_stale(self, now: datetime | None = None) -> list[Assignment]:
@@ -275,7 +273,7 @@ class Router:
     def update_reps(self, reps: Sequence[Rep]) -> None:
         """Replace the team (new reps, changed hours or capacity). Open leads keep their owners;
         those whose owner left become due for reassignment at once."""
-        self.team = Team(reps, self.policy, self.catchup_window)
+        self.team = Team(reps, self.policy, self.catchup_window, self.accounts)
         self.pricing = SeatPricing(self.policy, self.team.table.m)
         self.schedule.freed = True  # new reps or capacity: worth another try for the backlog
         with self.store.transaction():
@@ -321,10 +319,10 @@ class Router:
         Returns the decisions of `leads` and of the backlogged leads that got a rep.
         """
         team, store, policy = self.team, self.store, self.policy
-        table = team.table_at(now, self._loads())
+        table, room, free = batch.table_now(team, store, now)
         retry = self.schedule.due(store.count_waiting(), table.available)
         backlog = self.schedule.turns(store, table) if retry else []
-        compiled = compile_problem(table, leads + [w.lead for w in backlog], policy)
+        compiled = batch.compile_batch(team, policy, table, room, leads + [w.lead for w in backlog])
         n_new = len(leads)
         # the prices learn from unpriced rows; retries are no new data
         self.pricer.observe(compiled.eligible[:n_new], compiled.gross_profit[:n_new])
@@ -336,21 +334,21 @@ class Router:
         solution = solve(problem, policy.solver)
         self.solve_status = str(solution.status)
         self._stage("solved")
-        if solution.rotation is not None:
-            team.rotate(solution.rotation)
         result = decode(problem, solution, policy.solver, with_summary=False)
         if retry:
             self.schedule.tried(now, table.available)
         owner = solution.owner
         due = {problem.lead_ids[i]: team.sla_due(int(owner[i]), now) for i in np.flatnonzero(owner >= 0)}
         waits = could_wait(problem, owner)
-        first = first_answers(result.assignments[:n_new], compiled, problem, owner, waits, team.ids,
-                              self.pricer.prices)
+        first = first_answers(batch.cap_reasons(result.assignments[:n_new], compiled, room, free, owner),
+                              compiled, problem, owner, waits, team.ids, self.pricer.prices)
         explanations = batch_explanations(problem, solution, n_new) if store.explains else {}
         self._stage("explained")
         moved: list[Assignment] = []
         with store.transaction():  # all or nothing
             store.decide(first, now, sla_due=due, explanations=explanations, run_id=self.run_id)
+            if solution.rotation is not None:  # the next batch, here or in another process, goes on
+                rotation.save(store, solution.rotation, team.ids)
             for item, a in zip(backlog, result.assignments[n_new:], strict=True):
                 if a.rep_id is None:
                     continue

@@ -8,19 +8,23 @@ so the loads read here are the loads the decision is written against.
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 
-from solver.compile.problem import UNASSIGNED
-from solver.decode.reasons import ASSIGNED, ReasonCode
+from solver.compile.problem import UNASSIGNED, compile_problem
+from solver.decode.reasons import ASSIGNED, UNASSIGNED_STATUS, ReasonCode
 from solver.decode.result import Assignment
 from solver.domain.model import Lead, Policy
+from solver.online.batch import cap_reached
 from solver.online.capacity import Team
+from solver.online.caps import CapRoom, with_team_caps
 from solver.online.explain import FAST_PATH, fast_explanation, fast_reason, urgent_unassigned
-from solver.online.fastpath import choose_rep
+from solver.online.fastpath import LeadRow, choose_rep
 from solver.online.pricing import SeatPricing
-from solver.online.store import LeadStore
+from solver.online.store import LeadStore, RepLoads
 
 
 def route_urgent(team: Team, pricing: SeatPricing, store: LeadStore, lead: Lead, now: datetime,
@@ -28,16 +32,29 @@ def route_urgent(team: Team, pricing: SeatPricing, store: LeadStore, lead: Lead,
     """Decide an accepted urgent lead now: the best rep with room at the current prices, or wait."""
     pricer = pricing.pricer
     available = team.calendar.available(now)
-    row = team.scorer.row(lead, available)
     loads = store.loads(team.ids)
     free = team.free(loads)
-    j = choose_rep(row, lead.effort, free, pricing.prices(),
+    room = team.cap_room(store, now, loads)
+    capped_free = free if room is None else np.minimum(free, room.rep)
+    if team.routed:
+        routed = routed_row(team, lead, available, loads, room)
+        if routed.queued is not None:
+            return _queue(store, lead, routed.queued, now, run_id)
+        row, capped_free = routed.row, np.where(routed.team_full, 0, capped_free)
+    else:
+        row = team.scorer.row(lead, available)
+    j = choose_rep(row, lead.effort, capped_free, pricing.prices(),
                    team.fairness_terms(available, now, loads), defer=pricing.defers)
     pricer.observe_one(row.eligible, row.profit)
     if j == UNASSIGNED:
         # deferred, full or off shift now: it waits if a rep's rules admit it at all
-        waits = team.scorer.row(lead, np.ones_like(available)).eligible.any()
-        assignment = urgent_unassigned(lead, row, free, available, bool(waits), team.ids, pricer.prices)
+        waits = team.scorer.row(lead, np.ones_like(available)).eligible
+        if team.routed:
+            waits = waits & routed.admitted
+        cap = None if room is None else cap_reached(row.eligible, room.limits(free), room,
+                                                    room.full_teams(), *routed_teams(team))
+        assignment = urgent_unassigned(lead, row, capped_free, available, bool(waits.any()), team.ids,
+                                       pricer.prices, cap)
         due = None
     else:
         reason = fast_reason(row, j, pricer.prices)
@@ -70,8 +87,15 @@ def reassign_stale(team: Team, pricing: SeatPricing, store: LeadStore, policy: P
         loads = store.loads(team.ids)
         if old >= 0:  # the old owner's room is not the lead's to keep
             loads = loads.without(old, item.lead.effort)
-        row = team.scorer.row(item.lead, available)
-        j = choose_rep(row, item.lead.effort, team.free(loads), pricing.prices(),
+        free = team.free(loads)
+        if (room := team.cap_room(store, now, loads)) is not None:
+            free = np.minimum(free, room.rep)
+        if team.routed:
+            routed = routed_row(team, item.lead, available, loads, room)
+            row, free = routed.row, np.where(routed.team_full, 0, free)
+        else:
+            row = team.scorer.row(item.lead, available)
+        j = choose_rep(row, item.lead.effort, free, pricing.prices(),
                        team.fairness_terms(available, now, loads), exclude=old)
         if j == UNASSIGNED:
             store.extend_sla(item.lead.id, team.sla_due(old, now) if old >= 0 else None)
@@ -85,3 +109,43 @@ def reassign_stale(team: Team, pricing: SeatPricing, store: LeadStore, policy: P
         if store.reassign(assignment, item.rep_id, now, team.sla_due(j, now), explanation, run_id):
             moved.append(assignment)
     return moved
+
+
+@dataclass(frozen=True)
+class RoutedRow:
+    """One lead's row where routing rules, accounts, fallbacks or team caps decide it."""
+
+    row: LeadRow
+    admitted: np.ndarray  # bool (m,): reps its routing rules admit (on shift or not: it may wait)
+    team_full: np.ndarray  # bool (m,): members of a capped team with no room left for it
+    queued: tuple[str, str] | None  # (queue, cause): a fallback sent it to a named queue
+
+
+def routed_row(team: Team, lead: Lead, available: np.ndarray, loads: RepLoads,
+               room: CapRoom | None) -> RoutedRow:
+    """The lead compiled as a one-lead batch (`compile_problem`: rules, accounts, fallbacks, team
+    caps), read as the fast path's row. It costs more than `LeadScorer` (figures in
+    benchmarks/fast_path/RESULTS.md); a policy without any of these keeps the scorer."""
+    table = dataclasses.replace(team.table, available=available,
+                                open_leads=team.table.open_leads + loads.effort)
+    problem = with_team_caps(compile_problem(table, [lead], team.policy, team.accounts), room)
+    admitted = np.ones(problem.m, dtype=bool) if problem.rules is None else problem.rules.admit[0]
+    full = np.asarray((problem.capped_teams & (problem.team_room < lead.effort)[:, None]).any(axis=0),
+                      dtype=bool)
+    row = LeadRow(problem.eligible[0], problem.value[0], problem.gross_profit[0], int(problem.forced[0]))
+    return RoutedRow(row, admitted, full, problem.queued.get(0))
+
+
+def routed_teams(team: Team) -> tuple[list[str], np.ndarray | None]:
+    """The team's teams and their membership, as `cap_reached` reads them."""
+    rules = team.table.rules
+    return ([], None) if rules is None else (list(rules.teams.ids), rules.teams.membership)
+
+
+def _queue(store: LeadStore, lead: Lead, queued: tuple[str, str], now: datetime,
+           run_id: int | None) -> Assignment:
+    """Record an urgent lead a fallback sent to a named queue."""
+    reason = ReasonCode.QUEUED.reason(queue=queued[0], cause=queued[1])
+    assignment = Assignment(lead.id, None, UNASSIGNED_STATUS, reason, 0.0, FAST_PATH, reason.code, queued[0])
+    store.decide([assignment], now, run_id=run_id)
+    return assignment

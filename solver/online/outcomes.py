@@ -1,0 +1,64 @@
+"""What happens to a lead after routing: first touch, release, and its disposition (won, lost, ...).
+
+A CRM knows when a rep first answered a lead, when the lead was worked or
+closed, and how it ended. `leadsolver events` (and the router's `touch` and
+`release`) bring that back into the ledger: a touch stops the SLA clock; a
+release frees the owner's capacity (a lead still in the backlog or in a named
+queue is closed with no rep); a disposition (`DISPOSITIONS`: won with its deal
+value, lost, disqualified with one of `DISQUALIFY_REASONS`, or closed) is
+recorded once, as an event `history` shows, and releases the lead too. Each
+step is idempotent: applying the same events again changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from solver.decode.reasons import ReasonCode
+from solver.online.explain import with_reason
+from solver.online.lifecycle import LeadStatus
+from solver.online.store import LeadStore
+
+DISPOSITIONS = ("won", "lost", "disqualified", "closed")
+ACTIONS = ("touch", "release", "close", "won", "lost", "disqualified")
+DISQUALIFY_REASONS = ("not_ready", "not_a_fit", "not_interested", "bad_data", "unreachable", "no_budget",
+                      "no_authority", "other")
+
+
+@dataclass(frozen=True)
+class LeadEvent:
+    """One line of an events file, validated (`solver.cli.events` reads them)."""
+
+    lead_id: str
+    action: str  # one of ACTIONS
+    at: datetime
+    reason: str | None = None  # disqualified: one of DISQUALIFY_REASONS
+    value: float | None = None  # won: the deal's value
+
+
+def release(store: LeadStore, lead_id: str, at: datetime, run_id: int | None = None) -> bool:
+    """Free the lead's capacity: an open lead is released, one in the backlog or a queue is closed
+    with no rep (its answer final). False if it was neither (already closed, final, or undecided)."""
+    status = store.status(lead_id)
+    if status is not None and status.closable:
+        answer = store.decision(lead_id)
+        assert answer is not None
+        reason = (ReasonCode.CLOSED_IN_QUEUE.reason(queue=answer.queue) if status is LeadStatus.QUEUED
+                  else ReasonCode.CLOSED_WHILE_WAITING.reason())
+        if store.close_waiting(with_reason(answer, reason), at, run_id):
+            return True
+        # another router on the store placed it meanwhile: release it there
+    return store.release(lead_id, at)
+
+
+def apply(store: LeadStore, event: LeadEvent, run_id: int | None = None) -> bool:
+    """Apply one event; False if it changed nothing (already applied, or nothing to do)."""
+    if event.action == "touch":
+        return store.touch(event.lead_id, event.at)
+    freed = release(store, event.lead_id, event.at, run_id)
+    if event.action == "release":
+        return freed
+    outcome = "closed" if event.action == "close" else event.action
+    return store.record_outcome(event.lead_id, event.at, outcome, reason=event.reason,
+                                value=event.value) or freed
