@@ -29,7 +29,7 @@ from typing import Any
 
 import click
 
-from solver.cli.batch import load_inputs
+from solver.cli.batch import Inputs, read_inputs, warn_typos
 from solver.cli.common import (
     accounts_option,
     columns_option,
@@ -43,7 +43,9 @@ from solver.cli.common import (
 )
 from solver.decode.reasons import ASSIGNED, UNASSIGNED_STATUS, ReasonCode
 from solver.decode.result import Assignment
+from solver.domain.accounts import load_accounts
 from solver.domain.errors import InputError
+from solver.domain.io import load_columns, load_policy, load_reps
 from solver.domain.model import Lead
 from solver.online.router import Router
 from solver.online.store import LeadStore, StoreError
@@ -53,6 +55,10 @@ from solver.report.tables import format_rows
 # `run` shows its progress by default on a terminal from this many leads (a few seconds' run).
 PROGRESS_FROM_LEADS = 10_000
 
+now_option = click.option(
+    "--now", "now_text", metavar="ISO-TIME",
+    help="Decide as of this time (ISO 8601 with offset) instead of the clock's: for tests and replays "
+         "(the caps' days and the SLA clocks count from it).")
 db_option = click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False),
                          help="The SQLite ledger file (created by `run` when missing).")
 
@@ -70,12 +76,13 @@ db_option = click.option("--db", "db_path", required=True, type=click.Path(dir_o
               help="Seconds to wait for an overlapping run to finish.")
 @click.option("--progress/--no-progress", default=None,
               help="Show the run's stages on stderr [default: on a terminal, from 10,000 leads].")
+@now_option
 @format_option
 @out_option
 @input_errors_exit_2
 def run_job(db_path: str, reps_path: str, leads_path: str, policy_path: str | None,
             columns_path: str | None, accounts_path: str | None, reassign_stale: bool,
-            lock_timeout: float, progress: bool | None, fmt: str,
+            lock_timeout: float, progress: bool | None, now_text: str | None, fmt: str,
             out_path: str | None) -> None:
     """Assign the leads the ledger has not seen yet, record them, print the result.
 
@@ -85,13 +92,15 @@ def run_job(db_path: str, reps_path: str, leads_path: str, policy_path: str | No
     Leads waiting in the backlog from earlier runs are placed when a rep has
     room, or expire after the policy's sla.max_backlog_hours; the summary
     counts them apart. Each run has an id: `history --run ID|last` prints its
-    result again (a report lost to a kill or a failed --out).
+    result again (a report lost to a kill or a failed --out). A leads file
+    with no leads is a day with nothing new: the backlog and SLA work still
+    run, and the summary counts 0 new leads (exit 0).
     """
     bar = Stages(progress)
-    reps, leads, policy = load_inputs(reps_path, leads_path, policy_path, columns_path=columns_path,
-                                      accounts_path=accounts_path)
+    inputs = _job_inputs(reps_path, leads_path, policy_path, columns_path, accounts_path)
+    reps, leads, policy = inputs.reps, inputs.leads, inputs.policy
     bar.show(f"read {len(leads):,} leads", len(leads))
-    now = datetime.now(UTC)
+    now = parse_now(now_text)
     ledger = _open_ledger(db_path, lock_timeout)
 
     def changed(k: int, lead: Lead) -> None:
@@ -102,7 +111,8 @@ def run_job(db_path: str, reps_path: str, leads_path: str, policy_path: str | No
         with ledger.transaction():
             run_id = ledger.start_run("job", policy.solver, now)
             known = ledger.known(lead.id for lead in leads)
-            router = Router(reps, policy, ledger, run_id=run_id)
+            router = Router(reps, policy, ledger, run_id=run_id, accounts=inputs.accounts,
+                            clock=lambda: now)
             router.on_stage = bar.show
             carried = router.pending  # accepted earlier (e.g. by the service) but never decided
             waiting = set(router.backlog)  # answered "waits" by an earlier run or the service
@@ -110,7 +120,7 @@ def run_job(db_path: str, reps_path: str, leads_path: str, policy_path: str | No
             moved = router.reassign_stale(now) if reassign_stale else []
             summary = _summary(run_id, policy.solver, router.solve_status, len(leads), len(known), carried,
                                waiting, assignments, moved)
-            ledger.finish_run(run_id, datetime.now(UTC), summary)
+            ledger.finish_run(run_id, now if now_text else datetime.now(UTC), summary)
     except StoreError as exc:  # busy, read-only, full, not a ledger: each names its cause and path
         raise InputError(str(exc)) from None
     finally:
@@ -156,6 +166,39 @@ def history(db_path: str, lead_id: str | None, run_ref: str | None, fmt: str, ou
         rows = [tuple("" if e[c] is None else str(e[c]) for c in columns) for e in events]
         text = _csv(columns, rows) if fmt == "csv" else format_rows(columns, rows) + "\n"
     emit(text, out_path)
+
+
+def parse_now(text: str | None) -> datetime:
+    """`--now` as a time (ISO 8601 with its offset; `Z` is UTC), or the clock's time without it."""
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{text!r} is not an ISO 8601 time (e.g. 2026-03-02T09:00:00+00:00)",
+                         field="now") from None
+    if at.tzinfo is None:
+        raise InputError(f"{text!r} has no time zone offset (add +00:00 or Z)", field="now")
+    return at
+
+
+def _job_inputs(reps_path: str, leads_path: str, policy_path: str | None, columns_path: str | None,
+                accounts_path: str | None) -> Inputs:
+    """The run's inputs; a leads file without leads is none (cron's "nothing new"), not an error."""
+    try:
+        inputs = read_inputs(reps_path, leads_path, policy_path, columns_path=columns_path,
+                             accounts_path=accounts_path)
+    except InputError as exc:
+        # the loaders' one error for a file with a header (or an empty list) and no records
+        if exc.file != leads_path or exc.row is not None or exc.message != "no leads in the file":
+            raise
+        policy = load_policy(policy_path)
+        columns = policy.column_map.merged(load_columns(columns_path) if columns_path else None)
+        reps = load_reps(reps_path, policy=policy, columns=columns)
+        accounts = load_accounts(accounts_path, reps, policy=policy) if accounts_path else None
+        return Inputs(reps, [], policy, columns, accounts, [])
+    warn_typos(inputs)
+    return inputs
 
 
 def _open_ledger(db_path: str, timeout_s: float, *, read_only: bool = False) -> LeadStore:
@@ -213,6 +256,7 @@ def _summary(run_id: int, policy: str, solve_status: str | None, in_file: int, k
     new = [a for a in assignments if a.lead_id not in waiting]
     old = [a for a in assignments if a.lead_id in waiting]
     assigned = sum(a.status == ASSIGNED for a in new)
+    queued = sum(a.queue is not None for a in new)
     from_backlog = sum(a.status == ASSIGNED for a in old)
     return {
         "run_id": run_id,
@@ -225,6 +269,7 @@ def _summary(run_id: int, policy: str, solve_status: str | None, in_file: int, k
             "leads": len(new),
             "assigned": assigned,
             "unassigned": len(new) - assigned,
+            "queued": queued,  # of the unassigned: in a named queue (`leadsolver queues`)
             "from_backlog": from_backlog,
             "backlog_expired": len(old) - from_backlog,
             "reassigned": len(moved),

@@ -13,7 +13,9 @@ import click
 from solver.cli.batch import assign, validate
 from solver.cli.bench import bench
 from solver.cli.common import show_warning
+from solver.cli.events import events
 from solver.cli.jobs import history, run_job
+from solver.cli.queues import queues
 from solver.cli.serve import serve
 from solver.cli.simulate import learn, simulate
 
@@ -25,7 +27,7 @@ def main() -> None:
     warnings.showwarning = show_warning
 
 
-for command in (validate, assign, run_job, history, simulate, learn, bench, serve):
+for command in (validate, assign, run_job, history, events, queues, simulate, learn, bench, serve):
     main.add_command(command)
 
 

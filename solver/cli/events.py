@@ -1,0 +1,153 @@
+"""`leadsolver events`: first touches, releases and dispositions from the CRM, into the ledger.
+
+Cron's other half: `run` assigns, `events` tells the ledger what became of
+the leads, so capacity frees and history is complete. The file (CSV, or JSON:
+a list of objects, or {"events": [...]}) has one event a row:
+
+    lead_id,action,at,reason,value
+    L1,touch,2026-03-02T10:00:00+00:00,,
+    L1,won,2026-03-20T16:00:00+00:00,,12000
+    L2,disqualified,,no_budget,
+
+`action` is touch | release | close | won | lost | disqualified (with a
+`reason`: not_ready, not_a_fit, not_interested, bad_data, unreachable,
+no_budget, no_authority, other); `at` is ISO 8601 (default: now); `value` is
+a won deal's value. Every row is checked first, then all are applied in one
+transaction: a bad row (or a lead the ledger does not know, or has not
+decided yet) is one message naming the file, row and field, exit 2, nothing
+applied. Applying the same file again changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from solver.cli.common import emit, format_option, input_errors_exit_2, out_option
+from solver.cli.jobs import _csv, _open_ledger, db_option, now_option, parse_now
+from solver.domain.errors import InputError
+from solver.online import outcomes
+from solver.online.outcomes import ACTIONS, DISQUALIFY_REASONS, LeadEvent
+from solver.online.store import StoreError
+from solver.report.tables import format_rows
+
+_COLUMNS = ("lead_id", "action", "at", "reason", "value")
+
+
+@click.command("events")
+@db_option
+@click.option("--file", "file_path", required=True, type=click.Path(dir_okay=False),
+              help="Events file (.csv or .json): lead_id, action, at, reason, value.")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=600.0, show_default=True,
+              help="Seconds to wait for an overlapping run to finish.")
+@now_option
+@format_option
+@out_option
+@input_errors_exit_2
+def events(db_path: str, file_path: str, lock_timeout: float, now_text: str | None, fmt: str,
+           out_path: str | None) -> None:
+    """Apply touches, releases and dispositions (won, lost, disqualified) to the ledger's leads."""
+    now = parse_now(now_text)
+    todo = read_events(file_path, now)
+    if not Path(db_path).is_file():
+        raise InputError("no ledger at this path", file=db_path)
+    ledger = _open_ledger(db_path, lock_timeout)
+    try:
+        with ledger.transaction():
+            for row, event in enumerate(todo, start=1):
+                status = ledger.status(event.lead_id)
+                if status is None or status.undecided:
+                    why = "is not in the ledger" if status is None else "has no answer yet (still buffered)"
+                    raise InputError(f"lead {event.lead_id!r} {why}", file=file_path, row=row,
+                                     field="lead_id")
+            applied = [outcomes.apply(ledger, event) for event in todo]
+    except StoreError as exc:
+        raise InputError(str(exc)) from None
+    finally:
+        ledger.close()
+    rows: list[tuple[str, ...]] = [(e.lead_id, e.action, e.at.isoformat(), "yes" if done else "no (already)")
+            for e, done in zip(todo, applied, strict=True)]
+    summary = {"events": len(todo), "applied": sum(applied), "unchanged": len(todo) - sum(applied)}
+    if fmt == "json":
+        text = json.dumps({"events": [dict(zip(("lead_id", "action", "at", "applied"), (*r[:3], done),
+                                               strict=True)) for r, done in zip(rows, applied, strict=True)],
+                           "summary": summary}, indent=2) + "\n"
+    elif fmt == "csv":
+        text = _csv(("lead_id", "action", "at", "applied"), rows)
+    else:
+        text = (format_rows(("lead_id", "action", "at", "applied"), rows) + "\n\n"
+                f"{summary['applied']} of {summary['events']} events applied; {summary['unchanged']} "
+                "changed nothing (applied before)\n")
+    emit(text, out_path)
+
+
+def read_events(path: str, now: datetime) -> list[LeadEvent]:
+    """The file's events, each row checked; InputError naming the file, row and field."""
+    file = Path(path)
+    if not file.is_file():
+        raise InputError("no such file", file=path)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the file ({exc})", file=path) from None
+    if file.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON ({exc.msg}, line {exc.lineno})", file=path) from None
+        raw: Any = data.get("events") if isinstance(data, dict) else data
+        if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
+            raise InputError("expected a list of event objects (or {\"events\": [...]})", file=path)
+    else:
+        reader = csv.DictReader(text.splitlines())
+        missing = [c for c in ("lead_id", "action") if c not in (reader.fieldnames or ())]
+        if missing:
+            raise InputError(f"missing column {missing[0]!r} (columns: {', '.join(_COLUMNS)})", file=path,
+                             row="header", field=missing[0])
+        raw = [dict(r) for r in reader]
+    return [_event(r, path, k, now) for k, r in enumerate(raw, start=1)]
+
+
+def _event(raw: dict[str, Any], path: str, row: int, now: datetime) -> LeadEvent:
+    def text(name: str) -> str:
+        value = raw.get(name)
+        return "" if value is None else str(value).strip()
+
+    def bad(field: str, message: str) -> InputError:
+        return InputError(message, file=path, row=row, field=field)
+
+    lead_id, action = text("lead_id"), text("action").lower()
+    if not lead_id:
+        raise bad("lead_id", "a lead id is required")
+    if action not in ACTIONS:
+        raise bad("action", f"{text('action')!r} is not an action ({' | '.join(ACTIONS)})")
+    at = now
+    if text("at"):
+        try:
+            at = datetime.fromisoformat(text("at").replace("Z", "+00:00"))
+        except ValueError:
+            raise bad("at", f"{text('at')!r} is not an ISO 8601 time") from None
+        if at.tzinfo is None:
+            raise bad("at", f"{text('at')!r} has no time zone offset (add +00:00 or Z)")
+    reason = text("reason").lower() or None
+    if action == "disqualified" and reason not in DISQUALIFY_REASONS:
+        raise bad("reason", f"disqualified needs a reason, one of {', '.join(DISQUALIFY_REASONS)}"
+                  + (f" (got {text('reason')!r})" if reason else ""))
+    if action != "disqualified" and reason is not None:
+        raise bad("reason", f"a reason is for disqualified leads, not {action}")
+    value = None
+    if text("value"):
+        try:
+            value = float(text("value"))
+        except ValueError:
+            raise bad("value", f"{text('value')!r} is not a number") from None
+        if not value >= 0 or value == float("inf"):
+            raise bad("value", "a deal's value is a finite number >= 0")
+        if action != "won":
+            raise bad("value", f"a value is for won deals, not {action}")
+    return LeadEvent(lead_id, action, at, reason, value)

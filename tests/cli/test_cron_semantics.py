@@ -1,0 +1,140 @@
+"""Issue 13 through `leadsolver run` as cron calls it: caps over days, rotations across runs, queues,
+events, and a day with nothing new. Each run is a new process's worth of state: only the ledger
+carries over (the commands run in-process here for speed; the ledger file is all they share)."""
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from solver.cli.main import main
+
+
+def cli(*argv: str) -> tuple[int, str]:
+    """Exit code and stdout (warnings go to stderr), or stderr when it failed."""
+    result = CliRunner().invoke(main, list(argv))
+    return result.exit_code, result.stdout if result.exit_code == 0 else result.stderr + result.stdout
+
+
+class Job:
+    """A ledger and the files of a cron job; `run` routes one leads file as of a time."""
+
+    def __init__(self, tmp: Path, reps: str, policy: str, accounts: str | None = None) -> None:
+        self.tmp, self.db, self.n = tmp, tmp / "ledger.db", 0
+        self.reps = self.write("reps.csv", reps)
+        self.policy = self.write("policy.yaml", policy)
+        self.accounts = self.write("accounts.csv", accounts) if accounts else None
+
+    def write(self, name: str, text: str) -> Path:
+        path = self.tmp / name
+        path.write_text(text)
+        return path
+
+    def run(self, leads: str, now: str, *extra: str) -> dict:
+        self.n += 1
+        path = self.write(f"leads{self.n}.csv", leads)
+        argv = ["run", "--db", str(self.db), "--reps", str(self.reps), "--leads", str(path),
+                "--policy", str(self.policy), "--now", now, "--format", "json", *extra]
+        if self.accounts:
+            argv += ["--accounts", str(self.accounts)]
+        code, out = cli(*argv)
+        assert code == 0, out
+        return json.loads(out)
+
+    def history(self) -> dict:
+        code, out = cli("history", "--db", str(self.db), "--format", "json")
+        assert code == 0, out
+        return json.loads(out)
+
+
+def one_lead(i: int, **fields: str) -> str:
+    names = ["id", "value", *fields]
+    return ",".join(names) + "\n" + ",".join([f"L{i:02d}", "100", *fields.values()]) + "\n"
+
+
+def test_a_daily_cap_of_2_holds_across_runs_in_the_reps_day_and_resets_the_next(tmp_path):
+    job = Job(tmp_path, "id,capacity,timezone\nR1,50,America/New_York\n",
+              "solver: flow\ncaps:\n  default: {per_day: 2}\n")
+    day1 = ["2026-03-02T14:00:00Z", "2026-03-02T16:00:00Z", "2026-03-02T20:00:00Z",
+            "2026-03-03T03:00:00Z"]  # the last is 22:00 on March 2 in New York: the same day
+    placed = []
+    for k, now in enumerate(day1):
+        out = job.run(one_lead(k), now)
+        (a,) = out["assignments"]
+        placed.append(a["rep_id"])
+        if a["rep_id"] is None:
+            assert a["reason"].startswith("cap: all 1 eligible reps reached a cap or their capacity (per_day)")
+            assert a["reason_code"] == "waiting"  # it waits in the backlog for the next day
+    assert placed == ["R1", "R1", None, None]
+    out = job.run(one_lead(9), "2026-03-03T14:00:00Z")  # March 3 in New York: two more
+    assert sum(a["rep_id"] == "R1" for a in out["assignments"]) == 2
+    assert out["summary"]["counts"]["from_backlog"] + out["summary"]["counts"]["assigned"] == 2
+    per_day = Counter(e["at"][:10] for e in job.history()["events"] if e["kind"] == "assigned")
+    assert per_day == {"2026-03-02": 2, "2026-03-03": 2}
+
+
+def test_round_robin_over_30_one_lead_runs_splits_15_15(tmp_path):
+    job = Job(tmp_path, "id,capacity\nA,100\nB,100\n", "solver: round_robin\n")
+    owners = [job.run(one_lead(i), f"2026-03-02T09:{i:02d}:00Z")["assignments"][0]["rep_id"]
+              for i in range(30)]
+    assert Counter(owners) == {"A": 15, "B": 15}
+    assert owners[:4] == ["A", "B", "A", "B"]
+
+
+def test_weighted_round_robin_follows_the_weights_across_runs(tmp_path):
+    job = Job(tmp_path, "id,capacity,quota_weight\nA,100,2\nB,100,1\n", "solver: weighted_round_robin\n")
+    owners = [job.run(one_lead(i), f"2026-03-02T09:{i:02d}:00Z")["assignments"][0]["rep_id"]
+              for i in range(30)]
+    assert Counter(owners) == {"A": 20, "B": 10}
+    assert all(Counter(owners[k:k + 3]) == {"A": 2, "B": 1} for k in range(0, 30, 3))
+
+
+def test_a_rep_removed_from_the_team_is_skipped_and_the_rotation_goes_on(tmp_path):
+    job = Job(tmp_path, "id,capacity\nA,100\nB,100\nC,100\n", "solver: round_robin\n")
+    owners = [job.run(one_lead(i), f"2026-03-02T09:0{i}:00Z")["assignments"][0]["rep_id"] for i in range(4)]
+    assert owners == ["A", "B", "C", "A"]
+    job.write("reps.csv", "id,capacity\nA,100\nC,100\n")  # B, next in line, left
+    owners = [job.run(one_lead(i), f"2026-03-02T10:0{i}:00Z")["assignments"][0]["rep_id"] for i in range(4, 7)]
+    assert owners == ["C", "A", "C"]
+
+
+def test_a_departed_owners_account_lead_goes_to_the_review_queue_and_the_queues_command_lists_it(tmp_path):
+    job = Job(tmp_path, "id,capacity\nR1,9\nR2,9\n",
+              "solver: flow\nfallback:\n  owner_inactive: {queue: review}\n  queues: [review]\n",
+              accounts="account_id,owner_id\nacme,OLD\nglobex,R2\n")
+    out = job.run("id,value,account_id\norphan,10,acme\nkept,10,globex\nplain,10,\n", "2026-03-02T09:00:00Z")
+    by_lead = {a["lead_id"]: a for a in out["assignments"]}
+    assert by_lead["orphan"]["queue"] == "review" and by_lead["orphan"]["reason_code"] == "queued"
+    assert by_lead["kept"]["rep_id"] == "R2" and by_lead["plain"]["rep_id"] is not None
+    assert out["summary"]["counts"]["queued"] == 1
+    code, text = cli("queues", "--db", str(job.db), "--format", "json")
+    assert code == 0, text
+    listed = json.loads(text)
+    assert listed["queues"] == {"review": 1}
+    assert [(r["lead_id"], r["queue"], r["lifecycle"]) for r in listed["leads"]] == [("orphan", "review", "queued")]
+    code, table = cli("queues", "--db", str(job.db), "--queue", "other")
+    assert code == 0 and "0 queued leads (none)" in table
+    # the next run does not route it: a person does, or `events` closes it
+    again = job.run("id,value\nnext,10\n", "2026-03-02T10:00:00Z")
+    assert [a["lead_id"] for a in again["assignments"]] == ["next"]
+    events = job.write("events.csv", "lead_id,action,at,reason,value\norphan,disqualified,,bad_data,\n")
+    code, text = cli("events", "--db", str(job.db), "--file", str(events), "--now", "2026-03-02T11:00:00Z")
+    assert code == 0, text
+    code, text = cli("queues", "--db", str(job.db), "--format", "json")
+    assert json.loads(text)["leads"] == []
+
+
+def test_an_empty_leads_file_is_nothing_new_and_still_places_the_backlog(tmp_path):
+    job = Job(tmp_path, "id,capacity\nR1,1\n", "solver: flow\n")
+    first = job.run("id,value\nL1,10\nL2,5\n", "2026-03-02T09:00:00Z")
+    assert [a["rep_id"] for a in first["assignments"]] == ["R1", None]
+    events = job.write("events.csv", "lead_id,action,at,reason,value\nL1,won,2026-03-02T12:00:00Z,,2500\n")
+    code, text = cli("events", "--db", str(job.db), "--file", str(events), "--format", "json")
+    assert code == 0, text
+    assert json.loads(text)["summary"] == {"events": 1, "applied": 1, "unchanged": 0}
+    empty = job.run("id,value\n", "2026-03-03T09:00:00Z")  # nothing new: exit 0, the backlog still runs
+    assert empty["summary"]["counts"]["leads"] == 0 and empty["summary"]["counts"]["from_backlog"] == 1
+    assert [(a["lead_id"], a["rep_id"]) for a in empty["assignments"]] == [("L2", "R1")]
+    won = [e for e in job.history()["events"] if e["kind"] == "won"]
+    assert [(e["lead_id"], e["rep_id"], e["expected_value"]) for e in won] == [("L1", "R1", 2500.0)]
