@@ -97,10 +97,10 @@ def run_job(db_path: str, reps_path: str, leads_path: str, policy_path: str | No
     run, and the summary counts 0 new leads (exit 0).
     """
     bar = Stages(progress)
+    now = parse_now(now_text)
     inputs = _job_inputs(reps_path, leads_path, policy_path, columns_path, accounts_path)
     reps, leads, policy = inputs.reps, inputs.leads, inputs.policy
     bar.show(f"read {len(leads):,} leads", len(leads))
-    now = parse_now(now_text)
     ledger = _open_ledger(db_path, lock_timeout)
 
     def changed(k: int, lead: Lead) -> None:

@@ -138,3 +138,51 @@ def test_an_empty_leads_file_is_nothing_new_and_still_places_the_backlog(tmp_pat
     assert [(a["lead_id"], a["rep_id"]) for a in empty["assignments"]] == [("L2", "R1")]
     won = [e for e in job.history()["events"] if e["kind"] == "won"]
     assert [(e["lead_id"], e["rep_id"], e["expected_value"]) for e in won] == [("L1", "R1", 2500.0)]
+
+
+def test_events_apply_once_free_capacity_and_show_in_history(tmp_path):
+    job = Job(tmp_path, "id,capacity\nR1,2\n", "solver: flow\n")
+    job.run("id,value\nL1,10\nL2,9\nL3,8\n", "2026-03-02T09:00:00Z")  # L3 waits: R1 is full
+    events = job.write("events.csv", "lead_id,action,at,reason,value\n"
+                                     "L1,touch,2026-03-02T10:00:00Z,,\n"
+                                     "L1,won,2026-03-02T12:00:00+00:00,,12000\n"
+                                     "L2,disqualified,2026-03-02T12:30:00Z,not_a_fit,\n"
+                                     "L3,release,2026-03-02T13:00:00Z,,\n")
+    argv = ("events", "--db", str(job.db), "--file", str(events), "--format", "json")
+    code, text = cli(*argv)
+    assert code == 0, text
+    assert json.loads(text)["summary"] == {"events": 4, "applied": 4, "unchanged": 0}
+    code, text = cli(*argv)  # the same file again changes nothing
+    assert code == 0 and json.loads(text)["summary"] == {"events": 4, "applied": 0, "unchanged": 4}
+    leads = {r["lead_id"]: r for r in job.history()["leads"]}
+    assert (leads["L1"]["outcome"], leads["L1"]["outcome_value"], leads["L1"]["lifecycle"]) == (
+        "won", 12000.0, "closed")
+    assert (leads["L2"]["outcome"], leads["L2"]["outcome_reason"]) == ("disqualified", "not_a_fit")
+    assert leads["L3"]["lifecycle"] == "closed" and leads["L3"]["reason_code"] == "closed_while_waiting"
+    kinds = [e["kind"] for e in job.history()["events"] if e["lead_id"] == "L1"]
+    assert kinds == ["accepted", "assigned", "touched", "released", "won"]
+    code, table = cli("history", "--db", str(job.db), "--lead", "L2")
+    assert code == 0 and "disqualified" in table and "not_a_fit" in table
+    out = job.run("id,value\nL4,1\nL5,1\n", "2026-03-02T14:00:00Z")  # both seats are free again
+    assert [a["rep_id"] for a in out["assignments"]] == ["R1", "R1"]
+
+
+def test_a_bad_events_row_names_file_row_and_field_and_applies_nothing(tmp_path):
+    job = Job(tmp_path, "id,capacity\nR1,5\n", "solver: flow\n")
+    job.run("id,value\nL1,10\nL2,9\n", "2026-03-02T09:00:00Z")
+    cases = [
+        ("L1,release,,,\nL2,disqualified,,too_expensive,\n", "row 2, field 'reason'"),
+        ("L1,release,,,\nL2,won,yesterday,,\n", "row 2, field 'at'"),
+        ("L1,release,,,\nL2,won,,,lots\n", "row 2, field 'value'"),
+        ("L1,release,,,\nL2,sold,,,\n", "row 2, field 'action'"),
+        ("L1,release,,,\nL9,won,,,\n", "row 2, field 'lead_id': lead 'L9' is not in the ledger"),
+    ]
+    for k, (rows, where) in enumerate(cases):
+        events = job.write(f"bad{k}.csv", "lead_id,action,at,reason,value\n" + rows)
+        code, text = cli("events", "--db", str(job.db), "--file", str(events))
+        assert code == 2 and f"{events}, {where}" in text, text
+    assert {r["lifecycle"] for r in job.history()["leads"]} == {"assigned"}  # L1 was not released
+    leads = job.write("more.csv", "id,value\nL3,1\n")
+    code, text = cli("run", "--db", str(job.db), "--reps", str(job.reps), "--leads", str(leads),
+                     "--now", "2026-03-02")
+    assert code == 2 and "has no time zone offset" in text
