@@ -33,7 +33,10 @@ BACKLOG_PER_SOLVE = 1000
 class BacklogSchedule:
     """When the backlog is worth solving again, and which of its leads join the next solve."""
 
-    def __init__(self) -> None:
+    def __init__(self, timed: bool = False) -> None:
+        # Caps over time free room as the clock moves (a new day, the rolling 24 h), with no
+        # release to say so: with caps the backlog is worth a try every batch wait.
+        self.timed = timed
         self.retried: datetime | None = None  # when the backlog was last solved
         self.shift: np.ndarray | None = None  # who was on shift then
         self.freed = True  # capacity freed (or prices changed) since then
@@ -50,7 +53,7 @@ class BacklogSchedule:
         Otherwise its leads cannot be placed: new assignments only take room away.
         """
         return bool(waiting) and (
-            self.retried is None or self.freed or self.shift is None
+            self.retried is None or self.freed or self.timed or self.shift is None
             or not np.array_equal(available, self.shift))
 
     def due_alone(self, waiting: int, now: datetime, max_wait_s: float,

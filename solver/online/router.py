@@ -95,8 +95,8 @@ class Router:
         self.clock = clock or _utc_now
         self.catchup_window = catchup_window
         self.run_id = run_id
-        self.schedule = BacklogSchedule()
         self.team = Team(reps, policy, catchup_window, accounts)
+        self.schedule = BacklogSchedule(timed=self.team.caps.active)
         self.pricing = SeatPricing(policy, self.team.table.m)
         self.solve_status: str | None = None  # the last batch solve's `Solution.status`
         self.on_stage: Callable[[str], None] | None = None  # told each stage of a batch (progress)

@@ -116,3 +116,13 @@ def test_a_lead_every_routing_rule_shuts_out_is_final_not_backlogged():
     (answer,) = router.route([Lead(id="spam", value=1.0, industry="spam")], T0)
     assert answer.rep_id is None and router.backlog == []
     assert router.store.status("spam") is LeadStatus.UNASSIGNED
+
+
+def test_a_lead_a_daily_cap_held_back_is_placed_by_a_tick_the_next_day():
+    p = policy(caps={"default": {"per_day": 1}}, batch={"max_size": 10, "max_wait_s": 60})
+    router = Router([Rep(id="R1", capacity=9)], p)
+    router.submit(urgent("L1"), T0)
+    assert router.submit(urgent("L2"), T0).rep_id is None and router.backlog == ["L2"]
+    assert router.tick(T0 + timedelta(minutes=5)) == []  # still the same day: nothing frees
+    (placed,) = router.tick(T0 + timedelta(days=1))
+    assert (placed.lead_id, placed.rep_id) == ("L2", "R1") and router.backlog == []
