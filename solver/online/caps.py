@@ -30,8 +30,11 @@ from solver.domain.model import Policy, Rep
 from solver.online.store import LeadStore
 
 UNLIMITED = 1 << 40  # the room of a rep without caps: more than any capacity
-# How far back the counts reach: a calendar month in any time zone, and the rolling 24 h.
-_LOOKBACK = timedelta(days=33)
+# How far back the counts must reach for each cap: its longest period in any time zone
+# (a local day starts up to 26 h before a UTC instant), so a store reads no more than needed.
+_LOOKBACK = {"per_day": timedelta(hours=50), "rolling_24h": timedelta(hours=25),
+             "per_week": timedelta(days=8, hours=2), "per_month": timedelta(days=32),
+             "utilisation": timedelta(0)}
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,9 @@ class RepCaps:
         self.limits = [caps.for_rep(r.id) for r in reps]
         self.zones = [parse_timezone(r.timezone) for r in reps]
         self.team_limits = {team: limit for team, limit in caps.teams.items() if limit.limited}
+        used = [*self.limits, *self.team_limits.values()]
+        self.lookback = max((_LOOKBACK[kind] for limit in used for kind in _LOOKBACK
+                             if getattr(limit, kind) is not None), default=timedelta(0))
 
     def room(self, store: LeadStore, now: datetime, capacity: np.ndarray, held: np.ndarray,
              members: dict[str, list[int]] | None = None) -> CapRoom | None:
@@ -69,7 +75,7 @@ class RepCaps:
         if not self.active:
             return None
         taken: dict[str, list[datetime]] = {}
-        for rep_id, at in store.intake(now - _LOOKBACK):
+        for rep_id, at in (store.intake(now - self.lookback) if self.lookback else ()):
             taken.setdefault(rep_id, []).append(at)
         counts = [_Counts.of(taken.get(rep_id, ()), now, zone) for rep_id, zone in zip(self.ids, self.zones,
                                                                                        strict=True)]
