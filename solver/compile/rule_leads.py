@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from solver.domain.errors import InputError
 from solver.domain.rules import Derived, as_text
 
 
@@ -74,11 +75,22 @@ class LeadTable:
             self._codes[key] = (vocab, folded.reshape(-1)[index])
         return self._codes[key]
 
-    def with_derived(self, derived: Mapping[str, Derived]) -> LeadTable:
-        """The table with each derived field's label column (replacing a given column of that name)."""
+    def with_derived(self, derived: Mapping[str, Derived], leads_file: str | None = None) -> LeadTable:
+        """The table with each derived field's label column (replacing a given column of that name).
+
+        A blank source cell, or one of the usual "no value" words of exports (N/A, null,
+        none, -, unknown), takes the field's `missing` label; other text that is no number
+        ("2,000") is an error naming the row: guessing a tier would misroute the lead.
+        """
         text = dict(self.text)
         for name, d in derived.items():
-            values, _ = self.numbers(d.source)
+            values, bad = self.numbers(d.source)
+            bad = bad & ~np.isin(np.char.lower(np.char.strip(self.text[d.source])), NO_VALUE)
+            if bad.any():
+                row = int(np.flatnonzero(bad)[0])
+                cell = str(self.text[d.source][row])
+                raise InputError(f"derived field {name!r} needs a number, but the lead has {cell!r}",
+                                 file=leads_file, row=row + 1, field=d.source)
             tier = np.searchsorted(np.array([t for t, _ in d.thresholds]), values, side="right")
             tier[np.isnan(values)] = len(d.labels)
             text[name] = np.array([*d.labels, d.missing])[tier]
@@ -93,6 +105,10 @@ def _text_column(column: Sequence[object]) -> np.ndarray:
 def cell_text(value: object) -> str:
     """A cell as text: strings as they are (trimming is the conditions' choice), YAML scalars as CSV text."""
     return value if isinstance(value, str) else "" if value is None else as_text(value)
+
+
+# What exports write for "no value" in a number column (compared trimmed, lower case).
+NO_VALUE = ("n/a", "na", "null", "none", "-", "unknown")
 
 
 def _float_or_nan(text: str) -> float:

@@ -260,7 +260,7 @@ def evaluate(compiled: CompiledRuleSet, leads: LeadTable, *, default_weight: flo
              leads_file: str | None = None) -> RuleOutcome:
     """Run every rule over a batch of leads at once (the semantics are in the module docstring)."""
     _check_fields(compiled, set(leads.text))
-    leads = leads.with_derived(compiled.rule_set.derived)
+    leads = leads.with_derived(compiled.rule_set.derived, leads_file)
     n, m, rules = leads.n, len(compiled.rep_ids), compiled.rules
     admit = np.ones((n, m), dtype=bool)
     keep = np.ones((n, m))

@@ -51,6 +51,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import PydanticCustomError
 
 from solver.domain.errors import InputError
+from solver.domain.fields import INTEGER, MAX_CAPACITY, NUMBER
 from solver.domain.modes import RuleMode
 from solver.domain.rule_syntax import (
     OP_ALIASES,
@@ -201,7 +202,7 @@ class RoutingRule(_Strict):
     then: Action
     # None: hard for admit and exclude, soft for prefer (a preference is soft by nature).
     mode: RuleMode | None = None
-    weight: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] | None = None  # share lost
+    weight: Annotated[float, NUMBER, Field(gt=0, le=1, allow_inf_nan=False)] | None = None  # share lost
     group: str | None = None  # hard admits of one group OR together; default: by target kind
     final: bool = False  # a lead this hard admit takes skips later admits of its group
 
@@ -257,7 +258,8 @@ class Team(_Strict):
     id: Annotated[str, Field(min_length=1)]
     members: tuple[str, ...] = ()
     member_filter: Target | None = None  # rep_attribute with in: [...]
-    capacity: Annotated[int, Field(ge=0)] | None = None
+    # The same bounds as a rep's capacity (10**30 overflowed numpy: exit 1; `true` is no number).
+    capacity: Annotated[int, INTEGER, Field(ge=0, le=MAX_CAPACITY)] | None = None
     rules: tuple[RoutingRule, ...] = ()  # apply to (and only touch) the team's members
 
     @model_validator(mode="after")
@@ -274,7 +276,8 @@ class Derived(_Strict):
     """A label from a number: the first threshold the value is below, else `above`."""
 
     source: str = Field(alias="from")
-    thresholds: tuple[tuple[float, Annotated[str, Field(min_length=1)]], ...]
+    thresholds: tuple[tuple[Annotated[float, NUMBER, Field(allow_inf_nan=False)],
+                            Annotated[str, Field(min_length=1)]], ...]
     above: Annotated[str, Field(min_length=1)]
     missing: str = ""  # the label of a blank or non-numeric value
 

@@ -98,6 +98,16 @@ def test_the_segment_boundary_puts_2000_in_ent_and_1999_in_mm() -> None:
     assert label == ["SMB", "MM", "MM", "ENT", "ENT", "unknown", "unknown"]
 
 
+def test_a_derived_field_refuses_a_number_it_cannot_read() -> None:
+    """'2,000' is no blank: filing it under `missing` would misroute the lead (review finding)."""
+    derived = {"segment": {"from": "employees", "thresholds": [[2000, "MM"]], "above": "ENT",
+                           "missing": "SMB"}}
+    with pytest.raises(InputError, match=r"derived field 'segment' needs a number, but the lead has '2,000'") as err:
+        run([{"when": {"segment": "ENT"}, "then": {"exclude": {"reps": ["R1"]}}}],
+            {"employees": ["10", "2,000"]}, derived=derived)
+    assert (err.value.row, err.value.field) == (2, "employees")
+
+
 def test_a_derived_field_replaces_a_given_column_of_that_name() -> None:
     derived = {"segment": {"from": "employees", "thresholds": [[2000, "MM"]], "above": "ENT"}}
     out = run([{"when": {"segment": "ENT"}, "then": {"exclude": {"reps": ["R1"]}}}],
