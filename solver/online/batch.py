@@ -70,7 +70,7 @@ def cap_reasons(answers: Sequence[Assignment], problem: Problem, room: CapRoom |
 def cap_reached(eligible: np.ndarray, capped: np.ndarray, room: CapRoom, full_teams: list[tuple[str, str]],
                 team_ids: Sequence[str], membership: np.ndarray | None) -> Reason | None:
     """CAP_REACHED naming the caps that stopped eligible reps (None: only capacity did)."""
-    names = sorted({room.binding[j] for j in np.flatnonzero(eligible & capped)})
+    names = sorted({room.binding(int(j)) for j in np.flatnonzero(eligible & capped)})
     if membership is not None:
         names += [f"team {team} {cap}" for team, cap in full_teams
                   if team in team_ids and (membership[list(team_ids).index(team)] & eligible).any()]

@@ -15,11 +15,10 @@ leads; with unit effort (the default) a lead is one unit.
 from __future__ import annotations
 
 import dataclasses
-import math
 from calendar import monthrange
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import datetime, time, timedelta
 
 import numpy as np
 
@@ -42,8 +41,12 @@ class CapRoom:
     """What the caps leave each rep (and capped team) at one moment."""
 
     rep: np.ndarray  # int (m,): more leads rep j may take now (UNLIMITED: no cap)
-    binding: tuple[str, ...]  # rep j's tightest cap ("per_day", ...; "" = none)
+    kind: np.ndarray  # int (m,): rep j's tightest cap, an index into _KINDS (-1: none)
     teams: dict[str, tuple[int, str]]  # team id -> (more leads its members may take together, its cap)
+
+    def binding(self, j: int) -> str:
+        """Rep j's tightest cap ("per_day", ...; "" = none)."""
+        return _KINDS[self.kind[j]] if self.kind[j] >= 0 else ""
 
     def full_teams(self) -> list[tuple[str, str]]:
         """(team, its tightest cap) of the teams whose caps leave no room."""
@@ -55,16 +58,24 @@ class CapRoom:
 
 
 class RepCaps:
-    """The caps of one team of reps under a policy (rebuilt with the team)."""
+    """The caps of one team of reps under a policy (rebuilt with the team).
+
+    Counted with numpy over the reps (each time zone's period starts once), so
+    a decision with caps costs the store's read of the intake plus O(m + k).
+    """
 
     def __init__(self, reps: Sequence[Rep], policy: Policy) -> None:
         caps = policy.caps
         self.active = caps.any
-        self.ids = [r.id for r in reps]
-        self.limits = [caps.for_rep(r.id) for r in reps]
-        self.zones = [parse_timezone(r.timezone) for r in reps]
-        self.team_limits = {team: limit for team, limit in caps.teams.items() if limit.limited}
-        used = [*self.limits, *self.team_limits.values()]
+        self.index = {r.id: j for j, r in enumerate(reps)}
+        self.reps = _Limits.of([caps.for_rep(r.id) for r in reps])
+        zones: dict[str, list[int]] = {}
+        for j, r in enumerate(reps):
+            zones.setdefault(r.timezone, []).append(j)
+        self.zones = [(parse_timezone(name), np.array(js, dtype=np.intp)) for name, js in zones.items()]
+        self.team_ids = [team for team, limit in caps.teams.items() if limit.limited]
+        self.teams = _Limits.of([caps.teams[t] for t in self.team_ids])
+        used = [*(caps.for_rep(r.id) for r in reps), *(caps.teams[t] for t in self.team_ids)]
         self.lookback = max((_LOOKBACK[kind] for limit in used for kind in _LOOKBACK
                              if getattr(limit, kind) is not None), default=timedelta(0))
 
@@ -74,18 +85,34 @@ class RepCaps:
         `held` (open leads) are per rep for utilisation; `members`: each team's rep indexes."""
         if not self.active:
             return None
-        taken: dict[str, list[datetime]] = {}
-        for rep_id, at in (store.intake(now - self.lookback) if self.lookback else ()):
-            taken.setdefault(rep_id, []).append(at)
-        counts = [_Counts.of(taken.get(rep_id, ()), now, zone) for rep_id, zone in zip(self.ids, self.zones,
-                                                                                       strict=True)]
-        rooms = [_left(limit, c, int(cap), int(h)) for limit, c, cap, h in zip(
-            self.limits, counts, capacity, held, strict=True)]
+        m = len(self.index)
+        taken = store.intake(now - self.lookback) if self.lookback else []
+        index = self.index
+        rep = np.fromiter((index.get(rep_id, m) for rep_id, _ in taken), dtype=np.intp, count=len(taken))
+        at = np.fromiter((t.timestamp() for _, t in taken), dtype=np.float64, count=len(taken))
+        at, rep = at[rep < m], rep[rep < m]  # reps no longer in the team
+        starts = np.zeros((3, m))  # the rep's day, week and month began (epoch seconds)
+        days_left = np.ones(m)
+        for zone, js in self.zones:
+            local = now.astimezone(zone)
+            day = datetime.combine(local.date(), time.min, local.tzinfo)
+            starts[:, js] = np.array([day.timestamp(), (day - timedelta(days=local.weekday())).timestamp(),
+                                      day.replace(day=1).timestamp()])[:, None]
+            days_left[js] = monthrange(local.year, local.month)[1] - local.day + 1
+        counts = np.stack([np.bincount(rep, weights=at >= starts[k, rep], minlength=m) for k in range(3)]
+                          + [np.bincount(rep, weights=at > now.timestamp() - 86400, minlength=m)])
+        left, binding = self.reps.left(counts, days_left, capacity.astype(np.float64), held)
         teams: dict[str, tuple[int, str]] = {}
-        for team, limit in self.team_limits.items():
-            together = _Counts.total(counts[j] for j in (members or {}).get(team, ()))
-            teams[team] = _left(limit, together, UNLIMITED, 0)
-        return CapRoom(np.array([r for r, _ in rooms], dtype=np.int64), tuple(b for _, b in rooms), teams)
+        if self.team_ids:
+            together = np.stack([counts[:, (members or {}).get(t, [])].sum(axis=1) for t in self.team_ids],
+                                axis=1)
+            n = len(self.team_ids)
+            # a team has no capacity to take a share of (its members' utilisation caps apply)
+            t_left, t_binding = self.teams.left(together, np.full(n, days_left.max(initial=1)),
+                                                np.full(n, np.inf), np.zeros(n))
+            teams = {t: (int(t_left[k]), _KINDS[t_binding[k]] if t_binding[k] >= 0 else "")
+                     for k, t in enumerate(self.team_ids)}
+        return CapRoom(left, binding, teams)
 
 
 def with_team_caps(problem: Problem, room: CapRoom | None) -> Problem:
@@ -101,50 +128,41 @@ def with_team_caps(problem: Problem, room: CapRoom | None) -> Problem:
     return dataclasses.replace(problem, team_capacity=capacity)
 
 
+_KINDS = ("per_day", "per_week", "per_month", "rolling_24h", "spread_month", "utilisation")
+
+
 @dataclass(frozen=True)
-class _Counts:
-    """One rep's assignments in each period that ends now (its own time zone for calendar ones)."""
+class _Limits:
+    """Each rep's (or team's) limits as arrays: inf where a kind is not set."""
 
-    day: int = 0
-    week: int = 0
-    month: int = 0
-    rolling: int = 0
-    days_left: int = 1  # days of the month from today on, today included
+    per: np.ndarray  # float (4, k): per_day, per_week, per_month, rolling_24h
+    spread: np.ndarray  # bool (k,): per_month spread over the month's days
+    utilisation: np.ndarray  # float (k,): share of capacity; inf = none
 
     @classmethod
-    def of(cls, times: Sequence[datetime], now: datetime, zone: tzinfo) -> _Counts:
-        local = now.astimezone(zone)
-        day = datetime.combine(local.date(), time.min, local.tzinfo)
-        week = day - timedelta(days=local.weekday())
-        month = day.replace(day=1)
-        since = now - timedelta(hours=24)
-        return cls(day=sum(t >= day for t in times), week=sum(t >= week for t in times),
-                   month=sum(t >= month for t in times), rolling=sum(t > since for t in times),
-                   days_left=monthrange(local.year, local.month)[1] - local.day + 1)
+    def of(cls, limits: Sequence[CapLimits]) -> _Limits:
+        def col(name: str) -> np.ndarray:
+            return np.array([np.inf if getattr(c, name) is None else float(getattr(c, name)) for c in limits])
 
-    @classmethod
-    def total(cls, counts: Iterable[_Counts]) -> _Counts:
-        """A team's counts: its members' together (each in its own time zone)."""
-        items = list(counts)
-        return cls(day=sum(c.day for c in items), week=sum(c.week for c in items),
-                   month=sum(c.month for c in items), rolling=sum(c.rolling for c in items),
-                   days_left=max((c.days_left for c in items), default=1))
+        return cls(np.stack([col(n) for n in ("per_day", "per_week", "per_month", "rolling_24h")])
+                   if limits else np.zeros((4, 0)),
+                   np.array([c.spread_month and c.per_month is not None for c in limits], dtype=bool),
+                   col("utilisation") if limits else np.zeros(0))
 
-
-def _left(limit: CapLimits, counts: _Counts, capacity: int, held: int) -> tuple[int, str]:
-    """(the room `limit` leaves after `counts`, the name of the tightest cap; "" = no cap)."""
-    rooms = {"per_day": None if limit.per_day is None else limit.per_day - counts.day,
-             "per_week": None if limit.per_week is None else limit.per_week - counts.week,
-             "per_month": None if limit.per_month is None else limit.per_month - counts.month,
-             "rolling_24h": None if limit.rolling_24h is None else limit.rolling_24h - counts.rolling,
-             "utilisation": None if limit.utilisation is None or capacity >= UNLIMITED
-             else math.floor(capacity * limit.utilisation + 1e-9) - held}
-    if limit.per_month is not None and limit.spread_month:
+    def left(self, counts: np.ndarray, days_left: np.ndarray, capacity: np.ndarray,
+             held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(int (k,): the room left after `counts` (day, week, month, rolling rows), UNLIMITED where
+        no cap is set; int (k,): the tightest cap's index in `_KINDS` each, -1 where none)."""
+        rooms = np.full((len(_KINDS), self.per.shape[1]), np.inf)
+        rooms[:4] = self.per - counts
         # today's share of what the month had left this morning, rounded up
-        left_this_morning = limit.per_month - (counts.month - counts.day)
-        rooms["spread_month"] = math.ceil(max(left_this_morning, 0) / counts.days_left) - counts.day
-    given = {name: left for name, left in rooms.items() if left is not None}
-    if not given:
-        return UNLIMITED, ""
-    name = min(given, key=lambda k: given[k])
-    return max(given[name], 0), name
+        morning = np.maximum(self.per[2] - (counts[2] - counts[0]), 0)
+        with np.errstate(invalid="ignore"):
+            rooms[4] = np.where(self.spread, np.ceil(morning / days_left) - counts[0], np.inf)
+            rooms[5] = np.where(np.isfinite(self.utilisation) & np.isfinite(capacity),
+                                np.floor(capacity * self.utilisation + 1e-9) - held, np.inf)
+        tightest = np.argmin(rooms, axis=0)
+        best = rooms[tightest, np.arange(rooms.shape[1])]
+        limited = np.isfinite(best)
+        room = np.where(limited, np.maximum(np.nan_to_num(best, posinf=0), 0), UNLIMITED).astype(np.int64)
+        return room, np.where(limited, tightest, -1)
