@@ -11,8 +11,9 @@ a list of objects, or {"events": [...]}) has one event a row:
 
 `action` is touch | release | close | won | lost | disqualified (with a
 `reason`: not_ready, not_a_fit, not_interested, bad_data, unreachable,
-no_budget, no_authority, other); `at` is ISO 8601 (default: now); `value` is
-a won deal's value. Every row is checked first, then all are applied in one
+no_budget, no_authority, other) | assign (a person gives a queued or waiting
+lead the rep in `rep_id`); `at` is ISO 8601 (default: now); `value` is a won
+deal's value. Every row is checked first, then all are applied in one
 transaction: a bad row (or a lead the ledger does not know, or has not
 decided yet) is one message naming the file, row and field, exit 2, nothing
 applied. Applying the same file again changes nothing.
@@ -36,13 +37,13 @@ from solver.online.outcomes import ACTIONS, DISQUALIFY_REASONS, LeadEvent
 from solver.online.store import StoreError
 from solver.report.tables import format_rows
 
-_COLUMNS = ("lead_id", "action", "at", "reason", "value")
+_COLUMNS = ("lead_id", "action", "at", "reason", "value", "rep_id")
 
 
 @click.command("events")
 @db_option
 @click.option("--file", "file_path", required=True, type=click.Path(dir_okay=False),
-              help="Events file (.csv or .json): lead_id, action, at, reason, value.")
+              help="Events file (.csv or .json): lead_id, action, at, reason, value, rep_id.")
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=600.0, show_default=True,
               help="Seconds to wait for an overlapping run to finish.")
 @now_option
@@ -51,7 +52,8 @@ _COLUMNS = ("lead_id", "action", "at", "reason", "value")
 @input_errors_exit_2
 def events(db_path: str, file_path: str, lock_timeout: float, now_text: str | None, fmt: str,
            out_path: str | None) -> None:
-    """Apply touches, releases and dispositions (won, lost, disqualified) to the ledger's leads."""
+    """Apply touches, releases, dispositions (won, lost, disqualified) and a person's assignments
+    of queued leads to the ledger's leads."""
     now = parse_now(now_text)
     todo = read_events(file_path, now)
     if not Path(db_path).is_file():
@@ -150,4 +152,8 @@ def _event(raw: dict[str, Any], path: str, row: int, now: datetime) -> LeadEvent
             raise bad("value", "a deal's value is a finite number >= 0")
         if action != "won":
             raise bad("value", f"a value is for won deals, not {action}")
-    return LeadEvent(lead_id, action, at, reason, value)
+    rep_id = text("rep_id") or None
+    if (action == "assign") != (rep_id is not None):
+        raise bad("rep_id", "assign needs the rep's id" if action == "assign"
+                  else f"a rep_id is for assign, not {action}")
+    return LeadEvent(lead_id, action, at, reason, value, rep_id)

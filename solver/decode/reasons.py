@@ -46,6 +46,7 @@ class ReasonCode(StrEnum):
     # Every eligible rep is full or at a cap over time (per day, week, month, ...): which caps.
     CAP_REACHED = "cap_reached"
     CLOSED_IN_QUEUE = "closed_in_queue"  # released or closed while in a named queue
+    ASSIGNED_BY_PERSON = "assigned_by_person"  # a person gave a queued (or waiting) lead its rep
 
     @property
     def text(self) -> str:
@@ -84,6 +85,7 @@ _TEXTS: dict[ReasonCode, str] = {
     ReasonCode.NO_ELIGIBLE_REP_BY_RULES: "no eligible rep: no available rep passes the routing rules {rules}",
     ReasonCode.CAP_REACHED: "cap: all {eligible} eligible reps reached a cap or their capacity ({caps})",
     ReasonCode.CLOSED_IN_QUEUE: "closed while in the queue {queue}: no rep took it",
+    ReasonCode.ASSIGNED_BY_PERSON: "assigned by a person from {where}",
 }
 
 

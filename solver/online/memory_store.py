@@ -171,7 +171,7 @@ class MemoryStore(MemoryLedger, NestedTransactions):
     def assign_waiting(self, answer: Assignment, at: datetime, *, sla_due: datetime | None = None,
                        explanation: Any = None, run_id: int | None = None) -> bool:
         row = self._rows.get(answer.lead_id)
-        if row is None or not row.status.in_backlog:
+        if row is None or not row.status.closable:  # the backlog, or a named queue
             return False
         self._change(row)
         row.status, row.answer, row.decided_at, row.sla_due = LeadStatus.ASSIGNED, answer, at, sla_due

@@ -4,7 +4,8 @@ A CRM knows when a rep first answered a lead, when the lead was worked or
 closed, and how it ended. `leadsolver events` (and the router's `touch` and
 `release`) bring that back into the ledger: a touch stops the SLA clock; a
 release frees the owner's capacity (a lead still in the backlog or in a named
-queue is closed with no rep); a disposition (`DISPOSITIONS`: won with its deal
+queue is closed with no rep); a person may assign a queued (or waiting) lead to a
+rep (`assign`); a disposition (`DISPOSITIONS`: won with its deal
 value, lost, disqualified with one of `DISQUALIFY_REASONS`, or closed) is
 recorded once, as an event `history` shows, and releases the lead too. Each
 step is idempotent: applying the same events again changes nothing.
@@ -15,13 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from solver.decode.reasons import ReasonCode
+from solver.decode.reasons import ASSIGNED, ReasonCode
+from solver.decode.result import Assignment
 from solver.online.explain import with_reason
 from solver.online.lifecycle import LeadStatus
 from solver.online.store import LeadStore
 
 DISPOSITIONS = ("won", "lost", "disqualified", "closed")
-ACTIONS = ("touch", "release", "close", "won", "lost", "disqualified")
+ACTIONS = ("touch", "release", "close", "won", "lost", "disqualified", "assign")
+MANUAL = "manual"  # the `policy` of a lead a person assigned
 DISQUALIFY_REASONS = ("not_ready", "not_a_fit", "not_interested", "bad_data", "unreachable", "no_budget",
                       "no_authority", "other")
 
@@ -35,6 +38,7 @@ class LeadEvent:
     at: datetime
     reason: str | None = None  # disqualified: one of DISQUALIFY_REASONS
     value: float | None = None  # won: the deal's value
+    rep_id: str | None = None  # assign: the rep a person gave a queued (or waiting) lead
 
 
 def release(store: LeadStore, lead_id: str, at: datetime, run_id: int | None = None) -> bool:
@@ -52,10 +56,24 @@ def release(store: LeadStore, lead_id: str, at: datetime, run_id: int | None = N
     return store.release(lead_id, at)
 
 
+def assign(store: LeadStore, lead_id: str, rep_id: str, at: datetime, run_id: int | None = None) -> bool:
+    """A person gives a lead in a named queue (or the backlog) its rep; False if it waits no more."""
+    answer = store.decision(lead_id)
+    if answer is None or store.status(lead_id) not in (LeadStatus.QUEUED, LeadStatus.WAITING,
+                                                       LeadStatus.DEFERRED):
+        return False
+    where = f"the queue {answer.queue}" if answer.queue else "the backlog"
+    reason = ReasonCode.ASSIGNED_BY_PERSON.reason(where=where)
+    return store.assign_waiting(Assignment(lead_id, rep_id, ASSIGNED, reason, 0.0, MANUAL, reason.code),
+                                at, run_id=run_id)
+
+
 def apply(store: LeadStore, event: LeadEvent, run_id: int | None = None) -> bool:
     """Apply one event; False if it changed nothing (already applied, or nothing to do)."""
     if event.action == "touch":
         return store.touch(event.lead_id, event.at)
+    if event.action == "assign":
+        return assign(store, event.lead_id, event.rep_id or "", event.at, run_id)
     freed = release(store, event.lead_id, event.at, run_id)
     if event.action == "release":
         return freed

@@ -41,7 +41,7 @@ from solver.decode.result import Assignment
 from solver.domain.model import Lead
 from solver.online import sqlite_open, sqlite_schema
 from solver.online.lifecycle import LeadStatus, status_of
-from solver.online.sqlite_reads import ASSIGNED, BACKLOG, IN_BACKLOG, IN_UNDECIDED, UNDECIDED, LedgerReads
+from solver.online.sqlite_reads import ASSIGNED, BACKLOG, IN_UNDECIDED, UNDECIDED, LedgerReads
 from solver.online.sqlite_schema import mapped, store_error
 from solver.online.store import (
     Accepted,
@@ -277,10 +277,10 @@ class SqliteStore(LedgerReads, NestedTransactions):
         with self.transaction():
             cur = self._db.execute(
                 "UPDATE leads SET status = ?, rep_id = ?, policy = ?, reason = ?, reason_code = ?, "
-                "expected_value = ?, decided_at = ?, sla_due = ?, run_id = COALESCE(?, run_id) "
-                f"WHERE lead_id = ? AND {IN_BACKLOG}",
+                "expected_value = ?, decided_at = ?, sla_due = ?, run_id = COALESCE(?, run_id), queue = NULL "
+                f"WHERE lead_id = ? AND status IN ({', '.join('?' * (len(BACKLOG) + 1))})",
                 (ASSIGNED, a.rep_id, a.policy, a.reason, a.reason_code, a.expected_value, iso(at),
-                 iso(sla_due) if sla_due else None, run_id, a.lead_id, *BACKLOG))
+                 iso(sla_due) if sla_due else None, run_id, a.lead_id, *BACKLOG, _QUEUED))
             if cur.rowcount == 0:
                 return False
             self._event(a.lead_id, at, a.status, a, explanation=explanation, run_id=run_id)

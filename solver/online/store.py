@@ -203,7 +203,8 @@ class LeadStore(Protocol):
 
     def assign_waiting(self, answer: Assignment, at: datetime, *, sla_due: datetime | None = None,
                        explanation: Any = None, run_id: int | None = None) -> bool:
-        """Give a lead in the backlog its rep. False, changing nothing, if it no longer waits."""
+        """Give a lead in the backlog (or in a named queue: a person's pick) its rep. False,
+        changing nothing, if it no longer waits."""
         ...
 
     def close_waiting(self, answer: Assignment, at: datetime, run_id: int | None = None) -> bool:

@@ -186,3 +186,24 @@ def test_a_bad_events_row_names_file_row_and_field_and_applies_nothing(tmp_path)
     code, text = cli("run", "--db", str(job.db), "--reps", str(job.reps), "--leads", str(leads),
                      "--now", "2026-03-02")
     assert code == 2 and "has no time zone offset" in text
+
+
+def test_a_person_assigns_a_queued_lead_by_an_event_and_it_counts_as_the_reps_lead(tmp_path):
+    job = Job(tmp_path, "id,capacity\nR1,1\n",
+              "solver: flow\nfallback:\n  owner_inactive: {queue: review}\n  queues: [review]\n",
+              accounts="account_id,owner_id\nacme,OLD\n")
+    job.run("id,value,account_id\norphan,10,acme\n", "2026-03-02T09:00:00Z")
+    events = job.write("assign.csv", "lead_id,action,rep_id\norphan,assign,R1\n")
+    for applied in (1, 0):  # the second time it no longer waits: nothing changes
+        code, text = cli("events", "--db", str(job.db), "--file", str(events), "--format", "json")
+        assert code == 0, text
+        assert json.loads(text)["summary"]["applied"] == applied
+    (row,) = job.history()["leads"]
+    assert (row["lifecycle"], row["rep_id"], row["reason_code"], row["queue"]) == (
+        "assigned", "R1", "assigned_by_person", None)
+    assert row["reason"] == "assigned by a person from the queue review"
+    out = job.run("id,value\nnext,10\n", "2026-03-02T10:00:00Z")  # R1's one seat is taken
+    assert out["assignments"][0]["rep_id"] is None
+    bad = job.write("bad.csv", "lead_id,action,rep_id\norphan,won,R1\n")
+    code, text = cli("events", "--db", str(job.db), "--file", str(bad))
+    assert code == 2 and "row 1, field 'rep_id': a rep_id is for assign, not won" in text

@@ -355,3 +355,13 @@ def test_an_outcome_is_recorded_once_with_its_reason_and_value(store):
     event = store.history("L2")[-1]
     assert (event["kind"], event["rep_id"], event["reason"]) == ("disqualified", "R2", "no_budget")
     assert store.history("L1")[-1]["expected_value"] == 5000.0
+
+
+def test_a_queued_lead_can_be_assigned_like_a_waiting_one_and_leaves_its_queue(store):
+    store.accept(lead(1), T0)
+    store.decide([queued("L1")], at(1))
+    assert store.assign_waiting(assigned("L1", "R1"), at(2))
+    assert not store.assign_waiting(assigned("L1", "R2"), at(3))  # it waits no more
+    assert store.status("L1") is LeadStatus.ASSIGNED and store.decision("L1").queue is None
+    assert store.queued_leads() == [] and store.loads().by_rep() == {"R1": 1}
+    assert store.intake(T0) == [("R1", at(2))]
