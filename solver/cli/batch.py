@@ -26,7 +26,7 @@ from solver.domain.columns import ColumnMap, Kind
 from solver.domain.errors import InputError
 from solver.domain.io import InputWarning, csv_text, load_columns, load_leads, load_policy, load_reps
 from solver.domain.labels import unmatched_values
-from solver.domain.model import Account, Lead, Policy, Rep
+from solver.domain.model import Account, Lead, Policy, Rep, check_policy_reps
 from solver.domain.records import header_renames
 from solver.policies import policy_names
 from solver.report.tables import format_rows
@@ -52,6 +52,7 @@ def read_inputs(reps_path: str, leads_path: str, policy_path: str | None, solver
         policy = policy.model_copy(update={"solver": solver})
     columns = policy.column_map.merged(load_columns(columns_path) if columns_path else None)
     reps = load_reps(reps_path, policy=policy, columns=columns)
+    check_policy_reps(policy, reps, policy_file=policy_path or "policy")
     leads = load_leads(leads_path, reps, policy=policy, columns=columns)
     accounts = load_accounts(accounts_path, reps, policy=policy) if accounts_path else None
     check_solver_fits(policy, leads, leads_file=leads_path)

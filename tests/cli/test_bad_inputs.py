@@ -277,6 +277,15 @@ CASES = [
         leads_csv="id,value,employees\nl1,5,\"2,000\"\n",
         policy_yaml="derived:\n  tier: {from: employees, thresholds: [[10, small]], above: big}\n"
                     "routing_rules:\n  - {name: b, when: {tier: big}, then: {admit: {reps: [r1]}}}\n"),
+    bad("a fallback rep that is no rep (validate said ok before)", "policy.yaml, field "
+        "'fallback.no_rule_match'", "'ghost' names no rep", command="validate",
+        policy_yaml="fallback: {no_rule_match: {rep: ghost}}\n"),
+    bad("a team member that is no rep", "policy.yaml, field 'teams.t.members'", "'r9' names no rep",
+        policy_yaml="teams: [{id: t, members: [r1, r9]}]\n"),
+    bad("a rule target rep in another case", "policy.yaml, field 'routing_rules.x'", "did you mean 'r1'",
+        command="run", policy_yaml="routing_rules: [{name: x, then: {exclude: {reps: [R1]}}}]\n"),
+    bad("caps for a rep that is no rep", "policy.yaml, field 'caps.reps'", "'nope' names no rep",
+        command="validate", policy_yaml="caps: {reps: {nope: {per_day: 1}}}\n"),
     # -- through `run`: refused before the ledger is opened, so no ledger file either
     bad("run: capacity 10^20", "reps.csv, row 2, field 'capacity'", "less than or equal to 1000000",
         command="run", reps_csv=REPS.replace("r2,*,SMB;MM,2", "r2,*,SMB;MM," + "1" + "0" * 20)),
