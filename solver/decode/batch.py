@@ -35,7 +35,8 @@ def assign(
         policy = policy.model_copy(update={"solver": Policy(solver=solver).solver})
     check_unique_ids(reps, file="reps", what="rep")
     check_unique_ids(leads, file=leads_file, what="lead")
-    check_owners(reps, leads, leads_file=leads_file)
+    check_owners(reps, leads, leads_file=leads_file,
+                 departed_ok=policy.fallback.owner_inactive is not None)
     check_solver_fits(policy, leads, leads_file=leads_file)
     start = time.perf_counter()
     problem = compile_problem(reps, leads, policy, accounts, leads_file=leads_file)

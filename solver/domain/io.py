@@ -14,6 +14,7 @@ import csv
 import io
 import os
 import tempfile
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -66,8 +67,20 @@ def load_leads(
                           defaults=cmap.lead_defaults(), transform=transform)
     if reps is not None:
         leads = owners_by_name(reps, leads)
-        check_owners(reps, leads, leads_file=str(path))
+        departed_ok = policy is not None and policy.fallback.owner_inactive is not None
+        departed = check_owners(reps, leads, leads_file=str(path), departed_ok=departed_ok)
+        for row in departed[:MAX_DEPARTED_WARNINGS]:
+            warnings.warn(InputWarning(
+                f"{path}, row {row}, field 'owner_id': {leads[row - 1].owner_id!r} is no rep in the reps "
+                "file: treated as a departed owner (fallback.owner_inactive applies)"), stacklevel=2)
+        if len(departed) > MAX_DEPARTED_WARNINGS:
+            warnings.warn(InputWarning(f"{path}: {len(departed) - MAX_DEPARTED_WARNINGS} more leads name "
+                                       "an owner who is no rep"), stacklevel=2)
     return leads
+
+
+# Departed owners are said one lead at a time up to this many, then counted.
+MAX_DEPARTED_WARNINGS = 10
 
 
 def _column_map(policy: Policy | None, columns: ColumnMap | None) -> ColumnMap:

@@ -355,13 +355,24 @@ def check_unique_ids(records: Sequence[Rep | Lead | Account], *, file: str | Non
         seen[key] = (row, record.id)
 
 
-def check_owners(reps: Sequence[Rep], leads: Sequence[Lead], *, leads_file: str | None) -> None:
-    """Every lead's owner_id must name a known rep."""
+def check_owners(reps: Sequence[Rep], leads: Sequence[Lead], *, leads_file: str | None,
+                 departed_ok: bool = False) -> list[int]:
+    """Every lead's owner_id must name a known rep.
+
+    With `departed_ok` (the policy has `fallback.owner_inactive`), an owner who is
+    no rep is one who left: returns those rows (1-based) for the caller to warn about,
+    and routing gives their leads the fallback. One that differs from a rep only by
+    case is a typo either way.
+    """
     rep_ids = {r.id for r in reps}
     by_key = {id_key(r.id): r.id for r in reps}
+    departed: list[int] = []
     for row, lead in enumerate(leads, start=1):
         if lead.owner_id and lead.owner_id not in rep_ids:
             near = by_key.get(id_key(lead.owner_id))
+            if departed_ok and near is None:
+                departed.append(row)
+                continue
             hint = f"; did you mean {near!r}?" if near else ""
             raise InputError(
                 f"owner_id {lead.owner_id!r} names no rep in the reps file{hint}",
@@ -369,6 +380,7 @@ def check_owners(reps: Sequence[Rep], leads: Sequence[Lead], *, leads_file: str 
                 row=row,
                 field="owner_id",
             )
+    return departed
 
 
 def check_policy_reps(policy: Policy, reps: Sequence[Rep], *, policy_file: str | None) -> None:
@@ -379,10 +391,10 @@ def check_policy_reps(policy: Policy, reps: Sequence[Rep], *, policy_file: str |
     """
     rep_ids = {r.id for r in reps}
     named: list[tuple[str, str]] = []
-    for where, target in (("fallback.no_rule_match", policy.fallback.no_rule_match),
-                          ("fallback.owner_inactive", policy.fallback.owner_inactive)):
-        if target is not None and target.rep is not None:
-            named.append((where, target.rep))
+    for where, fallback in (("fallback.no_rule_match", policy.fallback.no_rule_match),
+                            ("fallback.owner_inactive", policy.fallback.owner_inactive)):
+        if fallback is not None and fallback.rep is not None:
+            named.append((where, fallback.rep))
     named += [("caps.reps", rep_id) for rep_id in policy.caps.reps]
     named += [(f"teams.{t.id}.members", rep_id) for t in policy.teams for rep_id in t.members]
     for rule, _ in policy.rule_set.scoped_rules():

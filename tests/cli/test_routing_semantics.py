@@ -122,3 +122,24 @@ def test_accounts_a_subsidiary_goes_to_its_parents_owner_and_a_departed_owner_to
     assert by_lead["orphan"]["rep_id"] is None and by_lead["orphan"]["queue"] == "review"
     assert by_lead["orphan"]["reason_code"] == ReasonCode.QUEUED
     assert by_lead["plain"]["rep_id"] is not None
+
+
+def test_a_lead_naming_an_owner_who_left_takes_the_fallback_with_a_warning(tmp_path: Path) -> None:
+    """Review finding: a CRM export names owners who left ('Lead Owner'); with
+    fallback.owner_inactive such a lead is queued (a warning names row and field) instead of
+    refusing the whole batch. Without the fallback the owner must still be a rep (exit 2)."""
+    reps = "id,capacity\nR1,9\n"
+    leads = "id,value,owner_id\nkept,100,R1\ngone,100,Former Rep\nnew,100,\n"
+    policy = "fallback:\n  owner_inactive: {queue: review}\n  queues: [review]\n"
+    for name, text in (("reps.csv", reps), ("leads.csv", leads), ("policy.yaml", policy)):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    argv = ["assign", "--reps", str(tmp_path / "reps.csv"), "--leads", str(tmp_path / "leads.csv"),
+            "--format", "json"]
+    done = CliRunner().invoke(main, [*argv, "--policy", str(tmp_path / "policy.yaml")])
+    assert done.exit_code == 0, done.output
+    assert "row 2, field 'owner_id': 'Former Rep' is no rep" in done.stderr
+    by_lead = {a["lead_id"]: a for a in json.loads(done.stdout)["assignments"]}
+    assert by_lead["gone"]["queue"] == "review" and by_lead["gone"]["rep_id"] is None
+    assert by_lead["kept"]["rep_id"] == "R1" and by_lead["new"]["rep_id"] == "R1"
+    refused = CliRunner().invoke(main, argv)
+    assert refused.exit_code == 2 and "names no rep" in refused.stderr
