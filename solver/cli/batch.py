@@ -188,9 +188,10 @@ def render(result: Result, fmt: str, explanations: list[Explanation] | None = No
             data["explanations"] = [e.to_dict() for e in explanations]
         return json.dumps(data, indent=2) + "\n"
     if fmt == "csv":
-        return csv_text(("lead_id", "rep_id", "status", "reason", "expected_value", "policy"),
-                        [(a.lead_id, a.rep_id or "", a.status, a.reason, a.expected_value, a.policy)
-                         for a in result.assignments])
+        return csv_text(("lead_id", "rep_id", "status", "reason", "expected_value", "policy",
+                         "reason_code", "queue"),
+                        [(a.lead_id, a.rep_id or "", a.status, a.reason, a.expected_value, a.policy,
+                          a.reason_code or "", a.queue or "") for a in result.assignments])
     return render_table(result, explanations or [])
 
 

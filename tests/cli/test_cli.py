@@ -9,6 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from solver.cli import main
+from solver.decode.reasons import ReasonCode
 
 REPS = "id,territories,segments,capacity,open_leads,quota_weight,available,skills\n" \
        "r1,EU;US,SMB;MM,3,0,1,true,fin:1.5\n" \
@@ -140,8 +141,10 @@ def test_csv_output(tmp_path: Path) -> None:
                                        str(tmp_path / "leads.csv"), "--format", "csv"])
     assert result.exit_code == 0
     lines = result.stdout.strip().splitlines()
-    assert lines[0] == "lead_id,rep_id,status,reason,expected_value,policy"
+    # The JSON's fields, in its order, then its optional queue (empty unless queued).
+    assert lines[0] == "lead_id,rep_id,status,reason,expected_value,policy,reason_code,queue"
     assert len(lines) == 4
+    assert lines[1].split(",")[6] in {code.value for code in ReasonCode}
 
 
 def test_yaml_and_json_inputs_match_csv(tmp_path: Path) -> None:
