@@ -37,6 +37,7 @@ class LedgerReads:
     _db: sqlite3.Connection
     _writes: int
     _loads_cache: tuple[tuple[int, int], dict[str, tuple[int, int]]] | None
+    _intake_cache: tuple[datetime, int, list[tuple[str, datetime]]] | None  # (since, last seq, rows)
 
     @mapped
     def runs(self) -> list[dict[str, Any]]:
@@ -143,9 +144,21 @@ class LedgerReads:
 
     @mapped
     def intake(self, since: datetime) -> list[tuple[str, datetime]]:
-        rows = self._db.execute("SELECT rep_id, at FROM events WHERE kind IN ('assigned', 'reassigned') "
-                                "AND at >= ? AND rep_id IS NOT NULL ORDER BY seq", (iso(since),))
-        return [(r[0], datetime.fromisoformat(r[1])) for r in rows]
+        # The caps read this on every decision: the rows read before are kept, and only events
+        # written since are fetched (the trail is append-only, and writers commit in seq order
+        # under the write lock; a rollback of this connection's own writes drops the cache).
+        cache = self._intake_cache
+        if cache is None or since < cache[0]:
+            cache = (since, 0, [])
+        # the last seq first: every event up to it is committed (or this connection's own)
+        top = int(self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
+        rows = self._db.execute(
+            "SELECT rep_id, at FROM events WHERE seq > ? AND seq <= ? AND kind IN ('assigned', "
+            "'reassigned') AND at >= ? AND rep_id IS NOT NULL ORDER BY seq", (cache[1], top, iso(since)))
+        kept = [item for item in cache[2] if item[1] >= since]
+        kept += [(r[0], datetime.fromisoformat(r[1])) for r in rows]
+        self._intake_cache = (since, top, kept)
+        return list(kept)
 
     @mapped
     def rotation(self) -> dict[str, dict[str, Any]]:

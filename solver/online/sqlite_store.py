@@ -99,6 +99,7 @@ class SqliteStore(LedgerReads, NestedTransactions):
         self._depth = 0
         self._writes = 0  # own writes, with `data_version` (others' commits) keys the loads cache
         self._loads_cache: tuple[tuple[int, int], dict[str, tuple[int, int]]] | None = None
+        self._intake_cache: tuple[datetime, int, list[tuple[str, datetime]]] | None = None
         try:
             self._db = sqlite_open.connect(self.path, read_only=read_only, timeout_s=timeout_s,
                                            check_same_thread=check_same_thread)
@@ -171,7 +172,7 @@ class SqliteStore(LedgerReads, NestedTransactions):
         self._execute("COMMIT")
 
     def _rollback(self) -> None:
-        self._loads_cache = None
+        self._loads_cache = self._intake_cache = None
         # SQLite rolls the transaction back itself on some errors (a full disk, an I/O error): a
         # ROLLBACK then fails with "no transaction is active" and would hide the real error. A
         # ROLLBACK that fails otherwise leaves a hot journal, rolled back when the file is next

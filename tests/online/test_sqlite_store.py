@@ -122,3 +122,20 @@ def test_a_router_on_a_migrated_ledger_reloads_its_backlog_and_buffer(v1_ledger)
         assert [e["kind"] for e in store.history("L7")] == ["accepted", "unassigned", "assigned"]
     with SqliteStore(v1_ledger) as store:  # opening it again does not migrate twice
         assert Router(team, policy, store, clock=lambda: now).loads() == {"R0": 2, "R1": 1}
+
+
+def test_intake_read_again_sees_another_connections_commits_and_forgets_a_rolled_back_write(tmp_path):
+    path = tmp_path / "l.db"
+    with SqliteStore(path) as one, SqliteStore(path) as two:
+        for k in range(3):
+            one.accept(Lead(id=f"L{k}", value=1.0), T0)
+        assert one.intake(T0) == []
+        two.decide([Assignment("L0", "R1", "assigned", "r", 1.0, "flow")], T0)
+        assert one.intake(T0) == [("R1", T0)]  # the other connection's commit
+        with pytest.raises(RuntimeError), one.transaction():
+            one.decide([Assignment("L1", "R2", "assigned", "r", 1.0, "flow")], T0)
+            assert one.intake(T0) == [("R1", T0), ("R2", T0)]  # its own write, not yet committed
+            raise RuntimeError("crash")
+        assert one.intake(T0) == [("R1", T0)]
+        two.decide([Assignment("L2", "R3", "assigned", "r", 1.0, "flow")], T0)
+        assert one.intake(T0) == [("R1", T0), ("R3", T0)] == two.intake(T0)
