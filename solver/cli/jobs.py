@@ -189,8 +189,10 @@ def _job_inputs(reps_path: str, leads_path: str, policy_path: str | None, column
         inputs = read_inputs(reps_path, leads_path, policy_path, columns_path=columns_path,
                              accounts_path=accounts_path)
     except InputError as exc:
-        # the loaders' one error for a file with a header (or an empty list) and no records
-        if exc.file != leads_path or exc.row is not None or exc.message != "no leads in the file":
+        # the loaders' errors for a file with a header (or an empty list) and no records, and for
+        # a file of zero bytes (an export with nothing to export)
+        if exc.file != leads_path or exc.row is not None or exc.message not in (
+                "no leads in the file", "file is empty"):
             raise
         policy = load_policy(policy_path)
         columns = policy.column_map.merged(load_columns(columns_path) if columns_path else None)
