@@ -134,8 +134,11 @@ class Router:
 
     @property
     def free_capacity(self) -> np.ndarray:
-        """Effort units each rep (in `table.ids` order) can still take."""
-        return self.team.free(self._loads())
+        """Effort units each rep (in `table.ids` order) can still take, caps over time included
+        (as of the clock's now): what the fast path's prices are learned against."""
+        loads = self._loads()
+        room = self.team.cap_room(self.store, self._now(None), loads)
+        return self.team.free(loads) if room is None else np.minimum(self.team.free(loads), room.rep)
 
     def loads(self) -> dict[str, int]:
         """Open leads per rep id: the reps' own `open_leads` plus assigned minus released."""
@@ -288,7 +291,8 @@ class Router:
         result to `install_prices`. (`tick` does all three at once by default.)
         `unplaced`: leads already seen that still need seats (a batch about to be solved).
         """
-        return self.pricing.job(self.free_capacity, unplaced)
+        # the free capacity (with caps, a read of the ledger) only when the prices are due
+        return self.pricing.job(self.free_capacity, unplaced) if self.pricer.due else None
 
     def install_prices(self, duals: np.ndarray | None) -> None:
         """Prices from a solved `pricing_job` (None keeps the current ones).
