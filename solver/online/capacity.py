@@ -72,6 +72,8 @@ class Team:
 
     def cap_room(self, store: LeadStore, now: datetime, loads: RepLoads) -> CapRoom | None:
         """What the caps over time leave each rep (and team) now; None without caps."""
+        if not self.caps.active:  # on every urgent lead's path: nothing to compute
+            return None
         return self.caps.room(store, now, self.table.capacity, self.held(loads), self.members)
 
     def table_at(self, now: datetime, loads: RepLoads, room: CapRoom | None = None) -> RepTable:
