@@ -30,8 +30,9 @@ from typing import Any
 import click
 
 from solver.cli.common import emit, format_option, input_errors_exit_2, out_option
-from solver.cli.jobs import _csv, _open_ledger, db_option, now_option, parse_now
+from solver.cli.jobs import _open_ledger, db_option, now_option, parse_now
 from solver.domain.errors import InputError
+from solver.domain.io import csv_text
 from solver.online import outcomes
 from solver.online.outcomes import ACTIONS, DISQUALIFY_REASONS, LeadEvent
 from solver.online.store import StoreError
@@ -80,7 +81,7 @@ def events(db_path: str, file_path: str, lock_timeout: float, now_text: str | No
                                                strict=True)) for r, done in zip(rows, applied, strict=True)],
                            "summary": summary}, indent=2) + "\n"
     elif fmt == "csv":
-        text = _csv(("lead_id", "action", "at", "applied"), rows)
+        text = csv_text(("lead_id", "action", "at", "applied"), rows)
     else:
         text = (format_rows(("lead_id", "action", "at", "applied"), rows) + "\n\n"
                 f"{summary['applied']} of {summary['events']} events applied; {summary['unchanged']} "

@@ -17,9 +17,7 @@ not a ledger) exit 2 with one line naming the cause and the path.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import json
 import sys
 import time
@@ -45,7 +43,7 @@ from solver.decode.reasons import ASSIGNED, UNASSIGNED_STATUS, ReasonCode
 from solver.decode.result import Assignment
 from solver.domain.accounts import load_accounts
 from solver.domain.errors import InputError
-from solver.domain.io import load_columns, load_policy, load_reps
+from solver.domain.io import csv_text, load_columns, load_policy, load_reps
 from solver.domain.model import Lead
 from solver.online.router import Router
 from solver.online.store import LeadStore, StoreError
@@ -164,7 +162,7 @@ def history(db_path: str, lead_id: str | None, run_ref: str | None, fmt: str, ou
     else:
         columns = ("seq", "at", "lead_id", "kind", "rep_id", "from_rep_id", "policy", "reason")
         rows = [tuple("" if e[c] is None else str(e[c]) for c in columns) for e in events]
-        text = _csv(columns, rows) if fmt == "csv" else format_rows(columns, rows) + "\n"
+        text = csv_text(columns, rows) if fmt == "csv" else format_rows(columns, rows) + "\n"
     emit(text, out_path)
 
 
@@ -289,7 +287,7 @@ def _render(assignments: list[Assignment], summary: dict[str, Any], fmt: str) ->
     columns = ("lead_id", "rep_id", "status", "reason", "expected_value", "policy")
     rows = [tuple("" if getattr(a, c) is None else str(getattr(a, c)) for c in columns) for a in assignments]
     if fmt == "csv":
-        return _csv(columns, rows)
+        return csv_text(columns, rows)
     c = summary["counts"]
     return (format_rows(columns, rows) + "\n\n"
             f"run {summary['run_id']} ({summary['policy']}): {c['leads']} new leads, {c['assigned']} "
@@ -297,10 +295,3 @@ def _render(assignments: list[Assignment], summary: dict[str, Any], fmt: str) ->
             f"{c['backlog_expired']} expired; {c['reassigned']} reassigned; "
             f"{c['already_in_ledger']} already in the ledger\n")
 
-
-def _csv(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
-    return buf.getvalue()

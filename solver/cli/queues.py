@@ -16,8 +16,9 @@ from pathlib import Path
 import click
 
 from solver.cli.common import emit, format_option, input_errors_exit_2, out_option
-from solver.cli.jobs import _csv, _open_ledger, db_option
+from solver.cli.jobs import _open_ledger, db_option
 from solver.domain.errors import InputError
+from solver.domain.io import csv_text
 from solver.online.store import StoreError
 from solver.report.tables import format_rows
 
@@ -47,7 +48,7 @@ def queues(db_path: str, queue: str | None, fmt: str, out_path: str | None) -> N
     else:
         rows = [tuple("" if row[c] is None else str(row[c]) for c in _COLUMNS) for row in leads]
         if fmt == "csv":
-            text = _csv(_COLUMNS, rows)
+            text = csv_text(_COLUMNS, rows)
         else:
             per_queue = ", ".join(f"{name}: {n}" for name, n in counts.items()) or "none"
             text = format_rows(_COLUMNS, rows) + f"\n\n{len(leads)} queued leads ({per_queue})\n"

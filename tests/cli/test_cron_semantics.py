@@ -213,3 +213,24 @@ def test_a_person_assigns_a_queued_lead_by_an_event_and_it_counts_as_the_reps_le
     bad = job.write("bad.csv", "lead_id,action,rep_id\norphan,won,R1\n")
     code, text = cli("events", "--db", str(job.db), "--file", str(bad))
     assert code == 2 and "row 1, field 'rep_id': a rep_id is for assign, not won" in text
+
+
+def test_csv_reports_of_run_history_queues_and_events_defuse_spreadsheet_formulas(tmp_path):
+    job = Job(tmp_path, "id,capacity\nR1,9\n",
+              "solver: flow\nfallback:\n  owner_inactive: {queue: review}\n  queues: [review]\n",
+              accounts="account_id,owner_id\nacme,OLD\n")
+    leads = job.write("formula.csv", 'id,value,account_id\n"=HYPERLINK(""x"")",10,acme\n')
+    code, text = cli("run", "--db", str(job.db), "--reps", str(job.reps), "--leads", str(leads),
+                     "--policy", str(job.policy), "--accounts", str(job.accounts), "--format", "csv")
+    assert code == 0, text
+    assert text.splitlines()[1].startswith("\"'=HYPERLINK(\"\"x\"\")\",")
+    events = job.write("events.csv", 'lead_id,action,rep_id\n"=HYPERLINK(""x"")",assign,R1\n')
+    for argv in (("history",), ("queues",)):
+        code, text = cli(*argv, "--db", str(job.db), "--format", "csv")
+        assert code == 0, text
+        rows = text.splitlines()[1:]
+        assert rows and all("'=HYPERLINK(" in row for row in rows), text
+        assert not any(",=HYPERLINK(" in row or row.startswith("=") for row in rows), text
+    code, text = cli("events", "--db", str(job.db), "--file", str(events), "--format", "csv")
+    assert code == 0, text
+    assert text.splitlines()[1].startswith("\"'=HYPERLINK(\"\"x\"\")\",assign,")
