@@ -219,18 +219,19 @@ def lead_detail(router: Router, lead_id: str) -> LeadDetail | None:
 
 
 def act_on_lead(router: Router, lead_id: str, method: Literal["touch", "release"]) -> LeadDetail | None:
-    """Touch or release an assigned lead, or release (close) one waiting in the backlog; then its detail.
+    """Touch or release an assigned lead, or release (close) one waiting in the backlog or a named
+    queue; then its detail.
 
     Other unassigned and pending leads: no-op.
     """
     detail = lead_detail(router, lead_id)
     if detail is not None and (detail.status == "assigned"
-                               or (method == "release" and _in_backlog(router, lead_id))):
+                               or (method == "release" and _closable(router, lead_id))):
         getattr(router, method)(lead_id)
         detail = lead_detail(router, lead_id)
     return detail
 
 
-def _in_backlog(router: Router, lead_id: str) -> bool:
+def _closable(router: Router, lead_id: str) -> bool:
     status = router.store.status(lead_id)
-    return status is not None and status.in_backlog
+    return status is not None and status.closable
