@@ -1,7 +1,9 @@
 """Batch assignment: records in, explained assignments out.
 
 `assign(reps, leads, policy)` is the Python API of `leadsolver assign`: compile
-once, run the policy named by the policy (or `solver=`), decode.
+once, run the policy named by the policy (or `solver=`), decode. With no ledger
+to count, `policy.caps` bound the batch itself: a per-day (week, month, 24 h)
+cap as the batch's whole intake, utilisation against the reps' open leads.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
+from solver.compile.caps import batch_room, capped_table, with_team_caps
 from solver.compile.problem import compile_problem
+from solver.compile.scoring import compile_reps
 from solver.decode.result import Result, decode
 from solver.domain.errors import InputError
 from solver.domain.model import Account, Lead, Policy, Rep, check_owners, check_unique_ids
@@ -39,7 +43,11 @@ def assign(
                  departed_ok=policy.fallback.owner_inactive is not None)
     check_solver_fits(policy, leads, leads_file=leads_file)
     start = time.perf_counter()
-    problem = compile_problem(reps, leads, policy, accounts, leads_file=leads_file)
+    table = compile_reps(reps)
+    # One batch with no ledger: its caps bound the batch itself (`solver.compile.caps`).
+    room = batch_room(table, policy)
+    problem = with_team_caps(compile_problem(capped_table(table, room), leads, policy, accounts,
+                                             leads_file=leads_file), room)
     compile_time = time.perf_counter() - start
     solution = solve(problem, policy.solver)
     return decode(problem, solution, policy.solver, compile_time)

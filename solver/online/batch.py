@@ -16,6 +16,7 @@ from datetime import datetime
 
 import numpy as np
 
+from solver.compile.caps import CapRoom, with_team_caps
 from solver.compile.problem import Problem, compile_problem
 from solver.compile.scoring import RepTable
 from solver.decode.reasons import Reason, ReasonCode
@@ -23,7 +24,6 @@ from solver.decode.result import Assignment
 from solver.domain.model import Lead, Policy
 from solver.online import rotation
 from solver.online.capacity import Team
-from solver.online.caps import CapRoom, with_team_caps
 from solver.online.explain import with_reason
 from solver.online.store import LeadStore
 

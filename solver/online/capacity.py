@@ -18,11 +18,12 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 
 from solver.compile import fairness
+from solver.compile.caps import CapRoom
 from solver.compile.routing import with_rules
 from solver.compile.scoring import RepTable, compile_reps
 from solver.domain.availability import RepCalendar
 from solver.domain.model import Account, Policy, Rep
-from solver.online.caps import CapRoom, RepCaps
+from solver.online.caps import RepCaps
 from solver.online.fastpath import LeadScorer
 from solver.online.store import LeadStore, RepLoads
 

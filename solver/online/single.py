@@ -14,13 +14,13 @@ from datetime import datetime
 
 import numpy as np
 
+from solver.compile.caps import CapRoom, with_team_caps
 from solver.compile.problem import UNASSIGNED, compile_problem
 from solver.decode.reasons import ASSIGNED, UNASSIGNED_STATUS, ReasonCode
 from solver.decode.result import Assignment
 from solver.domain.model import Lead, Policy
 from solver.online.batch import cap_reached
 from solver.online.capacity import Team
-from solver.online.caps import CapRoom, with_team_caps
 from solver.online.explain import FAST_PATH, fast_explanation, fast_reason, urgent_unassigned
 from solver.online.fastpath import LeadRow, choose_rep
 from solver.online.pricing import SeatPricing

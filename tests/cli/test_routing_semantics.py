@@ -143,3 +143,22 @@ def test_a_lead_naming_an_owner_who_left_takes_the_fallback_with_a_warning(tmp_p
     assert by_lead["kept"]["rep_id"] == "R1" and by_lead["new"]["rep_id"] == "R1"
     refused = CliRunner().invoke(main, argv)
     assert refused.exit_code == 2 and "names no rep" in refused.stderr
+
+
+def test_caps_bound_a_batch_with_no_ledger(tmp_path: Path) -> None:
+    """Review finding: `assign` ignored caps. With no ledger to count, a per_day cap bounds the
+    batch as the day's whole intake, utilisation bounds open leads against capacity, and a team's
+    cap bounds its members together."""
+    reps = "id,capacity,open_leads\nR1,4,0\nR2,4,1\nR3,4,0\n"
+    leads = "id,value\n" + "".join(f"l{i},{10 + i}\n" for i in range(12))
+    policy = """
+teams: [{id: pair, members: [R1, R3]}]
+caps:
+  default: {utilisation: 0.75}
+  reps: {R1: {per_day: 2}}
+  teams: {pair: {per_day: 3}}
+"""
+    taken = {r["rep_id"]: r["assigned"] for r in run(tmp_path, reps, leads, policy)["summary"]["rep_loads"]}
+    assert taken["R1"] <= 2  # its per_day
+    assert taken["R2"] == 2  # utilisation: 3 of 4 open at most, 1 already open
+    assert taken["R1"] + taken["R3"] == 3  # the team's per_day, shared
