@@ -27,7 +27,7 @@ from typing import Any
 
 import click
 
-from solver.cli.batch import Inputs, read_inputs, warn_typos
+from solver.cli.batch import Inputs, warn_typos
 from solver.cli.common import (
     accounts_option,
     columns_option,
@@ -39,12 +39,14 @@ from solver.cli.common import (
     policy_option,
     reps_option,
 )
+from solver.decode.batch import check_solver_fits
 from solver.decode.reasons import ASSIGNED, UNASSIGNED_STATUS, ReasonCode
 from solver.decode.result import Assignment
 from solver.domain.accounts import load_accounts
 from solver.domain.errors import InputError
-from solver.domain.io import csv_text, load_columns, load_policy, load_reps
-from solver.domain.model import Lead
+from solver.domain.io import csv_text, load_columns, load_leads, load_policy, load_reps
+from solver.domain.labels import unmatched_values
+from solver.domain.model import Lead, check_policy_reps
 from solver.online.router import Router
 from solver.online.store import LeadStore, StoreError
 from solver.online.stores import open_store
@@ -182,21 +184,17 @@ def parse_now(text: str | None) -> datetime:
 
 def _job_inputs(reps_path: str, leads_path: str, policy_path: str | None, columns_path: str | None,
                 accounts_path: str | None) -> Inputs:
-    """The run's inputs; a leads file without leads is none (cron's "nothing new"), not an error."""
-    try:
-        inputs = read_inputs(reps_path, leads_path, policy_path, columns_path=columns_path,
-                             accounts_path=accounts_path)
-    except InputError as exc:
-        # the loaders' errors for a file with a header (or an empty list) and no records, and for
-        # a file of zero bytes (an export with nothing to export)
-        if exc.file != leads_path or exc.row is not None or exc.message not in (
-                "no leads in the file", "file is empty"):
-            raise
-        policy = load_policy(policy_path)
-        columns = policy.column_map.merged(load_columns(columns_path) if columns_path else None)
-        reps = load_reps(reps_path, policy=policy, columns=columns)
-        accounts = load_accounts(accounts_path, reps, policy=policy) if accounts_path else None
-        return Inputs(reps, [], policy, columns, accounts, [])
+    """The run's inputs, checked as `assign` checks them (`read_inputs`), except that a leads file
+    without leads is none (cron's "nothing new"), not an error."""
+    policy = load_policy(policy_path)
+    columns = policy.column_map.merged(load_columns(columns_path) if columns_path else None)
+    reps = load_reps(reps_path, policy=policy, columns=columns)
+    check_policy_reps(policy, reps, policy_file=policy_path or "policy")
+    leads = load_leads(leads_path, reps, policy=policy, columns=columns, allow_empty=True)
+    accounts = load_accounts(accounts_path, reps, policy=policy) if accounts_path else None
+    check_solver_fits(policy, leads, leads_file=leads_path)
+    inputs = Inputs(reps, leads, policy, columns, accounts,
+                    unmatched_values(reps, leads, policy, leads_file=leads_path, columns=columns))
     warn_typos(inputs)
     return inputs
 

@@ -53,9 +53,12 @@ def load_reps(path: str | os.PathLike[str], *, policy: Policy | None = None,
 
 def load_leads(
     path: str | os.PathLike[str], reps: Sequence[Rep] | None = None, *,
-    policy: Policy | None = None, columns: ColumnMap | None = None,
+    policy: Policy | None = None, columns: ColumnMap | None = None, allow_empty: bool = False,
 ) -> list[Lead]:
     """Read leads; with `reps`, also check that every owner_id names one of them.
+
+    A file without leads (zero bytes, a header only, an empty list) is an
+    InputError, or no leads with `allow_empty` (`run`: a day with nothing new).
 
     With `reps`, lead labels take the reps' spelling (`solver.domain.labels`);
     with `policy`, its column mapping and aliases apply (`columns` over them).
@@ -64,7 +67,7 @@ def load_leads(
     read, _ = policy.rule_set.inputs() if policy else (set(), set())
     transform = Normalizer(reps or (), cmap) if reps is not None or cmap.aliases else None
     leads = _load_records(Path(path), Lead, "leads", wanted=cmap.wanted("leads"), read=read,
-                          defaults=cmap.lead_defaults(), transform=transform)
+                          defaults=cmap.lead_defaults(), transform=transform, allow_empty=allow_empty)
     if reps is not None:
         leads = owners_by_name(reps, leads)
         departed_ok = policy is not None and policy.fallback.owner_inactive is not None

@@ -41,30 +41,32 @@ class InputWarning(UserWarning):
 
 def load_records(path: Path, model: type[RecordT], kind: str, *, wanted: Wanted | None = None,
                  read: Collection[str] = (), defaults: Mapping[str, str] | None = None,
-                 transform: Transform | None = None) -> list[RecordT]:
+                 transform: Transform | None = None, allow_empty: bool = False) -> list[RecordT]:
     """Records of `model` from a CSV, JSON or YAML file, every problem an InputError.
 
     `wanted` renames the file's columns to fields (`solver.domain.columns`);
     `defaults` fill blank fields; `transform` edits each record's values before
     validation. Columns that are no field go into the record's `attributes`
     (when it has them): one warning names those that no name in `read` covers.
+    A file without records (zero bytes, a header only, an empty list) is an
+    error, or no records with `allow_empty`.
     """
     return _load_records(path, model, kind, wanted=wanted or {}, read=read, defaults=defaults,
-                         transform=transform)
+                         transform=transform, allow_empty=allow_empty)
 
 
 def _load_records(path: Path, model: type[RecordT], kind: str, *, wanted: Wanted,
                   read: Collection[str] = (), defaults: Mapping[str, str] | None = None,
-                  transform: Transform | None = None) -> list[RecordT]:
+                  transform: Transform | None = None, allow_empty: bool = False) -> list[RecordT]:
     fields = set(model.model_fields)
     required = sorted(name for name, f in model.model_fields.items()
                       if f.is_required() and name not in (defaults or {}))
     keeps = "attributes" in fields
     if path.suffix.lower() == ".csv":
-        rows = _csv_rows(path, kind, required, wanted, fields)
+        rows = _csv_rows(path, kind, required, wanted, fields, allow_empty=allow_empty)
         what = "columns"
     else:
-        rows = _document_rows(path, kind, required, wanted)
+        rows = _document_rows(path, kind, required, wanted, allow_empty=allow_empty)
         what = "fields"
     records: list[RecordT] = []
     unread: set[str] = set()
@@ -88,7 +90,7 @@ def _load_records(path: Path, model: type[RecordT], kind: str, *, wanted: Wanted
             shown += f" and {len(names) - _MAX_NAMED_COLUMNS} more"
         kept = "kept as attributes; no routing rule reads them" if keeps else "ignored"
         warnings.warn(f"{path}: unknown {what} ({kept}): {shown}", InputWarning, stacklevel=3)
-    if not records:
+    if not records and not allow_empty:
         raise InputError(f"no {kind} in the file", file=str(path))
     check_unique_ids(records, file=str(path), what=kind[:-1])  # type: ignore[arg-type]
     return records
@@ -111,7 +113,8 @@ def _attributes(extra: dict[str, Any], path: Path, row: int) -> dict[str, str]:
     return out
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, *, allow_empty: bool = False) -> str:
+    """The file's UTF-8 text; a blank file is an InputError unless `allow_empty`."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -126,7 +129,7 @@ def read_text(path: Path) -> str:
             f"not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line}); save the file as UTF-8",
             file=str(path), row=max(line - 1, 1),
         ) from None
-    if not text.strip():
+    if not text.strip() and not allow_empty:
         raise InputError("file is empty", file=str(path))
     return text
 
@@ -147,8 +150,10 @@ def sniff_delimiter(text: str, known: set[str]) -> str:
 
 
 def _csv_rows(path: Path, kind: str, required: Sequence[str], wanted: Wanted,
-              fields: set[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    text = read_text(path)
+              fields: set[str], *, allow_empty: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
+    text = read_text(path, allow_empty=allow_empty)
+    if not text.strip():
+        return
     delimiter = sniff_delimiter(text, known_columns(wanted, fields))
     # In a ';'-delimited file, ';' cannot part list items: they are ','-separated there.
     separator = "," if delimiter == ";" else ";"
@@ -237,9 +242,12 @@ def parse_document(path: Path) -> Any:
 
 
 def _document_rows(
-    path: Path, kind: str, required: Sequence[str], wanted: Wanted
+    path: Path, kind: str, required: Sequence[str], wanted: Wanted, *, allow_empty: bool = False
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    data = parse_document(path)
+    text = read_text(path, allow_empty=allow_empty)
+    if not text.strip():
+        return
+    data = documents.parse_document(path, text)
     if isinstance(data, dict) and kind in data:
         data = data[kind]
     if not isinstance(data, list):

@@ -142,6 +142,8 @@ def test_an_empty_leads_file_is_nothing_new_and_still_places_the_backlog(tmp_pat
                          "--format", "json")
         assert code == 0, text
         assert json.loads(text)["summary"]["counts"]["leads_in_file"] == 0
+        code, text = cli("assign", "--reps", str(job.reps), "--leads", str(path))  # a batch needs leads
+        assert code == 2 and f"{path}: " in text and ("file is empty" in text or "no leads in the file" in text)
     won = [e for e in job.history()["events"] if e["kind"] == "won"]
     assert [(e["lead_id"], e["rep_id"], e["expected_value"]) for e in won] == [("L1", "R1", 2500.0)]
 

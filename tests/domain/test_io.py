@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from solver.domain.errors import InputError
-from solver.domain.io import csv_dicts, csv_text, write_atomic
+from solver.domain.io import csv_dicts, csv_text, load_leads, write_atomic
 
 
 def test_csv_text_quotes_what_needs_quoting_and_ends_rows_with_newline() -> None:
@@ -54,3 +54,28 @@ def test_csv_text_defuses_cells_a_spreadsheet_would_run_as_formulas(cell: str, w
 def test_csv_text_keeps_numbers_numbers() -> None:
     text = csv_text(("value", "delta", "text"), [(-2.5, -3, "-3")])
     assert text.splitlines()[1] == "-2.5,-3,'-3"
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("zero.csv", "", "file is empty"),
+    ("blank.csv", "\n  \n", "file is empty"),
+    ("header.csv", "id,value\n", "no leads in the file"),
+    ("empty.json", "[]", "no leads in the file"),
+    ("empty.yaml", "leads: []\n", "no leads in the file"),
+])
+def test_a_leads_file_without_leads_is_an_error_unless_allowed_empty(tmp_path, name, text, message) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(InputError, match=message):
+        load_leads(path)
+    assert load_leads(path, allow_empty=True) == []
+
+
+def test_allow_empty_still_checks_a_header_and_the_rows(tmp_path) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text("value\n")
+    with pytest.raises(InputError, match="missing required column"):
+        load_leads(path, allow_empty=True)
+    path.write_text("id,value\nL1,lots\n")
+    with pytest.raises(InputError, match="row 1, field 'value'"):
+        load_leads(path, allow_empty=True)
