@@ -47,6 +47,10 @@ class ReasonCode(StrEnum):
     CAP_REACHED = "cap_reached"
     CLOSED_IN_QUEUE = "closed_in_queue"  # released or closed while in a named queue
     ASSIGNED_BY_PERSON = "assigned_by_person"  # a person gave a queued (or waiting) lead its rep
+    # A fallback (no rule admits a rep, or the owner left) sent it to a team or rep that placed it.
+    FALLBACK = "fallback"
+    # Its eligible reps with room of their own are all in capped teams that are full.
+    TEAM_CAP = "team_cap"
 
     @property
     def text(self) -> str:
@@ -86,6 +90,9 @@ _TEXTS: dict[ReasonCode, str] = {
     ReasonCode.CAP_REACHED: "cap: all {eligible} eligible reps reached a cap or their capacity ({caps})",
     ReasonCode.CLOSED_IN_QUEUE: "closed while in the queue {queue}: no rep took it",
     ReasonCode.ASSIGNED_BY_PERSON: "assigned by a person from {where}",
+    ReasonCode.FALLBACK: "{note}: rank {rank} of {eligible} eligible reps by {basis}",
+    ReasonCode.TEAM_CAP: ("team cap: the eligible reps with room of their own ({eligible}) are all in "
+                          "{teams}, at the team's cap"),
 }
 
 
@@ -131,7 +138,10 @@ def lead_reasons(problem: Problem, owner: np.ndarray, only_unassigned: bool = Fa
         better = ((problem.profit[placed] > chosen[:, None] + 1e-9) & elig).sum(axis=1)
         count = elig.sum(axis=1)
         for i, f, b, c in zip(placed, forced, better, count, strict=True):
-            reasons[int(i)] = placed_reason(bool(f), int(b), int(c), basis(problem))
+            note = problem.notes.get(int(i))
+            reasons[int(i)] = (ReasonCode.FALLBACK.reason(note=note, rank=int(b) + 1, eligible=int(c),
+                                                          basis=basis(problem))
+                               if note and not f else placed_reason(bool(f), int(b), int(c), basis(problem)))
     rows = np.flatnonzero(owner < 0)
     if rows.size:
         free = problem.capacity - problem.used_capacity(owner)
@@ -214,18 +224,27 @@ def unassigned_reasons(problem: Problem, rows: np.ndarray, free: np.ndarray) -> 
     eligible = problem.eligible[rows]
     effort = problem.effort[rows]
     room = free[None, :] >= (effort[:, None] if effort.ndim == 1 else effort)
+    own_room = eligible & room  # room of the rep's own, before its team's cap
+    blocked_by = np.zeros((rows.size, 0, problem.m), dtype=bool)
     if problem.team_room.size:  # a rep with room in a full team has no room
         used = problem.capacity - free  # effort each rep holds after the batch
         team_free = problem.team_room - problem.capped_teams.astype(np.int64) @ used
-        room &= ~(problem.capped_teams[None, :, :] & (team_free[None, :, None] < (
-            effort[:, None, None] if effort.ndim == 1 else effort[:, None, :]))).any(axis=1)
+        blocked_by = problem.capped_teams[None, :, :] & (team_free[None, :, None] < (
+            effort[:, None, None] if effort.ndim == 1 else effort[:, None, :]))
+        room &= ~blocked_by.any(axis=1)
     n_eligible = eligible.sum(axis=1)
     full = ~(eligible & room).any(axis=1)
+    capped_ids = [t for t, c in zip(problem.team_ids, problem.team_capacity, strict=True) if c >= 0] \
+        if problem.team_capacity is not None else []
     out = []
     for row, reason in enumerate(reasons):
         if reason is None:
             if n_eligible[row] == 0:
                 reason = ReasonCode.NO_ELIGIBLE_REP.reason()
+            elif full[row] and own_room[row].any():  # room of their own, but their teams are full
+                teams = [capped_ids[t] for t in np.flatnonzero((blocked_by[row] & own_room[row]).any(axis=1))]
+                reason = ReasonCode.TEAM_CAP.reason(eligible=int(own_room[row].sum()),
+                                                    teams=", ".join(teams))
             elif full[row]:
                 reason = ReasonCode.CAPACITY.reason(eligible=n_eligible[row])
             else:

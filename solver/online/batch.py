@@ -58,7 +58,7 @@ def cap_reasons(answers: Sequence[Assignment], problem: Problem, room: CapRoom |
                   if team in members and left - used[members[team]].sum() <= 0]
     out = []
     for i, a in enumerate(answers):
-        if a.reason_code is ReasonCode.CAPACITY:
+        if a.reason_code in (ReasonCode.CAPACITY, ReasonCode.TEAM_CAP):
             reason = cap_reached(problem.eligible[i], capped, room, full_teams, problem.team_ids,
                                  problem.team_membership)
             if reason is not None:

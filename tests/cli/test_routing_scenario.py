@@ -188,8 +188,10 @@ def test_the_off_rule_is_not_applied_and_the_public_sector_team_cap_binds() -> N
     taken = sum(a["rep_id"] in members for a in routed().values())
     open_now = sum(int(REPS[r]["open_leads"]) for r in members)
     assert taken == 20 - open_now  # the team's capacity: 20 open leads
-    full = [i for i, a in routed().items() if a["reason_code"] == "capacity"]
-    assert any(desk(LEADS[i]) == "public" for i in full)
+    # Left over by the team's cap, and said so (the reps themselves still had room).
+    full = [i for i, a in routed().items() if a["reason_code"] == "team_cap"]
+    assert full and all(desk(LEADS[i]) == "public" for i in full)
+    assert all("public_sector" in routed()[i]["reason"] for i in full)
 
 
 def test_the_caps_bound_the_batch() -> None:

@@ -162,3 +162,20 @@ caps:
     assert taken["R1"] <= 2  # its per_day
     assert taken["R2"] == 2  # utilisation: 3 of 4 open at most, 1 already open
     assert taken["R1"] + taken["R3"] == 3  # the team's per_day, shared
+
+
+def test_a_lead_placed_by_a_fallback_rep_says_so(tmp_path: Path) -> None:
+    """Review finding: a fallback placement read as an ordinary one (placed_by_rank)."""
+    reps = "id,capacity,region\nR1,9,eu\nR2,9,us\n"
+    leads = "id,value,country\nde,10,DE\nbr,10,BR\n"
+    policy = """
+routing_rules:
+  - {name: europe, when: {country: DE}, then: {admit: {rep_attribute: region, in: [eu]}}}
+  - {name: americas, when: {country: US}, then: {admit: {rep_attribute: region, in: [us]}}}
+  - {name: covered, when: {country: {not_in: [DE, US]}}, then: {exclude: {reps: [R1, R2]}}}
+fallback: {no_rule_match: {rep: R2}}
+"""
+    by_lead = {a["lead_id"]: a for a in run(tmp_path, reps, leads, policy)["assignments"]}
+    assert by_lead["de"]["reason_code"] == "placed_by_rank"
+    assert by_lead["br"]["rep_id"] == "R2" and by_lead["br"]["reason_code"] == "fallback"
+    assert by_lead["br"]["reason"].startswith("fallback: no rule admits a rep; sent to rep R2")

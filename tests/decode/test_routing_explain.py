@@ -46,7 +46,10 @@ def test_a_team_at_its_cap_is_named_for_the_reps_it_holds_back() -> None:
     leads = [Lead(id="x", value=100, industry="sw"), Lead(id="y", value=10, industry="sw")]
     result = assign(REPS, leads, policy)
     assert [a.rep_id for a in result.assignments] == ["A", None]
-    assert result.assignments[1].reason_code == ReasonCode.CAPACITY
+    # The headline names the team: A and B each have room; their team does not (review finding).
+    assert result.assignments[1].reason_code == ReasonCode.TEAM_CAP
+    assert result.assignments[1].reason == ("team cap: the eligible reps with room of their own (2) are all in t, "
+                                                 "at the team's cap")
     why_not = {alt.rep.rep_id: alt.why_not for alt in result.explain("x").alternatives}
     assert why_not["B"] == "team cap: team t is at its cap (its room went to other leads)"
 
