@@ -276,7 +276,8 @@ def input_error_from(exc: ValidationError, file: str, row: int | None) -> InputE
     err = exc.errors()[0]
     loc = [str(p) for p in err["loc"] if not isinstance(p, int)]
     field = ".".join(loc) or None
-    message = err["msg"]
+    # pydantic prefixes a validator's own message with "Value error, ": the message is ours.
+    message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         message = "unknown key"
     elif err["type"] == "missing":

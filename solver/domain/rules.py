@@ -210,6 +210,9 @@ class RoutingRule(_Strict):
     @classmethod
     def _name_the_rule(cls, data: Any, handler: Any) -> RoutingRule:
         name = data.get("name") if isinstance(data, dict) else None
+        if isinstance(data, dict) and not name:
+            # Rules are named in explanations and validate's report: a rule needs its name first.
+            raise fail("every rule needs a name (name: ...), used in explanations and reports")
         if isinstance(data, dict):
             try:
                 data = {**data, "when": parse_when(data.get("when")), "then": _action(data.get("then"))}

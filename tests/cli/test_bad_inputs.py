@@ -286,6 +286,8 @@ CASES = [
         command="run", policy_yaml="routing_rules: [{name: x, then: {exclude: {reps: [R1]}}}]\n"),
     bad("caps for a rep that is no rep", "policy.yaml, field 'caps.reps'", "'nope' names no rep",
         command="validate", policy_yaml="caps: {reps: {nope: {per_day: 1}}}\n"),
+    bad("a routing rule without a name", "policy.yaml, row 1, field 'routing_rules'", "needs a name",
+        command="validate", policy_yaml="routing_rules: [{then: {exclude: {reps: [r1]}}}]\n"),
     # -- through `run`: refused before the ledger is opened, so no ledger file either
     bad("run: capacity 10^20", "reps.csv, row 2, field 'capacity'", "less than or equal to 1000000",
         command="run", reps_csv=REPS.replace("r2,*,SMB;MM,2", "r2,*,SMB;MM," + "1" + "0" * 20)),
