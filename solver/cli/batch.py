@@ -26,7 +26,8 @@ from solver.domain.columns import ColumnMap, Kind
 from solver.domain.errors import InputError
 from solver.domain.io import InputWarning, csv_text, load_columns, load_leads, load_policy, load_reps
 from solver.domain.labels import unmatched_values
-from solver.domain.model import Account, Lead, Policy, Rep, check_policy_reps
+from solver.domain.model import Account, Lead, Policy, Rep
+from solver.domain.policy_checks import check_policy_reps
 from solver.domain.records import header_renames
 from solver.policies import policy_names
 from solver.report.tables import format_rows
