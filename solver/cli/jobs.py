@@ -46,7 +46,8 @@ from solver.domain.accounts import load_accounts
 from solver.domain.errors import InputError
 from solver.domain.io import csv_text, load_columns, load_leads, load_policy, load_reps
 from solver.domain.labels import unmatched_values
-from solver.domain.model import Lead, check_policy_reps
+from solver.domain.model import Lead
+from solver.domain.policy_checks import check_policy_reps
 from solver.online.router import Router
 from solver.online.store import LeadStore, StoreError
 from solver.online.stores import open_store
