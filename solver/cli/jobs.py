@@ -27,7 +27,7 @@ from typing import Any
 
 import click
 
-from solver.cli.batch import Inputs, warn_typos
+from solver.cli.batch import Inputs, rule_lines, warn_typos
 from solver.cli.common import (
     accounts_option,
     columns_option,
@@ -102,6 +102,10 @@ def run_job(db_path: str, reps_path: str, leads_path: str, policy_path: str | No
     inputs = _job_inputs(reps_path, leads_path, policy_path, columns_path, accounts_path)
     reps, leads, policy = inputs.reps, inputs.leads, inputs.policy
     bar.show(f"read {len(leads):,} leads", len(leads))
+    if policy.has_routing_rules and leads:
+        # the rules against the file's leads, as `validate` checks them: a rule that reads a field
+        # the leads lack fails here, before the ledger is opened (a bad input writes nothing)
+        rule_lines(inputs, policy_path, leads_path)
     ledger = _open_ledger(db_path, lock_timeout)
 
     def changed(k: int, lead: Lead) -> None:

@@ -124,3 +124,21 @@ def test_a_progress_bar_on_stderr_when_asked(tmp_path):
     assert out.exit_code == 0
     assert "run" in out.stderr and "recorded" in out.stderr
     json.loads(out.stdout)  # stdout stays the report
+
+
+def test_a_routing_rule_the_leads_break_exits_2_and_leaves_no_ledger_behind(tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("solver: flow\nrouting_rules:\n"
+                      "  - {name: big, when: 'budget >= 3', then: {admit: {reps: [R1]}}}\n")
+    reps, leads = tmp_path / "reps.csv", tmp_path / "leads.csv"
+    reps.write_text("id,capacity\nR1,5\n")
+    leads.write_text("id,value\nL1,5\n")
+    db = tmp_path / "new.db"
+    argv = ("run", "--db", str(db), "--reps", str(reps), "--leads", str(leads), "--policy", str(policy))
+    out = invoke(*argv)
+    assert out.exit_code == 2 and "unknown lead field 'budget'" in out.stderr, out.output
+    assert list(tmp_path.glob("new.db*")) == []  # no ledger, no journal: nothing written
+    leads.write_text("id,value,budget\nL1,5,4\n")  # the same run with the field: a ledger, L1 routed
+    done = invoke(*argv, "--format", "json")
+    assert done.exit_code == 0, done.output
+    assert [a["rep_id"] for a in json.loads(done.stdout)["assignments"]] == ["R1"]
