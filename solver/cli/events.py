@@ -16,7 +16,8 @@ lead the rep in `rep_id`); `at` is ISO 8601 (default: now); `value` is a won
 deal's value. Every row is checked first, then all are applied in one
 transaction: a bad row (or a lead the ledger does not know, or has not
 decided yet) is one message naming the file, row and field, exit 2, nothing
-applied. Applying the same file again changes nothing.
+applied. Applying the same file again changes nothing. Lead and rep ids
+follow the id rule (`solver.domain.ids`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import click
 from solver.cli.common import emit, format_option, input_errors_exit_2, out_option
 from solver.cli.jobs import _open_ledger, db_option, now_option, parse_now
 from solver.domain.errors import InputError
+from solver.domain.ids import normalize_id
 from solver.domain.io import csv_text
 from solver.online import outcomes
 from solver.online.outcomes import ACTIONS, DISQUALIFY_REASONS, LeadEvent
@@ -124,9 +126,16 @@ def _event(raw: dict[str, Any], path: str, row: int, now: datetime) -> LeadEvent
     def bad(field: str, message: str) -> InputError:
         return InputError(message, file=path, row=row, field=field)
 
-    lead_id, action = text("lead_id"), text("action").lower()
-    if not lead_id:
+    def an_id(field: str) -> str:
+        try:
+            return normalize_id(text(field))
+        except ValueError as exc:  # the id rule's message
+            raise bad(field, str(exc)) from None
+
+    action = text("action").lower()
+    if not text("lead_id"):
         raise bad("lead_id", "a lead id is required")
+    lead_id = an_id("lead_id")
     if action not in ACTIONS:
         raise bad("action", f"{text('action')!r} is not an action ({' | '.join(ACTIONS)})")
     at = now
@@ -153,7 +162,7 @@ def _event(raw: dict[str, Any], path: str, row: int, now: datetime) -> LeadEvent
             raise bad("value", "a deal's value is a finite number >= 0")
         if action != "won":
             raise bad("value", f"a value is for won deals, not {action}")
-    rep_id = text("rep_id") or None
+    rep_id = an_id("rep_id") if text("rep_id") else None
     if (action == "assign") != (rep_id is not None):
         raise bad("rep_id", "assign needs the rep's id" if action == "assign"
                   else f"a rep_id is for assign, not {action}")
