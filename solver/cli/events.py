@@ -15,14 +15,17 @@ no_budget, no_authority, other) | assign (a person gives a queued or waiting
 lead the rep in `rep_id`); `at` is ISO 8601 (default: now); `value` is a won
 deal's value. Every row is checked first, then all are applied in one
 transaction: a bad row (or a lead the ledger does not know, or has not
-decided yet) is one message naming the file, row and field, exit 2, nothing
-applied. Applying the same file again changes nothing. Lead and rep ids
-follow the id rule (`solver.domain.ids`).
+decided yet, or a disposition other than the one recorded for the lead) is
+one message naming the file, row and field, exit 2, nothing applied. Applying
+the same file again changes nothing. Lead and rep ids follow the id rule
+(`solver.domain.ids`); a CSV file may be `,` `;` tab or `|`-delimited; a file
+of zero bytes is nothing to apply.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 from datetime import datetime
 from pathlib import Path
@@ -35,9 +38,10 @@ from solver.cli.jobs import _open_ledger, db_option, now_option, parse_now
 from solver.domain.errors import InputError
 from solver.domain.ids import normalize_id
 from solver.domain.io import csv_text
+from solver.domain.records import sniff_delimiter
 from solver.online import outcomes
-from solver.online.outcomes import ACTIONS, DISQUALIFY_REASONS, LeadEvent
-from solver.online.store import StoreError
+from solver.online.outcomes import ACTIONS, DISPOSITIONS, DISQUALIFY_REASONS, LeadEvent
+from solver.online.store import LeadStore, StoreError
 from solver.report.tables import format_rows
 
 _COLUMNS = ("lead_id", "action", "at", "reason", "value", "rep_id")
@@ -61,34 +65,74 @@ def events(db_path: str, file_path: str, lock_timeout: float, now_text: str | No
     todo = read_events(file_path, now)
     if not Path(db_path).is_file():
         raise InputError("no ledger at this path", file=db_path)
+    if not todo:
+        emit(_render([], [], fmt, f"nothing to apply: {file_path} has no events\n"), out_path)
+        return
     ledger = _open_ledger(db_path, lock_timeout)
     try:
         with ledger.transaction():
+            dispositions: dict[str, tuple[Disposition, str]] = {}
             for row, event in enumerate(todo, start=1):
                 status = ledger.status(event.lead_id)
                 if status is None or status.undecided:
                     why = "is not in the ledger" if status is None else "has no answer yet (still buffered)"
                     raise InputError(f"lead {event.lead_id!r} {why}", file=file_path, row=row,
                                      field="lead_id")
+                _check_disposition(ledger, event, dispositions, file_path, row)
             applied = [outcomes.apply(ledger, event) for event in todo]
     except StoreError as exc:
         raise InputError(str(exc)) from None
     finally:
         ledger.close()
+    emit(_render(todo, applied, fmt), out_path)
+
+
+def _render(todo: list[LeadEvent], applied: list[bool], fmt: str, table: str | None = None) -> str:
+    """The events and whether each changed the ledger; `table` replaces the table's text."""
     rows: list[tuple[str, ...]] = [(e.lead_id, e.action, e.at.isoformat(), "yes" if done else "no (already)")
-            for e, done in zip(todo, applied, strict=True)]
+                                   for e, done in zip(todo, applied, strict=True)]
     summary = {"events": len(todo), "applied": sum(applied), "unchanged": len(todo) - sum(applied)}
+    columns = ("lead_id", "action", "at", "applied")
     if fmt == "json":
-        text = json.dumps({"events": [dict(zip(("lead_id", "action", "at", "applied"), (*r[:3], done),
-                                               strict=True)) for r, done in zip(rows, applied, strict=True)],
+        return json.dumps({"events": [dict(zip(columns, (*r[:3], done), strict=True))
+                                      for r, done in zip(rows, applied, strict=True)],
                            "summary": summary}, indent=2) + "\n"
-    elif fmt == "csv":
-        text = csv_text(("lead_id", "action", "at", "applied"), rows)
-    else:
-        text = (format_rows(("lead_id", "action", "at", "applied"), rows) + "\n\n"
-                f"{summary['applied']} of {summary['events']} events applied; {summary['unchanged']} "
-                "changed nothing (applied before)\n")
-    emit(text, out_path)
+    if fmt == "csv":
+        return csv_text(columns, rows)
+    return table or (format_rows(columns, rows) + "\n\n"
+                     f"{summary['applied']} of {summary['events']} events applied; {summary['unchanged']} "
+                     "changed nothing (applied before)\n")
+
+
+# A lead's disposition: the outcome (won, lost, disqualified, closed), its reason, a won deal's value.
+Disposition = tuple[str, str | None, float | None]
+
+
+def _check_disposition(ledger: LeadStore, event: LeadEvent, seen: dict[str, tuple[Disposition, str]],
+                       path: str, row: int) -> None:
+    """A disposition is recorded once: the same again is a no-op, another one is an InputError.
+
+    `seen` holds each lead's disposition so far (the ledger's, then the file's rows) and where it is from.
+    """
+    if event.action not in ("close", *DISPOSITIONS):
+        return
+    mine: Disposition = ("closed" if event.action == "close" else event.action, event.reason, event.value)
+    if event.lead_id not in seen:
+        recorded = [(e["kind"], e["reason"], e["expected_value"]) for e in ledger.history(event.lead_id)
+                    if e["kind"] in DISPOSITIONS]
+        if not recorded:
+            seen[event.lead_id] = (mine, f"row {row} of this file")
+            return
+        seen[event.lead_id] = (recorded[0], "in the ledger")
+    (outcome, reason, value), where = seen[event.lead_id]
+    if (outcome, reason) != mine[:2] or (value is not None and mine[2] is not None and value != mine[2]):
+        raise InputError(f"lead {event.lead_id!r} is recorded as {_said(outcome, reason, value)} ({where}); "
+                         f"{_said(*mine)} conflicts with it", file=path, row=row, field="action")
+
+
+def _said(outcome: str, reason: str | None, value: float | None) -> str:
+    worth = f" with value {value:g}" if value is not None else ""
+    return outcome + (f" ({reason})" if reason else "") + worth
 
 
 def read_events(path: str, now: datetime) -> list[LeadEvent]:
@@ -100,6 +144,8 @@ def read_events(path: str, now: datetime) -> list[LeadEvent]:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the file ({exc})", file=path) from None
+    if not text.strip():
+        return []  # zero bytes: an export with nothing to export
     if file.suffix.lower() == ".json":
         try:
             data = json.loads(text)
@@ -109,7 +155,7 @@ def read_events(path: str, now: datetime) -> list[LeadEvent]:
         if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
             raise InputError("expected a list of event objects (or {\"events\": [...]})", file=path)
     else:
-        reader = csv.DictReader(text.splitlines())
+        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text, set(_COLUMNS)))
         missing = [c for c in ("lead_id", "action") if c not in (reader.fieldnames or ())]
         if missing:
             raise InputError(f"missing column {missing[0]!r} (columns: {', '.join(_COLUMNS)})", file=path,

@@ -1,4 +1,5 @@
-"""`leadsolver events` (issue 12 item 3): the id rule on lead ids."""
+"""`leadsolver events` (issue 12 item 3): the id rule on lead ids, a conflicting disposition refused,
+a `;`-delimited file, a zero-byte file."""
 
 import json
 import unicodedata
@@ -57,3 +58,44 @@ def test_a_zero_width_space_in_a_lead_id_is_the_id_rules_error_naming_file_row_a
     assert f"{db.parent / 'e.csv'}, row 2, field 'lead_id': an id must not hold control or invisible " \
            "characters (U+200B at character 3)" in text
     assert lead_rows(db)["L1"]["outcome"] is None  # nothing applied, the touch neither
+
+
+def test_a_disposition_that_conflicts_with_the_recorded_one_exits_2_and_applies_nothing(tmp_path):
+    db = ledger_with(tmp_path, "id,value\nE1,10\nE2,10\n")
+    code, text = events(db, "won.csv", "lead_id,action\nE1,won\n")
+    assert code == 0, text
+    code, text = events(db, "lost.csv", "lead_id,action\nE2,touch\nE1,lost\n")
+    assert code == 2, text
+    assert f"{db.parent / 'lost.csv'}, row 2, field 'action': lead 'E1' is recorded as won" in text
+    rows = lead_rows(db)
+    assert rows["E1"]["outcome"] == "won" and rows["E2"]["touched_at"] is None  # the touch neither
+    code, text = events(db, "won.csv", "lead_id,action\nE1,won\n", "--format", "json")  # the same again
+    assert code == 0 and json.loads(text)["summary"] == {"events": 1, "applied": 0, "unchanged": 1}, text
+
+
+def test_two_dispositions_of_one_lead_in_one_file_conflict(tmp_path):
+    db = ledger_with(tmp_path, "id,value\nE1,10\n")
+    code, text = events(db, "both.csv", "lead_id,action,reason\nE1,won,\nE1,disqualified,no_budget\n")
+    assert code == 2 and "row 2, field 'action'" in text and "won" in text, text
+    assert lead_rows(db)["E1"]["outcome"] is None
+    code, text = events(db, "dq.csv", "lead_id,action,reason\nE1,disqualified,no_budget\n")
+    assert code == 0, text
+    code, text = events(db, "dq2.csv", "lead_id,action,reason\nE1,disqualified,not_a_fit\n")
+    assert code == 2 and "row 1, field 'action'" in text and "no_budget" in text, text
+
+
+def test_a_semicolon_delimited_events_file_is_read(tmp_path):
+    db = ledger_with(tmp_path, "id,value\nE1,10\n")
+    code, text = events(db, "e.csv", "lead_id;action;at;reason;value\nE1;won;2026-03-02T12:00:00Z;;2500\n",
+                        "--format", "json")
+    assert code == 0, text
+    assert json.loads(text)["summary"]["applied"] == 1
+    assert lead_rows(db)["E1"]["outcome_value"] == 2500.0
+
+
+def test_a_zero_byte_events_file_is_nothing_to_apply(tmp_path):
+    db = ledger_with(tmp_path, "id,value\nE1,10\n")
+    code, text = events(db, "e.csv", "")
+    assert code == 0 and "nothing to apply" in text, text
+    code, text = events(db, "e.csv", "", "--format", "json")
+    assert code == 0 and json.loads(text)["summary"] == {"events": 0, "applied": 0, "unchanged": 0}, text
