@@ -18,7 +18,9 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,10 +38,12 @@ except ImportError:  # the layout before the rebuild (a base checkout)
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
-def latency(n_reps: int, n_leads: int, seed: int) -> dict[str, float]:
+def latency(n_reps: int, n_leads: int, seed: int,
+            policy_of: Callable[[list[str]], Policy] = lambda _: Policy()) -> dict[str, float]:
+    """p50/p99 of urgent submits on a fresh router (`policy_of(rep ids)` its policy)."""
     inst = make_instance(n_leads, n_reps, tightness=3.0, seed=seed)
     leads = [x.model_copy(update={"urgent": True}) for x in inst.leads]
-    router = Router(inst.reps, Policy(), clock=lambda: T0)
+    router = Router(inst.reps, policy_of([r.id for r in inst.reps]), clock=lambda: T0)
     warm = n_leads // 4
     for x in leads[:warm]:  # learn prices before timing
         router.submit(x)
@@ -58,11 +62,13 @@ def latency(n_reps: int, n_leads: int, seed: int) -> dict[str, float]:
             "prices_nonzero": int((router.pricer.prices > 0).sum())}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(policy_of: Callable[[list[str]], Policy] = lambda _: Policy(), *, leads: int = 6000,
+         repeats: int = 3) -> None:
+    """The command line: `--reps`, `--leads`, `--repeats`, `--out` (rules.py reuses it)."""
+    parser = argparse.ArgumentParser(description=(sys.modules["__main__"].__doc__ or "").split("\n")[0])
     parser.add_argument("--reps", type=int, nargs="+", default=[1000])
-    parser.add_argument("--leads", type=int, default=6000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--leads", type=int, default=leads)
+    parser.add_argument("--repeats", type=int, default=repeats)
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     import solver
@@ -72,7 +78,7 @@ def main() -> None:
         "code": os.path.dirname(os.path.dirname(solver.__file__)),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
         "load_average_start": [round(x, 2) for x in os.getloadavg()],
-        "runs": [latency(m, args.leads, seed=k) for m in args.reps for k in range(args.repeats)],
+        "runs": [latency(m, args.leads, k, policy_of) for m in args.reps for k in range(args.repeats)],
         "load_average_end": [round(x, 2) for x in os.getloadavg()],
     }
     emit(result, args.out)

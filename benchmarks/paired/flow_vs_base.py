@@ -16,9 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 from pathlib import Path
+
+from worker import run_worker
 
 # Runs inside each checkout: imports whatever layout that checkout has.
 WORKER = r"""
@@ -42,9 +42,7 @@ print(json.dumps(statistics.median(times)))
 
 
 def timed(checkout: Path, repeats: int) -> float:
-    out = subprocess.run([sys.executable, "-c", WORKER, str(checkout), str(repeats)],
-                         capture_output=True, text=True, check=True, cwd=checkout)
-    return float(json.loads(out.stdout))
+    return float(run_worker(WORKER, checkout, repeats))
 
 
 def main() -> None:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 from pathlib import Path
+
+from worker import run_worker
 
 WORKER = r"""
 import json, sys, time
@@ -36,9 +36,7 @@ print(json.dumps({"leads": out.metrics["leads"], "cpu_s": cpu}))
 
 
 def rate(checkout: Path, days: float) -> float:
-    out = subprocess.run([sys.executable, "-c", WORKER, str(checkout), str(days)],
-                         capture_output=True, text=True, check=True, cwd=checkout)
-    run = json.loads(out.stdout)
+    run = run_worker(WORKER, checkout, days)
     return run["leads"] / run["cpu_s"]
 
 
