@@ -154,27 +154,22 @@ class MemoryStore(MemoryLedger, NestedTransactions):
             row = self._rows[a.lead_id]
             if not row.status.undecided:
                 continue
-            self._change(row)
-            row.status = status_of(a)
-            row.answer = a
-            row.decided_at = at
-            row.sla_due = sla_due.get(a.lead_id) if sla_due else None
-            if run_id is not None:
-                row.run_id = run_id
-            self._index(row)
-            if a.rep_id is not None:
-                self._intake.append((a.rep_id, at))
-            if self.audit:
-                self._event(a.lead_id, at, a.status, a, explanation=(explanations or {}).get(a.lead_id),
-                            run_id=run_id)
+            self._settle(row, status_of(a), a, at, sla_due.get(a.lead_id) if sla_due else None,
+                         (explanations or {}).get(a.lead_id), run_id)
 
     def assign_waiting(self, answer: Assignment, at: datetime, *, sla_due: datetime | None = None,
                        explanation: Any = None, run_id: int | None = None) -> bool:
         row = self._rows.get(answer.lead_id)
         if row is None or not row.status.closable:  # the backlog, or a named queue
             return False
+        self._settle(row, LeadStatus.ASSIGNED, answer, at, sla_due, explanation, run_id)
+        return True
+
+    def _settle(self, row: Row, status: LeadStatus, answer: Assignment, at: datetime,
+                sla_due: datetime | None, explanation: Any, run_id: int | None) -> None:
+        """Give a lead its answer: status, indexes, the rep's intake (caps) and the audit event."""
         self._change(row)
-        row.status, row.answer, row.decided_at, row.sla_due = LeadStatus.ASSIGNED, answer, at, sla_due
+        row.status, row.answer, row.decided_at, row.sla_due = status, answer, at, sla_due
         if run_id is not None:
             row.run_id = run_id
         self._index(row)
@@ -182,7 +177,6 @@ class MemoryStore(MemoryLedger, NestedTransactions):
             self._intake.append((answer.rep_id, at))
         if self.audit:
             self._event(answer.lead_id, at, answer.status, answer, explanation=explanation, run_id=run_id)
-        return True
 
     def close_waiting(self, answer: Assignment, at: datetime, run_id: int | None = None) -> bool:
         row = self._rows.get(answer.lead_id)
