@@ -6,9 +6,11 @@ and lists (declared below) and its undo journal.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
+
+import numpy as np
 
 from solver.online.lifecycle import LeadStatus
 from solver.online.memory_rows import Row, lead_fields
@@ -21,7 +23,7 @@ class MemoryLedger:
     audit: bool
     _rows: dict[str, Row]
     _events: list[dict[str, Any]]
-    _intake: list[tuple[str, datetime]]
+    _intake: list[tuple[str, datetime, str]]  # (rep id, when, lead id) of every assignment
     _rotation: dict[str, dict[str, Any]]
 
     def _journal_row(self, row: Row) -> None:
@@ -43,7 +45,23 @@ class MemoryLedger:
         self._rotation.update({pool: dict(state) for pool, state in pools.items()})
 
     def intake(self, since: datetime) -> list[tuple[str, datetime]]:
-        return [(rep, at) for rep, at in self._intake if at >= since]
+        return [(rep, at) for rep, at, _ in self._intake if at >= since]
+
+    def pipeline_value(self, rep_ids: Sequence[str], since: datetime) -> np.ndarray:
+        # A lead with an owner decided at or after `since` was logged then: its current row
+        # says whether that owner still holds it (a lead moved since counts for its new owner).
+        slots = {rep_id: k for k, rep_id in enumerate(rep_ids)}
+        value = np.zeros(len(rep_ids), dtype=np.float64)
+        seen: set[str] = set()
+        for _, at, lead_id in self._intake:
+            if at < since or lead_id in seen:
+                continue
+            seen.add(lead_id)
+            row = self._rows[lead_id]
+            k = slots.get(row.answer.rep_id) if row.answer and row.answer.rep_id else None
+            if k is not None and row.decided_at is not None and row.decided_at >= since:
+                value[k] += row.lead.value
+        return value
 
     def rotation(self) -> dict[str, dict[str, Any]]:
         return {pool: dict(state) for pool, state in self._rotation.items()}

@@ -2,9 +2,10 @@
 
 Every call is O(1) dict work (listings are O(what they return)): one row per
 lead, insertion-ordered index dicts for the buffered, waiting and open leads,
-and each rep's open count and effort kept in numpy arrays, updated as leads
-are assigned, moved and released, never recounted. With `audit` off (the
-router's default store) no events or explanations are kept.
+and each rep's open count, effort and untouched open leads kept in numpy
+arrays, updated as leads are assigned, touched, moved and released, never
+recounted. With `audit` off (the router's default store) no events or
+explanations are kept.
 
 Transactions keep an undo journal (each changed lead's state before its first
 change, the event and run counts), so a rollback restores every lead as it
@@ -57,10 +58,12 @@ class MemoryStore(MemoryLedger, NestedTransactions):
         self._rep_ids: list[str] = []
         self._count = np.zeros(16, dtype=np.int64)
         self._effort = np.zeros(16, dtype=np.int64)
+        self._untouched = np.zeros(16, dtype=np.int64)  # open leads with no first response yet
         self._aligned: tuple[Sequence[str], np.ndarray | None] | None = None  # the last `loads` alignment
         self._events: list[dict[str, Any]] = []
         self._runs: list[dict[str, Any]] = []
-        self._intake: list[tuple[str, datetime]] = []  # kept without `audit` too: the caps count it
+        # (rep id, when, lead id) of every assignment, kept without `audit` too: the caps count it
+        self._intake: list[tuple[str, datetime, str]] = []
         self._rotation: dict[str, dict[str, Any]] = {}
         self._depth = 0
         self._journal: dict[str, tuple[Any, ...] | None] = {}
@@ -174,7 +177,7 @@ class MemoryStore(MemoryLedger, NestedTransactions):
             row.run_id = run_id
         self._index(row)
         if answer.rep_id is not None:
-            self._intake.append((answer.rep_id, at))
+            self._intake.append((answer.rep_id, at, answer.lead_id))
         if self.audit:
             self._event(answer.lead_id, at, answer.status, answer, explanation=explanation, run_id=run_id)
 
@@ -213,7 +216,7 @@ class MemoryStore(MemoryLedger, NestedTransactions):
         row.reassignments += 1
         self._index(row)
         if answer.rep_id is not None:
-            self._intake.append((answer.rep_id, at))
+            self._intake.append((answer.rep_id, at, answer.lead_id))
         if self.audit:
             self._event(answer.lead_id, at, "reassigned", answer, from_rep_id=from_rep_id,
                         explanation=explanation, run_id=run_id)
@@ -231,8 +234,11 @@ class MemoryStore(MemoryLedger, NestedTransactions):
             return False
         self._journal_row(row)
         row.touched_at = at
+        rep_id = row.answer.rep_id if row.answer else None
+        if rep_id is not None:  # an open lead has its owner: it leaves the owner's untouched queue
+            self._untouched[self._slot(rep_id)] -= 1
         if self.audit:
-            self._event(lead_id, at, "touched", rep_id=row.answer.rep_id if row.answer else None)
+            self._event(lead_id, at, "touched", rep_id=rep_id)
         return True
 
     def release(self, lead_id: str, at: datetime) -> bool:
@@ -311,7 +317,8 @@ class MemoryStore(MemoryLedger, NestedTransactions):
         n = len(self._rep_ids)
         if rep_ids is None:
             held = np.flatnonzero(self._count[:n])
-            return RepLoads([self._rep_ids[k] for k in held], self._count[held], self._effort[held])
+            return RepLoads([self._rep_ids[k] for k in held], self._count[held], self._effort[held],
+                            self._untouched[held])
         aligned = self._aligned
         if aligned is None or (aligned[0] is not rep_ids and aligned[0] != rep_ids):
             slots = [self._slot(r) for r in rep_ids]  # a new store takes the caller's order
@@ -321,8 +328,8 @@ class MemoryStore(MemoryLedger, NestedTransactions):
         gather = aligned[1]
         if gather is None:
             m = len(rep_ids)
-            return RepLoads(rep_ids, self._count[:m], self._effort[:m])
-        return RepLoads(rep_ids, self._count[gather], self._effort[gather])
+            return RepLoads(rep_ids, self._count[:m], self._effort[:m], self._untouched[:m])
+        return RepLoads(rep_ids, self._count[gather], self._effort[gather], self._untouched[gather])
 
     def history(self, lead_id: str | None = None, *, run_id: int | None = None) -> list[dict[str, Any]]:
         return [dict(e) for e in self._events if (lead_id is None or e["lead_id"] == lead_id)
@@ -367,6 +374,8 @@ class MemoryStore(MemoryLedger, NestedTransactions):
         k = self._slot(row.answer.rep_id)
         self._count[k] += sign
         self._effort[k] += sign * row.lead.effort
+        if row.touched_at is None:
+            self._untouched[k] += sign
 
     def _slot(self, rep_id: str) -> int:
         k = self._rep_slot.get(rep_id)
@@ -374,8 +383,9 @@ class MemoryStore(MemoryLedger, NestedTransactions):
             k = self._rep_slot[rep_id] = len(self._rep_ids)
             self._rep_ids.append(rep_id)
             if k == len(self._count):  # grow by doubling: amortized O(1)
-                self._count = np.concatenate([self._count, np.zeros_like(self._count)])
-                self._effort = np.concatenate([self._effort, np.zeros_like(self._effort)])
+                self._count, self._effort, self._untouched = (
+                    np.concatenate([held, np.zeros_like(held)])
+                    for held in (self._count, self._effort, self._untouched))
         return k
 
     def _event(self, lead_id: str, at: datetime, kind: str, answer: Assignment | None = None, *,

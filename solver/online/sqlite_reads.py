@@ -23,6 +23,7 @@ from solver.online.store import EVENT_FIELDS, LEAD_FIELDS, OpenLead, RepLoads, W
 
 ASSIGNED = LeadStatus.ASSIGNED.value
 QUEUED = LeadStatus.QUEUED.value
+CLOSED = LeadStatus.CLOSED.value
 UNDECIDED = tuple(s.value for s in LeadStatus if s.undecided)
 BACKLOG = tuple(s.value for s in LeadStatus if s.in_backlog)
 IN_UNDECIDED = f"status IN ({', '.join('?' * len(UNDECIDED))})"
@@ -36,7 +37,7 @@ class LedgerReads:
     timeout_s: float
     _db: sqlite3.Connection
     _writes: int
-    _loads_cache: tuple[tuple[int, int], dict[str, tuple[int, int]]] | None
+    _loads_cache: tuple[tuple[int, int], dict[str, tuple[int, int, int]]] | None
     _intake_cache: tuple[datetime, int, list[tuple[str, datetime]]] | None  # (since, last seq, rows)
 
     @mapped
@@ -130,17 +131,28 @@ class LedgerReads:
     def loads(self, rep_ids: Sequence[str] | None = None) -> RepLoads:
         held = self._held()
         ids = list(held) if rep_ids is None else rep_ids
-        count = np.array([held.get(r, (0, 0))[0] for r in ids], dtype=np.int64)
-        effort = np.array([held.get(r, (0, 0))[1] for r in ids], dtype=np.int64)
-        return RepLoads(ids, count, effort)
+        table = np.array([held.get(r, (0, 0, 0)) for r in ids], dtype=np.int64).reshape(len(ids), 3)
+        return RepLoads(ids, table[:, 0], table[:, 1], table[:, 2])
 
-    def _held(self) -> dict[str, tuple[int, int]]:
-        """Open leads and effort per rep, cached until this connection or another one writes."""
+    def _held(self) -> dict[str, tuple[int, int, int]]:
+        """Open leads, effort and untouched open leads per rep, cached until this connection or
+        another one writes."""
         version = (int(self._db.execute("PRAGMA data_version").fetchone()[0]), self._writes)
         if self._loads_cache is None or self._loads_cache[0] != version:
-            rows = self._db.execute("SELECT rep_id, open_leads, effort FROM rep_loads")
-            self._loads_cache = (version, {r[0]: (int(r[1]), int(r[2])) for r in rows})
+            rows = self._db.execute("SELECT rep_id, COUNT(*), SUM(effort), SUM(touched_at IS NULL) "
+                                    "FROM leads WHERE status = ? GROUP BY rep_id", (ASSIGNED,))
+            self._loads_cache = (version, {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in rows})
         return self._loads_cache[1]
+
+    @mapped
+    def pipeline_value(self, rep_ids: Sequence[str], since: datetime) -> np.ndarray:
+        # decided_at is the lead's current owner's assignment time (a move resets it); ISO UTC
+        # text sorts as time, as `intake` compares it
+        rows = self._db.execute(
+            "SELECT rep_id, SUM(json_extract(record, '$.value')) FROM leads WHERE status IN (?, ?) "
+            "AND decided_at >= ? AND rep_id IS NOT NULL GROUP BY rep_id", (ASSIGNED, CLOSED, iso(since)))
+        value = {r[0]: float(r[1] or 0.0) for r in rows}
+        return np.array([value.get(r, 0.0) for r in rep_ids], dtype=np.float64)
 
     @mapped
     def intake(self, since: datetime) -> list[tuple[str, datetime]]:

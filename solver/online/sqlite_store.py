@@ -98,7 +98,7 @@ class SqliteStore(LedgerReads, NestedTransactions):
         self.read_only = read_only
         self._depth = 0
         self._writes = 0  # own writes, with `data_version` (others' commits) keys the loads cache
-        self._loads_cache: tuple[tuple[int, int], dict[str, tuple[int, int]]] | None = None
+        self._loads_cache: tuple[tuple[int, int], dict[str, tuple[int, int, int]]] | None = None
         self._intake_cache: tuple[datetime, int, list[tuple[str, datetime]]] | None = None
         try:
             self._db = sqlite_open.connect(self.path, read_only=read_only, timeout_s=timeout_s,

@@ -115,26 +115,30 @@ class WaitingLead:
 
 @dataclass(slots=True)
 class RepLoads:
-    """Open (assigned, unreleased) leads per rep: their count and their effort units.
+    """Open (assigned, unreleased) leads per rep: their count, their effort units and how many
+    of them are untouched (no first response yet: the queue that speed to lead models).
 
-    `count[k]` and `effort[k]` belong to `rep_ids[k]`. Read it at once: a store
-    may hand out views of arrays that its next write changes.
+    `count[k]`, `effort[k]` and `untouched[k]` belong to `rep_ids[k]`. Read it at once: a
+    store may hand out views of arrays that its next write changes.
     """
 
     rep_ids: Sequence[str]
     count: np.ndarray
     effort: np.ndarray
+    untouched: np.ndarray
 
     def by_rep(self) -> dict[str, int]:
         """Open leads per rep id, reps holding none left out."""
         return {rep_id: int(c) for rep_id, c in zip(self.rep_ids, self.count, strict=True) if c}
 
-    def without(self, k: int, effort: int) -> RepLoads:
-        """These loads with one lead of `effort` units taken off `rep_ids[k]` (a lead being moved)."""
-        count, held = self.count.copy(), self.effort.copy()
+    def without(self, k: int, effort: int, *, untouched: bool = True) -> RepLoads:
+        """These loads with one lead of `effort` units taken off `rep_ids[k]` (a lead being moved):
+        off `untouched[k]` too if it is `untouched` (a stale lead is, by definition)."""
+        count, held, waiting = self.count.copy(), self.effort.copy(), self.untouched.copy()
         count[k] -= 1
         held[k] -= effort
-        return RepLoads(self.rep_ids, count, held)
+        waiting[k] -= untouched
+        return RepLoads(self.rep_ids, count, held, waiting)
 
 
 class LeadStore(Protocol):
@@ -293,8 +297,15 @@ class LeadStore(Protocol):
     def count_waiting(self) -> int: ...
 
     def loads(self, rep_ids: Sequence[str] | None = None) -> RepLoads:
-        """Open leads and effort per rep: aligned to `rep_ids` (0 for reps holding none), or
-        (None) for every rep holding some."""
+        """Open leads, effort and untouched open leads per rep: aligned to `rep_ids` (0 for reps
+        holding none), or (None) for every rep holding some."""
+        ...
+
+    def pipeline_value(self, rep_ids: Sequence[str], since: datetime) -> np.ndarray:
+        """Each rep's pipeline intake in the period, aligned to `rep_ids` (floats, 0 for none): the
+        sum of `Lead.value` over the leads the rep owns now (its current answer) that were
+        decided to it at or after `since` (first decision, from the backlog, or reassigned to
+        it), open or released alike. A lead moved away counts for its new owner only."""
         ...
 
     def intake(self, since: datetime) -> list[tuple[str, datetime]]:

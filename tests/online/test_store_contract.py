@@ -1,6 +1,6 @@
 """The `LeadStore` contract: one suite, run over every store.
 
-A further backend (PostgreSQL) is one module plus one entry in the `store` fixture.
+A further backend (PostgreSQL) is one module plus one entry in the `store` fixture (conftest.py).
 """
 
 from datetime import UTC, datetime, timedelta
@@ -11,18 +11,9 @@ from solver.decode.reasons import ReasonCode
 from solver.decode.result import Assignment
 from solver.domain.model import Lead
 from solver.online.lifecycle import LeadStatus
-from solver.online.memory_store import MemoryStore
-from solver.online.sqlite_store import SqliteStore
 from solver.online.store import Accepted
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def store(request, tmp_path):
-    s = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "ledger.db")
-    yield s
-    s.close()
 
 
 def lead(i: int, effort: int = 1) -> Lead:
