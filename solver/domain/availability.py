@@ -17,6 +17,7 @@ when its answer holds, so the router recomputes only at the next boundary.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ _HOURS = re.compile(
 # Availability is re-evaluated at least this often even without a boundary, so
 # a calendar answer never outlives a day (and a DST change inside it).
 _MAX_VALIDITY = timedelta(hours=24)
+# How far ahead a rep's next shift is looked for: past a fortnight a lead should not wait for it.
+SHIFT_HORIZON = timedelta(days=14)
 
 
 class Scheduled(Protocol):
@@ -178,6 +181,42 @@ class Schedule:
             day += timedelta(days=1)
         raise ValueError("working hours leave no time to count an SLA against")
 
+    def next_shift(self, now: datetime) -> tuple[float, float, float]:
+        """(start, end, next start) of the shift in progress at `now` or the next one, as epoch
+        seconds (start clipped to `now`; inf: none within `SHIFT_HORIZON`, or no end in sight).
+
+        Days on leave are skipped; back-to-back shifts (around the clock, or midnight-to-midnight
+        days) count as one. What `solver.compile.speed` builds a rep's time to first touch of.
+        """
+        if not self.enabled:
+            return math.inf, math.inf, math.inf
+        if self.hours is None and not self.ooo:
+            return now.timestamp(), math.inf, math.inf
+        horizon = now + SHIFT_HORIZON
+        shifts: list[list[datetime]] = []
+        day = now.astimezone(self.zone).date()
+        while day <= horizon.date() + timedelta(days=1):
+            if self.works_on(day) and not self.on_leave(day):
+                lo = self._instant(day, time.min if self.hours is None else self.hours.start)
+                hi = (self._instant(day + timedelta(days=1), time.min) if self.hours is None
+                      else self._instant(day, self.hours.end))
+                if hi > now:
+                    lo = max(lo, now)
+                    if shifts and shifts[-1][1] >= lo:
+                        shifts[-1][1] = hi  # back to back: one shift
+                    elif len(shifts) == 2:
+                        break
+                    else:
+                        shifts.append([lo, hi])
+            day += timedelta(days=1)
+        if not shifts or shifts[0][0] > horizon:
+            return math.inf, math.inf, math.inf
+        start, end = shifts[0][0].timestamp(), shifts[0][1].timestamp()
+        if shifts[0][1] > horizon:  # runs past the horizon: no end in sight
+            end = math.inf
+        following = shifts[1][0].timestamp() if len(shifts) == 2 and shifts[1][0] <= horizon else math.inf
+        return start, end, following
+
     def available_fraction(self, start: date, end: date) -> float:
         """Share of the scheduled working days in [start, end) that were not on leave."""
         scheduled = available = 0
@@ -206,6 +245,8 @@ class RepCalendar:
                                  count=len(self.schedules))
         self._valid_from: datetime | None = None
         self._valid_until: datetime | None = None
+        # (the availability mask they were computed with, start/end/next start per rep)
+        self._shifts: tuple[np.ndarray, np.ndarray] | None = None
 
     def available(self, now: datetime) -> np.ndarray:
         """bool (m,): rep j takes new leads at `now`. Do not modify the returned array."""
@@ -218,6 +259,20 @@ class RepCalendar:
             self._valid_from = now
             self._valid_until = min(until for _, until in states)
         return self._mask
+
+    def shifts(self, now: datetime) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """float (m,) x 3, in minutes from `now`: until each rep's next working minute (0 on
+        shift), working minutes left in that shift, and the time off after it (inf: none)."""
+        if self._shifts is None or self._shifts[0] is not self.available(now):
+            edges = np.array([s.next_shift(now) for s in self.schedules]).reshape(-1, 3)
+            self._shifts = (self.available(now), edges)
+        start, end, following = self._shifts[1].T
+        t = now.timestamp()
+        wait = np.maximum(start - t, 0.0) / 60.0
+        with np.errstate(invalid="ignore"):  # inf - inf: no shift at all, counted as no end
+            left = np.nan_to_num((end - np.maximum(start, t)) / 60.0, nan=np.inf)
+            gap = np.nan_to_num((following - end) / 60.0, nan=np.inf)
+        return wait, left, gap
 
     def available_fractions(self, now: datetime, window: timedelta) -> np.ndarray:
         """float (m,): share of each rep's scheduled days in the window before `now` spent working."""

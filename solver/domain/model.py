@@ -36,6 +36,7 @@ from solver.domain.fields import (
 from solver.domain.ids import id_key
 from solver.domain.modes import RuleMode
 from solver.domain.rules import Derived, RoutingRule, RuleSet, Team
+from solver.domain.speed import Minutes, Speed
 
 SEGMENTS = ("SMB", "MM", "ENT")
 LeadSegment = Literal["SMB", "MM", "ENT", ""]
@@ -87,6 +88,12 @@ class Rep(_Record):
     ooo: tuple[str, ...] = ()
     # Takes leads of named (strategic) accounts only (see Account.named).
     strategic_only: bool = False
+    # Speed to lead (solver.domain.speed): the rep's own minutes to a first touch with nothing
+    # queued and per untouched lead ahead (learned from the ledger's touches; None: the
+    # policy's), and the leads it holds untouched now (the router counts its own).
+    response_minutes: Minutes | None = None
+    handling_minutes: Minutes | None = None
+    untouched: Annotated[int, INTEGER, Field(ge=0, le=MAX_CAPACITY)] = 0
     # Any further attributes (extra columns of the reps file: countries, languages, region ...),
     # read by the routing rules; list values `;`-separated as in every list field.
     attributes: dict[str, str] = Field(default_factory=dict)
@@ -293,6 +300,7 @@ class Policy(_Record):
     derived: dict[str, Derived] = Field(default_factory=dict)
     routing_rules: tuple[RoutingRule, ...] = ()
     caps: Caps = Field(default_factory=Caps)  # intake over time (solver.domain.caps)
+    speed: Speed = Field(default_factory=Speed)  # worth against time to first touch
     fallback: Fallback = Field(default_factory=Fallback)  # where unplaceable leads go
     # How the input files' columns and values are read (solver.domain.columns): the export's
     # column names, a CRM preset, value aliases. Top-level `aliases` is the same as columns.aliases.
