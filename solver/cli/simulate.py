@@ -1,4 +1,4 @@
-"""`leadsolver simulate` (quota scenarios) and `leadsolver learn` (skills from history)."""
+"""`leadsolver simulate` (quota scenarios) and `leadsolver learn` (skills; speed to lead)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ import click
 
 from solver.cli.common import emit, format_option, input_errors_exit_2
 from solver.domain.errors import InputError
-from solver.domain.io import load_reps, write_atomic
+from solver.domain.io import load_policy, load_reps, write_atomic
+from solver.domain.model import Rep
 
 if TYPE_CHECKING:
     from solver.sim.learn import SkillCheck
+    from solver.sim.response_learn import DecayFit, LearnedResponse
 
 
 @click.command()
@@ -49,33 +51,87 @@ def simulate(scenario_path: str, policies: str | None, seeds: int | None, out_di
 
 
 @click.command()
-@click.option("--history", "history_path", required=True, type=click.Path(),
+@click.option("--history", "history_path", type=click.Path(),
               help="Won/lost deals: a CSV (rep_id, outcome, industry, product, closed_at) or the "
-                   "CRM sample folder.")
+                   "CRM sample folder: learns skills.")
+@click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False),
+              help="The router's SQLite ledger (`leadsolver run --db`): learns each rep's "
+                   "response_minutes and handling_minutes from its touches, and checks the speed "
+                   "section's decay against won/lost outcomes (needs --reps).")
 @click.option("--before", type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="Learn only from deals closed (CRM: engaged) before this date.")
+              help="Learn skills only from deals closed (CRM: engaged) before this date "
+                   "(--history; the ledger is read whole).")
 @click.option("--reps", "reps_path", type=click.Path(dir_okay=False),
-              help="Reps file to update with the learned skills (default: new reps).")
+              help="Reps file to update with what is learned (with --history alone, default: new "
+                   "reps; required with --ledger: every rep the ledger names must be in it).")
+@click.option("--policy", "policy_path", type=click.Path(dir_okay=False),
+              help="Policy file whose speed section gives the minutes of a team without history "
+                   "(--ledger; default: the built-in speed section).")
 @click.option("--prior-strength", type=click.FloatRange(min=0, min_open=True),
               help="Pseudo-deals pulling each rate toward the team mean; fixes the strength and "
                    "keeps the skills (default: chosen by time-split cross-validation, skills kept "
                    "only if they beat the team average out of sample).")
 @click.option("--capacity", type=click.IntRange(min=0), default=20, show_default=True,
-              help="Capacity of new reps (without --reps).")
+              help="Capacity of new reps (--history without --reps).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False),
               help="Write the reps CSV to this file (--format csv without --out: to stdout).")
 @format_option
 @input_errors_exit_2
-def learn(history_path: str, before: datetime | None, reps_path: str | None,
-          prior_strength: float | None, capacity: int, out_path: str | None, fmt: str) -> None:
-    """Learn each rep's skill multipliers from won and lost deals, checked out of sample.
+def learn(history_path: str | None, ledger_path: str | None, before: datetime | None,
+          reps_path: str | None, policy_path: str | None, prior_strength: float | None, capacity: int,
+          out_path: str | None, fmt: str) -> None:
+    """Learn reps' skills from won and lost deals (--history) and their speed to lead from the
+    router's ledger (--ledger): one, the other, or both.
 
-    Prints the check (table or json) and writes the reps CSV to --out; skills
-    that do not beat the team average out of sample are all 1.0.
+    Prints what was learned (table or json) and writes the reps CSV to --out.
+    Skills that do not beat the team average out of sample are all 1.0. From
+    the ledger: each rep's response minutes (assignment to first touch with
+    nothing queued) and handling minutes (per untouched lead ahead), shrunk
+    toward the team's, and the decay's half-life and floor fitted to outcomes
+    (printed: set them in the policy's speed section to use them).
     """
+    if history_path is None and ledger_path is None:
+        raise click.UsageError("give --history (skills from won and lost deals), --ledger (speed to "
+                               "lead from the router's ledger), or both")
+    if ledger_path is not None and reps_path is None:
+        raise click.UsageError("--ledger needs --reps: the reps whose minutes are learned")
+    from solver.sim.learn import reps_csv, skilled_reps
+
+    reps = load_reps(reps_path) if reps_path else None
+    check = None
+    if history_path is not None:
+        check, skills = _learn_skills(history_path, before, prior_strength)
+        reps = skilled_reps(skills, reps, capacity)
+    assert reps is not None
+    if ledger_path is None:
+        assert check is not None
+        text = reps_csv(reps)
+        report = json.dumps(check.to_json(), indent=1) + "\n" if fmt == "json" else check_table(check)
+    else:
+        from solver.sim.response_learn import reps_file_csv
+
+        learned, fit = _learn_speed(ledger_path, reps, reps_path or "", policy_path)
+        text = reps_file_csv(learned.apply(reps))
+        if fmt == "json":
+            report = json.dumps({"skills": check.to_json() if check else None, "response": learned.to_json(),
+                                 "decay": fit.to_json()}, indent=1) + "\n"
+        else:
+            head = check_table(check) + "\n" if check else ""
+            report = head + speed_table(ledger_path, learned, fit, reps)
+    if fmt == "csv":
+        emit(text, out_path)
+        return
+    if out_path:
+        emit(text, out_path)
+    emit(report, None)
+
+
+def _learn_skills(history_path: str, before: datetime | None, prior_strength: float | None
+                  ) -> tuple[SkillCheck, dict[str, dict[str, float]]]:
+    """The skills check and the skills learned from a deals CSV or the CRM sample folder."""
     import numpy as np
 
-    from solver.sim.learn import check_skills, learn_skills, load_history, reps_csv, skilled_reps
+    from solver.sim.learn import check_skills, learn_skills, load_history
 
     cutoff = before.date() if before is not None else None
     if Path(history_path).is_dir():
@@ -89,15 +145,64 @@ def learn(history_path: str, before: datetime | None, reps_path: str | None,
     if history.won.size == 0:
         raise InputError("no deals before the cutoff", file=history_path, field="closed_at")
     check = check_skills(history, prior_strength)
-    skills = learn_skills(history, check.strength)
-    base = load_reps(reps_path) if reps_path else None
-    reps = reps_csv(skilled_reps(skills, base, capacity))
-    if fmt == "csv":
-        emit(reps, out_path)
-        return
-    if out_path:
-        emit(reps, out_path)
-    emit(json.dumps(check.to_json(), indent=1) + "\n" if fmt == "json" else check_table(check), None)
+    return check, learn_skills(history, check.strength)
+
+
+def _learn_speed(ledger_path: str, reps: list[Rep], reps_path: str, policy_path: str | None
+                 ) -> tuple[LearnedResponse, DecayFit]:
+    """Response and handling minutes per rep and the decay fit, from the ledger (read only)."""
+    from solver.online.store import StoreError
+    from solver.online.stores import open_store
+    from solver.sim.response_learn import fit_decay, learn_response, outcome_times
+
+    speed = load_policy(policy_path).speed
+    if not Path(ledger_path).is_file():
+        raise InputError("no ledger at this path", file=ledger_path, field="--ledger")
+    try:
+        ledger = open_store(ledger_path, read_only=True)
+        try:
+            events, leads = ledger.history(), ledger.leads()
+        finally:
+            ledger.close()
+    except StoreError as exc:  # not a ledger, unreadable: the store's message names the cause
+        raise InputError(str(exc).replace(ledger_path, "the file"), file=ledger_path,
+                         field="--ledger") from None
+    learned = learn_response(events, reps, speed)
+    unknown = learned.unknown(reps)
+    if unknown:
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        shown = ", ".join(repr(r) for r in unknown[:5]) + more
+        raise InputError(f"rep id(s) {shown} of the ledger are not in the reps file {reps_path}",
+                         file=ledger_path, field="rep_id")
+    return learned, fit_decay(*outcome_times(leads, events), policy=speed)
+
+
+def speed_table(ledger_path: str, learned: LearnedResponse, fit: DecayFit, reps: list[Rep]) -> str:
+    """What the ledger taught, as text: per rep and team minutes (raw and shrunk), the decay fit."""
+
+    def raw(x: float | None) -> str:
+        return "-" if x is None else f"{x:g}"
+
+    k = learned.prior_observations
+    lines = [f"Speed to lead from {ledger_path}: {learned.touches:,} touches; each rep's median minutes "
+             f"shrunk toward the team's with {k:g} pseudo-observations (wall-clock minutes).", "",
+             f"{'rep':<16} {'response n':>10} {'raw':>8} {'learned':>8}   {'handling n':>10} {'raw':>8} "
+             f"{'learned':>8}"]
+    for rep in reps:
+        s = learned.reps[rep.id]
+        lines.append(f"{rep.id:<16} {s.response_n:>10} {raw(s.response_raw):>8} {s.response_minutes:>8g}   "
+                     f"{s.handling_n:>10} {raw(s.handling_raw):>8} {s.handling_minutes:>8g}")
+    lines += [f"{'team':<16} {learned.team_response_n:>10} {'':>8} {learned.team_response_minutes:>8g}   "
+              f"{learned.team_handling_n:>10} {'':>8} {learned.team_handling_minutes:>8g}",
+              f"(a team without history gets the policy's {learned.default_response_minutes:g} and "
+              f"{learned.default_handling_minutes:g} minutes)", ""]
+    if fit.half_life_minutes is None:
+        lines.append(f"Decay: {fit.note}.")
+    else:
+        lines.append(f"Decay: half-life {fit.half_life_minutes:g} minutes, floor {fit.floor:g}, win rate "
+                     f"touched at once {fit.base_rate:g} ({fit.leads:,} leads, {fit.wins:,} won); "
+                     f"log-likelihood gain {fit.gain:.2f} over a flat curve: {fit.note}.")
+    return "\n".join(lines) + "\n"
 
 
 def check_table(check: SkillCheck) -> str:
