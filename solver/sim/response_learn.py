@@ -310,41 +310,50 @@ class DecayFit:
         return {**out, "gain": None if self.gain is None else round(self.gain, 4)}
 
 
-def _profile(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _profile(x: np.ndarray, wins: np.ndarray, losses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each row of x (curves x leads, p = c * x), the MLE of c and the log-likelihood there.
 
-    The log-likelihood is concave in c; Newton's method from the moment estimate
-    sum(y) / sum(x), kept inside (0, 1 / max x) so every p is a probability.
+    `wins` and `losses` count each column's outcomes (a lead's 1 and 0, or a bin's). The
+    log-likelihood is concave in c; Newton's method from the moment estimate sum(wins) / sum(x),
+    kept inside (0, 1 / max x) so every p is a probability.
     """
-    wins = float(y.sum())
-    lost = 1.0 - y
+    won = float(wins.sum())
     hi = (1 - 1e-6) / x.max(axis=1)
-    c = np.clip(wins / x.sum(axis=1), 1e-9, hi)
+    c = np.clip(won / (x * (wins + losses)).sum(axis=1), 1e-9, hi)
     for _ in range(30):
         rest = 1 - c[:, None] * x
-        grad = wins / c - (lost * x / rest).sum(axis=1)
-        hess = -wins / c**2 - (lost * x**2 / rest**2).sum(axis=1)
+        grad = won / c - (losses * x / rest).sum(axis=1)
+        hess = -won / c**2 - (losses * x**2 / rest**2).sum(axis=1)
         new = np.clip(c - grad / hess, c / 10, np.minimum(hi, c * 10 + 1e-12))
         done = np.abs(new - c).max() < 1e-12
         c = new
         if done:
             break
     p = np.clip(c[:, None] * x, EPS, 1 - EPS)
-    ll = (y * np.log(p) + lost * np.log1p(-p)).sum(axis=1)
+    ll = (wins * np.log(p) + losses * np.log1p(-p)).sum(axis=1)
     return c, ll
 
 
-def _search(t: np.ndarray, y: np.ndarray, s: np.ndarray, half_lives: np.ndarray, floors: np.ndarray
-            ) -> tuple[float, float, float, float]:
+def _search(t: np.ndarray, s: np.ndarray, wins: np.ndarray, losses: np.ndarray, half_lives: np.ndarray,
+            floors: np.ndarray) -> tuple[float, float, float, float]:
     """(log-likelihood, half-life, floor, c) of the best curve of the grid."""
     best = (-math.inf, 0.0, 0.0, 0.0)
     for h in half_lives:
         x = s[None, :] * decay(t[None, :], float(h), floors[:, None])
-        c, ll = _profile(x, y)
+        c, ll = _profile(x, wins, losses)
         j = int(np.argmax(ll))
         if ll[j] > best[0]:
             best = (float(ll[j]), float(h), float(floors[j]), float(c[j]))
     return best
+
+
+def _binned(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(minutes, wins, losses) per bin of 0.5% of 1 + minutes: without scores the likelihood
+    depends on a lead only through its minutes, and the decay moves by less than 0.5% within a
+    bin, so a fit over a week's range costs at most ~2,000 columns whatever the leads."""
+    _, inverse, count = np.unique(np.round(np.log1p(t) * 200), return_inverse=True, return_counts=True)
+    wins = np.bincount(inverse, weights=y)
+    return np.bincount(inverse, weights=t) / count, wins, count - wins
 
 
 def fit_decay(minutes_to_touch: Any, won: Any, score: Any = None, *, policy: Speed | None = None
@@ -356,7 +365,8 @@ def fit_decay(minutes_to_touch: Any, won: Any, score: Any = None, *, policy: Spe
     router scored it, so that p = p0 * score / mean(score) * decay(t). p0 is
     profiled out (its MLE for each curve), the curve searched over a grid of
     half-lives (1 minute to a week, log-spaced) and floors (0 to 1 in 0.05),
-    then refined on a finer grid around the best point (numpy only).
+    then refined on a finer grid around the best point (numpy only; without
+    scores the leads are pooled in fine bins of minutes, see `_binned`).
 
     The fit is *supported* with at least MIN_OUTCOMES leads, MIN_EACH_OUTCOME
     wins and losses, and a likelihood-ratio statistic 2 x (gain over a flat
@@ -377,11 +387,16 @@ def fit_decay(minutes_to_touch: Any, won: Any, score: Any = None, *, policy: Spe
         return DecayFit(False, f"not enough outcomes ({n} leads with a touch and a won/lost outcome, "
                                f"{wins} won; {MIN_OUTCOMES} and {MIN_EACH_OUTCOME} of each needed): {curve}",
                         n, wins)
-    _, flat = _profile(s[None, :], y)
-    ll, h, f, c = _search(t, y, s, HALF_LIVES, FLOORS)
+    if score is None:
+        t, wins_at, losses_at = _binned(t, y)
+        s = np.ones_like(t)
+    else:
+        wins_at, losses_at = y, 1 - y
+    _, flat = _profile(s[None, :], wins_at, losses_at)
+    ll, h, f, c = _search(t, s, wins_at, losses_at, HALF_LIVES, FLOORS)
     step = float(HALF_LIVES[1] / HALF_LIVES[0])
     ll, h, f, c = max((ll, h, f, c), _search(
-        t, y, s, np.geomspace(max(h / step, 0.5), h * step, 21),
+        t, s, wins_at, losses_at, np.geomspace(max(h / step, 0.5), h * step, 21),
         np.linspace(max(f - 0.05, 0.0), min(f + 0.05, 1.0), 21)))
     gain = ll - float(flat[0])
     supported = 2 * gain > LR_CRITICAL
