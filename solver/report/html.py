@@ -22,11 +22,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from solver.report.results import Interval, SimulationResult
+from solver.report.studies import verdict
 from solver.report.tables import format_rows
 
 KEY_METRICS = ("expected_revenue", "realized_revenue", "conversion_rate", "response_p50_min",
                "response_p90_min", "sla_breaches", "unassigned", "utilization", "quota_attainment",
-               "jain", "gini", "max_deviation")
+               "jain", "gini", "max_deviation", "pipeline_jain", "pipeline_min_max",
+               "structural_jain", "structural_min_max", "router_pipeline_imbalance",
+               "decided_by_router", "forced_by_owner")
+# Shown as "this - reference" and "% of reference" against each reference policy.
+VS_METRICS = ("expected_revenue", "realized_revenue", "response_p90_min", "sla_breaches",
+              "pipeline_jain")
 
 
 def pyplot() -> Any:
@@ -137,7 +143,8 @@ def fmt_interval(iv: Interval, digits: int = 2) -> str:
 
 def _digits(metric: str) -> int:
     return 3 if metric in ("conversion_rate", "utilization", "quota_attainment", "jain", "gini",
-                           "max_deviation") else 1
+                           "max_deviation", "pipeline_jain", "pipeline_min_max", "structural_jain",
+                           "structural_min_max", "router_pipeline_imbalance") else 1
 
 
 # The parts of a cell summary a table shows: the intervals, or the paired differences.
@@ -154,6 +161,32 @@ def _rows(result: SimulationResult, section: Section, metrics: Sequence[str]) ->
     return rows
 
 
+def _vs_rows(result: SimulationResult, metrics: Sequence[str]) -> list[tuple[str, ...]]:
+    """Per variant x policy x reference: paired difference and % of each metric."""
+    rows = []
+    for variant, by_policy in result["cells"].items():
+        for policy, entry in by_policy.items():
+            for ref, comp in entry.get("vs", {}).items():
+                rows.append((variant, policy, ref, *(
+                    f"{fmt_interval(comp['diff'][m], _digits(m))} "
+                    f"({comp['pct'][m]['mean']:+.2f}% [{comp['pct'][m]['low']:+.2f}%, "
+                    f"{comp['pct'][m]['high']:+.2f}%])" for m in metrics)))
+    return rows
+
+
+def simulation_verdicts(result: SimulationResult, metric: str = "expected_revenue") -> list[str]:
+    """One plain sentence per optimizer and reference: a win only when the 95% interval is above 0."""
+    out = []
+    for variant, by_policy in result["cells"].items():
+        for policy, entry in by_policy.items():
+            if policy in result["references"]:
+                continue
+            for ref, comp in entry.get("vs", {}).items():
+                where = "" if len(result["cells"]) == 1 else f"[{variant}] "
+                out.append(where + verdict(policy, ref, comp, metric))
+    return out
+
+
 def simulation_table(result: SimulationResult) -> str:
     """The terminal table: key metrics per variant x policy, then paired differences."""
     short = ("expected_revenue", "realized_revenue", "response_p90_min", "sla_breaches", "unassigned",
@@ -164,6 +197,13 @@ def simulation_table(result: SimulationResult) -> str:
     if diffs:
         out += ["", f"paired difference vs {result['baseline']} (same arrivals), mean [95% CI]", "",
                 format_rows(("variant", "policy", *short), diffs)]
+    vs = _vs_rows(result, VS_METRICS)
+    if vs:
+        out += ["", "paired difference vs each reference (same arrivals), mean [95% CI] (% [95% CI])",
+                "", format_rows(("variant", "policy", "vs", *VS_METRICS), vs)]
+    verdicts = simulation_verdicts(result)
+    if verdicts:
+        out += ["", *verdicts]
     return "\n".join(out) + "\n"
 
 
@@ -180,6 +220,12 @@ def simulation_report(result: SimulationResult) -> str:
     if diffs:
         sections.append((f"Paired difference against {result['baseline']} (same arrivals, per seed)",
                          html_table(("variant", "policy", *KEY_METRICS), diffs)))
+    vs = _vs_rows(result, VS_METRICS)
+    if vs:
+        verdicts = "".join(f"<li>{html.escape(v)}</li>" for v in simulation_verdicts(result))
+        sections.append(("Each optimizer against round robin and least loaded (paired by seed; "
+                         "baselines assign on arrival)",
+                         f"<ul>{verdicts}</ul>" + html_table(("variant", "policy", "vs", *VS_METRICS), vs)))
     variant_diffs = _rows(result, "vs_base_variant", KEY_METRICS)
     if variant_diffs:
         sections.append(("Paired difference against the base variant (same policy)",

@@ -21,12 +21,21 @@ class Interval(TypedDict):
     n: int
 
 
+class Comparison(TypedDict):
+    """Paired by seed against one reference: the mean difference and the difference in % of it."""
+
+    diff: dict[str, Interval]  # metric -> mean of (this - reference) per seed, 95% CI
+    pct: dict[str, Interval]  # metric -> mean of 100 x (this - reference) / reference per seed
+
+
 class CellSummary(TypedDict):
     """One variant x policy: every metric's interval, and paired differences where there is a pair."""
 
     metrics: dict[str, Interval]
     vs_baseline: NotRequired[dict[str, Interval]]  # against the baseline policy, same variant
     vs_base_variant: NotRequired[dict[str, Interval]]  # against the base variant, same policy
+    # Against each reference policy the scenario runs (round robin, least loaded), same variant.
+    vs: NotRequired[dict[str, Comparison]]
 
 
 # variant -> policy -> summary
@@ -75,6 +84,7 @@ class SimulationResult(TypedDict):
     variants: list[str]
     policies: list[str]
     baseline: str
+    references: list[str]  # the policies every other one is compared with (`vs` of a cell)
     seeds: int
     sla_minutes: float
     cells: Cells
@@ -83,3 +93,31 @@ class SimulationResult(TypedDict):
     response_histogram: dict[str, dict[str, list[int]]]  # variant -> policy -> counts per bin
     load_over_time: dict[str, LoadSeries]  # policy -> base variant, seed 0
     fairness_sweep: FairnessSweep
+
+
+class StudyArm(TypedDict):
+    """One arm of a study: a policy with overrides of the scenario, its metrics over the seeds."""
+
+    label: str
+    policy: str
+    variant: str
+    overrides: dict[str, object]
+    metrics: dict[str, Interval]
+    per_seed: dict[str, list[float]]  # metric -> value per seed (seeds 0..n-1), for re-analysis
+
+
+class StudyComparison(Comparison):
+    """One arm against a reference arm, paired by seed."""
+
+    arm: str
+    reference: str
+
+
+class StudyResult(TypedDict):
+    """A paired study (`solver.sim.studies`): arms run on the same seeds and their comparisons."""
+
+    study: str
+    scenario: str
+    seeds: int
+    arms: list[StudyArm]
+    comparisons: list[StudyComparison]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from solver.compile import fairness
-from solver.report.results import Cells, CellSummary, Interval, RunSummary
+from solver.report.results import Cells, CellSummary, Comparison, Interval, RunSummary
 
 # Two-sided 95% Student-t quantiles t(0.975, df) for df = 1..30; beyond, the normal 1.96.
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
@@ -43,6 +43,16 @@ METRICS: dict[str, str] = {
     "jain": "better",
     "gini": "worse",
     "max_deviation": "worse",
+    # Pipeline fairness: value of the leads each rep got over the period, per unit of quota share.
+    "pipeline_jain": "better",
+    "pipeline_min_max": "better",  # the least served rep's pipeline / the most served one's
+    # What the hard rules alone cause: each pool's leads split perfectly by quota share inside it.
+    "structural_jain": "neutral",
+    "structural_min_max": "neutral",
+    # Pipeline Jain lost beyond the structural part: structural_jain - pipeline_jain.
+    "router_pipeline_imbalance": "worse",
+    "decided_by_router": "neutral",  # leads whose first rep the router chose
+    "forced_by_owner": "neutral",  # leads whose first rep the account-owner rule forced
 }
 
 
@@ -62,6 +72,8 @@ class RunRecord:
     share: np.ndarray  # float (m,): fair share of the leads
     load_samples: np.ndarray  # float (T, m): open leads per rep, sampled hourly
     sla_minutes: float
+    forced: np.ndarray | None = None  # bool (n,): first placed by the account-owner rule
+    eligible: np.ndarray | None = None  # bool (n, m): each lead's pool under the hard rules
 
 
 def run_metrics(rec: RunRecord) -> dict[str, float]:
@@ -96,7 +108,45 @@ def run_metrics(rec: RunRecord) -> dict[str, float]:
         "mean_attainment": float(attainment.mean()),
     }
     out.update(fairness.metrics(counts, rec.share))
+    pipeline = np.bincount(rec.owner[placed], weights=rec.value[placed], minlength=m)
+    out["pipeline_jain"], out["pipeline_min_max"] = pipeline_fairness(pipeline, rec.share)
+    if rec.eligible is not None:
+        structural = structural_pipeline(rec.value, rec.eligible, rec.share)
+        out["structural_jain"], out["structural_min_max"] = pipeline_fairness(structural, rec.share)
+    else:
+        out["structural_jain"] = out["structural_min_max"] = float("nan")
+    out["router_pipeline_imbalance"] = out["structural_jain"] - out["pipeline_jain"]
+    forced = rec.forced if rec.forced is not None else np.zeros(n, dtype=bool)
+    out["decided_by_router"] = float((placed & ~forced).sum())
+    out["forced_by_owner"] = float((placed & forced).sum())
     return out
+
+
+def pipeline_fairness(pipeline: np.ndarray, share: np.ndarray) -> tuple[float, float]:
+    """Jain index and min/max ratio of pipeline value per unit of quota share.
+
+    Over the reps with a positive share: x_j = pipeline_j / share_j, Jain =
+    (sum x)^2 / (k sum x^2) (1 = every rep got its share's worth), min/max =
+    min x / max x (0 = some rep got nothing). No pipeline at all counts as even.
+    """
+    mask = share > 0
+    x = pipeline[mask] / share[mask]
+    if x.size == 0 or not np.any(x > 0):
+        return 1.0, 1.0
+    return float(x.sum() ** 2 / (x.size * np.sum(x * x))), float(x.min() / x.max())
+
+
+def structural_pipeline(value: np.ndarray, eligible: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """Pipeline per rep if every lead's value were split by quota share inside its pool.
+
+    The pool is the reps the hard rules admit for the lead (`eligible` row);
+    a lead no rep may take counts for no one. The imbalance left here is the
+    territories' (structural), not the router's.
+    """
+    weights = eligible * share[None, :]
+    total = weights.sum(axis=1)
+    ok = total > 0
+    return (value[ok] / total[ok]) @ weights[ok]
 
 
 def response_histogram(response_min: np.ndarray) -> list[int]:
@@ -132,12 +182,37 @@ def paired_interval(values: Sequence[float], baseline: Sequence[float]) -> Inter
     return interval(np.asarray(values, dtype=float) - np.asarray(baseline, dtype=float))
 
 
-def aggregate(runs: Sequence[RunSummary], baseline: str) -> Cells:
+def paired_percent(values: Sequence[float], baseline: Sequence[float]) -> Interval:
+    """Interval of the per-seed relative differences 100 x (values - baseline) / baseline.
+
+    Seeds where the baseline is 0 are left out (no relative change is defined).
+    """
+    if len(values) != len(baseline):
+        raise ValueError("paired values need the same seeds on both sides")
+    a, b = np.asarray(values, dtype=float), np.asarray(baseline, dtype=float)
+    ok = b != 0
+    return interval(100.0 * (a[ok] - b[ok]) / b[ok])
+
+
+def compare(values: dict[int, dict[str, float]], reference: dict[int, dict[str, float]],
+            names: Sequence[str]) -> Comparison:
+    """Paired by seed (the seeds both sides ran): the difference and the % difference per metric."""
+    seeds = sorted(set(values) & set(reference))
+    diff, pct = {}, {}
+    for name in names:
+        a = [values[s][name] for s in seeds]
+        b = [reference[s][name] for s in seeds]
+        diff[name], pct[name] = paired_interval(a, b), paired_percent(a, b)
+    return {"diff": diff, "pct": pct}
+
+
+def aggregate(runs: Sequence[RunSummary], baseline: str, references: Sequence[str] = ()) -> Cells:
     """Per variant x policy: mean and interval of every metric, and paired differences.
 
     `runs` are the runs' summaries (variant, policy, seed, metrics). Differences
-    are against the baseline policy of the same variant and against the base
-    variant of the same policy, each paired by seed.
+    are against the baseline policy of the same variant, against the base
+    variant of the same policy, and (`vs`) against each of the `references`
+    policies of the same variant, in absolute terms and in %, each paired by seed.
     """
     table: dict[tuple[str, str], dict[int, dict[str, float]]] = {}
     for run in runs:
@@ -159,5 +234,9 @@ def aggregate(runs: Sequence[RunSummary], baseline: str) -> Cells:
         if base_variant is not None and variant != "base" and set(base_variant) >= set(seeds):
             entry["vs_base_variant"] = {k: paired_interval(column(by_seed, k), column(base_variant, k))
                                         for k in names}
+        versus = {ref: compare(by_seed, table[(variant, ref)], names) for ref in references
+                  if ref != policy and (variant, ref) in table}
+        if versus:
+            entry["vs"] = versus
         cells.setdefault(variant, {})[policy] = entry
     return cells

@@ -37,6 +37,9 @@ Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
+# The policies CRMs ship: simulated assigning on arrival (see Scenario.baselines_on_arrival).
+BASELINE_POLICIES = ("round_robin", "weighted_round_robin", "least_loaded", "random", "rules")
+
 
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -62,6 +65,8 @@ class TeamSpec(_Spec):
     # Fields given to every rep that leaves them at the default, e.g. a team-wide
     # timezone and working_hours ("09:00-17:30" = weekdays; see solver.domain.availability).
     defaults: dict[str, Any] = Field(default_factory=dict)
+    # False: the router sees no skills (every multiplier 1); outcomes still follow them.
+    router_skills: bool = True
 
     @field_validator("quota_by_segment")
     @classmethod
@@ -135,15 +140,31 @@ class StreamSpec(_Spec):
 class ResponseSpec(_Spec):
     """How fast reps answer, how speed turns into wins, and how long a lead stays open.
 
-    First response (in the rep's working time) is lognormal with median
-    ``base_minutes + minutes_per_open_lead * open leads``; a lead arriving
-    outside the rep's hours waits for the next working hour. Win probability
-    is ``min(1, score * skill) * (floor + (1 - floor) * 0.5 ** (t / half_life))``
+    First response (in the rep's working time) is lognormal around a median
+    that depends on the rep and its queue; a lead arriving outside the rep's
+    hours waits for the next working minute. Two queue models:
+
+    - untouched queue (opt in by setting `handling_minutes`): the median is
+      ``base + handling x (untouched leads the rep holds when it gets the lead)``,
+      where base and handling are the rep's own: the scenario's values times a
+      lognormal pace drawn once per rep (`rep_speed_sigma`; 0 = identical reps),
+      or the rep's `response_minutes` / `handling_minutes` given in the team;
+    - open leads (the default, as scenario files before it behave): the median
+      is ``base_minutes + minutes_per_open_lead x open leads`` for every rep.
+
+    The router sees each rep's base and handling times `estimate_factor` (its
+    model may be wrong; what happens is the truth above). Win probability is
+    ``min(1, score * skill) * (floor + (1 - floor) * 0.5 ** (t / half_life))``
     for a first response after t minutes: minutes matter, hours cost most of it.
     """
 
     base_minutes: Positive = 10.0
+    # Per untouched lead queued ahead; None = the open-leads model with minutes_per_open_lead.
+    handling_minutes: NonNegative | None = None
     minutes_per_open_lead: NonNegative = 2.0
+    rep_speed_sigma: NonNegative = 0.0  # spread of the reps' pace (lognormal sigma)
+    speed_seed: Annotated[int, Field(ge=0)] = 0  # the reps' pace draws (fixed per scenario)
+    estimate_factor: Positive = 1.0  # the router's response/handling = the truth x this
     sigma: NonNegative = 0.7
     half_life_minutes: Positive = 30.0
     floor: Share = 0.15
@@ -151,6 +172,11 @@ class ResponseSpec(_Spec):
     work_days: Positive = 3.0  # median calendar days from first response to release
     work_sigma: NonNegative = 0.5
     stale_check_minutes: Positive = 15.0  # how often the simulated ops job reassigns stale leads
+
+    @property
+    def untouched_queue(self) -> bool:
+        """True: the untouched-queue model (handling_minutes set); False: open leads."""
+        return self.handling_minutes is not None
 
 
 class CrmSource(_Spec):
@@ -176,6 +202,11 @@ class Scenario(_Spec):
     policy: Policy = Field(default_factory=Policy)
     policies: list[str] = Field(default_factory=lambda: ["round_robin", "flow"])
     baseline: str = ""  # defaults to the first policy
+    # Every optimizer is compared, paired by seed, with each of these that the scenario runs.
+    references: list[str] = Field(default_factory=lambda: ["round_robin", "least_loaded"])
+    # Baseline policies (what CRMs ship) assign on arrival (batch.max_wait_s 0); optimizers use
+    # the policy's batch window. False: every policy uses the policy's window.
+    baselines_on_arrival: bool = True
     seeds: Annotated[int, Field(ge=1)] = 5
     fairness_sweep: list[NonNegative] = Field(default_factory=lambda: [0, 0.1, 0.3, 1, 3, 10])
     sweep_policy: str = "flow"  # the optimizer whose fairness weight the trade-off curve sweeps
@@ -214,6 +245,12 @@ class Scenario(_Spec):
     def baseline_policy(self) -> str:
         return self.baseline or self.policies[0]
 
+    def batch_wait_s(self, policy: str) -> float:
+        """The micro-batch window `policy` runs with: 0 (on arrival) for a CRM's baseline policy."""
+        if self.baselines_on_arrival and policy in BASELINE_POLICIES:
+            return 0.0
+        return self.policy.batch.max_wait_s
+
     def path(self, relative: str) -> Path:
         """A path from the scenario file resolved against the scenario's folder."""
         return (Path(self.base_dir) / relative).resolve()
@@ -251,6 +288,17 @@ def variant_of(base: Scenario, name: str, *, file: str | None = None) -> Scenari
     data = merge(data, expand_dotted(base.variants[name]))
     data["variant"] = name
     return _validate(data, file=file or base.name, variant=name)
+
+
+def with_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
+    """The scenario with dotted-key overrides applied (as a variant's), validated again.
+
+    ``{"policy.speed.enabled": False}`` is the scenario with the router's speed model off.
+    """
+    if not overrides:
+        return scenario
+    data = merge(scenario.model_dump(exclude={"variants"}), expand_dotted(overrides))
+    return _validate(data, file=scenario.name, variant=scenario.variant)
 
 
 def variant_names(base: Scenario) -> list[str]:

@@ -6,7 +6,8 @@ One run = (scenario variant, policy, seed). Events, in time order:
   path), a normal one waits in the router's micro-batch;
 - tick: the batch's deadline (`policy.batch.max_wait_s` after its first lead);
 - touch: the owner's first response, sampled from the response model in the
-  owner's working time; the outcome is drawn from the win probability then;
+  owner's working time (`solver.sim.response`: the rep's own pace and the
+  untouched leads it holds); the outcome is drawn from the win probability then;
 - release: the lead is worked (won or lost) and frees its owner's capacity;
 - stale check: the ops job moving untouched leads past the SLA (every
   `response.stale_check_minutes`);
@@ -15,6 +16,11 @@ One run = (scenario variant, policy, seed). Events, in time order:
 Random draws come from the seed alone, one per lead and purpose, never from
 the policy: every policy of a seed sees the same arrivals, response noise and
 outcome draws (common random numbers), so paired differences isolate routing.
+
+A baseline policy (what CRMs ship: round robin, least loaded, ...) assigns each
+lead on arrival (batch window 0, `Scenario.batch_wait_s`); an optimizer waits
+for the scenario's batch window. A cell may carry dotted-key overrides of the
+scenario (`Cell.overrides`, e.g. the router's speed model off) for studies.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from typing import Any
 import numpy as np
 
 from solver.compile import fairness
+from solver.compile.problem import compile_problem
+from solver.decode.reasons import ReasonCode
 from solver.decode.result import Assignment
 from solver.domain.availability import Schedule
 from solver.domain.model import Lead, Policy, Rep
@@ -35,7 +43,8 @@ from solver.online.router import Router
 from solver.report.results import Interval, LoadSeries, RunSummary, SimulationResult, SweepPoint
 from solver.sim.arrivals import LeadStream
 from solver.sim.metrics import RESPONSE_BINS, RunRecord, aggregate, interval, response_histogram, run_metrics
-from solver.sim.scenario import ResponseSpec, Scenario, rep_quotas, variant_names, variant_of
+from solver.sim.response import RepPace, median_minutes, rep_pace, router_reps
+from solver.sim.scenario import ResponseSpec, Scenario, rep_quotas, variant_names, variant_of, with_overrides
 from solver.sim.stream import make_stream, team_reps, truth_reps
 from solver.sim.sweep import run_cells
 
@@ -55,6 +64,9 @@ class Cell:
     policy: str
     seed: int
     fairness_weight: float | None = None  # None = the scenario policy's own weight
+    # Dotted-key overrides of the variant (`with_overrides`), e.g. (("policy.speed.enabled", False),)
+    overrides: tuple[tuple[str, Any], ...] = ()
+    label: str = ""  # a study's name for the arm the cell belongs to
 
 
 @dataclass
@@ -77,25 +89,57 @@ class RunOutput:
 
 def run_cell(cell: Cell) -> RunOutput:
     """Simulate one cell (top-level so process pools and Dask workers can pickle it)."""
-    scenario = variant_of(cell.scenario, cell.variant)
-    reps = team_reps(scenario)
-    policy = scenario.policy.model_copy(update={"solver": cell.policy, "seed": cell.seed})
-    if cell.fairness_weight is not None:
-        fair = policy.fairness.model_copy(update={"weight": cell.fairness_weight})
-        policy = policy.model_copy(update={"fairness": fair})
+    scenario = with_overrides(variant_of(cell.scenario, cell.variant), dict(cell.overrides))
+    team = team_reps(scenario)
+    policy = run_policy(scenario, cell.policy, cell.seed, cell.fairness_weight)
     stream = make_stream(scenario, cell.seed)
-    truth = truth_reps(scenario, reps)
-    record = Simulation(scenario, reps, policy, stream, cell.seed, truth).run()
+    truth = truth_reps(scenario, team)
+    pace = rep_pace(scenario.response, team)
+    reps = router_reps(scenario, team, pace)
+    sim = Simulation(scenario, reps, policy, stream, cell.seed, truth, pace)
+    sim.eligible = structural_pools(scenario, team, stream)
+    record = sim.run()
     return RunOutput(cell.variant, cell.policy, cell.seed, cell.fairness_weight,
                      run_metrics(record), response_histogram(record.response_min),
                      record.load_samples, tuple(r.id for r in reps))
+
+
+def run_policy(scenario: Scenario, name: str, seed: int, fairness_weight: float | None = None) -> Policy:
+    """The scenario's policy run as `name`: a baseline on arrival, an optimizer with the batch window."""
+    batch = scenario.policy.batch.model_copy(update={"max_wait_s": scenario.batch_wait_s(name)})
+    policy = scenario.policy.model_copy(update={"solver": name, "seed": seed, "batch": batch})
+    if fairness_weight is not None:
+        fair = policy.fairness.model_copy(update={"weight": fairness_weight})
+        policy = policy.model_copy(update={"fairness": fair})
+    return policy
+
+
+def structural_pools(scenario: Scenario, reps: Sequence[Rep], stream: LeadStream) -> np.ndarray:
+    """bool (n, m): the reps the hard rules admit for each lead, before any router decides.
+
+    The account-owner rule is left out (owners are made by earlier routing
+    decisions, not by the territory map) and so are working hours: a pool is
+    who may ever take the lead. Splitting each pool's leads by quota share
+    gives the pipeline imbalance the rules alone cause (`run_metrics`).
+    """
+    rules = scenario.policy.rules.model_copy(update={"account_owner": "off"})
+    speed = scenario.policy.speed.model_copy(update={"enabled": False})
+    policy = scenario.policy.model_copy(update={"rules": rules, "speed": speed, "routing_rules": ()})
+    leads = [Lead(id=stream.ids[i], created_at=scenario.start, territory=stream.territory[i],
+                  industry=stream.industry[i], product=stream.product[i], segment=stream.segment[i],
+                  account_id=stream.account[i], value=float(stream.value[i]),
+                  score=float(stream.score[i])) for i in range(stream.n)]
+    if not leads:
+        return np.zeros((0, len(reps)), dtype=bool)
+    static = [r.model_copy(update={"working_hours": "", "ooo": ()}) for r in reps]
+    return np.asarray(compile_problem(static, leads, policy).eligible, dtype=bool)
 
 
 class Simulation:
     """One run's state: the router, the event queue and per-lead records."""
 
     def __init__(self, scenario: Scenario, reps: Sequence[Rep], policy: Policy, stream: LeadStream,
-                 seed: int, truth: Sequence[Rep]) -> None:
+                 seed: int, truth: Sequence[Rep], pace: RepPace | None = None) -> None:
         self.scenario, self.stream, self.policy = scenario, stream, policy
         self.response = scenario.response
         self.start = scenario.start
@@ -107,6 +151,8 @@ class Simulation:
         truth_by_id = {r.id: r for r in truth}
         self.truth = [truth_by_id.get(r.id, r) for r in reps]
         self.capacity = np.array([r.capacity for r in reps])
+        self.pace = pace if pace is not None else rep_pace(self.response, truth)
+        self.untouched = np.zeros(len(reps), dtype=np.int64)  # per rep: assigned, not yet touched
         self.quota = np.array(rep_quotas(scenario, list(reps)))
         # Fair shares as the router's problem defines them (quota weight over available reps).
         self.share = fairness.shares(np.array([r.quota_weight for r in reps], dtype=float),
@@ -126,6 +172,12 @@ class Simulation:
         self.p_win = np.zeros(n)
         self.won = np.zeros(n, dtype=bool)
         self.reassigned = np.zeros(n, dtype=np.int64)
+        self.touched = np.zeros(n, dtype=bool)
+        self.forced = np.zeros(n, dtype=bool)  # first placed by the account-owner rule
+        self.first_assigned_s = np.full(n, np.nan)  # when the lead first got a rep
+        self.queued_at_assign = np.full(n, -1, dtype=np.int64)  # the queue the last owner had
+        # bool (n, m): each lead's pool under the hard rules (None: not computed, no structural part)
+        self.eligible: np.ndarray | None = None
         self.account_owner: dict[str, str] = {}
         self.awaiting = 0  # assigned leads not yet touched
         self.loads: list[np.ndarray] = []
@@ -216,20 +268,31 @@ class Simulation:
             j = self.rep_index[a.rep_id]
             if self.owner[i] >= 0:
                 self.reassigned[i] += 1
+                if not self.touched[i]:
+                    self.untouched[self.owner[i]] -= 1
             else:
                 self.awaiting += 1
+                self.forced[i] = a.reason_code is ReasonCode.ACCOUNT_OWNER
+                self.first_assigned_s[i] = t
+            queued = (int(self.untouched[j]) if self.response.untouched_queue
+                      else loads.get(a.rep_id, 0))
+            self.untouched[j] += 1
             self.owner[i] = j
             self.version[i] += 1
             self.ev[i] = a.expected_value
+            self.queued_at_assign[i] = queued
             self.account_owner[self.stream.account[i]] = a.rep_id
-            self.push(self.response_at(i, j, t, loads.get(a.rep_id, 0)), TOUCH, i, int(self.version[i]))
+            self.push(self.response_at(i, j, t, queued), TOUCH, i, int(self.version[i]))
 
-    def response_at(self, i: int, j: int, t: float, open_leads: int) -> float:
-        """When rep j first answers lead i given at t: lognormal working minutes, growing with load."""
-        r = self.response
+    def response_at(self, i: int, j: int, t: float, queued: int) -> float:
+        """When rep j first answers lead i given at t with `queued` leads ahead (untouched, or open).
+
+        Lognormal around the rep's ``base + handling x queued`` minutes, counted in
+        the rep's working time from t.
+        """
         z = self.z_response[i, min(int(self.reassigned[i]), RESPONSE_DRAWS - 1)]
-        minutes = (r.base_minutes + r.minutes_per_open_lead * open_leads) * np.exp(r.sigma * z)
-        at = self.schedules[j].add_working_time(self.at(t), timedelta(minutes=float(minutes)))
+        minutes = median_minutes(self.pace, j, queued) * float(np.exp(self.response.sigma * z))
+        at = self.schedules[j].add_working_time(self.at(t), timedelta(minutes=minutes))
         return (at - self.start).total_seconds()
 
     def on_touch(self, i: int, t: float, now: datetime) -> None:
@@ -237,6 +300,8 @@ class Simulation:
         self.router.touch(self.stream.ids[i], now=now)
         self.awaiting -= 1
         j = int(self.owner[i])
+        self.touched[i] = True
+        self.untouched[j] -= 1
         minutes = (t - self.stream.arrival_s[i]) / 60.0
         self.response_min[i] = minutes
         self.p_win[i] = win_probability(
@@ -253,7 +318,8 @@ class Simulation:
             value=self.stream.value, expected_value=self.ev, owner=self.owner,
             response_min=self.response_min, p_win=self.p_win, won=self.won,
             reassigned=self.reassigned, capacity=self.capacity, quota=self.quota, share=self.share,
-            load_samples=loads, sla_minutes=self.response.sla_minutes,
+            load_samples=loads, sla_minutes=self.response.sla_minutes, forced=self.forced,
+            eligible=self.eligible,
         )
 
 
@@ -327,9 +393,11 @@ def simulate_scenario(scenario: Scenario, *, seeds: int | None = None, scheduler
         "variants": list(hist),
         "policies": scenario.policies,
         "baseline": scenario.baseline_policy,
+        "references": [p for p in scenario.references if p in scenario.policies],
         "seeds": n_seeds,
         "sla_minutes": scenario.response.sla_minutes,
-        "cells": aggregate([r.to_dict() for r in runs], scenario.baseline_policy),
+        "cells": aggregate([r.to_dict() for r in runs], scenario.baseline_policy,
+                           [p for p in scenario.references if p in scenario.policies]),
         "runs": [r.to_dict() for r in runs],
         "response_bins_min": list(RESPONSE_BINS),
         "response_histogram": hist,

@@ -86,17 +86,22 @@ def test_result_json_shape_is_pinned(tiny: Scenario, tmp_path: Path) -> None:
                                        "--format", "json", "--out", str(out)])
     assert result.exit_code == 0, result.output
     data = json.loads((out / "result.json").read_text())
-    assert list(data) == ["scenario", "description", "variants", "policies", "baseline", "seeds",
-                          "sla_minutes", "cells", "runs", "response_bins_min", "response_histogram",
+    assert list(data) == ["scenario", "description", "variants", "policies", "baseline", "references",
+                          "seeds", "sla_minutes", "cells", "runs", "response_bins_min", "response_histogram",
                           "load_over_time", "fairness_sweep"]
-    assert list(data["cells"]["base"]["flow"]) == ["metrics", "vs_baseline"]
-    assert list(data["cells"]["capacity 30"]["flow"]) == ["metrics", "vs_baseline", "vs_base_variant"]
+    assert list(data["cells"]["base"]["flow"]) == ["metrics", "vs_baseline", "vs"]
+    assert list(data["cells"]["base"]["flow"]["vs"]) == ["round_robin"]  # least_loaded not run
+    assert list(data["cells"]["base"]["flow"]["vs"]["round_robin"]) == ["diff", "pct"]
+    assert list(data["cells"]["capacity 30"]["flow"]) == ["metrics", "vs_baseline", "vs_base_variant",
+                                                          "vs"]
     assert list(data["cells"]["base"]["flow"]["metrics"]["jain"]) == ["mean", "low", "high", "n"]
     assert list(data["runs"][0]) == ["variant", "policy", "seed", "fairness_weight", "metrics"]
     assert list(data["runs"][0]["metrics"]) == [
         "leads", "assigned", "unassigned", "expected_revenue", "realized_revenue", "expected_value",
         "conversion_rate", "response_p50_min", "response_p90_min", "sla_breaches", "reassigned",
-        "utilization", "quota_attainment", "mean_attainment", "jain", "gini", "max_deviation"]
+        "utilization", "quota_attainment", "mean_attainment", "jain", "gini", "max_deviation",
+        "pipeline_jain", "pipeline_min_max", "structural_jain", "structural_min_max",
+        "router_pipeline_imbalance", "decided_by_router", "forced_by_owner"]
     assert list(data["load_over_time"]["flow"]) == ["rep_ids", "hours_per_sample", "open_leads"]
     assert list(data["fairness_sweep"]) == ["policy", "points"]
     assert list(data["fairness_sweep"]["points"][0]) == ["weight", "expected_revenue", "expected_value",

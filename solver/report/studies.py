@@ -1,0 +1,86 @@
+"""Paired studies and comparisons as Markdown: tables, and a plain verdict per comparison.
+
+Every number comes from a `StudyResult` or a simulation's cells (JSON); a
+comparison is "wins" only when its 95% interval lies above 0 (for a metric
+where higher is better), "loses" when it lies below, and otherwise says the
+interval includes 0: no claim of a win is made on a mean alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from solver.report.results import Comparison, Interval, StudyResult
+
+MD_METRICS = ("expected_revenue", "response_p50_min", "response_p90_min", "sla_breaches",
+              "pipeline_jain", "pipeline_min_max", "decided_by_router")
+# Metrics where a lower value is the better one (the verdict flips).
+LOWER_IS_BETTER = {"response_p50_min", "response_p90_min", "sla_breaches", "unassigned", "reassigned",
+                   "gini", "max_deviation", "router_pipeline_imbalance"}
+
+
+def fmt(iv: Interval, digits: int = 1, sign: bool = False) -> str:
+    """'12.3 [10.0, 14.7]' (with `sign`: '+12.3 [+10.0, +14.7]')."""
+    f = f"{{:{'+' if sign else ''},.{digits}f}}"
+    return f"{f.format(iv['mean'])} [{f.format(iv['low'])}, {f.format(iv['high'])}]"
+
+
+def _digits(metric: str) -> int:
+    return 3 if any(k in metric for k in ("jain", "min_max", "rate", "imbalance", "attainment")) else 1
+
+
+def verdict(arm: str, reference: str, comparison: Comparison, metric: str = "expected_revenue") -> str:
+    """One sentence: does `arm` beat `reference` on `metric`, with the paired % and its 95% CI."""
+    pct = comparison["pct"][metric]
+    if pct["n"] == 0:
+        return f"{arm} vs {reference}: no paired seeds."
+    lower = metric in LOWER_IS_BETTER
+    text = f"{pct['mean']:+.2f}% [{pct['low']:+.2f}%, {pct['high']:+.2f}%] on {metric}"
+    if (pct["high"] < 0) if lower else (pct["low"] > 0):
+        return f"{arm} beats {reference}: {text}."
+    if (pct["low"] > 0) if lower else (pct["high"] < 0):
+        return f"{arm} does NOT beat {reference}, it is worse: {text}."
+    return f"{arm} does NOT beat {reference}: {text}; the 95% interval includes 0."
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def arms_table(result: StudyResult, metrics: Sequence[str] = MD_METRICS) -> str:
+    """Mean [95% CI] of each metric per arm."""
+    rows = [[a["label"], *(fmt(a["metrics"][m], _digits(m)) for m in metrics if m in a["metrics"])]
+            for a in result["arms"]]
+    present = [m for m in metrics if result["arms"] and m in result["arms"][0]["metrics"]]
+    return markdown_table(["arm", *present], rows)
+
+
+def comparisons_table(result: StudyResult, metrics: Sequence[str] = ("expected_revenue",)) -> str:
+    """Per comparison: the paired difference and % difference of each metric (mean [95% CI])."""
+    header = ["arm", "vs"]
+    for m in metrics:
+        header += [f"{m} diff", f"{m} %"]
+    rows = []
+    for c in result["comparisons"]:
+        row = [c["arm"], c["reference"]]
+        for m in metrics:
+            row += [fmt(c["diff"][m], _digits(m), sign=True), fmt(c["pct"][m], 2, sign=True)]
+        rows.append(row)
+    return markdown_table(header, rows)
+
+
+def verdicts(result: StudyResult, metric: str = "expected_revenue") -> list[str]:
+    return [verdict(c["arm"], c["reference"], c, metric) for c in result["comparisons"]]
+
+
+def study_markdown(result: StudyResult, title: str, metrics: Sequence[str] = MD_METRICS,
+                   compare_metrics: Sequence[str] = ("expected_revenue",)) -> str:
+    """A section: the arms table, the paired comparisons table and the verdicts."""
+    parts = [f"### {title}", "",
+             f"Scenario `{result['scenario']}`, {result['seeds']} seeds, mean [95% CI].", "",
+             arms_table(result, metrics), "", "Paired by seed:", "",
+             comparisons_table(result, compare_metrics), ""]
+    parts += [f"- {v}" for v in verdicts(result)]
+    return "\n".join(parts) + "\n"
