@@ -68,6 +68,27 @@ class _Residual:
     room: np.ndarray  # int (m,): capacity left per rep
     n_free: int
     lead_of_row: np.ndarray  # pair's position among the free leads (0..n_free-1)
+    # With queue positions (`Problem.queues`, unit effort): each pair is repeated once per slot
+    # of its rep, `slot` numbering them over all reps (each slot takes one lead) and `profit`
+    # the worth at that place. None: a rep's room is one pool.
+    slot: np.ndarray | None = None
+    slots: int = 0
+
+
+def _with_slots(problem: Problem, res: _Residual, forced_owner: np.ndarray) -> _Residual:
+    """Each pair repeated over its rep's queue positions (after the owner rule's leads)."""
+    assert problem.speed is not None
+    depth = np.minimum(res.room, res.n_free)
+    first = np.cumsum(depth) - depth
+    per_pair = depth[res.reps]
+    k = np.arange(int(per_pair.sum())) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)
+    pick = np.repeat(np.arange(res.rows.size), per_pair)
+    rows, reps = res.rows[pick], res.reps[pick]
+    offset = np.bincount(forced_owner[forced_owner >= 0], minlength=problem.m)
+    gross = problem.gross_profit[rows, reps]
+    profit = res.profit[pick] + gross * (problem.speed.ratio(reps, offset[reps] + k) - 1.0)
+    return _Residual(res.forced_placed, res.forced_profit, rows, reps, profit, res.effort[pick], res.room,
+                     res.n_free, res.lead_of_row[pick], first[reps] + k, int(depth.sum()))
 
 
 def _require_fairness_zero(problem: Problem) -> None:
@@ -84,7 +105,7 @@ def _residual(problem: Problem) -> _Residual:
     rows = free[lead_pos]
     effort = problem.effort[rows] if problem.effort.ndim == 1 else problem.effort[rows, reps]
     keep = effort <= room[reps]  # a lead larger than a rep's room can never go there
-    return _Residual(
+    res = _Residual(
         forced_placed=int(forced.sum()),
         forced_profit=problem.total_profit(forced_owner),
         rows=rows[keep],
@@ -95,6 +116,7 @@ def _residual(problem: Problem) -> _Residual:
         n_free=free.size,
         lead_of_row=lead_pos[keep],
     )
+    return _with_slots(problem, res, forced_owner) if problem.queues and problem.unit_effort else res
 
 
 def lp_optimum(problem: Problem) -> Reference:
@@ -112,9 +134,14 @@ def lp_optimum(problem: Problem) -> Reference:
         return Reference("lp", res.forced_placed, res.forced_profit, time.perf_counter() - start, True)
     pairs = np.arange(k)
     per_lead = sparse.csr_array((np.ones(k), (res.lead_of_row, pairs)), shape=(res.n_free, k))
-    per_rep = sparse.csr_array((res.effort, (res.reps, pairs)), shape=(problem.m, k))
+    if res.slot is None:
+        per_rep = sparse.csr_array((res.effort, (res.reps, pairs)), shape=(problem.m, k))
+        room = res.room.astype(np.float64)
+    else:  # one lead per queue slot
+        per_rep = sparse.csr_array((np.ones(k), (res.slot, pairs)), shape=(res.slots, k))
+        room = np.ones(res.slots)
     a_ub = sparse.vstack([per_lead, per_rep]).tocsr()
-    b_ub = np.concatenate([np.ones(res.n_free), res.room.astype(np.float64)])
+    b_ub = np.concatenate([np.ones(res.n_free), room])
 
     # Dual simplex ends on a vertex, which is integral when effort is unit.
     first = linprog(-np.ones(k), A_ub=a_ub, b_ub=b_ub, bounds=(0, 1), method="highs-ds",
@@ -140,7 +167,7 @@ def lp_optimum(problem: Problem) -> Reference:
         # The optimal face {sum x = P*} of an integral polytope has integral vertices:
         # read the vertex exactly, so the profit carries no solver tolerance.
         x = np.rint(x)
-        if np.any(per_lead @ x > 1) or np.any(per_rep @ x > res.room) or x.sum() != placed:
+        if np.any(per_lead @ x > 1) or np.any(per_rep @ x > room) or x.sum() != placed:
             raise RuntimeError("LP oracle: the unit-effort vertex is not integral (a solver problem)")
     profit = res.forced_profit + float(res.profit @ x)
     elapsed = time.perf_counter() - start
@@ -172,9 +199,13 @@ def hungarian(problem: Problem, max_cells: int = 5_000_000) -> Reference | None:
         return None
     slot_rep = np.repeat(np.arange(problem.m), slots)
     free = np.flatnonzero(problem.forced < 0)
-    profit = np.full((res.n_free, problem.m), np.nan)
-    profit[res.lead_of_row, res.reps] = res.profit
-    profit = profit[:, slot_rep]
+    if res.slot is None:
+        profit = np.full((res.n_free, problem.m), np.nan)
+        profit[res.lead_of_row, res.reps] = res.profit
+        profit = profit[:, slot_rep]
+    else:  # each slot its own worth (queue positions)
+        profit = np.full((res.n_free, slot_rep.size), np.nan)
+        profit[res.lead_of_row, res.slot] = res.profit
     big = 1.0 + 2.0 * float(np.abs(res.profit).sum())
     cost = np.where(np.isnan(profit), 0.0, -(profit + big))
     lead_pos, slot = linear_sum_assignment(cost)

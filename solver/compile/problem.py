@@ -29,6 +29,7 @@ from solver.compile.scoring import (
     encode_leads,
     expected_value,
 )
+from solver.compile.speed import SpeedTerms, positions, speed_terms
 from solver.domain.model import Account, Lead, Policy, Rep, RuleMode
 
 UNASSIGNED = -1
@@ -97,6 +98,9 @@ class Problem:
     pool_keys: tuple[str, ...] = ("all",)
     # bool (n, m): `eligible` before `with_prices` left out the seats a lead cannot pay for.
     unpriced: np.ndarray | None = None
+    # Speed to lead (`solver.compile.speed`): `value` holds each rep's first-slot decay; a rep's
+    # further leads of the batch wait behind the ones before (`position_ratio`). None: off.
+    speed: SpeedTerms | None = None
 
     @property
     def n(self) -> int:
@@ -187,13 +191,46 @@ class Problem:
             self.loads(owner), self.targets, self.options.fairness_weight, self.fairness_unit
         )
 
+    @property
+    def queues(self) -> bool:
+        """A rep's k-th lead of the batch is worth less than its first (speed with position slots)."""
+        return self.speed is not None and self.speed.queues
+
+    def position_ratio(self, owner: np.ndarray) -> np.ndarray:
+        """float (n,): share of its first-slot worth each placed lead keeps at its queue position.
+
+        A rep works the leads its accounts bring first, then its other leads of the batch highest
+        profit first (the order that is best for any set of leads); the k-th waits behind the
+        k-1 before it. 1 for unplaced leads, and for
+        every lead when positions do not matter.
+        """
+        ratio = np.ones(owner.shape[0])
+        if not self.queues:
+            return ratio
+        rows = np.arange(self.n)
+        worth = np.where(owner >= 0, self.gross_profit[rows, np.maximum(owner, 0)], 0.0)
+        pos = positions(owner, worth, (self.forced >= 0) & (owner == self.forced))
+        placed = np.flatnonzero(pos > 0)
+        assert self.speed is not None
+        ratio[placed] = self.speed.ratio(owner[placed], pos[placed])
+        return ratio
+
+    def lead_values(self, owner: np.ndarray) -> np.ndarray:
+        """float (n,): each lead's expected value with its owner at its queue position (0 unplaced)."""
+        rows = np.arange(self.n)
+        value = self.value[rows, np.maximum(owner, 0)] * self.position_ratio(owner)
+        return np.where(owner >= 0, value, 0.0)
+
     def total_profit(self, owner: np.ndarray) -> float:
         placed = np.flatnonzero(owner >= 0)
-        return float(self.profit[placed, owner[placed]].sum())
+        gross = self.gross_profit[placed, owner[placed]] * self.position_ratio(owner)[placed]
+        if self.price is None:
+            return float(gross.sum())
+        seated = self.eligible[placed, owner[placed]]  # as `profit`: no price where ineligible
+        return float(gross.sum() - self.price[owner[placed]][seated].sum())
 
     def total_value(self, owner: np.ndarray) -> float:
-        placed = np.flatnonzero(owner >= 0)
-        return float(self.value[placed, owner[placed]].sum())
+        return float(self.lead_values(owner).sum())
 
     def objective(self, owner: np.ndarray) -> float:
         """Profit minus fairness penalty: the second level of the objective."""
@@ -291,6 +328,17 @@ def compile_problem(
         broken[has_owner] += np.arange(m)[None, :] != owner_idx[has_owner, None]
 
     value = expected_value(table, columns)
+    speed = None
+    if policy.speed.enabled:
+        speed = speed_terms(table.response_minutes, table.handling_minutes, table.untouched,
+                            table.shifts, m, policy.speed)
+        value = value * speed.factor[None, :]
+        if table.shifts is not None:
+            # Leads no rep on shift may take go to whoever is back first, not to the backlog.
+            back = ~available & np.isfinite(speed.timing.wait)
+            if back.any():
+                nobody_on = ~eligible.any(axis=1)
+                eligible = eligible | (routing.admitted & back[None, :] & nobody_on[:, None])
     penalty_factor = routing.penalty_factor
     if broken.any():
         own = (1.0 - policy.soft_penalty) ** broken
@@ -348,6 +396,7 @@ def compile_problem(
         notes=routing.notes,
         pool=routing.pool,
         pool_keys=routing.pool_keys,
+        speed=speed,
     )
 
 

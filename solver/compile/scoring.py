@@ -123,6 +123,13 @@ class RepTable:
     # The policy's rule set compiled against these reps (`solver.compile.routing.with_rules`),
     # so a router compiles the rep side once; None: compiled per batch.
     rules: CompiledRuleSet | None = None
+    # Speed to lead (`solver.compile.speed`): each rep's own minutes to a first touch and per
+    # queued lead (float (m,), NaN: the policy's), the leads it holds untouched (int (m,)), and
+    # its shifts as of the batch (`RepCalendar.shifts`: wait, minutes left, gap; None: always on).
+    response_minutes: np.ndarray | None = None
+    handling_minutes: np.ndarray | None = None
+    untouched: np.ndarray | None = None
+    shifts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def m(self) -> int:
@@ -156,7 +163,16 @@ def compile_reps(reps: Sequence[Rep]) -> RepTable:
         skills=skills,
         strategic_only=np.fromiter((r.strategic_only for r in reps), dtype=bool, count=m),
         attributes=_attribute_columns(reps),
+        response_minutes=_minutes(reps, "response_minutes"),
+        handling_minutes=_minutes(reps, "handling_minutes"),
+        untouched=np.fromiter((r.untouched for r in reps), dtype=np.int64, count=m),
     )
+
+
+def _minutes(reps: Sequence[Rep], name: str) -> np.ndarray:
+    """float (m,): a rep's own speed figure, NaN where it has none (the policy's default then)."""
+    return np.array([np.nan if getattr(r, name) is None else getattr(r, name) for r in reps],
+                    dtype=np.float64)
 
 
 def _attribute_columns(reps: Sequence[Rep]) -> dict[str, list[object]]:

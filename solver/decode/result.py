@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
-
 from solver.compile.problem import Problem
 from solver.decode.explain import Explanation, explanation
 from solver.decode.reasons import ASSIGNED, UNASSIGNED_STATUS, Reason, ReasonCode, lead_reasons
@@ -84,8 +82,7 @@ def decode(
     if violations:  # a policy bug: refuse to report an infeasible answer as a result
         raise RuntimeError(f"policy {policy!r} broke a hard rule: {violations[0]}")
     placed = owner >= 0
-    rows = np.arange(problem.n)
-    chosen_value = np.where(placed, problem.value[rows, np.maximum(owner, 0)], 0.0)
+    chosen_value = problem.lead_values(owner)  # at the lead's place in its rep's queue
     reasons = lead_reasons(problem, owner)
     assignments = [
         Assignment(

@@ -11,7 +11,7 @@ what a rep's time to first touch is made of when the data say nothing::
       # table: [[0, 1.0], [5, 0.9], [60, 0.4], [1440, 0.15]]
       response_minutes: 10      # a rep's own time to first touch with nothing queued
       handling_minutes: 10      # per untouched lead ahead of the new one
-      slots: 4                  # queue positions per rep a batch solve models exactly
+      slots: 8                  # queue positions per rep a batch solve models exactly
       max_wait_hours: 72        # an off-shift rep back within this may take leads no one on shift can
 
 A rep's expected time to first touch is the wait until its next working minute,
@@ -50,7 +50,7 @@ class Speed(BaseModel):
     response_minutes: Minutes = 10.0
     handling_minutes: Minutes = 10.0
     # 0 or 1: a rep's leads in a batch all count as its first (no queue within the batch).
-    slots: Annotated[int, INTEGER, Field(ge=0, le=10_000)] = 4
+    slots: Annotated[int, INTEGER, Field(ge=0, le=10_000)] = 8
     # 0: a rep off shift takes nothing (the lead waits in the backlog for someone on shift).
     max_wait_hours: Annotated[float, NUMBER, Field(ge=0, le=YEAR_MINUTES / 60, allow_inf_nan=False)] = 72.0
 

@@ -52,7 +52,8 @@ class FlowError(RuntimeError):
     """The min-cost flow solver rejected the network (it should not happen on valid input)."""
 
 
-@register("flow", unit_effort_only=True, groups_accounts=False, priced=True, exact_tolerance=1e-9)
+@register("flow", unit_effort_only=True, groups_accounts=False, priced=True, exact_tolerance=1e-9,
+          models_queues=True)
 def solve_flow(problem: Problem) -> Solution:
     """Exact for unit effort and count fairness; see the module docstring."""
     if not problem.unit_effort:
@@ -63,9 +64,17 @@ def solve_flow(problem: Problem) -> Solution:
     if free_leads.size == 0 or not room.any():
         return Solution(owner=owner, status=Status.OPTIMAL)
 
-    network = _Network(problem, free_leads, problem.loads(owner), room,
-                       np.maximum(problem.team_free(owner), 0))
+    args = (problem, free_leads, problem.loads(owner), room, np.maximum(problem.team_free(owner), 0), owner)
+    network = _Network(*args)
     chosen_lead, chosen_rep = network.solve()
+    resolved = 0
+    while problem.queues and network.overflow().any():
+        # Deeper queues than modelled: again with every slot those reps can fill (a rep at its
+        # full room cannot overflow, so this ends; one or two rounds in practice).
+        deeper = np.where(network.overflow(), np.maximum(room, 1), network.depth)
+        network = _Network(*args, depth=deeper)
+        chosen_lead, chosen_rep = network.solve()
+        resolved += 1
     owner[chosen_lead] = chosen_rep
     trimmed = _trim_to_team_caps(problem, owner)
     objective = problem.objective(owner)
@@ -73,6 +82,9 @@ def solve_flow(problem: Problem) -> Solution:
     # counting each lead as the mean lead load (arc costs cannot depend on the lead).
     exact = (problem.options.fairness_weight == 0 or problem.options.fairness_measure == "count")
     stats: dict[str, float | int | str] = {"arcs": network.num_arcs, "cost_scale": network.scale}
+    if problem.queues:
+        stats["slots"] = int(network.depth.sum())
+        stats["slot_resolves"] = resolved
     if not network.exact:
         stats["inexact"] = "costs rounded coarser than LEAD_RESOLUTION per lead (int64 bound)"
     exact = exact and network.exact and not trimmed
@@ -88,19 +100,38 @@ def solve_flow(problem: Problem) -> Solution:
 
 
 class _Network:
-    """The flow network of one batch; node ids are offsets into named blocks."""
+    """The flow network of one batch; node ids are offsets into named blocks.
+
+    With position slots (`Problem.queues`), lead i reaches rep j through one of j's slot nodes
+    k = 0..depth_j-1, earning its profit at queue position offset_j + k (offset_j: the leads
+    the owner rule already gives j, first in its queue). Slots before the last take one lead;
+    the last takes the rest of j's room at its own position's worth, an optimistic value for
+    deeper places, so the network is a relaxation that is exact when no last slot holds more
+    than one lead (`overflow`).
+    """
 
     def __init__(
         self, problem: Problem, free_leads: np.ndarray, load: np.ndarray, room: np.ndarray,
-        team_room: np.ndarray,
+        team_room: np.ndarray, owner: np.ndarray, depth: np.ndarray | None = None,
     ) -> None:
         self.free_leads = free_leads
         n_free, m = free_leads.size, problem.m
         teams = problem.capped_teams
-        # Node blocks: [source][leads 0..n_free-1][reps 0..m-1][capped teams][sink].
+        rows, reps = np.nonzero(problem.eligible[free_leads] & (room > 0)[None, :])
+        # Queue depth modelled per rep: 1 = every lead earns the first slot's worth.
+        if depth is None:
+            depth = np.ones(m, dtype=np.int64)
+            if problem.queues:
+                assert problem.speed is not None
+                wanted = np.bincount(reps, minlength=m)
+                depth = np.clip(np.minimum(room, wanted), 1, problem.speed.slots)
+        self.depth = depth
+        slot_start = np.cumsum(depth) - depth
+        # Node blocks: [source][leads 0..n_free-1][slots][reps 0..m-1][capped teams][sink].
         self.source = 0
         self.lead_node0 = 1
-        self.rep_node0 = self.lead_node0 + n_free
+        self.slot_node0 = self.lead_node0 + n_free
+        self.rep_node0 = self.slot_node0 + int(depth.sum())
         self.team_node0 = self.rep_node0 + m
         self.sink = self.team_node0 + teams.shape[0]
         # Where a rep's flow goes: its (first) capped team's node, else the sink.
@@ -108,12 +139,20 @@ class _Network:
         first_team = np.argmax(teams, axis=0) if teams.shape[0] else np.zeros(m, dtype=np.int64)
         rep_exit = np.where(in_team, self.team_node0 + first_team, self.sink)
 
-        rows, reps = np.nonzero(problem.eligible[free_leads] & (room > 0)[None, :])
-        profit = problem.profit[free_leads[rows], reps]
+        # One arc per (lead, rep, slot): pairs repeated depth times, slot k = 0..depth-1.
+        per_pair = depth[reps]
+        arc_row, arc_rep = np.repeat(rows, per_pair), np.repeat(reps, per_pair)
+        arc_slot = np.arange(arc_row.size) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)
+        profit = problem.profit[free_leads[arc_row], arc_rep]
+        if problem.queues and arc_row.size:
+            assert problem.speed is not None
+            offset = np.bincount(owner[owner >= 0], minlength=m)
+            ratio = problem.speed.ratio(arc_rep, offset[arc_rep] + arc_slot)
+            profit = profit + problem.gross_profit[free_leads[arc_row], arc_rep] * (ratio - 1.0)
         rep_arcs = _fairness_arcs(problem, load, room, n_free, free_leads)
         largest = max(float(np.abs(profit).max(initial=0.0)), float(np.abs(rep_arcs[2]).max(initial=0.0)))
         lead_top = np.zeros(n_free)
-        np.maximum.at(lead_top, rows, np.abs(profit))
+        np.maximum.at(lead_top, arc_row, np.abs(profit))
         smallest = float(lead_top[lead_top > 0].min(initial=largest))
         if largest > 0:
             ceiling = COST_LIMIT / (self.sink + 2) / largest
@@ -131,16 +170,26 @@ class _Network:
         )
         self.first_pair_arc = n_free
         smcf.add_arcs_with_capacity_and_unit_cost(
-            self.lead_node0 + rows,
-            self.rep_node0 + reps,
-            np.ones(rows.size, np.int64),
+            self.lead_node0 + arc_row,
+            self.slot_node0 + slot_start[arc_rep] + arc_slot,
+            np.ones(arc_row.size, np.int64),
             np.rint(-profit * self.scale).astype(np.int64),
         )
-        self.pair_rows, self.pair_reps = rows, reps
-        arc_rep, arc_cap, arc_cost = rep_arcs
+        self.pair_rows, self.pair_reps = arc_row, arc_rep
+        # Slot -> rep: one lead per slot, the last one takes the rest of the rep's room.
+        slot_rep = np.repeat(np.arange(m), depth)
+        last = slot_start + depth - 1
+        slot_cap = np.ones(slot_rep.size, np.int64)
+        slot_cap[last] = np.maximum(room - (depth - 1), 0)
+        self.first_slot_arc = self.first_pair_arc + arc_row.size
+        self.last_slot_arcs = self.first_slot_arc + last
         smcf.add_arcs_with_capacity_and_unit_cost(
-            self.rep_node0 + arc_rep,
-            rep_exit[arc_rep],
+            self.slot_node0 + np.arange(slot_rep.size), self.rep_node0 + slot_rep, slot_cap,
+            np.zeros(slot_rep.size, np.int64))
+        arc_rep_exit, arc_cap, arc_cost = rep_arcs
+        smcf.add_arcs_with_capacity_and_unit_cost(
+            self.rep_node0 + arc_rep_exit,
+            rep_exit[arc_rep_exit],
             arc_cap,
             np.rint(arc_cost * self.scale).astype(np.int64),
         )
@@ -150,7 +199,7 @@ class _Network:
             team_room.astype(np.int64), np.zeros(n_teams, np.int64))
         smcf.set_nodes_supplies(np.array([self.source, self.sink]), np.array([n_free, -n_free]))
         self.smcf = smcf
-        self.num_arcs = n_free + rows.size + arc_rep.size + n_teams
+        self.num_arcs = n_free + arc_row.size + slot_rep.size + arc_rep_exit.size + n_teams
 
     def solve(self) -> tuple[np.ndarray, np.ndarray]:
         """(lead indices, rep indices) of the lead -> rep arcs that carry flow."""
@@ -160,6 +209,10 @@ class _Network:
         pair_arcs = self.first_pair_arc + np.arange(self.pair_rows.size)
         used = self.smcf.flows(pair_arcs) > 0
         return self.free_leads[self.pair_rows[used]], self.pair_reps[used]
+
+    def overflow(self) -> np.ndarray:
+        """bool (m,): reps whose last modelled slot took more than one lead (valued too high)."""
+        return (self.smcf.flows(self.last_slot_arcs) > 1) & (self.depth >= 1)
 
 
 def _fairness_arcs(

@@ -6,10 +6,13 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from solver.cli import main
+from solver.compile.speed import decay
 from solver.decode.reasons import ReasonCode
+from solver.domain.speed import Speed
 
 REPS = "id,territories,segments,capacity,open_leads,quota_weight,available,skills\n" \
        "r1,EU;US,SMB;MM,3,0,1,true,fin:1.5\n" \
@@ -74,7 +77,9 @@ def test_json_output_shape(tmp_path: Path) -> None:
     for a in data["assignments"]:
         assert set(a) == {"lead_id", "rep_id", "status", "reason", "reason_code", "expected_value", "policy"}
     by_id = {a["lead_id"]: a for a in data["assignments"]}
-    assert by_id["l1"]["rep_id"] == "r1" and by_id["l1"]["expected_value"] == 75.0  # 100*0.5*1.5
+    # 100 x 0.5 x 1.5, answered by a rep with nothing queued: the default 10 minutes' decay
+    worth = 75.0 * float(decay(10.0, Speed()))
+    assert by_id["l1"]["rep_id"] == "r1" and by_id["l1"]["expected_value"] == pytest.approx(worth, abs=1e-6)
     assert by_id["l2"]["rep_id"] == "r2" and "account owner" in by_id["l2"]["reason"]
     assert by_id["l3"]["rep_id"] is None and by_id["l3"]["status"] == "unassigned"
     assert "segment 'ENT'" in by_id["l3"]["reason"]

@@ -31,6 +31,9 @@ def test_each_rule_alone(rep: Rep, lead: Lead, eligible: bool) -> None:
     assert bool(problem.eligible[0, 0]) is eligible
 
 
+# Speed to lead off: these tests check the static match score (speed has its own tests).
+NO_SPEED = {"enabled": False}
+
 def test_hard_industry_and_product_rules() -> None:
     rep = Rep(id="r", capacity=1, industries=("fin",), products=("core",))
     policy = Policy(rules={"industry": "hard", "product": "hard"})
@@ -43,7 +46,7 @@ def test_hard_industry_and_product_rules() -> None:
 def test_soft_rule_discounts_profit_per_broken_rule() -> None:
     rep = Rep(id="r", capacity=1, territories=("EU",), segments=("SMB",))
     lead = Lead(id="l", value=100, territory="US", segment="ENT")
-    policy = Policy(rules={"territory": "soft", "segment": "soft"}, soft_penalty=0.25)
+    policy = Policy(rules={"territory": "soft", "segment": "soft"}, soft_penalty=0.25, speed=NO_SPEED)
     problem = compile_problem([rep], [lead], policy)
     assert problem.eligible[0, 0]
     assert problem.profit[0, 0] == pytest.approx(100 * 0.75 * 0.75)
@@ -54,7 +57,7 @@ def test_expected_value_is_value_score_and_both_skills() -> None:
     rep = Rep(id="r", capacity=1, skills={"fin": 1.5, "core": 0.8})
     leads = [Lead(id="a", value=200, score=0.5, industry="fin", product="core"),
              Lead(id="b", value=200, score=0.5, industry="retail", product="")]
-    problem = compile_problem([rep], leads, Policy())
+    problem = compile_problem([rep], leads, Policy(speed=NO_SPEED))
     np.testing.assert_allclose(problem.value[:, 0], [200 * 0.5 * 1.5 * 0.8, 100.0])
 
 
@@ -63,7 +66,8 @@ def test_owner_rule_modes() -> None:
     lead = Lead(id="l", value=100, owner_id="b")
     hard = compile_problem(reps, [lead], Policy())
     assert hard.forced.tolist() == [1]
-    soft = compile_problem(reps, [lead], Policy(rules={"account_owner": "soft"}, soft_penalty=0.5))
+    soft = compile_problem(reps, [lead], Policy(rules={"account_owner": "soft"}, soft_penalty=0.5,
+                                                speed=NO_SPEED))
     assert soft.forced.tolist() == [-1]
     np.testing.assert_allclose(soft.profit[0], [50.0, 100.0])
     off = compile_problem(reps, [lead], Policy(rules={"account_owner": "off"}))

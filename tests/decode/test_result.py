@@ -68,7 +68,7 @@ def test_explain_fairness_alternative() -> None:
 def test_summary_loads_and_objective_are_consistent() -> None:
     reps = [Rep(id="a", capacity=3, open_leads=1), Rep(id="b", capacity=3)]
     leads = [Lead(id=f"l{i}", value=10) for i in range(3)]
-    result = assign(reps, leads)
+    result = assign(reps, leads, Policy(speed={"enabled": False}))  # static worth: 10 a lead
     summary = result.summary
     assert summary is not None
     loads = {r.rep_id: r for r in summary.rep_loads}

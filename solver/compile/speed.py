@@ -1,0 +1,140 @@
+"""Expected time to first touch, and what it leaves of a lead's worth (`solver.domain.speed`).
+
+For rep j at decision time, the k-th lead it gets in a batch (k = 0 first) is
+first touched, in expected clock minutes, after
+
+    wait_j + work_j(k) (+ gap_j when work_j(k) runs past the end of the shift)
+    work_j(k) = response_j + (untouched_j + k) x handling_j      (working minutes)
+
+where wait_j is the time until the rep's next working minute, untouched_j the
+leads it holds untouched, and gap_j the time off between this shift and the
+next. A lead's expected value is ``value x score x skill x decay(minutes)``.
+Only the next shift boundary is modelled: a queue longer than two shifts is
+counted as if the second went on (its leads are nearly worthless either way).
+
+`SpeedTerms` is what a compiled batch carries: each rep's first-slot factor
+(already in `Problem.value`) and the means to price deeper queue positions, so
+policies can put a rep's highest-value leads in its earliest slots.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from solver.domain.speed import Speed
+
+MINUTE_S = 60.0
+
+
+def decay(minutes: np.ndarray | float, speed: Speed) -> np.ndarray:
+    """Share of a lead's worth kept when first touched after `minutes` (1 at 0, not rising)."""
+    t = np.asarray(minutes, dtype=np.float64)
+    if speed.table:
+        xs = np.array([m for m, _ in speed.table])
+        ys = np.array([s for _, s in speed.table])
+        return np.interp(t, xs, ys, left=ys[0], right=ys[-1])
+    return speed.floor + (1.0 - speed.floor) * np.exp2(-t / speed.half_life_minutes)
+
+
+@dataclass(frozen=True)
+class RepTiming:
+    """Each rep's clock at decision time, in minutes (m,): what the first-touch time is built of."""
+
+    wait: np.ndarray  # until the next working minute (0 on shift; inf: not back within max wait)
+    shift_left: np.ndarray  # working minutes left in that shift (inf: no end in sight)
+    gap: np.ndarray  # minutes off between that shift and the next (inf: none known)
+    work: np.ndarray  # response + untouched x handling: working minutes before a new lead's turn
+    handling: np.ndarray  # working minutes each further lead in the queue adds
+
+    @classmethod
+    def always_on(cls, work: np.ndarray, handling: np.ndarray) -> RepTiming:
+        """Reps without a calendar: on shift now and for good."""
+        m = work.shape[0]
+        return cls(np.zeros(m), np.full(m, np.inf), np.full(m, np.inf), work, handling)
+
+    def minutes(self, reps: np.ndarray | slice, position: np.ndarray | int) -> np.ndarray:
+        """Expected clock minutes to first touch of the lead at queue `position` of `reps`."""
+        work = self.work[reps] + np.asarray(position) * self.handling[reps]
+        overrun = np.where(work > self.shift_left[reps], self.gap[reps], 0.0)
+        return self.wait[reps] + work + overrun
+
+
+def rep_work(response: np.ndarray, handling: np.ndarray, untouched: np.ndarray,
+             speed: Speed) -> tuple[np.ndarray, np.ndarray]:
+    """(work, handling) per rep: NaN (no learned figure) takes the policy's default."""
+    response = np.where(np.isnan(response), speed.response_minutes, response)
+    handling = np.where(np.isnan(handling), speed.handling_minutes, handling)
+    return response + untouched * handling, handling
+
+
+@dataclass(frozen=True)
+class SpeedTerms:
+    """A batch's speed model: the first-slot factor per rep and deeper slots' ratios to it."""
+
+    speed: Speed
+    timing: RepTiming
+    factor: np.ndarray  # float (m,): decay at each rep's next slot (in `Problem.value` already)
+    slots: int  # queue positions a flow solve models exactly (>= 1)
+
+    @classmethod
+    def of(cls, timing: RepTiming, speed: Speed) -> SpeedTerms:
+        m = timing.wait.shape[0]
+        factor = decay(timing.minutes(slice(None), 0), speed) if m else np.zeros(0)
+        factor = np.where(np.isfinite(timing.wait), factor, 0.0)
+        return cls(speed, timing, factor, max(1, speed.slots))
+
+    @property
+    def queues(self) -> bool:
+        """A rep's second lead in a batch is worth less than its first (positions matter)."""
+        return self.slots > 1 and bool(np.any(self.timing.handling > 0))
+
+    def ratio(self, reps: np.ndarray, position: np.ndarray) -> np.ndarray:
+        """Worth kept at queue `position` relative to the rep's first slot (1 at position 0)."""
+        deeper = decay(self.timing.minutes(reps, position), self.speed)
+        base = self.factor[reps]
+        return np.divide(deeper, base, out=np.ones_like(deeper), where=base > 0)
+
+    def slot_ratios(self, depth: int) -> np.ndarray:
+        """float (m, depth): `ratio` of positions 0..depth-1 for every rep."""
+        m = self.factor.shape[0]
+        reps = np.repeat(np.arange(m), depth)
+        positions = np.tile(np.arange(depth), m)
+        return self.ratio(reps, positions).reshape(m, depth)
+
+
+def positions(owner: np.ndarray, worth: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """int (n,): each placed lead's place in its rep's queue (-1 unplaced).
+
+    The leads marked `first` (the owner rule's: the rep's own accounts) come first, then the
+    rest; each group highest worth first, ties to the lower lead index (deterministic).
+    """
+    pos = np.full(owner.shape[0], -1, dtype=np.int64)
+    placed = np.flatnonzero(owner >= 0)
+    if placed.size == 0:
+        return pos
+    reps = owner[placed]
+    order = np.lexsort((placed, -worth[placed], ~first[placed], reps))
+    sorted_reps = reps[order]
+    run_start = np.flatnonzero(np.r_[True, sorted_reps[1:] != sorted_reps[:-1]])
+    starts = np.repeat(run_start, np.diff(np.r_[run_start, sorted_reps.size]))
+    pos[placed[order]] = np.arange(sorted_reps.size) - starts
+    return pos
+
+
+def speed_terms(response: np.ndarray | None, handling: np.ndarray | None, untouched: np.ndarray | None,
+                shifts: tuple[np.ndarray, np.ndarray, np.ndarray] | None, m: int,
+                speed: Speed) -> SpeedTerms:
+    """The batch's `SpeedTerms` from a rep table's speed columns (None: no figures, always on).
+
+    A rep off shift for longer than `speed.max_wait_hours` gets an infinite wait (factor 0).
+    """
+    none = np.full(m, np.nan)
+    work, step = rep_work(none if response is None else response, none if handling is None else handling,
+                          np.zeros(m) if untouched is None else untouched, speed)
+    if shifts is None:
+        return SpeedTerms.of(RepTiming.always_on(work, step), speed)
+    wait, left, gap = shifts
+    wait = np.where(wait <= speed.max_wait_hours * 60.0, wait, np.inf)
+    return SpeedTerms.of(RepTiming(wait, left, gap, work, step), speed)
