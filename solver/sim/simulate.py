@@ -124,7 +124,7 @@ def structural_pools(scenario: Scenario, reps: Sequence[Rep], stream: LeadStream
     """
     rules = scenario.policy.rules.model_copy(update={"account_owner": "off"})
     speed = scenario.policy.speed.model_copy(update={"enabled": False})
-    policy = scenario.policy.model_copy(update={"rules": rules, "speed": speed, "routing_rules": ()})
+    policy = scenario.policy.model_copy(update={"rules": rules, "speed": speed})
     leads = [Lead(id=stream.ids[i], created_at=scenario.start, territory=stream.territory[i],
                   industry=stream.industry[i], product=stream.product[i], segment=stream.segment[i],
                   account_id=stream.account[i], value=float(stream.value[i]),

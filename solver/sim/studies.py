@@ -46,7 +46,7 @@ class Arm:
 def run_arms(scenario: Scenario, arms: Sequence[Arm], seeds: int, references: Sequence[str], *,
              study: str = "", scheduler: Any = None, workers: int | None = None,
              progress: bool = True) -> StudyResult:
-    """Run every arm on seeds 0..seeds-1 and compare each arm with each reference arm (by label)."""
+    """Run every arm on seeds 0..seeds-1 and compare each other arm with each reference arm (by label)."""
     labels = [a.label for a in arms]
     if len(set(labels)) != len(labels):
         raise ValueError("arm labels must be unique")
@@ -70,22 +70,23 @@ def run_arms(scenario: Scenario, arms: Sequence[Arm], seeds: int, references: Se
                          "per_seed": per_seed})
     comparisons: list[StudyComparison] = []
     for arm in arms:
+        if arm.label in references:
+            continue  # references are what the others are measured against, not contenders
         for ref in references:
-            if ref != arm.label:
                 pair = compare(by_arm[arm.label], by_arm[ref], names)
                 comparisons.append({"arm": arm.label, "reference": ref, **pair})
     return {"study": study, "scenario": scenario.name, "seeds": seeds, "arms": out_arms,
             "comparisons": comparisons}
 
 
-def policy_arms(scenario: Scenario) -> list[Arm]:
-    return [Arm(p, p) for p in scenario.policies]
+def policy_arms(scenario: Scenario, variant: str = "base") -> list[Arm]:
+    return [Arm(p, p, variant=variant) for p in scenario.policies]
 
 
-def compare_policies(scenario: Scenario, seeds: int, **kw: Any) -> StudyResult:
+def compare_policies(scenario: Scenario, seeds: int, variant: str = "base", **kw: Any) -> StudyResult:
     """The scenario's policies, each against round robin and least loaded (those the scenario runs)."""
     refs = [p for p in scenario.references if p in scenario.policies]
-    return run_arms(scenario, policy_arms(scenario), seeds, refs, study="policies", **kw)
+    return run_arms(scenario, policy_arms(scenario, variant), seeds, refs, study="policies", **kw)
 
 
 # The parts of the optimizer, each switched off on its own (dotted-key overrides of the scenario).
@@ -97,17 +98,19 @@ PARTS: dict[str, dict[str, Any]] = {
 }
 
 
-def decomposition_arms(policy: str = "flow", parts: Sequence[str] = tuple(PARTS)) -> list[Arm]:
-    return [Arm("full", policy), *(Arm(p, policy, PARTS[p]) for p in parts)]
+def decomposition_arms(policy: str = "flow", parts: Sequence[str] = tuple(PARTS),
+                       variant: str = "base") -> list[Arm]:
+    return [Arm("full", policy, variant=variant),
+            *(Arm(p, policy, PARTS[p], variant) for p in parts)]
 
 
 def decomposition(scenario: Scenario, seeds: int, policy: str = "flow",
-                  parts: Sequence[str] = tuple(PARTS), **kw: Any) -> StudyResult:
+                  parts: Sequence[str] = tuple(PARTS), variant: str = "base", **kw: Any) -> StudyResult:
     """The optimizer with each part off in turn, paired against the full optimizer.
 
     full - (part off) is what the part is worth; a negative figure is a part that costs.
     """
-    return run_arms(scenario, decomposition_arms(policy, parts), seeds, ["full"],
+    return run_arms(scenario, decomposition_arms(policy, parts, variant), seeds, ["full"],
                     study="decomposition", **kw)
 
 
@@ -116,9 +119,11 @@ def window_label(seconds: float) -> str:
 
 
 def batch_window_curve(scenario: Scenario, seeds: int, policy: str = "flow",
-                       windows: Sequence[float] = WINDOWS_S, **kw: Any) -> StudyResult:
+                       windows: Sequence[float] = WINDOWS_S, variant: str = "base",
+                       **kw: Any) -> StudyResult:
     """The optimizer at each batch window (seconds), paired against the first window (0: on arrival)."""
-    arms = [Arm(window_label(w), policy, {"policy.batch.max_wait_s": float(w)}) for w in windows]
+    arms = [Arm(window_label(w), policy, {"policy.batch.max_wait_s": float(w)}, variant)
+            for w in windows]
     return run_arms(scenario, arms, seeds, [arms[0].label], study="batch window", **kw)
 
 
@@ -142,9 +147,11 @@ def recommend_window(curve: StudyResult, metric: str = "expected_revenue") -> di
 
 
 def misestimation(scenario: Scenario, seeds: int, policy: str = "flow",
-                  factors: Sequence[float] = ESTIMATE_FACTORS, **kw: Any) -> StudyResult:
+                  factors: Sequence[float] = ESTIMATE_FACTORS, variant: str = "base",
+                  **kw: Any) -> StudyResult:
     """The optimizer believing reps `factor` x as slow as they are, against the baselines it runs."""
     baselines = [p for p in scenario.policies if p in BASELINE_POLICIES]
-    arms = [Arm(p, p) for p in baselines]
-    arms += [Arm(f"{policy} x{f:g}", policy, {"response.estimate_factor": float(f)}) for f in factors]
+    arms = [Arm(p, p, variant=variant) for p in baselines]
+    arms += [Arm(f"{policy} x{f:g}", policy, {"response.estimate_factor": float(f)}, variant)
+             for f in factors]
     return run_arms(scenario, arms, seeds, baselines, study="misestimation", **kw)
