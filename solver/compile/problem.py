@@ -347,7 +347,11 @@ def compile_problem(
     effort = columns.effort
     lead_values = columns.value
     open_leads = table.open_leads.astype(np.float64)
-    if policy.fairness.measure == "value":
+    measure = policy.fairness.measure
+    if measure == "pipeline":
+        lead_load = lead_values
+        base_load = (np.zeros(m) if table.pipeline_value is None else table.pipeline_value).astype(np.float64)
+    elif measure == "value":
         lead_load = lead_values
         # History is held as a count; value it at the batch's mean lead value.
         base_load = open_leads * (float(lead_values.mean()) if n else 0.0)
@@ -375,7 +379,8 @@ def compile_problem(
         quota_weight=table.quota_weight,
         options=SolveOptions(
             fairness_weight=policy.fairness.weight,
-            fairness_measure=policy.fairness.measure,
+            # a pipeline is a load in money, as `value` (the solvers tell only count from value)
+            fairness_measure="count" if measure == "count" else "value",
             fairness_mode=policy.fairness.mode,
             account_grouping=rules.account_grouping,
             hard_rules=tuple(d for d in RULE_DIMENSIONS if getattr(rules, d) is RuleMode.HARD),

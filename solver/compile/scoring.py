@@ -130,6 +130,7 @@ class RepTable:
     handling_minutes: np.ndarray | None = None
     untouched: np.ndarray | None = None
     shifts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    pipeline_value: np.ndarray | None = None  # float (m,): value given in the fairness period
 
     @property
     def m(self) -> int:
@@ -166,6 +167,7 @@ def compile_reps(reps: Sequence[Rep]) -> RepTable:
         response_minutes=_minutes(reps, "response_minutes"),
         handling_minutes=_minutes(reps, "handling_minutes"),
         untouched=np.fromiter((r.untouched for r in reps), dtype=np.int64, count=m),
+        pipeline_value=np.fromiter((r.pipeline_value for r in reps), dtype=np.float64, count=m),
     )
 
 

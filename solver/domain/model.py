@@ -94,6 +94,10 @@ class Rep(_Record):
     response_minutes: Minutes | None = None
     handling_minutes: Minutes | None = None
     untouched: Annotated[int, INTEGER, Field(ge=0, le=MAX_CAPACITY)] = 0
+    # Value of the leads the rep was given in the fairness period (`fairness.measure: pipeline`)
+    # before these; a router adds what its ledger holds.
+    pipeline_value: Annotated[float, NUMBER, Field(ge=0, le=MAX_LEAD_VALUE * MAX_CAPACITY,
+                                                   allow_inf_nan=False)] = 0.0
     # Any further attributes (extra columns of the reps file: countries, languages, region ...),
     # read by the routing rules; list values `;`-separated as in every list field.
     attributes: dict[str, str] = Field(default_factory=dict)
@@ -183,8 +187,12 @@ class Fairness(_Record):
     # Money per unit of squared deviation, relative to the leads' values: a million times
     # the money at stake is past any use (the sweeps stop at 3) and keeps penalties finite.
     weight: Annotated[float, NUMBER, Field(ge=0, le=1e6, allow_inf_nan=False)] = 0.0
-    measure: Literal["count", "value"] = "count"
+    # count: open leads; value: open leads valued at the batch's mean lead; pipeline: the value
+    # of the leads each rep was given over the last `period_days` (as sales teams count it:
+    # the router reads it from its ledger; `Rep.pipeline_value` where there is none).
+    measure: Literal["count", "value", "pipeline"] = "count"
     mode: Literal["penalty", "minmax"] = "penalty"
+    period_days: Annotated[float, NUMBER, Field(gt=0, le=3660, allow_inf_nan=False)] = 30.0
 
 
 DAY_S = 86_400.0

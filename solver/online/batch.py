@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -34,6 +34,11 @@ def table_now(team: Team, store: LeadStore, now: datetime) -> tuple[RepTable, Ca
     room = team.cap_room(store, now, loads)
     table = team.table_at(now, loads, room)
     table = dataclasses.replace(table, rotation=rotation.load(store, team.ids))
+    fair = team.policy.fairness
+    if fair.measure == "pipeline" and fair.weight > 0:  # what each rep was given in the period
+        given = store.pipeline_value(team.ids, now - timedelta(days=fair.period_days))
+        own = table.pipeline_value
+        table = dataclasses.replace(table, pipeline_value=given if own is None else own + given)
     return table, room, team.free(loads)
 
 

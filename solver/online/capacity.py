@@ -21,6 +21,7 @@ from solver.compile import fairness
 from solver.compile.caps import CapRoom
 from solver.compile.routing import with_rules
 from solver.compile.scoring import RepTable, compile_reps
+from solver.compile.speed import SpeedTerms, rep_work, speed_terms
 from solver.domain.availability import RepCalendar
 from solver.domain.model import Account, Policy, Rep
 from solver.online.caps import RepCaps
@@ -62,6 +63,15 @@ class Team:
         # capacity less the reps' own open leads, once: `free` is on every urgent lead's path
         self._room = self.table.capacity - self.table.open_leads
         self._fractions: tuple[date, np.ndarray] | None = None
+        # Speed to lead: each rep's response and handling minutes, the policy's where it has none
+        # (filled once: the urgent path reads them for every lead).
+        self.speed = policy.speed if policy.speed.enabled else None
+        none = np.full(self.table.m, np.nan)
+        self._response, self._handling = rep_work(
+            none if self.table.response_minutes is None else self.table.response_minutes,
+            none if self.table.handling_minutes is None else self.table.handling_minutes,
+            np.zeros(self.table.m), policy.speed)
+        self._calendared = any(not s.always for s in self.calendar.schedules)
 
     def free(self, loads: RepLoads) -> np.ndarray:
         """Effort units each rep can still take, given the `loads` it holds (aligned to `ids`)."""
@@ -84,13 +94,34 @@ class Team:
         capacity = self.table.capacity
         if room is not None:
             capacity = np.minimum(capacity, open_leads + room.rep)
-        return dataclasses.replace(
+        return self.with_speed(dataclasses.replace(
             self.table,
             available=self.calendar.available(now),
             capacity=capacity,
             open_leads=open_leads,
             quota_weight=self.weights(now),
-        )
+        ), now, loads)
+
+    def with_speed(self, table: RepTable, now: datetime, loads: RepLoads) -> RepTable:
+        """`table` with its speed fields as of `now` (`RepTable.untouched`, `shifts`): the reps'
+        own untouched leads plus those they hold in the store, and their shifts."""
+        if self.speed is None:
+            return table
+        return dataclasses.replace(table, untouched=self.untouched(loads), shifts=self.shifts(now))
+
+    def untouched(self, loads: RepLoads) -> np.ndarray:
+        own = self.table.untouched
+        return loads.untouched if own is None else own + loads.untouched
+
+    def shifts(self, now: datetime) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        return self.calendar.shifts(now) if self._calendared else None
+
+    def speed_now(self, now: datetime, loads: RepLoads) -> SpeedTerms | None:
+        """Each rep's worth factor for a lead decided now (the urgent path's; batches compile it)."""
+        if self.speed is None:
+            return None
+        return speed_terms(self._response, self._handling, self.untouched(loads), self.shifts(now),
+                           self.table.m, self.speed)
 
     def weights(self, now: datetime) -> np.ndarray:
         """Quota weights scaled by the share of the catch-up window each rep was not on leave."""

@@ -35,6 +35,7 @@ import numpy as np
 from solver.compile import fairness
 from solver.compile.problem import UNASSIGNED
 from solver.compile.scoring import RULE_DIMENSIONS, RepDimension, RepTable
+from solver.compile.speed import SpeedTerms
 from solver.domain.model import Lead, Policy, RuleMode
 
 
@@ -64,12 +65,19 @@ class LeadScorer:
         self.owner_mode = rules.account_owner
         self.keep = 1.0 - policy.soft_penalty
 
-    def row(self, lead: Lead, available: np.ndarray) -> LeadRow:
-        """The lead's eligibility, value and owner rule given which reps are available now."""
+    def row(self, lead: Lead, available: np.ndarray, speed: SpeedTerms | None = None) -> LeadRow:
+        """The lead's eligibility, value and owner rule given which reps are available now.
+
+        With `speed` (`Team.speed_now`), each rep's value carries its decay, and a lead no rep on
+        shift may take goes to those back within the policy's wait (as `compile_problem`).
+        """
         t = self.table
-        eligible = available.copy()
+        admits = np.ones(t.m, dtype=bool)
         for rule in self.hard:
-            eligible &= rule.admits(lead)
+            admits &= rule.admits(lead)
+        eligible = admits & available
+        if speed is not None and not eligible.any():
+            eligible = admits & ~available & np.isfinite(speed.timing.wait)
         broken = None
         for rule in self.soft:
             miss = ~rule.admits(lead)
@@ -79,6 +87,8 @@ class LeadScorer:
             self.skills_by_key[t.skill_index.get(lead.industry, other) if lead.industry else other]
             * self.skills_by_key[t.skill_index.get(lead.product, other) if lead.product else other]
         )
+        if speed is not None:
+            value = value * speed.factor
         owner = self.rep_index.get(lead.owner_id, UNASSIGNED) if lead.owner_id else UNASSIGNED
         if owner >= 0 and not available[owner]:
             owner = UNASSIGNED

@@ -37,12 +37,12 @@ def route_urgent(team: Team, pricing: SeatPricing, store: LeadStore, lead: Lead,
     room = team.cap_room(store, now, loads)
     capped_free = free if room is None else np.minimum(free, room.rep)
     if team.routed:
-        routed = routed_row(team, lead, available, loads, room)
+        routed = routed_row(team, lead, available, loads, room, now)
         if routed.queued is not None:
             return _queue(store, lead, routed.queued, now, run_id)
         row, capped_free = routed.row, np.where(routed.team_full, 0, capped_free)
     else:
-        row = team.scorer.row(lead, available)
+        row = team.scorer.row(lead, available, team.speed_now(now, loads))
     j = choose_rep(row, lead.effort, capped_free, pricing.prices(),
                    team.fairness_terms(available, now, loads), defer=pricing.defers)
     pricer.observe_one(row.eligible, row.profit)
@@ -91,10 +91,10 @@ def reassign_stale(team: Team, pricing: SeatPricing, store: LeadStore, policy: P
         if (room := team.cap_room(store, now, loads)) is not None:
             free = np.minimum(free, room.rep)
         if team.routed:
-            routed = routed_row(team, item.lead, available, loads, room)
+            routed = routed_row(team, item.lead, available, loads, room, now)
             row, free = routed.row, np.where(routed.team_full, 0, free)
         else:
-            row = team.scorer.row(item.lead, available)
+            row = team.scorer.row(item.lead, available, team.speed_now(now, loads))
         j = choose_rep(row, item.lead.effort, free, pricing.prices(),
                        team.fairness_terms(available, now, loads), exclude=old)
         if j == UNASSIGNED:
@@ -122,12 +122,12 @@ class RoutedRow:
 
 
 def routed_row(team: Team, lead: Lead, available: np.ndarray, loads: RepLoads,
-               room: CapRoom | None) -> RoutedRow:
+               room: CapRoom | None, now: datetime) -> RoutedRow:
     """The lead compiled as a one-lead batch (`compile_problem`: rules, accounts, fallbacks, team
     caps), read as the fast path's row. It costs more than `LeadScorer` (figures in
     benchmarks/fast_path/RESULTS.md); a policy without any of these keeps the scorer."""
-    table = dataclasses.replace(team.table, available=available,
-                                open_leads=team.table.open_leads + loads.effort)
+    table = team.with_speed(dataclasses.replace(team.table, available=available,
+                                                open_leads=team.table.open_leads + loads.effort), now, loads)
     problem = with_team_caps(compile_problem(table, [lead], team.policy, team.accounts), room)
     admitted = np.ones(problem.m, dtype=bool) if problem.rules is None else problem.rules.admit[0]
     full = np.asarray((problem.capped_teams & (problem.team_room < lead.effort)[:, None]).any(axis=0),

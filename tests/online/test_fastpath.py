@@ -110,7 +110,8 @@ def test_router_defers_an_urgent_lead_below_every_price_and_places_it_when_price
 
     t0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
     team = [Rep(id="R0", capacity=5), Rep(id="R1", capacity=5)]
-    router = Router(team, Policy(pricing={"horizon_leads": 1000}), clock=lambda: t0)
+    # static worth (speed off): the prices below are set against the leads' own values
+    router = Router(team, Policy(pricing={"horizon_leads": 1000}, speed={"enabled": False}), clock=lambda: t0)
     router.install_prices(np.array([150.0, 120.0]))
     big = router.submit(Lead(id="big", value=500.0, urgent=True))
     small = router.submit(Lead(id="small", value=100.0, urgent=True))

@@ -41,6 +41,9 @@ def lead(i: int, **kw) -> Lead:
     return Lead(id=f"L{i}", value=kw.pop("value", 100.0 + i), **kw)
 
 
+NO_SPEED = {"enabled": False}  # static worth: for tests of prices and waiting set against it
+
+
 def small_batches(size: int = 3, wait: float = 60, **policy) -> Policy:
     return Policy(batch={"max_size": size, "max_wait_s": wait}, **policy)
 
@@ -189,7 +192,7 @@ def test_fast_path_rows_match_compile_problem():
         problem = compile_problem(table, inst.leads, policy)
         scorer = LeadScorer(table, policy)
         for i, one in enumerate(inst.leads):
-            row = scorer.row(one, available)
+            row = scorer.row(one, available, problem.speed)
             np.testing.assert_array_equal(row.eligible, problem.eligible[i])
             np.testing.assert_allclose(row.profit, problem.profit[i])
             assert row.forced == problem.forced[i]
@@ -452,11 +455,31 @@ def test_a_backlogged_lead_assigned_by_another_router_is_not_assigned_twice(tmp_
         assert kinds.count("assigned") == 1 and ledger.loads().by_rep() == {"R0": 1}
 
 
+def test_a_lead_arriving_off_shift_is_decided_for_the_rep_first_on():
+    """Speed to lead: a night-time lead no rep on shift may take goes at once to the rep back
+    first (its clock starts then), not to the backlog; with no wait allowed, it waits."""
+    clock = Clock(T0.replace(hour=3))  # Monday 03:00 UTC
+    team = [Rep(id="early", capacity=5, territories=("EU",), working_hours="09:00-17:00"),
+            Rep(id="late", capacity=5, territories=("EU",), working_hours="11:00-19:00"),
+            Rep(id="on", capacity=5, territories=("APAC",))]
+    router = Router(team, small_batches(size=1, wait=60), clock=clock)
+    urgent = router.submit(lead(0, territory="EU", urgent=True))
+    assert urgent.rep_id == "early"
+    router.submit(lead(1, territory="EU"))
+    assert [a.rep_id for a in router.tick()] == ["early"]
+    assert router.submit(lead(2, territory="APAC", urgent=True)).rep_id == "on"  # on shift: as ever
+    assert router.backlog == []
+    waiting = Router(team, small_batches(size=1, wait=60, speed={"max_wait_hours": 0}), clock=clock)
+    assert waiting.submit(lead(3, territory="EU", urgent=True)).status == "unassigned"
+    assert waiting.backlog == ["L3"]
+
+
 def test_a_lead_arriving_off_shift_waits_for_its_rep_and_an_uncovered_one_is_final():
-    """Night-time leads are not lost: they wait until a rep whose rules admit them comes on shift."""
+    """Night-time leads are not lost: without speed to lead they wait until a rep whose rules
+    admit them comes on shift."""
     clock = Clock(T0.replace(hour=3))  # Monday 03:00 UTC: the only rep starts at 09:00 UTC
     team = [Rep(id="R0", capacity=5, territories=("EU",), working_hours="09:00-17:00")]
-    router = Router(team, small_batches(size=1, wait=60), clock=clock)
+    router = Router(team, small_batches(size=1, wait=60, speed=NO_SPEED), clock=clock)
     night = router.submit(lead(0, territory="EU", urgent=True))
     assert night.status == "unassigned" and "waits in the backlog" in night.reason
     router.submit(lead(1, territory="EU"))
@@ -487,14 +510,15 @@ FORECAST = {"horizon_leads": 1000}  # rationing by price needs a volume forecast
 
 def test_a_priced_batch_sends_a_lead_to_the_cheaper_seat_and_defers_one_below_every_price():
     team = [Rep(id="R0", capacity=5, skills={"saas": 1.2}), Rep(id="R1", capacity=5)]
-    router = Router(team, small_batches(size=3, pricing=FORECAST), clock=Clock())
+    # static worth (speed off): the prices are set against the leads' own values
+    router = Router(team, small_batches(size=3, pricing=FORECAST, speed=NO_SPEED), clock=Clock())
     router.install_prices(np.array([50.0, 0.0]))
     out = {a.lead_id: a for a in router.route([lead(0, value=100.0, industry="saas")])}
     assert out["L0"].rep_id == "R1"  # 120 - 50 at R0 < 100 - 0 at R1
     assert out["L0"].expected_value == 100.0  # the value reported is the lead's, not net of the price
 
     for pricing in ({**FORECAST, "price_batches": False}, {}):  # turned off, or no forecast
-        unpriced = Router(team, small_batches(size=3, pricing=pricing), clock=Clock())
+        unpriced = Router(team, small_batches(size=3, pricing=pricing, speed=NO_SPEED), clock=Clock())
         unpriced.install_prices(np.array([50.0, 0.0]))
         assert unpriced.route([lead(0, value=100.0, industry="saas")])[0].rep_id == "R0"
 

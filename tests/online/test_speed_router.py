@@ -1,0 +1,99 @@
+"""The router on speed to lead: untouched queues, shifts, pipeline fairness, batch and urgent alike."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from solver.bench.synthetic import make_instance
+from solver.compile.problem import compile_problem
+from solver.compile.scoring import compile_reps
+from solver.domain.availability import RepCalendar
+from solver.domain.model import Lead, Policy, Rep
+from solver.online.fastpath import LeadScorer
+from solver.online.router import Router
+from solver.online.sqlite_store import SqliteStore
+
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday
+
+
+@pytest.mark.parametrize("urgent", [True, False])
+def test_a_rep_with_untouched_leads_loses_the_next_one_until_it_touches_them(urgent: bool) -> None:
+    team = [Rep(id="fast", capacity=20, skills={"fin": 1.3}), Rep(id="other", capacity=20)]
+    policy = Policy(batch={"max_size": 1, "max_wait_s": 0}, speed={"handling_minutes": 15})
+    router = Router(team, policy, clock=lambda: T0)
+
+    def route(i: int) -> str | None:
+        lead = Lead(id=f"L{i}", value=100, industry="fin", urgent=urgent)
+        answer = router.submit(lead, now=T0)
+        answers = [answer] if answer is not None else router.tick(now=T0)
+        return answers[0].rep_id
+
+    assert route(0) == "fast"  # the better match, nothing queued
+    owners = [route(i) for i in range(1, 4)]
+    assert "other" in owners  # its queue of untouched leads makes the skilled rep slower
+    for i in range(4):
+        if router.store.open_lead(f"L{i}") is not None and router.store.open_lead(f"L{i}").rep_id == "fast":
+            router.touch(f"L{i}", now=T0)
+    assert route(9) == "fast"  # touched: back to the better match
+
+
+def test_the_urgent_row_matches_the_batch_row_with_shifts_and_queues() -> None:
+    inst = make_instance(40, 30, density=0.3, owner_share=0.1, seed=4)
+    zones = ["America/New_York", "Europe/Berlin", "Asia/Singapore"]
+    reps = [r.model_copy(update={"timezone": zones[j % 3], "working_hours": "09:00-17:00",
+                                 "untouched": j % 4, "handling_minutes": 5.0 + j})
+            for j, r in enumerate(inst.reps)]
+    now = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)  # New York and Berlin on shift, Singapore off
+    calendar = RepCalendar(reps)
+    table = dataclasses.replace(compile_reps(reps), available=calendar.available(now),
+                                shifts=calendar.shifts(now))
+    policy = Policy()
+    problem = compile_problem(table, inst.leads, policy)
+    assert problem.speed is not None and np.isfinite(problem.speed.timing.wait).all()
+    scorer = LeadScorer(table, policy)
+    for i, lead in enumerate(inst.leads):
+        row = scorer.row(lead, table.available, problem.speed)
+        np.testing.assert_array_equal(row.eligible, problem.eligible[i])
+        np.testing.assert_allclose(row.profit, problem.profit[i])
+
+
+def test_off_shift_reps_are_worth_their_wait() -> None:
+    reps = [Rep(id="ny", capacity=5, timezone="America/New_York", working_hours="09:00-17:00"),
+            Rep(id="sg", capacity=5, timezone="Asia/Singapore", working_hours="09:00-17:00")]
+    now = datetime(2026, 3, 3, 23, 0, tzinfo=UTC)  # 18:00 New York (off), 07:00 Singapore (off)
+    calendar = RepCalendar(reps)
+    wait, _, _ = calendar.shifts(now)
+    assert wait.tolist() == [15 * 60.0, 2 * 60.0]  # New York back at 14:00 UTC, Singapore at 01:00
+    table = dataclasses.replace(compile_reps(reps), available=calendar.available(now),
+                                shifts=calendar.shifts(now))
+    problem = compile_problem(table, [Lead(id="l", value=100)], Policy())
+    assert problem.eligible[0].tolist() == [True, True]  # nobody on shift: both, at their wait
+    assert problem.value[0, 1] > problem.value[0, 0]
+    router = Router(reps, Policy(batch={"max_size": 1, "max_wait_s": 0}), clock=lambda: now)
+    assert router.submit(Lead(id="u", value=100, urgent=True), now=now).rep_id == "sg"
+
+
+@pytest.mark.parametrize("measure", ["pipeline", "count"])
+def test_pipeline_fairness_counts_the_value_each_rep_was_given_in_the_period(tmp_path, measure: str) -> None:
+    team = [Rep(id="A", capacity=50), Rep(id="B", capacity=50)]
+    fair = {"weight": 5.0, "measure": measure, "period_days": 7}
+    policy = Policy(batch={"max_size": 2, "max_wait_s": 0}, fairness=fair,
+                    speed={"handling_minutes": 0})  # no queue effect: fairness alone decides
+    with SqliteStore(tmp_path / "ledger.db") as store:
+        router = Router(team, policy, store, clock=lambda: T0)
+        # Eight days ago A was given a large deal: outside the period, it does not count.
+        router.route([Lead(id="big-old", value=90_000, owner_id="A")], now=T0 - timedelta(days=8))
+        # Today A was given one large deal, B three small ones: B holds more leads, A more value.
+        router.route([Lead(id="big", value=90_000, owner_id="A")]
+                     + [Lead(id=f"s{i}", value=100, owner_id="B") for i in range(3)], now=T0)
+        out = router.route([Lead(id="p", value=1_000), Lead(id="q", value=1_000)], now=T0)
+        owners = [a.rep_id for a in out]
+        if measure == "pipeline":
+            assert store.pipeline_value(["A", "B"], T0 - timedelta(days=7)).tolist() == [90_000.0, 2_300.0]
+            assert owners == ["B", "B"]
+        else:  # open leads: A holds 2, B 3
+            assert owners == ["A", "A"]
