@@ -21,9 +21,10 @@ In order, for lead i:
    `no_rule_match`. A queue takes the lead out of routing (it waits for a
    person: `Problem.queued`); a team or rep replaces the row; `normal`
    ignores the routing rules (and named accounts) for it.
-5. Its rotation pool: the reps its routing rules admit, keyed "team:<id>" when
-   that is a team, "all" when it is every rep (and for every lead of a policy
-   without routing rules), else a digest of the rep ids.
+5. Its rotation pool: the reps its hard rules (built-in and routing rules)
+   admit, keyed "team:<id>" when that is a team, "all" when it is every rep,
+   else a digest of the rep ids: round robin rotates within each territory's
+   queue, as a CRM's does, not one pointer across territories.
 """
 
 from __future__ import annotations
@@ -126,7 +127,9 @@ def route(table: RepTable, leads: Sequence[Lead], owner_ids: Sequence[str], poli
     owner[inactive] = -1
 
     admitted = builtin.copy()
-    pool_row = np.ones((n, m), dtype=bool)  # what the routing rules (not the built-in ones) admit
+    # The rotation pool: the reps the hard rules admit (a territory's queue, as a CRM rotates),
+    # availability and capacity aside, so a pool's rotation carries over from batch to batch.
+    pool_row = builtin.copy()
     outcome, teams = None, _no_teams(table.m)
     if policy.has_routing_rules:
         compiled: CompiledRuleSet = with_rules(table, policy).rules  # type: ignore[assignment]
@@ -153,7 +156,7 @@ def route(table: RepTable, leads: Sequence[Lead], owner_ids: Sequence[str], poli
 
     pool: np.ndarray | None = None
     keys: tuple[str, ...] = (ALL_REPS_POOL,)
-    if policy.has_routing_rules or book is not None or fb.notes:
+    if policy.has_routing_rules or book is not None or fb.notes or not pool_row.all():
         pool, keys = _pools(pool_row, teams, table.ids)
     return Routing(admitted, None if outcome is None else outcome.penalty_factor, owner, outcome,
                    teams, fb.queued, fb.notes, pool, keys)

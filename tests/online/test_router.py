@@ -493,6 +493,19 @@ def test_a_lead_arriving_off_shift_waits_for_its_rep_and_an_uncovered_one_is_fin
     assert router.backlog == []
 
 
+def test_round_robin_rotates_within_each_territory():
+    """A CRM's rotation runs per territory queue: EU leads rotate over the EU reps whatever the
+    US leads between them did (one shared pointer gave one EU rep every EU lead here)."""
+    team = [Rep(id="E0", capacity=9, territories=("EU",)), Rep(id="E1", capacity=9, territories=("EU",)),
+            Rep(id="U0", capacity=9, territories=("US",))]
+    router = Router(team, small_batches(size=1, solver="round_robin"), clock=Clock())
+    owners = []
+    for i in range(6):
+        router.submit(lead(i, territory="EU" if i % 2 == 0 else "US"))
+        owners += [a.rep_id for a in router.tick()]
+    assert owners == ["E0", "U0", "E1", "U0", "E0", "U0"]
+
+
 def test_round_robin_rotates_across_the_routers_batches():
     router = Router(reps(3), small_batches(size=1).model_copy(update={"solver": "round_robin"}),
                     clock=Clock())
