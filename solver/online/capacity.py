@@ -21,7 +21,7 @@ from solver.compile import fairness
 from solver.compile.caps import CapRoom
 from solver.compile.routing import with_rules
 from solver.compile.scoring import RepTable, compile_reps
-from solver.compile.speed import SpeedTerms, rep_work, speed_terms
+from solver.compile.speed import AlwaysOnTerms, SpeedTerms, rep_work, timed_terms
 from solver.domain.availability import RepCalendar
 from solver.domain.model import Account, Policy, Rep
 from solver.online.caps import RepCaps
@@ -72,6 +72,7 @@ class Team:
             none if self.table.handling_minutes is None else self.table.handling_minutes,
             np.zeros(self.table.m), policy.speed)
         self._calendared = any(not s.always for s in self.calendar.schedules)
+        self._always_on = AlwaysOnTerms(self._response, self._handling, policy.speed)
 
     def free(self, loads: RepLoads) -> np.ndarray:
         """Effort units each rep can still take, given the `loads` it holds (aligned to `ids`)."""
@@ -120,8 +121,11 @@ class Team:
         """Each rep's worth factor for a lead decided now (the urgent path's; batches compile it)."""
         if self.speed is None:
             return None
-        return speed_terms(self._response, self._handling, self.untouched(loads), self.shifts(now),
-                           self.table.m, self.speed)
+        untouched = self.untouched(loads)
+        if not self._calendared:  # nothing depends on the clock: patched per changed rep
+            return self._always_on.terms(untouched)
+        return timed_terms(self._response + untouched * self._handling, self._handling,
+                           self.shifts(now), self.speed)
 
     def weights(self, now: datetime) -> np.ndarray:
         """Quota weights scaled by the share of the catch-up window each rep was not on leave."""

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from solver.compile.problem import compile_problem
-from solver.compile.speed import RepTiming, SpeedTerms, decay, positions
+from solver.compile.speed import AlwaysOnTerms, RepTiming, SpeedTerms, decay, positions
 from solver.domain.availability import Schedule
 from solver.domain.model import Lead, Policy, Rep
 from solver.domain.speed import Speed
@@ -131,3 +131,34 @@ def test_a_policy_blind_to_queues_does_not_claim_optimal_when_leads_queue() -> N
     assert solution.status is Status.FEASIBLE
     assert "queue positions" in str(solution.stats.get("inexact"))
     assert solution.bound is None or solution.bound >= problem.objective(solution.owner) - 1e-6
+
+
+def test_the_urgent_paths_patched_terms_equal_a_full_recompute() -> None:
+    rng = np.random.default_rng(7)
+    m, speed = 50, Speed(half_life_minutes=20, floor=0.1)
+    response, handling = rng.uniform(1, 30, m), rng.uniform(0, 15, m)
+    cached = AlwaysOnTerms(response, handling, speed)
+    untouched = np.zeros(m, dtype=np.int64)
+    for step in range(200):
+        if step % 50 == 49:
+            untouched = rng.integers(0, 5, m)  # many reps at once: recomputed whole
+        else:
+            untouched[rng.integers(0, m)] += 1
+        got = cached.terms(untouched)
+        fresh = SpeedTerms.of(RepTiming.always_on(response + untouched * handling, handling), speed)
+        np.testing.assert_allclose(got.factor, fresh.factor, rtol=1e-12)
+
+
+def test_with_no_policy_a_batch_spreads_over_equal_reps() -> None:
+    """Defaults that do no harm: identical reps, no policy file, 300 leads: each rep's next lead
+    waits behind the ones it was given, so they spread (with speed off, ties piled them up)."""
+    from collections import Counter
+
+    from solver import assign
+
+    reps = [Rep(id=f"r{j:02d}", capacity=20) for j in range(30)]
+    leads = [Lead(id=f"l{i}", value=float(100 + i % 7)) for i in range(300)]
+    counts = Counter(a.rep_id for a in assign(reps, leads).assignments)
+    assert sorted(counts.values()) == [10] * 30
+    static = Counter(a.rep_id for a in assign(reps, leads, Policy(speed={"enabled": False})).assignments)
+    assert min(static.get(r.id, 0) for r in reps) == 0
