@@ -38,6 +38,13 @@ def decay(minutes: np.ndarray | float, speed: Speed) -> np.ndarray:
     return speed.floor + (1.0 - speed.floor) * np.exp2(-t / speed.half_life_minutes)
 
 
+def decay_one(minutes: float, speed: Speed) -> float:
+    """`decay` of one number, in plain floats (the urgent path's per-rep update)."""
+    if speed.table:
+        return float(decay(minutes, speed))
+    return speed.floor + (1.0 - speed.floor) * 2.0 ** (-minutes / speed.half_life_minutes)
+
+
 @dataclass(frozen=True)
 class RepTiming:
     """Each rep's clock at decision time, in minutes (m,): what the first-touch time is built of."""
@@ -164,12 +171,13 @@ class AlwaysOnTerms:
     def terms(self, untouched: np.ndarray) -> SpeedTerms:
         if self._untouched is not None and self._terms is not None:
             changed = np.flatnonzero(untouched != self._untouched)
-            if changed.size <= 16:  # a few reps changed: patch them in place
-                if changed.size:
-                    work = self._terms.timing.work
-                    work[changed] = self.response[changed] + untouched[changed] * self.handling[changed]
-                    self._terms.factor[changed] = decay(work[changed], self.speed)
-                    self._untouched[changed] = untouched[changed]
+            if changed.size <= 16:  # a few reps changed (one, mostly): patch them in place
+                work, factor = self._terms.timing.work, self._terms.factor
+                for k in changed.tolist():  # scalars: numpy's per-call cost dwarfs one rep's math
+                    queue = int(untouched[k])
+                    work[k] = minutes = float(self.response[k]) + queue * float(self.handling[k])
+                    factor[k] = decay_one(minutes, self.speed)
+                    self._untouched[k] = queue
                 return self._terms
         work = self.response + untouched * self.handling
         self._terms = SpeedTerms.of(RepTiming.always_on(work, self.handling), self.speed)
