@@ -73,6 +73,7 @@ class Team:
             np.zeros(self.table.m), policy.speed)
         self._calendared = any(not s.always for s in self.calendar.schedules)
         self._always_on = AlwaysOnTerms(self._response, self._handling, policy.speed)
+        self._own_untouched = self.table.untouched is not None and bool(self.table.untouched.any())
 
     def free(self, loads: RepLoads) -> np.ndarray:
         """Effort units each rep can still take, given the `loads` it holds (aligned to `ids`)."""
@@ -111,8 +112,9 @@ class Team:
         return dataclasses.replace(table, untouched=self.untouched(loads), shifts=self.shifts(now))
 
     def untouched(self, loads: RepLoads) -> np.ndarray:
+        """Untouched leads per rep: its own (the reps file's) plus those it holds in the store."""
         own = self.table.untouched
-        return loads.untouched if own is None else own + loads.untouched
+        return loads.untouched if own is None or not self._own_untouched else own + loads.untouched
 
     def shifts(self, now: datetime) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         return self.calendar.shifts(now) if self._calendared else None
