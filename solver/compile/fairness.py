@@ -48,13 +48,14 @@ def marginal_cost(
 ) -> np.ndarray:
     """Increase of F when `added` load joins each rep that holds `load` (vectorized over reps).
 
-    Reps with a zero target (unavailable) get +inf: any load there is unfair.
+    Reps with a zero target (off shift: only leads no rep on shift may take reach them) cost
+    nothing, as in `penalty`, which leaves them out.
     """
     if weight == 0:
         return np.zeros(np.broadcast(load, target).shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         cost = weight * unit * added * (2.0 * (load - target) + added) / target
-    return np.where(target > 0, cost, np.inf)
+    return np.where(target > 0, cost, 0.0)
 
 
 def jain_index(load: np.ndarray, share: np.ndarray) -> float:

@@ -223,7 +223,8 @@ def _fairness_arcs(
     if weight == 0:
         reps = np.flatnonzero(room > 0)
         return reps, room[reps].astype(np.int64), np.zeros(reps.size)
-    # One unit arc per lead a rep could still take: the k-th unit's marginal penalty.
+    # One unit arc per lead a rep could still take: the k-th unit's marginal penalty. A rep
+    # without a share (off shift) is outside the penalty: one free arc with its room.
     slots = np.where(problem.share > 0, np.minimum(room, n_free), 0)
     reps = np.repeat(np.arange(problem.m), slots)
     k = np.arange(reps.size) - np.repeat(np.cumsum(slots) - slots, slots)  # 0-based per rep
@@ -231,7 +232,9 @@ def _fairness_arcs(
     cost = fairness.marginal_cost(
         load[reps] + k * step, problem.targets[reps], step, weight, problem.fairness_unit
     )
-    return reps, np.ones(reps.size, np.int64), cost
+    outside = np.flatnonzero((problem.share <= 0) & (room > 0))
+    return (np.concatenate([reps, outside]), np.concatenate([np.ones(reps.size, np.int64), room[outside]]),
+            np.concatenate([cost, np.zeros(outside.size)]))
 
 
 def _trim_to_team_caps(problem: Problem, owner: np.ndarray) -> int:

@@ -61,20 +61,28 @@ def test_the_urgent_row_matches_the_batch_row_with_shifts_and_queues() -> None:
         np.testing.assert_allclose(row.profit, problem.profit[i])
 
 
-def test_off_shift_reps_are_worth_their_wait() -> None:
+@pytest.mark.parametrize("solver", ["flow", "greedy", "cpsat"])
+@pytest.mark.parametrize("weight", [0.0, 1.0])
+def test_off_shift_reps_are_worth_their_wait(solver: str, weight: float) -> None:
+    """Off-shift reps have no fairness share: their leads are outside the penalty, not barred."""
     reps = [Rep(id="ny", capacity=5, timezone="America/New_York", working_hours="09:00-17:00"),
-            Rep(id="sg", capacity=5, timezone="Asia/Singapore", working_hours="09:00-17:00")]
+            Rep(id="sg", capacity=5, timezone="Asia/Singapore", working_hours="09:00-17:00"),
+            Rep(id="on", capacity=5, territories=("APAC",))]
     now = datetime(2026, 3, 3, 23, 0, tzinfo=UTC)  # 18:00 New York (off), 07:00 Singapore (off)
     calendar = RepCalendar(reps)
     wait, _, _ = calendar.shifts(now)
-    assert wait.tolist() == [15 * 60.0, 2 * 60.0]  # New York back at 14:00 UTC, Singapore at 01:00
+    assert wait.tolist() == [15 * 60.0, 2 * 60.0, 0.0]  # New York back at 14:00 UTC, Singapore at 01:00
     table = dataclasses.replace(compile_reps(reps), available=calendar.available(now),
                                 shifts=calendar.shifts(now))
-    problem = compile_problem(table, [Lead(id="l", value=100)], Policy())
-    assert problem.eligible[0].tolist() == [True, True]  # nobody on shift: both, at their wait
+    policy = Policy(solver=solver, fairness={"weight": weight}, batch={"max_size": 2, "max_wait_s": 0})
+    problem = compile_problem(table, [Lead(id="l", value=100, territory="EU")], policy)
+    assert problem.eligible[0].tolist() == [True, True, False]  # nobody on shift: both, at their wait
     assert problem.value[0, 1] > problem.value[0, 0]
-    router = Router(reps, Policy(batch={"max_size": 1, "max_wait_s": 0}), clock=lambda: now)
-    assert router.submit(Lead(id="u", value=100, urgent=True), now=now).rep_id == "sg"
+    router = Router(reps, policy, clock=lambda: now)
+    assert router.submit(Lead(id="u", value=100, territory="EU", urgent=True), now=now).rep_id == "sg"
+    out = router.route([Lead(id="b1", value=100, territory="EU"), Lead(id="b2", value=90, territory="APAC")],
+                       now=now)
+    assert [(a.lead_id, a.rep_id) for a in out] == [("b1", "sg"), ("b2", "on")]
 
 
 @pytest.mark.parametrize("measure", ["pipeline", "count"])
