@@ -51,6 +51,8 @@ class ReasonCode(StrEnum):
     FALLBACK = "fallback"
     # Its eligible reps with room of their own are all in capped teams that are full.
     TEAM_CAP = "team_cap"
+    # No rep on shift may take it: decided now for a rep back later (speed to lead).
+    FIRST_ON_SHIFT = "first_on_shift"
 
     @property
     def text(self) -> str:
@@ -93,6 +95,8 @@ _TEXTS: dict[ReasonCode, str] = {
     ReasonCode.FALLBACK: "{note}: rank {rank} of {eligible} eligible reps by {basis}",
     ReasonCode.TEAM_CAP: ("team cap: the eligible reps with room of their own ({eligible}) are all in "
                           "{teams}, at the team's cap"),
+    ReasonCode.FIRST_ON_SHIFT: ("off shift: no rep on shift may take it; rank {rank} of {eligible} reps "
+                                "back within the policy's wait, this one in {minutes:,.0f} min"),
 }
 
 
@@ -137,8 +141,13 @@ def lead_reasons(problem: Problem, owner: np.ndarray, only_unassigned: bool = Fa
         elig = problem.eligible[placed]
         better = ((problem.profit[placed] > chosen[:, None] + 1e-9) & elig).sum(axis=1)
         count = elig.sum(axis=1)
-        for i, f, b, c in zip(placed, forced, better, count, strict=True):
+        away = ~problem.available[owner[placed]] & ~forced if problem.speed is not None else None
+        for k, (i, f, b, c) in enumerate(zip(placed, forced, better, count, strict=True)):
             note = problem.notes.get(int(i))
+            if away is not None and away[k]:
+                assert problem.speed is not None
+                reasons[int(i)] = first_on_shift(int(b), int(c), float(problem.speed.timing.wait[owner[i]]))
+                continue
             reasons[int(i)] = (ReasonCode.FALLBACK.reason(note=note, rank=int(b) + 1, eligible=int(c),
                                                           basis=basis(problem))
                                if note and not f else placed_reason(bool(f), int(b), int(c), basis(problem)))
@@ -152,6 +161,12 @@ def lead_reasons(problem: Problem, owner: np.ndarray, only_unassigned: bool = Fa
 def basis(problem: Problem) -> str:
     """What placed leads' ranks are by: the profit the policy maximised."""
     return "expected value" if problem.price is None else "expected value less the seat's price"
+
+
+def first_on_shift(better: int, eligible: int, wait_minutes: float) -> Reason:
+    """Why a lead went to a rep off shift: none on shift may take it, this one is back soonest
+    for its worth (`better` reps offered more)."""
+    return ReasonCode.FIRST_ON_SHIFT.reason(rank=better + 1, eligible=eligible, minutes=wait_minutes)
 
 
 def placed_reason(forced: bool, better: int, eligible: int, basis: str) -> Reason:

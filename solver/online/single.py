@@ -16,7 +16,7 @@ import numpy as np
 
 from solver.compile.caps import CapRoom, with_team_caps
 from solver.compile.problem import UNASSIGNED, compile_problem
-from solver.decode.reasons import ASSIGNED, UNASSIGNED_STATUS, ReasonCode
+from solver.decode.reasons import ASSIGNED, UNASSIGNED_STATUS, ReasonCode, first_on_shift
 from solver.decode.result import Assignment
 from solver.domain.model import Lead, Policy
 from solver.online.batch import cap_reached
@@ -36,13 +36,14 @@ def route_urgent(team: Team, pricing: SeatPricing, store: LeadStore, lead: Lead,
     free = team.free(loads)
     room = team.cap_room(store, now, loads)
     capped_free = free if room is None else np.minimum(free, room.rep)
+    speed = team.speed_now(now, loads)
     if team.routed:
         routed = routed_row(team, lead, available, loads, room, now)
         if routed.queued is not None:
             return _queue(store, lead, routed.queued, now, run_id)
         row, capped_free = routed.row, np.where(routed.team_full, 0, capped_free)
     else:
-        row = team.scorer.row(lead, available, team.speed_now(now, loads))
+        row = team.scorer.row(lead, available, speed)
     j = choose_rep(row, lead.effort, capped_free, pricing.prices(),
                    team.fairness_terms(available, now, loads), defer=pricing.defers)
     pricer.observe_one(row.eligible, row.profit)
@@ -58,6 +59,9 @@ def route_urgent(team: Team, pricing: SeatPricing, store: LeadStore, lead: Lead,
         due = None
     else:
         reason = fast_reason(row, j, pricer.prices)
+        if not available[j] and row.forced != j and speed is not None:  # nobody on shift may take it
+            reason = first_on_shift(int(np.count_nonzero(row.profit > row.profit[j] + 1e-9)),
+                                    int(np.count_nonzero(row.eligible)), float(speed.timing.wait[j]))
         assignment = Assignment(lead.id, team.ids[j], ASSIGNED, reason, round(float(row.value[j]), 6),
                                 FAST_PATH, reason.code)
         due = team.sla_due(j, now)

@@ -79,10 +79,13 @@ def test_off_shift_reps_are_worth_their_wait(solver: str, weight: float) -> None
     assert problem.eligible[0].tolist() == [True, True, False]  # nobody on shift: both, at their wait
     assert problem.value[0, 1] > problem.value[0, 0]
     router = Router(reps, policy, clock=lambda: now)
-    assert router.submit(Lead(id="u", value=100, territory="EU", urgent=True), now=now).rep_id == "sg"
+    urgent = router.submit(Lead(id="u", value=100, territory="EU", urgent=True), now=now)
+    assert urgent.rep_id == "sg" and urgent.reason_code == "first_on_shift"
+    assert urgent.reason.endswith("this one in 120 min")
     out = router.route([Lead(id="b1", value=100, territory="EU"), Lead(id="b2", value=90, territory="APAC")],
                        now=now)
     assert [(a.lead_id, a.rep_id) for a in out] == [("b1", "sg"), ("b2", "on")]
+    assert out[0].reason_code == "first_on_shift" and out[1].reason_code != "first_on_shift"
 
 
 @pytest.mark.parametrize("measure", ["pipeline", "count"])
