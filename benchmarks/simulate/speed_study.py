@@ -1,6 +1,6 @@
 """Speed to lead, measured honestly (issue 14): the optimizer against the baselines CRMs ship.
 
-    python benchmarks/simulate/speed_study.py [--seeds 10] [--workers 2] [--parts all]
+    python benchmarks/simulate/speed_study.py [--seeds 10] [--window-seeds 6] [--workers 2] [--parts all]
 
 Parts (comma-separated, default all):
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import time
@@ -47,6 +48,9 @@ METRICS = ("expected_revenue", "response_p50_min", "response_p90_min", "sla_brea
 
 
 def commit() -> str:
+    """The checkout's commit (SPEED_STUDY_COMMIT names it when the run is outside a checkout)."""
+    if os.environ.get("SPEED_STUDY_COMMIT"):
+        return os.environ["SPEED_STUDY_COMMIT"]
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                               text=True, check=True).stdout.strip()
@@ -77,9 +81,111 @@ def level(result: StudyResult, arm: str, ref: str) -> tuple[bool, str]:
     return c["pct"]["expected_revenue"]["high"] >= 0, verdict(arm, ref, c)
 
 
+# (key, title) of every study, in the order the record shows them.
+STUDIES = (
+    ("crm_per_lead", "CRM replay, per lead (account-owner rule off)"),
+    ("crm_shipped", "CRM replay as shipped (account owners decide)"),
+    ("decomposition_crm", "Decomposition, CRM replay per lead (flow; each part off vs full)"),
+    ("decomposition_shifts", "Decomposition, shifts (flow; each part off vs full)"),
+    ("window_crm", "Batch window, CRM replay per lead (flow; each window vs 0 s)"),
+    ("window_shifts", "Batch window, shifts (flow; each window vs 0 s)"),
+    ("shifts_misestimation", "Shifts: flow with the router's response/handling minutes x0.5, x1, x2 "
+                             "of the truth"),
+)
+
+
+def run_parts(parts: tuple[str, ...], seeds: int, window_seeds: int, kw: dict[str, Any]
+              ) -> dict[str, Any]:
+    """Run the studies of `parts`; each result carries its wall time (and a window's recommendation)."""
+    crm, shifts = load_scenario(CRM), load_scenario(SHIFTS)
+    jobs: list[tuple[str, Any, tuple[Any, ...], dict[str, Any]]] = []
+    if "crm" in parts:
+        jobs += [("crm_per_lead", studies.compare_policies, (crm, seeds), {"variant": "per lead"}),
+                 ("crm_shipped", studies.compare_policies, (crm, seeds), {})]
+    if "decomposition" in parts:
+        jobs += [("decomposition_crm", studies.decomposition, (crm, seeds), {"variant": "per lead"}),
+                 ("decomposition_shifts", studies.decomposition, (shifts, seeds), {})]
+    if "window" in parts:
+        jobs += [("window_crm", studies.batch_window_curve, (crm, window_seeds), {"variant": "per lead"}),
+                 ("window_shifts", studies.batch_window_curve, (shifts, window_seeds), {})]
+    if "shifts" in parts:
+        jobs += [("shifts_misestimation", studies.misestimation, (shifts, seeds), {})]
+    out: dict[str, Any] = {}
+    for key, fn, args, extra in jobs:
+        t = time.time()
+        result = fn(*args, **extra, **kw)
+        out[key] = {**result, "wall_s": round(time.time() - t, 1),
+                    "finished": datetime.now(UTC).isoformat(timespec="seconds")}
+        if key.startswith("window"):
+            out[key]["recommendation"] = studies.recommend_window(result)
+    return out
+
+
+def targets_of(results: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    if "crm_per_lead" in results:
+        ok, text = target(results["crm_per_lead"], "flow", ("round_robin", "least_loaded"), 3.0)
+        rows.append(["CRM per lead: flow >= +3% over rotation and least loaded, CI above 0",
+                     "met" if ok else "NOT met", text])
+    if "crm_shipped" in results:
+        ok, text = level(results["crm_shipped"], "flow", "round_robin")
+        rows.append(["CRM as shipped: flow at least level with rotation", "met" if ok else "NOT met", text])
+    if "shifts_misestimation" in results:
+        mis = results["shifts_misestimation"]
+        ok, text = target(mis, "flow x1", ("round_robin", "least_loaded"), 5.0)
+        rows.append(["Shifts: flow >= +5% over rotation, CI above 0", "met" if ok else "NOT met", text])
+        for f in ("x0.5", "x2"):
+            c = _comparison(mis, f"flow {f}", "round_robin")
+            pos = c["pct"]["expected_revenue"]["low"] > 0
+            rows.append([f"Shifts, router's minutes {f}: gain over rotation stays positive",
+                         "met" if pos else "NOT met", verdict(f"flow {f}", "round_robin", c)])
+    return rows
+
+
+def render(record: dict[str, Any]) -> str:
+    results = record["results"]
+    crm, shifts = load_scenario(CRM), load_scenario(SHIFTS)
+    head = [
+        "# Speed to lead: the optimizer against what CRMs ship (issue 14)",
+        "",
+        "    python benchmarks/simulate/speed_study.py --seeds 10 --window-seeds 6 --workers 2",
+        "",
+        "Each study below says when it ran and on which commit; a run of some `--parts` keeps the "
+        "other parts' last results in `speed_study.json`.",
+        f"Batch windows as the scenarios ship now: CRM replay {_scenario_window(crm, 'base'):g} s, "
+        f"shifts {_scenario_window(shifts, 'base'):g} s.",
+        "",
+        "Every arm runs the same seeds; a seed gives every arm the same arrivals, response noise "
+        "and outcome draws, so differences are paired by seed (mean, 95% Student-t interval). "
+        "Round robin and least loaded assign each lead on arrival (what a CRM does); flow waits "
+        "for the scenario's batch window. A gain is claimed only when its interval is above 0.",
+        "",
+    ]
+    rows = targets_of(results)
+    if rows:
+        head += ["## Targets", "", markdown_table(["target", "result", "measured"], rows), ""]
+    sections = []
+    for key, title in STUDIES:
+        if key not in results:
+            continue
+        r = results[key]
+        when = (f"{r['finished']}, commit {r.get('commit', '?')}, {r['seeds']} seeds, "
+                f"{r['wall_s'] / 60:.1f} min wall")
+        sections.append(study_markdown(r, f"{title}", METRICS).replace(
+            "seeds, mean [95% CI].", f"seeds, mean [95% CI]. Run {when}.", 1))
+        if "recommendation" in r:
+            pick = r["recommendation"]
+            sections.append(f"Recommended window: **{pick['recommended_window_s']:g} s** (best mean at "
+                            f"{pick['best_window_s']:g} s; windows not significantly below the best: "
+                            f"{', '.join(f'{w:g}' for w in pick['tied_windows_s'])} s).\n")
+    return "\n".join(head) + "\n## Figures\n\n" + "\n".join(sections)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--window-seeds", type=int, default=None, help="seeds of the window curves "
+                        "(default: --seeds)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--scheduler", default=None, help="a Dask scheduler address")
     parser.add_argument("--parts", default="all", help=f"comma-separated: {', '.join(PARTS)}")
@@ -90,84 +196,18 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown part {unknown[0]!r}")
     kw: dict[str, Any] = {"workers": args.workers, "scheduler": args.scheduler}
-    crm, shifts = load_scenario(CRM), load_scenario(SHIFTS)
-    started, t0 = datetime.now(UTC), time.time()
-    results: dict[str, Any] = {}
-    sections: list[str] = []
-    targets: list[list[str]] = []
-
-    def run(key: str, title: str, fn: Any, *a: Any, **k: Any) -> StudyResult:
-        t = time.time()
-        result: StudyResult = fn(*a, seeds=args.seeds, **k, **kw)
-        results[key] = {**result, "wall_s": round(time.time() - t, 1)}
-        sections.append(study_markdown(result, f"{title} ({time.time() - t:.0f} s wall)", METRICS))
-        return result
-
-    if "crm" in parts:
-        per_lead = run("crm_per_lead", "CRM replay, per lead (account-owner rule off)",
-                       studies.compare_policies, crm, variant="per lead")
-        shipped = run("crm_shipped", "CRM replay as shipped (account owners decide)",
-                      studies.compare_policies, crm)
-        ok, text = target(per_lead, "flow", ("round_robin", "least_loaded"), 3.0)
-        targets.append(["CRM per lead: flow >= +3% over rotation and least loaded, CI above 0",
-                        "met" if ok else "NOT met", text])
-        ok, text = level(shipped, "flow", "round_robin")
-        targets.append(["CRM as shipped: flow at least level with rotation",
-                        "met" if ok else "NOT met", text])
-    if "decomposition" in parts:
-        run("decomposition_crm", "Decomposition, CRM replay per lead (flow; each part off vs full)",
-            studies.decomposition, crm, variant="per lead")
-        run("decomposition_shifts", "Decomposition, shifts (flow; each part off vs full)",
-            studies.decomposition, shifts)
-    if "window" in parts:
-        for key, scn, variant in (("window_crm", crm, "per lead"), ("window_shifts", shifts, "base")):
-            curve = run(key, f"Batch window, {scn.name} {variant} (flow; each window vs 0 s)",
-                        studies.batch_window_curve, scn, variant=variant)
-            pick = studies.recommend_window(curve)
-            results[key]["recommendation"] = pick
-            sections.append(f"Recommended window for {scn.name}: **{pick['recommended_window_s']:g} s** "
-                            f"(best mean at {pick['best_window_s']:g} s; windows not significantly "
-                            f"below the best: {', '.join(f'{w:g}' for w in pick['tied_windows_s'])} s).\n")
-    if "shifts" in parts:
-        mis = run("shifts_misestimation", "Shifts: flow with the router's response/handling minutes "
-                  "x0.5, x1, x2 of the truth", studies.misestimation, shifts)
-        ok, text = target(mis, "flow x1", ("round_robin", "least_loaded"), 5.0)
-        targets.append(["Shifts: flow >= +5% over rotation, CI above 0", "met" if ok else "NOT met", text])
-        for f in ("x0.5", "x2"):
-            c = _comparison(mis, f"flow {f}", "round_robin")
-            pos = c["pct"]["expected_revenue"]["low"] > 0
-            targets.append([f"Shifts, router's minutes {f}: gain over rotation stays positive",
-                            "met" if pos else "NOT met", verdict(f"flow {f}", "round_robin", c)])
-
-    wall = time.time() - t0
-    head = [
-        "# Speed to lead: the optimizer against what CRMs ship (issue 14)",
-        "",
-        f"Run {started:%Y-%m-%d %H:%M} UTC, commit {commit()}, Python {platform.python_version()}, "
-        f"{args.seeds} seeds, {args.workers} worker processes, {wall / 60:.1f} min wall.",
-        "",
-        f"    python benchmarks/simulate/speed_study.py --seeds {args.seeds} --workers {args.workers}"
-        + ("" if args.parts == "all" else f" --parts {args.parts}"),
-        "",
-        f"Batch windows as shipped: CRM replay {_scenario_window(crm, 'base'):g} s, shifts "
-        f"{_scenario_window(shifts, 'base'):g} s. One CRM replay run takes 3-5 s of CPU, one shifts "
-        "run 6-7 s (before the speed core).",
-        "",
-        "Every arm runs the same seeds; a seed gives every arm the same arrivals, response noise "
-        "and outcome draws, so differences are paired by seed (mean, 95% Student-t interval). "
-        "Round robin and least loaded assign each lead on arrival (what a CRM does); flow waits "
-        "for the scenario's batch window. A gain is claimed only when its interval is above 0.",
-        "",
-    ]
-    if targets:
-        head += ["## Targets", "", markdown_table(["target", "result", "measured"], targets), ""]
-    text = "\n".join(head) + "\n## Figures\n\n" + "\n".join(sections)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     md, js = args.out.with_suffix(".md"), args.out.with_suffix(".json")
+    record: dict[str, Any] = json.loads(js.read_text()) if js.exists() else {"results": {}}
+    new = run_parts(parts, args.seeds, args.window_seeds or args.seeds, kw)
+    version = commit()
+    for result in new.values():
+        result["commit"] = version
+    record["results"].update(new)
+    record["python"] = platform.python_version()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    js.write_text(json.dumps(record, indent=1, default=float))
+    text = render(record)
     md.write_text(text)
-    js.write_text(json.dumps({"started": started.isoformat(), "commit": commit(), "seeds": args.seeds,
-                              "parts": list(parts), "wall_s": round(wall, 1), "targets": targets,
-                              "results": results}, indent=1, default=float))
     print(text)
 
 

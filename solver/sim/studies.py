@@ -25,7 +25,7 @@ import numpy as np
 
 from solver.report.results import StudyArm, StudyComparison, StudyResult
 from solver.sim.metrics import compare, interval, paired_interval
-from solver.sim.scenario import BASELINE_POLICIES, Scenario
+from solver.sim.scenario import BASELINE_POLICIES, Scenario, variant_of, with_overrides
 from solver.sim.simulate import Cell, run_cell
 from solver.sim.sweep import run_cells
 
@@ -109,7 +109,10 @@ def decomposition(scenario: Scenario, seeds: int, policy: str = "flow",
     """The optimizer with each part off in turn, paired against the full optimizer.
 
     full - (part off) is what the part is worth; a negative figure is a part that costs.
+    A part whose switch changes nothing (the batch window of a scenario that has none) is left out.
     """
+    base = variant_of(scenario, variant)
+    parts = [p for p in parts if with_overrides(base, PARTS[p]) != base]
     return run_arms(scenario, decomposition_arms(policy, parts, variant), seeds, ["full"],
                     study="decomposition", **kw)
 
