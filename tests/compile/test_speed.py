@@ -170,3 +170,12 @@ def test_with_no_policy_a_batch_spreads_over_equal_reps() -> None:
     assert sorted(counts.values()) == [10] * 30
     static = Counter(a.rep_id for a in assign(reps, leads, Policy(speed={"enabled": False})).assignments)
     assert min(static.get(r.id, 0) for r in reps) == 0
+
+
+def test_greedy_prices_the_place_a_lead_takes_in_the_queue() -> None:
+    reps = [Rep(id="a", capacity=10, skills={"fin": 1.1}), Rep(id="b", capacity=10)]
+    leads = [Lead(id=f"l{i}", value=100, industry="fin") for i in range(4)]
+    owner = solve(compile_problem(reps, leads, Policy()), "greedy").owner
+    assert owner.tolist() == [0, 1, 0, 1]  # 10% more skill is worth less than 10 minutes' wait
+    static = solve(compile_problem(reps, leads, Policy(speed={"enabled": False})), "greedy").owner
+    assert static.tolist() == [0, 0, 0, 0]
