@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+import yaml
 
 from solver.cli.common import emit, format_option, input_errors_exit_2
 from solver.domain.errors import InputError
@@ -75,11 +76,15 @@ def simulate(scenario_path: str, policies: str | None, seeds: int | None, out_di
               help="Capacity of new reps (--history without --reps).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False),
               help="Write the reps CSV to this file (--format csv without --out: to stdout).")
+@click.option("--policy-out", "policy_out", type=click.Path(dir_okay=False),
+              help="Write the policy (--policy, or the defaults) with the decay fitted from the "
+                   "ledger in its speed section, as YAML (--ledger; unchanged when the outcomes do "
+                   "not support a fit).")
 @format_option
 @input_errors_exit_2
 def learn(history_path: str | None, ledger_path: str | None, before: datetime | None,
           reps_path: str | None, policy_path: str | None, prior_strength: float | None, capacity: int,
-          out_path: str | None, fmt: str) -> None:
+          out_path: str | None, policy_out: str | None, fmt: str) -> None:
     """Learn reps' skills from won and lost deals (--history) and their speed to lead from the
     router's ledger (--ledger): one, the other, or both.
 
@@ -88,13 +93,15 @@ def learn(history_path: str | None, ledger_path: str | None, before: datetime | 
     the ledger: each rep's response minutes (assignment to first touch with
     nothing queued) and handling minutes (per untouched lead ahead), shrunk
     toward the team's, and the decay's half-life and floor fitted to outcomes
-    (printed: set them in the policy's speed section to use them).
+    (printed, and written into the policy with --policy-out).
     """
     if history_path is None and ledger_path is None:
         raise click.UsageError("give --history (skills from won and lost deals), --ledger (speed to "
                                "lead from the router's ledger), or both")
     if ledger_path is not None and reps_path is None:
         raise click.UsageError("--ledger needs --reps: the reps whose minutes are learned")
+    if policy_out is not None and ledger_path is None:
+        raise click.UsageError("--policy-out needs --ledger: the decay is fitted to its outcomes")
     from solver.sim.learn import reps_csv, skilled_reps
 
     reps = load_reps(reps_path) if reps_path else None
@@ -112,6 +119,11 @@ def learn(history_path: str | None, ledger_path: str | None, before: datetime | 
 
         learned, fit = _learn_speed(ledger_path, reps, reps_path or "", policy_path)
         text = reps_file_csv(learned.apply(reps))
+        if policy_out is not None:
+            policy = load_policy(policy_path)
+            fitted = policy.model_copy(update={"speed": fit.speed(policy.speed)})
+            write_atomic(policy_out, yaml.safe_dump(fitted.model_dump(mode="json", exclude_defaults=True),
+                                                    sort_keys=False))
         if fmt == "json":
             report = json.dumps({"skills": check.to_json() if check else None, "response": learned.to_json(),
                                  "decay": fit.to_json()}, indent=1) + "\n"

@@ -87,3 +87,22 @@ def test_bad_ledgers_exit_2_with_one_message(case: str, ledger: Path, tmp_path: 
                 "no reps": ["--ledger needs --reps"], "neither": ["--history", "--ledger"]}[case]
     assert all(part in message for part in expected), message
     assert "Traceback" not in result.output
+
+
+def test_policy_out_writes_the_fitted_curve_into_the_policy(ledger: Path, tmp_path: Path) -> None:
+    from solver.domain.io import load_policy
+
+    reps, policy, out = tmp_path / "reps.csv", tmp_path / "policy.yaml", tmp_path / "fitted.yaml"
+    reps.write_text(REPS)
+    policy.write_text("fairness: {weight: 0.5}\nspeed: {response_minutes: 7}\n")
+    result = learn("--ledger", str(ledger), "--reps", str(reps), "--policy", str(policy),
+                   "--policy-out", str(out), "--format", "json")
+    assert result.exit_code == 0, result.output
+    fit = json.loads(result.output)["decay"]
+    fitted = load_policy(out)
+    assert fitted.fairness.weight == 0.5 and fitted.speed.response_minutes == 7  # the rest is kept
+    assert fit["supported"]  # 480 seeded outcomes: the fitted curve beats a flat one
+    assert fitted.speed.half_life_minutes == pytest.approx(fit["half_life_minutes"])
+    assert fitted.speed.floor == pytest.approx(fit["floor"])
+    assert fitted.speed.half_life_minutes != load_policy(policy).speed.half_life_minutes
+    assert learn("--history", "x", "--policy-out", str(out)).exit_code == 2  # needs --ledger
