@@ -13,7 +13,9 @@ Parts (comma-separated, default all):
   (0, 30, 60, 120, 300, 600, 1800 s) on both scenarios, paired against window 0,
   and the recommended window (the shortest one tied with the best);
 - ``shifts``: the shifts scenario with the router believing the reps 0.5x, 1x
-  and 2x as slow as they are, against round robin and least loaded.
+  and 2x as slow as they are, against round robin and least loaded;
+- ``fairness``: flow on the CRM replay per lead at fairness weights 0.1 and 0.3
+  (the scenario's is 1.0), against the baselines: revenue against pipeline balance.
 
 Writes ``speed_study.md`` and ``speed_study.json`` (every arm's per-seed metrics)
 next to this file, or under --out. Runs on the sweep runner (`run_cells`:
@@ -41,7 +43,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 CRM = ROOT / "scenarios" / "crm_replay.yaml"
 SHIFTS = ROOT / "scenarios" / "shifts.yaml"
-PARTS = ("crm", "decomposition", "window", "shifts")
+PARTS = ("crm", "decomposition", "window", "shifts", "fairness")
+FAIRNESS_WEIGHTS = (0.1, 0.3)
 METRICS = ("expected_revenue", "response_p50_min", "response_p90_min", "sla_breaches",
            "pipeline_jain", "pipeline_min_max", "structural_jain", "decided_by_router",
            "forced_by_owner")
@@ -91,6 +94,8 @@ STUDIES = (
     ("window_shifts", "Batch window, shifts (flow; each window vs 0 s)"),
     ("shifts_misestimation", "Shifts: flow with the router's response/handling minutes x0.5, x1, x2 "
                              "of the truth"),
+    ("fairness_crm", "Fairness weight, CRM replay per lead (flow at lower weights than the "
+                     "scenario's 1.0, vs the baselines)"),
 )
 
 
@@ -110,6 +115,9 @@ def run_parts(parts: tuple[str, ...], seeds: int, window_seeds: int, kw: dict[st
                  ("window_shifts", studies.batch_window_curve, (shifts, window_seeds), {})]
     if "shifts" in parts:
         jobs += [("shifts_misestimation", studies.misestimation, (shifts, seeds), {})]
+    if "fairness" in parts:
+        jobs += [("fairness_crm", studies.fairness_tradeoff, (crm, seeds, FAIRNESS_WEIGHTS),
+                  {"variant": "per lead"})]
     out: dict[str, Any] = {}
     for key, fn, args, extra in jobs:
         t = time.time()

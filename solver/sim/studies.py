@@ -158,3 +158,17 @@ def misestimation(scenario: Scenario, seeds: int, policy: str = "flow",
     arms += [Arm(f"{policy} x{f:g}", policy, {"response.estimate_factor": float(f)}, variant)
              for f in factors]
     return run_arms(scenario, arms, seeds, baselines, study="misestimation", **kw)
+
+
+def fairness_tradeoff(scenario: Scenario, seeds: int, weights: Sequence[float], policy: str = "flow",
+                      variant: str = "base", **kw: Any) -> StudyResult:
+    """The optimizer at other fairness weights, against the baselines the scenario runs.
+
+    Shows what the fairness term costs in revenue and buys in pipeline balance.
+    """
+    baselines = [p for p in scenario.policies if p in BASELINE_POLICIES]
+    arms = [Arm(p, p, variant=variant) for p in baselines]
+    arms += [Arm(f"{policy} fairness {w:g}", policy, {"policy.fairness.weight": float(w)}, variant)
+             for w in weights]
+    return run_arms(scenario, arms, seeds, baselines, study="fairness", **kw)
+

@@ -233,3 +233,11 @@ def test_paired_percent_and_plain_verdicts() -> None:
     mixed = compare({0: {"expected_revenue": 110.0}, 1: {"expected_revenue": 190.0}}, base,
                     ["expected_revenue"])
     assert "interval includes 0" in verdict("flow", "round_robin", mixed)
+
+
+def test_decomposition_leaves_out_a_switch_that_changes_nothing(tmp_path: Path) -> None:
+    scn = scenario(tmp_path, TINY.replace("max_wait_s: 600", "max_wait_s: 0").replace(
+        "horizon_days: 4", "horizon_days: 1"), "onarrival")
+    dec = studies.decomposition(scn, 1, parts=("fairness off", "batch window 0"), workers=1,
+                                progress=False)
+    assert [a["label"] for a in dec["arms"]] == ["full", "fairness off"]
