@@ -38,7 +38,7 @@ _HOURS = re.compile(
 # a calendar answer never outlives a day (and a DST change inside it).
 _MAX_VALIDITY = timedelta(hours=24)
 # How far ahead a rep's next shift is looked for: past a fortnight a lead should not wait for it.
-SHIFT_HORIZON = timedelta(days=14)
+SHIFT_HORIZON = timedelta(days=14)  # = speed.MAX_WAIT_HOURS
 
 
 class Scheduled(Protocol):
@@ -183,7 +183,7 @@ class Schedule:
 
     def next_shift(self, now: datetime) -> tuple[float, float, float]:
         """(start, end, next start) of the shift in progress at `now` or the next one, as epoch
-        seconds (start clipped to `now`; inf: none within `SHIFT_HORIZON`, or no end in sight).
+        seconds (-inf: on since ever; inf: none within `SHIFT_HORIZON`, or no end in sight).
 
         Days on leave are skipped; back-to-back shifts (around the clock, or midnight-to-midnight
         days) count as one. What `solver.compile.speed` builds a rep's time to first touch of.
@@ -191,7 +191,7 @@ class Schedule:
         if not self.enabled:
             return math.inf, math.inf, math.inf
         if self.hours is None and not self.ooo:
-            return now.timestamp(), math.inf, math.inf
+            return -math.inf, math.inf, math.inf  # the same at any instant: cached for good
         horizon = now + SHIFT_HORIZON
         shifts: list[list[datetime]] = []
         day = now.astimezone(self.zone).date()
@@ -200,8 +200,7 @@ class Schedule:
                 lo = self._instant(day, time.min if self.hours is None else self.hours.start)
                 hi = (self._instant(day + timedelta(days=1), time.min) if self.hours is None
                       else self._instant(day, self.hours.end))
-                if hi > now:
-                    lo = max(lo, now)
+                if hi > now:  # the start stays as it is (not `now`): the answer holds until `hi`
                     if shifts and shifts[-1][1] >= lo:
                         shifts[-1][1] = hi  # back to back: one shift
                     elif len(shifts) == 2:

@@ -34,6 +34,7 @@ YEAR_MINUTES = 525_600.0
 Minutes = Annotated[float, NUMBER, Field(ge=0, le=YEAR_MINUTES, allow_inf_nan=False)]
 PositiveMinutes = Annotated[float, NUMBER, Field(gt=0, le=YEAR_MINUTES, allow_inf_nan=False)]
 Share = Annotated[float, NUMBER, Field(ge=0, le=1, allow_inf_nan=False)]
+MAX_WAIT_HOURS = 14 * 24.0
 
 
 class Speed(BaseModel):
@@ -51,8 +52,9 @@ class Speed(BaseModel):
     handling_minutes: Minutes = 10.0
     # 0 or 1: a rep's leads in a batch all count as its first (no queue within the batch).
     slots: Annotated[int, INTEGER, Field(ge=0, le=10_000)] = 8
-    # 0: a rep off shift takes nothing (the lead waits in the backlog for someone on shift).
-    max_wait_hours: Annotated[float, NUMBER, Field(ge=0, le=YEAR_MINUTES / 60, allow_inf_nan=False)] = 72.0
+    # 0: a rep off shift takes nothing (the lead waits in the backlog for someone on shift). At
+    # most a fortnight, as far as a rep's next shift is looked for (availability.SHIFT_HORIZON).
+    max_wait_hours: Annotated[float, NUMBER, Field(ge=0, le=MAX_WAIT_HOURS, allow_inf_nan=False)] = 72.0
 
     @field_validator("table")
     @classmethod

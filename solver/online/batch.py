@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 
@@ -36,9 +36,7 @@ def table_now(team: Team, store: LeadStore, now: datetime) -> tuple[RepTable, Ca
     table = dataclasses.replace(table, rotation=rotation.load(store, team.ids))
     fair = team.policy.fairness
     if fair.measure == "pipeline" and fair.weight > 0:  # what each rep was given in the period
-        given = store.pipeline_value(team.ids, now - timedelta(days=fair.period_days))
-        own = table.pipeline_value
-        table = dataclasses.replace(table, pipeline_value=given if own is None else own + given)
+        table = dataclasses.replace(table, pipeline_value=team.pipeline(store, now))
     return table, room, team.free(loads)
 
 

@@ -23,9 +23,9 @@ from solver.compile.routing import with_rules
 from solver.compile.scoring import RepTable, compile_reps
 from solver.compile.speed import AlwaysOnTerms, SpeedTerms, rep_work, timed_terms
 from solver.domain.availability import RepCalendar
-from solver.domain.model import Account, Policy, Rep
+from solver.domain.model import Account, Lead, Policy, Rep
 from solver.online.caps import RepCaps
-from solver.online.fastpath import LeadScorer
+from solver.online.fastpath import FairnessTerms, LeadScorer
 from solver.online.store import LeadStore, RepLoads
 
 # A rep away for the whole catch-up window still keeps this share of its quota
@@ -139,15 +139,31 @@ class Team:
         return self.table.quota_weight * np.maximum(self._fractions[1], MIN_AVAILABLE_SHARE)
 
     def fairness_terms(
-        self, available: np.ndarray, now: datetime, loads: RepLoads
-    ) -> tuple[np.ndarray, np.ndarray, float] | None:
-        """(load, target, weight) for the fast path's marginal fairness cost; None without fairness."""
-        weight = self.policy.fairness.weight
-        if weight == 0:
+        self, available: np.ndarray, now: datetime, loads: RepLoads, store: LeadStore, lead: Lead
+    ) -> FairnessTerms | None:
+        """The fast path's marginal fairness cost of `lead`; None without fairness.
+
+        Open leads are counted (also for `measure: value`, whose batches value them at the
+        batch's mean lead); `measure: pipeline` reads the value each rep was given in the
+        period from the store, as batches do (`solver.online.batch.table_now`).
+        """
+        fair = self.policy.fairness
+        if fair.weight == 0:
             return None
-        load = self.held(loads).astype(np.float64)
         share = fairness.shares(self.weights(now), available)
-        return load, fairness.targets(share, load, 1.0), weight
+        if fair.measure == "pipeline":
+            load = self.pipeline(store, now)
+            return FairnessTerms(load, fairness.targets(share, load, lead.value), fair.weight,
+                                 added=lead.value, unit=1.0)
+        load = self.held(loads).astype(np.float64)
+        return FairnessTerms(load, fairness.targets(share, load, 1.0), fair.weight)
+
+    def pipeline(self, store: LeadStore, now: datetime) -> np.ndarray:
+        """float (m,): value each rep was given in the fairness period (the reps file's own, plus
+        the store's)."""
+        given = store.pipeline_value(self.ids, now - timedelta(days=self.policy.fairness.period_days))
+        own = self.table.pipeline_value
+        return given if own is None else own + given
 
     def sla_due(self, j: int, now: datetime) -> datetime:
         """When rep j must first touch a lead it gets at `now`: the SLA in its working hours."""

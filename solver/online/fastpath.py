@@ -117,18 +117,30 @@ class _Rule:
         return self.covers_by_label[code] | self.unrestricted
 
 
+@dataclass(frozen=True)
+class FairnessTerms:
+    """What the marginal fairness cost of one lead needs: each rep's load and target, the weight,
+    the load the lead adds, and money per unit of load (None: the lead's best profit, for counts)."""
+
+    load: np.ndarray
+    target: np.ndarray
+    weight: float
+    added: float = 1.0
+    unit: float | None = None
+
+
 def choose_rep(
     row: LeadRow,
     effort: int,
     free: np.ndarray,
     prices: np.ndarray | None = None,
-    fairness_terms: tuple[np.ndarray, np.ndarray, float] | None = None,
+    fairness_terms: FairnessTerms | None = None,
     exclude: int = UNASSIGNED,
     defer: bool = False,
 ) -> int:
     """The rep for one lead, or -1 when no eligible rep has room (or, with `defer`, none is worth it).
 
-    `fairness_terms` is (load, target, weight) for the marginal fairness cost;
+    `fairness_terms` gives the marginal fairness cost;
     `exclude` is a rep that may not take the lead (the owner it is moving from);
     `defer` admits only reps whose price the lead's profit covers (profit >= price),
     so a lead worth less than every seat's price takes none. Ties go to the lowest
@@ -143,8 +155,9 @@ def choose_rep(
         candidates &= row.profit >= prices
     score = row.profit if prices is None else row.profit - prices
     if fairness_terms is not None:
-        load, target, weight = fairness_terms
-        unit = float(row.profit.max()) or 1.0  # a typical lead's value, as in Problem.fairness_unit
-        score = score - fairness.marginal_cost(load, target, 1.0, weight, unit)
+        terms = fairness_terms
+        # for counts, a typical lead's value, as in Problem.fairness_unit
+        unit = terms.unit if terms.unit is not None else (float(row.profit.max()) or 1.0)
+        score = score - fairness.marginal_cost(terms.load, terms.target, terms.added, terms.weight, unit)
     j = int(np.argmax(np.where(candidates, score, -np.inf)))
     return j if candidates[j] else UNASSIGNED  # the argmax of all -inf is 0: no candidate

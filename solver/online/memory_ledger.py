@@ -6,7 +6,9 @@ and lists (declared below) and its undo journal.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import bisect
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +26,7 @@ class MemoryLedger:
     _rows: dict[str, Row]
     _events: list[dict[str, Any]]
     _intake: list[tuple[str, datetime, str]]  # (rep id, when, lead id) of every assignment
+    _intake_ordered: bool
     _rotation: dict[str, dict[str, Any]]
 
     def _journal_row(self, row: Row) -> None:
@@ -44,8 +47,21 @@ class MemoryLedger:
     def save_rotation(self, pools: Mapping[str, Mapping[str, Any]]) -> None:
         self._rotation.update({pool: dict(state) for pool, state in pools.items()})
 
+    def _log_intake(self, rep_id: str, at: datetime, lead_id: str) -> None:
+        """Log an assignment (the caps' intake, the pipeline's value)."""
+        if self._intake and at < self._intake[-1][1]:
+            self._intake_ordered = False  # a caller's clock went back: `since` scans from then on
+        self._intake.append((rep_id, at, lead_id))
+
+    def _intake_since(self, since: datetime) -> Iterator[tuple[str, datetime, str]]:
+        """The log's entries at or after `since`: a binary search while the log is in time order."""
+        if not self._intake_ordered:
+            return (entry for entry in self._intake if entry[1] >= since)
+        first = bisect.bisect_left(self._intake, since, key=lambda entry: entry[1])
+        return itertools.islice(self._intake, first, None)
+
     def intake(self, since: datetime) -> list[tuple[str, datetime]]:
-        return [(rep, at) for rep, at, _ in self._intake if at >= since]
+        return [(rep, at) for rep, at, _ in self._intake_since(since)]
 
     def pipeline_value(self, rep_ids: Sequence[str], since: datetime) -> np.ndarray:
         # A lead with an owner decided at or after `since` was logged then: its current row
@@ -53,8 +69,8 @@ class MemoryLedger:
         slots = {rep_id: k for k, rep_id in enumerate(rep_ids)}
         value = np.zeros(len(rep_ids), dtype=np.float64)
         seen: set[str] = set()
-        for _, at, lead_id in self._intake:
-            if at < since or lead_id in seen:
+        for _, _, lead_id in self._intake_since(since):
+            if lead_id in seen:
                 continue
             seen.add(lead_id)
             row = self._rows[lead_id]

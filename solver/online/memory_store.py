@@ -64,6 +64,7 @@ class MemoryStore(MemoryLedger, NestedTransactions):
         self._runs: list[dict[str, Any]] = []
         # (rep id, when, lead id) of every assignment, kept without `audit` too: the caps count it
         self._intake: list[tuple[str, datetime, str]] = []
+        self._intake_ordered = True  # appended in time order so far: `since` is a binary search
         self._rotation: dict[str, dict[str, Any]] = {}
         self._depth = 0
         self._journal: dict[str, tuple[Any, ...] | None] = {}
@@ -177,7 +178,7 @@ class MemoryStore(MemoryLedger, NestedTransactions):
             row.run_id = run_id
         self._index(row)
         if answer.rep_id is not None:
-            self._intake.append((answer.rep_id, at, answer.lead_id))
+            self._log_intake(answer.rep_id, at, answer.lead_id)
         if self.audit:
             self._event(answer.lead_id, at, answer.status, answer, explanation=explanation, run_id=run_id)
 
@@ -216,7 +217,7 @@ class MemoryStore(MemoryLedger, NestedTransactions):
         row.reassignments += 1
         self._index(row)
         if answer.rep_id is not None:
-            self._intake.append((answer.rep_id, at, answer.lead_id))
+            self._log_intake(answer.rep_id, at, answer.lead_id)
         if self.audit:
             self._event(answer.lead_id, at, "reassigned", answer, from_rep_id=from_rep_id,
                         explanation=explanation, run_id=run_id)

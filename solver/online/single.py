@@ -45,7 +45,7 @@ def route_urgent(team: Team, pricing: SeatPricing, store: LeadStore, lead: Lead,
     else:
         row = team.scorer.row(lead, available, speed)
     j = choose_rep(row, lead.effort, capped_free, pricing.prices(),
-                   team.fairness_terms(available, now, loads), defer=pricing.defers)
+                   team.fairness_terms(available, now, loads, store, lead), defer=pricing.defers)
     pricer.observe_one(row.eligible, row.profit)
     if j == UNASSIGNED:
         # deferred, full or off shift now: it waits if a rep's rules admit it at all
@@ -100,7 +100,7 @@ def reassign_stale(team: Team, pricing: SeatPricing, store: LeadStore, policy: P
         else:
             row = team.scorer.row(item.lead, available, team.speed_now(now, loads))
         j = choose_rep(row, item.lead.effort, free, pricing.prices(),
-                       team.fairness_terms(available, now, loads), exclude=old)
+                       team.fairness_terms(available, now, loads, store, item.lead), exclude=old)
         if j == UNASSIGNED:
             store.extend_sla(item.lead.id, team.sla_due(old, now) if old >= 0 else None)
             continue

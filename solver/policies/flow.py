@@ -46,6 +46,11 @@ LEAD_RESOLUTION = 1e6
 # count and refuses (BAD_COST_RANGE) near 2**62; measured: a 4-node network took at most
 # 2**59.2, so 2**60 leaves a margin for the rounding up to the scaled largest cost.
 COST_LIMIT = 2.0**60
+# Position slots (speed to lead): the lead -> slot arcs of a solve stay within this budget
+# (`slot_arc_budget`; ~40 bytes an arc, a million solve in about a second).
+SLOT_ARCS_PER_PAIR = 4
+SLOT_ARC_FLOOR = 200_000
+SLOT_ARC_LIMIT = 1_000_000
 
 
 class FlowError(RuntimeError):
@@ -67,14 +72,20 @@ def solve_flow(problem: Problem) -> Solution:
     args = (problem, free_leads, problem.loads(owner), room, np.maximum(problem.team_free(owner), 0), owner)
     network = _Network(*args)
     chosen_lead, chosen_rep = network.solve()
-    resolved = 0
-    while problem.queues and network.overflow().any():
-        # Deeper queues than modelled: again with every slot those reps can fill (a rep at its
-        # full room cannot overflow, so this ends; one or two rounds in practice).
-        deeper = np.where(network.overflow(), np.maximum(room, 1), network.depth)
-        network = _Network(*args, depth=deeper)
+    resolved, cut_short = 0, network.budget_cut  # cut before any proof was in reach
+    while problem.queues and not cut_short and network.overflow().any():
+        # Deeper queues than modelled: those reps' slots doubled, up to what they can fill (a
+        # rep with every slot it can fill cannot overflow, so this ends; one or two rounds in
+        # practice) and within the arc budget (past it the answer is feasible, not proven).
+        deeper = np.where(network.overflow(), np.minimum(2 * network.depth, network.fillable), network.depth)
+        cut_short = int((deeper * network.pairs_per_rep).sum()) > slot_arc_budget(network.rows)
+        if cut_short:  # no proof within the budget: the closest answer at this depth
+            deeper = network.depth
+        network = _Network(*args, depth=deeper, tail_mean=cut_short)
         chosen_lead, chosen_rep = network.solve()
         resolved += 1
+        if cut_short:
+            break
     owner[chosen_lead] = chosen_rep
     trimmed = _trim_to_team_caps(problem, owner)
     objective = problem.objective(owner)
@@ -87,9 +98,12 @@ def solve_flow(problem: Problem) -> Solution:
         stats["slot_resolves"] = resolved
     if not network.exact:
         stats["inexact"] = "costs rounded coarser than LEAD_RESOLUTION per lead (int64 bound)"
-    exact = exact and network.exact and not trimmed
+    exact = exact and network.exact and not trimmed and not cut_short
     if trimmed:
         stats["inexact"] = f"overlapping team caps: {trimmed} leads taken out to honour them"
+    if cut_short:
+        stats["inexact"] = ("queues deeper than the modelled slots, their places priced at a mean "
+                            "lead's worth (slot arc budget reached)")
     return Solution(
         owner=owner,
         status=Status.OPTIMAL if exact else Status.FEASIBLE,
@@ -104,28 +118,41 @@ class _Network:
 
     With position slots (`Problem.queues`), lead i reaches rep j through one of j's slot nodes
     k = 0..depth_j-1, earning its profit at queue position offset_j + k (offset_j: the leads
-    the owner rule already gives j, first in its queue). Slots before the last take one lead;
-    the last takes the rest of j's room at its own position's worth, an optimistic value for
-    deeper places, so the network is a relaxation that is exact when no last slot holds more
-    than one lead (`overflow`).
+    the owner rule already gives j, first in its queue). Slots before the last take one lead.
+    When a rep could fill more slots than are modelled, its last slot takes the rest of its
+    room through a tail of unit arcs, the u-th costing what the u-th place past the last slot
+    loses for the rep's least valuable eligible lead: no lead loses less there, so the
+    network is a relaxation, exact when no last slot takes more than one lead (`overflow`).
+    With `tail_mean` the tail is priced at the rep's mean lead instead: no longer a bound, but
+    closer, for the answer the arc budget leaves when it stops the deepening.
     """
 
     def __init__(
         self, problem: Problem, free_leads: np.ndarray, load: np.ndarray, room: np.ndarray,
         team_room: np.ndarray, owner: np.ndarray, depth: np.ndarray | None = None,
+        tail_mean: bool | None = None,
     ) -> None:
         self.free_leads = free_leads
         n_free, m = free_leads.size, problem.m
         teams = problem.capped_teams
         rows, reps = np.nonzero(problem.eligible[free_leads] & (room > 0)[None, :])
+        self.rows = rows.size
+        self.budget_cut = False
+        self.pairs_per_rep = np.bincount(reps, minlength=m)
+        # The most slots a rep can fill: its room, or the leads that may go to it.
+        self.fillable = np.maximum(np.minimum(room, self.pairs_per_rep), 1)
         # Queue depth modelled per rep: 1 = every lead earns the first slot's worth.
         if depth is None:
             depth = np.ones(m, dtype=np.int64)
             if problem.queues:
                 assert problem.speed is not None
-                wanted = np.bincount(reps, minlength=m)
-                depth = np.clip(np.minimum(room, wanted), 1, problem.speed.slots)
+                wanted = np.minimum(self.fillable, max(problem.speed.slots, 1))
+                depth = _within_budget(wanted, self.pairs_per_rep, slot_arc_budget(rows.size))
+                self.budget_cut = bool((depth < wanted).any())
         self.depth = depth
+        # None: the tail at the mean lead's worth when the budget already cut the depth (no
+        # proof to be had by deepening), else at the least one's (a bound).
+        tail_mean = self.budget_cut if tail_mean is None else tail_mean
         slot_start = np.cumsum(depth) - depth
         # Node blocks: [source][leads 0..n_free-1][slots][reps 0..m-1][capped teams][sink].
         self.source = 0
@@ -144,13 +171,30 @@ class _Network:
         arc_row, arc_rep = np.repeat(rows, per_pair), np.repeat(reps, per_pair)
         arc_slot = np.arange(arc_row.size) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)
         profit = problem.profit[free_leads[arc_row], arc_rep]
+        offset = np.bincount(owner[owner >= 0], minlength=m)  # the owner rule's leads come first
+        gross = problem.gross_profit[free_leads[arc_row], arc_rep]
         if problem.queues and arc_row.size:
             assert problem.speed is not None
-            offset = np.bincount(owner[owner >= 0], minlength=m)
-            ratio = problem.speed.ratio(arc_rep, offset[arc_rep] + arc_slot)
-            profit = profit + problem.gross_profit[free_leads[arc_row], arc_rep] * (ratio - 1.0)
+            profit = profit + gross * (problem.speed.ratio(arc_rep, offset[arc_rep] + arc_slot) - 1.0)
+        # The tail of a rep that could fill more places than are modelled (see the docstring).
+        slot_start_last = slot_start + depth - 1
+        tail = np.where((depth < self.fillable) & problem.queues, self.fillable - (depth - 1), 0)
+        tail_rep = np.repeat(np.arange(m), tail)
+        tail_u = np.arange(tail_rep.size) - np.repeat(np.cumsum(tail) - tail, tail)  # 0 = the last slot
+        tail_cost = np.zeros(tail_rep.size)
+        if tail_rep.size:
+            assert problem.speed is not None
+            if tail_mean:
+                worth = np.bincount(arc_rep, weights=gross, minlength=m) / np.maximum(self.pairs_per_rep, 1)
+            else:
+                worth = np.full(m, np.inf)
+                np.minimum.at(worth, arc_rep, gross)
+            place = offset[tail_rep] + depth[tail_rep] - 1
+            tail_cost = worth[tail_rep] * (problem.speed.ratio(tail_rep, place)
+                                           - problem.speed.ratio(tail_rep, place + tail_u))
         rep_arcs = _fairness_arcs(problem, load, room, n_free, free_leads)
-        largest = max(float(np.abs(profit).max(initial=0.0)), float(np.abs(rep_arcs[2]).max(initial=0.0)))
+        largest = max(float(np.abs(profit).max(initial=0.0)), float(np.abs(rep_arcs[2]).max(initial=0.0)),
+                      float(tail_cost.max(initial=0.0)))
         lead_top = np.zeros(n_free)
         np.maximum.at(lead_top, arc_row, np.abs(profit))
         smallest = float(lead_top[lead_top > 0].min(initial=largest))
@@ -176,16 +220,24 @@ class _Network:
             np.rint(-profit * self.scale).astype(np.int64),
         )
         self.pair_rows, self.pair_reps = arc_row, arc_rep
-        # Slot -> rep: one lead per slot, the last one takes the rest of the rep's room.
+        # Slot -> rep: one lead per slot; a rep's last slot takes the rest of its room, priced
+        # by the tail (unit arcs) where it could fill more places than are modelled.
         slot_rep = np.repeat(np.arange(m), depth)
-        last = slot_start + depth - 1
+        last = slot_start_last
+        slot_tail = last[tail_rep]
         slot_cap = np.ones(slot_rep.size, np.int64)
-        slot_cap[last] = np.maximum(room - (depth - 1), 0)
+        untailed_last = last[tail == 0]
+        slot_cap[untailed_last] = np.maximum(room - (depth - 1), 0)[tail == 0]
+        slot_cap[last[tail > 0]] = 0  # their flow takes the tail arcs instead
         self.first_slot_arc = self.first_pair_arc + arc_row.size
-        self.last_slot_arcs = self.first_slot_arc + last
         smcf.add_arcs_with_capacity_and_unit_cost(
             self.slot_node0 + np.arange(slot_rep.size), self.rep_node0 + slot_rep, slot_cap,
             np.zeros(slot_rep.size, np.int64))
+        self.first_tail_arc = self.first_slot_arc + slot_rep.size
+        self.tail_rep = tail_rep
+        smcf.add_arcs_with_capacity_and_unit_cost(
+            self.slot_node0 + slot_tail, self.rep_node0 + tail_rep, np.ones(tail_rep.size, np.int64),
+            np.rint(tail_cost * self.scale).astype(np.int64))
         arc_rep_exit, arc_cap, arc_cost = rep_arcs
         smcf.add_arcs_with_capacity_and_unit_cost(
             self.rep_node0 + arc_rep_exit,
@@ -199,7 +251,7 @@ class _Network:
             team_room.astype(np.int64), np.zeros(n_teams, np.int64))
         smcf.set_nodes_supplies(np.array([self.source, self.sink]), np.array([n_free, -n_free]))
         self.smcf = smcf
-        self.num_arcs = n_free + arc_row.size + slot_rep.size + arc_rep_exit.size + n_teams
+        self.num_arcs = n_free + arc_row.size + slot_rep.size + tail_rep.size + arc_rep_exit.size + n_teams
 
     def solve(self) -> tuple[np.ndarray, np.ndarray]:
         """(lead indices, rep indices) of the lead -> rep arcs that carry flow."""
@@ -211,8 +263,29 @@ class _Network:
         return self.free_leads[self.pair_rows[used]], self.pair_reps[used]
 
     def overflow(self) -> np.ndarray:
-        """bool (m,): reps whose last modelled slot took more than one lead (valued too high)."""
-        return (self.smcf.flows(self.last_slot_arcs) > 1) & (self.depth >= 1)
+        """bool (m,): reps whose last modelled slot took more than one lead (its tail priced
+        them at a mean lead's worth, not their own)."""
+        if self.tail_rep.size == 0:
+            return np.zeros(self.depth.shape[0], dtype=bool)
+        flows = self.smcf.flows(self.first_tail_arc + np.arange(self.tail_rep.size))
+        return np.bincount(self.tail_rep, weights=flows, minlength=self.depth.shape[0]) > 1
+
+
+def slot_arc_budget(pairs: int) -> int:
+    """Lead -> slot arcs a solve may build: SLOT_ARCS_PER_PAIR per eligible pair, at least
+    SLOT_ARC_FLOOR, at most SLOT_ARC_LIMIT (a rep that could take a million leads must not get
+    a million slots; past the budget the tail prices its deeper places)."""
+    return int(min(max(SLOT_ARCS_PER_PAIR * pairs, SLOT_ARC_FLOOR), SLOT_ARC_LIMIT))
+
+
+def _within_budget(depth: np.ndarray, pairs_per_rep: np.ndarray, budget: int) -> np.ndarray:
+    """`depth` cut to one common ceiling so that the slot arcs (pairs x depth) fit the budget."""
+    if int((depth * pairs_per_rep).sum()) <= budget:
+        return depth
+    ceiling = int(depth.max())
+    while ceiling > 1 and int((np.minimum(depth, ceiling) * pairs_per_rep).sum()) > budget:
+        ceiling -= 1
+    return np.minimum(depth, ceiling)
 
 
 def _fairness_arcs(

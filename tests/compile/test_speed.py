@@ -179,3 +179,21 @@ def test_greedy_prices_the_place_a_lead_takes_in_the_queue() -> None:
     assert owner.tolist() == [0, 1, 0, 1]  # 10% more skill is worth less than 10 minutes' wait
     static = solve(compile_problem(reps, leads, Policy(speed={"enabled": False})), "greedy").owner
     assert static.tolist() == [0, 0, 0, 0]
+
+
+def test_deep_queues_past_the_arc_budget_are_priced_and_said_to_be_unproven() -> None:
+    """2,000 leads over 20 reps with room for 200 each: exact places would need 100 slots per
+    rep and pair (4 million arcs); the budget stops the slots, the tail prices the rest at a
+    mean lead's worth, and the answer says it is not proven."""
+    from solver.policies import flow
+
+    rng = np.random.default_rng(0)
+    reps = [Rep(id=f"r{j}", capacity=200) for j in range(20)]
+    leads = [Lead(id=f"l{i}", value=float(rng.integers(50, 150))) for i in range(2000)]
+    problem = compile_problem(reps, leads, Policy())
+    solution = solve(problem, "flow")
+    assert solution.status is Status.FEASIBLE and "arc budget" in str(solution.stats["inexact"])
+    assert int(solution.stats["arcs"]) < flow.slot_arc_budget(2000 * 20) + 50_000
+    assert (solution.owner >= 0).all() and not problem.violations(solution.owner)
+    counts = np.bincount(solution.owner, minlength=20)
+    assert counts.min() >= 90 and counts.max() <= 110  # the queue spreads them

@@ -101,10 +101,11 @@ def test_pipeline_fairness_counts_the_value_each_rep_was_given_in_the_period(tmp
         # Today A was given one large deal, B three small ones: B holds more leads, A more value.
         router.route([Lead(id="big", value=90_000, owner_id="A")]
                      + [Lead(id=f"s{i}", value=100, owner_id="B") for i in range(3)], now=T0)
+        urgent = router.submit(Lead(id="u", value=1_000, urgent=True), now=T0)  # the fast path
         out = router.route([Lead(id="p", value=1_000), Lead(id="q", value=1_000)], now=T0)
-        owners = [a.rep_id for a in out]
+        owners = [urgent.rep_id] + [a.rep_id for a in out]
         if measure == "pipeline":
-            assert store.pipeline_value(["A", "B"], T0 - timedelta(days=7)).tolist() == [90_000.0, 2_300.0]
-            assert owners == ["B", "B"]
-        else:  # open leads: A holds 2, B 3
-            assert owners == ["A", "A"]
+            assert store.pipeline_value(["A", "B"], T0 - timedelta(days=7)).tolist() == [90_000.0, 3_300.0]
+            assert owners == ["B", "B", "B"]
+        else:  # open leads: A holds 2, B 3; the urgent lead evens them, the batch splits
+            assert owners[0] == "A" and sorted(owners[1:]) == ["A", "B"]

@@ -115,3 +115,15 @@ def test_pipeline_value_leaves_out_leads_without_an_owner_and_rolled_back_ones(s
         store.reassign(assigned("L1", "R3"), "R2", at(40), None)
         raise RuntimeError("boom")
     assert store.pipeline_value(REPS, at(20)).tolist() == [0.0, 101.0, 0.0]
+
+
+def test_pipeline_value_and_intake_hold_when_a_callers_clock_goes_back(store):
+    """The memory store binary-searches its assignment log while it is in time order; a
+    decision stamped earlier than the last one must not hide any entry."""
+    decide(store, {1: "R1"}, minutes=10)  # value 101
+    decide(store, {2: "R2"}, minutes=20)  # value 102
+    decide(store, {3: "R1"}, minutes=5)  # value 103, stamped before the others
+    assert store.pipeline_value(REPS, at(0)).tolist() == [204.0, 102.0, 0.0]
+    assert store.pipeline_value(REPS, at(6)).tolist() == [101.0, 102.0, 0.0]
+    assert sorted(rep for rep, _ in store.intake(at(0))) == ["R1", "R1", "R2"]
+    assert [rep for rep, _ in store.intake(at(15))] == ["R2"]
