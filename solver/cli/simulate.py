@@ -165,7 +165,7 @@ def _learn_speed(ledger_path: str, reps: list[Rep], reps_path: str, policy_path:
     """Response and handling minutes per rep and the decay fit, from the ledger (read only)."""
     from solver.online.store import StoreError
     from solver.online.stores import open_store
-    from solver.sim.response_learn import fit_decay, learn_response, outcome_times
+    from solver.sim.response_learn import fit_decay, learn_response, outcome_table
 
     speed = load_policy(policy_path).speed
     if not Path(ledger_path).is_file():
@@ -174,6 +174,12 @@ def _learn_speed(ledger_path: str, reps: list[Rep], reps_path: str, policy_path:
         ledger = open_store(ledger_path, read_only=True)
         try:
             events, leads = ledger.history(), ledger.leads()
+            # each outcome's lead score, so the fit does not read better leads' wins as speed
+            def score_of(lead_id: str) -> float:
+                lead = ledger.record(lead_id)
+                return 1.0 if lead is None else lead.score
+
+            minutes, won, score = outcome_table(leads, events, score_of)
         finally:
             ledger.close()
     except StoreError as exc:  # not a ledger, unreadable: the store's message names the cause
@@ -186,7 +192,7 @@ def _learn_speed(ledger_path: str, reps: list[Rep], reps_path: str, policy_path:
         shown = ", ".join(repr(r) for r in unknown[:5]) + more
         raise InputError(f"rep id(s) {shown} of the ledger are not in the reps file {reps_path}",
                          file=ledger_path, field="rep_id")
-    return learned, fit_decay(*outcome_times(leads, events), policy=speed)
+    return learned, fit_decay(minutes, won, score, policy=speed)
 
 
 def speed_table(ledger_path: str, learned: LearnedResponse, fit: DecayFit, reps: list[Rep]) -> str:

@@ -181,6 +181,24 @@ class Schedule:
             day += timedelta(days=1)
         raise ValueError("working hours leave no time to count an SLA against")
 
+    def working_between(self, start: datetime, end: datetime) -> timedelta:
+        """The working time between two instants: what `add_working_time` adds to `start` to
+        reach `end` (leave does not stop the clock, as there)."""
+        if end <= start:
+            return timedelta(0)
+        if self.hours is None:
+            return end - start
+        total = timedelta(0)
+        day, last = start.astimezone(self.zone).date(), end.astimezone(self.zone).date()
+        while day <= last:
+            if self.works_on(day):
+                lo = max(start, self._instant(day, self.hours.start))
+                hi = min(end, self._instant(day, self.hours.end))
+                if hi > lo:
+                    total += hi - lo
+            day += timedelta(days=1)
+        return total
+
     def next_shift(self, now: datetime) -> tuple[float, float, float]:
         """(start, end, next start) of the shift in progress at `now` or the next one, as epoch
         seconds (-inf: on since ever; inf: none within `SHIFT_HORIZON`, or no end in sight).

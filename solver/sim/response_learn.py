@@ -22,10 +22,10 @@ which gives two kinds of observation:
 Both are right-skewed (most leads within minutes, some overnight), so they are
 averaged in log space, ``log(1 + minutes)`` (a zero-minute touch is fine): the
 figures reported are medians under that (shifted lognormal) model,
-``exp(mean log(1 + m)) - 1``. Minutes are wall-clock (calendar) minutes, nights
-and weekends included: the router's model adds the wait for the rep's next
-working minute separately, so a rep touched overnight reads slower than it is
-at work; the log-space median keeps such stretches from dominating.
+``exp(mean log(1 + m)) - 1``. Minutes are the rep's working minutes (its
+working hours; wall-clock for a rep without them, `working_minutes`): the
+router's model adds the wait for the rep's next shift itself, so a lead given
+at night must not teach that the rep is slow.
 
 Shrinkage (empirical Bayes with pseudo-observations). A rep's mean log is
 pulled toward the team's with `prior_observations` pseudo-observations at the
@@ -46,14 +46,16 @@ against the minutes the lead waited for its first touch (see its doc).
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
+from solver.domain.availability import Schedule
 from solver.domain.io import csv_text
 from solver.domain.model import Rep
 from solver.domain.speed import Speed
@@ -65,6 +67,9 @@ PRIOR_OBSERVATIONS = 5.0
 MIN_OUTCOMES = 100
 MIN_EACH_OUTCOME = 10
 LR_CRITICAL = 5.991
+PERMUTATIONS = 19
+PERMUTATION_SAMPLE = 5_000  # leads a shuffled fit with scores reads at most (its cost is per lead)
+PERMUTATION_SEED = 20261130
 HALF_LIVES = np.geomspace(1.0, 10_080.0, 61)  # one minute to one week
 FLOORS = np.linspace(0.0, 1.0, 21)
 WON, LOST = "won", "lost"  # outcomes counted; disqualified or closed leads say nothing of speed
@@ -149,6 +154,30 @@ def touch_episodes(events: Iterable[Mapping[str, Any]]) -> Episodes:
     return Episodes(stay_rep, stay_in, touched, ahead, handling, reps_seen)
 
 
+def working_minutes(ep: Episodes, reps: Sequence[Rep]) -> Episodes:
+    """`ep` with each delay and handling gap counted in its rep's working minutes (its working
+    hours, as `Schedule.add_working_time` counts the SLA): the router adds the wait for a rep's
+    next shift itself, so a night must not be learned as slowness too. Reps without working
+    hours, or not in `reps`, keep wall-clock minutes."""
+    schedules = {r.id: Schedule(r) for r in reps if r.working_hours}
+    if not schedules or ep.rep_id.size == 0:
+        return ep
+    entered, handling = ep.entered.copy(), ep.handling.copy()
+    for k in np.flatnonzero(np.isin(ep.rep_id.astype(str), list(schedules))):
+        schedule = schedules[str(ep.rep_id[k])]
+        touched = _instant(ep.touched[k])
+        worked = schedule.working_between(_instant(ep.entered[k]), touched).total_seconds() / 60.0
+        entered[k] = ep.touched[k] - worked
+        if not np.isnan(handling[k]):
+            gap = schedule.working_between(_instant(ep.touched[k] - handling[k]), touched)
+            handling[k] = gap.total_seconds() / 60.0
+    return dataclasses.replace(ep, entered=entered, handling=handling)
+
+
+def _instant(minutes: float) -> datetime:
+    return datetime.fromtimestamp(minutes * 60.0, UTC)
+
+
 @dataclass(frozen=True)
 class RepSpeed:
     """One rep's learned minutes: observations, the raw median (None: none) and the shrunk one."""
@@ -229,7 +258,7 @@ def learn_response(source: Any, reps: Sequence[Rep], speed: Speed | None = None,
     """
     speed = speed or Speed()
     events = source.history() if hasattr(source, "history") else source
-    ep = touch_episodes(events)
+    ep = working_minutes(touch_episodes(events), reps)
     ids = sorted({r.id for r in reps} | set(ep.rep_id.astype(str)) | ep.reps_seen)
     slot = {rep_id: k for k, rep_id in enumerate(ids)}
     code = np.array([slot[r] for r in ep.rep_id.astype(str)], dtype=np.int64)
@@ -254,12 +283,23 @@ def outcome_times(leads: Iterable[Mapping[str, Any]], events: Iterable[Mapping[s
                   ) -> tuple[np.ndarray, np.ndarray]:
     """(minutes from acceptance to first touch, won) of the ledger's leads with both a touch and a
     won/lost outcome (`leads()` and `history()` rows; the earliest touch counts, a moved lead's too)."""
+    minutes, won, _ = outcome_table(leads, events)
+    return minutes, won
+
+
+def outcome_table(leads: Iterable[Mapping[str, Any]], events: Iterable[Mapping[str, Any]],
+                  score_of: Callable[[str], float] | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """`outcome_times` and each lead's score (`score_of(lead id)`, e.g. from the store's record;
+    None without it). The router sends its best leads to its fastest reps and to the front of
+    their queues, so better leads are touched sooner: without their scores a fit would read
+    their higher win rate as speed, and the half-life would come out too short."""
     first_touch: dict[str, float] = {}
     for e in events:
         if e.get("kind") == "touched":
             t = _minutes(e["at"])
             first_touch[e["lead_id"]] = min(t, first_touch.get(e["lead_id"], t))
-    minutes, won = [], []
+    minutes, won, scores = [], [], []
     for row in leads:
         outcome = (row.get("outcome") or "").lower()
         touched = first_touch.get(row["lead_id"])
@@ -269,7 +309,10 @@ def outcome_times(leads: Iterable[Mapping[str, Any]], events: Iterable[Mapping[s
             continue
         minutes.append(max(touched - _minutes(row["accepted_at"]), 0.0))
         won.append(outcome == WON)
-    return np.array(minutes, dtype=float), np.array(won, dtype=bool)
+        if score_of is not None:
+            scores.append(score_of(row["lead_id"]))
+    score = np.array(scores, dtype=float) if score_of is not None else None
+    return np.array(minutes, dtype=float), np.array(won, dtype=bool), score
 
 
 def decay(minutes: Any, half_life: float, floor: float | np.ndarray) -> np.ndarray:
@@ -356,6 +399,31 @@ def _binned(t: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     return np.bincount(inverse, weights=t) / count, wins, count - wins
 
 
+def _permuted_critical(minutes_to_touch: Any, won: Any, score: Any, ok: np.ndarray) -> float:
+    """The largest likelihood ratio of the coarse grid over PERMUTATIONS shuffles of the minutes
+    (seeded: the same data give the same answer)."""
+    t = np.asarray(minutes_to_touch, float).ravel()[ok]
+    y = np.asarray(won, bool).ravel().astype(float)[ok]
+    s = None if score is None else np.asarray(score, float).ravel()[ok]
+    s = None if s is None else s / s.mean()
+    rng = np.random.default_rng(PERMUTATION_SEED)
+    if s is not None and t.size > PERMUTATION_SAMPLE:  # per-lead fits: the null from a sample
+        keep = rng.choice(t.size, PERMUTATION_SAMPLE, replace=False)
+        t, y, s = t[keep], y[keep], s[keep]
+    worst = 0.0
+    for _ in range(PERMUTATIONS):
+        shuffled = rng.permutation(t)
+        if s is None:
+            tb, wins_at, losses_at = _binned(shuffled, y)
+            sb = np.ones_like(tb)
+        else:
+            tb, sb, wins_at, losses_at = shuffled, s, y, 1 - y
+        _, flat = _profile(sb[None, :], wins_at, losses_at)
+        ll = _search(tb, sb, wins_at, losses_at, HALF_LIVES[::2], FLOORS[::2])[0]
+        worst = max(worst, 2 * (ll - float(flat[0])))
+    return worst
+
+
 def fit_decay(minutes_to_touch: Any, won: Any, score: Any = None, *, policy: Speed | None = None
               ) -> DecayFit:
     """Fit the decay's half-life and floor by maximum likelihood: won ~ Bernoulli(p0 * decay(t)).
@@ -370,8 +438,9 @@ def fit_decay(minutes_to_touch: Any, won: Any, score: Any = None, *, policy: Spe
 
     The fit is *supported* with at least MIN_OUTCOMES leads, MIN_EACH_OUTCOME
     wins and losses, and a likelihood-ratio statistic 2 x (gain over a flat
-    curve) above LR_CRITICAL (chi-square, 2 degrees of freedom, 5%); else the
-    note says why and `DecayFit.speed` keeps the policy's curve.
+    curve) above LR_CRITICAL (chi-square, 2 degrees of freedom, 5%) and above
+    every fit to the outcomes with the minutes shuffled (`_permuted_critical`);
+    else the note says why and `DecayFit.speed` keeps the policy's curve.
     """
     t = np.asarray(minutes_to_touch, float).ravel()
     y = np.asarray(won, bool).ravel().astype(float)
@@ -399,10 +468,14 @@ def fit_decay(minutes_to_touch: Any, won: Any, score: Any = None, *, policy: Spe
         t, s, wins_at, losses_at, np.geomspace(max(h / step, 0.5), h * step, 21),
         np.linspace(max(f - 0.05, 0.0), min(f + 0.05, 1.0), 21)))
     gain = ll - float(flat[0])
-    supported = 2 * gain > LR_CRITICAL
-    note = (f"the fitted curve beats a flat one (likelihood ratio {2 * gain:.1f} > {LR_CRITICAL})"
+    # The grid's best curve, and half-lives that mean nothing at floor 1, make the chi-square
+    # cutoff lenient: the likelihood ratio must also beat every one of PERMUTATIONS fits to the
+    # outcomes with the minutes shuffled (p < 1 / (PERMUTATIONS + 1) = 5%).
+    critical = max(LR_CRITICAL, _permuted_critical(minutes_to_touch, won, score, ok))
+    supported = 2 * gain > critical
+    note = (f"the fitted curve beats a flat one (likelihood ratio {2 * gain:.1f} > {critical:.1f})"
             if supported else
-            f"the outcomes do not show a decay (likelihood ratio {2 * gain:.1f} <= {LR_CRITICAL}): {curve}")
+            f"the outcomes do not show a decay (likelihood ratio {2 * gain:.1f} <= {critical:.1f}): {curve}")
     if supported and (h <= HALF_LIVES[0] or h >= HALF_LIVES[-1]):
         note += "; the half-life is at the edge of the range searched"
     return DecayFit(supported, note, n, wins, round(h, 2), round(f, 3), round(c, 4),

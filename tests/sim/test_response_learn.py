@@ -187,3 +187,35 @@ def test_the_reps_file_round_trips_with_the_learned_minutes(tmp_path):
     write_atomic(path, reps_file_csv([rep, Rep(id="B", capacity=1, attributes={"lang": ""})]))
     back = load_reps(path)
     assert back[0] == rep and back[1].response_minutes is None
+
+
+def test_a_night_between_assignment_and_touch_is_not_learned_as_slowness():
+    """Given at 16:50 to a rep working 09:00-17:00 (UTC) and touched at 09:05 the next morning:
+    15 working minutes, not 16 hours (the router adds the wait for the shift itself)."""
+    store = MemoryStore()
+    day = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
+    for i, (given, touched) in enumerate([((16, 50), (9, 5)), ((10, 0), (10, 15))]):
+        lead_id = f"L{i}"
+        store.accept(Lead(id=lead_id, value=100.0), day + timedelta(hours=given[0], minutes=given[1]))
+        store.decide([assigned(lead_id, "R1")], day + timedelta(hours=given[0], minutes=given[1]))
+        store.touch(lead_id, day + timedelta(days=1 - i, hours=touched[0], minutes=touched[1]))
+        day += timedelta(days=2)
+    office = [Rep(id="R1", capacity=50, working_hours="09:00-17:00")]
+    learned = learn_response(store, office, prior_observations=1e-9)
+    assert learned.reps["R1"].response_raw == pytest.approx(15.0, abs=0.01)
+    always = learn_response(store, reps("R1"), prior_observations=1e-9)  # no hours: wall-clock
+    assert always.reps["R1"].response_raw > 60
+
+
+def test_scores_keep_better_leads_quicker_touch_from_passing_for_speed():
+    """The router sends better leads to faster reps: with no decay at all, a fit without scores
+    finds a steep one; with the scores, the half-life is far longer (no decay to speak of)."""
+    rng = np.random.default_rng(3)
+    score = rng.uniform(0.2, 1.0, 5000)
+    minutes = 60 * (1.2 - score) * rng.lognormal(0, 0.3, 5000)
+    won = rng.random(5000) < 0.5 * score  # speed does not matter
+    blind = fit_decay(minutes, won)
+    fair = fit_decay(minutes, won, score)
+    assert blind.supported and blind.half_life_minutes < 30
+    assert fair.half_life_minutes > 5 * blind.half_life_minutes
+    assert fair.gain < blind.gain / 20
