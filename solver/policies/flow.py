@@ -48,7 +48,7 @@ LEAD_RESOLUTION = 1e6
 COST_LIMIT = 2.0**60
 # Position slots (speed to lead): the lead -> slot arcs of a solve stay within this budget
 # (`slot_arc_budget`; ~40 bytes an arc, a million solve in about a second).
-SLOT_ARCS_PER_PAIR = 4
+SLOT_ARCS_PER_PAIR = 8
 SLOT_ARC_FLOOR = 200_000
 SLOT_ARC_LIMIT = 1_000_000
 
