@@ -30,12 +30,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fast_path"))
 
-from latency import latency  # noqa: E402
+from latency import latency
 
-from solver.bench.synthetic import make_instance  # noqa: E402
-from solver.compile.problem import compile_problem  # noqa: E402
-from solver.domain.model import Policy  # noqa: E402
-from solver.policies import solve  # noqa: E402
+from solver.bench.synthetic import make_instance
+from solver.compile.problem import compile_problem
+from solver.domain.model import Policy
+from solver.policies import solve
 
 VARIANTS = {"off": {"enabled": False}, "one slot": {"slots": 1}, "exact slots": {}}
 
@@ -59,8 +59,8 @@ def flow_times(n: int, m: int, rounds: int, repeats: int = 3) -> dict[str, objec
     ratios = {name: round(statistics.median(t / o for t, o in zip(per_round[name], per_round["off"],
                                                                    strict=True)), 2)
               for name in VARIANTS}
-    return {"leads": n, "reps": m, "median_s": {k: round(statistics.median(v), 4) for k, v in per_round.items()},
-            "ratio_to_off": ratios, "last_solve": stats}
+    medians = {k: round(statistics.median(v), 4) for k, v in per_round.items()}
+    return {"leads": n, "reps": m, "median_s": medians, "ratio_to_off": ratios, "last_solve": stats}
 
 
 def main() -> None:
@@ -73,7 +73,8 @@ def main() -> None:
     fast = []
     for k in range(args.fast_repeats):
         for name, policy in (("off", Policy(speed={"enabled": False})), ("on", Policy())):
-            fast.append({"speed": name, "seed": k, **latency(1000, args.fast_leads, k, lambda _, p=policy: p)})
+            run = latency(1000, args.fast_leads, k, lambda _, p=policy: p)
+            fast.append({"speed": name, "seed": k, **run})
     result = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
