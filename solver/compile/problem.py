@@ -29,7 +29,7 @@ from solver.compile.scoring import (
     encode_leads,
     expected_value,
 )
-from solver.compile.speed import SpeedTerms, positions, speed_terms
+from solver.compile.speed import SpeedTerms, first_back, positions, speed_terms
 from solver.domain.model import Account, Lead, Policy, Rep, RuleMode
 
 UNASSIGNED = -1
@@ -334,11 +334,12 @@ def compile_problem(
                             table.shifts, m, policy.speed)
         value = value * speed.factor[None, :]
         if table.shifts is not None:
-            # Leads no rep on shift may take go to whoever is back first, not to the backlog.
+            # Leads no rep on shift may take go to the reps back first, not to the backlog.
             back = ~available & np.isfinite(speed.timing.wait)
             if back.any():
                 nobody_on = ~eligible.any(axis=1)
-                eligible = eligible | (routing.admitted & back[None, :] & nobody_on[:, None])
+                eligible = eligible | (first_back(routing.admitted & back[None, :], speed.timing.wait)
+                                       & nobody_on[:, None])
     penalty_factor = routing.penalty_factor
     if broken.any():
         own = (1.0 - policy.soft_penalty) ** broken

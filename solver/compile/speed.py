@@ -113,6 +113,19 @@ class SpeedTerms:
         return self.ratio(reps, positions).reshape(m, depth)
 
 
+# Reps back on shift within this many minutes of the first one back may take a lead no rep on
+# shift may take: "the rep first on", allowing for reps whose shifts start a little apart.
+FIRST_BACK_MINUTES = 60.0
+
+
+def first_back(admitted: np.ndarray, wait: np.ndarray) -> np.ndarray:
+    """bool (n, m) (or (m,) for one lead): of the reps `admitted` for each lead, those back on shift
+    first (`wait` minutes, inf: not back in time), within FIRST_BACK_MINUTES of the earliest."""
+    waits = np.where(admitted, wait, np.inf)
+    earliest = waits.min(axis=-1, keepdims=True, initial=np.inf)
+    return admitted & np.isfinite(waits) & (waits <= earliest + FIRST_BACK_MINUTES)
+
+
 def positions(owner: np.ndarray, worth: np.ndarray, first: np.ndarray) -> np.ndarray:
     """int (n,): each placed lead's place in its rep's queue (-1 unplaced).
 

@@ -96,7 +96,7 @@ _TEXTS: dict[ReasonCode, str] = {
     ReasonCode.TEAM_CAP: ("team cap: the eligible reps with room of their own ({eligible}) are all in "
                           "{teams}, at the team's cap"),
     ReasonCode.FIRST_ON_SHIFT: ("off shift: no rep on shift may take it; rank {rank} of {eligible} reps "
-                                "back within the policy's wait, this one in {minutes:,.0f} min"),
+                                "back on shift first, this one in {minutes:,.0f} min"),
 }
 
 

@@ -12,7 +12,7 @@ what a rep's time to first touch is made of when the data say nothing::
       response_minutes: 10      # a rep's own time to first touch with nothing queued
       handling_minutes: 10      # per untouched lead ahead of the new one
       slots: 8                  # queue positions per rep a batch solve models exactly
-      max_wait_hours: 72        # an off-shift rep back within this may take leads no one on shift can
+      max_wait_hours: 72        # leads no rep on shift may take go to the reps back first, if within this
 
 A rep's expected time to first touch is the wait until its next working minute,
 plus ``response + (untouched leads ahead) x handling`` in its working time

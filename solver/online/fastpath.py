@@ -35,7 +35,7 @@ import numpy as np
 from solver.compile import fairness
 from solver.compile.problem import UNASSIGNED
 from solver.compile.scoring import RULE_DIMENSIONS, RepDimension, RepTable
-from solver.compile.speed import SpeedTerms
+from solver.compile.speed import SpeedTerms, first_back
 from solver.domain.model import Lead, Policy, RuleMode
 
 
@@ -69,7 +69,7 @@ class LeadScorer:
         """The lead's eligibility, value and owner rule given which reps are available now.
 
         With `speed` (`Team.speed_now`), each rep's value carries its decay, and a lead no rep on
-        shift may take goes to those back within the policy's wait (as `compile_problem`).
+        shift may take goes to those back first (`first_back`, as `compile_problem`).
         """
         t = self.table
         admits = np.ones(t.m, dtype=bool)
@@ -77,7 +77,7 @@ class LeadScorer:
             admits &= rule.admits(lead)
         eligible = admits & available
         if speed is not None and not eligible.any():
-            eligible = admits & ~available & np.isfinite(speed.timing.wait)
+            eligible = first_back(admits & ~available, speed.timing.wait)
         broken = None
         for rule in self.soft:
             miss = ~rule.admits(lead)
