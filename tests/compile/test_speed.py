@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from datetime import UTC, datetime
 
 import numpy as np
@@ -16,6 +15,7 @@ from solver.domain.availability import Schedule
 from solver.domain.model import Lead, Policy, Rep
 from solver.domain.speed import Speed
 from solver.policies import Status, solve
+from tests.policies.test_policies import brute_force
 
 
 def test_half_life_decay_halves_the_share_above_the_floor() -> None:
@@ -87,18 +87,6 @@ def test_the_highest_value_leads_take_the_earliest_slots() -> None:
     assert problem.lead_values(owner) == pytest.approx(problem.value[:, 0] * ratio[[2, 0, 1]])
 
 
-def _brute_force(problem) -> tuple[int, float]:  # type: ignore[no-untyped-def]
-    best = (-1, -np.inf)
-    for combo in itertools.product(range(-1, problem.m), repeat=problem.n):
-        owner = np.array(combo)
-        if problem.violations(owner):
-            continue
-        key = (int((owner >= 0).sum()), problem.objective(owner))
-        if key[0] > best[0] or (key[0] == best[0] and key[1] > best[1] + 1e-9):
-            best = key
-    return best
-
-
 @pytest.mark.parametrize("seed", range(80))
 def test_flow_with_queue_slots_equals_brute_force(seed: int) -> None:
     """Slots, queues, owner-rule leads ahead, fairness, reps off shift: flow's answer is the
@@ -122,7 +110,7 @@ def test_flow_with_queue_slots_equals_brute_force(seed: int) -> None:
                                                                  rng.uniform(60, 900, m)))
     problem = compile_problem(table, leads, policy)
     solution = solve(problem, "flow")
-    placed, objective = _brute_force(problem)
+    placed, objective = brute_force(problem)
     assert int((solution.owner >= 0).sum()) == placed
     assert problem.objective(solution.owner) == pytest.approx(objective, rel=1e-9, abs=1e-9)
     assert solution.status is Status.OPTIMAL
