@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from solver.compile.problem import Problem
-from solver.policies.registry import Status
+from solver.policies.registry import Status, counting
 
 # HiGHS's default tolerances (1e-7) let a vertex within 1e-9 relative of the optimum
 # pass as optimal; the oracle must be exact to that level, so it asks for 1e-10.
@@ -81,7 +81,7 @@ def _with_slots(problem: Problem, res: _Residual, forced_owner: np.ndarray) -> _
     depth = np.minimum(res.room, res.n_free)
     first = np.cumsum(depth) - depth
     per_pair = depth[res.reps]
-    k = np.arange(int(per_pair.sum())) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)
+    k = counting(per_pair)
     pick = np.repeat(np.arange(res.rows.size), per_pair)
     rows, reps = res.rows[pick], res.reps[pick]
     offset = np.bincount(forced_owner[forced_owner >= 0], minlength=problem.m)

@@ -36,7 +36,7 @@ from ortools.graph.python import min_cost_flow
 
 from solver.compile import fairness
 from solver.compile.problem import Problem
-from solver.policies.registry import Solution, Status, free_capacity, register, start_owner
+from solver.policies.registry import Solution, Status, counting, free_capacity, register, start_owner
 
 COST_RESOLUTION = 2.0**36  # largest |arc cost| after scaling, when nothing asks for more
 # Every lead's best |profit| spans at least this many cost units: one lead worth 1e14 must not
@@ -169,7 +169,7 @@ class _Network:
         # One arc per (lead, rep, slot): pairs repeated depth times, slot k = 0..depth-1.
         per_pair = depth[reps]
         arc_row, arc_rep = np.repeat(rows, per_pair), np.repeat(reps, per_pair)
-        arc_slot = np.arange(arc_row.size) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)
+        arc_slot = counting(per_pair)
         profit = problem.profit[free_leads[arc_row], arc_rep]
         offset = np.bincount(owner[owner >= 0], minlength=m)  # the owner rule's leads come first
         gross = problem.gross_profit[free_leads[arc_row], arc_rep]
@@ -177,10 +177,10 @@ class _Network:
             assert problem.speed is not None
             profit = profit + gross * (problem.speed.ratio(arc_rep, offset[arc_rep] + arc_slot) - 1.0)
         # The tail of a rep that could fill more places than are modelled (see the docstring).
-        slot_start_last = slot_start + depth - 1
+        last = slot_start + depth - 1  # each rep's last slot
         tail = np.where((depth < self.fillable) & problem.queues, self.fillable - (depth - 1), 0)
         tail_rep = np.repeat(np.arange(m), tail)
-        tail_u = np.arange(tail_rep.size) - np.repeat(np.cumsum(tail) - tail, tail)  # 0 = the last slot
+        tail_u = counting(tail)  # 0 = the last slot
         tail_cost = np.zeros(tail_rep.size)
         if tail_rep.size:
             assert problem.speed is not None
@@ -223,12 +223,9 @@ class _Network:
         # Slot -> rep: one lead per slot; a rep's last slot takes the rest of its room, priced
         # by the tail (unit arcs) where it could fill more places than are modelled.
         slot_rep = np.repeat(np.arange(m), depth)
-        last = slot_start_last
-        slot_tail = last[tail_rep]
         slot_cap = np.ones(slot_rep.size, np.int64)
-        untailed_last = last[tail == 0]
-        slot_cap[untailed_last] = np.maximum(room - (depth - 1), 0)[tail == 0]
-        slot_cap[last[tail > 0]] = 0  # their flow takes the tail arcs instead
+        # a tailed last slot sends its flow through the tail arcs instead
+        slot_cap[last] = np.where(tail > 0, 0, np.maximum(room - (depth - 1), 0))
         self.first_slot_arc = self.first_pair_arc + arc_row.size
         smcf.add_arcs_with_capacity_and_unit_cost(
             self.slot_node0 + np.arange(slot_rep.size), self.rep_node0 + slot_rep, slot_cap,
@@ -236,7 +233,7 @@ class _Network:
         self.first_tail_arc = self.first_slot_arc + slot_rep.size
         self.tail_rep = tail_rep
         smcf.add_arcs_with_capacity_and_unit_cost(
-            self.slot_node0 + slot_tail, self.rep_node0 + tail_rep, np.ones(tail_rep.size, np.int64),
+            self.slot_node0 + last[tail_rep], self.rep_node0 + tail_rep, np.ones(tail_rep.size, np.int64),
             np.rint(tail_cost * self.scale).astype(np.int64))
         arc_rep_exit, arc_cap, arc_cost = rep_arcs
         smcf.add_arcs_with_capacity_and_unit_cost(
@@ -300,7 +297,7 @@ def _fairness_arcs(
     # without a share (off shift) is outside the penalty: one free arc with its room.
     slots = np.where(problem.share > 0, np.minimum(room, n_free), 0)
     reps = np.repeat(np.arange(problem.m), slots)
-    k = np.arange(reps.size) - np.repeat(np.cumsum(slots) - slots, slots)  # 0-based per rep
+    k = counting(slots)  # 0-based per rep
     step = float(problem.lead_load[free_leads].mean())
     cost = fairness.marginal_cost(
         load[reps] + k * step, problem.targets[reps], step, weight, problem.fairness_unit

@@ -171,6 +171,13 @@ def free_capacity(problem: Problem, owner: np.ndarray) -> np.ndarray:
     return problem.capacity - problem.used_capacity(owner).astype(np.int64)
 
 
+def counting(counts: np.ndarray) -> np.ndarray:
+    """0, 1, ..., c-1 for each c of `counts`, end to end: each item's place within its group when
+    items are laid out as ``np.repeat(groups, counts)`` (a rep's slots, a pair's queue places)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    return np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
 def team_fits(teams: np.ndarray, team_free: np.ndarray, effort: np.ndarray | int) -> np.ndarray:
     """bool (m,): reps none of whose capped teams (`teams`, bool (T', m)) lacks room for `effort`
     (a scalar, or per rep)."""
@@ -178,5 +185,6 @@ def team_fits(teams: np.ndarray, team_free: np.ndarray, effort: np.ndarray | int
     return np.asarray(~short.any(axis=0))
 
 
-__all__ = ["UNASSIGNED", "PolicySpec", "Problem", "Solution", "Status", "free_capacity", "policy_names",
+__all__ = ["UNASSIGNED", "PolicySpec", "Problem", "Solution", "Status", "counting", "free_capacity",
+           "policy_names",
            "policy_spec", "register", "solve", "start_owner", "team_fits"]
