@@ -20,6 +20,7 @@ policies can put a rep's highest-value leads in its earliest slots.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -28,14 +29,20 @@ from solver.domain.speed import Speed
 MINUTE_S = 60.0
 
 
+def half_life_decay(minutes: Any, half_life: float, floor: float | np.ndarray) -> np.ndarray:
+    """``floor + (1 - floor) * 0.5 ** (minutes / half_life)``: halves every `half_life` minutes
+    down to `floor` (broadcast over arrays of minutes and floors). The router's curve, the
+    simulator's truth and the curve `learn` fits are this one function."""
+    return floor + (1.0 - floor) * np.exp2(-np.asarray(minutes, dtype=np.float64) / half_life)
+
+
 def decay(minutes: np.ndarray | float, speed: Speed) -> np.ndarray:
     """Share of a lead's worth kept when first touched after `minutes` (1 at 0, not rising)."""
-    t = np.asarray(minutes, dtype=np.float64)
     if speed.table:
         xs = np.array([m for m, _ in speed.table])
         ys = np.array([s for _, s in speed.table])
-        return np.interp(t, xs, ys, left=ys[0], right=ys[-1])
-    return speed.floor + (1.0 - speed.floor) * np.exp2(-t / speed.half_life_minutes)
+        return np.interp(np.asarray(minutes, dtype=np.float64), xs, ys, left=ys[0], right=ys[-1])
+    return half_life_decay(minutes, speed.half_life_minutes, speed.floor)
 
 
 def decay_one(minutes: float, speed: Speed) -> float:
@@ -104,13 +111,6 @@ class SpeedTerms:
         deeper = decay(self.timing.minutes(reps, position), self.speed)
         base = self.factor[reps]
         return np.divide(deeper, base, out=np.ones_like(deeper), where=base > 0)
-
-    def slot_ratios(self, depth: int) -> np.ndarray:
-        """float (m, depth): `ratio` of positions 0..depth-1 for every rep."""
-        m = self.factor.shape[0]
-        reps = np.repeat(np.arange(m), depth)
-        positions = np.tile(np.arange(depth), m)
-        return self.ratio(reps, positions).reshape(m, depth)
 
 
 # Reps back on shift within this many minutes of the first one back may take a lead no rep on

@@ -55,6 +55,7 @@ from typing import Any
 
 import numpy as np
 
+from solver.compile.speed import half_life_decay
 from solver.domain.availability import Schedule
 from solver.domain.io import csv_text
 from solver.domain.model import Rep
@@ -315,11 +316,6 @@ def outcome_table(leads: Iterable[Mapping[str, Any]], events: Iterable[Mapping[s
     return np.array(minutes, dtype=float), np.array(won, dtype=bool), score
 
 
-def decay(minutes: Any, half_life: float, floor: float | np.ndarray) -> np.ndarray:
-    """The share of worth kept after `minutes`: floor + (1 - floor) * 0.5 ** (minutes / half_life)."""
-    return floor + (1 - floor) * np.exp2(-np.asarray(minutes, float) / half_life)
-
-
 @dataclass(frozen=True)
 class DecayFit:
     """The decay fitted to outcomes, and whether the data support it over a flat curve."""
@@ -382,7 +378,7 @@ def _search(t: np.ndarray, s: np.ndarray, wins: np.ndarray, losses: np.ndarray, 
     """(log-likelihood, half-life, floor, c) of the best curve of the grid."""
     best = (-math.inf, 0.0, 0.0, 0.0)
     for h in half_lives:
-        x = s[None, :] * decay(t[None, :], float(h), floors[:, None])
+        x = s[None, :] * half_life_decay(t[None, :], float(h), floors[:, None])
         c, ll = _profile(x, wins, losses)
         j = int(np.argmax(ll))
         if ll[j] > best[0]:

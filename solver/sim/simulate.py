@@ -35,6 +35,7 @@ import numpy as np
 
 from solver.compile import fairness
 from solver.compile.problem import compile_problem
+from solver.compile.speed import half_life_decay
 from solver.decode.reasons import ReasonCode
 from solver.decode.result import Assignment
 from solver.domain.availability import Schedule
@@ -328,19 +329,11 @@ def skill(rep: Rep, stream: LeadStream, i: int) -> float:
     return rep.skill(stream.industry[i]) * rep.skill(stream.product[i])
 
 
-def speed_factor(minutes: float | np.ndarray, half_life: float, floor: float) -> float | np.ndarray:
-    """Share of a lead's win chance left after a first response at `minutes`.
-
-    Halves every `half_life` minutes down to `floor`: a five-minute answer keeps
-    most of it, a same-day answer keeps little (the speed-to-lead studies).
-    """
-    return floor + (1.0 - floor) * 0.5 ** (np.asarray(minutes) / half_life)
-
-
 def win_probability(score: float, rep_skill: float, minutes: float, response: ResponseSpec) -> float:
-    """``min(1, score x skill) x speed_factor(minutes)``."""
-    return min(1.0, score * rep_skill) * float(speed_factor(minutes, response.half_life_minutes,
-                                                           response.floor))
+    """``min(1, score x skill) x half_life_decay(minutes)``: a five-minute answer keeps most of
+    the chance, a same-day answer little (the speed-to-lead studies)."""
+    return min(1.0, score * rep_skill) * float(half_life_decay(minutes, response.half_life_minutes,
+                                                               response.floor))
 
 
 def scenario_cells(scenario: Scenario, seeds: int) -> tuple[list[Cell], list[Cell]]:

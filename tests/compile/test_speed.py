@@ -83,7 +83,7 @@ def test_the_highest_value_leads_take_the_earliest_slots() -> None:
     assert owner.tolist() == [0, 0, 0]
     speed = problem.speed
     assert isinstance(speed, SpeedTerms)
-    ratio = speed.slot_ratios(3)[0]
+    ratio = speed.ratio(np.zeros(3, dtype=np.int64), np.arange(3))  # places 0, 1, 2 of rep a
     assert problem.lead_values(owner) == pytest.approx(problem.value[:, 0] * ratio[[2, 0, 1]])
 
 

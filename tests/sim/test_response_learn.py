@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
+from solver.compile.speed import half_life_decay as decay
 from solver.decode.reasons import ReasonCode
 from solver.decode.result import Assignment
 from solver.domain.io import load_reps, write_atomic
@@ -13,7 +14,6 @@ from solver.domain.model import Lead, Rep
 from solver.domain.speed import Speed
 from solver.online.memory_store import MemoryStore
 from solver.sim.response_learn import (
-    decay,
     fit_decay,
     learn_response,
     outcome_times,

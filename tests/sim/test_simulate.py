@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from solver.cli import main
+from solver.compile.speed import half_life_decay as speed_factor
 from solver.sim.scenario import Scenario, load_scenario
-from solver.sim.simulate import Cell, run_cell, speed_factor
+from solver.sim.simulate import Cell, run_cell
 
 TINY = """
 name: tiny
