@@ -36,7 +36,7 @@ def route_urgent(team: Team, pricing: SeatPricing, store: LeadStore, lead: Lead,
     free = team.free(loads)
     room = team.cap_room(store, now, loads)
     capped_free = free if room is None else np.minimum(free, room.rep)
-    speed = team.speed_now(now, loads)
+    speed = None if team.routed else team.speed_now(now, loads)  # a routed row has its own
     if team.routed:
         routed = routed_row(team, lead, available, loads, room, now)
         if routed.queued is not None:
@@ -59,9 +59,12 @@ def route_urgent(team: Team, pricing: SeatPricing, store: LeadStore, lead: Lead,
         due = None
     else:
         reason = fast_reason(row, j, pricer.prices)
-        if not available[j] and row.forced != j and speed is not None:  # nobody on shift may take it
+        if not available[j] and row.forced != j and team.speed is not None:  # nobody on shift may take it
+            terms = speed if speed is not None else team.speed_now(now, loads)
+            assert terms is not None  # team.speed is set
+            wait = terms.timing.wait[j]
             reason = first_on_shift(int(np.count_nonzero(row.profit > row.profit[j] + 1e-9)),
-                                    int(np.count_nonzero(row.eligible)), float(speed.timing.wait[j]))
+                                    int(np.count_nonzero(row.eligible)), float(wait))
         assignment = Assignment(lead.id, team.ids[j], ASSIGNED, reason, round(float(row.value[j]), 6),
                                 FAST_PATH, reason.code)
         due = team.sla_due(j, now)

@@ -61,10 +61,12 @@ def test_the_urgent_row_matches_the_batch_row_with_shifts_and_queues() -> None:
         np.testing.assert_allclose(row.profit, problem.profit[i])
 
 
+@pytest.mark.parametrize("routed", [False, True])
 @pytest.mark.parametrize("solver", ["flow", "greedy", "cpsat", "round_robin", "least_loaded"])
 @pytest.mark.parametrize("weight", [0.0, 1.0])
-def test_off_shift_reps_are_worth_their_wait(solver: str, weight: float) -> None:
-    """Off-shift reps have no fairness share: their leads are outside the penalty, not barred."""
+def test_off_shift_reps_are_worth_their_wait(solver: str, weight: float, routed: bool) -> None:
+    """Off-shift reps have no fairness share: their leads are outside the penalty, not barred.
+    `routed`: a team makes the urgent path compile its row (`routed_row`) instead of scoring it."""
     reps = [Rep(id="ny", capacity=5, timezone="America/New_York", working_hours="09:00-17:00"),
             Rep(id="sg", capacity=5, timezone="Asia/Singapore", working_hours="09:00-17:00"),
             Rep(id="on", capacity=5, territories=("APAC",))]
@@ -74,7 +76,8 @@ def test_off_shift_reps_are_worth_their_wait(solver: str, weight: float) -> None
     assert wait.tolist() == [15 * 60.0, 2 * 60.0, 0.0]  # New York back at 14:00 UTC, Singapore at 01:00
     table = dataclasses.replace(compile_reps(reps), available=calendar.available(now),
                                 shifts=calendar.shifts(now))
-    policy = Policy(solver=solver, fairness={"weight": weight}, batch={"max_size": 2, "max_wait_s": 0})
+    policy = Policy(solver=solver, fairness={"weight": weight}, batch={"max_size": 2, "max_wait_s": 0},
+                    teams=[{"id": "all", "members": ["ny", "sg", "on"]}] if routed else [])
     problem = compile_problem(table, [Lead(id="l", value=100, territory="EU")], policy)
     # nobody on shift: the rep back first (Singapore, in 2 h), not New York (15 h)
     assert problem.eligible[0].tolist() == [False, True, False]
