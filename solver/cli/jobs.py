@@ -167,7 +167,10 @@ def history(db_path: str, lead_id: str | None, run_ref: str | None, fmt: str, ou
     if fmt == "json":
         text = json.dumps({"leads": leads, "events": events}, indent=2) + "\n"
     else:
-        columns = ("seq", "at", "lead_id", "kind", "rep_id", "from_rep_id", "policy", "reason")
+        columns: tuple[str, ...] = ("seq", "at", "lead_id", "kind", "rep_id", "from_rep_id", "policy",
+                                    "reason")
+        if any(e["arm"] for e in events):  # an experiment's ledger: which arm decided each lead
+            columns = (*columns[:7], "arm", "reason")
         rows = [tuple("" if e[c] is None else str(e[c]) for c in columns) for e in events]
         text = csv_text(columns, rows) if fmt == "csv" else format_rows(columns, rows) + "\n"
     emit(text, out_path)

@@ -30,6 +30,8 @@ class Assignment:
     # None: taken from `reason` when that is a `Reason` (the batch decoder's reasons are)
     reason_code: ReasonCode | None = None
     queue: str | None = None  # the named queue a fallback sent the lead to (status unassigned)
+    # the experiment arm whose policy decided the lead (solver.online.experiment); None: no experiment
+    arm: str | None = None
 
     def __post_init__(self) -> None:
         if self.reason_code is None and isinstance(self.reason, Reason):
@@ -60,10 +62,12 @@ class Result:
 
 
 def _assignment_dict(a: Assignment) -> dict[str, Any]:
-    """An assignment's JSON: ``queue`` only for a queued lead (the other keys are pinned)."""
+    """An assignment's JSON: ``queue`` only for a queued lead, ``arm`` only in an experiment (the
+    other keys are pinned)."""
     out = asdict(a)
-    if out["queue"] is None:
-        del out["queue"]
+    for optional in ("queue", "arm"):
+        if out[optional] is None:
+            del out[optional]
     return out
 
 

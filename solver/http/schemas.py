@@ -50,6 +50,8 @@ class LeadAnswer(BaseModel):
     policy: str | None = None
     reason_code: str | None = Field(default=None, description="the reason as a code "
                                     "(solver.decode.reasons.ReasonCode); none while pending")
+    arm: str | None = Field(default=None, description="the experiment arm (control | challenger) whose "
+                            "policy decided the lead; none outside an experiment")
 
     @classmethod
     def of(cls, lead_id: str, assignment: Assignment | None) -> LeadAnswer:
@@ -67,6 +69,7 @@ class LeadEvent(BaseModel):
     from_rep_id: str | None = None
     reason: str | None = None
     reason_code: str | None = None
+    arm: str | None = Field(default=None, description="the lead's experiment arm, if any")
 
 
 class LeadDetail(LeadAnswer):

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from solver.decode.result import Assignment
 from solver.online.lifecycle import LeadStatus
 from solver.online.memory_rows import Row, lead_fields
 from solver.online.store import iso
@@ -40,8 +41,7 @@ class MemoryLedger:
         self._journal_row(row)
         row.outcome = (outcome, reason, value, at)
         if self.audit:
-            self._events.append(_event_fields(self._events, lead_id, at, outcome,
-                                              row.answer.rep_id if row.answer else None, reason, value))
+            self._events.append(_event_fields(self._events, lead_id, at, outcome, row.answer, reason, value))
         return True
 
     def save_rotation(self, pools: Mapping[str, Mapping[str, Any]]) -> None:
@@ -89,9 +89,11 @@ class MemoryLedger:
         return [lead_fields(r) for r in rows]
 
 
-def _event_fields(events: list[dict[str, Any]], lead_id: str, at: datetime, kind: str, rep_id: str | None,
-                  reason: str | None, value: float | None) -> dict[str, Any]:
-    """A disposition's event (as `SqliteStore.record_outcome` writes it)."""
-    return {"seq": len(events) + 1, "lead_id": lead_id, "at": iso(at), "kind": kind, "rep_id": rep_id,
-            "from_rep_id": None, "policy": None, "reason": reason, "reason_code": None,
-            "expected_value": value, "explanation": None, "run_id": None}
+def _event_fields(events: list[dict[str, Any]], lead_id: str, at: datetime, kind: str,
+                  answer: Assignment | None, reason: str | None, value: float | None) -> dict[str, Any]:
+    """A disposition's event (as `SqliteStore.record_outcome` writes it): the owner and arm of the
+    lead's `answer`."""
+    return {"seq": len(events) + 1, "lead_id": lead_id, "at": iso(at), "kind": kind,
+            "rep_id": answer.rep_id if answer else None, "from_rep_id": None, "policy": None,
+            "reason": reason, "reason_code": None, "expected_value": value, "explanation": None,
+            "run_id": None, "arm": answer.arm if answer else None}

@@ -74,5 +74,5 @@ def lead_fields(row: Row) -> dict[str, Any]:
         "decided_at": time(row.decided_at), "sla_due": time(row.sla_due), "touched_at": time(row.touched_at),
         "released_at": time(row.released_at), "reassignments": row.reassignments, "run_id": row.run_id,
         "queue": a.queue if a else None, "outcome": what, "outcome_reason": why, "outcome_value": value,
-        "outcome_at": time(when),
+        "outcome_at": time(when), "arm": a.arm if a else None,
     }

@@ -16,6 +16,7 @@ at the end of the backlog's order.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from itertools import islice
 from typing import Any
@@ -172,6 +173,7 @@ class MemoryStore(MemoryLedger, NestedTransactions):
     def _settle(self, row: Row, status: LeadStatus, answer: Assignment, at: datetime,
                 sla_due: datetime | None, explanation: Any, run_id: int | None) -> None:
         """Give a lead its answer: status, indexes, the rep's intake (caps) and the audit event."""
+        answer = _keeping_arm(row, answer)
         self._change(row)
         row.status, row.answer, row.decided_at, row.sla_due = status, answer, at, sla_due
         if run_id is not None:
@@ -196,6 +198,7 @@ class MemoryStore(MemoryLedger, NestedTransactions):
         row = self._rows.get(answer.lead_id)
         if row is None or not (row.status.closable if status is LeadStatus.CLOSED else row.status.in_backlog):
             return False
+        answer = _keeping_arm(row, answer)
         self._change(row)
         row.status, row.answer = status, answer
         if status is LeadStatus.CLOSED:
@@ -212,6 +215,7 @@ class MemoryStore(MemoryLedger, NestedTransactions):
         row = self._rows.get(answer.lead_id)
         if row is None or row.status is not LeadStatus.ASSIGNED:
             return False
+        answer = _keeping_arm(row, answer)
         self._change(row)
         row.answer, row.decided_at, row.sla_due, row.touched_at = answer, at, sla_due, None
         row.reassignments += 1
@@ -394,6 +398,7 @@ class MemoryStore(MemoryLedger, NestedTransactions):
                run_id: int | None = None, keep_rep: bool = True) -> None:
         if answer is not None:
             rep_id = answer.rep_id if keep_rep else None
+        decided = self._rows[lead_id].answer
         self._events.append({
             "seq": len(self._events) + 1, "lead_id": lead_id, "at": iso(at), "kind": kind,
             "rep_id": rep_id, "from_rep_id": from_rep_id,
@@ -402,5 +407,12 @@ class MemoryStore(MemoryLedger, NestedTransactions):
             "reason_code": None if answer is None or answer.reason_code is None else str(answer.reason_code),
             "expected_value": None if answer is None or not keep_rep else answer.expected_value,
             "explanation": explanation_dict(explanation), "run_id": run_id,
+            "arm": None if decided is None else decided.arm,
         })
+
+
+def _keeping_arm(row: Row, answer: Assignment) -> Assignment:
+    """`answer` with the arm of the lead's first decision (a lead never changes arms)."""
+    first = row.answer
+    return answer if first is None or first.arm == answer.arm else replace(answer, arm=first.arm)
 

@@ -1,4 +1,4 @@
-"""The SQLite ledger's schema (version 3), the in-place migrations from versions 1 and 2, rows and errors.
+"""The SQLite ledger's schema (version 4), the in-place migrations from versions 1 to 3, rows and errors.
 
 Version 1 (the first ledger) had three statuses, ``pending``, ``assigned`` and
 ``unassigned``; a lead waiting in the backlog was ``unassigned`` with a reason
@@ -11,7 +11,9 @@ and nowhere else, to give every old lead its status. Version 3 adds the
 (``outcome``: won, lost, disqualified or closed, with its reason, deal value
 and time), the round robins' positions (``rotations``, one row per pool) and an
 index of the events by kind and time (the caps count the assignments of the
-last month from it).
+last month from it). Version 4 adds the experiment ``arm`` that decided each
+lead, on the lead and on each of its events (`solver.online.experiment`); a
+version-3 file gains the two columns in place (NULL: no experiment).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from solver.online.store import (
 P = ParamSpec("P")
 T = TypeVar("T")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _STATUSES = ", ".join(f"'{s.value}'" for s in LeadStatus)
 LEADS_TABLE = f"""
@@ -64,7 +66,8 @@ CREATE TABLE IF NOT EXISTS leads (
     outcome TEXT,                     -- won | lost | disqualified | closed (leadsolver events)
     outcome_reason TEXT,              -- why disqualified (solver.online.outcomes.DISQUALIFY_REASONS)
     outcome_value REAL,               -- a won deal's value
-    outcome_at TEXT
+    outcome_at TEXT,
+    arm TEXT                          -- the experiment arm that decided the lead (version 4)
 )"""
 # The columns version 2's leads table had (version 3 adds the ones after run_id).
 _V2_COLUMNS = ("lead_id, record, accepted_at, status, rep_id, policy, reason, reason_code, expected_value, "
@@ -94,7 +97,8 @@ SCHEMA = [
         reason_code TEXT,
         expected_value REAL,
         explanation TEXT,                 -- JSON
-        run_id INTEGER REFERENCES runs(run_id)
+        run_id INTEGER REFERENCES runs(run_id),
+        arm TEXT                          -- the lead's experiment arm (version 4)
     )""",
     "CREATE INDEX IF NOT EXISTS events_lead ON events(lead_id, seq)",
     "CREATE INDEX IF NOT EXISTS events_kind_at ON events(kind, at)",
@@ -166,7 +170,7 @@ def migrate_v1(db: sqlite3.Connection) -> None:
     db.execute("DROP TABLE leads")
     db.execute("ALTER TABLE leads_v2 RENAME TO leads")
     db.execute("ALTER TABLE events ADD COLUMN reason_code TEXT")
-    create(db)  # the indexes, the view and the tables of this version, and its version number
+    migrate_v3(db)  # the arm on the events; then the indexes, the view, the tables, the version
 
 
 def migrate_v2(db: sqlite3.Connection) -> None:
@@ -177,6 +181,16 @@ def migrate_v2(db: sqlite3.Connection) -> None:
     db.execute(f"INSERT INTO leads_v3 ({_V2_COLUMNS}) SELECT {_V2_COLUMNS} FROM leads ORDER BY rowid")
     db.execute("DROP TABLE leads")
     db.execute("ALTER TABLE leads_v3 RENAME TO leads")
+    migrate_v3(db)
+
+
+def migrate_v3(db: sqlite3.Connection) -> None:
+    """Give version 3's leads and events the arm column of version 4, in the caller's transaction
+    (a column added at the end needs no rebuild; one already there, as after `migrate_v2`'s
+    rebuild of the leads, is left alone)."""
+    for table in ("leads", "events"):
+        if "arm" not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN arm TEXT")
     create(db)
 
 
@@ -230,7 +244,7 @@ def answer_of(row: sqlite3.Row) -> Assignment:
     """A leads row's current answer."""
     status = decision_status(LeadStatus(row["status"]), row["rep_id"])
     return Assignment(row["lead_id"], row["rep_id"], status, row["reason"], row["expected_value"],
-                      row["policy"], _code(row["reason_code"]), row["queue"])
+                      row["policy"], _code(row["reason_code"]), row["queue"], row["arm"])
 
 
 def open_lead_of(row: sqlite3.Row) -> OpenLead:

@@ -20,7 +20,7 @@ Readers. ``read_only=True`` opens with ``mode=ro`` (`solver.online.sqlite_open`)
 no write lock, no waiting behind a writer, nothing written. The read methods
 live in `solver.online.sqlite_reads`.
 
-Schema. ``meta.schema_version`` is 3; a version-1 or -2 file is migrated in place
+Schema. ``meta.schema_version`` is 4; a version-1, -2 or -3 file is migrated in place
 when opened for writing (`solver.online.sqlite_schema`). Times are ISO 8601
 UTC strings. SQLite's errors leave this module only as `StoreError`s that name
 their cause (busy, read-only, full, not a ledger) and the file.
@@ -58,7 +58,7 @@ _CLOSED, _EXPIRED, _QUEUED = LeadStatus.CLOSED.value, LeadStatus.EXPIRED.value, 
 _INSERT_LEAD = ("INSERT OR IGNORE INTO leads (lead_id, record, accepted_at, status, effort, run_id) "
                 "VALUES (?, ?, ?, ?, ?, ?)")
 _INSERT_EVENT = ("INSERT INTO events (lead_id, at, kind, rep_id, from_rep_id, policy, reason, reason_code, "
-                 "expected_value, explanation, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                 "expected_value, explanation, run_id, arm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 class SqliteStore(LedgerReads, NestedTransactions):
@@ -140,6 +140,8 @@ class SqliteStore(LedgerReads, NestedTransactions):
                 sqlite_schema.migrate_v1(self._db)  # straight to the current version
             elif version == 2:
                 sqlite_schema.migrate_v2(self._db)
+            elif version == 3:
+                sqlite_schema.migrate_v3(self._db)
             elif version != sqlite_schema.SCHEMA_VERSION:
                 raise StoreUnavailable(f"the ledger {self.path} is at schema version {version}, newer "
                                        f"than this program's ({sqlite_schema.SCHEMA_VERSION})")
@@ -262,29 +264,29 @@ class SqliteStore(LedgerReads, NestedTransactions):
             when = iso(at)
             self._db.executemany(
                 "UPDATE leads SET status = ?, rep_id = ?, policy = ?, reason = ?, reason_code = ?, "
-                "expected_value = ?, decided_at = ?, sla_due = ?, run_id = COALESCE(?, run_id), queue = ? "
-                "WHERE lead_id = ?",
+                "expected_value = ?, decided_at = ?, sla_due = ?, run_id = COALESCE(?, run_id), queue = ?, "
+                "arm = ? WHERE lead_id = ?",
                 [(status_of(a).value, a.rep_id, a.policy, a.reason, a.reason_code, a.expected_value, when,
-                  iso(due) if (due := sla_due.get(a.lead_id)) else None, run_id, a.queue, a.lead_id)
+                  iso(due) if (due := sla_due.get(a.lead_id)) else None, run_id, a.queue, a.arm, a.lead_id)
                  for a in todo])
             self._db.executemany(_INSERT_EVENT, [
                 self._event_row(a.lead_id, at, a.status, a, explanation=explanations.get(a.lead_id),
-                                run_id=run_id) for a in todo])
+                                run_id=run_id, arm=a.arm) for a in todo])
 
     @mapped
     def assign_waiting(self, answer: Assignment, at: datetime, *, sla_due: datetime | None = None,
                        explanation: Any = None, run_id: int | None = None) -> bool:
         a = answer
         with self.transaction():
-            cur = self._db.execute(
+            row = self._db.execute(
                 "UPDATE leads SET status = ?, rep_id = ?, policy = ?, reason = ?, reason_code = ?, "
                 "expected_value = ?, decided_at = ?, sla_due = ?, run_id = COALESCE(?, run_id), queue = NULL "
-                f"WHERE lead_id = ? AND status IN ({', '.join('?' * (len(BACKLOG) + 1))})",
+                f"WHERE lead_id = ? AND status IN ({', '.join('?' * (len(BACKLOG) + 1))}) RETURNING arm",
                 (ASSIGNED, a.rep_id, a.policy, a.reason, a.reason_code, a.expected_value, iso(at),
-                 iso(sla_due) if sla_due else None, run_id, a.lead_id, *BACKLOG, _QUEUED))
-            if cur.rowcount == 0:
+                 iso(sla_due) if sla_due else None, run_id, a.lead_id, *BACKLOG, _QUEUED)).fetchone()
+            if row is None:
                 return False
-            self._event(a.lead_id, at, a.status, a, explanation=explanation, run_id=run_id)
+            self._event(a.lead_id, at, a.status, a, explanation=explanation, run_id=run_id, arm=row["arm"])
         return True
 
     @mapped
@@ -298,15 +300,15 @@ class SqliteStore(LedgerReads, NestedTransactions):
     def _end_waiting(self, a: Assignment, at: datetime, status: str, released_at: str | None, kind: str,
                      run_id: int | None, was: tuple[str, ...]) -> bool:
         with self.transaction():
-            cur = self._db.execute(
+            row = self._db.execute(
                 "UPDATE leads SET status = ?, reason = ?, reason_code = ?, released_at = ? "
-                f"WHERE lead_id = ? AND status IN ({', '.join('?' * len(was))})",
-                (status, a.reason, a.reason_code, released_at, a.lead_id, *was))
-            if cur.rowcount == 0:
+                f"WHERE lead_id = ? AND status IN ({', '.join('?' * len(was))}) RETURNING arm",
+                (status, a.reason, a.reason_code, released_at, a.lead_id, *was)).fetchone()
+            if row is None:
                 return False
             # an expired answer keeps its policy and value (`history --run` prints it as the run did)
             self._event(a.lead_id, at, kind, a if status == _EXPIRED else None, reason=a.reason,
-                        reason_code=a.reason_code, run_id=run_id)
+                        reason_code=a.reason_code, run_id=run_id, arm=row["arm"])
         return True
 
     @mapped
@@ -314,16 +316,16 @@ class SqliteStore(LedgerReads, NestedTransactions):
                  explanation: Any = None, run_id: int | None = None) -> bool:
         a = answer
         with self.transaction():
-            cur = self._db.execute(
+            row = self._db.execute(
                 "UPDATE leads SET rep_id = ?, policy = ?, reason = ?, reason_code = ?, expected_value = ?, "
                 "decided_at = ?, sla_due = ?, touched_at = NULL, reassignments = reassignments + 1 "
-                "WHERE lead_id = ? AND status = ?",
+                "WHERE lead_id = ? AND status = ? RETURNING arm",
                 (a.rep_id, a.policy, a.reason, a.reason_code, a.expected_value, iso(at),
-                 iso(sla_due) if sla_due else None, a.lead_id, ASSIGNED))
-            if cur.rowcount == 0:
+                 iso(sla_due) if sla_due else None, a.lead_id, ASSIGNED)).fetchone()
+            if row is None:
                 return False
             self._event(a.lead_id, at, "reassigned", a, from_rep_id=from_rep_id, explanation=explanation,
-                        run_id=run_id)
+                        run_id=run_id, arm=row["arm"])
         return True
 
     @mapped
@@ -344,10 +346,10 @@ class SqliteStore(LedgerReads, NestedTransactions):
         with self.transaction():
             row = self._db.execute(
                 f"UPDATE leads SET {assign}, status = ? WHERE lead_id = ? AND status = ? AND {unless} "
-                "RETURNING rep_id", (iso(at), status, lead_id, ASSIGNED)).fetchone()
+                "RETURNING rep_id, arm", (iso(at), status, lead_id, ASSIGNED)).fetchone()
             if row is None:
                 return False
-            self._event(lead_id, at, kind, rep_id=row["rep_id"])
+            self._event(lead_id, at, kind, rep_id=row["rep_id"], arm=row["arm"])
         return True
 
     @mapped
@@ -356,12 +358,12 @@ class SqliteStore(LedgerReads, NestedTransactions):
         with self.transaction():
             row = self._db.execute(
                 "UPDATE leads SET outcome = ?, outcome_reason = ?, outcome_value = ?, outcome_at = ? "
-                f"WHERE lead_id = ? AND outcome IS NULL AND NOT {IN_UNDECIDED} RETURNING rep_id",
+                f"WHERE lead_id = ? AND outcome IS NULL AND NOT {IN_UNDECIDED} RETURNING rep_id, arm",
                 (outcome, reason, value, iso(at), lead_id, *UNDECIDED)).fetchone()
             if row is None:
                 return False
             self._db.execute(_INSERT_EVENT, (lead_id, iso(at), outcome, row["rep_id"], None, None, reason,
-                                             None, value, None, None))
+                                             None, value, None, None, row["arm"]))
         return True
 
     @mapped
@@ -389,11 +391,12 @@ class SqliteStore(LedgerReads, NestedTransactions):
     def _event_row(self, lead_id: str, at: datetime, kind: str, answer: Assignment | None = None, *,
                    rep_id: str | None = None, from_rep_id: str | None = None, reason: str | None = None,
                    reason_code: str | None = None, explanation: Any = None,
-                   run_id: int | None = None) -> tuple[Any, ...]:
+                   run_id: int | None = None, arm: str | None = None) -> tuple[Any, ...]:
+        """An events row; `arm` is the lead's as stored (its first decision's), not the answer's."""
         self._writes += 1
         if answer is not None:
             rep_id, reason, reason_code = answer.rep_id, answer.reason, answer.reason_code
         explained = explanation_dict(explanation)
         return (lead_id, iso(at), kind, rep_id, from_rep_id, answer.policy if answer else None, reason,
                 reason_code, answer.expected_value if answer else None,
-                json.dumps(explained) if explained else None, run_id)
+                json.dumps(explained) if explained else None, run_id, arm)

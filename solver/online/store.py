@@ -14,6 +14,11 @@ status follows from its answer (`solver.online.lifecycle.status_of`).
 Errors. A store raises `StoreError` subclasses, never its driver's: callers
 (the CLI, the HTTP service) catch these.
 
+Experiments. A lead's `Assignment.arm` (the experiment arm whose policy decided
+it, None outside an experiment) is fixed by its first decision: a later answer
+(from the backlog, a reassignment) keeps it whatever arm that answer carries,
+and every event of the lead (its outcome's too) shows it.
+
 Times are timezone-aware datetimes.
 """
 
@@ -350,10 +355,11 @@ def explanation_dict(explanation: Any) -> dict[str, Any] | None:
 # The keys of a row of `LeadStore.leads()`, in order (every store gives these).
 LEAD_FIELDS = ("lead_id", "accepted_at", "status", "lifecycle", "rep_id", "policy", "reason", "reason_code",
                "expected_value", "effort", "decided_at", "sla_due", "touched_at", "released_at",
-               "reassignments", "run_id", "queue", "outcome", "outcome_reason", "outcome_value", "outcome_at")
+               "reassignments", "run_id", "queue", "outcome", "outcome_reason", "outcome_value", "outcome_at",
+               "arm")
 # The keys of an event of `LeadStore.history()`, in order.
 EVENT_FIELDS = ("seq", "lead_id", "at", "kind", "rep_id", "from_rep_id", "policy", "reason", "reason_code",
-                "expected_value", "explanation", "run_id")
+                "expected_value", "explanation", "run_id", "arm")
 
 
 def iso(at: datetime) -> str:

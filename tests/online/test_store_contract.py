@@ -3,6 +3,7 @@
 A further backend (PostgreSQL) is one module plus one entry in the `store` fixture (conftest.py).
 """
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -356,3 +357,27 @@ def test_a_queued_lead_can_be_assigned_like_a_waiting_one_and_leaves_its_queue(s
     assert store.status("L1") is LeadStatus.ASSIGNED and store.decision("L1").queue is None
     assert store.queued_leads() == [] and store.loads().by_rep() == {"R1": 1}
     assert store.intake(T0) == [("R1", at(2))]
+
+
+def in_arm(answer: Assignment, arm: str | None) -> Assignment:
+    return replace(answer, arm=arm)
+
+
+def test_the_arm_of_a_first_decision_is_kept_and_shown_on_every_event(store):
+    for i in range(3):
+        store.accept(lead(i), T0)
+    store.decide([in_arm(assigned("L0", "R1"), "challenger"), in_arm(unassigned("L1"), "control"),
+                  assigned("L2", "R2")], at(1))
+    assert store.decision("L0").arm == "challenger" and store.decision("L2").arm is None
+    # a reassignment or a backlog assignment keeps the first decision's arm, whatever the answer says
+    assert store.reassign(in_arm(assigned("L0", "R2"), "control"), "R1", at(2), None)
+    assert store.assign_waiting(assigned("L1", "R1"), at(3))
+    store.touch("L0", at(4))
+    store.record_outcome("L0", at(5), "won", value=10.0)
+    assert (store.decision("L0").arm, store.decision("L1").arm) == ("challenger", "control")
+    rows = {r["lead_id"]: r for r in store.leads()}
+    assert [rows[f"L{i}"]["arm"] for i in range(3)] == ["challenger", "control", None]
+    assert [(e["kind"], e["arm"]) for e in store.history("L0")] == [
+        ("accepted", None), ("assigned", "challenger"), ("reassigned", "challenger"),
+        ("touched", "challenger"), ("won", "challenger")]
+    assert [e["arm"] for e in store.history("L1")] == [None, "control", "control"]
