@@ -49,7 +49,9 @@ from solver.online.store import (
     StoreError,
     StoreUnavailable,
     explanation_dict,
+    first_decisions,
     iso,
+    sort_accepts,
 )
 
 _CLOSED, _EXPIRED, _QUEUED = LeadStatus.CLOSED.value, LeadStatus.EXPIRED.value, LeadStatus.QUEUED.value
@@ -224,16 +226,7 @@ class SqliteStore(LedgerReads, NestedTransactions):
     @mapped
     def accept_many(self, leads: Sequence[Lead], at: datetime, run_id: int | None = None) -> list[Accepted]:
         with self.transaction():
-            known = self.known(lead.id for lead in leads)
-            first: dict[str, Lead] = {}
-            out: list[Accepted] = []
-            for lead in leads:
-                if lead.id in known or lead.id in first:
-                    kept = first.get(lead.id) or self.record(lead.id)
-                    out.append(Accepted.RETRY if kept == lead else Accepted.CHANGED)
-                else:
-                    first[lead.id] = lead
-                    out.append(Accepted.NEW)
+            out, first = sort_accepts(leads, self.known(lead.id for lead in leads), self.record)
             # one statement per table for the whole file (a job accepts 50,000 leads at once)
             when, buffered = iso(at), LeadStatus.BUFFERED.value
             self._db.executemany(_INSERT_LEAD, [(lead.id, lead.model_dump_json(), when, buffered, lead.effort,
@@ -250,17 +243,8 @@ class SqliteStore(LedgerReads, NestedTransactions):
         explanations = explanations or {}
         ids = [a.lead_id for a in answers]
         with self.transaction():
-            statuses = self._statuses(ids)
-            unknown = set(ids) - statuses.keys()
-            if unknown:
-                raise KeyError(f"lead {min(unknown)!r} was never accepted by the store")
+            todo = first_decisions(answers, self._statuses(ids))
             # one statement per table for the whole batch (a job decides 50,000 leads at once)
-            undecided = {lead_id for lead_id, status in statuses.items() if status in UNDECIDED}
-            todo = []
-            for a in answers:
-                if a.lead_id in undecided:
-                    undecided.discard(a.lead_id)  # a lead's first answer wins
-                    todo.append(a)
             when = iso(at)
             self._db.executemany(
                 "UPDATE leads SET status = ?, rep_id = ?, policy = ?, reason = ?, reason_code = ?, "

@@ -24,7 +24,7 @@ Times are timezone-aware datetimes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -91,6 +91,39 @@ def changed_fields(first: Lead, again: Lead) -> list[str]:
     """The fields in which a re-sent lead differs from the stored one (empty: a retry)."""
     old, new = first.model_dump(), again.model_dump()
     return [name for name in old if old[name] != new.get(name)]
+
+
+def sort_accepts(leads: Sequence[Lead], known: set[str],
+                 record: Callable[[str], Lead | None]) -> tuple[list[Accepted], dict[str, Lead]]:
+    """What `LeadStore.accept_many` makes of each of `leads`, given the ids a ledger already
+    holds (`known`, each one's first version read by `record`): each lead's `Accepted`, and
+    the new leads to write, by id in order (a lead repeated in `leads` is new once)."""
+    first: dict[str, Lead] = {}
+    out: list[Accepted] = []
+    for lead in leads:
+        if lead.id in known or lead.id in first:
+            kept = first.get(lead.id) or record(lead.id)
+            out.append(Accepted.RETRY if kept == lead else Accepted.CHANGED)
+        else:
+            first[lead.id] = lead
+            out.append(Accepted.NEW)
+    return out, first
+
+
+def first_decisions(answers: Sequence[Assignment], statuses: Mapping[str, str]) -> list[Assignment]:
+    """The answers `LeadStore.decide` records, given each known lead's stored status: the first
+    answer of each undecided lead (a decided one keeps its decision). KeyError, before anything
+    is written, if a lead was never accepted."""
+    unknown = {a.lead_id for a in answers} - statuses.keys()
+    if unknown:
+        raise KeyError(f"lead {min(unknown)!r} was never accepted by the store")
+    undecided = {lead_id for lead_id, status in statuses.items() if LeadStatus(status).undecided}
+    todo = []
+    for a in answers:
+        if a.lead_id in undecided:
+            undecided.discard(a.lead_id)  # a lead's first answer wins
+            todo.append(a)
+    return todo
 
 
 class StoreThreadError(StoreError):
