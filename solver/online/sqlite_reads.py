@@ -19,7 +19,16 @@ from solver.decode.result import Assignment
 from solver.domain.model import Lead
 from solver.online.lifecycle import LeadStatus, decision_status
 from solver.online.sqlite_schema import answer_of, mapped, open_lead_of
-from solver.online.store import EVENT_FIELDS, LEAD_FIELDS, OpenLead, RepLoads, WaitingLead, iso
+from solver.online.store import (
+    EVENT_FIELDS,
+    LEAD_FIELDS,
+    IntakeCache,
+    OpenLead,
+    RepLoads,
+    WaitingLead,
+    cached_intake,
+    iso,
+)
 
 ASSIGNED = LeadStatus.ASSIGNED.value
 QUEUED = LeadStatus.QUEUED.value
@@ -38,7 +47,7 @@ class LedgerReads:
     _db: sqlite3.Connection
     _writes: int
     _loads_cache: tuple[tuple[int, int], dict[str, tuple[int, int, int]]] | None
-    _intake_cache: tuple[datetime, int, list[tuple[str, datetime]]] | None  # (since, last seq, rows)
+    _intake_cache: IntakeCache | None
 
     @mapped
     def runs(self) -> list[dict[str, Any]]:
@@ -156,21 +165,14 @@ class LedgerReads:
 
     @mapped
     def intake(self, since: datetime) -> list[tuple[str, datetime]]:
-        # The caps read this on every decision: the rows read before are kept, and only events
-        # written since are fetched (the trail is append-only, and writers commit in seq order
-        # under the write lock; a rollback of this connection's own writes drops the cache).
-        cache = self._intake_cache
-        if cache is None or since < cache[0]:
-            cache = (since, 0, [])
+        # a rollback of this connection's own writes drops the cache (`SqliteStore._rollback`);
         # the last seq first: every event up to it is committed (or this connection's own)
         top = int(self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
-        rows = self._db.execute(
-            "SELECT rep_id, at FROM events WHERE seq > ? AND seq <= ? AND kind IN ('assigned', "
-            "'reassigned') AND at >= ? AND rep_id IS NOT NULL ORDER BY seq", (cache[1], top, iso(since)))
-        kept = [item for item in cache[2] if item[1] >= since]
-        kept += [(r[0], datetime.fromisoformat(r[1])) for r in rows]
-        self._intake_cache = (since, top, kept)
-        return list(kept)
+        self._intake_cache = cached_intake(self._intake_cache, since, top, lambda after: [
+            (r[0], datetime.fromisoformat(r[1])) for r in self._db.execute(
+                "SELECT rep_id, at FROM events WHERE seq > ? AND seq <= ? AND kind IN ('assigned', "
+                "'reassigned') AND at >= ? AND rep_id IS NOT NULL ORDER BY seq", (after, top, iso(since)))])
+        return list(self._intake_cache[2])
 
     @mapped
     def rotation(self) -> dict[str, dict[str, Any]]:

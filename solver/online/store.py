@@ -110,6 +110,25 @@ def sort_accepts(leads: Sequence[Lead], known: set[str],
     return out, first
 
 
+# What a ledger's `intake` read last: (since, the last event seq read, the assignments since then).
+IntakeCache = tuple[datetime, int, list[tuple[str, datetime]]]
+
+
+def cached_intake(cache: IntakeCache | None, since: datetime, top: int,
+                  newer: Callable[[int], Iterable[tuple[str, datetime]]]) -> IntakeCache:
+    """`LeadStore.intake` of a ledger whose audit trail is append-only and committed in seq order
+    (writers hold its write lock): the assignments kept from the last read (`cache`) still at or
+    after `since`, plus those `newer(after_seq)` reads (seq in (after_seq, top], at >= since).
+
+    The caps read the intake on every decision; this reads only the events written since.
+    """
+    if cache is None or since < cache[0]:
+        cache = (since, 0, [])
+    kept = [item for item in cache[2] if item[1] >= since]
+    kept += newer(cache[1])
+    return since, top, kept
+
+
 def first_decisions(answers: Sequence[Assignment], statuses: Mapping[str, str]) -> list[Assignment]:
     """The answers `LeadStore.decide` records, given each known lead's stored status: the first
     answer of each undecided lead (a decided one keeps its decision). KeyError, before anything
