@@ -127,8 +127,12 @@ def markdown(report: dict[str, Any]) -> str:
 def html_report(report: dict[str, Any]) -> str:
     """One self-contained HTML file: the markdown's content as tables plus inline PNG plots."""
     rec = report["record"]
-    sections = [("Run", "<pre>" + html.escape(json.dumps(rec, indent=2, default=str)) + "</pre>"),
-                ("By policy", _html_table(report["by_policy"], POLICY_COLUMNS))]
+    sections = [("Run", run_table(rec)),
+                ("By policy", _html_table(report["by_policy"], POLICY_COLUMNS + WORST_COLUMNS)
+                 + "<p>Medians over every instance and seed hide a policy that is unfair on some: the "
+                   "last two columns are the worst run's Jain index and largest share gap (Jain 1 = each "
+                   "rep's share of leads matches its quota share; max dev = the largest gap between a "
+                   "rep's share of leads and its quota share).</p>")]
     if report.get("notes"):
         sections.append(("Notes", f"<pre>{html.escape(report['notes'])}</pre>"))
     if report.get("extra_markdown"):
@@ -140,6 +144,28 @@ def html_report(report: dict[str, Any]) -> str:
         plots = f"<p>{html.escape(str(exc))}</p>"
     sections += [("Plots", plots), ("By instance", _html_table(report["by_instance"], INSTANCE_COLUMNS))]
     return html_page(f"Benchmark: {rec['suite']}", sections)
+
+
+# Medians over every instance and seed hide a policy that is unfair on some: the worst run beside them.
+WORST_COLUMNS = (("jain_lo", "Jain, worst run", "{:.3f}"),
+                 ("max_deviation_hi", "max dev, worst run", "{:.3f}"))
+
+
+def run_table(rec: dict[str, Any]) -> str:
+    """The run's record as a two-column table (not a JSON dump)."""
+    machine = rec.get("machine", {})
+    rows = [("Suite", rec.get("suite", "-")), ("Command", rec.get("command", "-")),
+            ("Date (UTC)", rec.get("date_utc", "-")),
+            ("Version", f"{rec.get('version', '-')} (commit {rec.get('git_commit', '-')})"),
+            ("Machine", f"{machine.get('cpu', '-')}, {machine.get('cores', '-')} cores, "
+                        f"{machine.get('platform', '-')}"),
+            ("Software", f"Python {machine.get('python', '-')}, numpy {machine.get('numpy', '-')}, "
+                         f"OR-Tools {machine.get('ortools', '-')}")]
+    if machine.get("note"):
+        rows.append(("Note", machine["note"]))
+    rows += [(f"Setting: {key}", json.dumps(value, default=str) if isinstance(value, (dict, list))
+              else str(value)) for key, value in rec.get("settings", {}).items()]
+    return html_table(("Field", "Value"), rows, css_class="record")
 
 
 def _html_table(rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str, str]]) -> str:

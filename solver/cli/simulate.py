@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 def simulate(scenario_path: str, policies: str | None, seeds: int | None, out_dir: str | None,
              scheduler: str | None, workers: int | None, fmt: str) -> None:
     """Simulate a scenario over weeks of traffic and compare policies with 95% intervals."""
-    from solver.report.html import simulation_report, simulation_table
+    from solver.report.html import simulation_table
+    from solver.report.simulation import simulation_report
     from solver.sim.scenario import load_scenario
     from solver.sim.simulate import simulate_scenario
 

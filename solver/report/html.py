@@ -7,9 +7,9 @@ Reusable pieces (the benchmark report uses them too):
 - `html_table`, `html_page`: a page with inline CSS and the PNGs embedded as
   base64 data URIs, so it opens in a browser with no network access.
 
-`simulation_report` and `simulation_table` turn `simulate_scenario`'s JSON into
-the HTML report and the terminal table; every number they show comes from
-that JSON. matplotlib is the optional `report` extra, imported only to plot.
+`simulation_table` turns `simulate_scenario`'s JSON into the terminal table
+(the HTML report is `solver.report.simulation`); every number comes from that
+JSON. matplotlib is the optional `report` extra, imported only to plot.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -114,22 +113,34 @@ def plot_tradeoff(xs: Sequence[float], ys: Sequence[float], labels: Sequence[str
     return figure_uri(fig)
 
 
-def html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
-                   for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def html_table(header: Sequence[str], rows: Sequence[Sequence[str]], css_class: str = "") -> str:
+    """A table of escaped text; the first column is the row's heading (`<th scope=row>`)."""
+    head = "".join(f"<th scope='col'>{html.escape(str(h))}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<th scope='row'>{html.escape(str(c))}</th>" if k == 0
+                                    else f"<td>{html.escape(str(c))}</td>" for k, c in enumerate(row))
+                   + "</tr>" for row in rows)
+    attr = f" class='{html.escape(css_class)}'" if css_class else ""
+    return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+# Tables fit the page: cells wrap, numbers stay on one line; text is dark on light (>= 7:1).
+PAGE_CSS = ("body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1100px;padding:0 1em;"
+            "color:#111;background:#fff;line-height:1.45}"
+            "table{border-collapse:collapse;font-size:13px;margin:.8em 0;max-width:100%}"
+            "td,th{border:1px solid #bbb;padding:3px 7px;text-align:right;vertical-align:top}"
+            "thead th{background:#eef1f5;text-align:center}tbody th{text-align:left;font-weight:normal}"
+            "td{white-space:nowrap}table.glossary td,table.record td{white-space:normal;text-align:left}"
+            ".warnings li{color:#8a1c00;font-weight:bold}#summary li{font-size:1.05em;margin:.3em 0}"
+            "figure{margin:1em 0}")
 
 
 def html_page(title: str, sections: Sequence[tuple[str, str]]) -> str:
-    """A whole page: inline CSS, each section a heading and trusted HTML (tables, <img> URIs)."""
-    css = ("body{font-family:sans-serif;margin:2em;max-width:1100px}"
-           "table{border-collapse:collapse;font-size:13px;margin:1em 0}"
-           "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
-           "th{background:#f0f0f0}td:first-child,td:nth-child(2){text-align:left}")
-    body = "".join(f"<h2>{html.escape(h)}</h2>\n{content}\n" for h, content in sections)
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{css}</style></head><body><h1>{html.escape(title)}</h1>\n{body}</body></html>\n")
+    """A whole page: inline CSS, each section a heading and trusted HTML (tables, inline SVG)."""
+    body = "".join(f"<section><h2>{html.escape(h)}</h2>\n{content}\n</section>" for h, content in sections)
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{html.escape(title)}</title><style>{PAGE_CSS}</style></head>"
+            f"<body><main><h1>{html.escape(title)}</h1>\n{body}</main></body></html>\n")
 
 
 def img(uri: str, alt: str) -> str:
@@ -205,74 +216,3 @@ def simulation_table(result: SimulationResult) -> str:
     if verdicts:
         out += ["", *verdicts]
     return "\n".join(out) + "\n"
-
-
-def simulation_report(result: SimulationResult) -> str:
-    """The HTML report of a simulation result (numbers and plots from the result JSON only)."""
-    sections = []
-    if result.get("description"):
-        sections.append(("Scenario", f"<p>{html.escape(result['description'])}</p>"))
-    sections.append(("Metrics per variant and policy (mean [95% CI] over "
-                     f"{result['seeds']} seeds)",
-                     html_table(("variant", "policy", *KEY_METRICS),
-                                _rows(result, "metrics", KEY_METRICS))))
-    diffs = _rows(result, "vs_baseline", KEY_METRICS)
-    if diffs:
-        sections.append((f"Paired difference against {result['baseline']} (same arrivals, per seed)",
-                         html_table(("variant", "policy", *KEY_METRICS), diffs)))
-    vs = _vs_rows(result, VS_METRICS)
-    if vs:
-        verdicts = "".join(f"<li>{html.escape(v)}</li>" for v in simulation_verdicts(result))
-        sections.append(("Each optimizer against round robin and least loaded (paired by seed; "
-                         "baselines assign on arrival)",
-                         f"<ul>{verdicts}</ul>" + html_table(("variant", "policy", "vs", *VS_METRICS), vs)))
-    variant_diffs = _rows(result, "vs_base_variant", KEY_METRICS)
-    if variant_diffs:
-        sections.append(("Paired difference against the base variant (same policy)",
-                         html_table(("variant", "policy", *KEY_METRICS), variant_diffs)))
-    sections.append(("Plots", _plots(result)))
-    return html_page(f"Scenario {result['scenario']}", sections)
-
-
-def _plots(result: SimulationResult) -> str:
-    labels: list[str] = []
-    revenue: list[Interval] = []
-    attainment: list[Interval] = []
-    for variant, by_policy in result["cells"].items():
-        for policy, entry in by_policy.items():
-            labels.append(policy if len(result["cells"]) == 1 else f"{variant}: {policy}")
-            revenue.append(entry["metrics"]["expected_revenue"])
-            attainment.append(entry["metrics"]["quota_attainment"])
-    parts = [
-        img(plot_intervals(labels, revenue, "Expected revenue (95% CI)", "revenue"), "expected revenue"),
-        img(plot_intervals(labels, attainment, "Reps at or above quota (95% CI)", "share of reps"),
-            "quota attainment"),
-    ]
-    bins = result["response_bins_min"]
-    bin_labels = [f"{_minutes(a)}-{_minutes(b)}" for a, b in itertools.pairwise(bins)]
-    bin_labels.append(f">{_minutes(bins[-1])}")
-    base = result["response_histogram"].get("base", {})
-    shares = {p: [c / max(sum(counts), 1) for c in counts] for p, counts in base.items()}
-    parts.append(img(plot_histograms(bin_labels, shares, "First-response time (base variant)",
-                                     "share of answered leads"), "response times"))
-    for policy, series in result["load_over_time"].items():
-        loads = series["open_leads"]
-        lines = {rep: [row[j] for row in loads] for j, rep in enumerate(series["rep_ids"])}
-        step = series.get("hours_per_sample", 1)
-        parts.append(img(plot_lines([k * step for k in range(len(loads))], lines,
-                                    f"Open leads per rep over time ({policy}, base variant, seed 0)",
-                                    "hour", "open leads"), f"load over time {policy}"))
-    points = result["fairness_sweep"]["points"]
-    if points:
-        parts.append(img(plot_tradeoff([p["jain"]["mean"] for p in points],
-                                       [p["expected_value"]["mean"] for p in points],
-                                       [f"w={p['weight']:g}" for p in points],
-                                       f"Value vs fairness ({result['fairness_sweep']['policy']}, "
-                                       "one point per fairness weight)",
-                                       "Jain index (lead counts vs share)", "expected value"),
-                         "value versus fairness"))
-    return "\n".join(parts)
-
-
-def _minutes(m: float) -> str:
-    return f"{m / 1440:g}d" if m >= 1440 else f"{m / 60:g}h" if m >= 60 else f"{m:g}m"

@@ -60,6 +60,14 @@ class LoadSeries(TypedDict):
     open_leads: list[list[int]]
 
 
+class RepTable(TypedDict):
+    """Per rep, over the seeds of one policy (base variant): each figure's mean and interval."""
+
+    rep_ids: list[str]
+    territories: list[str]  # per rep, its territories joined ("" for none)
+    metrics: dict[str, list[Interval]]  # `solver.sim.metrics.REP_METRICS` name -> one per rep
+
+
 class SweepPoint(TypedDict):
     """One fairness weight of the trade-off curve."""
 
@@ -93,6 +101,8 @@ class SimulationResult(TypedDict):
     response_histogram: dict[str, dict[str, list[int]]]  # variant -> policy -> counts per bin
     load_over_time: dict[str, LoadSeries]  # policy -> base variant, seed 0
     fairness_sweep: FairnessSweep
+    start: NotRequired[str]  # the scenario's start, ISO 8601 (dates the report's time axes)
+    per_rep: NotRequired[dict[str, RepTable]]  # policy -> its reps (base variant); older results lack it
 
 
 class StudyArm(TypedDict):

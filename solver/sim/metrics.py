@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from solver.compile import fairness
+from solver.report.glossary import clip
 from solver.report.results import Cells, CellSummary, Comparison, Interval, RunSummary
 
 # Two-sided 95% Student-t quantiles t(0.975, df) for df = 1..30; beyond, the normal 1.96.
@@ -122,6 +123,55 @@ def run_metrics(rec: RunRecord) -> dict[str, float]:
     return out
 
 
+# Per-rep figures of one run (`rep_metrics`), in the per-rep table's order.
+REP_METRICS = ("leads", "pipeline", "quota_share", "pipeline_vs_share", "territory_vs_share", "won",
+               "attainment", "response_p50_min", "sla_breaches")
+
+
+def rep_metrics(rec: RunRecord) -> dict[str, list[float]]:
+    """Per rep (`REP_METRICS`): who got how much pipeline against its quota share, and how fast.
+
+    `pipeline_vs_share` is the rep's share of the pipeline over its quota share (1 = its
+    fair share); `territory_vs_share` is the same for the split the territories allow
+    (`structural_pipeline`), so a rep behind in both is short of leads, not of routing.
+    """
+    m = rec.capacity.size
+    placed = rec.owner >= 0
+    owners = rec.owner[placed]
+    pipeline = np.bincount(owners, weights=rec.value[placed], minlength=m)
+    won = rec.won & placed
+    revenue = np.bincount(rec.owner[won], weights=rec.value[won], minlength=m)
+    responded = placed & np.isfinite(rec.response_min)
+    late = placed & (~np.isfinite(rec.response_min)
+                     | (np.nan_to_num(rec.response_min, nan=np.inf) > rec.sla_minutes))
+    share = rec.share / rec.share.sum() if rec.share.sum() > 0 else rec.share
+
+    def vs_share(per_rep: np.ndarray) -> np.ndarray:
+        total = per_rep.sum()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(share > 0, (per_rep / total if total > 0 else 0 * per_rep) / share, np.nan)
+
+    territory = (structural_pipeline(rec.value, rec.eligible, rec.share) if rec.eligible is not None
+                 else np.full(m, np.nan))
+    medians = np.full(m, np.nan)
+    if responded.any():
+        order = np.argsort(rec.owner[responded], kind="stable")
+        reps, times = rec.owner[responded][order], rec.response_min[responded][order]
+        bounds = np.searchsorted(reps, np.arange(m + 1))
+        for j in np.flatnonzero(np.diff(bounds)):  # one median per rep with answers
+            medians[j] = float(np.median(times[bounds[j]:bounds[j + 1]]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        attainment = np.where(rec.quota > 0, revenue / rec.quota, np.nan)
+    columns = {
+        "leads": np.bincount(owners, minlength=m).astype(float), "pipeline": pipeline,
+        "quota_share": share, "pipeline_vs_share": vs_share(pipeline),
+        "territory_vs_share": vs_share(territory), "won": revenue, "attainment": attainment,
+        "response_p50_min": medians,
+        "sla_breaches": np.bincount(rec.owner[late], minlength=m).astype(float),
+    }
+    return {name: [float(v) for v in columns[name]] for name in REP_METRICS}
+
+
 def pipeline_fairness(pipeline: np.ndarray, share: np.ndarray) -> tuple[float, float]:
     """Jain index and min/max ratio of pipeline value per unit of quota share.
 
@@ -225,7 +275,8 @@ def aggregate(runs: Sequence[RunSummary], baseline: str, references: Sequence[st
         def column(source: dict[int, dict[str, float]], name: str, seeds: list[int] = seeds) -> list[float]:
             return [source[s][name] for s in seeds]
 
-        entry: CellSummary = {"metrics": {k: interval(column(by_seed, k)) for k in names}}
+        # Clipped to what each metric can be: a share's t-interval over two seeds runs past 0..1.
+        entry: CellSummary = {"metrics": {k: clip(interval(column(by_seed, k)), k) for k in names}}
         base = table.get((variant, baseline))
         if base is not None and policy != baseline and set(base) >= set(seeds):
             entry["vs_baseline"] = {k: paired_interval(column(by_seed, k), column(base, k))

@@ -41,9 +41,26 @@ from solver.decode.result import Assignment
 from solver.domain.availability import Schedule
 from solver.domain.model import Lead, Policy, Rep
 from solver.online.router import Router
-from solver.report.results import Interval, LoadSeries, RunSummary, SimulationResult, SweepPoint
+from solver.report.glossary import clip
+from solver.report.results import (
+    Interval,
+    LoadSeries,
+    RepTable,
+    RunSummary,
+    SimulationResult,
+    SweepPoint,
+)
 from solver.sim.arrivals import LeadStream
-from solver.sim.metrics import RESPONSE_BINS, RunRecord, aggregate, interval, response_histogram, run_metrics
+from solver.sim.metrics import (
+    REP_METRICS,
+    RESPONSE_BINS,
+    RunRecord,
+    aggregate,
+    interval,
+    rep_metrics,
+    response_histogram,
+    run_metrics,
+)
 from solver.sim.response import RepPace, median_minutes, rep_pace, router_reps
 from solver.sim.scenario import ResponseSpec, Scenario, rep_quotas, variant_names, variant_of, with_overrides
 from solver.sim.stream import make_stream, team_reps, truth_reps
@@ -82,6 +99,8 @@ class RunOutput:
     response_hist: list[int]
     load_samples: np.ndarray  # float (T, m): open leads per rep, hourly
     rep_ids: tuple[str, ...]
+    per_rep: dict[str, list[float]]  # `REP_METRICS` name -> value per rep (order of rep_ids)
+    territories: tuple[str, ...]  # per rep, its territories joined (the per-rep table shows them)
 
     def to_dict(self) -> RunSummary:
         return {"variant": self.variant, "policy": self.policy, "seed": self.seed,
@@ -102,7 +121,8 @@ def run_cell(cell: Cell) -> RunOutput:
     record = sim.run()
     return RunOutput(cell.variant, cell.policy, cell.seed, cell.fairness_weight,
                      run_metrics(record), response_histogram(record.response_min),
-                     record.load_samples, tuple(r.id for r in reps))
+                     record.load_samples, tuple(r.id for r in reps), rep_metrics(record),
+                     tuple(", ".join(r.territories) for r in reps))
 
 
 def run_policy(scenario: Scenario, name: str, seed: int, fairness_weight: float | None = None) -> Policy:
@@ -356,10 +376,18 @@ def _load_series(run: RunOutput) -> LoadSeries:
             "open_leads": np.round(run.load_samples[::step]).astype(int).tolist()}
 
 
+def _rep_table(runs: Sequence[RunOutput]) -> RepTable:
+    """Each rep's figures over the seeds of one policy (base variant): mean and 95% interval."""
+    first = runs[0]
+    return {"rep_ids": list(first.rep_ids), "territories": list(first.territories),
+            "metrics": {name: [clip(interval(run.per_rep[name][j] for run in runs), name)
+                               for j in range(len(first.rep_ids))] for name in REP_METRICS}}
+
+
 def _sweep_point(weight: float, metrics: Sequence[dict[str, float]]) -> SweepPoint:
     """One point of the fairness trade-off curve: value and fairness over the seeds at `weight`."""
     def over(name: str) -> Interval:
-        return interval(m[name] for m in metrics)
+        return clip(interval(m[name] for m in metrics), name)
 
     return {"weight": weight, "expected_revenue": over("expected_revenue"),
             "expected_value": over("expected_value"), "jain": over("jain")}
@@ -378,6 +406,9 @@ def simulate_scenario(scenario: Scenario, *, seeds: int | None = None, scheduler
         prev = by_policy.get(run.policy, [0] * len(run.response_hist))
         by_policy[run.policy] = [a + b for a, b in zip(prev, run.response_hist, strict=True)]
     loads = {run.policy: _load_series(run) for run in runs if run.variant == "base" and run.seed == 0}
+    per_rep = {policy: _rep_table([r for r in runs if r.variant == "base" and r.policy == policy])
+               for policy in scenario.policies
+               if any(r.variant == "base" and r.policy == policy for r in runs)}
     curve = [_sweep_point(w, [r.metrics for r in swept if r.fairness_weight == w])
              for w in scenario.fairness_sweep]
     return {
@@ -396,4 +427,6 @@ def simulate_scenario(scenario: Scenario, *, seeds: int | None = None, scheduler
         "response_histogram": hist,
         "load_over_time": loads,
         "fairness_sweep": {"policy": scenario.sweep_policy, "points": curve},
+        "start": scenario.start.isoformat(),
+        "per_rep": per_rep,
     }

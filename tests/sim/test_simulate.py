@@ -89,7 +89,7 @@ def test_result_json_shape_is_pinned(tiny: Scenario, tmp_path: Path) -> None:
     data = json.loads((out / "result.json").read_text())
     assert list(data) == ["scenario", "description", "variants", "policies", "baseline", "references",
                           "seeds", "sla_minutes", "cells", "runs", "response_bins_min", "response_histogram",
-                          "load_over_time", "fairness_sweep"]
+                          "load_over_time", "fairness_sweep", "start", "per_rep"]
     assert list(data["cells"]["base"]["flow"]) == ["metrics", "vs_baseline", "vs"]
     assert list(data["cells"]["base"]["flow"]["vs"]) == ["round_robin"]  # least_loaded not run
     assert list(data["cells"]["base"]["flow"]["vs"]["round_robin"]) == ["diff", "pct"]
