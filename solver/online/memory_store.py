@@ -67,9 +67,11 @@ class MemoryStore(MemoryLedger, NestedTransactions):
         self._intake: list[tuple[str, datetime, str]] = []
         self._intake_ordered = True  # appended in time order so far: `since` is a binary search
         self._rotation: dict[str, dict[str, Any]] = {}
+        self._rep_changes: list[dict[str, Any]] = []
         self._depth = 0
         self._journal: dict[str, tuple[Any, ...] | None] = {}
         self._mark: tuple[int, list[dict[str, Any]], int, dict[str, dict[str, Any]]] = (0, [], 0, {})
+        self._rep_changes_mark = 0
 
     @property
     def explains(self) -> bool:
@@ -89,6 +91,7 @@ class MemoryStore(MemoryLedger, NestedTransactions):
     def _begin(self) -> None:
         self._journal = {}
         self._mark = (len(self._events), list(self._runs), len(self._intake), dict(self._rotation))
+        self._rep_changes_mark = len(self._rep_changes)
 
     def _commit(self) -> None:
         self._journal = {}
@@ -113,6 +116,7 @@ class MemoryStore(MemoryLedger, NestedTransactions):
         del self._intake[intake:]
         self._runs[:] = runs
         self._rotation = rotation
+        del self._rep_changes[self._rep_changes_mark:]
 
     # -- runs ---------------------------------------------------------------------------------
 
@@ -411,8 +415,20 @@ class MemoryStore(MemoryLedger, NestedTransactions):
         })
 
 
+    # -- the team's changes -------------------------------------------------------------------
+
+    def record_rep_change(self, rep_id: str, at: datetime, change: Mapping[str, Any], by: str) -> int:
+        seq = len(self._rep_changes) + 1
+        self._rep_changes.append({"seq": seq, "rep_id": rep_id, "at": iso(at), "by": by,
+                                  "change": dict(change)})
+        return seq
+
+    def rep_changes(self, rep_id: str | None = None) -> list[dict[str, Any]]:
+        return [row | {"change": dict(row["change"])} for row in self._rep_changes
+                if rep_id is None or row["rep_id"] == rep_id]
+
+
 def _keeping_arm(row: Row, answer: Assignment) -> Assignment:
     """`answer` with the arm of the lead's first decision (a lead never changes arms)."""
     first = row.answer
     return answer if first is None or first.arm == answer.arm else replace(answer, arm=first.arm)
-

@@ -22,6 +22,7 @@ from solver.online.sqlite_schema import answer_of, mapped, open_lead_of
 from solver.online.store import (
     EVENT_FIELDS,
     LEAD_FIELDS,
+    REP_CHANGE_FIELDS,
     IntakeCache,
     OpenLead,
     RepLoads,
@@ -177,6 +178,13 @@ class LedgerReads:
     @mapped
     def rotation(self) -> dict[str, dict[str, Any]]:
         return {r[0]: json.loads(r[1]) for r in self._db.execute("SELECT pool, state FROM rotations")}
+
+    @mapped
+    def rep_changes(self, rep_id: str | None = None) -> list[dict[str, Any]]:
+        only = "" if rep_id is None else " WHERE rep_id = ?"
+        rows = self._db.execute(f"SELECT * FROM rep_changes{only} ORDER BY seq",
+                                () if rep_id is None else (rep_id,))
+        return [{k: r[k] for k in REP_CHANGE_FIELDS} | {"change": json.loads(r["change"])} for r in rows]
 
     @mapped
     def queued_leads(self, queue: str | None = None) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""The SQLite ledger's schema (version 4), the in-place migrations from versions 1 to 3, rows and errors.
+"""The SQLite ledger's schema (version 5), the in-place migrations from versions 1 to 4, rows and errors.
 
 Version 1 (the first ledger) had three statuses, ``pending``, ``assigned`` and
 ``unassigned``; a lead waiting in the backlog was ``unassigned`` with a reason
@@ -13,7 +13,9 @@ and time), the round robins' positions (``rotations``, one row per pool) and an
 index of the events by kind and time (the caps count the assignments of the
 last month from it). Version 4 adds the experiment ``arm`` that decided each
 lead, on the lead and on each of its events (`solver.online.experiment`); a
-version-3 file gains the two columns in place (NULL: no experiment).
+version-3 file gains the two columns in place (NULL: no experiment). Version 5
+adds ``rep_changes``: what an operator changed on a rep from the console (pause,
+resume, capacity, a cap), with who and when; a version-4 file gains the table.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from solver.online.store import (
 P = ParamSpec("P")
 T = TypeVar("T")
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _STATUSES = ", ".join(f"'{s.value}'" for s in LeadStatus)
 LEADS_TABLE = f"""
@@ -106,6 +108,14 @@ SCHEMA = [
         pool TEXT PRIMARY KEY,            -- solver.compile.scoring.RotationState's pool key
         state TEXT NOT NULL               -- JSON: next and last rep ids, smooth WRR credits
     )""",
+    """CREATE TABLE IF NOT EXISTS rep_changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        rep_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        by TEXT NOT NULL,                 -- who made the change (the console's user)
+        change TEXT NOT NULL              -- JSON: solver.online.rep_changes fields
+    )""",
+    "CREATE INDEX IF NOT EXISTS rep_changes_rep ON rep_changes(rep_id, seq)",
     """CREATE VIEW IF NOT EXISTS rep_loads AS
         SELECT rep_id, COUNT(*) AS open_leads, SUM(effort) AS effort FROM leads
         WHERE status = 'assigned' GROUP BY rep_id""",
@@ -187,10 +197,15 @@ def migrate_v2(db: sqlite3.Connection) -> None:
 def migrate_v3(db: sqlite3.Connection) -> None:
     """Give version 3's leads and events the arm column of version 4, in the caller's transaction
     (a column added at the end needs no rebuild; one already there, as after `migrate_v2`'s
-    rebuild of the leads, is left alone)."""
+    rebuild of the leads, is left alone); then version 5's tables (`create`)."""
     for table in ("leads", "events"):
         if "arm" not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
             db.execute(f"ALTER TABLE {table} ADD COLUMN arm TEXT")
+    create(db)
+
+
+def migrate_v4(db: sqlite3.Connection) -> None:
+    """Give version 4 the rep_changes table of version 5 (new tables only), in the caller's transaction."""
     create(db)
 
 

@@ -20,7 +20,7 @@ Readers. ``read_only=True`` opens with ``mode=ro`` (`solver.online.sqlite_open`)
 no write lock, no waiting behind a writer, nothing written. The read methods
 live in `solver.online.sqlite_reads`.
 
-Schema. ``meta.schema_version`` is 4; a version-1, -2 or -3 file is migrated in place
+Schema. ``meta.schema_version`` is 5; a version-1 to -4 file is migrated in place
 when opened for writing (`solver.online.sqlite_schema`). Times are ISO 8601
 UTC strings. SQLite's errors leave this module only as `StoreError`s that name
 their cause (busy, read-only, full, not a ledger) and the file.
@@ -144,6 +144,8 @@ class SqliteStore(LedgerReads, NestedTransactions):
                 sqlite_schema.migrate_v2(self._db)
             elif version == 3:
                 sqlite_schema.migrate_v3(self._db)
+            elif version == 4:
+                sqlite_schema.migrate_v4(self._db)
             elif version != sqlite_schema.SCHEMA_VERSION:
                 raise StoreUnavailable(f"the ledger {self.path} is at schema version {version}, newer "
                                        f"than this program's ({sqlite_schema.SCHEMA_VERSION})")
@@ -349,6 +351,13 @@ class SqliteStore(LedgerReads, NestedTransactions):
             self._db.execute(_INSERT_EVENT, (lead_id, iso(at), outcome, row["rep_id"], None, None, reason,
                                              None, value, None, None, row["arm"]))
         return True
+
+    @mapped
+    def record_rep_change(self, rep_id: str, at: datetime, change: Mapping[str, Any], by: str) -> int:
+        with self.transaction():
+            cursor = self._db.execute("INSERT INTO rep_changes (rep_id, at, by, change) VALUES (?, ?, ?, ?)",
+                                      (rep_id, iso(at), by, json.dumps(dict(change), sort_keys=True)))
+        return int(cursor.lastrowid or 0)
 
     @mapped
     def save_rotation(self, pools: Mapping[str, Mapping[str, Any]]) -> None:

@@ -29,7 +29,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -389,6 +389,27 @@ class LeadStore(Protocol):
         ...
 
 
+
+@runtime_checkable
+class RepChangeLog(Protocol):
+    """A store that keeps the console's rep actions (`solver.online.rep_changes`) in its ledger.
+
+    A protocol of its own beside `LeadStore` while not every store has it: the memory and
+    SQLite stores do (tests/online/test_store_contract.py); a store without it serves no rep
+    actions (the console says so). A further store implements these two methods.
+    """
+
+    def record_rep_change(self, rep_id: str, at: datetime, change: Mapping[str, Any], by: str) -> int:
+        """Keep a change an operator made to a rep (pause or resume, capacity, a daily cap) with who
+        made it and when; its seq (increasing). Atomic; inside the store's `transaction()` it
+        commits or rolls back with the rest."""
+        ...
+
+    def rep_changes(self, rep_id: str | None = None) -> list[dict[str, Any]]:
+        """Every recorded rep change (or one rep's), oldest first, as `REP_CHANGE_FIELDS` rows."""
+        ...
+
+
 def atomic(store: LeadStore) -> AbstractContextManager[None]:
     """Reads and the decision made from them, in one transaction where other processes share
     the store (a durable ledger: their commits could land between the two). A memory store is
@@ -409,6 +430,8 @@ LEAD_FIELDS = ("lead_id", "accepted_at", "status", "lifecycle", "rep_id", "polic
                "expected_value", "effort", "decided_at", "sla_due", "touched_at", "released_at",
                "reassignments", "run_id", "queue", "outcome", "outcome_reason", "outcome_value", "outcome_at",
                "arm")
+# The keys of a row of `LeadStore.rep_changes()`, in order (`change` is a dict).
+REP_CHANGE_FIELDS = ("seq", "rep_id", "at", "by", "change")
 # The keys of an event of `LeadStore.history()`, in order.
 EVENT_FIELDS = ("seq", "lead_id", "at", "kind", "rep_id", "from_rep_id", "policy", "reason", "reason_code",
                 "expected_value", "explanation", "run_id", "arm")

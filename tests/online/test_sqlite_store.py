@@ -1,4 +1,4 @@
-"""What only the SQLite store does: the write lock, errors as store errors, the v1, v2 and v3 -> v4 migrations."""
+"""What only the SQLite store does: the write lock, errors as store errors, the v1 to v4 -> v5 migrations."""
 
 import shutil
 import sqlite3
@@ -39,7 +39,7 @@ def test_a_file_that_is_not_a_ledger_is_unavailable(tmp_path):
 def test_a_new_file_is_at_schema_version_4(tmp_path):
     SqliteStore(tmp_path / "l.db").close()
     with sqlite3.connect(tmp_path / "l.db") as db:
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("5",)
 
 
 def as_version_2(path: Path) -> None:
@@ -55,7 +55,7 @@ def as_version_2(path: Path) -> None:
         db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
 
 
-def test_a_version_2_ledger_is_migrated_to_4_and_takes_queued_leads(tmp_path):
+def test_a_version_2_ledger_is_migrated_to_5_and_takes_queued_leads(tmp_path):
     path = tmp_path / "l.db"
     with SqliteStore(path) as store:
         store.accept(Lead(id="L1", value=1.0), T0)
@@ -70,7 +70,7 @@ def test_a_version_2_ledger_is_migrated_to_4_and_takes_queued_leads(tmp_path):
                                  0.0, "flow", queue="review")], T0)
         assert store.status("L2") is LeadStatus.QUEUED and store.decision("L2").queue == "review"
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("5",)
 
 
 def as_version_3(path: Path) -> None:
@@ -96,7 +96,7 @@ def test_a_version_3_ledger_gains_the_arm_in_place_and_keeps_its_leads(tmp_path)
         assert store.leads()[1]["arm"] == "challenger" and store.history("L2")[-1]["arm"] == "challenger"
         assert [e["arm"] for e in store.history("L1")] == [None, None]
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("5",)
 
 
 @pytest.fixture
@@ -127,7 +127,7 @@ def test_a_version_1_ledger_is_migrated_in_place_and_keeps_every_lead(v1_ledger)
         assert store.open_lead("L0").touched and not store.open_lead("L6").touched
         assert len(store.history()) == events_before
     with sqlite3.connect(v1_ledger) as db:
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("5",)
 
 
 def test_a_router_on_a_migrated_ledger_reloads_its_backlog_and_buffer(v1_ledger):
@@ -165,3 +165,21 @@ def test_intake_read_again_sees_another_connections_commits_and_forgets_a_rolled
         assert one.intake(T0) == [("R1", T0)]
         two.decide([Assignment("L2", "R3", "assigned", "r", 1.0, "flow")], T0)
         assert one.intake(T0) == [("R1", T0), ("R3", T0)] == two.intake(T0)
+
+
+def test_a_version_4_ledger_gains_the_rep_changes_table_and_keeps_its_leads(tmp_path):
+    path = tmp_path / "l.db"
+    with SqliteStore(path) as store:
+        store.accept(Lead(id="L1", value=1.0), T0)
+        store.decide([Assignment("L1", "R1", "assigned", "r", 1.0, "flow")], T0)
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE rep_changes")
+        db.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+    with pytest.raises(StoreUnavailable, match="schema version 4"):
+        SqliteStore(path, read_only=True)  # a reader migrates nothing
+    with SqliteStore(path) as store:
+        assert store.loads().by_rep() == {"R1": 1} and store.rep_changes() == []
+        store.record_rep_change("R1", T0, {"available": False}, by="ana")
+        assert [r["change"] for r in store.rep_changes()] == [{"available": False}]
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("5",)
