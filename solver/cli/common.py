@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from solver.domain.errors import InputError
 from solver.domain.io import InputWarning, write_atomic
+from solver.online.pg_open import redacted
+from solver.online.store import StoreError
+from solver.online.stores import sqlite_path
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("table", "json", "csv")
@@ -57,6 +61,26 @@ accounts_option = click.option(
     "--accounts", "accounts_path", type=click.Path(dir_okay=False),
     help="Accounts file (.csv, .json, .yaml): account_id, name, owner_id, parent_account_id, "
          "named, named_rep_id, named_team_id.")
+
+
+LEDGER_HELP = ("a SQLite file (a path, or sqlite:///PATH) or a PostgreSQL database "
+               "(postgresql://USER@HOST:PORT/DBNAME, which several service replicas and the job may share)")
+
+
+def ledger_name(location: str) -> str:
+    """A `--db` value as messages name it: a URL's password masked."""
+    return redacted(location)
+
+
+def check_ledger_exists(location: str) -> None:
+    """For commands that read a ledger: a SQLite file must be there (a database is checked when
+    opened: no ledger tables is a store error). InputError (exit 2) if not, or not a location."""
+    try:
+        path = sqlite_path(location)
+    except StoreError as exc:
+        raise InputError(str(exc)) from None
+    if path is not None and not Path(path).is_file():
+        raise InputError("no ledger at this path", file=location)
 
 
 def input_options(fn: F) -> F:

@@ -33,7 +33,13 @@ from typing import Any
 
 import click
 
-from solver.cli.common import emit, format_option, input_errors_exit_2, out_option
+from solver.cli.common import (
+    check_ledger_exists,
+    emit,
+    format_option,
+    input_errors_exit_2,
+    out_option,
+)
 from solver.cli.jobs import _open_ledger, db_option, now_option, parse_now
 from solver.domain.errors import InputError
 from solver.domain.ids import normalize_id
@@ -63,8 +69,7 @@ def events(db_path: str, file_path: str, lock_timeout: float, now_text: str | No
     of queued leads to the ledger's leads."""
     now = parse_now(now_text)
     todo = read_events(file_path, now)
-    if not Path(db_path).is_file():
-        raise InputError("no ledger at this path", file=db_path)
+    check_ledger_exists(db_path)
     if not todo:
         emit(_render([], [], fmt, f"nothing to apply: {file_path} has no events\n"), out_path)
         return

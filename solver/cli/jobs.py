@@ -22,19 +22,21 @@ import json
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import click
 
 from solver.cli.batch import Inputs, rule_lines, warn_typos
 from solver.cli.common import (
+    LEDGER_HELP,
     accounts_option,
+    check_ledger_exists,
     columns_option,
     emit,
     format_option,
     input_errors_exit_2,
     leads_option,
+    ledger_name,
     out_option,
     policy_option,
     reps_option,
@@ -60,8 +62,8 @@ now_option = click.option(
     "--now", "now_text", metavar="ISO-TIME",
     help="Decide as of this time (ISO 8601 with offset) instead of the clock's: for tests and replays "
          "(the caps' days and the SLA clocks count from it).")
-db_option = click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False),
-                         help="The SQLite ledger file (created by `run` when missing).")
+db_option = click.option("--db", "db_path", required=True, metavar="PATH|URL",
+                         help=f"The ledger: {LEDGER_HELP}; created by `run` when missing.")
 
 
 @click.command("run")
@@ -134,8 +136,9 @@ def run_job(db_path: str, reps_path: str, leads_path: str, policy_path: str | No
     try:
         emit(_render(assignments + moved, summary, fmt), out_path)
     except OSError as exc:
+        again = f"leadsolver history --db {ledger_name(db_path)} --run {run_id}"
         raise InputError(f"cannot write the report ({exc.strerror or exc}); run {run_id} is recorded: "
-                         f"print it again with `leadsolver history --db {db_path} --run {run_id}`",
+                         f"print it again with `{again}`",
                          file=out_path) from None
 
 
@@ -149,8 +152,7 @@ def run_job(db_path: str, reps_path: str, leads_path: str, policy_path: str | No
 @input_errors_exit_2
 def history(db_path: str, lead_id: str | None, run_ref: str | None, fmt: str, out_path: str | None) -> None:
     """Show the audit trail: who got each lead, when, by which policy, why, and every move."""
-    if not Path(db_path).is_file():
-        raise InputError("no ledger at this path", file=db_path)
+    check_ledger_exists(db_path)
     ledger = _open_ledger(db_path, 600.0, read_only=True)
     try:
         if run_ref is not None:
@@ -163,7 +165,7 @@ def history(db_path: str, lead_id: str | None, run_ref: str | None, fmt: str, ou
     finally:
         ledger.close()
     if lead_id is not None and not leads:
-        raise InputError(f"lead {lead_id!r} is not in the ledger", file=db_path, field="lead")
+        raise InputError(f"lead {lead_id!r} is not in the ledger", file=ledger_name(db_path), field="lead")
     if fmt == "json":
         text = json.dumps({"leads": leads, "events": events}, indent=2) + "\n"
     else:
@@ -222,7 +224,7 @@ def _run_result(ledger: LeadStore, run_ref: str, db_path: str) -> tuple[list[Ass
     else:
         run = runs.get(int(run_ref)) if run_ref.isdigit() else None
     if run is None or run["summary"] is None:
-        raise InputError(f"no finished run {run_ref} in the ledger", file=db_path, field="run")
+        raise InputError(f"no finished run {run_ref} in the ledger", file=ledger_name(db_path), field="run")
     # `run` prints its decisions in the order it recorded them: expired, first decisions, from
     # the backlog, reassigned; the acceptances between them are not decisions
     decided = [e for e in ledger.history(run_id=run["run_id"])

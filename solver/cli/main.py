@@ -13,6 +13,7 @@ import click
 from solver.cli.batch import assign, validate
 from solver.cli.bench import bench
 from solver.cli.common import show_warning
+from solver.cli.db import db
 from solver.cli.events import events
 from solver.cli.jobs import history, run_job
 from solver.cli.queues import queues
@@ -27,7 +28,7 @@ def main() -> None:
     warnings.showwarning = show_warning
 
 
-for command in (validate, assign, run_job, history, events, queues, simulate, learn, bench, serve):
+for command in (validate, assign, run_job, history, events, queues, simulate, learn, bench, serve, db):
     main.add_command(command)
 
 

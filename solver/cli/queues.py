@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import click
 
-from solver.cli.common import emit, format_option, input_errors_exit_2, out_option
+from solver.cli.common import (
+    check_ledger_exists,
+    emit,
+    format_option,
+    input_errors_exit_2,
+    out_option,
+)
 from solver.cli.jobs import _open_ledger, db_option
 from solver.domain.errors import InputError
 from solver.domain.io import csv_text
@@ -33,8 +38,7 @@ _COLUMNS = ("queue", "lead_id", "accepted_at", "decided_at", "reason")
 @input_errors_exit_2
 def queues(db_path: str, queue: str | None, fmt: str, out_path: str | None) -> None:
     """List the leads waiting in named queues (a fallback's review queue, ...), oldest first."""
-    if not Path(db_path).is_file():
-        raise InputError("no ledger at this path", file=db_path)
+    check_ledger_exists(db_path)
     ledger = _open_ledger(db_path, 600.0, read_only=True)
     try:
         leads = ledger.queued_leads(queue)

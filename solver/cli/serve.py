@@ -18,7 +18,14 @@ from typing import Literal
 
 import click
 
-from solver.cli.common import UsageFailure, input_errors_exit_2, policy_option, reps_option
+from solver.cli.common import (
+    LEDGER_HELP,
+    UsageFailure,
+    input_errors_exit_2,
+    ledger_name,
+    policy_option,
+    reps_option,
+)
 from solver.decode.batch import check_solver_fits
 from solver.domain.errors import InputError
 from solver.domain.io import load_policy, load_reps
@@ -64,8 +71,9 @@ def resolve_token(token_file: str | None, insecure_local: bool, host: str) -> st
 @click.command()
 @reps_option
 @policy_option
-@click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False),
-              help="SQLite ledger: every accepted lead is recorded here before it is answered.")
+@click.option("--db", "db_path", required=True, metavar="PATH|URL",
+              help=f"The ledger, {LEDGER_HELP}: every accepted lead is recorded here before it is "
+                   "answered. Replicas on one PostgreSQL ledger share its leads: any decides a dead one's.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to bind; loopback by default. Put TLS in front for anything else.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
@@ -133,16 +141,16 @@ def serve(
     try:
         ledger = open_store(db_path, synchronous=synchronous, check_same_thread=False)
     except StoreError as exc:
-        raise InputError(str(exc), file=db_path) from None
+        raise InputError(str(exc), file=ledger_name(db_path)) from None
     try:
         # Refuse now, naming the file, what would otherwise fail every write once serving.
         try:
             if not ledger.writable():
                 raise InputError("the ledger cannot take writes (read-only, disk full, or damaged)",
-                                 file=db_path)
+                                 file=ledger_name(db_path))
             router = Router(reps, policy, ledger)  # reloads leads buffered before a restart
         except StoreError as exc:
-            raise InputError(str(exc), file=db_path) from None
+            raise InputError(str(exc), file=ledger_name(db_path)) from None
         app = create_app(router, token, reload_reps=lambda: load_reps(reps_path),
                          max_body_bytes=max_body_bytes)
         # No access log: at hundreds of requests a second it costs latency; /metrics counts them.

@@ -1,8 +1,9 @@
 """The PostgreSQL ledger's schema: versioned migrations applied under the ledger's lock, and rows.
 
 The tables are the SQLite ledger's (`solver.online.sqlite_schema`) in
-PostgreSQL's types: times are ``timestamptz``, the lead record, explanations,
-run summaries and rotation states ``jsonb``, ids identity columns. ``leads.n``
+PostgreSQL's types: times are ``timestamptz``, ids identity columns, the lead
+record, explanations, run summaries and rotation states ``json`` (kept as
+written, unlike ``jsonb``: an explanation reads in its own order). ``leads.n``
 keeps the order of acceptance (SQLite's rowid).
 
 Versions. ``schema_version`` holds one row per migration applied (its number
@@ -40,12 +41,12 @@ _V1 = (
         policy text NOT NULL,
         started_at timestamptz NOT NULL,
         finished_at timestamptz,
-        summary jsonb                         -- counts, set when the run finishes
+        summary json                         -- counts, set when the run finishes
     )""",
     f"""CREATE TABLE leads (
         lead_id text PRIMARY KEY,
         n bigint GENERATED ALWAYS AS IDENTITY UNIQUE,  -- order of acceptance
-        record jsonb NOT NULL,                -- the Lead, to rebuild it after a restart
+        record json NOT NULL,                -- the Lead, to rebuild it after a restart
         accepted_at timestamptz NOT NULL,
         status text NOT NULL CHECK (status IN ({_STATUSES})),
         rep_id text,
@@ -78,7 +79,7 @@ _V1 = (
         reason text,
         reason_code text,
         expected_value double precision,
-        explanation jsonb,
+        explanation json,
         run_id bigint REFERENCES runs(run_id)
     )""",
     "CREATE INDEX events_lead ON events (lead_id, seq)",
@@ -86,7 +87,7 @@ _V1 = (
     "CREATE INDEX events_run ON events (run_id, seq)",
     """CREATE TABLE rotations (
         pool text PRIMARY KEY,                -- solver.compile.scoring.RotationState's pool key
-        state jsonb NOT NULL                  -- next and last rep ids, smooth WRR credits
+        state json NOT NULL                  -- next and last rep ids, smooth WRR credits
     )""",
     """CREATE VIEW rep_loads AS
         SELECT rep_id, COUNT(*) AS open_leads, SUM(effort) AS effort FROM leads

@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 from psycopg import Error as DriverError
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Json
 
 from solver.decode.result import Assignment
 from solver.domain.model import Lead
@@ -49,6 +49,7 @@ from solver.online.store import (
     Accepted,
     NestedTransactions,
     StoreError,
+    StoreUnavailable,
     explanation_dict,
     first_decisions,
     iso,
@@ -59,6 +60,8 @@ _CLOSED, _EXPIRED, _QUEUED = LeadStatus.CLOSED.value, LeadStatus.EXPIRED.value, 
 
 _INSERT_LEAD = ("INSERT INTO leads (lead_id, record, accepted_at, status, effort, run_id) "
                 "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (lead_id) DO NOTHING")
+# The identity columns a copy gives values to (leads.n numbers the leads in the order copied).
+_IDENTITY = {"runs": "run_id", "events": "seq"}
 _INSERT_EVENT = ("INSERT INTO events (lead_id, at, kind, rep_id, from_rep_id, policy, reason, reason_code, "
                  f"expected_value, explanation, run_id, arm) VALUES ({', '.join(['%s'] * 12)})")
 
@@ -185,7 +188,7 @@ class PostgresStore(LedgerReads, NestedTransactions):
         iso(at)
         with self.transaction():
             self._db.execute("UPDATE runs SET finished_at = %s, summary = %s WHERE run_id = %s",
-                             (at, Jsonb(summary), run_id))
+                             (at, Json(summary), run_id))
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -195,7 +198,7 @@ class PostgresStore(LedgerReads, NestedTransactions):
         iso(at)
         status = LeadStatus.BUFFERED if buffered else LeadStatus.RECEIVED
         with self.transaction():
-            cur = self._db.execute(_INSERT_LEAD, (lead.id, Jsonb(lead.model_dump(mode="json")), at,
+            cur = self._db.execute(_INSERT_LEAD, (lead.id, Json(lead.model_dump(mode="json")), at,
                                                   status.value, lead.effort, run_id))
             if cur.rowcount == 0:
                 return Accepted.RETRY if self.record(lead.id) == lead else Accepted.CHANGED
@@ -209,7 +212,7 @@ class PostgresStore(LedgerReads, NestedTransactions):
             out, first = sort_accepts(leads, self.known(lead.id for lead in leads), self.record)
             buffered = LeadStatus.BUFFERED.value
             with self._db.cursor() as cur:  # one pipelined statement per table (a job's 50,000 leads)
-                cur.executemany(_INSERT_LEAD, [(lead.id, Jsonb(lead.model_dump(mode="json")), at, buffered,
+                cur.executemany(_INSERT_LEAD, [(lead.id, Json(lead.model_dump(mode="json")), at, buffered,
                                                 lead.effort, run_id) for lead in first.values()])
                 cur.executemany(_INSERT_EVENT, [self._event_row(lead_id, at, "accepted", run_id=run_id)
                                                 for lead_id in first])
@@ -341,7 +344,27 @@ class PostgresStore(LedgerReads, NestedTransactions):
         with self.transaction(), self._db.cursor() as cur:
             cur.executemany("INSERT INTO rotations (pool, state) VALUES (%s, %s) "
                             "ON CONFLICT (pool) DO UPDATE SET state = EXCLUDED.state",
-                            [(pool, Jsonb(dict(state))) for pool, state in pools.items()])
+                            [(pool, Json(dict(state))) for pool, state in pools.items()])
+
+    @mapped
+    def load_rows(self, tables: Mapping[str, tuple[Sequence[str], Sequence[Sequence[Any]]]]) -> None:
+        """Write another ledger's rows as they are (`solver.online.pg_copy`): by table, its columns
+        and rows, in the order given (leads in their order of acceptance). Run ids and event seqs
+        are kept, and new ones go on after them. Into an empty ledger only (StoreUnavailable,
+        nothing written, if it holds runs or leads)."""
+        with self.transaction():
+            held = self._one("SELECT EXISTS (SELECT 1 FROM leads) OR EXISTS (SELECT 1 FROM runs) AS held")
+            if held and held["held"]:
+                raise StoreUnavailable(f"the ledger {self.path} is not empty: a copy goes into a new "
+                                       "ledger only (nothing was written)")
+            with self._db.cursor() as cur:
+                for table, (columns, rows) in tables.items():
+                    keep_ids = " OVERRIDING SYSTEM VALUE" if table in _IDENTITY else ""
+                    cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}){keep_ids} "
+                                    f"VALUES ({', '.join(['%s'] * len(columns))})", rows)
+                for table, column in _IDENTITY.items():  # the next id after the copied ones
+                    cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+                                f"COALESCE(MAX({column}), 0) + 1, false) FROM {table}")
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -360,5 +383,5 @@ class PostgresStore(LedgerReads, NestedTransactions):
         explained = explanation_dict(explanation)
         return (lead_id, at, kind, rep_id, from_rep_id, answer.policy if answer else None,
                 None if reason is None else str(reason), reason_code,
-                answer.expected_value if answer else None, Jsonb(explained) if explained else None, run_id,
+                answer.expected_value if answer else None, Json(explained) if explained else None, run_id,
                 arm)

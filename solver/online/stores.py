@@ -8,8 +8,11 @@ absolute, as SQLAlchemy writes them).
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
 from typing import Literal
 
+from solver.online import sqlite_open, sqlite_schema
 from solver.online.memory_store import MemoryStore
 from solver.online.pg_open import is_postgres_url
 from solver.online.sqlite_store import SqliteStore
@@ -54,3 +57,34 @@ def open_store(location: str | None, *, timeout_s: float = 600.0,
                              check_same_thread=check_same_thread, read_only=read_only)
     return SqliteStore(path, timeout_s=timeout_s, synchronous=synchronous,
                        check_same_thread=check_same_thread, read_only=read_only)
+
+
+def upgrade_store(location: str, *, timeout_s: float = 600.0) -> tuple[int | None, int]:
+    """Bring the ledger at `location` to this program's schema (create it if there is none):
+    its (from, to) schema versions, from None for a new one. Each backend numbers its own
+    versions. The migrations are what opening a store for writing applies; this reports them."""
+    path = sqlite_path(location)
+    if path is None:
+        from psycopg import Error as DriverError
+
+        from solver.online import pg_open, pg_schema
+
+        db = pg_open.connect(location, read_only=False, timeout_s=timeout_s, synchronous="FULL")
+        try:
+            return pg_schema.upgrade(db, pg_open.redacted(location))
+        except DriverError as exc:
+            raise pg_open.store_error(exc, location, timeout_s) from exc
+        finally:
+            db.close()
+    before = None
+    if Path(path).is_file():
+        try:
+            reader = sqlite_open.connect(path, read_only=True, timeout_s=timeout_s, check_same_thread=True)
+            try:
+                before = sqlite_schema.schema_version(reader)
+            finally:
+                reader.close()
+        except sqlite3.Error as exc:
+            raise sqlite_schema.store_error(exc, path, timeout_s) from exc
+    SqliteStore(path, timeout_s=timeout_s).close()
+    return before, sqlite_schema.SCHEMA_VERSION
