@@ -179,6 +179,35 @@ class LedgerReads:
     def rotation(self) -> dict[str, dict[str, Any]]:
         return {r[0]: json.loads(r[1]) for r in self._db.execute("SELECT pool, state FROM rotations")}
 
+    # -- the console's grouped figures (`solver.online.ledger_stats.LedgerStats`) ------------
+
+    @mapped
+    def rep_periods(self, since: datetime, until: datetime, bucket: str,
+                    now: datetime) -> list[dict[str, Any]]:
+        # One grouped pass over the leads decided in the range (index leads_decided): no per-lead
+        # Python. A week starts on Monday: 'weekday 0' is the next Sunday (or the day itself).
+        period = "date(decided_at)" if bucket == "day" else "date(decided_at, 'weekday 0', '-6 days')"
+        rows = self._db.execute(f"""
+            SELECT {period} AS period, rep_id, COUNT(*) AS leads,
+                   TOTAL(json_extract(record, '$.value')) AS pipeline,
+                   COUNT(touched_at) AS touched,
+                   TOTAL((julianday(touched_at) - julianday(decided_at)) * 1440.0) AS touch_minutes,
+                   SUM(sla_due IS NOT NULL AND ((touched_at IS NOT NULL AND touched_at > sla_due)
+                                                OR (touched_at IS NULL AND sla_due < ?))) AS breaches
+            FROM leads WHERE decided_at >= ? AND decided_at < ? AND rep_id IS NOT NULL
+            GROUP BY period, rep_id""", (iso(now), iso(since), iso(until)))
+        return [dict(r) for r in rows]
+
+    @mapped
+    def status_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for status, queue, n in self._db.execute(
+                "SELECT status, queue, COUNT(*) FROM leads GROUP BY status, queue"):
+            counts[status] = counts.get(status, 0) + n
+            if queue:
+                counts[f"queue:{queue}"] = counts.get(f"queue:{queue}", 0) + n
+        return counts
+
     @mapped
     def rep_changes(self, rep_id: str | None = None) -> list[dict[str, Any]]:
         only = "" if rep_id is None else " WHERE rep_id = ?"

@@ -15,7 +15,8 @@ last month from it). Version 4 adds the experiment ``arm`` that decided each
 lead, on the lead and on each of its events (`solver.online.experiment`); a
 version-3 file gains the two columns in place (NULL: no experiment). Version 5
 adds ``rep_changes``: what an operator changed on a rep from the console (pause,
-resume, capacity, a cap), with who and when; a version-4 file gains the table.
+resume, capacity, a cap), with who and when, and an index of the leads by decision
+time (the console's figures by day and week); a version-4 file gains both.
 """
 
 from __future__ import annotations
@@ -87,6 +88,8 @@ SCHEMA = [
     )""",
     LEADS_TABLE,
     "CREATE INDEX IF NOT EXISTS leads_by_status ON leads(status, decided_at)",
+    # The console's figures by period read the leads decided in a range (version 5).
+    "CREATE INDEX IF NOT EXISTS leads_decided ON leads(decided_at)",
     """CREATE TABLE IF NOT EXISTS events (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
         lead_id TEXT NOT NULL REFERENCES leads(lead_id),
