@@ -13,12 +13,13 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from solver.domain.availability import parse_date_range, parse_timezone, parse_working_hours
 from solver.domain.caps import Caps
 from solver.domain.columns import ColumnMap
 from solver.domain.errors import InputError
+from solver.domain.experiment import CHALLENGER, CONTROL, Experiment, merged
 from solver.domain.fallback import Fallback
 from solver.domain.fields import (
     INTEGER,
@@ -319,6 +320,8 @@ class Policy(_Record):
     # column names, a CRM preset, value aliases. Top-level `aliases` is the same as columns.aliases.
     columns: ColumnMap = Field(default_factory=ColumnMap)
     aliases: dict[Annotated[str, Field(min_length=1)], dict[str, str]] = Field(default_factory=dict)
+    # A control (this policy) against a challenger on live leads (solver.domain.experiment).
+    experiment: Experiment | None = None
 
     @model_validator(mode="after")
     def _rules_refer_to_what_exists(self) -> Policy:
@@ -331,7 +334,25 @@ class Policy(_Record):
         for where, t in (("no_rule_match", target), ("owner_inactive", self.fallback.owner_inactive)):
             if t is not None and t.team is not None and t.team not in team_ids:
                 raise ValueError(f"fallback.{where}: no team {t.team!r} in teams")
+        if self.experiment is not None:
+            try:
+                self.arm_policy(CHALLENGER)
+            except ValidationError as exc:
+                error = exc.errors()[0]
+                where = ".".join(str(p) for p in error["loc"])
+                raise ValueError(f"experiment.challenger.{where}: {error['msg']}") from None
         return self
+
+    def arm_policy(self, arm: str) -> Policy:
+        """The policy an experiment arm routes with (no experiment in it): this policy for the
+        control, with the challenger's overrides for the challenger."""
+        base = self.model_copy(update={"experiment": None})
+        if arm == CONTROL or self.experiment is None:
+            return base
+        if arm != CHALLENGER:
+            raise ValueError(f"unknown experiment arm {arm!r}; expected {CONTROL} or {CHALLENGER}")
+        overrides = self.experiment.challenger
+        return Policy.model_validate(merged(base.model_dump(exclude={"experiment"}), overrides))
 
     @property
     def rule_set(self) -> RuleSet:

@@ -23,10 +23,18 @@ the team, the prices and the backlog's retry schedule, so a new Router on a
 durable store (`SqliteStore`) carries on where the last one stopped, and two
 routers on one ledger file see each other's decisions. Every lead is in
 exactly one place (buffered, waiting, open or done) and holds at most one rep.
+
+Experiments. A policy with an `experiment` section routes each lead with its
+arm's policy (`solver.online.experiment`): an urgent lead on its arm's fast
+path, a batch as one sub-problem per arm (control first) against the loads
+and caps the earlier arm left, a waiting or stale lead with the arm of its
+first decision. Once the ledger records the experiment's stop, the winner's
+policy routes every lead.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -37,16 +45,18 @@ from solver.decode.batch import check_solver_fits
 from solver.decode.reasons import ReasonCode
 from solver.decode.result import Assignment, decode
 from solver.domain.errors import InputError
+from solver.domain.experiment import CHALLENGER, CONTROL
 from solver.domain.model import Account, Lead, Policy, Rep
 from solver.online import batch, outcomes, rotation
 from solver.online.backlog import BacklogSchedule, could_wait, expire
 from solver.online.capacity import Team
+from solver.online.experiment import Arm, arm_of, promoted, record_start
 from solver.online.explain import FAST_PATH, batch_explanations, first_answers, with_reason
 from solver.online.lifecycle import LeadStatus, status_of
 from solver.online.memory_store import MemoryStore
 from solver.online.pricing import FORECAST_FLOOR, DualPricer, PricingJob, SeatPricing
 from solver.online.single import reassign_stale, route_urgent
-from solver.online.store import Accepted, LeadConflict, LeadStore, RepLoads, atomic
+from solver.online.store import Accepted, LeadConflict, LeadStore, OpenLead, RepLoads, WaitingLead, atomic
 from solver.policies import solve
 
 __all__ = ["FAST_PATH", "FORECAST_FLOOR", "Router"]
@@ -89,15 +99,16 @@ class Router:
         run_id: int | None = None,
         accounts: Sequence[Account] | None = None,
     ) -> None:
-        self.policy = policy
         self.accounts = accounts
         self.store: LeadStore = store if store is not None else MemoryStore(audit=False)
+        self.policy = policy = promoted(policy, self.store)  # a stopped experiment's winner
         self.clock = clock or _utc_now
         self.catchup_window = catchup_window
         self.run_id = run_id
         self.team = Team(reps, policy, catchup_window, accounts)
         self.schedule = BacklogSchedule(timed=self.team.caps.active)
         self.pricing = SeatPricing(policy, self.team.table.m)
+        self.arms = self._arms(reps)
         self.solve_status: str | None = None  # the last batch solve's `Solution.status`
         self.on_stage: Callable[[str], None] | None = None  # told each stage of a batch (progress)
 
@@ -188,7 +199,8 @@ class Router:
                                          lambda: self.team.calendar.available(now)):
                 out += self._solve_batch([], now)
         if reprice:
-            self._reprice_if_due()
+            for pricing in [self.pricing] if self.arms is None else [a.pricing for a in self.arms.values()]:
+                self._reprice_if_due(pricing=pricing)
         return out
 
     def flush(self, now: datetime | None = None, *, reprice: bool = True) -> list[Assignment]:
@@ -269,7 +281,15 @@ class Router:
         """
         now = self._now(now)
         with atomic(self.store):
-            return reassign_stale(self.team, self.pricing, self.store, self.policy, now, self.run_id)
+            if self.arms is None:
+                return reassign_stale(self.team, self.pricing, self.store, self.policy, now, self.run_id)
+            stale = self.store.stale_leads(now, self.policy.sla.max_reassignments)
+            moved: list[Assignment] = []
+            for arm in self.arms.values():  # each lead moves by the policy of the arm it is in
+                mine = [item for item in stale if self._arm_name(item) == arm.name]
+                moved += [dataclasses.replace(a, arm=arm.name) for a in reassign_stale(
+                    arm.team, arm.pricing, self.store, arm.policy, now, self.run_id, stale=mine)]
+            return moved
 
     # -- the team and its prices --------------------------------------------------------------
 
@@ -278,6 +298,7 @@ class Router:
         those whose owner left become due for reassignment at once."""
         self.team = Team(reps, self.policy, self.catchup_window, self.accounts)
         self.pricing = SeatPricing(self.policy, self.team.table.m)
+        self.arms = self._arms(reps)
         self.schedule.freed = True  # new reps or capacity: worth another try for the backlog
         with self.store.transaction():
             for item in self.store.open_leads():
@@ -303,16 +324,26 @@ class Router:
         if duals is not None and self.pricing.batches and self.store.count_waiting():
             self.schedule.freed = True
 
-    def _reprice_if_due(self, unplaced: int = 0) -> None:
-        """Re-learn the fast path's prices (an LP over recent leads) on the doubling schedule."""
-        job = self.pricing_job(unplaced)
-        if job is not None:
-            self.install_prices(job.solve())
+    def _reprice_if_due(self, unplaced: int = 0, pricing: SeatPricing | None = None) -> None:
+        """Re-learn the fast path's prices (an LP over recent leads) on the doubling schedule: the
+        router's own, or an experiment arm's `pricing`."""
+        if pricing is None or pricing is self.pricing:
+            job = self.pricing_job(unplaced)
+            if job is not None:
+                self.install_prices(job.solve())
+        elif pricing.pricer.due and (job := pricing.job(self.free_capacity, unplaced)) is not None:
+            pricing.pricer.install(job.solve())
 
     # -- deciding -----------------------------------------------------------------------------
 
     def _route_urgent(self, lead: Lead, now: datetime) -> Assignment:
-        assignment = route_urgent(self.team, self.pricing, self.store, lead, now, self.run_id)
+        arm = None
+        team, pricing = self.team, self.pricing
+        if self.arms is not None and self.policy.experiment is not None:
+            arm = self.arms[arm_of(self.policy.experiment, lead, now)]
+            team, pricing = arm.team, arm.pricing
+        assignment = route_urgent(team, pricing, self.store, lead, now, self.run_id,
+                                  arm=None if arm is None else arm.name)
         if status_of(assignment).in_backlog:
             self.schedule.entered(now)
         return assignment
@@ -320,32 +351,60 @@ class Router:
     def _solve_batch(self, leads: list[Lead], now: datetime, reprice: bool = False) -> list[Assignment]:
         """Solve `leads` (first decisions) and the backlog as one batch; record the result.
 
-        Returns the decisions of `leads` and of the backlogged leads that got a rep.
+        Returns the decisions of `leads` and of the backlogged leads that got a rep. In an
+        experiment, each arm's leads are one sub-problem of its own policy, solved in turn
+        (control first) against what the arms before it left (`solver.online.experiment`).
         """
-        team, store, policy = self.team, self.store, self.policy
+        store = self.store
+        available = self.team.calendar.available(now)  # the same reps on shift for every arm
+        retry = self.schedule.due(store.count_waiting(), available)
+        backlog = self.schedule.turns(store, batch.table_now(self.team, store, now)[0]) if retry else []
+        if self.arms is None or self.policy.experiment is None:
+            out = self._solve_arm(leads, backlog, now, reprice, self.team, self.pricing, self.policy, None)
+        else:
+            experiment = self.policy.experiment
+            accepted = {lead.id: at for lead, at in store.buffered_leads()}
+            out = []
+            for arm in self.arms.values():
+                mine = [lead for lead in leads
+                        if arm_of(experiment, lead, accepted.get(lead.id, now)) == arm.name]
+                waiting = [w for w in backlog if self._arm_name(w) == arm.name]
+                if mine or waiting:
+                    out += self._solve_arm(mine, waiting, now, reprice, arm.team, arm.pricing, arm.policy,
+                                           arm.name)
+        if retry:
+            self.schedule.tried(now, available)
+        if any(status_of(a).in_backlog for a in out):
+            self.schedule.entered(now)
+        self._stage("recorded")
+        return out
+
+    def _solve_arm(self, leads: list[Lead], backlog: list[WaitingLead], now: datetime, reprice: bool,
+                   team: Team, pricing: SeatPricing, policy: Policy, arm: str | None) -> list[Assignment]:
+        """Solve `leads` and `backlog` with one policy (an experiment's `arm`, or the router's own)
+        against the store's loads and caps now; record the decisions (tagged with the arm)."""
+        store = self.store
         table, room, free = batch.table_now(team, store, now)
-        retry = self.schedule.due(store.count_waiting(), table.available)
-        backlog = self.schedule.turns(store, table) if retry else []
         compiled = batch.compile_batch(team, policy, table, room, leads + [w.lead for w in backlog])
         n_new = len(leads)
         # the prices learn from unpriced rows; retries are no new data
-        self.pricer.observe(compiled.eligible[:n_new], compiled.gross_profit[:n_new])
-        if reprice and self.pricing.batches:
+        pricing.pricer.observe(compiled.eligible[:n_new], compiled.gross_profit[:n_new])
+        if reprice and pricing.batches:
             # a batch is a sample of the leads to come too: without this, the first batch (a
             # quarter of a 1,000-lead stream at 250 a batch) is solved unpriced
-            self._reprice_if_due(unplaced=n_new)
-        problem = self.pricing.priced(compiled)
+            self._reprice_if_due(unplaced=n_new, pricing=pricing)
+        problem = pricing.priced(compiled)
         solution = solve(problem, policy.solver)
         self.solve_status = str(solution.status)
         self._stage("solved")
         result = decode(problem, solution, policy.solver, with_summary=False)
-        if retry:
-            self.schedule.tried(now, table.available)
         owner = solution.owner
         due = {problem.lead_ids[i]: team.sla_due(int(owner[i]), now) for i in np.flatnonzero(owner >= 0)}
         waits = could_wait(problem, owner)
         first = first_answers(batch.cap_reasons(result.assignments[:n_new], compiled, room, free, owner),
-                              compiled, problem, owner, waits, team.ids, self.pricer.prices)
+                              compiled, problem, owner, waits, team.ids, pricing.pricer.prices)
+        if arm is not None:
+            first = [dataclasses.replace(a, arm=arm) for a in first]
         explanations = batch_explanations(problem, solution, n_new) if store.explains else {}
         self._stage("explained")
         moved: list[Assignment] = []
@@ -358,14 +417,29 @@ class Router:
                     continue
                 a = with_reason(a, ReasonCode.FROM_BACKLOG.reason(
                     since=item.since.isoformat(timespec="seconds"), cause=a.reason))
+                if arm is not None:
+                    a = dataclasses.replace(a, arm=arm)
                 # False: another router on the store assigned, closed or expired it meanwhile
                 if store.assign_waiting(a, now, sla_due=due.get(a.lead_id),
                                         explanation=explanations.get(a.lead_id), run_id=self.run_id):
                     moved.append(a)
-        if any(status_of(a).in_backlog for a in first):
-            self.schedule.entered(now)
-        self._stage("recorded")
         return first + moved
+
+    def _arms(self, reps: Sequence[Rep]) -> dict[str, Arm] | None:
+        """The experiment's arms (None: no experiment, or one stopped)."""
+        if self.policy.experiment is None:
+            return None
+        record_start(self.store, self.policy, self._now(None))
+        # the control routes with the router's own team and prices (those the service reprices)
+        control = Arm(CONTROL, self.policy.arm_policy(CONTROL), self.team, self.pricing)
+        return {CONTROL: control, CHALLENGER: Arm.of(CHALLENGER, self.policy, reps, self.catchup_window,
+                                                     self.accounts)}
+
+    def _arm_name(self, item: WaitingLead | OpenLead) -> str:
+        """The arm a waiting or open lead was first decided in (the control's for a lead decided
+        before the experiment began)."""
+        answer = item.answer if isinstance(item, WaitingLead) else self.store.decision(item.lead.id)
+        return (answer.arm if answer is not None else None) or CONTROL
 
     # -- plumbing -----------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ so the loads read here are the loads the decision is written against.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,12 +25,13 @@ from solver.online.capacity import Team
 from solver.online.explain import FAST_PATH, fast_explanation, fast_reason, urgent_unassigned
 from solver.online.fastpath import LeadRow, choose_rep
 from solver.online.pricing import SeatPricing
-from solver.online.store import LeadStore, RepLoads
+from solver.online.store import LeadStore, OpenLead, RepLoads
 
 
 def route_urgent(team: Team, pricing: SeatPricing, store: LeadStore, lead: Lead, now: datetime,
-                 run_id: int | None) -> Assignment:
-    """Decide an accepted urgent lead now: the best rep with room at the current prices, or wait."""
+                 run_id: int | None, *, arm: str | None = None) -> Assignment:
+    """Decide an accepted urgent lead now: the best rep with room at the current prices, or wait
+    (`arm`: the experiment arm whose team and prices these are, recorded with the answer)."""
     pricer = pricing.pricer
     available = team.calendar.available(now)
     loads = store.loads(team.ids)
@@ -40,7 +42,7 @@ def route_urgent(team: Team, pricing: SeatPricing, store: LeadStore, lead: Lead,
     if team.routed:
         routed = routed_row(team, lead, available, loads, room, now)
         if routed.queued is not None:
-            return _queue(store, lead, routed.queued, now, run_id)
+            return _queue(store, lead, routed.queued, now, run_id, arm)
         row, capped_free = routed.row, np.where(routed.team_full, 0, capped_free)
     else:
         row = team.scorer.row(lead, available, speed)
@@ -68,6 +70,8 @@ def route_urgent(team: Team, pricing: SeatPricing, store: LeadStore, lead: Lead,
         assignment = Assignment(lead.id, team.ids[j], ASSIGNED, reason, round(float(row.value[j]), 6),
                                 FAST_PATH, reason.code)
         due = team.sla_due(j, now)
+    if arm is not None:
+        assignment = dataclasses.replace(assignment, arm=arm)
     explanations = None
     if store.explains:
         explanations = {lead.id: fast_explanation(row, j, team.ids, pricer.prices)}
@@ -77,13 +81,15 @@ def route_urgent(team: Team, pricing: SeatPricing, store: LeadStore, lead: Lead,
 
 
 def reassign_stale(team: Team, pricing: SeatPricing, store: LeadStore, policy: Policy, now: datetime,
-                   run_id: int | None) -> list[Assignment]:
+                   run_id: int | None, *, stale: Sequence[OpenLead] | None = None) -> list[Assignment]:
     """Move each lead untouched past its SLA to another eligible rep (old owner excluded).
 
     A lead no other rep can take stays put and is checked again one SLA
     later; after `policy.sla.max_reassignments` moves it stays for good.
+    `stale`: these of the stale leads only (an experiment arm's), not all of them.
     """
-    stale = store.stale_leads(now, policy.sla.max_reassignments)
+    if stale is None:
+        stale = store.stale_leads(now, policy.sla.max_reassignments)
     if not stale:
         return []
     prices = pricing.pricer.prices
@@ -150,9 +156,10 @@ def routed_teams(team: Team) -> tuple[list[str], np.ndarray | None]:
 
 
 def _queue(store: LeadStore, lead: Lead, queued: tuple[str, str], now: datetime,
-           run_id: int | None) -> Assignment:
+           run_id: int | None, arm: str | None) -> Assignment:
     """Record an urgent lead a fallback sent to a named queue."""
     reason = ReasonCode.QUEUED.reason(queue=queued[0], cause=queued[1])
-    assignment = Assignment(lead.id, None, UNASSIGNED_STATUS, reason, 0.0, FAST_PATH, reason.code, queued[0])
+    assignment = Assignment(lead.id, None, UNASSIGNED_STATUS, reason, 0.0, FAST_PATH, reason.code, queued[0],
+                            arm)
     store.decide([assignment], now, run_id=run_id)
     return assignment

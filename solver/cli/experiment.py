@@ -1,0 +1,105 @@
+"""`leadsolver experiment report` and `leadsolver experiment stop`: read an experiment off the ledger,
+and end it with its winner.
+
+`report` opens the ledger read-only (as `history` does). `stop` records the
+decision (winner, who, when, the report's figures) in the ledger; from then on
+`run` and `serve` route every lead with the winner's policy.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from solver.cli.common import emit, input_errors_exit_2, out_option
+from solver.domain.errors import InputError
+from solver.domain.experiment import ARMS
+from solver.online.experiment import record_stop
+from solver.online.store import LeadStore, StoreError
+from solver.online.stores import open_store
+from solver.report.experiment import experiment_html, experiment_table
+from solver.report.experiment_report import NoExperiment, experiment_report
+
+db_option = click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False),
+                         help="The ledger file the experiment's leads were routed into.")
+name_option = click.option("--name", help="The experiment's name (default: the latest in the ledger).")
+
+
+@click.group("experiment")
+def experiment() -> None:
+    """Measure a routing change on your own leads: report on an experiment, stop it with a winner."""
+
+
+@experiment.command("report")
+@db_option
+@name_option
+@click.option("--format", "fmt", type=click.Choice(("table", "json", "html")), default="table",
+              show_default=True, help="table (terminal), json (every figure), html (a page with the "
+                                      "cumulative lift over time; give --out).")
+@out_option
+@input_errors_exit_2
+def report(db_path: str, name: str | None, fmt: str, out_path: str | None) -> None:
+    """Per arm: leads, time to first touch, conversion, revenue per lead, fairness; the difference
+    with its 95% interval (cluster-robust for account and switchback units), the always-valid
+    p-value over daily looks, and the resolved leads still needed for the experiment's min_effect.
+
+    Leads without an outcome yet are pending: counted in leads and speed, not as lost.
+    """
+    ledger = _open(db_path, read_only=True)
+    try:
+        figures = experiment_report(ledger, name)
+    except (NoExperiment, StoreError) as exc:
+        raise InputError(str(exc), file=db_path) from None
+    finally:
+        ledger.close()
+    if fmt == "json":
+        text = json.dumps(figures, indent=2) + "\n"
+    elif fmt == "html":
+        text = experiment_html(figures)
+    else:
+        text = experiment_table(figures)
+    emit(text, out_path)
+
+
+@experiment.command("stop")
+@db_option
+@name_option
+@click.option("--winner", required=True, type=click.Choice(ARMS),
+              help="The arm whose policy routes every lead from now on.")
+@click.option("--by", "decided_by", help="Who decided (default: the user running the command).")
+@input_errors_exit_2
+def stop(db_path: str, name: str | None, winner: str, decided_by: str | None) -> None:
+    """End the experiment with its winner, recorded in the ledger with the report's figures; the next
+    `run` and `serve` (restart it) route every lead with the winner's policy, without arms."""
+    ledger = _open(db_path, read_only=False)
+    try:
+        figures = experiment_report(ledger, name)
+        start = {"definition": figures["experiment"], "arms": figures["arms_policy"]}
+        kept = {key: figures[key] for key in ("arms", "difference", "sequential", "sample_size", "verdict")}
+        summary = record_stop(ledger, start, winner, datetime.now(UTC), decided_by or _user(), kept)
+    except (NoExperiment, StoreError, ValueError) as exc:
+        raise InputError(str(exc), file=db_path) from None
+    finally:
+        ledger.close()
+    click.echo(f"stopped experiment {summary['experiment']!r}: {winner} ({summary['policy']}) routes "
+               "every lead from the next run (restart a running service)")
+
+
+def _open(db_path: str, *, read_only: bool) -> LeadStore:
+    if not Path(db_path).is_file():
+        raise InputError("no ledger at this path", file=db_path)
+    try:
+        return open_store(db_path, read_only=read_only)
+    except StoreError as exc:
+        raise InputError(str(exc)) from None
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in the environment or the password database
+        return "unknown"

@@ -1,0 +1,165 @@
+"""An experiment's arms in the router: which arm decides each lead, and each arm's team and prices.
+
+Assignment. A lead's arm follows from its unit (`unit_id`: the lead, its
+account, or the switchback block of the time it was accepted) hashed with the
+experiment's name and seed (`arm_of_unit`): deterministic, so every process
+and every rerun puts a unit in the same arm, and independent of the order the
+leads come in. The ledger records the arm with the lead's first decision and
+keeps it on every later answer (backlog, reassignment).
+
+Sharing. Each arm has its own `Team` (scorer, fairness and speed terms of its
+policy) and its own seat prices, but both read the loads, caps, accounts and
+rotations from the one store at the moment they decide, so capacity taken by
+one arm is gone for the other. A batch holding leads of both arms is solved as
+two sub-problems in the router's one transaction, control first
+(`Router._solve_batch`).
+
+Records. The first router of an experiment on a store records its definition
+(`record_start`: a run of kind ``experiment``), so `leadsolver experiment
+report --db` needs nothing but the ledger; a policy that changes the definition
+under the same name is refused (the leads already randomized would mean
+something else). Promotion. `leadsolver experiment stop` records the decision in the ledger as
+a run of kind ``experiment`` (`record_stop`); a router on that ledger then
+routes every lead with the winner's policy and no arms (`promoted`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from solver.domain.errors import InputError
+from solver.domain.experiment import ARMS, CHALLENGER, CONTROL, Experiment
+from solver.domain.model import Account, Lead, Policy, Rep
+from solver.online.capacity import Team
+from solver.online.pricing import SeatPricing
+from solver.online.store import LeadStore
+
+EXPERIMENT_RUN = "experiment"  # the kind of the run that records a stopped experiment
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def block_of(at: datetime, hours: float) -> int:
+    """The switchback block holding `at`: blocks of `hours` counted from 1970-01-01 UTC."""
+    return int((at - _EPOCH) // timedelta(hours=hours))
+
+
+def switchback_unit(at: datetime, hours: float) -> str:
+    """The switchback unit of a lead accepted at `at`: its block."""
+    return f"block {block_of(at, hours)}"
+
+
+def unit_id(experiment: Experiment, lead: Lead, accepted_at: datetime) -> str:
+    """The unit a lead is randomized by: the lead, its account (the parent's when it has one; a
+    lead with no account is its own unit), or its switchback block (by acceptance time)."""
+    if experiment.unit == "account":
+        account = lead.parent_account_id or lead.account_id
+        return f"account {account}" if account else f"lead {lead.id}"
+    if experiment.unit == "switchback":
+        return switchback_unit(accepted_at, experiment.block_hours)
+    return f"lead {lead.id}"
+
+
+def arm_of_unit(experiment: Experiment, unit: str) -> str:
+    """The arm of a unit: its SHA-256 with the name and seed, read as a uniform number in [0, 1),
+    below `share` for the challenger."""
+    digest = hashlib.sha256(f"{experiment.seed}\x1f{experiment.name}\x1f{unit}".encode()).digest()
+    uniform = int.from_bytes(digest[:8], "big") / 2.0**64
+    return CHALLENGER if uniform < experiment.share else CONTROL
+
+
+def arm_of(experiment: Experiment, lead: Lead, accepted_at: datetime) -> str:
+    """The arm that decides `lead` (accepted at `accepted_at`)."""
+    return arm_of_unit(experiment, unit_id(experiment, lead, accepted_at))
+
+
+@dataclass
+class Arm:
+    """One arm's routing: its policy, its team (scorer, fairness, speed) and its seat prices."""
+
+    name: str
+    policy: Policy
+    team: Team
+    pricing: SeatPricing
+
+    @classmethod
+    def of(cls, name: str, policy: Policy, reps: Sequence[Rep], catchup_window: timedelta,
+           accounts: Sequence[Account] | None) -> Arm:
+        arm_policy = policy.arm_policy(name)
+        team = Team(reps, arm_policy, catchup_window, accounts)
+        return cls(name, arm_policy, team, SeatPricing(arm_policy, team.table.m))
+
+
+# -- stop and promote -----------------------------------------------------------------------------
+
+
+def experiment_runs(store: LeadStore, name: str | None = None) -> list[dict[str, Any]]:
+    """The experiment records (starts and stops), oldest first: of `name`, or of every experiment."""
+    return [run for run in store.runs() if run["kind"] == EXPERIMENT_RUN and run["summary"]
+            and (name is None or run["summary"].get("experiment") == name)]
+
+
+def start_of(store: LeadStore, name: str) -> dict[str, Any] | None:
+    """The recorded start of the experiment `name`: its definition and arms' solvers; None if none."""
+    for run in experiment_runs(store, name):
+        if "definition" in run["summary"]:
+            return dict(run["summary"]) | {"started_at": run["started_at"]}
+    return None
+
+
+def stop_of(store: LeadStore, name: str) -> dict[str, Any] | None:
+    """The recorded stop of the experiment `name` (the run's summary), None while it runs."""
+    for run in experiment_runs(store, name):
+        if "winner" in run["summary"]:
+            return dict(run["summary"]) | {"run_id": run["run_id"], "stopped_at": run["finished_at"]}
+    return None
+
+
+def record_start(store: LeadStore, policy: Policy, at: datetime) -> None:
+    """Record the policy's experiment (definition, each arm's solver) the first time a router runs
+    it; InputError if it was recorded with another definition under the same name."""
+    experiment = policy.experiment
+    if experiment is None:
+        return
+    definition = experiment.model_dump(mode="json")
+    started = start_of(store, experiment.name)
+    if started is not None:
+        if started["definition"] != definition:
+            raise InputError(f"the experiment {experiment.name!r} was started with another definition "
+                             f"({started['definition']}); a changed experiment needs a new name",
+                             field="experiment")
+        return
+    arms = {arm: policy.arm_policy(arm).solver for arm in ARMS}
+    with store.transaction():
+        run_id = store.start_run(EXPERIMENT_RUN, arms[CONTROL], at)
+        store.finish_run(run_id, at, {"experiment": experiment.name, "definition": definition, "arms": arms})
+
+
+def promoted(policy: Policy, store: LeadStore) -> Policy:
+    """The policy to route with: the winner's, without arms, once its experiment was stopped."""
+    experiment = policy.experiment
+    if experiment is None:
+        return policy
+    stop = stop_of(store, experiment.name)
+    return policy if stop is None else policy.arm_policy(stop["winner"])
+
+
+def record_stop(store: LeadStore, start: dict[str, Any], winner: str, at: datetime, decided_by: str,
+                figures: dict[str, Any]) -> dict[str, Any]:
+    """Stop the experiment recorded by `start` (`start_of`) with `winner` (control | challenger): a
+    run of kind ``experiment`` whose summary holds the decision, who took it and the report's figures."""
+    name = start["definition"]["name"]
+    if winner not in ARMS:
+        raise ValueError(f"the winner is {CONTROL} or {CHALLENGER}, not {winner!r}")
+    if stop_of(store, name) is not None:
+        raise ValueError(f"the experiment {name!r} was already stopped")
+    solver = start["arms"][winner]
+    summary = {"experiment": name, "winner": winner, "policy": solver, "decided_by": decided_by,
+               "report": figures}
+    with store.transaction():
+        run_id = store.start_run(EXPERIMENT_RUN, solver, at)
+        store.finish_run(run_id, at, summary)
+    return summary
