@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from solver.online.store import LeadStore
+from solver.online.store import LeadStore, iso
 
 Bucket = Literal["day", "week"]
 
@@ -48,6 +48,11 @@ class LedgerStats(Protocol):
         """Leads per lifecycle status; a named queue's leads also as 'queue:<name>'."""
         ...
 
+    def sla_clocks(self, now: datetime, within: timedelta, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        """Open untouched leads already past their SLA (a count), and up to `limit` of those due
+        in (now, now + within], soonest first, as rows of lead_id, rep_id, sla_due."""
+        ...
+
 
 def period_start(day: datetime, bucket: Bucket) -> datetime:
     """The first day (00:00 UTC) of the period holding `day`."""
@@ -74,6 +79,23 @@ def status_counts(store: LeadStore) -> dict[str, int]:
         if row.get("queue"):
             counts[f"queue:{row['queue']}"] += 1
     return dict(counts)
+
+
+def sla_clocks(store: LeadStore, now: datetime, within: timedelta,
+               limit: int = 50) -> tuple[int, list[dict[str, Any]]]:
+    """(open leads past their SLA, the next ones due within `within`): the console's SLA clocks."""
+    if isinstance(store, LedgerStats):
+        return store.sla_clocks(now, within, limit)
+    overdue, soon = 0, []
+    for item in store.open_leads():
+        if item.touched or item.sla_due is None:
+            continue
+        if item.sla_due <= now:
+            overdue += 1
+        elif item.sla_due <= now + within:
+            soon.append({"lead_id": item.lead.id, "rep_id": item.rep_id, "sla_due": iso(item.sla_due)})
+    soon.sort(key=lambda row: (row["sla_due"], row["lead_id"]))
+    return overdue, soon[:limit]
 
 
 def _counted(store: LeadStore, since: datetime, until: datetime, bucket: Bucket,

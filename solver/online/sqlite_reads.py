@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -207,6 +207,17 @@ class LedgerReads:
             if queue:
                 counts[f"queue:{queue}"] = counts.get(f"queue:{queue}", 0) + n
         return counts
+
+    @mapped
+    def sla_clocks(self, now: datetime, within: timedelta, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        open_untouched = "status = ? AND touched_at IS NULL AND sla_due IS NOT NULL"
+        overdue = self._db.execute(f"SELECT COUNT(*) FROM leads WHERE {open_untouched} AND sla_due <= ?",
+                                   (ASSIGNED, iso(now))).fetchone()[0]
+        rows = self._db.execute(
+            f"SELECT lead_id, rep_id, sla_due FROM leads WHERE {open_untouched} AND sla_due > ? "
+            "AND sla_due <= ? ORDER BY sla_due, lead_id LIMIT ?",
+            (ASSIGNED, iso(now), iso(now + within), limit))
+        return int(overdue), [dict(r) for r in rows]
 
     @mapped
     def rep_changes(self, rep_id: str | None = None) -> list[dict[str, Any]]:

@@ -6,7 +6,14 @@ import pytest
 
 from solver.decode.result import Assignment
 from solver.domain.model import Lead
-from solver.online.ledger_stats import LedgerStats, RepPeriod, period_start, rep_periods, status_counts
+from solver.online.ledger_stats import (
+    LedgerStats,
+    RepPeriod,
+    period_start,
+    rep_periods,
+    sla_clocks,
+    status_counts,
+)
 
 SUNDAY = datetime(2026, 3, 8, 23, 0, tzinfo=UTC)  # the last hour of ISO week 10
 
@@ -56,3 +63,14 @@ def test_the_sqlite_ledger_counts_with_its_own_query(store):
 def test_weeks_start_on_monday():
     assert period_start(SUNDAY, "week").date().isoformat() == "2026-03-02"
     assert period_start(SUNDAY + timedelta(hours=1), "week").date().isoformat() == "2026-03-09"
+
+
+def test_sla_clocks_count_the_overdue_and_list_the_next_due(store):
+    for k, due in enumerate((10, 20, 90, -5)):  # minutes from T
+        store.accept(Lead(id=f"S{k}", value=1.0), SUNDAY)
+        store.decide([Assignment(f"S{k}", "R1", "assigned", "r", 1.0, "flow")], SUNDAY,
+                     sla_due={f"S{k}": SUNDAY + timedelta(minutes=due)})
+    store.touch("S1", SUNDAY)  # touched: its clock stopped
+    overdue, soon = sla_clocks(store, SUNDAY, timedelta(minutes=30), limit=5)
+    assert overdue == 1 and [row["lead_id"] for row in soon] == ["S0"]
+    assert datetime.fromisoformat(soon[0]["sla_due"]) == SUNDAY + timedelta(minutes=10)
