@@ -15,6 +15,7 @@ from solver.cli.bench import bench
 from solver.cli.common import show_warning
 from solver.cli.db import db
 from solver.cli.events import events
+from solver.cli.experiment import experiment
 from solver.cli.jobs import history, run_job
 from solver.cli.queues import queues
 from solver.cli.serve import serve
@@ -30,6 +31,7 @@ def main() -> None:
 
 for command in (validate, assign, run_job, history, events, queues, simulate, learn, bench, serve, db):
     main.add_command(command)
+main.add_command(experiment)  # issue 15: experiments on live traffic
 
 
 def run() -> None:  # pragma: no cover - console entry
