@@ -96,6 +96,9 @@ def resolve_token(token_file: str | None, insecure_local: bool, host: str) -> st
               help="What an accepted lead survives. power-loss: an fsync per ledger commit (group-committed "
                    "under load); process-crash: no fsync, survives a crash or restart of the service, not "
                    "of the machine (sub-millisecond commits).")
+@click.option("--reports", "reports_dir", type=click.Path(file_okay=False),
+              help="Folder whose simulation and benchmark reports (report.html, up to 3 levels down) the "
+                   "console lists at /ui/reports.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True)
 @input_errors_exit_2
@@ -113,11 +116,13 @@ def serve(
     body_timeout: float,
     keep_alive_timeout: int,
     durability: str,
+    reports_dir: str | None,
     log_level: str,
 ) -> None:
     """Serve the router over HTTP: urgent leads answered at once, normal ones micro-batched.
 
-    Every endpoint but /healthz and /readyz needs `Authorization: Bearer <token>`.
+    Every endpoint but /healthz and /readyz needs `Authorization: Bearer <token>`; the
+    console at /ui (in a browser) asks for the same token once and keeps a session cookie.
     """
     token = resolve_token(token_file, insecure_local, host)
     try:
@@ -152,7 +157,8 @@ def serve(
         except StoreError as exc:
             raise InputError(str(exc), file=ledger_name(db_path)) from None
         app = create_app(router, token, reload_reps=lambda: load_reps(reps_path),
-                         max_body_bytes=max_body_bytes)
+                         max_body_bytes=max_body_bytes,
+                         reports_dir=Path(reports_dir) if reports_dir else None)
         # No access log: at hundreds of requests a second it costs latency; /metrics counts them.
         # No limit_concurrency: uvicorn counts idle connections against it, so idle sockets
         # would turn every request into a 503; the protocol caps connections and times them out.

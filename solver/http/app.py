@@ -30,6 +30,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -57,8 +58,10 @@ from solver.http.schemas import (
     Reloaded,
 )
 from solver.http.service import Service, act_on_lead, lead_detail
+from solver.http.ui import ui_router
+from solver.online.rep_changes import apply_changes
 from solver.online.router import Router
-from solver.online.store import LeadConflict, StoreError
+from solver.online.store import LeadConflict, RepChangeLog, StoreError
 
 log = logging.getLogger("leadsolver.service")
 
@@ -71,6 +74,7 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     tick_interval_s: float = 0.1,
     stale_interval_s: float = 30.0,
+    reports_dir: Path | None = None,
 ) -> FastAPI:
     """The HTTP app around a router and its ledger (`router.store`).
 
@@ -80,8 +84,14 @@ def create_app(
     before a restart) are flushed at start-up. `token` None turns
     authentication off (the CLI allows that only on loopback with
     --insecure-local). `reload_reps` re-reads the reps file for
-    POST /v1/reps/reload.
+    POST /v1/reps/reload. The console (`solver.http.ui`) is served at /ui, with
+    its reports page listing the reports under `reports_dir`; the rep changes
+    its operators recorded in the ledger are replayed over the reps at start and
+    on each reload.
     """
+    replay_rep_changes(router)
+    if reload_reps is not None:
+        reload_reps = with_rep_changes(router, reload_reps)
     service = Service(router, reload_reps, tick_interval_s, stale_interval_s)
 
     @asynccontextmanager
@@ -103,14 +113,31 @@ def create_app(
     app.state.service = service
     app.router.route_class = JSONRoute  # bodies FastAPI's parser fails on: 422 or 415, not 400
     _add_routes(app, service)
+    app.include_router(ui_router(service, token, reports_dir))
     _add_error_handlers(app)
     _document_auth(app)
     # Added innermost first: requests meet metrics, then auth, then the size limit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)
     if token is not None:
-        app.add_middleware(BearerAuthMiddleware, token=token)
+        app.add_middleware(BearerAuthMiddleware, token=token, open_prefixes=("/ui",))
     app.add_middleware(MetricsMiddleware, metrics=service.metrics)
     return app
+
+
+def replay_rep_changes(router: Router) -> None:
+    """Put the team as the console's operators left it: the ledger's rep changes over the reps file."""
+    store = router.store
+    if isinstance(store, RepChangeLog) and (changes := store.rep_changes()):
+        reps, router.policy = apply_changes(router.reps, router.policy, changes)
+        router.update_reps(reps)
+
+
+def with_rep_changes(router: Router, reload_reps: Callable[[], Sequence[Rep]]) -> Callable[[], Sequence[Rep]]:
+    """`reload_reps` with the ledger's rep changes replayed over what it reads."""
+    store = router.store
+    if not isinstance(store, RepChangeLog):
+        return reload_reps
+    return lambda: apply_changes(reload_reps(), router.policy, store.rep_changes())[0]
 
 
 # `{lead_id:path}` in the routes: an id may hold "/" (percent-encoded or not, the path

@@ -24,19 +24,26 @@ async def _send_json(
 
 
 class BearerAuthMiddleware:
-    """401 unless `Authorization: Bearer <token>` matches; health probes are open.
+    """401 unless `Authorization: Bearer <token>` matches; health probes are open, and so are the
+    paths under `open_prefixes` (the console at /ui, which checks its own session cookie).
 
     Runs before routing and body parsing, so an unauthenticated request learns
     nothing about the API (not even whether its body would validate).
     """
 
-    def __init__(self, app: ASGIApp, token: str, open_paths: frozenset[str] = HEALTH_PATHS) -> None:
+    def __init__(self, app: ASGIApp, token: str, open_paths: frozenset[str] = HEALTH_PATHS,
+                 open_prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
         self.token = token.encode()
         self.open_paths = open_paths
+        self.open_prefixes = open_prefixes
+
+    def _open(self, path: str) -> bool:
+        return path in self.open_paths or any(path == prefix or path.startswith(prefix + "/")
+                                              for prefix in self.open_prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.open_paths or self._authorized(scope):
+        if scope["type"] != "http" or self._open(scope["path"]) or self._authorized(scope):
             await self.app(scope, receive, send)
             return
         await _send_json(send, 401, "missing or invalid bearer token",

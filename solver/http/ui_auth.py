@@ -1,0 +1,97 @@
+"""The console's sessions: a signed cookie after a login with the service token, and CSRF tokens.
+
+A person logs in with their name and the service's bearer token; the console
+sets a cookie ``Secure; HttpOnly; SameSite=Strict`` holding the name, an expiry
+and a random nonce, signed with an HMAC keyed by the token (so rotating the
+token ends every session). Each form carries a CSRF token, the HMAC of the
+session's nonce, checked on every POST besides SameSite=Strict. Without a token
+(``serve --insecure-local``, loopback only) there is no login: every request is
+the local operator.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+
+COOKIE = "leadsolver_session"
+SESSION_SECONDS = 8 * 3600  # a working day; then log in again
+MAX_NAME_CHARS = 80
+
+
+@dataclass(frozen=True)
+class Session:
+    """Who is logged in (the name kept with each rep change), until when, and the form token."""
+
+    user: str
+    expires: int  # Unix seconds
+    nonce: str
+    csrf: str
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Sessions:
+    """Signs and checks session cookies for one service token (None: no login, a local operator)."""
+
+    def __init__(self, token: str | None) -> None:
+        self.open = token is None
+        # A key of its own per purpose, derived from the token: a cookie's MAC is no CSRF token.
+        secret = (token or secrets.token_hex(32)).encode()
+        self._cookie_key = hmac.new(secret, b"leadsolver console session", hashlib.sha256).digest()
+        self._csrf_key = hmac.new(secret, b"leadsolver console csrf", hashlib.sha256).digest()
+        self._token = None if token is None else token.encode()
+        self._local = self._session("local operator", 2**31 - 1, "local")
+
+    def token_matches(self, supplied: str) -> bool:
+        """Constant-time check of a login's token."""
+        return self._token is not None and hmac.compare_digest(supplied.strip().encode(), self._token)
+
+    def new_cookie(self, user: str, now: float | None = None) -> str:
+        expires = int((time.time() if now is None else now) + SESSION_SECONDS)
+        body = f"{_b64(user.encode())}.{expires}.{secrets.token_urlsafe(16)}"
+        return f"{body}.{self._sign(body)}"
+
+    def read(self, cookie: str | None, now: float | None = None) -> Session | None:
+        """The session of a valid, unexpired cookie; None otherwise (always the local one if open)."""
+        if self.open:
+            return self._local
+        if not cookie or cookie.count(".") != 3:
+            return None
+        body, _, mac = cookie.rpartition(".")
+        if not hmac.compare_digest(mac, self._sign(body)):
+            return None
+        name, expires, nonce = body.split(".")
+        try:
+            user, until = _unb64(name).decode(), int(expires)
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if until < (time.time() if now is None else now):
+            return None
+        return self._session(user, until, nonce)
+
+    def csrf_ok(self, session: Session, supplied: str | None) -> bool:
+        return supplied is not None and hmac.compare_digest(supplied, session.csrf)
+
+    def _session(self, user: str, expires: int, nonce: str) -> Session:
+        csrf = _b64(hmac.new(self._csrf_key, nonce.encode(), hashlib.sha256).digest())
+        return Session(user, expires, nonce, csrf)
+
+    def _sign(self, body: str) -> str:
+        return _b64(hmac.new(self._cookie_key, body.encode(), hashlib.sha256).digest())
+
+
+def clean_name(name: str) -> str:
+    """A login name as kept in the ledger: printable, trimmed, at most MAX_NAME_CHARS; '' if none."""
+    text = "".join(c for c in name if c.isprintable()).strip()
+    return text[:MAX_NAME_CHARS]

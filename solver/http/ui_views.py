@@ -1,0 +1,280 @@
+"""What each console page shows, read from the router and its ledger (called under the router's lock).
+
+Each function returns the body of one page as HTML. Figures come from grouped
+reads of the ledger (`solver.online.ledger_stats`), the store's loads and the
+router's team: no page walks every lead in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from solver.domain.availability import Schedule
+from solver.domain.model import Rep
+from solver.http.service import lead_detail
+from solver.http.ui_html import (
+    Safe,
+    button_form,
+    cards,
+    esc,
+    link,
+    number_form,
+    path_part,
+    table,
+)
+from solver.online.ledger_stats import Bucket, RepPeriod, period_start, rep_periods, sla_clocks, status_counts
+from solver.online.router import Router
+from solver.online.store import RepChangeLog
+from solver.report import svg
+
+SLA_SOON = timedelta(minutes=30)
+# Below this share of its quota share of this week's pipeline a rep is "behind" (the reports' rule).
+BEHIND = 0.9
+
+
+def when(text: str | None) -> str:
+    """An ISO time as 'YYYY-MM-DD HH:MM UTC' ('-' for none)."""
+    if not text:
+        return "-"
+    return datetime.fromisoformat(text).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def lead_link(lead_id: str) -> Safe:
+    return link(f"/ui/leads/{path_part(lead_id)}", lead_id)
+
+
+@dataclass(frozen=True)
+class RepStanding:
+    """A rep's share of this week's pipeline against its quota share."""
+
+    pipeline: float
+    share: float  # of the team's pipeline this week
+    quota_share: float
+    ratio: float  # share / quota_share (nan: no quota share)
+
+    @property
+    def behind(self) -> bool:
+        return self.ratio < BEHIND
+
+
+def standings(reps: Sequence[Rep], periods: Sequence[RepPeriod]) -> dict[str, RepStanding]:
+    """Each rep's pipeline in `periods` against its quota share (quota weight over the available reps)."""
+    pipeline: dict[str, float] = {}
+    for row in periods:
+        pipeline[row.rep_id] = pipeline.get(row.rep_id, 0.0) + row.pipeline
+    total = sum(pipeline.get(r.id, 0.0) for r in reps)
+    weights = sum(r.quota_weight for r in reps if r.available) or 1.0
+    out = {}
+    for rep in reps:
+        share = pipeline.get(rep.id, 0.0) / total if total > 0 else 0.0
+        quota = rep.quota_weight / weights if rep.available else 0.0
+        ratio = share / quota if quota > 0 and total > 0 else float("nan")
+        out[rep.id] = RepStanding(pipeline.get(rep.id, 0.0), share, quota, ratio)
+    return out
+
+
+def _pct(x: float) -> str:
+    return "-" if x != x else f"{100 * x:.0f}%"
+
+
+def now_page(router: Router, now: datetime) -> str:
+    """The live queue, each rep's load against capacity and caps, shift, pipeline against quota
+    share this week, and the SLA clocks about to run out."""
+    store = router.store
+    counts = status_counts(store)
+    overdue, soon = sla_clocks(store, now, SLA_SOON)
+    queues = sorted((k.removeprefix("queue:"), n) for k, n in counts.items() if k.startswith("queue:"))
+    parts = [cards([("leads buffered for the next batch", counts.get("buffered", 0)),
+                    ("waiting for a rep (backlog)", counts.get("waiting", 0) + counts.get("deferred", 0)),
+                    ("in named queues", sum(n for _, n in queues)),
+                    ("open leads", counts.get("assigned", 0)),
+                    ("open leads past their SLA", overdue)])]
+    if queues:
+        parts.append(table(("Queue", "Leads waiting"), queues, numeric=(1,), caption="Named queues"))
+    parts.append(f"<h2>SLA clocks running out in the next {SLA_SOON.seconds // 60} minutes</h2>")
+    if soon:
+        parts.append(table(("Lead", "Rep", "SLA due", "Minutes left"), [
+            (lead_link(r["lead_id"]), r["rep_id"], when(r["sla_due"]),
+             f"{(datetime.fromisoformat(r['sla_due']) - now).total_seconds() / 60:.0f}") for r in soon],
+            numeric=(3,)))
+    else:
+        parts.append("<p>No open lead's SLA runs out in that time.</p>")
+    parts.append("<h2>Reps</h2>" + rep_table(router, now, actions=None))
+    return "".join(parts)
+
+
+def rep_table(router: Router, now: datetime, actions: str | None) -> str:
+    """Per rep: status, shift, open leads / capacity, untouched, daily cap, this week's pipeline
+    against its quota share; with `actions` (a CSRF token) the pause, capacity and cap forms."""
+    reps = router.reps
+    loads = router.store.loads([r.id for r in reps])
+    week = period_start(now, "week")
+    standing = standings(reps, rep_periods(router.store, week, now + timedelta(seconds=1), "week", now))
+    header = ["Rep", "Status", "On shift now", "Open / capacity", "Untouched", "Daily cap",
+              "Pipeline this week", "vs quota share"]
+    if actions is not None:
+        header.append("Actions")
+    rows = []
+    for k, rep in enumerate(reps):
+        on_shift = Schedule(rep).state(now)[0] if rep.available else False
+        cap = router.policy.caps.for_rep(rep.id).per_day
+        st = standing[rep.id]
+        row: list[object] = [
+            rep.id if not rep.name else f"{rep.id} ({rep.name})",
+            "active" if rep.available else "paused", "yes" if on_shift else "no",
+            f"{int(loads.count[k])} / {rep.capacity}", int(loads.untouched[k]),
+            "none" if cap is None else cap, f"{st.pipeline:,.0f}",
+            Safe(f"<span class='behind'>{_pct(st.ratio)} behind</span>") if st.behind else _pct(st.ratio)]
+        if actions is not None:
+            row.append(rep_actions(rep, cap, actions, k))
+        rows.append(row)
+    return table(header, rows, numeric=(3, 4, 5, 6, 7))
+
+
+def rep_actions(rep: Rep, cap: int | None, csrf: str, k: int) -> Safe:
+    action = f"/ui/reps/{path_part(rep.id)}/change"
+    toggle = (button_form(action, f"Pause {rep.id}", csrf, fields=(("available", "false"),)) if rep.available
+              else button_form(action, f"Resume {rep.id}", csrf, fields=(("available", "true"),)))
+    return Safe(toggle + number_form(action, "capacity", "Capacity", rep.capacity, csrf, f"cap{k}",
+                                     "Set capacity")
+                + number_form(action, "cap_per_day", "Daily cap", cap, csrf, f"day{k}", "Set cap"))
+
+
+def reps_page(router: Router, now: datetime, csrf: str) -> str:
+    changes = router.store.rep_changes() if isinstance(router.store, RepChangeLog) else None
+    parts = ["<p>Pausing a rep stops new leads going to it (its open leads stay); resuming lets them "
+             "come again. A capacity or daily cap applies from the next lead. Every change is kept in "
+             "the ledger with who made it and when. Leave the daily cap empty to lift it.</p>",
+             rep_table(router, now, actions=csrf)]
+    if changes is None:
+        parts.append("<p class='warn'>This ledger does not keep rep changes: actions are refused.</p>")
+    else:
+        parts.append("<h2>Changes made here (newest first)</h2>")
+        parts.append(table(("When", "Who", "Rep", "Change"), [
+            (when(c["at"]), c["by"], c["rep_id"], describe_change(c["change"]))
+            for c in reversed(changes[-50:])]) if changes else "<p>No change yet.</p>")
+    return "".join(parts)
+
+
+def describe_change(change: dict[str, Any]) -> str:
+    words = []
+    if "available" in change:
+        words.append("resumed" if change["available"] else "paused")
+    if "capacity" in change:
+        words.append(f"capacity set to {change['capacity']}")
+    if "cap_per_day" in change:
+        cap = change["cap_per_day"]
+        words.append("daily cap lifted" if cap is None else f"daily cap set to {cap}")
+    return ", ".join(words)
+
+
+def lead_page(router: Router, lead_id: str, csrf: str) -> str | None:
+    """The decision, its explanation (the rule trail, why not the other reps), history and outcome."""
+    detail = lead_detail(router, lead_id)
+    if detail is None:
+        return None
+    parts = [table(("Lead", "Status", "Rep", "Why", "Expected value", "Policy"), [
+        (detail.lead_id, detail.status, detail.rep_id or "-", detail.reason,
+         "-" if detail.expected_value is None else f"{detail.expected_value:,.2f}", detail.policy or "-")])]
+    open_lead = router.store.open_lead(lead_id)
+    if detail.status == "assigned" and open_lead is not None:
+        base = f"/ui/leads/{path_part(lead_id)}"
+        parts.append("<p>" + button_form(f"{base}/release", "Release this lead (worked or closed)", csrf,
+                                         secondary=True)
+                     + (button_form(f"{base}/reroute", "Re-route to another rep", csrf, secondary=True)
+                        if not open_lead.touched else "<span class='muted'>Touched: it stays with its rep."
+                        "</span>") + "</p>")
+    explanation = detail.explanation
+    if explanation:
+        parts.append("<h2>Why this rep</h2>")
+        parts.append(f"<p>{esc(explanation.get('why', ''))}</p>")
+        chosen = explanation.get("assigned_to")
+        if chosen:
+            trail = chosen.get("rules")
+            parts.append(f"<p>Rule trail for {esc(chosen['rep_id'])}: "
+                         f"{esc(', '.join(trail)) if trail else 'no routing rule took effect'}.</p>")
+            parts.append(fit_table([chosen], "Chosen rep"))
+        alternatives = explanation.get("alternatives") or []
+        parts.append("<h2>Why not the other reps</h2>")
+        parts.append(fit_table(alternatives, "Best alternatives") if alternatives
+                     else "<p>No other rep could take it.</p>")
+    else:
+        parts.append("<p class='muted'>No explanation was kept for this decision.</p>")
+    parts.append("<h2>History</h2>")
+    parts.append(table(("When", "What", "Rep", "From", "Reason"), [
+        (when(e.at), e.kind, e.rep_id or "-", e.from_rep_id or "-", e.reason or "")
+        for e in detail.events]))
+    outcomes = ("won", "lost", "disqualified", "closed")
+    outcome = next((e for e in reversed(detail.events) if e.kind in outcomes), None)
+    parts.append(f"<p><strong>Outcome:</strong> {esc(outcome.kind) if outcome else 'none recorded yet'}</p>")
+    return "".join(parts)
+
+
+def fit_table(fits: Sequence[dict[str, Any]], caption: str) -> str:
+    return table(("Rep", "Expected value", "Score after rules and fairness", "Load / fair share",
+                  "Room left", "Rules", "Why not"), [
+        (f["rep_id"], f"{f['expected_value']:,.2f}", f"{f['profit']:,.2f}",
+         f"{f['load']:g} / {f['target']:g}", f["free_capacity"], ", ".join(f.get("rules") or []) or "-",
+         f.get("why_not", "chosen")) for f in fits], numeric=(1, 2, 4), caption=caption)
+
+
+def fairness_page(router: Router, now: datetime, bucket: Bucket, periods: int) -> str:
+    """Pipeline per rep against quota share, time to first touch and SLA breaches, by day or week."""
+    step = timedelta(days=7 if bucket == "week" else 1)
+    first = period_start(now, bucket) - step * (periods - 1)
+    rows = rep_periods(router.store, first, now + timedelta(seconds=1), bucket, now)
+    labels = [(first + step * k).date().isoformat() for k in range(periods)]
+    by_period: dict[str, list[RepPeriod]] = {label: [] for label in labels}
+    for row in rows:
+        by_period.setdefault(row.period, []).append(row)
+    reps = router.reps
+    minutes = []
+    breaches = []
+    behind_counts = []
+    for label in labels:
+        group = by_period[label]
+        touched = sum(r.touched for r in group)
+        minutes.append(sum(r.touch_minutes for r in group) / touched if touched else float("nan"))
+        breaches.append(float(sum(r.breaches for r in group)))
+        st = standings(reps, group)
+        behind_counts.append(float(sum(s.behind for s in st.values())) if group else float("nan"))
+    unit = "week starting" if bucket == "week" else "day"
+    charts = [
+        (svg.time_lines(first, step, {"mean minutes": minutes}, "Time to first touch",
+                        "minutes from decision to first touch", low=0),
+         f"Mean over the leads touched, per {bucket} (UTC) of the decision."),
+        (svg.time_lines(first, step, {"breaches": breaches}, "SLA breaches", "leads", low=0),
+         f"Leads touched after their SLA or still untouched past it, per {bucket} of the decision."),
+        (svg.time_lines(first, step, {"reps behind": behind_counts}, "Reps behind their quota share",
+                        "reps", low=0),
+         f"Reps whose share of the {bucket}'s pipeline is under {BEHIND:.0%} of their quota share."),
+    ]
+    this = standings(reps, by_period[labels[-1]])
+    order = sorted(reps, key=lambda r: (this[r.id].ratio if this[r.id].ratio == this[r.id].ratio else 9e9))
+    behind = [r for r in order if this[r.id].behind]
+    parts = ["<form method='get' action='/ui/fairness'><label for='bucket'>Group by</label> "
+             "<select id='bucket' name='bucket'>"
+             + "".join(f"<option value='{b}'{' selected' if b == bucket else ''}>{b}</option>"
+                       for b in ("day", "week"))
+             + "</select> <label for='periods'>Periods</label> <input type='number' id='periods' "
+             f"name='periods' min='1' max='366' value='{periods}'> "
+             "<button type='submit'>Show</button></form>",
+             f"<h2>Behind their quota share this {bucket} ({len(behind)} of {len(reps)} reps)</h2>"]
+    parts.append(table(("Rep", "Pipeline", "Share of team pipeline", "Quota share", "Share vs quota share"), [
+        (r.id, f"{this[r.id].pipeline:,.0f}", _pct(this[r.id].share), _pct(this[r.id].quota_share),
+         Safe(f"<span class='behind'>{_pct(this[r.id].ratio)}</span>") if this[r.id].behind
+         else _pct(this[r.id].ratio)) for r in order], numeric=(1, 2, 3, 4),
+        caption=f"Every rep, the furthest behind first ({unit} {labels[-1]})"))
+    parts.append("<h2>Over time</h2>")
+    parts += [f"<figure>{body}<figcaption>{esc(caption)}</figcaption></figure>" for body, caption in charts]
+    parts.append("<h2>By period</h2>")
+    parts.append(table((unit.capitalize(), "Leads", "Pipeline", "Mean minutes to first touch", "SLA breaches",
+                        "Reps behind"), [
+        (label, sum(r.leads for r in by_period[label]), f"{sum(r.pipeline for r in by_period[label]):,.0f}",
+         "-" if minutes[k] != minutes[k] else f"{minutes[k]:.1f}", int(breaches[k]),
+         "-" if behind_counts[k] != behind_counts[k] else int(behind_counts[k]))
+        for k, label in enumerate(labels)], numeric=(1, 2, 3, 4, 5)))
+    return "".join(parts)

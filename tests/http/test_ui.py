@@ -1,0 +1,204 @@
+"""The console at /ui (issue 17): sign-in, session cookie, CSRF, pages and rep actions over HTTP.
+
+The browser tests (tests/browser) drive the same pages in Chromium; these run
+everywhere and check what a browser cannot see: cookie flags, refusals,
+what the ledger recorded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+
+from fastapi.testclient import TestClient
+
+from solver.domain.model import Batch, Policy, Rep
+from solver.http.app import create_app
+from solver.online.router import Router
+from solver.online.sqlite_store import SqliteStore
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+TOKEN = "console-token-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+# Two reps for the same territory: pausing one sends the next lead to the other.
+TEAM = [Rep(id="ana", name="Ana", territories=("EU",), capacity=5),
+        Rep(id="ben", name="Ben", territories=("EU",), capacity=5, quota_weight=2.0)]
+POLICY = Policy(batch=Batch(max_size=1, max_wait_s=3600))
+
+
+@contextmanager
+def console(db: Path, token: str | None = TOKEN, **options: Any) -> Iterator[TestClient]:
+    ledger = SqliteStore(db, check_same_thread=False)
+    try:
+        app = create_app(Router(TEAM, POLICY, ledger), token, tick_interval_s=0.01, **options)
+        # https: the session cookie is Secure, so a client sends it back over TLS only.
+        with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
+            yield client
+    finally:
+        ledger.close()
+
+
+def sign_in(client: TestClient, user: str = "Olga Ops") -> None:
+    answer = client.post("/ui/login", data={"user": user, "token": TOKEN}, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/ui"
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r"name='csrf' value='([^']+)'", html).group(1)
+
+
+def urgent(client: TestClient, lead_id: str) -> dict[str, Any]:
+    answer = client.post("/v1/leads", json={"id": lead_id, "value": 100.0, "territory": "EU",
+                                            "urgent": True}, headers=AUTH)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_pages_need_a_session_and_the_api_still_needs_its_token(tmp_path):
+    with console(tmp_path / "l.db") as client:
+        page = client.get("/ui", follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"] == "/ui/login"
+        assert client.get("/ui/reps", follow_redirects=False).headers["location"] == "/ui/login"
+        assert client.get("/v1/reps/loads").status_code == 401  # /ui opens no API path
+        assert client.get("/uix").status_code == 401  # only /ui and below are the console's
+        login = client.get("/ui/login")
+        assert login.status_code == 200 and "<label for='token'>" in login.text
+        assert "default-src 'none'" in login.headers["content-security-policy"]
+
+
+def test_sign_in_sets_a_secure_http_only_strict_cookie(tmp_path):
+    with console(tmp_path / "l.db") as client:
+        wrong = client.post("/ui/login", data={"user": "x", "token": "nope"}, follow_redirects=False)
+        assert wrong.headers["location"].startswith("/ui/login?err=")
+        assert "set-cookie" not in wrong.headers
+        answer = client.post("/ui/login", data={"user": "Olga", "token": TOKEN}, follow_redirects=False)
+        cookie = answer.headers["set-cookie"].lower()
+        assert "secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie
+        assert "path=/ui" in cookie
+        page = client.get("/ui")
+        assert page.status_code == 200 and "Signed in as Olga" in page.text
+        client.cookies.clear()
+        assert client.get("/ui", follow_redirects=False).status_code == 303  # no cookie: sign in again
+
+
+def test_a_tampered_cookie_is_refused(tmp_path):
+    with console(tmp_path / "l.db") as client:
+        sign_in(client)
+        value = client.cookies.get("leadsolver_session")
+        name, expires, nonce, mac = value.split(".")
+        client.cookies.clear()
+        client.cookies.set("leadsolver_session", f"{name}.{int(expires) + 999999}.{nonce}.{mac}")
+        assert client.get("/ui", follow_redirects=False).status_code == 303
+
+
+def test_pausing_a_rep_is_recorded_with_who_and_sends_the_next_lead_elsewhere(tmp_path):
+    with console(tmp_path / "l.db") as client:
+        sign_in(client)
+        first = urgent(client, "L1")["rep_id"]
+        page = client.get("/ui/reps").text
+        refused = client.post(f"/ui/reps/{first}/change", data={"available": "false"})
+        assert refused.status_code == 403  # no CSRF token: nothing done
+        done = client.post(f"/ui/reps/{first}/change", data={"available": "false", "csrf": csrf_of(page)})
+        assert done.status_code == 200 and f"{first}: paused (recorded as Olga Ops)" in done.text
+        other = {"ana": "ben", "ben": "ana"}[first]
+        assert [urgent(client, f"L{k}")["rep_id"] for k in (2, 3)] == [other, other]
+        assert "paused" in client.get("/ui/reps").text
+        changes = client.app.state.service.router.store.rep_changes()
+        assert [(c["rep_id"], c["by"], c["change"]) for c in changes] == [
+            (first, "Olga Ops", {"available": False})]
+
+
+def test_rep_changes_survive_a_restart(tmp_path):
+    with console(tmp_path / "l.db") as client:
+        sign_in(client)
+        csrf = csrf_of(client.get("/ui/reps").text)
+        client.post("/ui/reps/ana/change", data={"available": "false", "csrf": csrf})
+        client.post("/ui/reps/ben/change", data={"capacity": "7", "cap_per_day": "3", "csrf": csrf})
+    with console(tmp_path / "l.db") as client:
+        reps = {r.id: r for r in client.app.state.service.router.reps}
+        assert not reps["ana"].available and reps["ben"].capacity == 7
+        assert client.app.state.service.router.policy.caps.for_rep("ben").per_day == 3
+        assert urgent(client, "L9")["rep_id"] == "ben"
+
+
+def test_bad_rep_changes_change_nothing_and_say_why(tmp_path):
+    with console(tmp_path / "l.db") as client:
+        sign_in(client)
+        csrf = csrf_of(client.get("/ui/reps").text)
+        bad = client.post("/ui/reps/ana/change", data={"capacity": "-3", "csrf": csrf})
+        assert "Nothing changed: capacity is a whole number" in bad.text
+        unknown = client.post("/ui/reps/zed/change", data={"available": "false", "csrf": csrf})
+        assert "Nothing changed: no rep" in unknown.text
+        assert client.app.state.service.router.store.rep_changes() == []
+
+
+def test_the_lead_page_explains_the_choice_and_can_reroute(tmp_path):
+    with console(tmp_path / "l.db") as client:
+        sign_in(client)
+        owner = urgent(client, "L1")["rep_id"]
+        page = client.get("/ui/leads/L1")
+        assert page.status_code == 200
+        assert "Why this rep" in page.text and "Why not the other reps" in page.text
+        assert "History" in page.text and "accepted" in page.text
+        csrf = csrf_of(page.text)
+        moved = client.post("/ui/leads/L1/reroute", data={"csrf": csrf})
+        other = {"ana": "ben", "ben": "ana"}[owner]
+        assert f"Re-routed to {other}." in moved.text
+        released = client.post("/ui/leads/L1/release", data={"csrf": csrf})
+        assert "Released" in released.text
+        assert client.get("/ui/leads/nope").status_code == 404
+        found = client.get("/ui/leads", params={"id": "L1"}, follow_redirects=False)
+        assert found.headers["location"] == "/ui/leads/L1"
+
+
+def test_now_and_fairness_pages_show_the_queue_and_who_is_behind(tmp_path):
+    with console(tmp_path / "l.db") as client:
+        sign_in(client)
+        for k in range(4):
+            urgent(client, f"L{k}")
+        now = client.get("/ui").text
+        assert "open leads" in now and "SLA clocks" in now
+        fair = client.get("/ui/fairness").text
+        assert "Behind their quota share this week" in fair
+        assert "<svg" in fair and "Time to first touch" in fair
+        day = client.get("/ui/fairness", params={"bucket": "day", "periods": "3"})
+        assert day.status_code == 200 and "Behind their quota share this day" in day.text
+
+
+def test_reports_are_listed_and_served_from_the_folder_only(tmp_path):
+    sim = tmp_path / "reports" / "crm"
+    sim.mkdir(parents=True)
+    (sim / "report.html").write_text("<!DOCTYPE html><title>r</title><h1>Simulation: crm</h1>")
+    (sim / "result.json").write_text("{}")
+    (tmp_path / "secret.html").write_text("secret")
+    with console(tmp_path / "l.db", reports_dir=tmp_path / "reports") as client:
+        sign_in(client)
+        listing = client.get("/ui/reports").text
+        assert "/ui/reports/crm/report.html" in listing and "simulation" in listing
+        assert "Simulation: crm" in client.get("/ui/reports/crm/report.html").text
+        assert client.get("/ui/reports/../secret.html").status_code == 404
+        assert client.get("/ui/reports/%2E%2E/secret.html").status_code == 404
+
+
+def test_experiments_page_says_when_there_is_none(tmp_path):
+    with console(tmp_path / "l.db") as client:
+        sign_in(client)
+        assert "No experiment" in client.get("/ui/experiments").text
+
+
+def test_without_a_token_the_local_operator_needs_no_sign_in(tmp_path):
+    with console(tmp_path / "l.db", token=None) as client:
+        page = client.get("/ui")
+        assert page.status_code == 200 and "Signed in" not in page.text
+        csrf = csrf_of(client.get("/ui/reps").text)
+        client.post("/ui/reps/ana/change", data={"available": "false", "csrf": csrf})
+        assert client.app.state.service.router.store.rep_changes()[0]["by"] == "local operator"
