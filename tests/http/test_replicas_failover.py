@@ -1,0 +1,36 @@
+"""Issue 16: two service replicas and a `run` job on one PostgreSQL ledger, one replica killed -9.
+
+The scenario is benchmarks/service/replicas.py's (its docstring has the protocol), shorter: two
+`leadsolver serve` processes on loopback take 200 leads a second for 8 s, round robin, 30%
+urgent, under daily caps the load exceeds; a `leadsolver run` job routes 150 leads of its own
+a third of the way in; replica 0 is killed with SIGKILL halfway, requests it fails are sent
+again to the other, and so are leads it had assigned. Then, from the database: every accepted
+lead decided exactly once, no cap exceeded, every answer a client got is the ledger's first,
+and the leads the dead replica had buffered were decided after its death by the survivor.
+About 15 s.
+"""
+
+import pytest
+
+from benchmarks.service.replicas import CAP_PER_DAY, JOB_LEADS, REPS, Scenario, check_ledger, run_scenario
+from tests.pg_server import pg_schema_url
+
+pytest.importorskip("uvicorn", reason="the service extra is not installed")
+
+
+def test_two_replicas_and_a_job_one_killed_lose_nothing_double_nothing_and_keep_the_caps(tmp_path):
+    with pg_schema_url() as url:
+        scenario = run_scenario(Scenario("postgresql", replicas=2, rate=200.0, duration_s=8.0), url, tmp_path)
+        check = check_ledger(scenario, url)
+    assert scenario.job_returncode == 0 and scenario.killed_at is not None
+    answered = sum(1 for s in scenario.sent if s.answer is not None)
+    assert answered == len(scenario.sent) == 1600  # the balancer found a live replica for every lead
+    assert check.accepted == answered + JOB_LEADS
+    assert (check.lost, check.doubled, check.over_cap, check.answers_differ) == ([], [], [], [])
+    # the caps bound (more leads than seats) and every seat was used, none twice
+    assert check.placed == REPS * CAP_PER_DAY or check.placed > CAP_PER_DAY  # (a run across midnight UTC)
+    # the killed replica held buffered leads, and the survivor decided every one of them
+    assert check.dead_buffered > 0 and check.dead_buffered_decided_after == check.dead_buffered
+    # requests the dead replica failed were retried on the other; leads it had assigned, sent again
+    assert any(s.tries > 1 for s in scenario.sent) and len(scenario.again) > 0
+    assert scenario.settle_s < 10  # within a batch window or so of the end of the load
