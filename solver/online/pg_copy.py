@@ -1,9 +1,10 @@
-"""Moving a SQLite ledger into a PostgreSQL one: every run, lead, event and rotation, as they are.
+"""Moving a SQLite ledger into a PostgreSQL one: every run, lead, event, rotation and rep change, as
+they are.
 
 `copy_sqlite_to_pg` reads the SQLite file read-only (a service may still be
 writing it; the copy is its last commit) and writes the PostgreSQL ledger in
 one transaction holding the ledger's lock: a failure leaves the database as
-it was. Ids are kept (run ids, event seqs; the identity sequences go on after
+it was. Ids are kept (run ids, event and rep change seqs; the identity sequences go on after
 them), leads keep their order of acceptance, times become ``timestamptz`` and
 JSON text ``json``. The target must hold no ledger data yet: a copy never
 merges two ledgers.
@@ -34,11 +35,12 @@ _COLUMNS = {
     "events": ("seq", "lead_id", "at", "kind", "rep_id", "from_rep_id", "policy", "reason", "reason_code",
                "expected_value", "explanation", "run_id", "arm"),
     "rotations": ("pool", "state"),
+    "rep_changes": ("seq", "rep_id", "at", "by", "change"),
 }
-_ORDER = {"runs": "run_id", "leads": "rowid", "events": "seq", "rotations": "pool"}
+_ORDER = {"runs": "run_id", "leads": "rowid", "events": "seq", "rotations": "pool", "rep_changes": "seq"}
 _TIMES = {"started_at", "finished_at", "accepted_at", "decided_at", "sla_due", "touched_at", "released_at",
           "outcome_at", "at"}
-_JSON = {"summary", "record", "explanation", "state"}
+_JSON = {"summary", "record", "explanation", "state", "change"}
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,11 @@ class Copied:
     leads: int
     events: int
     rotations: int
+    rep_changes: int
 
     def summary(self) -> str:
         return (f"{self.leads:,} leads, {self.events:,} events, {self.runs:,} runs, "
-                f"{self.rotations:,} rotations")
+                f"{self.rotations:,} rotations, {self.rep_changes:,} rep changes")
 
 
 def copy_sqlite_to_pg(sqlite_path: str, target: PostgresStore) -> Copied:
@@ -67,7 +70,7 @@ def copy_sqlite_to_pg(sqlite_path: str, target: PostgresStore) -> Copied:
     finally:
         source.close()
     target.load_rows({table: (columns, tables[table]) for table, columns in _COLUMNS.items()})
-    return Copied(*(len(tables[t]) for t in ("runs", "leads", "events", "rotations")))
+    return Copied(*(len(tables[t]) for t in ("runs", "leads", "events", "rotations", "rep_changes")))
 
 
 def _open_source(path: str) -> sqlite3.Connection:

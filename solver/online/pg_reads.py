@@ -22,6 +22,7 @@ from solver.online.pg_schema import answer_of, open_lead_of, shown
 from solver.online.store import (
     EVENT_FIELDS,
     LEAD_FIELDS,
+    REP_CHANGE_FIELDS,
     IntakeCache,
     OpenLead,
     RepLoads,
@@ -179,6 +180,13 @@ class LedgerReads:
         sql = "SELECT * FROM events" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq"
         rows = map(shown, self._rows(sql, tuple(where.values())))
         return [{k: row[k] for k in EVENT_FIELDS} for row in rows]
+
+    @mapped
+    def rep_changes(self, rep_id: str | None = None) -> list[dict[str, Any]]:
+        only = "" if rep_id is None else " WHERE rep_id = %s"
+        rows = self._rows(f"SELECT * FROM rep_changes{only} ORDER BY seq",
+                          () if rep_id is None else (rep_id,))
+        return [{k: row[k] for k in REP_CHANGE_FIELDS} for row in map(shown, rows)]
 
     @mapped
     def leads(self) -> list[dict[str, Any]]:

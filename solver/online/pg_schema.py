@@ -99,6 +99,14 @@ MIGRATIONS: tuple[tuple[int, str, Sequence[str]], ...] = (
     (1, "the ledger's tables: runs, leads, events, rotations", _V1),
     (2, "the experiment arm that decided each lead, on the lead and its events (NULL: none)",
      ("ALTER TABLE leads ADD COLUMN arm text", "ALTER TABLE events ADD COLUMN arm text")),
+    (3, "rep_changes: what an operator changed on a rep from the console, with who and when",
+     ("""CREATE TABLE rep_changes (
+            seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            rep_id text NOT NULL,
+            at timestamptz NOT NULL,
+            by text NOT NULL,                  -- who made the change (the console's user)
+            change json NOT NULL               -- solver.online.rep_changes fields
+        )""", "CREATE INDEX rep_changes_rep ON rep_changes (rep_id, seq)")),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -61,7 +61,7 @@ _CLOSED, _EXPIRED, _QUEUED = LeadStatus.CLOSED.value, LeadStatus.EXPIRED.value, 
 _INSERT_LEAD = ("INSERT INTO leads (lead_id, record, accepted_at, status, effort, run_id) "
                 "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (lead_id) DO NOTHING")
 # The identity columns a copy gives values to (leads.n numbers the leads in the order copied).
-_IDENTITY = {"runs": "run_id", "events": "seq"}
+_IDENTITY = {"runs": "run_id", "events": "seq", "rep_changes": "seq"}
 _INSERT_EVENT = ("INSERT INTO events (lead_id, at, kind, rep_id, from_rep_id, policy, reason, reason_code, "
                  f"expected_value, explanation, run_id, arm) VALUES ({', '.join(['%s'] * 12)})")
 
@@ -345,6 +345,14 @@ class PostgresStore(LedgerReads, NestedTransactions):
             cur.executemany("INSERT INTO rotations (pool, state) VALUES (%s, %s) "
                             "ON CONFLICT (pool) DO UPDATE SET state = EXCLUDED.state",
                             [(pool, Json(dict(state))) for pool, state in pools.items()])
+
+    @mapped
+    def record_rep_change(self, rep_id: str, at: datetime, change: Mapping[str, Any], by: str) -> int:
+        iso(at)
+        with self.transaction():
+            row = self._one("INSERT INTO rep_changes (rep_id, at, by, change) VALUES (%s, %s, %s, %s) "
+                            "RETURNING seq", (rep_id, at, by, Json(dict(sorted(change.items())))))
+        return int(row["seq"]) if row else 0
 
     @mapped
     def load_rows(self, tables: Mapping[str, tuple[Sequence[str], Sequence[Sequence[Any]]]]) -> None:

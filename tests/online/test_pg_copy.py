@@ -35,7 +35,7 @@ def url():
 
 def a_used_ledger(path) -> None:
     """A SQLite ledger with a job run, urgent and batched decisions, a backlog, touches, releases,
-    an outcome and a saved rotation."""
+    an outcome, a saved rotation and a rep change."""
     with SqliteStore(path) as store:
         run_id = store.start_run("job", "flow", T0)
         router = Router(TEAM, Policy(batch={"max_size": 100, "max_wait_s": 0}), store, run_id=run_id)
@@ -46,6 +46,7 @@ def a_used_ledger(path) -> None:
         router.release("B1", T0 + timedelta(minutes=6))
         store.record_outcome("B0", T0 + timedelta(minutes=7), "won", value=900.0)
         store.save_rotation({"all": {"next": "R1", "last": "R0", "credits": {}}})
+        store.record_rep_change("R1", T0 + timedelta(minutes=7), {"capacity": 4}, by="ops")
         store.finish_run(run_id, T0 + timedelta(minutes=8), {"assigned": 5})
 
 
@@ -58,6 +59,7 @@ def test_a_copied_ledger_reads_as_the_original_and_routing_goes_on(tmp_path, url
     with SqliteStore(source, read_only=True) as old, open_store(url) as new:
         assert new.leads() == old.leads() and new.history() == old.history()
         assert new.runs() == old.runs() and new.rotation() == old.rotation()
+        assert new.rep_changes() == old.rep_changes() != []
         assert new.count_waiting() == old.count_waiting() > 0
         # new runs and events are numbered after the copied ones
         run_id = new.start_run("job", "flow", T0 + timedelta(hours=1))

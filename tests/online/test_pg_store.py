@@ -55,7 +55,7 @@ def test_an_older_ledger_is_migrated_at_start_and_keeps_its_leads(url):
     with open_store(url) as store:
         assert [lead.id for lead, _ in store.buffered_leads()] == ["OLD"]
         assert store.leads()[0]["arm"] is None
-    assert versions(url) == [1, 2]
+    assert versions(url) == list(range(1, pg_schema.SCHEMA_VERSION + 1))
 
 
 def test_two_replicas_starting_together_migrate_once(url):
