@@ -47,6 +47,7 @@ button.secondary{background:#fff;color:#0b4f8a}
 .login{max-width:24em;margin:4em auto}.login label{display:block;margin:.8em 0 .2em}
 .login input{width:100%}.login button{margin-top:1em}
 .muted{color:#555}
+.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 figure{margin:1em 0}figcaption{color:#444;font-size:.9em}
 """
 
@@ -126,11 +127,12 @@ def button_form(action: str, label: str, csrf: str, *, secondary: bool = False,
 
 
 def number_form(action: str, name: str, label: str, value: int | None, csrf: str, field_id: str,
-                button: str, fields: Sequence[tuple[str, str]] = ()) -> Safe:
-    """A labelled number input and its button (an empty value lifts a cap)."""
-    hidden = "".join(f"<input type='hidden' name='{esc(k)}' value='{esc(v)}'>" for k, v in fields)
+                button: str, who: str = "") -> Safe:
+    """A labelled number input and its button (an empty value lifts a cap); `who` names the row's
+    rep to screen readers, so that the tenth "Capacity" field is told from the first."""
     shown = "" if value is None else str(value)
-    return Safe(f"<form class='inline' method='post' action='{esc(action)}'>{csrf_field(csrf)}{hidden}"
-                f"<label for='{esc(field_id)}'>{esc(label)}</label>"
+    whose = f"<span class='sr-only'> of {esc(who)}</span>" if who else ""
+    return Safe(f"<form class='inline' method='post' action='{esc(action)}'>{csrf_field(csrf)}"
+                f"<label for='{esc(field_id)}'>{esc(label)}{whose}</label>"
                 f"<input type='number' min='0' id='{esc(field_id)}' name='{esc(name)}' value='{esc(shown)}'>"
-                f"<button type='submit' class='secondary'>{esc(button)}</button></form>")
+                f"<button type='submit' class='secondary'>{esc(button)}{whose}</button></form>")

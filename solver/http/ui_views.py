@@ -127,7 +127,7 @@ def rep_table(router: Router, now: datetime, actions: str | None) -> str:
             "active" if rep.available else "paused", "yes" if on_shift else "no",
             f"{int(loads.count[k])} / {rep.capacity}", int(loads.untouched[k]),
             "none" if cap is None else cap, f"{st.pipeline:,.0f}",
-            Safe(f"<span class='behind'>{_pct(st.ratio)} behind</span>") if st.behind else _pct(st.ratio)]
+            Safe(f"<span class='behind'>{_pct(st.ratio)} (behind)</span>") if st.behind else _pct(st.ratio)]
         if actions is not None:
             row.append(rep_actions(rep, cap, actions, k))
         rows.append(row)
@@ -138,9 +138,10 @@ def rep_actions(rep: Rep, cap: int | None, csrf: str, k: int) -> Safe:
     action = f"/ui/reps/{path_part(rep.id)}/change"
     toggle = (button_form(action, f"Pause {rep.id}", csrf, fields=(("available", "false"),)) if rep.available
               else button_form(action, f"Resume {rep.id}", csrf, fields=(("available", "true"),)))
-    return Safe(toggle + number_form(action, "capacity", "Capacity", rep.capacity, csrf, f"cap{k}",
-                                     "Set capacity")
-                + number_form(action, "cap_per_day", "Daily cap", cap, csrf, f"day{k}", "Set cap"))
+    capacity = number_form(action, "capacity", "Capacity", rep.capacity, csrf, f"cap{k}", "Set capacity",
+                           who=rep.id)
+    daily = number_form(action, "cap_per_day", "Daily cap", cap, csrf, f"day{k}", "Set cap", who=rep.id)
+    return Safe(toggle + capacity + daily)
 
 
 def reps_page(router: Router, now: datetime, csrf: str) -> str:
@@ -187,22 +188,7 @@ def lead_page(router: Router, lead_id: str, csrf: str) -> str | None:
                      + (button_form(f"{base}/reroute", "Re-route to another rep", csrf, secondary=True)
                         if not open_lead.touched else "<span class='muted'>Touched: it stays with its rep."
                         "</span>") + "</p>")
-    explanation = detail.explanation
-    if explanation:
-        parts.append("<h2>Why this rep</h2>")
-        parts.append(f"<p>{esc(explanation.get('why', ''))}</p>")
-        chosen = explanation.get("assigned_to")
-        if chosen:
-            trail = chosen.get("rules")
-            parts.append(f"<p>Rule trail for {esc(chosen['rep_id'])}: "
-                         f"{esc(', '.join(trail)) if trail else 'no routing rule took effect'}.</p>")
-            parts.append(fit_table([chosen], "Chosen rep"))
-        alternatives = explanation.get("alternatives") or []
-        parts.append("<h2>Why not the other reps</h2>")
-        parts.append(fit_table(alternatives, "Best alternatives") if alternatives
-                     else "<p>No other rep could take it.</p>")
-    else:
-        parts.append("<p class='muted'>No explanation was kept for this decision.</p>")
+    parts += explanation_parts(detail.explanation)
     parts.append("<h2>History</h2>")
     parts.append(table(("When", "What", "Rep", "From", "Reason"), [
         (when(e.at), e.kind, e.rep_id or "-", e.from_rep_id or "-", e.reason or "")
@@ -211,6 +197,35 @@ def lead_page(router: Router, lead_id: str, csrf: str) -> str | None:
     outcome = next((e for e in reversed(detail.events) if e.kind in outcomes), None)
     parts.append(f"<p><strong>Outcome:</strong> {esc(outcome.kind) if outcome else 'none recorded yet'}</p>")
     return "".join(parts)
+
+
+def explanation_parts(explanation: dict[str, Any] | None) -> list[str]:
+    """Why the rep (and the rule trail), and why not the others: a batch's explanation, or the
+    urgent fast path's (its chosen rep among the eligible ones; it keeps no alternatives)."""
+    if not explanation:
+        return ["<p class='muted'>No explanation was kept for this decision.</p>"]
+    parts = ["<h2>Why this rep</h2>"]
+    if "path" in explanation:  # the urgent fast path (solver.online.explain.fast_explanation)
+        chosen = explanation.get("chosen")
+        parts.append(f"<p>Decided at once by the {esc(explanation['path'])} among "
+                     f"{explanation.get('eligible_reps', 0)} eligible reps"
+                     + (f": {esc(chosen['rep_id'])} scored {chosen['profit']:,.2f} against a seat price "
+                        f"of {chosen['price']:,.2f}." if chosen else "; none had room.") + "</p>")
+        parts.append("<h2>Why not the other reps</h2><p>The fast path ranks every eligible rep by the same "
+                     "score and takes the best with room; the reason above gives this rep's rank.</p>")
+        return parts
+    parts.append(f"<p>{esc(explanation.get('why', ''))}</p>")
+    chosen = explanation.get("assigned_to")
+    if chosen:
+        trail = chosen.get("rules")
+        parts.append(f"<p>Rule trail for {esc(chosen['rep_id'])}: "
+                     f"{esc(', '.join(trail)) if trail else 'no routing rule took effect'}.</p>")
+        parts.append(fit_table([chosen], "Chosen rep"))
+    alternatives = explanation.get("alternatives") or []
+    parts.append("<h2>Why not the other reps</h2>")
+    parts.append(fit_table(alternatives, "Best alternatives") if alternatives
+                 else "<p>No other rep could take it.</p>")
+    return parts
 
 
 def fit_table(fits: Sequence[dict[str, Any]], caption: str) -> str:

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#8A6D00", "#56B4E9", "#000000")
 WIDTH, HEIGHT = 720, 300
 LEFT, RIGHT, TOP, BOTTOM = 78, 170, 34, 58  # margins: y labels, legend, title, x labels
+MARKED_POINTS = 60  # a line of at most this many points draws each one as a dot
 
 
 @dataclass(frozen=True)
@@ -173,11 +174,14 @@ def time_lines(start: datetime, step: timedelta, series: Mapping[str, Sequence[f
             mid = s
         line = " ".join(f"{x(i):.1f},{frame.y(v):.1f}" for i, v in enumerate(mid) if math.isfinite(v))
         frame.parts.append(f"<polyline points='{line}' fill='none' stroke='{colour}' stroke-width='2'/>")
+        if len(mid) <= MARKED_POINTS:  # few points: each one marked, so a lone value shows too
+            frame.parts += [f"<circle cx='{x(i):.1f}' cy='{frame.y(v):.1f}' r='3' fill='{colour}'/>"
+                            for i, v in enumerate(mid) if math.isfinite(v)]
         frame.legend(name, colour)
     total = step * span
     fmt = ("%d %b %H:%M" if total <= timedelta(days=2) else "%d %b" if total <= timedelta(days=400)
            else "%b %Y")
-    for k in _spread(points, 6):
+    for k in _spread(points, 8):
         frame.x_tick(x(k), (start + step * k).strftime(fmt))
     return frame.svg(title)
 

@@ -202,3 +202,21 @@ def test_without_a_token_the_local_operator_needs_no_sign_in(tmp_path):
         csrf = csrf_of(client.get("/ui/reps").text)
         client.post("/ui/reps/ana/change", data={"available": "false", "csrf": csrf})
         assert client.app.state.service.router.store.rep_changes()[0]["by"] == "local operator"
+
+
+def test_a_batched_lead_shows_why_not_each_alternative(tmp_path):
+    import time
+
+    with console(tmp_path / "l.db") as client:
+        sign_in(client)
+        assert client.post("/v1/leads", json={"id": "N1", "value": 50.0, "territory": "EU"},
+                           headers=AUTH).status_code == 202
+        deadline = time.monotonic() + 10
+        while (detail := client.get("/v1/leads/N1", headers=AUTH).json())["status"] == "pending":
+            assert time.monotonic() < deadline, "the batch timer did not decide the lead"
+            time.sleep(0.02)
+        owner = detail["rep_id"]
+        page = client.get("/ui/leads/N1").text
+        other = {"ana": "ben", "ben": "ana"}[owner]
+        assert "Best alternatives" in page and f"<td>{other}</td>" in page
+        assert f"Rule trail for {owner}" in page
