@@ -50,6 +50,7 @@ from solver.domain.io import csv_text, load_columns, load_leads, load_policy, lo
 from solver.domain.labels import unmatched_values
 from solver.domain.model import Lead
 from solver.domain.policy_checks import check_policy_reps
+from solver.online.experiment import experiment_lines, experiment_runs
 from solver.online.router import Router
 from solver.online.store import LeadStore, StoreError
 from solver.online.stores import open_store
@@ -160,6 +161,7 @@ def history(db_path: str, lead_id: str | None, run_ref: str | None, fmt: str, ou
             return
         events = ledger.history(lead_id)
         leads = [row for row in ledger.leads() if lead_id is None or row["lead_id"] == lead_id]
+        experiments = experiment_runs(ledger)  # starts and stops (issue 15)
     except StoreError as exc:
         raise InputError(str(exc)) from None
     finally:
@@ -167,7 +169,8 @@ def history(db_path: str, lead_id: str | None, run_ref: str | None, fmt: str, ou
     if lead_id is not None and not leads:
         raise InputError(f"lead {lead_id!r} is not in the ledger", file=ledger_name(db_path), field="lead")
     if fmt == "json":
-        text = json.dumps({"leads": leads, "events": events}, indent=2) + "\n"
+        records = [run["summary"] | {"at": run["started_at"]} for run in experiments]
+        text = json.dumps({"leads": leads, "events": events, "experiments": records}, indent=2) + "\n"
     else:
         columns: tuple[str, ...] = ("seq", "at", "lead_id", "kind", "rep_id", "from_rep_id", "policy",
                                     "reason")
@@ -175,6 +178,8 @@ def history(db_path: str, lead_id: str | None, run_ref: str | None, fmt: str, ou
             columns = (*columns[:7], "arm", "reason")
         rows = [tuple("" if e[c] is None else str(e[c]) for c in columns) for e in events]
         text = csv_text(columns, rows) if fmt == "csv" else format_rows(columns, rows) + "\n"
+        if fmt == "table":
+            text += "".join(line + "\n" for line in experiment_lines(experiments))
     emit(text, out_path)
 
 

@@ -102,6 +102,20 @@ def experiment_runs(store: LeadStore, name: str | None = None) -> list[dict[str,
             and (name is None or run["summary"].get("experiment") == name)]
 
 
+def experiment_lines(runs: list[dict[str, Any]]) -> list[str]:
+    """The experiment records (`experiment_runs`) in words, one line each, as `history` prints them."""
+    lines = []
+    for run in runs:
+        s, at = run["summary"], run["started_at"]
+        if "winner" in s:
+            lines.append(f"experiment {s['experiment']!r} stopped {at} by {s['decided_by']}: winner "
+                         f"{s['winner']} ({s['policy']}) routes every lead since")
+        else:
+            lines.append(f"experiment {s['experiment']!r} started {at}: {CONTROL} {s['arms'][CONTROL]} vs "
+                         f"{CHALLENGER} {s['arms'][CHALLENGER]}, by {s['definition']['unit']}")
+    return lines
+
+
 def start_of(store: LeadStore, name: str) -> dict[str, Any] | None:
     """The recorded start of the experiment `name`: its definition and arms' solvers; None if none."""
     for run in experiment_runs(store, name):

@@ -417,8 +417,8 @@ class Router:
                     continue
                 a = with_reason(a, ReasonCode.FROM_BACKLOG.reason(
                     since=item.since.isoformat(timespec="seconds"), cause=a.reason))
-                if arm is not None:
-                    a = dataclasses.replace(a, arm=arm)
+                if a.arm != item.answer.arm:  # a waiting lead keeps the arm of its first decision
+                    a = dataclasses.replace(a, arm=item.answer.arm)
                 # False: another router on the store assigned, closed or expired it meanwhile
                 if store.assign_waiting(a, now, sla_due=due.get(a.lead_id),
                                         explanation=explanations.get(a.lead_id), run_id=self.run_id):

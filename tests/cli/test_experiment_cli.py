@@ -1,0 +1,189 @@
+"""`leadsolver run` with an experiment, `events` for outcomes, `experiment report` and `stop` (issue 15).
+
+End to end on a temporary SQLite ledger: switchback and account randomization
+through the batch job, the report's figures recomputed by hand, promotion of
+the winner, and bad input refused with exit 2.
+"""
+
+import csv
+import json
+from collections import defaultdict
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from solver.cli.main import main
+
+SAMPLE = Path(__file__).resolve().parents[2] / "scenarios" / "sample"
+DAY = datetime.fromisoformat("2026-11-02T09:00:00+00:00")
+
+
+def cli(*argv: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(argv))
+    return result.exit_code, result.stdout if result.exit_code == 0 else result.stderr + result.stdout
+
+
+def policy_file(tmp_path: Path, **experiment) -> Path:
+    section = {"name": "rr-challenge", "challenger": {"solver": "round_robin"}} | experiment
+    path = tmp_path / "policy.yaml"  # the sample's policy, with the section as a JSON flow mapping
+    path.write_text((SAMPLE / "policy.yaml").read_text() + f"experiment: {json.dumps(section)}\n")
+    return path
+
+
+def lead_files(tmp_path: Path, parts: int) -> list[Path]:
+    """The sample's leads cut into `parts` files (one a run)."""
+    rows = list(csv.DictReader((SAMPLE / "leads.csv").open()))
+    files = []
+    for k in range(parts):
+        path = tmp_path / f"leads{k}.csv"
+        with path.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows[k::parts])
+        files.append(path)
+    return files
+
+
+def run(db: Path, policy: Path, leads: Path, now: datetime) -> list[dict]:
+    code, out = cli("run", "--db", str(db), "--reps", str(SAMPLE / "reps.csv"), "--leads", str(leads),
+                    "--policy", str(policy), "--now", now.isoformat(), "--format", "json")
+    assert code == 0, out
+    return json.loads(out)["assignments"]
+
+
+def record_outcomes(tmp_path: Path, db: Path, assignments: list[dict], at: datetime) -> dict[str, str]:
+    """Touch every assigned lead and close it: every third won (value 1,000), the others lost;
+    the last five stay pending."""
+    placed = [a for a in assignments if a["status"] == "assigned"]
+    outcome = {}
+    rows = []
+    for k, a in enumerate(placed[:-5]):
+        outcome[a["lead_id"]] = "won" if k % 3 == 0 else "lost"
+        rows.append((a["lead_id"], "touch", (at + timedelta(minutes=30)).isoformat(), ""))
+        rows.append((a["lead_id"], outcome[a["lead_id"]], (at + timedelta(days=2)).isoformat(),
+                     "1000" if k % 3 == 0 else ""))
+    path = tmp_path / "events.csv"
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(("lead_id", "action", "at", "value"))
+        writer.writerows(rows)
+    code, out = cli("events", "--db", str(db), "--file", str(path))
+    assert code == 0, out
+    return outcome
+
+
+def report(db: Path) -> dict:
+    code, out = cli("experiment", "report", "--db", str(db), "--format", "json")
+    assert code == 0, out
+    return json.loads(out)
+
+
+def test_switchback_through_run_events_report_and_stop(tmp_path):
+    db = tmp_path / "ledger.db"
+    policy = policy_file(tmp_path, unit="switchback", block_hours=1)
+    arms_by_run = []
+    everything = []
+    run_of = {}
+    for k, leads in enumerate(lead_files(tmp_path, 6)):  # one run an hour: each in its own block
+        out = run(db, policy, leads, DAY + timedelta(hours=k))
+        arms_by_run.append({a["arm"] for a in out})
+        everything += out
+        run_of |= {a["lead_id"]: k for a in out}
+    assert all(len(arms) == 1 for arms in arms_by_run)  # the whole team in one arm per block
+    assert set().union(*arms_by_run) == {"control", "challenger"}
+    assert {a["policy"] for a in everything if a["arm"] == "challenger" and a["status"] == "assigned"} == {
+        "round_robin"}
+    outcome = record_outcomes(tmp_path, db, everything, DAY + timedelta(hours=6))
+
+    figures = report(db)
+    arm_of = {a["lead_id"]: a["arm"] for a in everything}
+    for arm in ("control", "challenger"):
+        mine = [lead for lead, o in outcome.items() if arm_of[lead] == arm]
+        won = sum(outcome[lead] == "won" for lead in mine)
+        got = figures["arms"][arm]
+        assert got["leads"] == sum(a["arm"] == arm for a in everything)
+        assert (got["resolved"], got["won"]) == (len(mine), won)
+        assert got["conversion"] == pytest.approx(won / len(mine))
+        assert got["revenue_per_lead"] == pytest.approx(1000 * won / len(mine))
+        assert got["pending"] == got["leads"] - len(mine)  # no outcome: pending, not lost
+        # accepted at 09:00 + k h (run k), touched at 15:30
+        minutes = [30 + 60 * (6 - run_of[lead]) for lead in mine]
+        assert got["first_touch_minutes"]["median"] == pytest.approx(float(np.median(minutes)))
+    d = figures["difference"]
+    assert d["cluster_robust"] and d["clusters"] == 6  # one cluster a block
+    assert d["diff"] == pytest.approx(figures["arms"]["challenger"]["conversion"]
+                                      - figures["arms"]["control"]["conversion"], abs=1e-6)
+    assert figures["sequential"]["looks"] >= 1 and 0 < figures["sequential"]["p_value"] <= 1
+    assert figures["sample_size"]["sequential"] >= figures["sample_size"]["fixed_horizon"]
+
+    code, table = cli("experiment", "report", "--db", str(db))
+    assert code == 0 and "always-valid p" in table and "first touch, median (min)" in table
+    page = tmp_path / "report.html"
+    code, _ = cli("experiment", "report", "--db", str(db), "--format", "html", "--out", str(page))
+    assert code == 0 and "<svg" in page.read_text() and "Cumulative lift" in page.read_text()
+
+    code, out = cli("experiment", "stop", "--db", str(db), "--winner", "challenger", "--by", "ops lead")
+    assert code == 0 and "round_robin" in out, out
+    code, out = cli("experiment", "stop", "--db", str(db), "--winner", "control")
+    assert code == 2 and "already stopped" in out
+    code, out = cli("history", "--db", str(db), "--format", "json")
+    stops = [e for e in json.loads(out)["experiments"] if "winner" in e]
+    assert stops and stops[0]["winner"] == "challenger" and stops[0]["decided_by"] == "ops lead"
+    assert stops[0]["report"]["difference"]["diff"] == pytest.approx(d["diff"])
+    code, out = cli("history", "--db", str(db))
+    assert "winner challenger (round_robin) routes every lead" in out
+
+    new = tmp_path / "new.csv"
+    new.write_text("id,territory,segment,value\nN1,NA-East,SMB,500\nN2,NA-West,SMB,600\n")
+    after = run(db, policy, new, DAY + timedelta(days=3))
+    assert [(a["lead_id"], a.get("arm"), a["policy"]) for a in after if a["lead_id"] in ("N1", "N2")] == [
+        ("N1", None, "round_robin"), ("N2", None, "round_robin")]
+    # leads waiting since the experiment are placed by the winner's policy and keep their arm
+    assert all(a["arm"] == arm_of[a["lead_id"]] and a["policy"] == "round_robin"
+               for a in after if a["lead_id"] not in ("N1", "N2"))
+
+
+def test_account_randomization_through_run_keeps_each_account_in_one_arm(tmp_path):
+    db = tmp_path / "ledger.db"
+    policy = policy_file(tmp_path, unit="account")
+    everything = []
+    for k, leads in enumerate(lead_files(tmp_path, 2)):
+        everything += run(db, policy, leads, DAY + timedelta(days=k))
+    accounts = {r["id"]: r["account_id"] for r in csv.DictReader((SAMPLE / "leads.csv").open())}
+    arms = defaultdict(set)
+    for a in everything:
+        arms[accounts[a["lead_id"]]].add(a["arm"])
+    assert all(len(v) == 1 for v in arms.values()) and {next(iter(v)) for v in arms.values()} == {
+        "control", "challenger"}
+    record_outcomes(tmp_path, db, everything, DAY + timedelta(days=2))
+    figures = report(db)
+    resolved_accounts = {accounts[lead] for lead in accounts
+                         if any(a["lead_id"] == lead and a["status"] == "assigned" for a in everything)}
+    assert figures["difference"]["cluster_robust"]
+    assert figures["difference"]["clusters"] <= len(resolved_accounts)
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (("experiment", "report", "--db", "{tmp}/missing.db"), "no ledger at this path"),
+    (("experiment", "report", "--db", "{tmp}/plain.db"), "records no experiment"),
+    (("experiment", "stop", "--db", "{tmp}/plain.db", "--winner", "control"), "records no experiment"),
+    (("experiment", "stop", "--db", "{tmp}/plain.db", "--winner", "both"), "'both' is not one of"),
+])
+def test_bad_experiment_commands_exit_2_and_write_nothing(tmp_path, argv, message):
+    plain = tmp_path / "plain.db"
+    run(plain, SAMPLE / "policy.yaml", lead_files(tmp_path, 10)[0], DAY)  # a ledger without experiment
+    before = plain.read_bytes()
+    code, out = cli(*(a.replace("{tmp}", str(tmp_path)) for a in argv))
+    assert code == 2 and message in out
+    assert plain.read_bytes() == before
+
+
+def test_a_bad_experiment_section_names_the_policy_file_and_field(tmp_path):
+    policy = policy_file(tmp_path, challenger={"caps": {"per_day": 3}})
+    code, out = cli("run", "--db", str(tmp_path / "l.db"), "--reps", str(SAMPLE / "reps.csv"),
+                    "--leads", str(SAMPLE / "leads.csv"), "--policy", str(policy))
+    assert code == 2 and "policy.yaml" in out and "experiment" in out and "a challenger may change only" in out
+    assert not (tmp_path / "l.db").exists()
