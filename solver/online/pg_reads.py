@@ -28,6 +28,7 @@ from solver.online.store import (
     RepLoads,
     WaitingLead,
     cached_intake,
+    intake_after,
 )
 
 if TYPE_CHECKING:
@@ -154,12 +155,16 @@ class LedgerReads:
         # Every writer holds the ledger's lock while it writes, so events commit in seq order:
         # once a seq is visible, every lower one is committed (or rolled back for good). A
         # rollback of this connection's own writes drops the cache (`PostgresStore._rollback`).
-        top_row = self._one("SELECT COALESCE(MAX(seq), 0) AS top FROM events")
-        top = int(top_row["top"]) if top_row else 0
-        self._intake_cache = cached_intake(self._intake_cache, since, top, lambda after: [
-            (r["rep_id"], r["at"]) for r in self._rows(
-                "SELECT rep_id, at FROM events WHERE seq > %s AND seq <= %s AND kind IN ('assigned', "
-                "'reassigned') AND at >= %s AND rep_id IS NOT NULL ORDER BY seq", (after, top, since))])
+        # The last seq and the assignments after the cached ones, in one round trip:
+        rows = self._rows(
+            "WITH top AS (SELECT COALESCE(MAX(seq), 0) AS top FROM events) "
+            "SELECT top.top, e.rep_id, e.at FROM top LEFT JOIN events e ON e.seq > %s "
+            "AND e.seq <= top.top AND e.kind IN ('assigned', 'reassigned') AND e.at >= %s "
+            "AND e.rep_id IS NOT NULL ORDER BY e.seq",
+            (intake_after(self._intake_cache, since), since))
+        top = int(rows[0]["top"]) if rows else 0
+        self._intake_cache = cached_intake(self._intake_cache, since, top,
+                                           [(r["rep_id"], r["at"]) for r in rows if r["rep_id"] is not None])
         return list(self._intake_cache[2])
 
     @mapped

@@ -31,7 +31,9 @@ if TYPE_CHECKING:
 # The ledger's write lock: pg_advisory_xact_lock(LEDGER_LOCK, hashtext(current_schema())), taken by
 # every writing transaction (and the migrations), so one ledger per schema, as one per SQLite file.
 LEDGER_LOCK = 0x4C454144  # "LEAD"
-LOCK_LEDGER_SQL = "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))"
+LOCK_LEDGER_SQL = f"SELECT pg_advisory_xact_lock({LEDGER_LOCK}, hashtext(current_schema()))"
+# A writing transaction's start in one round trip (no parameters: one simple query, two statements).
+BEGIN_LOCKED_SQL = f"BEGIN; {LOCK_LEDGER_SQL}"
 
 _STATUSES = ", ".join(f"'{s.value}'" for s in LeadStatus)
 _V1 = (
@@ -134,7 +136,7 @@ def check(db: psycopg.Connection[Any], where: str) -> None:
 def upgrade(db: psycopg.Connection[Any], where: str) -> tuple[int | None, int]:
     """Apply the pending migrations in one transaction under the ledger's lock: (from, to) versions."""
     with db.transaction():
-        db.execute(LOCK_LEDGER_SQL, (LEDGER_LOCK,))  # a second replica waits here, then finds it done
+        db.execute(LOCK_LEDGER_SQL)  # a second replica waits here, then finds it done
         if _first(db.execute("SELECT to_regclass('schema_version') IS NULL").fetchone()):
             db.execute("CREATE TABLE schema_version (version integer PRIMARY KEY, "
                        "applied_at timestamptz NOT NULL DEFAULT now(), what text NOT NULL)")

@@ -28,6 +28,7 @@ from solver.online.store import (
     RepLoads,
     WaitingLead,
     cached_intake,
+    intake_after,
     iso,
 )
 
@@ -169,10 +170,12 @@ class LedgerReads:
         # a rollback of this connection's own writes drops the cache (`SqliteStore._rollback`);
         # the last seq first: every event up to it is committed (or this connection's own)
         top = int(self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
-        self._intake_cache = cached_intake(self._intake_cache, since, top, lambda after: [
-            (r[0], datetime.fromisoformat(r[1])) for r in self._db.execute(
-                "SELECT rep_id, at FROM events WHERE seq > ? AND seq <= ? AND kind IN ('assigned', "
-                "'reassigned') AND at >= ? AND rep_id IS NOT NULL ORDER BY seq", (after, top, iso(since)))])
+        rows = self._db.execute(
+            "SELECT rep_id, at FROM events WHERE seq > ? AND seq <= ? AND kind IN ('assigned', "
+            "'reassigned') AND at >= ? AND rep_id IS NOT NULL ORDER BY seq",
+            (intake_after(self._intake_cache, since), top, iso(since)))
+        self._intake_cache = cached_intake(self._intake_cache, since, top,
+                                           [(r[0], datetime.fromisoformat(r[1])) for r in rows])
         return list(self._intake_cache[2])
 
     @mapped

@@ -114,18 +114,22 @@ def sort_accepts(leads: Sequence[Lead], known: set[str],
 IntakeCache = tuple[datetime, int, list[tuple[str, datetime]]]
 
 
+def intake_after(cache: IntakeCache | None, since: datetime) -> int:
+    """The event seq after which a ledger's `intake` reads anew (0: from the start): the cache
+    serves the reads since `since` unless it was read since a later time."""
+    return 0 if cache is None or since < cache[0] else cache[1]
+
+
 def cached_intake(cache: IntakeCache | None, since: datetime, top: int,
-                  newer: Callable[[int], Iterable[tuple[str, datetime]]]) -> IntakeCache:
+                  newer: Iterable[tuple[str, datetime]]) -> IntakeCache:
     """`LeadStore.intake` of a ledger whose audit trail is append-only and committed in seq order
     (writers hold its write lock): the assignments kept from the last read (`cache`) still at or
-    after `since`, plus those `newer(after_seq)` reads (seq in (after_seq, top], at >= since).
+    after `since`, plus the `newer` ones read (seq in (`intake_after`, top], at >= since).
 
     The caps read the intake on every decision; this reads only the events written since.
     """
-    if cache is None or since < cache[0]:
-        cache = (since, 0, [])
-    kept = [item for item in cache[2] if item[1] >= since]
-    kept += newer(cache[1])
+    kept = [] if cache is None or since < cache[0] else [item for item in cache[2] if item[1] >= since]
+    kept += newer
     return since, top, kept
 
 
