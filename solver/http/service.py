@@ -158,7 +158,9 @@ class Service:
             try:
                 flushed: list[Assignment] = []
                 # An idle tick would hold the lock for a thread hand-off for nothing.
-                if self.router.pending or self.router.backlog:
+                # (counts, not listings: a listing of thousands of waiting leads, every tick, on the
+                # event loop, stalled every request)
+                if self.router.pending or self.router.store.count_waiting():
                     flushed = await self.gate.call_in_thread(lambda router: router.tick(reprice=False))
                 await self._start_repricing()
                 if time.monotonic() - last_stale >= self.stale_interval_s:
