@@ -241,20 +241,24 @@ def run_scenario(scenario: Scenario, db: str, folder: Path) -> Scenario:
             job = run_job(folder, db)
             return True
 
+        watch = open_store(db, read_only=True)  # one reader for the kill's checks: no reconnects
+        checked = [0.0]
+
         def kill_first(alive: list[bool]) -> bool:
-            # when it holds buffered leads (it would not, just after a micro-batch took them all)
+            # when it holds buffered leads (it would not, just after a micro-batch took them all);
+            # looked at every 20 ms at most, as the load's schedule must not wait for the reads
+            if time.monotonic() - checked[0] < 0.02:
+                return False
+            checked[0] = time.monotonic()
             mine = {s.lead_id for s in scenario.sent if s.replica == 0}
-            with open_store(db, read_only=True) as ledger:
-                if not mine & {lead.id for lead, _ in ledger.buffered_leads()}:
-                    return False
+            if not mine & {lead.id for lead, _ in watch.buffered_leads()}:
+                return False
             servers[0].send_signal(signal.SIGKILL)
             servers[0].wait()
             scenario.killed_at = dt.datetime.now(dt.UTC)
             # what it had accepted and not decided: buffered in the ledger now that it is dead
             # (its transaction in progress, if any, was rolled back with its connection)
-            with open_store(db, read_only=True) as ledger:
-                buffered = {lead.id for lead, _ in ledger.buffered_leads()}
-            scenario.dead_buffered = sorted(buffered & mine)
+            scenario.dead_buffered = sorted({lead.id for lead, _ in watch.buffered_leads()} & mine)
             # the balancer's health check notices a moment later: requests sent to the dead
             # replica meanwhile fail and are retried on the next one
             asyncio.get_running_loop().call_later(DETECT_S, alive.__setitem__, 0, False)
@@ -265,7 +269,10 @@ def run_scenario(scenario: Scenario, db: str, folder: Path) -> Scenario:
             actions.append((1 / 3, start_job))
         if scenario.kill:
             actions.append((1 / 2, kill_first))
-        asyncio.run(drive(scenario, ports, bodies, actions))
+        try:
+            asyncio.run(drive(scenario, ports, bodies, actions))
+        finally:
+            watch.close()
         if scenario.kill:  # clients retrying leads the dead replica had answered, on a survivor
             again = [k for k, s in enumerate(scenario.sent)
                      if s.replica == 0 and s.answer and s.answer["status"] == "assigned"][-RETRIED_AGAIN:]
