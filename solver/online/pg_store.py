@@ -110,9 +110,8 @@ class PostgresStore(LedgerReads, NestedTransactions):
         self.read_only = read_only
         self._depth = 0
         self._intake_cache = None
-        db = pg_open.connect(url, read_only=read_only, timeout_s=timeout_s, synchronous=synchronous)
-        db.row_factory = dict_row  # type: ignore[assignment]
-        self._db = db  # type: ignore[assignment]
+        self._synchronous: Literal["FULL", "NORMAL"] = synchronous
+        self._connect()
         try:
             if read_only:
                 pg_schema.check(self._db, self.path)
@@ -125,6 +124,21 @@ class PostgresStore(LedgerReads, NestedTransactions):
             self._db.close()
             raise
 
+    def _connect(self) -> None:
+        db = pg_open.connect(self.url, read_only=self.read_only, timeout_s=self.timeout_s,
+                             synchronous=self._synchronous)
+        db.row_factory = dict_row  # type: ignore[assignment]
+        self._db = db  # type: ignore[assignment]
+
+    def _reconnect_if_lost(self) -> None:
+        """A new connection where the last one was lost (the server restarted, a failover, a
+        network cut): the call that found it lost failed (StoreUnavailable), the next ones work.
+        Only between transactions: one in progress died with its connection."""
+        if not self._depth and (self._db.broken or self._db.closed):
+            self._db.close()
+            self._intake_cache = None
+            self._connect()
+
     @mapped
     def writable(self) -> bool:
         """A real write probe: a run row inserted and rolled back (a savepoint inside a transaction).
@@ -132,7 +146,11 @@ class PostgresStore(LedgerReads, NestedTransactions):
         A read-only server (a standby, a read-only user) or a lost connection is
         not writable; another writer holding the ledger's lock is (busy, not broken).
         """
-        if self.read_only or self._db.closed:
+        if self.read_only:
+            return False
+        try:
+            self._reconnect_if_lost()
+        except StoreError:
             return False
         probe = ("INSERT INTO runs (run_id, kind, policy, started_at) OVERRIDING SYSTEM VALUE "
                  "VALUES (-pg_backend_pid(), 'probe', 'probe', now())")
@@ -156,6 +174,7 @@ class PostgresStore(LedgerReads, NestedTransactions):
         self.close()
 
     def _begin(self) -> None:
+        self._reconnect_if_lost()
         try:
             self._db.execute("BEGIN" if self.read_only else pg_schema.BEGIN_LOCKED_SQL)
         except DriverError as exc:

@@ -5,6 +5,7 @@ routers on separate connections that never exceed a capacity or decide a lead tw
 """
 
 import threading
+import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -165,3 +166,19 @@ def test_routers_on_separate_connections_never_exceed_capacity_nor_decide_a_lead
             first = store.decision(lead_id)
             assert all((a.rep_id, a.status) == (first.rep_id, first.status) for a in given
                        if a.status == "assigned"), (lead_id, given, first)
+
+
+def test_a_lost_connection_fails_one_call_and_the_next_ones_reconnect(url):
+    """A database restart or failover cuts the connection: the service must not need a restart."""
+    import psycopg
+
+    name = f"cut-{uuid.uuid4().hex[:8]}"
+    with open_store(f"{url}&application_name={name}") as store:
+        store.accept(Lead(id="L1", value=1.0), T0)
+        with psycopg.connect(url, autocommit=True) as admin:  # this store's connection only
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                          (name,))
+        with pytest.raises(StoreUnavailable, match="lost the ledger database"):
+            store.accept(Lead(id="L2", value=1.0), T0)
+        assert store.writable() is True  # the readiness probe reconnects
+        assert store.accept(Lead(id="L2", value=1.0), T0) and store.known(["L1", "L2"]) == {"L1", "L2"}
