@@ -53,8 +53,11 @@ def marginal_cost(
     """
     if weight == 0:
         return np.zeros(np.broadcast(load, target).shape)
+    change = weight * unit * added * (2.0 * (load - target) + added)
+    if target.size and target.min() > 0:  # the usual case: no masking (the urgent path calls it per lead)
+        return change / target
     with np.errstate(divide="ignore", invalid="ignore"):
-        cost = weight * unit * added * (2.0 * (load - target) + added) / target
+        cost = change / target
     return np.where(target > 0, cost, 0.0)
 
 
