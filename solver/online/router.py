@@ -40,6 +40,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from solver.compile.caps import CapRoom
 from solver.compile.scoring import RepTable
 from solver.decode.batch import check_solver_fits
 from solver.decode.reasons import ReasonCode
@@ -356,11 +357,13 @@ class Router:
         (control first) against what the arms before it left (`solver.online.experiment`).
         """
         store = self.store
-        available = self.team.calendar.available(now)  # the same reps on shift for every arm
+        team_now = batch.table_now(self.team, store, now)  # the control's team: the router's own
+        available = team_now[0].available  # the same reps on shift for every arm
         retry = self.schedule.due(store.count_waiting(), available)
-        backlog = self.schedule.turns(store, batch.table_now(self.team, store, now)[0]) if retry else []
+        backlog = self.schedule.turns(store, team_now[0]) if retry else []
         if self.arms is None or self.policy.experiment is None:
-            out = self._solve_arm(leads, backlog, now, reprice, self.team, self.pricing, self.policy, None)
+            out = self._solve_arm(leads, backlog, now, reprice, self.team, self.pricing, self.policy, None,
+                                  team_now)
         else:
             experiment = self.policy.experiment
             accepted = {lead.id: at for lead, at in store.buffered_leads()}
@@ -369,9 +372,9 @@ class Router:
                 mine = [lead for lead in leads
                         if arm_of(experiment, lead, accepted.get(lead.id, now)) == arm.name]
                 waiting = [w for w in backlog if self._arm_name(w) == arm.name]
-                if mine or waiting:
+                if mine or waiting:  # an arm after the first sees the loads and caps the first left
                     out += self._solve_arm(mine, waiting, now, reprice, arm.team, arm.pricing, arm.policy,
-                                           arm.name)
+                                           arm.name, team_now if arm.team is self.team and not out else None)
         if retry:
             self.schedule.tried(now, available)
         if any(status_of(a).in_backlog for a in out):
@@ -380,11 +383,13 @@ class Router:
         return out
 
     def _solve_arm(self, leads: list[Lead], backlog: list[WaitingLead], now: datetime, reprice: bool,
-                   team: Team, pricing: SeatPricing, policy: Policy, arm: str | None) -> list[Assignment]:
+                   team: Team, pricing: SeatPricing, policy: Policy, arm: str | None,
+                   team_now: tuple[RepTable, CapRoom | None, np.ndarray] | None = None) -> list[Assignment]:
         """Solve `leads` and `backlog` with one policy (an experiment's `arm`, or the router's own)
-        against the store's loads and caps now; record the decisions (tagged with the arm)."""
+        against the store's loads and caps now (`team_now`: `batch.table_now` already read for this
+        team, with nothing written since); record the decisions (tagged with the arm)."""
         store = self.store
-        table, room, free = batch.table_now(team, store, now)
+        table, room, free = team_now if team_now is not None else batch.table_now(team, store, now)
         compiled = batch.compile_batch(team, policy, table, room, leads + [w.lead for w in backlog])
         n_new = len(leads)
         # the prices learn from unpriced rows; retries are no new data
