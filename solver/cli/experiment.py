@@ -11,11 +11,17 @@ from __future__ import annotations
 import getpass
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import click
 
-from solver.cli.common import emit, input_errors_exit_2, out_option
+from solver.cli.common import (
+    LEDGER_HELP,
+    check_ledger_exists,
+    emit,
+    input_errors_exit_2,
+    ledger_name,
+    out_option,
+)
 from solver.domain.errors import InputError
 from solver.domain.experiment import ARMS
 from solver.online.experiment import record_stop
@@ -24,8 +30,8 @@ from solver.online.stores import open_store
 from solver.report.experiment import experiment_html, experiment_table
 from solver.report.experiment_report import NoExperiment, experiment_report
 
-db_option = click.option("--db", "db_path", required=True, type=click.Path(dir_okay=False),
-                         help="The ledger file the experiment's leads were routed into.")
+db_option = click.option("--db", "db_path", required=True, metavar="LEDGER",
+                         help=f"The ledger the experiment's leads were routed into: {LEDGER_HELP}.")
 name_option = click.option("--name", help="The experiment's name (default: the latest in the ledger).")
 
 
@@ -53,7 +59,7 @@ def report(db_path: str, name: str | None, fmt: str, out_path: str | None) -> No
     try:
         figures = experiment_report(ledger, name)
     except (NoExperiment, StoreError) as exc:
-        raise InputError(str(exc), file=db_path) from None
+        raise InputError(str(exc), file=ledger_name(db_path)) from None
     finally:
         ledger.close()
     if fmt == "json":
@@ -82,7 +88,7 @@ def stop(db_path: str, name: str | None, winner: str, decided_by: str | None) ->
         kept = {key: figures[key] for key in ("arms", "difference", "sequential", "sample_size", "verdict")}
         summary = record_stop(ledger, start, winner, datetime.now(UTC), decided_by or _user(), kept)
     except (NoExperiment, StoreError, ValueError) as exc:
-        raise InputError(str(exc), file=db_path) from None
+        raise InputError(str(exc), file=ledger_name(db_path)) from None
     finally:
         ledger.close()
     click.echo(f"stopped experiment {summary['experiment']!r}: {winner} ({summary['policy']}) routes "
@@ -90,8 +96,7 @@ def stop(db_path: str, name: str | None, winner: str, decided_by: str | None) ->
 
 
 def _open(db_path: str, *, read_only: bool) -> LeadStore:
-    if not Path(db_path).is_file():
-        raise InputError("no ledger at this path", file=db_path)
+    check_ledger_exists(db_path)
     try:
         return open_store(db_path, read_only=read_only)
     except StoreError as exc:
