@@ -26,8 +26,9 @@ Protocol
   another process.
 
 Run as a script it measures urgent-lead latency on SQLite (one replica) and
-PostgreSQL (one replica, then two with the job and the kill) in the same run
-and appends a row per scenario to `results/REPLICAS.md`;
+PostgreSQL (one replica; two; two with the job and the kill) in the same run
+and appends a row per scenario to `results/REPLICAS.md` (the JSON rows go to
+stdout);
 tests/http/test_replicas_failover.py runs the PostgreSQL failover scenario,
 shorter, in CI.
 """
@@ -356,7 +357,8 @@ def main(argv: list[str] | None = None) -> int:
 
     admin = psycopg.connect(args.pg, autocommit=True)
     rows = []
-    for backend, replicas, chaos in (("sqlite", 1, False), ("postgresql", 1, False), ("postgresql", 2, True)):
+    for backend, replicas, chaos in (("sqlite", 1, False), ("postgresql", 1, False), ("postgresql", 2, False),
+                                     ("postgresql", 2, True)):
         scenario = Scenario(backend, replicas, args.rate, args.duration, kill=chaos, job=chaos)
         with tempfile.TemporaryDirectory() as tmp:
             if backend == "sqlite":
@@ -379,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
                "answers_differ": len(check.answers_differ), "dead_buffered": check.dead_buffered,
                "dead_buffered_decided_after": check.dead_buffered_decided_after,
                "retried": sum(1 for s in scenario.sent if s.tries > 1),
+               "retried_after": dict(Counter(s.error.split(":")[0] for s in scenario.sent if s.tries > 1)),
                "settle_s": round(scenario.settle_s, 2),
                "load_avg_1m_before": round(load, 2)}
         print(json.dumps(row), flush=True)
