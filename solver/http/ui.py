@@ -30,7 +30,14 @@ from solver.domain.ids import normalize_id
 from solver.http.service import Service
 from solver.http.ui_auth import COOKIE, SESSION_SECONDS, Session, Sessions, clean_name
 from solver.http.ui_html import CSS, esc, link, page, path_part, table
-from solver.http.ui_views import describe_change, fairness_page, lead_page, now_page, reps_page
+from solver.http.ui_views import (
+    PastPeriods,
+    describe_change,
+    fairness_page,
+    lead_page,
+    now_page,
+    reps_page,
+)
 from solver.online.ledger_stats import Bucket
 from solver.online.rep_changes import apply_changes, check_change
 from solver.online.router import Router
@@ -54,6 +61,7 @@ def ui_router(service: Service, token: str | None, reports_dir: Path | None = No
     """The console's routes (mounted by `solver.http.app.create_app`)."""
     sessions = Sessions(token)
     gate = service.gate
+    past_periods = PastPeriods()
     router = APIRouter(prefix="/ui", include_in_schema=False)
 
     def respond(body: str, status: int = 200) -> HTMLResponse:
@@ -223,7 +231,7 @@ def ui_router(service: Service, token: str | None, reports_dir: Path | None = No
         except ValueError:
             periods = 8
         return await gated_page(request, "Fairness and speed", "fairness",
-                                lambda r, _: fairness_page(r, clock(), bucket, periods))
+                                lambda r, _: fairness_page(r, clock(), bucket, periods, past_periods))
 
     @router.get("/experiments")
     async def experiments(request: Request) -> Response:

@@ -236,38 +236,85 @@ def fit_table(fits: Sequence[dict[str, Any]], caption: str) -> str:
          f.get("why_not", "chosen")) for f in fits], numeric=(1, 2, 4), caption=caption)
 
 
-def fairness_page(router: Router, now: datetime, bucket: Bucket, periods: int) -> str:
+@dataclass(frozen=True)
+class PeriodSummary:
+    """One period's team figures (what the fairness page draws over time)."""
+
+    leads: int
+    pipeline: float
+    touched: int
+    touch_minutes: float
+    breaches: int
+    behind: int | None  # reps behind their quota share (None: no lead in the period)
+
+    @property
+    def mean_minutes(self) -> float:
+        return self.touch_minutes / self.touched if self.touched else float("nan")
+
+
+def summarize(reps: Sequence[Rep], rows: Sequence[RepPeriod]) -> PeriodSummary:
+    return PeriodSummary(sum(r.leads for r in rows), sum(r.pipeline for r in rows),
+                         sum(r.touched for r in rows), sum(r.touch_minutes for r in rows),
+                         sum(r.breaches for r in rows),
+                         sum(s.behind for s in standings(reps, rows).values()) if rows else None)
+
+
+class PastPeriods:
+    """Completed periods' summaries, kept up to `ttl` (a minute): a completed period changes only by
+    late touches and SLA clocks running out, so the fairness page reads the ledger for the current
+    period alone and for the past at most once a minute, instead of every lead of eight weeks on
+    every request. Kept per team (a rep change starts afresh)."""
+
+    def __init__(self, ttl: timedelta = timedelta(minutes=1)) -> None:
+        self.ttl = ttl
+        self._kept: dict[tuple[Bucket, str], tuple[datetime, PeriodSummary]] = {}
+        self._team: object = None
+
+    def get(self, router: Router, bucket: Bucket, starts: Sequence[datetime],
+            now: datetime) -> tuple[list[PeriodSummary], datetime]:
+        """Summaries of the periods starting at `starts` (all complete), and when the oldest was read."""
+        if self._team is not router.team:
+            self._kept, self._team = {}, router.team
+        step = timedelta(days=7 if bucket == "week" else 1)
+        stale = [t for t in starts if (entry := self._kept.get((bucket, t.date().isoformat()))) is None
+                 or now - entry[0] > self.ttl]
+        if stale:
+            rows = rep_periods(router.store, min(stale), max(stale) + step, bucket, now)
+            by_period: dict[str, list[RepPeriod]] = {}
+            for row in rows:
+                by_period.setdefault(row.period, []).append(row)
+            for t in stale:
+                label = t.date().isoformat()
+                self._kept[(bucket, label)] = (now, summarize(router.reps, by_period.get(label, [])))
+        kept = [self._kept[(bucket, t.date().isoformat())] for t in starts]
+        return [summary for _, summary in kept], min((at for at, _ in kept), default=now)
+
+
+def fairness_page(router: Router, now: datetime, bucket: Bucket, periods: int, past: PastPeriods) -> str:
     """Pipeline per rep against quota share, time to first touch and SLA breaches, by day or week."""
     step = timedelta(days=7 if bucket == "week" else 1)
-    first = period_start(now, bucket) - step * (periods - 1)
-    rows = rep_periods(router.store, first, now + timedelta(seconds=1), bucket, now)
-    labels = [(first + step * k).date().isoformat() for k in range(periods)]
-    by_period: dict[str, list[RepPeriod]] = {label: [] for label in labels}
-    for row in rows:
-        by_period.setdefault(row.period, []).append(row)
+    current = period_start(now, bucket)
+    starts = [current - step * (periods - 1 - k) for k in range(periods)]
+    history, as_of = past.get(router, bucket, starts[:-1], now)
     reps = router.reps
-    minutes = []
-    breaches = []
-    behind_counts = []
-    for label in labels:
-        group = by_period[label]
-        touched = sum(r.touched for r in group)
-        minutes.append(sum(r.touch_minutes for r in group) / touched if touched else float("nan"))
-        breaches.append(float(sum(r.breaches for r in group)))
-        st = standings(reps, group)
-        behind_counts.append(float(sum(s.behind for s in st.values())) if group else float("nan"))
+    rows = rep_periods(router.store, current, now + timedelta(seconds=1), bucket, now)
+    summaries = [*history, summarize(reps, rows)]
+    labels = [t.date().isoformat() for t in starts]
+    minutes = [p.mean_minutes for p in summaries]
+    breaches = [float(p.breaches) for p in summaries]
+    behind_counts = [float("nan") if p.behind is None else float(p.behind) for p in summaries]
     unit = "week starting" if bucket == "week" else "day"
     charts = [
-        (svg.time_lines(first, step, {"mean minutes": minutes}, "Time to first touch",
+        (svg.time_lines(starts[0], step, {"mean minutes": minutes}, "Time to first touch",
                         "minutes from decision to first touch", low=0),
          f"Mean over the leads touched, per {bucket} (UTC) of the decision."),
-        (svg.time_lines(first, step, {"breaches": breaches}, "SLA breaches", "leads", low=0),
+        (svg.time_lines(starts[0], step, {"breaches": breaches}, "SLA breaches", "leads", low=0),
          f"Leads touched after their SLA or still untouched past it, per {bucket} of the decision."),
-        (svg.time_lines(first, step, {"reps behind": behind_counts}, "Reps behind their quota share",
+        (svg.time_lines(starts[0], step, {"reps behind": behind_counts}, "Reps behind their quota share",
                         "reps", low=0),
          f"Reps whose share of the {bucket}'s pipeline is under {BEHIND:.0%} of their quota share."),
     ]
-    this = standings(reps, by_period[labels[-1]])
+    this = standings(reps, rows)
     order = sorted(reps, key=lambda r: (this[r.id].ratio if this[r.id].ratio == this[r.id].ratio else 9e9))
     behind = [r for r in order if this[r.id].behind]
     parts = ["<form method='get' action='/ui/fairness'><label for='bucket'>Group by</label> "
@@ -284,12 +331,14 @@ def fairness_page(router: Router, now: datetime, bucket: Bucket, periods: int) -
          else _pct(this[r.id].ratio)) for r in order], numeric=(1, 2, 3, 4),
         caption=f"Every rep, the furthest behind first ({unit} {labels[-1]})"))
     parts.append("<h2>Over time</h2>")
+    if periods > 1:
+        parts.append(f"<p class='muted'>Past {bucket}s as of {as_of:%H:%M:%S} UTC (read again each minute); "
+                     f"this {bucket} as of now.</p>")
     parts += [f"<figure>{body}<figcaption>{esc(caption)}</figcaption></figure>" for body, caption in charts]
     parts.append("<h2>By period</h2>")
     parts.append(table((unit.capitalize(), "Leads", "Pipeline", "Mean minutes to first touch", "SLA breaches",
                         "Reps behind"), [
-        (label, sum(r.leads for r in by_period[label]), f"{sum(r.pipeline for r in by_period[label]):,.0f}",
-         "-" if minutes[k] != minutes[k] else f"{minutes[k]:.1f}", int(breaches[k]),
-         "-" if behind_counts[k] != behind_counts[k] else int(behind_counts[k]))
-        for k, label in enumerate(labels)], numeric=(1, 2, 3, 4, 5)))
+        (label, p.leads, f"{p.pipeline:,.0f}", "-" if p.touched == 0 else f"{p.mean_minutes:.1f}", p.breaches,
+         "-" if p.behind is None else p.behind)
+        for label, p in zip(labels, summaries, strict=True)], numeric=(1, 2, 3, 4, 5)))
     return "".join(parts)

@@ -17,6 +17,7 @@ import numpy as np
 
 from solver.decode.result import Assignment
 from solver.domain.model import Lead
+from solver.online.ledger_stats import period_start
 from solver.online.lifecycle import LeadStatus, decision_status
 from solver.online.sqlite_schema import answer_of, mapped, open_lead_of
 from solver.online.store import (
@@ -187,40 +188,48 @@ class LedgerReads:
     @mapped
     def rep_periods(self, since: datetime, until: datetime, bucket: str,
                     now: datetime) -> list[dict[str, Any]]:
-        # One grouped pass over the leads decided in the range (index leads_decided): no per-lead
-        # Python. A week starts on Monday: 'weekday 0' is the next Sunday (or the day itself).
-        period = "date(decided_at)" if bucket == "day" else "date(decided_at, 'weekday 0', '-6 days')"
-        rows = self._db.execute(f"""
-            SELECT {period} AS period, rep_id, COUNT(*) AS leads,
-                   TOTAL(json_extract(record, '$.value')) AS pipeline,
-                   COUNT(touched_at) AS touched,
-                   TOTAL((julianday(touched_at) - julianday(decided_at)) * 1440.0) AS touch_minutes,
-                   SUM(sla_due IS NOT NULL AND ((touched_at IS NOT NULL AND touched_at > sla_due)
-                                                OR (touched_at IS NULL AND sla_due < ?))) AS breaches
-            FROM leads WHERE decided_at >= ? AND decided_at < ? AND rep_id IS NOT NULL
-            GROUP BY period, rep_id""", (iso(now), iso(since), iso(until)))
-        return [dict(r) for r in rows]
-
-    @mapped
-    def status_counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for status, queue, n in self._db.execute(
-                "SELECT status, queue, COUNT(*) FROM leads GROUP BY status, queue"):
-            counts[status] = counts.get(status, 0) + n
-            if queue:
-                counts[f"queue:{queue}"] = counts.get(f"queue:{queue}", 0) + n
-        return counts
+        # One query per period over the covering index leads_period, grouped by rep alone: no
+        # record is read, no per-lead Python, and each sort holds at most one row per rep (one
+        # GROUP BY period, rep over eight weeks sorted 8,000 groups: three times slower).
+        step = timedelta(days=7 if bucket == "week" else 1)
+        start, out = period_start(since, "week" if bucket == "week" else "day"), []
+        while start < until:
+            low, high = max(start, since), min(start + step, until)
+            rows = self._db.execute("""
+                SELECT rep_id, COUNT(*) AS leads, TOTAL(value) AS pipeline, COUNT(touched_at) AS touched,
+                       TOTAL(touch_minutes) AS touch_minutes,
+                       SUM(sla_due IS NOT NULL AND ((touched_at IS NOT NULL AND touched_at > sla_due)
+                                                    OR (touched_at IS NULL AND sla_due < ?))) AS breaches
+                FROM leads INDEXED BY leads_period
+                WHERE rep_id IS NOT NULL AND decided_at >= ? AND decided_at < ? GROUP BY rep_id""",
+                                    (iso(now), iso(low), iso(high)))
+            period = start.date().isoformat()
+            out += [{"period": period, **dict(r)} for r in rows]
+            start += step
+        return out
 
     @mapped
     def sla_clocks(self, now: datetime, within: timedelta, limit: int) -> tuple[int, list[dict[str, Any]]]:
-        open_untouched = "status = ? AND touched_at IS NULL AND sla_due IS NOT NULL"
-        overdue = self._db.execute(f"SELECT COUNT(*) FROM leads WHERE {open_untouched} AND sla_due <= ?",
-                                   (ASSIGNED, iso(now))).fetchone()[0]
+        # The status as a literal: the partial index leads_sla_open holds exactly these leads.
+        open_untouched = (f"leads INDEXED BY leads_sla_open WHERE status = '{ASSIGNED}' "
+                          "AND touched_at IS NULL AND sla_due IS NOT NULL")
+        overdue = self._db.execute(f"SELECT COUNT(*) FROM {open_untouched} AND sla_due <= ?",
+                                   (iso(now),)).fetchone()[0]
         rows = self._db.execute(
-            f"SELECT lead_id, rep_id, sla_due FROM leads WHERE {open_untouched} AND sla_due > ? "
-            "AND sla_due <= ? ORDER BY sla_due, lead_id LIMIT ?",
-            (ASSIGNED, iso(now), iso(now + within), limit))
+            f"SELECT lead_id, rep_id, sla_due FROM {open_untouched} AND sla_due > ? "
+            "AND sla_due <= ? ORDER BY sla_due, lead_id LIMIT ?", (iso(now), iso(now + within), limit))
         return int(overdue), [dict(r) for r in rows]
+
+    @mapped
+    def status_counts(self) -> dict[str, int]:
+        # One count per status off the index leads_by_status (closed leads, the most, are counted
+        # there without reading a row); the named queues' few leads grouped by queue.
+        counts = {status.value: int(self._db.execute("SELECT COUNT(*) FROM leads WHERE status = ?",
+                                                     (status.value,)).fetchone()[0]) for status in LeadStatus}
+        for queue, n in self._db.execute("SELECT queue, COUNT(*) FROM leads WHERE status = ? GROUP BY queue",
+                                         (QUEUED,)):
+            counts[f"queue:{queue}"] = n
+        return {status: n for status, n in counts.items() if n}
 
     @mapped
     def rep_changes(self, rep_id: str | None = None) -> list[dict[str, Any]]:

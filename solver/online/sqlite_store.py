@@ -57,8 +57,8 @@ from solver.online.store import (
 _CLOSED, _EXPIRED, _QUEUED = LeadStatus.CLOSED.value, LeadStatus.EXPIRED.value, LeadStatus.QUEUED.value
 
 
-_INSERT_LEAD = ("INSERT OR IGNORE INTO leads (lead_id, record, accepted_at, status, effort, run_id) "
-                "VALUES (?, ?, ?, ?, ?, ?)")
+_INSERT_LEAD = ("INSERT OR IGNORE INTO leads (lead_id, record, accepted_at, status, effort, run_id, value) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)")
 _INSERT_EVENT = ("INSERT INTO events (lead_id, at, kind, rep_id, from_rep_id, policy, reason, reason_code, "
                  "expected_value, explanation, run_id, arm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
@@ -219,7 +219,7 @@ class SqliteStore(LedgerReads, NestedTransactions):
         status = LeadStatus.BUFFERED if buffered else LeadStatus.RECEIVED
         with self.transaction():
             cur = self._db.execute(_INSERT_LEAD, (lead.id, lead.model_dump_json(), iso(at), status.value,
-                                                  lead.effort, run_id))
+                                                  lead.effort, run_id, lead.value))
             if cur.rowcount == 0:
                 return Accepted.RETRY if self.record(lead.id) == lead else Accepted.CHANGED
             self._event(lead.id, at, "accepted", run_id=run_id)
@@ -232,7 +232,7 @@ class SqliteStore(LedgerReads, NestedTransactions):
             # one statement per table for the whole file (a job accepts 50,000 leads at once)
             when, buffered = iso(at), LeadStatus.BUFFERED.value
             self._db.executemany(_INSERT_LEAD, [(lead.id, lead.model_dump_json(), when, buffered, lead.effort,
-                                                 run_id) for lead in first.values()])
+                                                 run_id, lead.value) for lead in first.values()])
             self._db.executemany(_INSERT_EVENT, [self._event_row(lead_id, at, "accepted", run_id=run_id)
                                                  for lead_id in first])
         return out
@@ -322,7 +322,13 @@ class SqliteStore(LedgerReads, NestedTransactions):
 
     @mapped
     def touch(self, lead_id: str, at: datetime) -> bool:
-        return self._mark(lead_id, at, "touched_at = ?", "touched_at IS NULL", "touched", ASSIGNED)
+        with self.transaction():
+            touched = self._mark(lead_id, at, "touched_at = ?", "touched_at IS NULL", "touched", ASSIGNED)
+            if touched:  # minutes to first touch, once, for the console's grouped sums
+                self._db.execute("UPDATE leads SET touch_minutes = "
+                                 "(julianday(touched_at) - julianday(decided_at)) * 1440.0 WHERE lead_id = ?",
+                                 (lead_id,))
+        return touched
 
     @mapped
     def release(self, lead_id: str, at: datetime) -> bool:

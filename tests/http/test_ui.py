@@ -220,3 +220,32 @@ def test_a_batched_lead_shows_why_not_each_alternative(tmp_path):
         other = {"ana": "ben", "ben": "ana"}[owner]
         assert "Best alternatives" in page and f"<td>{other}</td>" in page
         assert f"Rule trail for {owner}" in page
+
+
+def test_past_periods_are_read_again_after_a_minute_or_a_team_change():
+    from datetime import UTC, datetime, timedelta
+
+    from solver.decode.result import Assignment
+    from solver.domain.model import Lead
+    from solver.http.ui_views import PastPeriods
+    from solver.online.memory_store import MemoryStore
+
+    store = MemoryStore()
+    router = Router(TEAM, POLICY, store)
+    now = datetime(2026, 3, 11, 12, 0, tzinfo=UTC)  # a Wednesday
+    last_week = [datetime(2026, 3, 2, tzinfo=UTC)]
+
+    def add(lead_id: str) -> None:
+        store.accept(Lead(id=lead_id, value=10.0), last_week[0])
+        store.decide([Assignment(lead_id, "ana", "assigned", "r", 1.0, "flow")], last_week[0] + timedelta(hours=1))
+
+    past = PastPeriods()
+    add("P1")
+    assert past.get(router, "week", last_week, now)[0][0].leads == 1
+    add("P2")  # a late write into a past week
+    summaries, as_of = past.get(router, "week", last_week, now + timedelta(seconds=30))
+    assert summaries[0].leads == 1 and as_of == now  # kept for a minute
+    assert past.get(router, "week", last_week, now + timedelta(seconds=61))[0][0].leads == 2
+    add("P3")
+    router.update_reps(TEAM)  # a rep change: a new team, read afresh
+    assert past.get(router, "week", last_week, now + timedelta(seconds=62))[0][0].leads == 3

@@ -170,9 +170,12 @@ def test_intake_read_again_sees_another_connections_commits_and_forgets_a_rolled
 def test_a_version_4_ledger_gains_the_rep_changes_table_and_keeps_its_leads(tmp_path):
     path = tmp_path / "l.db"
     with SqliteStore(path) as store:
-        store.accept(Lead(id="L1", value=1.0), T0)
+        store.accept(Lead(id="L1", value=7.5), T0)
         store.decide([Assignment("L1", "R1", "assigned", "r", 1.0, "flow")], T0)
-    with sqlite3.connect(path) as db:
+    with sqlite3.connect(path) as db:  # back to version 4: no rep_changes, no value column
+        for index in ("leads_period", "leads_sla_open"):
+            db.execute(f"DROP INDEX {index}")
+        db.execute("ALTER TABLE leads DROP COLUMN value")
         db.execute("DROP TABLE rep_changes")
         db.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
     with pytest.raises(StoreUnavailable, match="schema version 4"):
@@ -183,3 +186,4 @@ def test_a_version_4_ledger_gains_the_rep_changes_table_and_keeps_its_leads(tmp_
         assert [r["change"] for r in store.rep_changes()] == [{"available": False}]
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("5",)
+        assert db.execute("SELECT value FROM leads").fetchall() == [(7.5,)]  # copied from the record
