@@ -2,10 +2,11 @@
 
 The router keeps no copy of what a store holds: it asks the store which leads
 are buffered, open or waiting, what a lead was answered and how loaded each
-rep is. Two stores implement `LeadStore`: `MemoryStore` (the simulator's hot
-path: dicts and incrementally kept numpy loads, nothing on disk) and
-`SqliteStore` (a durable ledger file). A further backend is one module that
-passes tests/online/test_store_contract.py.
+rep is. Three stores implement `LeadStore`: `MemoryStore` (the simulator's hot
+path: dicts and incrementally kept numpy loads, nothing on disk), `SqliteStore`
+(a durable ledger file) and `PostgresStore` (a ledger in a database that several
+service replicas and the job share; `solver.online.pg_store`). A further backend
+is a module that passes tests/online/test_store_contract.py.
 
 Writes. Each write method is atomic; `transaction()` groups several into one
 (all or nothing, nested uses join the outer one). A first decision's lifecycle

@@ -1,6 +1,7 @@
 """The `LeadStore` contract: one suite, run over every store.
 
-A further backend (PostgreSQL) is one module plus one entry in the `store` fixture (conftest.py).
+It runs over the memory, SQLite and PostgreSQL stores (the `store` fixture, conftest.py); a further
+backend is one module plus one entry there.
 """
 
 from dataclasses import replace
