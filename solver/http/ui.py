@@ -15,7 +15,6 @@ reports (simulation and benchmark HTML) found in the folder given to serve.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +41,8 @@ from solver.online.ledger_stats import Bucket
 from solver.online.rep_changes import apply_changes, check_change
 from solver.online.router import Router
 from solver.online.store import RepChangeLog, atomic
+from solver.report.experiment import arm_rows, lift_chart, summary_lines
+from solver.report.experiment_report import NoExperiment, experiment_report
 
 # Pages may use inline SVG and the reports' inline styles; nothing loads from another origin.
 CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
@@ -309,25 +310,19 @@ def reroute(router: Router, lead_id: str, now: datetime) -> str | None:
 
 
 def experiment_body(router: Router) -> str:
-    """The experiment's arms, lift so far and interval (solver.report.experiment), or why there is none."""
+    """The experiment's arms, lift so far and interval (`solver.report.experiment`), or why there is none."""
     try:
-        reports = importlib.import_module("solver.report.experiment_report")
-        render = importlib.import_module("solver.report.experiment")
-    except ImportError:
-        return "<p>No experiment: this version has no experiment reports.</p>"
-    try:
-        report = reports.experiment_report(router.store)
-    except reports.NoExperiment:
-        return ("<p>No experiment: the ledger records none. Start one with "
-                "<code>leadsolver experiment</code>.</p>")
-    lines = "".join(f"<li>{esc(line)}</li>" for line in render.summary_lines(report))
-    rows = render.arm_rows(report)
+        report = experiment_report(router.store)
+    except NoExperiment:
+        return ("<p>No experiment: the ledger records none. A policy with an <code>experiment</code> "
+                "section starts one; <code>leadsolver experiment report</code> reads it too.</p>")
+    lines = "".join(f"<li>{esc(line)}</li>" for line in summary_lines(report))
     differences = [(m, *(f"{d[k]:+.4g}" if isinstance(d[k], float) else "-" for k in ("diff", "low", "high")))
                    for m, d in report["differences"].items()]
-    return (f"<ul>{lines}</ul><h2>Arms</h2>" + table(("", "control", "challenger"), rows)
+    return (f"<ul>{lines}</ul><h2>Arms</h2>" + table(("", "control", "challenger"), arm_rows(report))
             + "<h2>Lift so far (challenger − control, 95% interval)</h2>"
             + table(("Metric", "Difference", "Low", "High"), differences, numeric=(1, 2, 3))
-            + f"<figure>{render.lift_chart(report)}</figure>")
+            + f"<figure>{lift_chart(report)}</figure>")
 
 
 def report_files(reports_dir: Path | None) -> list[Path]:

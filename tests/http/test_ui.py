@@ -249,3 +249,21 @@ def test_past_periods_are_read_again_after_a_minute_or_a_team_change():
     add("P3")
     router.update_reps(TEAM)  # a rep change: a new team, read afresh
     assert past.get(router, "week", last_week, now + timedelta(seconds=62))[0][0].leads == 3
+
+
+def test_the_experiments_page_shows_the_arms_and_the_lift_so_far(tmp_path):
+    team = [Rep(id=f"R{j}", territories=("*",), capacity=100) for j in range(4)]
+    policy = Policy(batch={"max_size": 5, "max_wait_s": 0},
+                    experiment={"name": "rr-vs-flow", "challenger": {"solver": "round_robin"}, "unit": "lead"})
+    ledger = SqliteStore(tmp_path / "l.db", check_same_thread=False)
+    try:
+        app = create_app(Router(team, policy, ledger), TOKEN, tick_interval_s=0.01)
+        with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
+            for k in range(12):
+                client.post("/v1/leads", json={"id": f"X{k}", "value": 100.0 + k, "urgent": True}, headers=AUTH)
+            sign_in(client)
+            page = client.get("/ui/experiments").text
+    finally:
+        ledger.close()
+    assert "No experiment" not in page
+    assert "Arms" in page and "Lift so far" in page and "control" in page and "challenger" in page
