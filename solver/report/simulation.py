@@ -241,8 +241,7 @@ def charts(result: SimulationResult, start: datetime | None = None) -> str:
                   clip(p["expected_revenue"], "expected_revenue")["low"], p["expected_revenue"]["high"])
                  for p in points]
         figures.append((svg.scatter(sweep, "Revenue against fairness, one point per fairness weight",
-                                    "lead-count fairness (Jain index, 1 = even)", "expected revenue ($)",
-                                    x_format=lambda v: f"{v:.2f}"),
+                                    "lead-count fairness (Jain index, 1 = even)", "expected revenue ($)"),
                         f"{_cap(policy_words(result['fairness_sweep']['policy']))} at each fairness weight: "
                         "mean expected revenue (whiskers: 95% interval) against its lead-count fairness."))
     return "\n".join(f"<figure>{body}<figcaption>{html.escape(caption)}</figcaption></figure>"

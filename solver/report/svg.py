@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -64,6 +64,17 @@ def short_number(value: float) -> str:
     return f"{value:.2g}" if magnitude < 1 else f"{value:.3g}"
 
 
+def tick_labels(ticks: Sequence[float]) -> list[str]:
+    """Labels for evenly spaced ticks, as many decimals as their step needs (0.975, 0.98 apart)."""
+    if len(ticks) < 2 or max(abs(t) for t in ticks) >= 1e4:
+        return [short_number(t) for t in ticks]
+    step = abs(ticks[1] - ticks[0]) or 1.0
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    if step * 10**decimals % 1 > 1e-6:  # 2.5 x 10^k steps need one more
+        decimals += 1
+    return [f"{t:,.{decimals}f}" for t in ticks]
+
+
 class _Frame:
     """Maps data to pixels and writes the axes, title and legend."""
 
@@ -80,12 +91,12 @@ class _Frame:
                       f"font-size='13' fill='#111'>{_esc(x_label)}</text>",
                       f"<text transform='translate(16,{TOP + self.plot_height / 2}) rotate(-90)' "
                       f"text-anchor='middle' font-size='13' fill='#111'>{_esc(y_label)}</text>"]
-        for tick in self.y_ticks:
+        for tick, text in zip(self.y_ticks, tick_labels(self.y_ticks), strict=True):
             y = self.y(tick)
             self.parts.append(f"<line x1='{LEFT}' x2='{LEFT + self.plot_width}' y1='{y:.1f}' y2='{y:.1f}' "
                               "stroke='#ddd'/>")
             self.parts.append(f"<text x='{LEFT - 6}' y='{y + 4:.1f}' text-anchor='end' font-size='12' "
-                              f"fill='#222'>{_esc(short_number(tick))}</text>")
+                              f"fill='#222'>{_esc(text)}</text>")
         self.parts.append(f"<line x1='{LEFT}' x2='{LEFT}' y1='{TOP}' y2='{TOP + self.plot_height}' "
                           "stroke='#444'/>")
         self.parts.append(f"<line x1='{LEFT}' x2='{LEFT + self.plot_width}' y1='{TOP + self.plot_height}' "
@@ -194,7 +205,7 @@ def _spread(points: int, count: int) -> list[int]:
 
 
 def scatter(points: Sequence[tuple[str, float, float, float, float]], title: str, x_label: str,
-            y_label: str, x_format: Callable[[float], str] = short_number) -> str:
+            y_label: str) -> str:
     """Labelled points (label, x, y, y_low, y_high) joined in order, each with its y interval;
     labels alternate above and below the points so that neighbours do not overlap."""
     ys = [v for _, _, y, lo, hi in points for v in (y, lo, hi) if math.isfinite(v)]
@@ -206,8 +217,8 @@ def scatter(points: Sequence[tuple[str, float, float, float, float]], title: str
     def px(v: float) -> float:
         return LEFT + frame.plot_width * (v - x0) / ((x1 - x0) or 1)
 
-    for tick in x_ticks:
-        frame.x_tick(px(tick), x_format(tick))
+    for tick, text in zip(x_ticks, tick_labels(x_ticks), strict=True):
+        frame.x_tick(px(tick), text)
     line = " ".join(f"{px(x):.1f},{frame.y(y):.1f}" for _, x, y, _, _ in points)
     frame.parts.append(f"<polyline points='{line}' fill='none' stroke='{PALETTE[1]}' stroke-width='1.5'/>")
     for k, (name, x, y, lo, hi) in enumerate(points):
