@@ -127,7 +127,8 @@ def markdown(report: dict[str, Any]) -> str:
 def html_report(report: dict[str, Any]) -> str:
     """One self-contained HTML file: the markdown's content as tables plus inline PNG plots."""
     rec = report["record"]
-    sections = [("Run", run_table(rec)),
+    summary = "".join(f"<li>{html.escape(line)}</li>" for line in summary_lines(report))
+    sections = [("Summary", f"<ul id='summary'>{summary}</ul>"),
                 ("By policy", _html_table(report["by_policy"], POLICY_COLUMNS + WORST_COLUMNS)
                  + "<p>Medians over every instance and seed hide a policy that is unfair on some: the "
                    "last two columns are the worst run's Jain index and largest share gap (Jain 1 = each "
@@ -142,8 +143,42 @@ def html_report(report: dict[str, Any]) -> str:
                         for title, uri in _figures(report))
     except RuntimeError as exc:  # no matplotlib: the tables still stand
         plots = f"<p>{html.escape(str(exc))}</p>"
-    sections += [("Plots", plots), ("By instance", _html_table(report["by_instance"], INSTANCE_COLUMNS))]
+    sections += [("Plots", plots), ("By instance", _html_table(report["by_instance"], INSTANCE_COLUMNS)),
+                 ("Glossary", html_table(("Column", "Meaning"), GLOSSARY, css_class="glossary")),
+                 ("Run", run_table(rec))]
     return html_page(f"Benchmark: {rec['suite']}", sections)
+
+
+# The headings of the tables above, in words.
+GLOSSARY = (
+    ("placed / ref", "Leads placed over the reference's (1 = as many as the best assignment)."),
+    ("value / ref", "Profit of the assignment over the reference: the LP optimum where it was solved, "
+                    "else a proven optimum or bound (1 = optimal). min and max: over every run."),
+    ("Jain", "Fairness of the leads per rep against quota shares: 1 = every rep got its share."),
+    ("Gini", "Inequality of the leads per unit of quota share: 0 = even."),
+    ("max dev", "The largest gap between a rep's share of leads and its quota share."),
+    ("violations", "Hard rules broken, found by the independent checker (must be 0)."),
+    ("p50 ms, p99 ms", "Solve time, median and 99th percentile over every repeat and seed."),
+    ("leads/s", "Leads assigned per second of solve time."),
+    ("t / Hungarian", "Solve time over the Hungarian method's on the same instance."),
+)
+
+
+def summary_lines(report: dict[str, Any]) -> list[str]:
+    """The headline in words, per policy: how close to the reference, how fair at worst, how fast,
+    and whether any rule was broken."""
+    lines = []
+    for row in report["by_policy"]:
+        value, worst = row.get("value_ratio"), row.get("value_ratio_lo")
+        quality = ("no value ratio" if value is None else
+                   f"{100 * value:.2f}% of the reference value at the median (worst run {100 * worst:.2f}%)")
+        fair = ("" if row.get("jain_lo") is None
+                else f", fairness (Jain) {row['jain_lo']:.3f} on its least fair run")
+        rules = ("no hard rule broken" if not row["violations"]
+                 else f"{row['violations']} hard-rule violations (a bug: the checker found them)")
+        lines.append(f"{row['policy']}: {quality}{fair}; solves in {1000 * row['time_p50_s']:.1f} ms at the "
+                     f"median ({1000 * row['time_p99_s']:.1f} ms p99); {rules}.")
+    return lines
 
 
 # Medians over every instance and seed hide a policy that is unfair on some: the worst run beside them.
