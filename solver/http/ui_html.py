@@ -22,6 +22,7 @@ outline:3px solid #b35900;outline-offset:2px}
 .skip{position:absolute;left:-999px;top:0;background:#fff;padding:.5em}.skip:focus{left:.5em}
 header{background:#123a5e;color:#fff;padding:.6em 1.2em;display:flex;flex-wrap:wrap;gap:1.2em;
 align-items:center}
+header nav{display:flex;flex-wrap:wrap;gap:.9em}
 header a{color:#fff;text-decoration:none;padding:.2em .1em}header a[aria-current=page]{
 border-bottom:3px solid #ffd166}
 header .who{margin-left:auto;font-size:.9em}
