@@ -27,8 +27,8 @@ def test_two_replicas_and_a_job_one_killed_lose_nothing_double_nothing_and_keep_
     assert answered == len(scenario.sent) == 1600  # the balancer found a live replica for every lead
     assert check.accepted == answered + JOB_LEADS
     assert (check.lost, check.doubled, check.over_cap, check.answers_differ) == ([], [], [], [])
-    # the caps bound (more leads than seats) and every seat was used, none twice
-    assert check.placed == REPS * CAP_PER_DAY or check.placed > CAP_PER_DAY  # (a run across midnight UTC)
+    # the caps bound: every seat of the day was taken (more leads than seats), none beyond its cap
+    assert check.placed >= REPS * CAP_PER_DAY
     # the killed replica held buffered leads, and the survivor decided every one of them
     assert check.dead_buffered > 0 and check.dead_buffered_decided_after == check.dead_buffered
     # requests the dead replica failed were retried on the other; leads it had assigned, sent again
