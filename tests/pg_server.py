@@ -35,12 +35,11 @@ def with_search_path(url: str, schema: str) -> str:
 @contextmanager
 def pg_schema_url() -> Iterator[str]:
     """A URL to a fresh, empty schema of the test database, dropped on exit."""
-    admin = admin_connection()
     schema = f"test_{uuid.uuid4().hex[:12]}"
-    admin.execute(f"CREATE SCHEMA {schema}")
+    with admin_connection() as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
     try:
         yield with_search_path(PG_URL, schema)
     finally:
-        # connections still open on it (a killed process's) go first
-        admin.execute(f"DROP SCHEMA {schema} CASCADE")
-        admin.close()
+        with admin_connection() as admin:  # a new one: a test may have cut connections
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
