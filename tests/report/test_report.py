@@ -267,3 +267,13 @@ def test_per_rep_figures_are_consistent(tiny: dict) -> None:
     for p, s, r in zip(pipeline, shares, ratio, strict=True):
         if s > 0 and total > 0 and math.isfinite(r):
             assert r == pytest.approx(p / total / s, rel=0.5, abs=0.2)
+
+
+@pytest.mark.slow
+def test_the_whole_crm_replay_report_at_two_seeds(tmp_path: Path) -> None:
+    """scenarios/crm_replay.yaml as shipped (3 variants, the fairness sweep), 2 seeds: ~2 minutes on 2 cores."""
+    result = simulate_scenario(load_scenario(ROOT / "scenarios" / "crm_replay.yaml"), seeds=2, progress=False)
+    page = Page(simulation_report(result))
+    assert page.headings[0] == "Summary" and len(page.summary) == 3
+    assert len(page.table("Per rep")) == 1 + len(result["per_rep"]["flow"]["rep_ids"])
+    assert out_of_range(page) == []
