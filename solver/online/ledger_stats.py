@@ -5,9 +5,9 @@ the leads decided to the rep, their value (pipeline intake), how many were
 touched and in how many minutes in all, and how many breached their SLA
 (touched after it was due, or untouched past it). `status_counts` counts the
 leads by lifecycle status (and named queue). A store that answers these itself
-with grouped queries (`LedgerStats`: the SQLite ledger) is asked; any other
-store is counted here from `leads()` and `record()` (fine for the memory store's
-few leads; a large PostgreSQL ledger would want its own query).
+with grouped queries (`LedgerStats`: the SQLite and PostgreSQL ledgers) is asked;
+any other store is counted here from `leads()` and `record()` (fine for the
+memory store's few leads).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ before (READ COMMITTED: each statement reads the latest commits).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -185,6 +185,45 @@ class LedgerReads:
         sql = "SELECT * FROM events" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq"
         rows = map(shown, self._rows(sql, tuple(where.values())))
         return [{k: row[k] for k in EVENT_FIELDS} for row in rows]
+
+    # -- the console's grouped figures (`solver.online.ledger_stats.LedgerStats`) ---------------
+
+    @mapped
+    def rep_periods(self, since: datetime, until: datetime, bucket: str,
+                    now: datetime) -> list[dict[str, Any]]:
+        # date_trunc('week') starts on Monday, as `ledger_stats.period_start`; times are UTC
+        rows = self._rows(
+            "SELECT to_char(date_trunc(%s, decided_at), 'YYYY-MM-DD') AS period, rep_id, COUNT(*) AS leads, "
+            "SUM((record->>'value')::double precision) AS pipeline, COUNT(touched_at) AS touched, "
+            "SUM(EXTRACT(EPOCH FROM touched_at - decided_at) / 60) AS touch_minutes, "
+            "COUNT(*) FILTER (WHERE sla_due IS NOT NULL AND ((touched_at IS NOT NULL "
+            "AND touched_at > sla_due) OR (touched_at IS NULL AND sla_due < %s))) AS breaches "
+            "FROM leads WHERE rep_id IS NOT NULL AND decided_at >= %s AND decided_at < %s GROUP BY 1, 2",
+            ("week" if bucket == "week" else "day", now, since, until))
+        return [{"period": r["period"], "rep_id": r["rep_id"], "leads": int(r["leads"]),
+                 "pipeline": float(r["pipeline"] or 0.0), "touched": int(r["touched"]),
+                 "touch_minutes": float(r["touch_minutes"] or 0.0), "breaches": int(r["breaches"])}
+                for r in rows]
+
+    @mapped
+    def status_counts(self) -> dict[str, int]:
+        counts = {r["status"]: int(r["n"]) for r in self._rows(
+            "SELECT status, COUNT(*) AS n FROM leads GROUP BY status")}
+        for r in self._rows("SELECT queue, COUNT(*) AS n FROM leads WHERE status = %s GROUP BY queue",
+                            (QUEUED,)):
+            counts[f"queue:{r['queue']}"] = int(r["n"])
+        return counts
+
+    @mapped
+    def sla_clocks(self, now: datetime, within: timedelta, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        # the partial index leads_sla_open holds exactly these leads
+        open_untouched = "status = 'assigned' AND touched_at IS NULL AND sla_due IS NOT NULL"
+        overdue = self._one(f"SELECT COUNT(*) AS n FROM leads WHERE {open_untouched} AND sla_due <= %s",
+                            (now,))
+        rows = self._rows(
+            f"SELECT lead_id, rep_id, sla_due FROM leads WHERE {open_untouched} AND sla_due > %s "
+            "AND sla_due <= %s ORDER BY sla_due, lead_id LIMIT %s", (now, now + within, limit))
+        return int(overdue["n"]) if overdue else 0, [shown(r) for r in rows]
 
     @mapped
     def rep_changes(self, rep_id: str | None = None) -> list[dict[str, Any]]:

@@ -109,6 +109,10 @@ MIGRATIONS: tuple[tuple[int, str, Sequence[str]], ...] = (
             by text NOT NULL,                  -- who made the change (the console's user)
             change json NOT NULL               -- solver.online.rep_changes fields
         )""", "CREATE INDEX rep_changes_rep ON rep_changes (rep_id, seq)")),
+    (4, "indexes for the console's grouped figures: leads by decision time, open untouched leads by SLA",
+     ("CREATE INDEX leads_decided ON leads (decided_at) WHERE rep_id IS NOT NULL",
+      "CREATE INDEX leads_sla_open ON leads (sla_due) "
+      "WHERE status = 'assigned' AND touched_at IS NULL AND sla_due IS NOT NULL")),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

@@ -57,7 +57,8 @@ def test_status_counts(store):
 
 
 def test_the_sqlite_ledger_counts_with_its_own_query(store):
-    assert isinstance(store, LedgerStats) == (type(store).__name__ == "SqliteStore")
+    # (and the PostgreSQL ledger: issue 16)
+    assert isinstance(store, LedgerStats) == (type(store).__name__ in ("SqliteStore", "PostgresStore"))
 
 
 def test_weeks_start_on_monday():
