@@ -14,9 +14,10 @@ Protocol
   A request that fails (connection refused or reset: a dead replica) is sent
   again, with the same lead id, to the next replica, and its answer compared
   with what the ledger recorded first.
-- At a third of the schedule a `leadsolver run` job routes `JOB_LEADS` leads of
-  its own on the same ledger; at half of it (`kill_at`) replica 0 is killed
-  with SIGKILL and the balancer sends everything to the others.
+- At a fifth of the schedule a `leadsolver run` job routes `JOB_LEADS` leads of
+  its own on the same ledger; from half of it, once the job is done, the
+  replica leading the micro-batches is killed with SIGKILL (when it holds
+  buffered leads of its own), and the balancer sends everything to the others.
 - After the schedule the surviving replicas get one batch window and a margin
   to decide what is buffered, then stop (SIGINT). The ledger is then read:
   every lead a replica answered (200, or 202: buffered), and every job lead, must be decided
@@ -92,11 +93,12 @@ class Scenario:
     job: bool = True
     seed: int = 0
     sent: list[Sent] = field(default_factory=list)
+    killed: int | None = None  # the replica killed (the batch leader at the time)
     killed_at: dt.datetime | None = None
     job_returncode: int | None = None
     settle_s: float = 0.0
     again: list[dict] = field(default_factory=list)  # the survivor's answers to leads sent again
-    dead_buffered: list[str] = field(default_factory=list)  # replica 0's leads buffered at its death
+    dead_buffered: list[str] = field(default_factory=list)  # the killed replica's, buffered at its death
 
     def urgent_latency_ms(self) -> dict[str, float]:
         """p50, p99 and max latency of the urgent leads that were answered the first time."""
@@ -119,6 +121,7 @@ class LedgerCheck:
     answers_differ: list[str]  # a lead whose client answer is not the ledger's first one
     dead_buffered: int  # leads the killed replica accepted and had not decided when it died
     dead_buffered_decided_after: int  # ... decided since (by another process: it was dead)
+    dead_buffered_by_a_replica: int  # ... of those, by a service replica (the new batch leader), not the job
 
 
 def write_inputs(folder: Path, job_leads: int) -> None:
@@ -208,6 +211,30 @@ async def drive(scenario: Scenario, ports: list[int], bodies: list[tuple[str, bo
             conn.writer.close()
 
 
+def named(db: str, name: str) -> str:
+    """A PostgreSQL URL whose connections carry `name` (pg_stat_activity.application_name)."""
+    if not db.startswith("postgresql://"):
+        return db
+    return f"{db}{'&' if '?' in db else '?'}application_name={name}"
+
+
+def batch_leader(db: str) -> int | None:
+    """The replica leading the micro-batches (`PostgresStore.lead_batches`), if any; replica 0
+    on a SQLite ledger (every replica flushes there)."""
+    if not db.startswith("postgresql://"):
+        return 0
+    import psycopg
+
+    from solver.online.pg_schema import BATCH_LEADER_LOCK
+
+    with psycopg.connect(db) as conn:
+        row = conn.execute(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = %s "
+            "AND a.application_name LIKE 'replica-%%'", (BATCH_LEADER_LOCK,)).fetchone()
+    return None if row is None else int(row[0].removeprefix("replica-"))
+
+
 async def resend(port: int, bodies: list[bytes]) -> list[dict]:
     """Send leads again, one after the other, to the replica on `port`: its answers."""
     conn = Connection(*await asyncio.open_connection("127.0.0.1", port))
@@ -231,7 +258,8 @@ def run_scenario(scenario: Scenario, db: str, folder: Path) -> Scenario:
         bodies.append((lead["id"], urgent, json.dumps(lead).encode()))
     scenario.sent = [Sent(lead_id, urgent) for lead_id, urgent, _ in bodies]
     ports = [free_port() for _ in range(scenario.replicas)]
-    servers = [serve(folder, db, port) for port in ports]  # together: they race to migrate
+    # together: they race to migrate; each names itself to the database (which one leads)
+    servers = [serve(folder, named(db, f"replica-{k}"), port) for k, port in enumerate(ports)]
     job: subprocess.Popen[bytes] | None = None
     try:
         for server, port in zip(servers, ports, strict=True):
@@ -245,39 +273,44 @@ def run_scenario(scenario: Scenario, db: str, folder: Path) -> Scenario:
         watch = open_store(db, read_only=True)  # one reader for the kill's checks: no reconnects
         checked = [0.0]
 
-        def kill_first(alive: list[bool]) -> bool:
-            # when it holds buffered leads (it would not, just after a micro-batch took them all);
+        def kill_the_leader(alive: list[bool]) -> bool:
+            # the replica that leads the micro-batches (the first, on a ledger without leaders),
+            # when it holds buffered leads of its own (it would not, just after a micro-batch);
             # looked at every 20 ms at most, as the load's schedule must not wait for the reads
-            if time.monotonic() - checked[0] < 0.02:
-                return False
+            if time.monotonic() - checked[0] < 0.02 or (job is not None and job.poll() is None):
+                return False  # (after the job: its run would decide the buffer, the dead one's too)
             checked[0] = time.monotonic()
-            mine = {s.lead_id for s in scenario.sent if s.replica == 0}
+            victim = batch_leader(db)
+            if victim is None:
+                return False
+            mine = {s.lead_id for s in scenario.sent if s.replica == victim}
             if not mine & {lead.id for lead, _ in watch.buffered_leads()}:
                 return False
-            servers[0].send_signal(signal.SIGKILL)
-            servers[0].wait()
-            scenario.killed_at = dt.datetime.now(dt.UTC)
+            servers[victim].send_signal(signal.SIGKILL)
+            servers[victim].wait()
+            scenario.killed, scenario.killed_at = victim, dt.datetime.now(dt.UTC)
             # what it had accepted and not decided: buffered in the ledger now that it is dead
             # (its transaction in progress, if any, was rolled back with its connection)
             scenario.dead_buffered = sorted({lead.id for lead, _ in watch.buffered_leads()} & mine)
             # the balancer's health check notices a moment later: requests sent to the dead
             # replica meanwhile fail and are retried on the next one
-            asyncio.get_running_loop().call_later(DETECT_S, alive.__setitem__, 0, False)
+            asyncio.get_running_loop().call_later(DETECT_S, alive.__setitem__, victim, False)
             return True
 
         actions: list[tuple[float, object]] = []
         if scenario.job:
-            actions.append((1 / 3, start_job))
+            actions.append((1 / 5, start_job))
         if scenario.kill:
-            actions.append((1 / 2, kill_first))
+            actions.append((1 / 2, kill_the_leader))
         try:
             asyncio.run(drive(scenario, ports, bodies, actions))
         finally:
             watch.close()
-        if scenario.kill:  # clients retrying leads the dead replica had answered, on a survivor
-            again = [k for k, s in enumerate(scenario.sent)
-                     if s.replica == 0 and s.answer and s.answer["status"] == "assigned"][-RETRIED_AGAIN:]
-            scenario.again = asyncio.run(resend(ports[1], [bodies[k][2] for k in again]))
+        if scenario.killed is not None:  # clients retrying leads the dead replica had answered
+            again = [k for k, s in enumerate(scenario.sent) if s.replica == scenario.killed
+                     and s.answer and s.answer["status"] == "assigned"][-RETRIED_AGAIN:]
+            survivor = ports[(scenario.killed + 1) % len(ports)]
+            scenario.again = asyncio.run(resend(survivor, [bodies[k][2] for k in again]))
         if job is not None:
             scenario.job_returncode = job.wait(timeout=120)
         # the survivors decide what is buffered within a batch window (and a tick)
@@ -311,12 +344,12 @@ def check_ledger(scenario: Scenario, db: str) -> LedgerCheck:
     lost = sorted(lead_id for lead_id in accepted
                   if lead_id not in rows or rows[lead_id]["status"] == "pending")
     decisions: dict[str, list[str]] = defaultdict(list)
-    first_at: dict[str, dt.datetime] = {}
+    first_run: dict[str, int | None] = {}  # the run of each lead's first decision (None: a replica)
     taken: Counter[tuple[str, str]] = Counter()
     for e in events:
         if e["kind"] in ("assigned", "unassigned"):
             decisions[e["lead_id"]].append(e["kind"])
-            first_at.setdefault(e["lead_id"], dt.datetime.fromisoformat(e["at"]))
+            first_run.setdefault(e["lead_id"], e["run_id"])
         if e["kind"] in ("assigned", "reassigned") and e["rep_id"]:
             taken[(e["rep_id"], e["at"][:10])] += 1  # reps in UTC: the cap's day is the UTC date
     # once: one first decision, then at most one more (placed from the backlog, or expired), and
@@ -340,9 +373,10 @@ def check_ledger(scenario: Scenario, db: str) -> LedgerCheck:
                 first.get("status") == "assigned" and (again["status"], again["rep_id"]) != ("assigned",
                                                                                             first["rep_id"])):
             differ.append(again["lead_id"])
-    return LedgerCheck(len(accepted), sum(taken.values()), lost, doubled, over_cap, differ,
-                       len(scenario.dead_buffered), sum(1 for lead_id in scenario.dead_buffered
-                                                        if lead_id in first_at))
+    dead = scenario.dead_buffered  # undecided when it died: any decision of theirs came after
+    return LedgerCheck(len(accepted), sum(taken.values()), lost, doubled, over_cap, differ, len(dead),
+                       sum(1 for lead_id in dead if lead_id in first_run),
+                       sum(1 for lead_id in dead if lead_id in first_run and first_run[lead_id] is None))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -380,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
                "lost": len(check.lost), "doubled": len(check.doubled), "over_cap": len(check.over_cap),
                "answers_differ": len(check.answers_differ), "dead_buffered": check.dead_buffered,
                "dead_buffered_decided_after": check.dead_buffered_decided_after,
+               "dead_buffered_by_a_replica": check.dead_buffered_by_a_replica,
                "retried": sum(1 for s in scenario.sent if s.tries > 1),
                "retried_after": dict(Counter(s.error.split(":")[0] for s in scenario.sent if s.tries > 1)),
                "settle_s": round(scenario.settle_s, 2),

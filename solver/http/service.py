@@ -28,7 +28,7 @@ from solver.http.metrics import Metrics
 from solver.http.schemas import LeadAnswer, LeadDetail, LeadEvent
 from solver.online.pricing import DualPricer, PricingJob
 from solver.online.router import Router
-from solver.online.store import StoreThreadError
+from solver.online.store import StoreThreadError, leads_batches
 
 log = logging.getLogger("leadsolver.service")
 
@@ -159,8 +159,10 @@ class Service:
                 flushed: list[Assignment] = []
                 # An idle tick would hold the lock for a thread hand-off for nothing.
                 # (counts, not listings: a listing of thousands of waiting leads, every tick, on the
-                # event loop, stalled every request)
-                if self.router.pending or self.router.store.count_waiting():
+                # event loop, stalled every request); on a ledger shared by replicas, the one
+                # elected solves them (any other takes over when it dies)
+                store = self.router.store
+                if (self.router.pending or store.count_waiting()) and leads_batches(store):
                     flushed = await self.gate.call_in_thread(lambda router: router.tick(reprice=False))
                 await self._start_repricing()
                 if time.monotonic() - last_stale >= self.stale_interval_s:

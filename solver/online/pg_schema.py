@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 # every writing transaction (and the migrations), so one ledger per schema, as one per SQLite file.
 LEDGER_LOCK = 0x4C454144  # "LEAD"
 LOCK_LEDGER_SQL = f"SELECT pg_advisory_xact_lock({LEDGER_LOCK}, hashtext(current_schema()))"
+# The micro-batches' leader among the service replicas: a session lock (held while its connection
+# lives), per ledger like the write lock.
+BATCH_LEADER_LOCK = 0x42415443  # "BATC"
+TRY_LEAD_BATCHES_SQL = (f"SELECT pg_try_advisory_lock({BATCH_LEADER_LOCK}, hashtext(current_schema())) "
+                        "AS leading")
 # A writing transaction's start in one round trip (no parameters: one simple query, two statements).
 BEGIN_LOCKED_SQL = f"BEGIN; {LOCK_LEDGER_SQL}"
 

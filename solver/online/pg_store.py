@@ -19,6 +19,12 @@ accepted but not decided are buffered rows that the next micro-batch of any
 replica decides. Locks are waited for up to `timeout_s` (``lock_timeout``),
 then `StoreBusy`.
 
+Batch leadership (`store.BatchLeadership`). Of the service replicas on one
+ledger, the one holding a session advisory lock (`pg_schema.BATCH_LEADER_LOCK`)
+solves the micro-batches; the others answer urgent leads and buffer normal
+ones. Its connection's end (a crash, kill -9) releases the lock, and the next
+replica to tick takes it and decides the buffer, the dead one's leads with it.
+
 Idempotency. A lead id is accepted once (``INSERT ... ON CONFLICT DO
 NOTHING``); a lead's first decision is the one recorded, so a client retrying
 a lead id on another replica gets the first answer.
@@ -129,6 +135,17 @@ class PostgresStore(LedgerReads, NestedTransactions):
                              synchronous=self._synchronous)
         db.row_factory = dict_row  # type: ignore[assignment]
         self._db = db  # type: ignore[assignment]
+        self._leading = False  # a new connection holds no session lock
+
+    @mapped
+    def lead_batches(self) -> bool:
+        """`BatchLeadership`: lead the micro-batches if no other connection does (a session
+        advisory lock, kept until this connection closes: a dead leader's is released with it)."""
+        self._reconnect_if_lost()
+        if not self._leading and not self.read_only:
+            row = self._one(pg_schema.TRY_LEAD_BATCHES_SQL)
+            self._leading = bool(row and row["leading"])
+        return self._leading
 
     def _reconnect_if_lost(self) -> None:
         """A new connection where the last one was lost (the server restarted, a failover, a

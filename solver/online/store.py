@@ -396,6 +396,27 @@ class LeadStore(Protocol):
 
 
 @runtime_checkable
+class BatchLeadership(Protocol):
+    """A store that several service replicas share, which elects one of them to solve the
+    micro-batches (`leads_batches`); the others answer urgent leads and accept normal ones.
+
+    Correctness does not rest on it (every decision commits under the ledger's write lock, and
+    a lead is decided once): it keeps the other replicas from queueing for that lock every tick
+    only to find the buffer taken. A replica that dies gives the role up with its connection.
+    """
+
+    def lead_batches(self) -> bool:
+        """Whether this process leads the micro-batches now (taking the role if it is free)."""
+        ...
+
+
+def leads_batches(store: LeadStore) -> bool:
+    """Whether a router on `store` should solve the micro-batches now: always, unless the store
+    elects one of several processes (`BatchLeadership`) and this one is not it."""
+    return not isinstance(store, BatchLeadership) or store.lead_batches()
+
+
+@runtime_checkable
 class RepChangeLog(Protocol):
     """A store that keeps the console's rep actions (`solver.online.rep_changes`) in its ledger.
 

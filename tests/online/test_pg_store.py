@@ -182,3 +182,18 @@ def test_a_lost_connection_fails_one_call_and_the_next_ones_reconnect(url):
             store.accept(Lead(id="L2", value=1.0), T0)
         assert store.writable() is True  # the readiness probe reconnects
         assert store.accept(Lead(id="L2", value=1.0), T0) and store.known(["L1", "L2"]) == {"L1", "L2"}
+
+
+def test_one_replica_leads_the_batches_and_another_takes_over_when_it_dies(url):
+    first, second = open_store(url), open_store(url)
+    try:
+        assert first.lead_batches() and first.lead_batches()  # kept, not taken twice
+        assert not second.lead_batches()
+        first.close()  # the leader's connection ends (a crash, kill -9)
+        assert second.lead_batches()
+        with open_store(url) as third:
+            assert not third.lead_batches()
+            with open_store(url, read_only=True) as reader:
+                assert not reader.lead_batches()  # a reader never leads
+    finally:
+        second.close()
