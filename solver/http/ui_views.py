@@ -31,6 +31,7 @@ from solver.online.store import RepChangeLog
 from solver.report import svg
 
 SLA_SOON = timedelta(minutes=30)
+RATIO_ROWS = 50  # reps in the fairness page's rep-by-period table (those behind most often)
 # Below this share of its quota share of this week's pipeline a rep is "behind" (the reports' rule).
 BEHIND = 0.9
 
@@ -246,6 +247,7 @@ class PeriodSummary:
     touch_minutes: float
     breaches: int
     behind: int | None  # reps behind their quota share (None: no lead in the period)
+    ratios: dict[str, float]  # per rep: its share of the period's pipeline over its quota share
 
     @property
     def mean_minutes(self) -> float:
@@ -253,10 +255,11 @@ class PeriodSummary:
 
 
 def summarize(reps: Sequence[Rep], rows: Sequence[RepPeriod]) -> PeriodSummary:
+    st = standings(reps, rows)
     return PeriodSummary(sum(r.leads for r in rows), sum(r.pipeline for r in rows),
                          sum(r.touched for r in rows), sum(r.touch_minutes for r in rows),
-                         sum(r.breaches for r in rows),
-                         sum(s.behind for s in standings(reps, rows).values()) if rows else None)
+                         sum(r.breaches for r in rows), sum(s.behind for s in st.values()) if rows else None,
+                         {rep_id: s.ratio for rep_id, s in st.items()} if rows else {})
 
 
 class PastPeriods:
@@ -335,6 +338,8 @@ def fairness_page(router: Router, now: datetime, bucket: Bucket, periods: int, p
         parts.append(f"<p class='muted'>Past {bucket}s as of {as_of:%H:%M:%S} UTC (read again each minute); "
                      f"this {bucket} as of now.</p>")
     parts += [f"<figure>{body}<figcaption>{esc(caption)}</figcaption></figure>" for body, caption in charts]
+    parts.append(f"<h2>Each rep's pipeline against its quota share, {bucket} by {bucket}</h2>")
+    parts.append(ratio_table(reps, labels, summaries, bucket))
     parts.append("<h2>By period</h2>")
     parts.append(table((unit.capitalize(), "Leads", "Pipeline", "Mean minutes to first touch", "SLA breaches",
                         "Reps behind"), [
@@ -342,3 +347,24 @@ def fairness_page(router: Router, now: datetime, bucket: Bucket, periods: int, p
          "-" if p.behind is None else p.behind)
         for label, p in zip(labels, summaries, strict=True)], numeric=(1, 2, 3, 4, 5)))
     return "".join(parts)
+
+
+def ratio_table(reps: Sequence[Rep], labels: Sequence[str], summaries: Sequence[PeriodSummary],
+                bucket: Bucket) -> str:
+    """Per rep and period: its share of the pipeline over its quota share, for the RATIO_ROWS reps
+    behind most often (one behind week after week is at the top)."""
+    behind = {r.id: sum(p.ratios.get(r.id, 1.0) < BEHIND for p in summaries) for r in reps}
+    order = sorted(reps, key=lambda r: (-behind[r.id], r.id))[:RATIO_ROWS]
+
+    def cell(ratio: float | None) -> object:
+        if ratio is None:
+            return "-"
+        return Safe(f"<span class='behind'>{_pct(ratio)}</span>") if ratio < BEHIND else _pct(ratio)
+
+    rows = [(r.id, behind[r.id], *(cell(p.ratios.get(r.id)) for p in summaries)) for r in order]
+    shown = ("every rep" if len(reps) <= RATIO_ROWS
+             else f"the {RATIO_ROWS} reps of {len(reps)} behind most often")
+    return table(("Rep", f"{bucket.capitalize()}s behind", *labels), rows,
+                 numeric=tuple(range(1, 2 + len(labels))),
+                 caption=f"{shown}; 100% = the rep got exactly its quota share of the {bucket}'s pipeline; "
+                         f"under {BEHIND:.0%} (marked) = behind; - = no lead that {bucket}")
