@@ -48,8 +48,12 @@ def upgrade(db_path: str, lock_timeout: float) -> None:
               help="The PostgreSQL ledger to fill (postgresql://...): created if need be, and empty.")
 @input_errors_exit_2
 def copy(source: str, target: str) -> None:
-    """Copy a SQLite ledger (runs, leads, events, rotations) into a new PostgreSQL ledger, ids kept."""
-    path = sqlite_path(source) if "://" not in source or source.startswith("sqlite://") else None
+    """Copy a SQLite ledger (runs, leads, events, rotations, rep changes) into a new PostgreSQL
+    ledger, ids kept."""
+    try:
+        path = sqlite_path(source)
+    except StoreError:  # another scheme
+        path = None
     if path is None:
         raise InputError("--from takes a SQLite ledger (a path or sqlite:///PATH)", field="--from")
     if sqlite_path(target) is not None:
