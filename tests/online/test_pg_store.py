@@ -123,11 +123,12 @@ def test_a_second_writer_waits_for_the_first_then_gives_up_busy(url):
 TEAM = [Rep(id=f"R{k}", capacity=5) for k in range(4)]
 
 
-def test_routers_on_separate_connections_never_exceed_capacity_nor_decide_a_lead_twice(url):
+def test_routers_on_separate_connections_never_exceed_a_cap_nor_decide_a_lead_twice(url):
     """Four routers (one connection each, as four replicas) submit urgent and buffered leads at
-    once, the same ids on several: every lead decided once, the 20 seats never exceeded."""
+    once, the same ids on several: every lead decided once, no rep over its daily cap of 4 (16
+    seats, under the 20 of capacity)."""
     open_store(url).close()
-    policy = Policy(batch={"max_size": 10, "max_wait_s": 0})
+    policy = Policy(batch={"max_size": 10, "max_wait_s": 0}, caps={"default": {"per_day": 4}})
     answers: dict[str, list] = {}
     lock, failures = threading.Lock(), []
 
@@ -161,7 +162,7 @@ def test_routers_on_separate_connections_never_exceed_capacity_nor_decide_a_lead
         assert set(accepted.values()) == {1} and len(accepted) == 40
         assert set(decided) == set(accepted) and set(decided.values()) <= {1, 2}  # waits, then placed once
         placed = Counter(e["rep_id"] for e in events if e["kind"] == "assigned")
-        assert sum(placed.values()) == 20 and max(placed.values()) <= 5  # every seat, none beyond
+        assert sum(placed.values()) == 16 and max(placed.values()) == 4  # every seat, none beyond
         for lead_id, given in answers.items():  # a retry on another replica got the first answer
             first = store.decision(lead_id)
             assert all((a.rep_id, a.status) == (first.rep_id, first.status) for a in given
