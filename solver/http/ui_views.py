@@ -362,8 +362,8 @@ def ratio_table(reps: Sequence[Rep], labels: Sequence[str], summaries: Sequence[
         return Safe(f"<span class='behind'>{_pct(ratio)}</span>") if ratio < BEHIND else _pct(ratio)
 
     rows = [(r.id, behind[r.id], *(cell(p.ratios.get(r.id)) for p in summaries)) for r in order]
-    shown = ("every rep" if len(reps) <= RATIO_ROWS
-             else f"the {RATIO_ROWS} reps of {len(reps)} behind most often")
+    shown = ("Every rep" if len(reps) <= RATIO_ROWS
+             else f"The {RATIO_ROWS} reps of {len(reps)} behind most often")
     return table(("Rep", f"{bucket.capitalize()}s behind", *labels), rows,
                  numeric=tuple(range(1, 2 + len(labels))),
                  caption=f"{shown}; 100% = the rep got exactly its quota share of the {bucket}'s pipeline; "
