@@ -120,12 +120,12 @@ def rep_table(router: Router, now: datetime, actions: str | None) -> str:
         header.append("Actions")
     rows = []
     for k, rep in enumerate(reps):
-        on_shift = Schedule(rep).state(now)[0] if rep.available else False
+        shift = shift_words(rep, now)
         cap = router.policy.caps.for_rep(rep.id).per_day
         st = standing[rep.id]
         row: list[object] = [
             rep.id if not rep.name else f"{rep.id} ({rep.name})",
-            "active" if rep.available else "paused", "yes" if on_shift else "no",
+            "active" if rep.available else "paused", shift,
             f"{int(loads.count[k])} / {rep.capacity}", int(loads.untouched[k]),
             "none" if cap is None else cap, f"{st.pipeline:,.0f}",
             Safe(f"<span class='behind'>{_pct(st.ratio)} (behind)</span>") if st.behind else _pct(st.ratio)]
@@ -133,6 +133,27 @@ def rep_table(router: Router, now: datetime, actions: str | None) -> str:
             row.append(rep_actions(rep, cap, actions, k))
         rows.append(row)
     return table(header, rows, numeric=(3, 4, 5, 6, 7))
+
+
+def shift_words(rep: Rep, now: datetime) -> str:
+    """'yes', 'yes, until 17:30' or 'no, from 09:00' (the rep's local time); 'no' for a paused rep."""
+    if not rep.available:
+        return "no"
+    schedule = Schedule(rep)
+    on, until = schedule.state(now)
+    if schedule.always:
+        return "yes"
+    # Off shift: step over the instants where the answer may change (midnights, shift edges) to
+    # the next start, within a fortnight (a rep on leave longer shows as back after it).
+    while not on and until < now + timedelta(days=14):
+        on_then, after = schedule.state(until)
+        if on_then:
+            break
+        until = after
+    local = until.astimezone(schedule.zone)
+    when_text = local.strftime("%H:%M") if local.date() == now.astimezone(schedule.zone).date() \
+        else local.strftime("%a %H:%M")
+    return f"yes, until {when_text}" if on else f"no, from {when_text}"
 
 
 def rep_actions(rep: Rep, cap: int | None, csrf: str, k: int) -> Safe:
@@ -181,6 +202,13 @@ def lead_page(router: Router, lead_id: str, csrf: str) -> str | None:
     parts = [table(("Lead", "Status", "Rep", "Why", "Expected value", "Policy"), [
         (detail.lead_id, detail.status, detail.rep_id or "-", detail.reason,
          "-" if detail.expected_value is None else f"{detail.expected_value:,.2f}", detail.policy or "-")])]
+    record = router.store.record(lead_id)
+    if record is not None:
+        fields = [("Value", f"{record.value:,.2f}"), ("Territory", record.territory),
+                  ("Segment", record.segment), ("Industry", record.industry), ("Product", record.product),
+                  ("Account", record.account_id), ("Urgent", "yes" if record.urgent else "no")]
+        parts.append(table([name for name, _ in fields], [[value or "-" for _, value in fields]],
+                           caption="The lead as received"))
     open_lead = router.store.open_lead(lead_id)
     if detail.status == "assigned" and open_lead is not None:
         base = f"/ui/leads/{path_part(lead_id)}"

@@ -268,3 +268,18 @@ def test_the_experiments_page_shows_the_arms_and_the_lift_so_far(tmp_path):
         ledger.close()
     assert "No experiment" not in page
     assert "Arms" in page and "Lift so far" in page and "control" in page and "challenger" in page
+
+
+@pytest.mark.parametrize("hour_utc, words", [
+    (6, "no, from 09:00"),  # 07:00 in Paris, before the shift
+    (10, "yes, until 17:30"),
+    (17, "no, from Mon 09:00"),  # 18:00 on a Friday: back on Monday
+])
+def test_shift_words_say_until_when_or_from_when_in_the_reps_time(hour_utc, words):
+    from datetime import UTC, datetime
+
+    from solver.http.ui_views import shift_words
+
+    rep = Rep(id="p", capacity=1, timezone="Europe/Paris", working_hours="09:00-17:30")
+    assert shift_words(rep, datetime(2026, 12, 4, hour_utc, tzinfo=UTC)) == words
+    assert shift_words(rep.model_copy(update={"available": False}), datetime(2026, 12, 4, 10, tzinfo=UTC)) == "no"
