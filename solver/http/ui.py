@@ -69,8 +69,15 @@ def ui_router(service: Service, token: str | None, reports_dir: Path | None = No
         return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
 
     def back(path: str, message: str = "", error: str = "") -> RedirectResponse:
-        query = f"?msg={quote(message)}" if message else f"?err={quote(error)}" if error else ""
+        """303 to `path`, with a signed message (`msg`) or error (`err`) for the page to show."""
+        key, text = ("msg", message) if message else ("err", error)
+        query = f"?{key}={quote(text)}&sig={sessions.sign_note(text)}" if text else ""
         return RedirectResponse(path + query, status_code=303, headers=SECURITY_HEADERS)
+
+    def note(request: Request, key: str) -> str | None:
+        """The page's message or error if this console signed it (a crafted link shows nothing)."""
+        text = request.query_params.get(key)
+        return text if sessions.note_ok(text, request.query_params.get("sig")) else None
 
     def session_of(request: Request) -> Session | None:
         return sessions.read(request.cookies.get(COOKIE))
@@ -84,8 +91,8 @@ def ui_router(service: Service, token: str | None, reports_dir: Path | None = No
     def render(request: Request, session: Session, title: str, body: str, active: str,
                status: int = 200) -> HTMLResponse:
         return respond(page(title, body, active=active, user=None if sessions.open else session.user,
-                            csrf=session.csrf, message=request.query_params.get("msg"),
-                            error=request.query_params.get("err")), status)
+                            csrf=session.csrf, message=note(request, "msg"), error=note(request, "err")),
+                       status)
 
     def signed_in(request: Request) -> Session | Response:
         """A page's session, or the redirect to the login page."""
@@ -121,7 +128,7 @@ def ui_router(service: Service, token: str | None, reports_dir: Path | None = No
     async def login_page(request: Request) -> Response:
         if session_of(request) is not None:
             return back("/ui")
-        error = request.query_params.get("err")
+        error = note(request, "err")
         body = ("<form class='login' method='post' action='/ui/login'>"
                 + (f"<p class='error' role='alert'>{esc(error)}</p>" if error else "")
                 + "<label for='user'>Your name (kept with every change you make)</label>"

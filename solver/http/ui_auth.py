@@ -83,6 +83,16 @@ class Sessions:
     def csrf_ok(self, session: Session, supplied: str | None) -> bool:
         return supplied is not None and hmac.compare_digest(supplied, session.csrf)
 
+    def sign_note(self, text: str) -> str:
+        """A signature for a message a redirect carries in its URL (a flash), so that a crafted link
+        cannot make the console show words it did not write."""
+        return _b64(hmac.new(self._cookie_key, b"note:" + text.encode(), hashlib.sha256).digest())[:22]
+
+    def note_ok(self, text: str | None, signature: str | None) -> bool:
+        if not text or signature is None:
+            return False
+        return hmac.compare_digest(signature, self.sign_note(text))
+
     def _session(self, user: str, expires: int, nonce: str) -> Session:
         csrf = _b64(hmac.new(self._csrf_key, nonce.encode(), hashlib.sha256).digest())
         return Session(user, expires, nonce, csrf)

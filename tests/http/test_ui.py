@@ -283,3 +283,12 @@ def test_shift_words_say_until_when_or_from_when_in_the_reps_time(hour_utc, word
     rep = Rep(id="p", capacity=1, timezone="Europe/Paris", working_hours="09:00-17:30")
     assert shift_words(rep, datetime(2026, 12, 4, hour_utc, tzinfo=UTC)) == words
     assert shift_words(rep.model_copy(update={"available": False}), datetime(2026, 12, 4, 10, tzinfo=UTC)) == "no"
+
+
+def test_a_crafted_link_cannot_put_words_on_a_page(tmp_path):
+    with console(tmp_path / "l.db") as client:
+        sign_in(client)
+        crafted = client.get("/ui", params={"msg": "Your token expired: mail it to evil@example.com"}).text
+        assert "evil@example.com" not in crafted
+        forged = client.get("/ui", params={"err": "Call 555-0100", "sig": "AAAAAAAAAAAAAAAAAAAAAA"}).text
+        assert "555-0100" not in forged
