@@ -61,7 +61,7 @@ from solver.http.service import Service, act_on_lead, lead_detail
 from solver.http.ui import ui_router
 from solver.online.rep_changes import apply_changes
 from solver.online.router import Router
-from solver.online.store import LeadConflict, RepChangeLog, StoreError
+from solver.online.store import LeadConflict, StoreError
 
 log = logging.getLogger("leadsolver.service")
 
@@ -126,18 +126,14 @@ def create_app(
 
 def replay_rep_changes(router: Router) -> None:
     """Put the team as the console's operators left it: the ledger's rep changes over the reps file."""
-    store = router.store
-    if isinstance(store, RepChangeLog) and (changes := store.rep_changes()):
+    if changes := router.store.rep_changes():
         reps, router.policy = apply_changes(router.reps, router.policy, changes)
         router.update_reps(reps)
 
 
 def with_rep_changes(router: Router, reload_reps: Callable[[], Sequence[Rep]]) -> Callable[[], Sequence[Rep]]:
     """`reload_reps` with the ledger's rep changes replayed over what it reads."""
-    store = router.store
-    if not isinstance(store, RepChangeLog):
-        return reload_reps
-    return lambda: apply_changes(reload_reps(), router.policy, store.rep_changes())[0]
+    return lambda: apply_changes(reload_reps(), router.policy, router.store.rep_changes())[0]
 
 
 # `{lead_id:path}` in the routes: an id may hold "/" (percent-encoded or not, the path

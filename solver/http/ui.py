@@ -40,7 +40,7 @@ from solver.http.ui_views import (
 from solver.online.ledger_stats import Bucket
 from solver.online.rep_changes import apply_changes, check_change
 from solver.online.router import Router
-from solver.online.store import RepChangeLog, atomic
+from solver.online.store import atomic
 from solver.report.experiment import arm_rows, lift_chart, summary_lines
 from solver.report.experiment_report import NoExperiment, experiment_report
 
@@ -177,8 +177,6 @@ def ui_router(service: Service, token: str | None, reports_dir: Path | None = No
             change = check_change(_rep_change(form))
         except InputError as exc:
             return back("/ui/reps", error=f"Nothing changed: {exc.message}")
-        if not isinstance(service.router.store, RepChangeLog):
-            return back("/ui/reps", error="Nothing changed: this ledger does not keep rep changes.")
         done = await gate.call_in_thread(lambda r: change_rep_now(r, rep_id, change, session.user, clock()))
         if not done:
             return back("/ui/reps", error=f"Nothing changed: no rep {rep_id!r}.")
@@ -288,7 +286,7 @@ def _rep_change(form: dict[str, str]) -> dict[str, Any]:
 def change_rep_now(router: Router, rep_id: str, change: dict[str, Any], user: str, now: datetime) -> bool:
     """Record the change in the ledger and apply it to the running team, together; False: no such rep."""
     store = router.store
-    if not isinstance(store, RepChangeLog) or rep_id not in {r.id for r in router.reps}:
+    if rep_id not in {r.id for r in router.reps}:
         return False
     with store.transaction():
         store.record_rep_change(rep_id, now, change, by=user)

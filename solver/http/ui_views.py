@@ -27,7 +27,6 @@ from solver.http.ui_html import (
 )
 from solver.online.ledger_stats import Bucket, RepPeriod, period_start, rep_periods, sla_clocks, status_counts
 from solver.online.router import Router
-from solver.online.store import RepChangeLog
 from solver.report import svg
 
 SLA_SOON = timedelta(minutes=30)
@@ -167,18 +166,15 @@ def rep_actions(rep: Rep, cap: int | None, csrf: str, k: int) -> Safe:
 
 
 def reps_page(router: Router, now: datetime, csrf: str) -> str:
-    changes = router.store.rep_changes() if isinstance(router.store, RepChangeLog) else None
+    changes = router.store.rep_changes()
     parts = ["<p>Pausing a rep stops new leads going to it (its open leads stay); resuming lets them "
              "come again. A capacity or daily cap applies from the next lead. Every change is kept in "
              "the ledger with who made it and when. Leave the daily cap empty to lift it.</p>",
              rep_table(router, now, actions=csrf)]
-    if changes is None:
-        parts.append("<p class='warn'>This ledger does not keep rep changes: actions are refused.</p>")
-    else:
-        parts.append("<h2>Changes made here (newest first)</h2>")
-        parts.append(table(("When", "Who", "Rep", "Change"), [
-            (when(c["at"]), c["by"], c["rep_id"], describe_change(c["change"]))
-            for c in reversed(changes[-50:])]) if changes else "<p>No change yet.</p>")
+    parts.append("<h2>Changes made here (newest first)</h2>")
+    parts.append(table(("When", "Who", "Rep", "Change"), [
+        (when(c["at"]), c["by"], c["rep_id"], describe_change(c["change"]))
+        for c in reversed(changes[-50:])]) if changes else "<p>No change yet.</p>")
     return "".join(parts)
 
 

@@ -1,6 +1,6 @@
 """What an operator may change on a rep from the console, and the team those changes make.
 
-A change is a small dict kept in the ledger (`RepChangeLog.record_rep_change`)
+A change is a small dict kept in the ledger (`LeadStore.record_rep_change`)
 with who made it and when: ``{"available": false}`` pauses a rep (no new
 leads; its open leads stay), ``{"available": true}`` resumes it,
 ``{"capacity": 12}`` sets its capacity, ``{"cap_per_day": 5}`` caps its new

@@ -393,6 +393,18 @@ class LeadStore(Protocol):
         reason_code, times."""
         ...
 
+    # -- the team's changes (the console's rep actions, `solver.online.rep_changes`) ----------
+
+    def record_rep_change(self, rep_id: str, at: datetime, change: Mapping[str, Any], by: str) -> int:
+        """Keep a change an operator made to a rep (pause or resume, capacity, a daily cap) with who
+        made it and when; its seq (increasing). Atomic; inside `transaction()` it commits or rolls
+        back with the rest."""
+        ...
+
+    def rep_changes(self, rep_id: str | None = None) -> list[dict[str, Any]]:
+        """Every recorded rep change (or one rep's), oldest first, as `REP_CHANGE_FIELDS` rows."""
+        ...
+
 
 
 @runtime_checkable
@@ -414,26 +426,6 @@ def leads_batches(store: LeadStore) -> bool:
     """Whether a router on `store` should solve the micro-batches now: always, unless the store
     elects one of several processes (`BatchLeadership`) and this one is not it."""
     return not isinstance(store, BatchLeadership) or store.lead_batches()
-
-
-@runtime_checkable
-class RepChangeLog(Protocol):
-    """A store that keeps the console's rep actions (`solver.online.rep_changes`) in its ledger.
-
-    A protocol of its own beside `LeadStore` while not every store has it: the memory and
-    SQLite stores do (tests/online/test_store_contract.py); a store without it serves no rep
-    actions (the console says so). A further store implements these two methods.
-    """
-
-    def record_rep_change(self, rep_id: str, at: datetime, change: Mapping[str, Any], by: str) -> int:
-        """Keep a change an operator made to a rep (pause or resume, capacity, a daily cap) with who
-        made it and when; its seq (increasing). Atomic; inside the store's `transaction()` it
-        commits or rolls back with the rest."""
-        ...
-
-    def rep_changes(self, rep_id: str | None = None) -> list[dict[str, Any]]:
-        """Every recorded rep change (or one rep's), oldest first, as `REP_CHANGE_FIELDS` rows."""
-        ...
 
 
 def atomic(store: LeadStore) -> AbstractContextManager[None]:

@@ -13,7 +13,7 @@ from solver.decode.reasons import ReasonCode
 from solver.decode.result import Assignment
 from solver.domain.model import Lead
 from solver.online.lifecycle import LeadStatus
-from solver.online.store import Accepted, RepChangeLog
+from solver.online.store import Accepted
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -384,14 +384,8 @@ def test_the_arm_of_a_first_decision_is_kept_and_shown_on_every_event(store):
     assert [e["arm"] for e in store.history("L1")] == [None, "control", "control"]
 
 
-def keeps_rep_changes(store) -> None:
-    if not isinstance(store, RepChangeLog):
-        pytest.skip(f"{type(store).__name__} does not keep rep changes yet (RepChangeLog, issue 17)")
-
-
 def test_rep_changes_are_kept_with_who_and_when_in_order(store):
     """The console's rep actions (pause, capacity, a cap) are ledger entries: who, when, what."""
-    keeps_rep_changes(store)
     assert store.rep_changes() == []
     first = store.record_rep_change("R1", at(1), {"available": False}, by="ops@example.com")
     second = store.record_rep_change("R2", at(2), {"capacity": 12, "cap_per_day": None}, by="ana")
@@ -409,7 +403,6 @@ def test_rep_changes_are_kept_with_who_and_when_in_order(store):
 
 
 def test_a_rep_change_rolls_back_with_its_transaction(store):
-    keeps_rep_changes(store)
     store.record_rep_change("R1", at(1), {"available": False}, by="ana")
     with pytest.raises(RuntimeError), store.transaction():
         store.record_rep_change("R1", at(2), {"available": True}, by="ana")
