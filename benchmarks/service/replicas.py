@@ -14,7 +14,7 @@ Protocol
   A request that fails (connection refused or reset: a dead replica) is sent
   again, with the same lead id, to the next replica, and its answer compared
   with what the ledger recorded first.
-- At a fifth of the schedule a `leadsolver run` job routes `JOB_LEADS` leads of
+- A tenth of the way into the schedule a `leadsolver run` job routes `JOB_LEADS` leads of
   its own on the same ledger; from half of it, once the job is done, the
   replica leading the micro-batches is killed with SIGKILL (when it holds
   buffered leads of its own), and the balancer sends everything to the others.
@@ -299,7 +299,7 @@ def run_scenario(scenario: Scenario, db: str, folder: Path) -> Scenario:
 
         actions: list[tuple[float, object]] = []
         if scenario.job:
-            actions.append((1 / 5, start_job))
+            actions.append((1 / 10, start_job))
         if scenario.kill:
             actions.append((1 / 2, kill_the_leader))
         try:

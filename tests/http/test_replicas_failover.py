@@ -3,7 +3,7 @@
 The scenario is benchmarks/service/replicas.py's (its docstring has the protocol), shorter: two
 `leadsolver serve` processes on loopback take 200 leads a second for 10 s, round robin, 30%
 urgent, under daily caps the load exceeds; a `leadsolver run` job routes 150 leads of its own
-a fifth of the way in; the replica leading the micro-batches is killed with SIGKILL from halfway
+a tenth of the way in; the replica leading the micro-batches is killed with SIGKILL from halfway
 (once the job is done and it holds buffered leads), requests it fails are sent again to the
 other, and so are leads it had assigned. Then, from the database: every accepted lead decided exactly once, no cap exceeded, every answer a client
 got is the ledger's first, and the leads the dead replica had buffered were decided after its
