@@ -226,7 +226,7 @@ def lead_page(router: Router, lead_id: str, csrf: str) -> str | None:
 
 def explanation_parts(explanation: dict[str, Any] | None) -> list[str]:
     """Why the rep (and the rule trail), and why not the others: a batch's explanation, or the
-    urgent fast path's (its chosen rep among the eligible ones; it keeps no alternatives)."""
+    urgent fast path's (its chosen rep among the eligible ones, and its best runners-up)."""
     if not explanation:
         return ["<p class='muted'>No explanation was kept for this decision.</p>"]
     parts = ["<h2>Why this rep</h2>"]
@@ -236,8 +236,15 @@ def explanation_parts(explanation: dict[str, Any] | None) -> list[str]:
                      f"{explanation.get('eligible_reps', 0)} eligible reps"
                      + (f": {esc(chosen['rep_id'])} scored {chosen['profit']:,.2f} against a seat price "
                         f"of {chosen['price']:,.2f}." if chosen else "; none had room.") + "</p>")
-        parts.append("<h2>Why not the other reps</h2><p>The fast path ranks every eligible rep by the same "
-                     "score and takes the best with room; the reason above gives this rep's rank.</p>")
+        parts.append("<h2>Why not the other reps</h2>")
+        alternatives = explanation.get("alternatives")
+        if alternatives is None:  # kept before the fast path recorded its runners-up
+            parts.append("<p>The fast path ranks every eligible rep by the same score and takes the best "
+                         "with room; the reason above gives this rep's rank.</p>")
+        elif alternatives:
+            parts.append(fast_fit_table(alternatives))
+        else:
+            parts.append("<p>No other rep could take it.</p>")
         return parts
     parts.append(f"<p>{esc(explanation.get('why', ''))}</p>")
     chosen = explanation.get("assigned_to")
@@ -259,6 +266,16 @@ def fit_table(fits: Sequence[dict[str, Any]], caption: str) -> str:
         (f["rep_id"], f"{f['expected_value']:,.2f}", f"{f['profit']:,.2f}",
          f"{f['load']:g} / {f['target']:g}", f["free_capacity"], ", ".join(f.get("rules") or []) or "-",
          f.get("why_not", "chosen")) for f in fits], numeric=(1, 2, 4), caption=caption)
+
+
+def fast_fit_table(fits: Sequence[dict[str, Any]]) -> str:
+    """The fast path's runners-up: its score is the value after rules less the seat's price and
+    the fairness cost (it keeps no rule trail)."""
+    return table(("Rep", "Expected value", "Score after rules", "Seat price", "Load / fair share",
+                  "Room left", "Why not"), [
+        (f["rep_id"], f"{f['expected_value']:,.2f}", f"{f['profit']:,.2f}", f"{f['price']:,.2f}",
+         f"{f['load']:g} / {f['target']:g}" if "load" in f else "-", f.get("free_capacity", "-"),
+         f["why_not"]) for f in fits], numeric=(1, 2, 3, 5), caption="Best alternatives")
 
 
 @dataclass(frozen=True)

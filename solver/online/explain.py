@@ -19,7 +19,7 @@ from solver.decode.explain import explain_lead
 from solver.decode.reasons import UNASSIGNED_STATUS, Reason, ReasonCode, unassigned_reasons, waiting
 from solver.decode.result import Assignment
 from solver.domain.model import Lead
-from solver.online.fastpath import LeadRow
+from solver.online.fastpath import FairnessTerms, LeadRow, fast_scores
 from solver.policies import Solution
 
 FAST_PATH = "fast_path"  # the `policy` of decisions made by the urgent fast path
@@ -74,14 +74,60 @@ def fast_unassigned_reason(row: LeadRow, available: np.ndarray) -> Reason:
     return ReasonCode.CAPACITY.reason(eligible=int(row.eligible.sum()))
 
 
-def fast_explanation(row: LeadRow, j: int, rep_ids: Sequence[str], prices: np.ndarray) -> dict[str, Any]:
-    """The stored explanation of a fast-path decision (j < 0: no rep)."""
-    return {
+def fast_explanation(row: LeadRow, j: int, rep_ids: Sequence[str], prices: np.ndarray, *,
+                     free: np.ndarray | None = None, effort: int = 1, terms: FairnessTerms | None = None,
+                     defer: bool = False, exclude: int = -1, alternatives: int = 2) -> dict[str, Any]:
+    """The stored explanation of a fast-path decision (j < 0: no rep), with the best
+    `alternatives` other eligible reps by the score the fast path maximised and why each lost
+    (`free`, `effort`, `terms`, `defer` and `exclude` as `choose_rep` took them; without `free`
+    no alternatives). Only durable stores keep explanations, so the in-memory fast path pays
+    nothing for it."""
+    out: dict[str, Any] = {
         "path": "urgent fast path",
         "eligible_reps": int(row.eligible.sum()),
-        "chosen": None if j < 0 else {"rep_id": rep_ids[j], "profit": float(row.profit[j]),
-                                      "price": float(prices[j])},
+        "chosen": None if j < 0 else _fast_fit(row, j, rep_ids, prices, free, terms),
     }
+    if free is None or alternatives <= 0:
+        return out
+    score = fast_scores(row, prices, terms)
+    others = row.eligible.copy()
+    if j >= 0:
+        others[j] = False
+    best = np.flatnonzero(others)
+    # highest score first, ties to the lower rep index (as choose_rep breaks them)
+    best = best[np.argsort(-score[best], kind="stable")[:alternatives]]
+    out["alternatives"] = [_fast_fit(row, k, rep_ids, prices, free, terms)
+                           | {"why_not": _fast_why_not(row, j, k, free, effort, prices, defer, exclude)}
+                           for k in best.tolist()]
+    return out
+
+
+def _fast_fit(row: LeadRow, k: int, rep_ids: Sequence[str], prices: np.ndarray, free: np.ndarray | None,
+              terms: FairnessTerms | None) -> dict[str, Any]:
+    """One rep's figures in a fast-path explanation (the keys of a batch explanation's fits)."""
+    fit: dict[str, Any] = {"rep_id": rep_ids[k], "expected_value": float(row.value[k]),
+                           "profit": float(row.profit[k]), "price": float(prices[k])}
+    if free is not None:
+        fit["free_capacity"] = int(free[k])
+    if terms is not None:
+        fit |= {"load": float(terms.load[k]), "target": round(float(terms.target[k]), 4)}
+    return fit
+
+
+def _fast_why_not(row: LeadRow, j: int, k: int, free: np.ndarray, effort: int, prices: np.ndarray,
+                  defer: bool, exclude: int) -> str:
+    """Why the fast path did not give the lead to eligible rep k (j: the rep it chose, or -1)."""
+    if row.forced >= 0 and row.forced != exclude:
+        return "the lead's account is owned by another rep (owner rule)"
+    if k == exclude:
+        return "the rep it is moving from"
+    if free[k] < effort:
+        return "at capacity (or at a cap)"
+    if defer and row.profit[k] < prices[k]:
+        return f"priced out: worth less here than the seat's price {prices[k]:,.2f}"
+    if j < 0:
+        return "had room but the lead was deferred"
+    return "lower score: value after rules, less the seat's price and the fairness cost"
 
 
 def batch_explanations(problem: Problem, solution: Solution, n_new: int) -> dict[str, dict[str, Any]]:

@@ -183,11 +183,17 @@ def choose_rep(
         candidates[exclude] = False
     if defer and prices is not None:
         candidates &= row.profit >= prices
+    j = int(np.argmax(np.where(candidates, fast_scores(row, prices, fairness_terms), -np.inf)))
+    return j if candidates[j] else UNASSIGNED  # the argmax of all -inf is 0: no candidate
+
+
+def fast_scores(row: LeadRow, prices: np.ndarray | None, fairness_terms: FairnessTerms | None) -> np.ndarray:
+    """float (m,): what `choose_rep` maximises: profit less the seat's price and the marginal
+    fairness cost."""
     score = row.profit if prices is None else row.profit - prices
     if fairness_terms is not None:
         terms = fairness_terms
         # for counts, a typical lead's value, as in Problem.fairness_unit
         unit = terms.unit if terms.unit is not None else (float(row.profit.max()) or 1.0)
         score = score - fairness.marginal_cost(terms.load, terms.target, terms.added, terms.weight, unit)
-    j = int(np.argmax(np.where(candidates, score, -np.inf)))
-    return j if candidates[j] else UNASSIGNED  # the argmax of all -inf is 0: no candidate
+    return score

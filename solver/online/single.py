@@ -46,8 +46,8 @@ def route_urgent(team: Team, pricing: SeatPricing, store: LeadStore, lead: Lead,
         row, capped_free = routed.row, np.where(routed.team_full, 0, capped_free)
     else:
         row = team.scorer.row(lead, available, speed)
-    j = choose_rep(row, lead.effort, capped_free, pricing.prices(),
-                   team.fairness_terms(available, now, loads, store, lead), defer=pricing.defers)
+    fair = team.fairness_terms(available, now, loads, store, lead)
+    j = choose_rep(row, lead.effort, capped_free, pricing.prices(), fair, defer=pricing.defers)
     pricer.observe_one(row.eligible, row.profit)
     if j == UNASSIGNED:
         # deferred, full or off shift now: it waits if a rep's rules admit it at all
@@ -74,7 +74,8 @@ def route_urgent(team: Team, pricing: SeatPricing, store: LeadStore, lead: Lead,
         assignment = dataclasses.replace(assignment, arm=arm)
     explanations = None
     if store.explains:
-        explanations = {lead.id: fast_explanation(row, j, team.ids, pricer.prices)}
+        explanations = {lead.id: fast_explanation(row, j, team.ids, pricer.prices, free=capped_free,
+                                                  effort=lead.effort, terms=fair, defer=pricing.defers)}
     store.decide([assignment], now, sla_due={lead.id: due} if due else None,
                  explanations=explanations, run_id=run_id)
     return assignment
@@ -108,8 +109,8 @@ def reassign_stale(team: Team, pricing: SeatPricing, store: LeadStore, policy: P
             row, free = routed.row, np.where(routed.team_full, 0, free)
         else:
             row = team.scorer.row(item.lead, available, team.speed_now(now, loads))
-        j = choose_rep(row, item.lead.effort, free, pricing.prices(),
-                       team.fairness_terms(available, now, loads, store, item.lead), exclude=old)
+        fair = team.fairness_terms(available, now, loads, store, item.lead)
+        j = choose_rep(row, item.lead.effort, free, pricing.prices(), fair, exclude=old)
         if j == UNASSIGNED:
             store.extend_sla(item.lead.id, team.sla_due(old, now) if old >= 0 else None)
             continue
@@ -118,7 +119,8 @@ def reassign_stale(team: Team, pricing: SeatPricing, store: LeadStore, policy: P
                                               cause=cause)
         assignment = Assignment(item.lead.id, team.ids[j], ASSIGNED, reason, round(float(row.value[j]), 6),
                                 FAST_PATH, reason.code)
-        explanation = fast_explanation(row, j, team.ids, prices) if store.explains else None
+        explanation = (fast_explanation(row, j, team.ids, prices, free=free, effort=item.lead.effort,
+                                        terms=fair, exclude=old) if store.explains else None)
         if store.reassign(assignment, item.rep_id, now, team.sla_due(j, now), explanation, run_id):
             moved.append(assignment)
     return moved

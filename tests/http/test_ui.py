@@ -223,6 +223,16 @@ def test_a_batched_lead_shows_why_not_each_alternative(tmp_path):
         assert f"Rule trail for {owner}" in page
 
 
+def test_an_urgent_lead_shows_why_not_the_runner_up(tmp_path):
+    with console(tmp_path / "l.db") as client:
+        sign_in(client)
+        owner = urgent(client, "U1")["rep_id"]
+        page = client.get("/ui/leads/U1").text
+        other = {"ana": "ben", "ben": "ana"}[owner]
+        assert "Best alternatives" in page and f"<td>{other}</td>" in page
+        assert "lower score" in page
+
+
 def test_past_periods_are_read_again_after_a_minute_or_a_team_change():
     from datetime import UTC, datetime, timedelta
 

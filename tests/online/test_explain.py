@@ -28,3 +28,41 @@ def test_a_batch_is_explained_with_one_count_of_capacity_and_loads(monkeypatch):
     assert len(out) == problem.n
     for lead_id, explanation in out.items():
         assert {k: v for k, v in explanation.items() if k != "batch"} == expected[lead_id]
+
+
+
+def test_the_fast_path_explains_its_runners_up_by_the_score_it_maximised():
+    """Random rows: the runners-up come best score first (the score `choose_rep` maximised), and
+    each one's reason is what kept it out: no room, a price above its worth, or a lower score."""
+    import numpy as np
+
+    from solver.online.explain import fast_explanation
+    from solver.online.fastpath import FairnessTerms, LeadRow, choose_rep, fast_scores
+
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        m = int(rng.integers(2, 9))
+        eligible = rng.random(m) < 0.7
+        value = rng.uniform(1, 100, m)
+        row = LeadRow(eligible, value, np.where(eligible, value, 0.0), -1)
+        prices = rng.uniform(0, 30, m)
+        free = rng.integers(0, 3, m)
+        terms = FairnessTerms(rng.integers(0, 5, m).astype(float), rng.uniform(0.5, 4, m), 1.0)
+        ids = [f"R{k}" for k in range(m)]
+        j = choose_rep(row, 1, free, prices, terms, defer=True)
+        out = fast_explanation(row, j, ids, prices, free=free, terms=terms, defer=True, alternatives=m)
+        score = fast_scores(row, prices, terms)
+        others = [int(k) for k in np.flatnonzero(eligible) if k != j]
+        expected = sorted(others, key=lambda k: (-score[k], k))
+        assert [a["rep_id"] for a in out["alternatives"]] == [ids[k] for k in expected]
+        assert (out["chosen"] is None) == (j < 0)
+        for alt in out["alternatives"]:
+            k = ids.index(alt["rep_id"])
+            if free[k] < 1:
+                assert alt["why_not"].startswith("at capacity")
+            elif row.profit[k] < prices[k]:
+                assert alt["why_not"].startswith("priced out")
+            else:  # room and worth its price: the fast path chose a rep scoring at least as much
+                assert j >= 0 and score[j] >= score[k] and alt["why_not"].startswith("lower score")
+        short = fast_explanation(row, j, ids, prices, free=free, terms=terms, defer=True)
+        assert short["alternatives"] == out["alternatives"][:2]
