@@ -18,6 +18,7 @@ import http.client
 import json
 import os
 import platform
+import re
 import signal
 import socket
 import subprocess
@@ -133,8 +134,12 @@ def main() -> None:
             if time.monotonic() > deadline or server.poll() is not None:
                 raise SystemExit("the server did not start")
             time.sleep(0.2)
-        status, headers, _ = request(port, "POST", "/ui/login", body=urllib.parse.urlencode(
-            {"user": "bench", "token": TOKEN}))
+        # Sign in as a browser does: the login page's pre-session cookie and form token first.
+        _, headers, login_page = request(port, "GET", "/ui/login")
+        csrf = re.search(r"name='csrf' value='([^']+)'", login_page.decode()).group(1)  # type: ignore[union-attr]
+        form = urllib.parse.urlencode({"user": "bench", "token": TOKEN, "csrf": csrf})
+        pre_session = headers["set-cookie"].split(";")[0]
+        status, headers, _ = request(port, "POST", "/ui/login", pre_session, body=form)
         cookie = headers["set-cookie"].split(";")[0]
         pages = {"now": "/ui", "reps": "/ui/reps", "lead": "/ui/leads/L050000",
                  "fairness (8 weeks)": "/ui/fairness", "fairness (14 days)": "/ui/fairness?bucket=day",

@@ -15,6 +15,7 @@ reports (simulation and benchmark HTML) found in the folder given to serve.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,8 +28,17 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from solver.domain.errors import InputError
 from solver.domain.ids import normalize_id
 from solver.http.service import Service
-from solver.http.ui_auth import COOKIE, SESSION_SECONDS, Session, Sessions, clean_name
-from solver.http.ui_html import CSS, esc, link, page, path_part, table
+from solver.http.ui_auth import (
+    COOKIE,
+    LOGIN_COOKIE,
+    LOGIN_SECONDS,
+    SESSION_SECONDS,
+    FailedSignIns,
+    Session,
+    Sessions,
+    clean_name,
+)
+from solver.http.ui_html import CSS, csrf_field, esc, link, page, path_part, table
 from solver.http.ui_views import (
     PastPeriods,
     describe_change,
@@ -61,12 +71,13 @@ def ui_router(service: Service, token: str | None, reports_dir: Path | None = No
               clock: Callable[[], datetime] = utc_now) -> APIRouter:
     """The console's routes (mounted by `solver.http.app.create_app`)."""
     sessions = Sessions(token)
+    failures = FailedSignIns()
     gate = service.gate
     past_periods = PastPeriods()
     router = APIRouter(prefix="/ui", include_in_schema=False)
 
-    def respond(body: str, status: int = 200) -> HTMLResponse:
-        return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
+    def respond(body: str, status: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
+        return HTMLResponse(body, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})})
 
     def back(path: str, message: str = "", error: str = "") -> RedirectResponse:
         """303 to `path`, with a signed message (`msg`) or error (`err`) for the page to show."""
@@ -129,24 +140,44 @@ def ui_router(service: Service, token: str | None, reports_dir: Path | None = No
         if session_of(request) is not None:
             return back("/ui")
         error = note(request, "err")
+        # One nonce per browser while it is good, so two open sign-in tabs both work.
+        nonce = request.cookies.get(LOGIN_COOKIE, "")
+        nonce = nonce if re.fullmatch(r"[A-Za-z0-9_-]{16,64}", nonce) else sessions.login_nonce()
         body = ("<form class='login' method='post' action='/ui/login'>"
                 + (f"<p class='error' role='alert'>{esc(error)}</p>" if error else "")
+                + csrf_field(sessions.login_csrf(nonce))
                 + "<label for='user'>Your name (kept with every change you make)</label>"
                 "<input type='text' id='user' name='user' required autocomplete='username'>"
                 "<label for='token'>Service token</label>"
                 "<input type='password' id='token' name='token' required autocomplete='current-password'>"
                 "<button type='submit'>Sign in</button></form>")
-        return respond(page("Sign in", body))
+        response = respond(page("Sign in", body))
+        response.set_cookie(LOGIN_COOKIE, nonce, max_age=LOGIN_SECONDS, path="/ui/login",
+                            secure=True, httponly=True, samesite="strict")
+        return response
 
     @router.post("/login")
     async def login(request: Request) -> Response:
+        address = request.client.host if request.client else "unknown"
+        wait = failures.wait_s(address)
+        if wait:  # checked before the token, so that guessing goes no faster with a right guess
+            return respond(page("Sign in", "<p class='error' role='alert'>Too many failed sign-ins from "
+                                f"your address: try again in {wait} seconds.</p>"), 429,
+                           {"retry-after": str(wait)})
         form = await form_of(request)
+        if not sessions.login_csrf_ok(request.cookies.get(LOGIN_COOKIE), form.get("csrf")):
+            return respond(page("Sign in", "<p class='error' role='alert'>This sign-in form did not come "
+                                "from this console's sign-in page (or it is over an hour old): "
+                                "<a href='/ui/login'>open the sign-in page</a> and try again.</p>"), 403)
         user = clean_name(form.get("user", ""))
         if not user or not sessions.token_matches(form.get("token", "")):
+            failures.failed(address)
             return back("/ui/login", error="Name and service token, please: that token is not the service's.")
+        failures.succeeded(address)
         response = back("/ui")
         response.set_cookie(COOKIE, sessions.new_cookie(user), max_age=SESSION_SECONDS, path="/ui",
                             secure=True, httponly=True, samesite="strict")
+        response.delete_cookie(LOGIN_COOKIE, path="/ui/login", secure=True, httponly=True, samesite="strict")
         return response
 
     @router.post("/logout")

@@ -4,7 +4,12 @@ A person logs in with their name and the service's bearer token; the console
 sets a cookie ``Secure; HttpOnly; SameSite=Strict`` holding the name, an expiry
 and a random nonce, signed with an HMAC keyed by the token (so rotating the
 token ends every session). Each form carries a CSRF token, the HMAC of the
-session's nonce, checked on every POST besides SameSite=Strict. Without a token
+session's nonce, checked on every POST besides SameSite=Strict. The login form
+itself is guarded the same way before any session exists: the login page sets a
+pre-session cookie holding a random nonce and puts the nonce's HMAC in the form,
+so a page on another site cannot sign a browser in under the attacker's name.
+Failed sign-ins are counted per client address (`FailedSignIns`): after
+FAILED_SIGN_INS in a minute the address waits. Without a token
 (``serve --insecure-local``, loopback only) there is no login: every request is
 the local operator.
 """
@@ -14,11 +19,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import secrets
 import time
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 COOKIE = "leadsolver_session"
+LOGIN_COOKIE = "leadsolver_login"  # the pre-session nonce the login form's token is bound to
+LOGIN_SECONDS = 3600  # how long a login page's form stays good
+FAILED_SIGN_INS = 5  # per client address and FAILED_WINDOW_S; the next attempt waits
+FAILED_WINDOW_S = 60.0
+TRACKED_ADDRESSES = 10_000  # memory bound: the least recently failing addresses are forgotten first
 SESSION_SECONDS = 8 * 3600  # a working day; then log in again
 MAX_NAME_CHARS = 80
 
@@ -50,6 +62,7 @@ class Sessions:
         secret = (token or secrets.token_hex(32)).encode()
         self._cookie_key = hmac.new(secret, b"leadsolver console session", hashlib.sha256).digest()
         self._csrf_key = hmac.new(secret, b"leadsolver console csrf", hashlib.sha256).digest()
+        self._login_key = hmac.new(secret, b"leadsolver console login csrf", hashlib.sha256).digest()
         self._token = None if token is None else token.encode()
         self._local = self._session("local operator", 2**31 - 1, "local")
 
@@ -83,6 +96,21 @@ class Sessions:
     def csrf_ok(self, session: Session, supplied: str | None) -> bool:
         return supplied is not None and hmac.compare_digest(supplied, session.csrf)
 
+    @staticmethod
+    def login_nonce() -> str:
+        """A fresh pre-session nonce for the login cookie."""
+        return secrets.token_urlsafe(16)
+
+    def login_csrf(self, nonce: str) -> str:
+        """The login form's token: the HMAC of the pre-session cookie's nonce."""
+        return _b64(hmac.new(self._login_key, nonce.encode(), hashlib.sha256).digest())
+
+    def login_csrf_ok(self, nonce: str | None, supplied: str | None) -> bool:
+        """The login form came from this console's login page in this browser."""
+        if not nonce or supplied is None:
+            return False
+        return hmac.compare_digest(supplied, self.login_csrf(nonce))
+
     def sign_note(self, text: str) -> str:
         """A signature for a message a redirect carries in its URL (a flash), so that a crafted link
         cannot make the console show words it did not write."""
@@ -99,6 +127,41 @@ class Sessions:
 
     def _sign(self, body: str) -> str:
         return _b64(hmac.new(self._cookie_key, body.encode(), hashlib.sha256).digest())
+
+
+class FailedSignIns:
+    """Failed sign-ins per client address in a sliding window, in bounded memory.
+
+    At most `limit` failures are kept per address (older ones cannot matter) and at
+    most `addresses` addresses; when full, the address that failed least recently
+    is forgotten, so a flood of addresses costs memory up to the bound, no more.
+    """
+
+    def __init__(self, limit: int = FAILED_SIGN_INS, window_s: float = FAILED_WINDOW_S,
+                 addresses: int = TRACKED_ADDRESSES) -> None:
+        self.limit, self.window_s, self.addresses = limit, window_s, addresses
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def wait_s(self, address: str, now: float | None = None) -> int:
+        """Whole seconds `address` must wait before it may try again (0: it may)."""
+        times = self._failures.get(address)
+        if times is None or len(times) < self.limit:
+            return 0
+        left = times[0] + self.window_s - (time.monotonic() if now is None else now)
+        return max(0, math.ceil(left))
+
+    def failed(self, address: str, now: float | None = None) -> None:
+        times = self._failures.pop(address, None) or deque(maxlen=self.limit)
+        times.append(time.monotonic() if now is None else now)
+        self._failures[address] = times  # most recent last
+        while len(self._failures) > self.addresses:
+            self._failures.popitem(last=False)
+
+    def succeeded(self, address: str) -> None:
+        self._failures.pop(address, None)
+
+    def __len__(self) -> int:
+        return len(self._failures)
 
 
 def clean_name(name: str) -> str:

@@ -47,8 +47,14 @@ def console(db: Path, token: str | None = TOKEN, **options: Any) -> Iterator[Tes
         ledger.close()
 
 
+def sign_in_form(client: TestClient, user: str, token: str = TOKEN) -> Any:
+    """Post the sign-in form as a browser does: first the page (its pre-session cookie and token)."""
+    csrf = csrf_of(client.get("/ui/login").text)
+    return client.post("/ui/login", data={"user": user, "token": token, "csrf": csrf}, follow_redirects=False)
+
+
 def sign_in(client: TestClient, user: str = "Olga Ops") -> None:
-    answer = client.post("/ui/login", data={"user": user, "token": TOKEN}, follow_redirects=False)
+    answer = sign_in_form(client, user)
     assert answer.status_code == 303 and answer.headers["location"] == "/ui"
 
 
@@ -77,17 +83,66 @@ def test_pages_need_a_session_and_the_api_still_needs_its_token(tmp_path):
 
 def test_sign_in_sets_a_secure_http_only_strict_cookie(tmp_path):
     with console(tmp_path / "l.db") as client:
-        wrong = client.post("/ui/login", data={"user": "x", "token": "nope"}, follow_redirects=False)
+        wrong = sign_in_form(client, "x", "nope")
         assert wrong.headers["location"].startswith("/ui/login?err=")
         assert "set-cookie" not in wrong.headers
-        answer = client.post("/ui/login", data={"user": "Olga", "token": TOKEN}, follow_redirects=False)
-        cookie = answer.headers["set-cookie"].lower()
+        answer = sign_in_form(client, "Olga")
+        cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("leadsolver_session="))
+        cookie = cookie.lower()
         assert "secure" in cookie and "httponly" in cookie and "samesite=strict" in cookie
         assert "path=/ui" in cookie
         page = client.get("/ui")
         assert page.status_code == 200 and "Signed in as Olga" in page.text
         client.cookies.clear()
         assert client.get("/ui", follow_redirects=False).status_code == 303  # no cookie: sign in again
+
+
+def test_the_sign_in_form_needs_the_token_its_own_page_gave_this_browser(tmp_path):
+    with console(tmp_path / "l.db") as client:
+        page = client.get("/ui/login")
+        pre = page.headers["set-cookie"].lower()
+        assert pre.startswith("leadsolver_login=") and "httponly" in pre and "samesite=strict" in pre
+        assert "secure" in pre and "path=/ui/login" in pre
+        csrf = csrf_of(page.text)
+        assert csrf_of(client.get("/ui/login").text) == csrf  # a second tab gets the same token
+        signed = {"user": "Mallory", "token": TOKEN}
+        # A form posted from another site: no token, or a token without this browser's cookie.
+        assert client.post("/ui/login", data=signed, follow_redirects=False).status_code == 403
+        nonce = client.cookies.get("leadsolver_login")
+        client.cookies.clear()
+        assert client.post("/ui/login", data={**signed, "csrf": csrf}, follow_redirects=False).status_code == 403
+        client.cookies.set("leadsolver_login", nonce, path="/ui/login")
+        assert client.post("/ui/login", data={**signed, "csrf": csrf + "x"},
+                           follow_redirects=False).status_code == 403
+        assert "leadsolver_session" not in client.cookies
+        assert client.post("/ui/login", data={**signed, "csrf": csrf}, follow_redirects=False).status_code == 303
+
+
+def test_failed_sign_ins_are_limited_per_address_then_wait(tmp_path):
+    with console(tmp_path / "l.db") as client:
+        for _ in range(5):
+            assert sign_in_form(client, "x", "guess").status_code == 303  # back to the form, with an error
+        limited = sign_in_form(client, "Olga", TOKEN)  # even the right token waits: no faster guessing
+        assert limited.status_code == 429 and 1 <= int(limited.headers["retry-after"]) <= 60
+        assert "Too many failed sign-ins" in limited.text and "leadsolver_session" not in client.cookies
+
+
+def test_failed_sign_ins_forget_the_window_succeeding_and_stay_within_their_bound():
+    from solver.http.ui_auth import FailedSignIns
+
+    failures = FailedSignIns(limit=3, window_s=60, addresses=100)
+    for t in (0.0, 1.0, 2.0):
+        assert failures.wait_s("a", now=t) == 0
+        failures.failed("a", now=t)
+    assert failures.wait_s("a", now=2.5) == 58  # the first failure leaves the window at 60.0
+    assert failures.wait_s("a", now=60.5) == 0
+    failures.failed("a", now=60.5)
+    assert failures.wait_s("a", now=60.9) == 1  # the one at 1.0 still counts until 61.0
+    failures.succeeded("a")
+    assert failures.wait_s("a", now=60.9) == 0
+    for k in range(1000):  # a flood of addresses keeps at most 100 in memory
+        failures.failed(f"10.0.{k // 256}.{k % 256}", now=70.0)
+    assert len(failures) == 100
 
 
 def test_a_tampered_cookie_is_refused(tmp_path):
