@@ -13,10 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -25,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.servers import serving
 
 CHROMIUM = os.environ.get("LEADSOLVER_CHROMIUM", "/usr/bin/chromium")
 playwright_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (pip install -e .[dev])")
@@ -40,12 +38,6 @@ TOKEN = "browser-token-0123456789abcdef"
 TEAM = [{"id": "ana", "name": "Ana", "territories": ["EU"], "capacity": 10},
         {"id": "ben", "name": "Ben", "territories": ["EU"], "capacity": 10, "quota_weight": 2.0},
         {"id": "cleo", "name": "Cleo", "territories": ["US"], "capacity": 10}]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def api(url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -81,29 +73,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     report.mkdir(parents=True)
     (report / "result.json").write_text(json.dumps(result))
     (report / "report.html").write_text(simulation_report(result))
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "solver.cli", "serve", "--reps", str(folder / "reps.json"),
-         "--db", str(folder / "ledger.db"), "--port", str(port), "--host", "127.0.0.1",
-         "--reports", str(folder / "reports"), "--log-level", "warning"],
-        env={**os.environ, "LEADSOLVER_TOKEN": TOKEN})
+    args = ["--reps", str(folder / "reps.json"), "--db", str(folder / "ledger.db"),
+            "--reports", str(folder / "reports")]
     # localhost: a secure context for the browser, so it keeps the Secure cookie over plain HTTP.
-    base = f"http://localhost:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, "the server exited"
-            try:
-                with urllib.request.urlopen(f"{base}/readyz", timeout=2) as ready:
-                    if ready.status == 200:
-                        break
-            except (OSError, urllib.error.HTTPError):
-                assert time.monotonic() < deadline, "the server did not get ready"
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=15)
+    with serving(args, TOKEN, host="localhost") as served:
+        yield served.url
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -36,6 +31,8 @@ from solver.http.app import create_app
 from solver.http.gate import RouterGate
 from solver.online.router import Router
 from solver.online.sqlite_store import SqliteStore as Ledger
+from tests.servers import free_port as _free_port  # noqa: F401 (tests/http/test_connections uses it)
+from tests.servers import serving
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -442,12 +439,6 @@ def test_insecure_local_serves_without_a_token(tmp_path, monkeypatch):
         assert client.get("/v1/reps/loads").status_code == 200  # no Authorization header
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _request(url: str, body: dict[str, Any] | None = None, token: str | None = TOKEN) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
     headers = {"content-type": "application/json"} | ({"authorization": f"Bearer {token}"} if token else {})
@@ -461,29 +452,13 @@ def _request(url: str, body: dict[str, Any] | None = None, token: str | None = T
 def test_a_real_server_on_loopback_answers_and_the_lead_is_in_history(tmp_path):
     reps = tmp_path / "reps.json"
     reps.write_text(json.dumps({"reps": [r.model_dump(mode="json") for r in TEAM]}))
-    db, port = tmp_path / "ledger.db", _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "solver.cli", "serve", "--reps", str(reps), "--db", str(db),
-         "--port", str(port), "--log-level", "warning"],
-        env={**os.environ, "LEADSOLVER_TOKEN": TOKEN})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert server.poll() is None, "the server exited"
-            try:
-                if _request(f"{url}/readyz", token=None)[0] == 200:
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "the server did not get ready"
-                time.sleep(0.1)
+    db = tmp_path / "ledger.db"
+    with serving(["--reps", str(reps), "--db", str(db)], TOKEN) as served:
         lead = {"id": "WEB-1", "value": 250.0, "territory": "US", "urgent": True}
-        assert _request(f"{url}/v1/leads", lead, token=None)[0] == 401
-        status, answer = _request(f"{url}/v1/leads", lead)
+        assert _request(f"{served.url}/v1/leads", lead, token=None)[0] == 401
+        status, answer = _request(f"{served.url}/v1/leads", lead)
         assert (status, answer["rep_id"]) == (200, "us")
-    finally:
-        server.send_signal(signal.SIGINT)
-        assert server.wait(timeout=15) == 0
+    assert served.process.returncode == 0
     history = CliRunner().invoke(main, ["history", "--db", str(db), "--lead", "WEB-1", "--format", "json"])
     assert history.exit_code == 0, history.output
     events = json.loads(history.output)["events"]
