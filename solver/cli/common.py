@@ -72,15 +72,16 @@ def ledger_name(location: str) -> str:
     return redacted(location)
 
 
-def check_ledger_exists(location: str) -> None:
+def check_ledger_exists(location: str, field: str | None = None) -> None:
     """For commands that read a ledger: a SQLite file must be there (a database is checked when
-    opened: no ledger tables is a store error). InputError (exit 2) if not, or not a location."""
+    opened: no ledger tables is a store error). InputError (exit 2) if not, or not a location;
+    `field` names the option when it is not --db."""
     try:
         path = sqlite_path(location)
     except StoreError as exc:
-        raise InputError(str(exc)) from None
+        raise InputError(str(exc), field=field) from None
     if path is not None and not Path(path).is_file():
-        raise InputError("no ledger at this path", file=location)
+        raise InputError("no ledger at this path", file=location, field=field)
 
 
 def input_options(fn: F) -> F:

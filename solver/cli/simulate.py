@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 import yaml
 
-from solver.cli.common import emit, format_option, input_errors_exit_2
+from solver.cli.common import check_ledger_exists, emit, format_option, input_errors_exit_2, ledger_name
 from solver.domain.errors import InputError
 from solver.domain.io import load_policy, load_reps, write_atomic
 from solver.domain.model import Rep
@@ -56,8 +56,9 @@ def simulate(scenario_path: str, policies: str | None, seeds: int | None, out_di
 @click.option("--history", "history_path", type=click.Path(),
               help="Won/lost deals: a CSV (rep_id, outcome, industry, product, closed_at) or the "
                    "CRM sample folder: learns skills.")
-@click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False),
-              help="The router's SQLite ledger (`leadsolver run --db`): learns each rep's "
+@click.option("--ledger", "ledger_path", metavar="PATH|URL",
+              help="The router's ledger (`leadsolver run --db`: a SQLite file or a PostgreSQL URL): "
+                   "learns each rep's "
                    "response_minutes and handling_minutes from its touches, and checks the speed "
                    "section's decay against won/lost outcomes (needs --reps).")
 @click.option("--before", type=click.DateTime(formats=["%Y-%m-%d"]),
@@ -169,8 +170,7 @@ def _learn_speed(ledger_path: str, reps: list[Rep], reps_path: str, policy_path:
     from solver.sim.response_learn import fit_decay, learn_response, outcome_table
 
     speed = load_policy(policy_path).speed
-    if not Path(ledger_path).is_file():
-        raise InputError("no ledger at this path", file=ledger_path, field="--ledger")
+    check_ledger_exists(ledger_path, field="--ledger")  # a file, or a PostgreSQL URL
     try:
         ledger = open_store(ledger_path, read_only=True)
         try:
@@ -184,7 +184,7 @@ def _learn_speed(ledger_path: str, reps: list[Rep], reps_path: str, policy_path:
         finally:
             ledger.close()
     except StoreError as exc:  # not a ledger, unreadable: the store's message names the cause
-        raise InputError(str(exc).replace(ledger_path, "the file"), file=ledger_path,
+        raise InputError(str(exc).replace(ledger_path, "the file"), file=ledger_name(ledger_path),
                          field="--ledger") from None
     learned = learn_response(events, reps, speed)
     unknown = learned.unknown(reps)
@@ -192,7 +192,7 @@ def _learn_speed(ledger_path: str, reps: list[Rep], reps_path: str, policy_path:
         more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
         shown = ", ".join(repr(r) for r in unknown[:5]) + more
         raise InputError(f"rep id(s) {shown} of the ledger are not in the reps file {reps_path}",
-                         file=ledger_path, field="rep_id")
+                         file=ledger_name(ledger_path), field="rep_id")
     return learned, fit_decay(minutes, won, score, policy=speed)
 
 
@@ -203,7 +203,8 @@ def speed_table(ledger_path: str, learned: LearnedResponse, fit: DecayFit, reps:
         return "-" if x is None else f"{x:g}"
 
     k = learned.prior_observations
-    lines = [f"Speed to lead from {ledger_path}: {learned.touches:,} touches; each rep's median minutes "
+    source = ledger_name(ledger_path)
+    lines = [f"Speed to lead from {source}: {learned.touches:,} touches; each rep's median minutes "
              f"shrunk toward the team's with {k:g} pseudo-observations (wall-clock minutes).", "",
              f"{'rep':<16} {'response n':>10} {'raw':>8} {'learned':>8}   {'handling n':>10} {'raw':>8} "
              f"{'learned':>8}"]

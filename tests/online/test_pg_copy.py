@@ -118,3 +118,21 @@ def test_an_unreachable_server_exits_2_naming_it_with_the_password_masked():
         assert done.exit_code == 2, (command, done.output)
         assert "cannot connect to the ledger database postgresql://ops:***@127.0.0.1:1/ledger" in done.output
         assert "hunter2" not in done.output
+
+
+def test_learn_reads_speed_to_lead_from_a_postgresql_ledger_as_from_the_file(tmp_path, url):
+    from tests.cli.test_learn_ledger import REPS, simulate_ledger
+
+    source = tmp_path / "ledger.db"
+    with SqliteStore(source) as store, store.transaction():
+        simulate_ledger(store, leads_per_rep=40, outcomes=True)
+    assert cli("db", "copy", "--from", str(source), "--to", url).exit_code == 0
+    reps = tmp_path / "reps.csv"
+    reps.write_text(REPS)
+    learned = {}
+    for name, location in (("file", str(source)), ("database", url)):
+        out = tmp_path / f"learned-{name}.csv"
+        done = cli("learn", "--ledger", location, "--reps", str(reps), "--out", str(out))
+        assert done.exit_code == 0, done.output
+        learned[name] = out.read_text()
+    assert learned["file"] == learned["database"] and "response_minutes" in learned["file"]
