@@ -152,6 +152,31 @@ def interval_text(iv: Interval, name: str) -> str:
     return f"{number(iv['mean'], name)} [{number(iv['low'], name)}; {number(iv['high'], name)}]"
 
 
+def difference_text(diff: Interval, pct: Interval, name: str) -> str:
+    """A paired difference in the metric's unit, with its 95% interval: '+$1,204 [-$310; +$2,718]',
+    '+3.5 [-1.0; +8.0]', '+0.012 [...]', a share in percentage points ('-4.0 pts [...]'); expected
+    revenue adds the change in % of the reference. '-' without paired seeds."""
+    if diff["n"] == 0:
+        return "-"
+    metric = GLOSSARY.get(name)
+
+    def value(v: float) -> str:
+        if metric is None:
+            return f"{v:+,.2f}"
+        if metric.share:
+            return f"{100 * v:+,.{metric.digits}f} pts"
+        if metric.digits == 3:
+            return f"{v:+.3f}"
+        if metric.unit == "$":
+            return f"{'+' if v >= 0 else '-'}${abs(v):,.0f}"
+        return f"{v:+,.1f}"
+
+    text = f"{value(diff['mean'])} [{value(diff['low'])}; {value(diff['high'])}]"
+    if name == "expected_revenue" and pct["n"]:
+        text += f" ({pct['mean']:+.1f}% [{pct['low']:+.1f}; {pct['high']:+.1f}])"
+    return text
+
+
 def entries(names: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
     """(heading, meaning) of each named metric the glossary has, for a glossary table."""
     return [(heading(n), GLOSSARY[n].meaning) for n in names if n in GLOSSARY]

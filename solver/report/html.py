@@ -9,7 +9,8 @@ Reusable pieces (the benchmark report uses them too):
 
 `simulation_table` turns `simulate_scenario`'s JSON into the terminal table
 (the HTML report is `solver.report.simulation`); every number comes from that
-JSON. matplotlib is the optional `report` extra, imported only to plot.
+JSON, every metric is named in the glossary's words (`solver.report.glossary`).
+matplotlib is the optional `report` extra, imported only to plot.
 """
 
 from __future__ import annotations
@@ -17,19 +18,18 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
+from solver.report.glossary import difference_text, heading, interval_text
 from solver.report.results import Interval, SimulationResult
 from solver.report.studies import verdict
 from solver.report.tables import format_rows
 
-KEY_METRICS = ("expected_revenue", "realized_revenue", "conversion_rate", "response_p50_min",
-               "response_p90_min", "sla_breaches", "unassigned", "utilization", "quota_attainment",
-               "jain", "gini", "max_deviation", "pipeline_jain", "pipeline_min_max",
-               "structural_jain", "structural_min_max", "router_pipeline_imbalance",
-               "decided_by_router", "forced_by_owner")
-# Shown as "this - reference" and "% of reference" against each reference policy.
+# The terminal table's metrics (the HTML report shows more).
+TABLE_METRICS = ("expected_revenue", "realized_revenue", "response_p90_min", "sla_breaches", "unassigned",
+                 "quota_attainment", "jain")
 VS_METRICS = ("expected_revenue", "realized_revenue", "response_p90_min", "sla_breaches",
               "pipeline_jain")
 
@@ -147,42 +147,7 @@ def img(uri: str, alt: str) -> str:
     return f"<img alt='{html.escape(alt)}' src='{uri}'>"
 
 
-def fmt_interval(iv: Interval, digits: int = 2) -> str:
-    """'12.34 [10.00, 14.68]': the mean and its 95% interval."""
-    return f"{iv['mean']:,.{digits}f} [{iv['low']:,.{digits}f}, {iv['high']:,.{digits}f}]"
-
-
-def _digits(metric: str) -> int:
-    return 3 if metric in ("conversion_rate", "utilization", "quota_attainment", "jain", "gini",
-                           "max_deviation", "pipeline_jain", "pipeline_min_max", "structural_jain",
-                           "structural_min_max", "router_pipeline_imbalance") else 1
-
-
-# The parts of a cell summary a table shows: the intervals, or the paired differences.
-Section = Literal["metrics", "vs_baseline", "vs_base_variant"]
-
-
-def _rows(result: SimulationResult, section: Section, metrics: Sequence[str]) -> list[tuple[str, ...]]:
-    rows = []
-    for variant, by_policy in result["cells"].items():
-        for policy, entry in by_policy.items():
-            if section in entry:
-                rows.append((variant, policy, *(fmt_interval(entry[section][m], _digits(m))
-                                                 for m in metrics)))
-    return rows
-
-
-def _vs_rows(result: SimulationResult, metrics: Sequence[str]) -> list[tuple[str, ...]]:
-    """Per variant x policy x reference: paired difference and % of each metric."""
-    rows = []
-    for variant, by_policy in result["cells"].items():
-        for policy, entry in by_policy.items():
-            for ref, comp in entry.get("vs", {}).items():
-                rows.append((variant, policy, ref, *(
-                    f"{fmt_interval(comp['diff'][m], _digits(m))} "
-                    f"({comp['pct'][m]['mean']:+.2f}% [{comp['pct'][m]['low']:+.2f}%, "
-                    f"{comp['pct'][m]['high']:+.2f}%])" for m in metrics)))
-    return rows
+NO_PAIRS: Interval = {"mean": math.nan, "low": math.nan, "high": math.nan, "n": 0}
 
 
 def simulation_verdicts(result: SimulationResult, metric: str = "expected_revenue") -> list[str]:
@@ -199,19 +164,26 @@ def simulation_verdicts(result: SimulationResult, metric: str = "expected_revenu
 
 
 def simulation_table(result: SimulationResult) -> str:
-    """The terminal table: key metrics per variant x policy, then paired differences."""
-    short = ("expected_revenue", "realized_revenue", "response_p90_min", "sla_breaches", "unassigned",
-             "quota_attainment", "jain")
-    out = [f"scenario {result['scenario']}: {result['seeds']} seeds, mean [95% CI]", "",
-           format_rows(("variant", "policy", *short), _rows(result, "metrics", short))]
-    diffs = _rows(result, "vs_baseline", short)
-    if diffs:
-        out += ["", f"paired difference vs {result['baseline']} (same arrivals), mean [95% CI]", "",
-                format_rows(("variant", "policy", *short), diffs)]
-    vs = _vs_rows(result, VS_METRICS)
-    if vs:
-        out += ["", "paired difference vs each reference (same arrivals), mean [95% CI] (% [95% CI])",
-                "", format_rows(("variant", "policy", "vs", *VS_METRICS), vs)]
+    """The terminal table, variant by variant: metrics in the glossary's words (rows) by policy
+    (columns), mean [95% interval] clipped to what each metric can be; then each policy's paired
+    difference against the baseline and each reference; then the verdicts."""
+    out = [f"scenario {result['scenario']}: {result['seeds']} seeds, mean [95% interval]"]
+    for variant, by_policy in result["cells"].items():
+        policies = list(by_policy)
+        rows = [(heading(m), *(interval_text(by_policy[p]["metrics"][m], m) if m in by_policy[p]["metrics"]
+                               else "-" for p in policies))
+                for m in TABLE_METRICS if any(m in c["metrics"] for c in by_policy.values())]
+        out += ["", f"variant {variant}", "", format_rows(("metric", *policies), rows)]
+        pairs = [(f"{p} - {ref}", comp["diff"], comp["pct"])
+                 for p, entry in by_policy.items() for ref, comp in entry.get("vs", {}).items()]
+        if result["baseline"] not in result["references"]:
+            pairs += [(f"{p} - {result['baseline']}", entry["vs_baseline"], {m: NO_PAIRS for m in VS_METRICS})
+                      for p, entry in by_policy.items() if "vs_baseline" in entry]
+        if pairs:
+            rows = [(heading(m), *(difference_text(diff[m], pct[m], m) if m in diff else "-"
+                                   for _, diff, pct in pairs)) for m in VS_METRICS]
+            out += ["", "paired difference (same arrivals), mean [95% interval]; expected revenue in % too",
+                    "", format_rows(("metric", *(name for name, _, _ in pairs)), rows)]
     verdicts = simulation_verdicts(result)
     if verdicts:
         out += ["", *verdicts]

@@ -17,9 +17,17 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from solver.report import svg
-from solver.report.glossary import GLOSSARY, clip, entries, heading, interval_text, label, number
+from solver.report.glossary import (
+    clip,
+    difference_text,
+    entries,
+    heading,
+    interval_text,
+    label,
+    number,
+)
 from solver.report.html import html_page, html_table
-from solver.report.results import CellSummary, Interval, RepTable, SimulationResult
+from solver.report.results import CellSummary, RepTable, SimulationResult
 
 # The results table's rows, in reading order (metrics a result lacks are skipped).
 RESULT_METRICS = ("expected_revenue", "realized_revenue", "conversion_rate", "response_p50_min",
@@ -158,27 +166,10 @@ def comparison_table(result: SimulationResult, variant: str) -> str:
             if policy in refs and ref in refs and refs.index(policy) > refs.index(ref):
                 continue  # the same pair of references the other way round
             rows.append((f"{policy_words(policy)} vs {policy_words(ref)}",
-                         *(_diff_text(comp["diff"][m], comp["pct"][m], m) for m in COMPARED)))
+                         *(difference_text(comp["diff"][m], comp["pct"][m], m) for m in COMPARED)))
     if not rows:
         return ""
     return html_table(("Pair", *(f"{label(m)}: change" for m in COMPARED)), rows)
-
-
-def _diff_text(diff: Interval, pct: Interval, metric: str) -> str:
-    if diff["n"] == 0:
-        return "-"
-    share = GLOSSARY[metric].share if metric in GLOSSARY else False
-    unit = "$" if metric in GLOSSARY and GLOSSARY[metric].unit == "$" else ""
-
-    def value(v: float) -> str:
-        if share or GLOSSARY.get(metric, GLOSSARY["leads"]).digits == 3:
-            return f"{v:+.3f}"
-        return f"{'+' if v >= 0 else '-'}{unit}{abs(v):,.0f}" if unit else f"{v:+,.1f}"
-
-    text = f"{value(diff['mean'])} [{value(diff['low'])}; {value(diff['high'])}]"
-    if metric == "expected_revenue" and pct["n"]:
-        text += f" ({pct['mean']:+.1f}% [{pct['low']:+.1f}; {pct['high']:+.1f}])"
-    return text
 
 
 REP_COLUMNS = ("leads", "pipeline", "pipeline_vs_share", "territory_vs_share", "attainment",

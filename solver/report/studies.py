@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from solver.report.glossary import label
 from solver.report.results import Comparison, Interval, StudyResult
 
 MD_METRICS = ("expected_revenue", "response_p50_min", "response_p90_min", "sla_breaches",
@@ -35,7 +36,7 @@ def verdict(arm: str, reference: str, comparison: Comparison, metric: str = "exp
     if pct["n"] == 0:
         return f"{arm} vs {reference}: no paired seeds."
     lower = metric in LOWER_IS_BETTER
-    text = f"{pct['mean']:+.2f}% [{pct['low']:+.2f}%, {pct['high']:+.2f}%] on {metric}"
+    text = f"{pct['mean']:+.2f}% [{pct['low']:+.2f}%, {pct['high']:+.2f}%] on {label(metric).lower()}"
     if (pct["high"] < 0) if lower else (pct["low"] > 0):
         return f"{arm} beats {reference}: {text}."
     if (pct["low"] > 0) if lower else (pct["high"] < 0):

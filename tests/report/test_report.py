@@ -247,7 +247,20 @@ def test_table_numbers_match_the_json(tiny: dict) -> None:
     assert interval_text(flow["metrics"]["expected_revenue"], "expected_revenue") in page
     main = main_policy(tiny)
     assert main in tiny["policies"]
-    assert f"{flow['metrics']['expected_revenue']['mean']:,.1f}" in table
+    assert interval_text(flow["metrics"]["expected_revenue"], "expected_revenue") in table
+
+
+def test_the_terminal_table_names_metrics_in_words(tiny: dict) -> None:
+    from solver.report.glossary import label
+    from solver.report.html import TABLE_METRICS, VS_METRICS
+
+    table = simulation_table(tiny)
+    for name in (*TABLE_METRICS, *VS_METRICS):
+        assert label(name) in table
+        assert name not in table, f"{name} is an internal name"
+    # Each share is shown as a % and its interval clipped to 0-100%, as in the HTML report.
+    shares = re.findall(r"Reps at quota \(%\)\s+(.*)", table)
+    assert shares and all(0 <= float(v) <= 100 for line in shares for v in re.findall(r"(-?[\d.]+)%", line))
 
 
 def test_a_result_without_per_rep_figures_still_renders(tiny: dict) -> None:
