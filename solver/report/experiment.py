@@ -47,7 +47,7 @@ def _num(value: Any, digits: int = 4) -> str:
 def summary_lines(report: dict[str, Any]) -> list[str]:
     """The headline in words: the difference, its intervals, the test and the verdict."""
     d, seq, exp = report["difference"], report["sequential"], report["experiment"]
-    unit = "leads" if exp["unit"] == "lead" else f"{exp['unit']} clusters ({d['clusters']})"
+    unit = "lead" if exp["unit"] == "lead" else f"{exp['unit']} ({d['clusters']} clusters with outcomes)"
     lines = [
         f"experiment {exp['name']!r}: control {report.get('arms_policy', {}).get('control', '?')} vs "
         f"challenger {report.get('arms_policy', {}).get('challenger', '?')}, randomized by {unit}, "

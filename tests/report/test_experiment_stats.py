@@ -87,3 +87,13 @@ def test_the_sequential_sample_size_gives_the_stated_power():
     per_day = math.ceil(size.sequential / 20)
     power, _ = daily_aa_rejects(0.03, days=20, per_day=per_day, reps=150, seed=7)
     assert power >= 0.75
+
+
+def test_a_look_with_too_few_clusters_per_arm_is_not_tested():
+    rng = np.random.default_rng(8)
+    g = np.repeat(np.arange(8), 50)  # four clusters an arm: the sandwich is not to be trusted yet
+    y = (g % 2 == 1).astype(float) + rng.normal(0, 0.01, 400)  # a huge difference
+    d = difference(y, g % 2 == 1, g)
+    assert d.units_per_arm == 4 and d.low > 0.9
+    [look] = sequential([("day 1", d)], 0.05, 0.05)
+    assert look.p_value == 1.0 and look.low == -math.inf

@@ -25,9 +25,10 @@ def test_an_aa_run_splits_the_leads_and_reports_from_the_ledger(scenario):
 
 def test_a_known_lift_shows_in_the_challengers_conversion(scenario):
     run = run_experiment(scenario, "least_loaded", 0,
-                         {"name": "ab", "challenger": {"seed": 0}, "unit": "switchback", "min_effect": 0.2},
+                         {"name": "ab", "challenger": {"seed": 0}, "unit": "switchback", "block_hours": 2,
+                          "min_effect": 0.2},
                          lift=0.3)
     d = run.report["difference"]
     assert 0.25 < run.true_lift <= 0.3  # the chances within 0.3 of 1 are clipped
-    assert d["low"] <= run.true_lift <= d["high"] and d["clusters"] >= 17
+    assert d["low"] <= run.true_lift <= d["high"] and d["clusters"] >= 30
     assert run.report["sequential"]["significant"]
