@@ -19,6 +19,7 @@ import base64
 import html
 import io
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -113,14 +114,25 @@ def plot_tradeoff(xs: Sequence[float], ys: Sequence[float], labels: Sequence[str
     return figure_uri(fig)
 
 
+# A cell that reads as a number (or '-', none): right-aligned; words are left-aligned.
+NUMBER_CELL = re.compile(r"^[-+≤>]?\s?\$?-?[\d.,]|^-$")
+
+
 def html_table(header: Sequence[str], rows: Sequence[Sequence[str]], css_class: str = "") -> str:
-    """A table of escaped text; the first column is the row's heading (`<th scope=row>`)."""
+    """A table of escaped text; the first column is the row's heading (`<th scope=row>`). It scrolls
+    sideways on its own when wider than the window, so the page keeps its width."""
     head = "".join(f"<th scope='col'>{html.escape(str(h))}</th>" for h in header)
+
+    def cell(text: str) -> str:
+        words = "" if NUMBER_CELL.match(text) else " class='t'"
+        return f"<td{words}>{html.escape(text)}</td>"
+
     body = "".join("<tr>" + "".join(f"<th scope='row'>{html.escape(str(c))}</th>" if k == 0
-                                    else f"<td>{html.escape(str(c))}</td>" for k, c in enumerate(row))
+                                    else cell(str(c)) for k, c in enumerate(row))
                    + "</tr>" for row in rows)
     attr = f" class='{html.escape(css_class)}'" if css_class else ""
-    return f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    whole = f"<table{attr}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<div class='scroll'>{whole}</div>"
 
 
 # Tables fit the page: cells wrap, numbers stay on one line; text is dark on light (>= 7:1).
@@ -129,7 +141,8 @@ PAGE_CSS = ("body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1
             "table{border-collapse:collapse;font-size:13px;margin:.8em 0;max-width:100%}"
             "td,th{border:1px solid #bbb;padding:3px 7px;text-align:right;vertical-align:top}"
             "thead th{background:#eef1f5;text-align:center}tbody th{text-align:left;font-weight:normal}"
-            "td{white-space:nowrap}table.glossary td,table.record td{white-space:normal;text-align:left}"
+            "td{white-space:nowrap}td.t{text-align:left}"
+            "table.glossary td,table.record td{white-space:normal;text-align:left}.scroll{overflow-x:auto}"
             ".warnings li{color:#8a1c00;font-weight:bold}#summary li{font-size:1.05em;margin:.3em 0}"
             "figure{margin:1em 0}")
 

@@ -12,7 +12,7 @@ import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 # Colours that keep >= 3:1 against white and stay apart for common colour blindness (Okabe-Ito).
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#8A6D00", "#56B4E9", "#000000")
@@ -114,11 +114,14 @@ class _Frame:
     def y(self, value: float) -> float:
         return TOP + self.plot_height * (1 - (value - self.y0) / ((self.y1 - self.y0) or 1))
 
-    def x_tick(self, x: float, text: str) -> None:
+    def x_tick(self, x: float, text: str, lines: Sequence[str] = ()) -> None:
+        """A tick and its label; `lines`: the label over two lines (a long name under a bar)."""
         bottom = TOP + self.plot_height
         self.parts.append(f"<line x1='{x:.1f}' x2='{x:.1f}' y1='{bottom}' y2='{bottom + 4}' stroke='#444'/>")
+        shown = "".join(f"<tspan x='{x:.1f}' dy='{0 if k == 0 else 14}'>{_esc(line)}</tspan>"
+                        for k, line in enumerate(lines)) if len(lines) > 1 else _esc(text)
         self.parts.append(f"<text x='{x:.1f}' y='{bottom + 18}' text-anchor='middle' font-size='12' "
-                          f"fill='#222'>{_esc(text)}</text>")
+                          f"fill='#222'>{shown}</text>")
 
     def legend(self, name: str, colour: str) -> None:
         """One legend entry beside the plot (names are cut to fit the legend's width)."""
@@ -156,17 +159,30 @@ def bars(labels: Sequence[str], means: Sequence[float], lows: Sequence[float], h
             frame.parts.append(f"<path d='M{centre:.1f},{y_low:.1f}V{y_high:.1f}M{centre - 6:.1f},"
                                f"{y_low:.1f}h12M{centre - 6:.1f},{y_high:.1f}h12' stroke='#111' "
                                "stroke-width='1.5' fill='none'/>")
-        frame.x_tick(centre, name if len(name) <= 24 else name[:23] + "…")
+        frame.x_tick(centre, name, two_lines(name, max(int(step / 7), 8)))
     return frame.svg(title)
 
 
+def two_lines(text: str, width: int) -> list[str]:
+    """`text` in at most two lines of about `width` characters, broken between words; the second
+    line cut with '…' only when the text is longer than both."""
+    words, lines = text.split(), [""]
+    for word in words:
+        if lines[-1] and len(lines[-1]) + 1 + len(word) > width and len(lines) < 2:
+            lines.append(word)
+        else:
+            lines[-1] = f"{lines[-1]} {word}".strip()
+    return [line if len(line) <= width else line[:width - 1] + "…" for line in lines]
+
+
 def time_lines(start: datetime, step: timedelta, series: Mapping[str, Sequence[float] | Band], title: str,
-               y_label: str, *, low: float | None = None) -> str:
+               y_label: str, *, low: float | None = None, x_label: str = "date") -> str:
     """Lines over time from `start` every `step` (a `Band` draws its interval as a shaded band),
-    with dated ticks on the x axis and one legend entry per series."""
+    with dated ticks on the x axis (`x_label` says what a date stands for: 'week starting (UTC)')
+    and one legend entry per series."""
     values = [v for s in series.values() for v in ((*s.low, *s.high) if isinstance(s, Band) else s)
               if math.isfinite(v)]
-    frame = _Frame(title, "date", y_label, low if low is not None else min(values, default=0.0),
+    frame = _Frame(title, x_label, y_label, low if low is not None else min(values, default=0.0),
                    max(values, default=1.0))
     points = max((len(s.mid) if isinstance(s, Band) else len(s) for s in series.values()), default=0)
     span = max(points - 1, 1)
@@ -189,19 +205,35 @@ def time_lines(start: datetime, step: timedelta, series: Mapping[str, Sequence[f
             frame.parts += [f"<circle cx='{x(i):.1f}' cy='{frame.y(v):.1f}' r='3' fill='{colour}'/>"
                             for i, v in enumerate(mid) if math.isfinite(v)]
         frame.legend(name, colour)
-    total = step * span
-    fmt = ("%d %b %H:%M" if total <= timedelta(days=2) else "%d %b" if total <= timedelta(days=400)
-           else "%b %Y")
-    for k in _spread(points, 8):
+    ticks, every = time_ticks(start, step, points)
+    long = step * (points - 1) > timedelta(days=300)  # months apart across years: the year, not the day
+    fmt = ("%d %b %H:%M" if every < timedelta(days=1)
+           else "%b %Y" if long and every >= timedelta(days=28) else "%d %b")
+    for k in ticks:
         frame.x_tick(x(k), (start + step * k).strftime(fmt))
     return frame.svg(title)
 
 
-def _spread(points: int, count: int) -> list[int]:
-    """Up to `count` indexes spread evenly over 0..points-1, ends included."""
+# Tick spacings a reader counts in: minutes, hours, days, weeks, months (as 4 weeks), years.
+NICE_TIME_STEPS = (*(timedelta(minutes=m) for m in (1, 5, 10, 15, 30)),
+                   *(timedelta(hours=h) for h in (1, 2, 3, 6, 12)),
+                   *(timedelta(days=d) for d in (1, 2, 7, 14, 28, 91, 182, 364)))
+
+
+def time_ticks(start: datetime, step: timedelta, points: int, count: int = 8) -> tuple[list[int], timedelta]:
+    """At most `count` indexes of points `step` apart from `start`, evenly spaced by a nice
+    time step (whole days on an hourly series, starting at a midnight), and that step: no two
+    ticks share a label, and a daily or weekly series always labels its last (current) period."""
     if points <= 1:
-        return [0] if points else []
-    return sorted({round(i * (points - 1) / (count - 1)) for i in range(count)})
+        return ([0] if points else []), step
+    every = next((nice // step for nice in NICE_TIME_STEPS
+                  if nice >= step and nice % step == timedelta(0) and (points - 1) // (nice // step) < count),
+                 math.ceil((points - 1) / (count - 1)))
+    if step * every >= timedelta(days=1) > step:  # day ticks on a finer series: at midnights
+        first = next((i for i in range(min(every, points)) if (start + step * i).time() == time(0)), 0)
+    else:
+        first = (points - 1) % every
+    return list(range(first, points, every)), step * every
 
 
 def scatter(points: Sequence[tuple[str, float, float, float, float]], title: str, x_label: str,

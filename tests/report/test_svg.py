@@ -1,5 +1,6 @@
 """Inline SVG charts: readable ticks, labelled axes, dated time axes, intervals drawn."""
 
+import itertools
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -30,3 +31,35 @@ def test_bars_draw_each_interval_and_scatter_labels_each_point():
     assert len(re.findall(r"<path d='M", svg)) == 2 and ">revenue ($)<" in svg
     points = scatter([("w 0", 0.9, 10.0, 9.0, 11.0), ("w 1", 0.95, 8.0, 7.0, 9.0)], "T", "x", "y")
     assert ">w 0<" in points and ">w 1<" in points and points.count("<circle") == 2
+
+
+@pytest.mark.parametrize("step, points", [
+    (timedelta(days=1), 14), (timedelta(days=7), 8), (timedelta(days=1), 366), (timedelta(hours=1), 120),
+    (timedelta(hours=1), 24 * 42), (timedelta(minutes=90), 50), (timedelta(days=7), 60), (timedelta(days=1), 2)])
+def test_time_ticks_are_few_evenly_spaced_and_never_repeat_a_label(step, points):
+    start = datetime(2026, 3, 4, 7, tzinfo=UTC)  # a Wednesday, 07:00: hourly ticks start at a midnight
+    svg = time_lines(start, step, {"s": [1.0] * points}, "T", "y")
+    labels = re.findall(r"<text x='[\d.]+' y='\d+' text-anchor='middle' font-size='12' fill='#222'>([^<]+)<", svg)
+    assert 2 <= len(labels) <= 8 and len(set(labels)) == len(labels), labels
+    ticks = r"<line x1='([\d.]+)' x2='\1' y1='[\d.]+' y2='[\d.]+' stroke='#444'/><text"
+    positions = [float(x) for x in re.findall(ticks, svg)]
+    gaps = [b - a for a, b in itertools.pairwise(positions)]
+    assert max(gaps) - min(gaps) < 0.25, gaps  # evenly spaced (to the drawing's 0.1 px)
+    if step >= timedelta(days=1):  # the current day or week is labelled
+        long = step * (points - 1) > timedelta(days=300)
+        assert labels[-1] == (start + step * (points - 1)).strftime("%b %Y" if long else "%d %b")
+    if step == timedelta(hours=1) and points == 120:
+        assert labels == ["05 Mar", "06 Mar", "07 Mar", "08 Mar", "09 Mar"]  # midnights, one a day
+
+
+def test_a_time_chart_says_what_its_dates_stand_for():
+    svg = time_lines(datetime(2026, 3, 2, tzinfo=UTC), timedelta(days=7), {"s": [1.0, 2.0]}, "T", "y",
+                     x_label="week starting (UTC)")
+    assert ">week starting (UTC)<" in svg and ">date<" not in svg
+
+
+def test_a_long_bar_label_goes_on_two_lines_instead_of_being_cut():
+    names = ["round robin", "least loaded", "greedy", "the optimizer (min-cost flow)"]  # ~16 characters a bar
+    svg = bars(names, [1.0] * 4, [0.5] * 4, [1.5] * 4, "R", "$")
+    assert ">the optimizer</tspan>" in svg and ">(min-cost flow)</tspan>" in svg and "…" not in svg
+    assert ">round robin</text>" in svg
