@@ -50,6 +50,8 @@ button.secondary{background:#fff;color:#0b4f8a}
 .muted{color:#555}
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 figure{margin:1em 0}figcaption{color:#444;font-size:.9em}
+.scroll{overflow-x:auto;max-width:100%;position:relative}.scroll table{margin:0}.scroll{margin:.5em 0 1em}
+caption{text-align:left;padding:.2em 0;color:#333}
 """
 
 NAV = (("now", "/ui", "Now"), ("reps", "/ui/reps", "Reps"), ("leads", "/ui/leads", "Find a lead"),
@@ -97,14 +99,19 @@ def page(title: str, body: str, *, active: str = "", user: str | None = None, cs
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[object]], *, numeric: Sequence[int] = (),
-          caption: str = "") -> str:
-    """A table: `numeric` columns right-aligned; cells escaped unless `Safe`."""
+          caption: str = "", scroll: str = "") -> str:
+    """A table: `numeric` columns right-aligned; cells escaped unless `Safe`. A table that may be
+    wider than a laptop's window (`scroll`: its name for a screen reader) scrolls sideways in a
+    region of its own, reachable by Tab, instead of pushing the whole page wider."""
     head = "".join(f"<th scope='col'>{esc(h)}</th>" for h in header)
     right = set(numeric)
     body = "".join("<tr>" + "".join(f"<td class='num'>{esc(c)}</td>" if k in right else f"<td>{esc(c)}</td>"
                                     for k, c in enumerate(row)) + "</tr>" for row in rows)
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    whole = f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    if scroll:
+        return f"<div class='scroll' role='region' tabindex='0' aria-label='{esc(scroll)}'>{whole}</div>"
+    return whole
 
 
 def cards(items: Iterable[tuple[str, object]]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from solver.domain.availability import Schedule
@@ -131,7 +131,8 @@ def rep_table(router: Router, now: datetime, actions: str | None) -> str:
         if actions is not None:
             row.append(rep_actions(rep, cap, actions, k))
         rows.append(row)
-    return table(header, rows, numeric=(3, 4, 5, 6, 7))
+    return table(header, rows, numeric=(3, 4, 5, 6, 7),
+                 scroll="Reps" if actions is None else "Reps and actions")
 
 
 def shift_words(rep: Rep, now: datetime) -> str:
@@ -260,11 +261,16 @@ def explanation_parts(explanation: dict[str, Any] | None) -> list[str]:
     return parts
 
 
+def load_words(fit: dict[str, Any]) -> str:
+    """'3 / 2.8': the rep's load against its fair share, the share to one decimal (not 2.83333)."""
+    return f"{fit['load']:g} / {fit['target']:.1f}" if "load" in fit else "-"
+
+
 def fit_table(fits: Sequence[dict[str, Any]], caption: str) -> str:
     return table(("Rep", "Expected value", "Score after rules and fairness", "Load / fair share",
                   "Room left", "Rules", "Why not"), [
         (f["rep_id"], f"{f['expected_value']:,.2f}", f"{f['profit']:,.2f}",
-         f"{f['load']:g} / {f['target']:g}", f["free_capacity"], ", ".join(f.get("rules") or []) or "-",
+         load_words(f), f["free_capacity"], ", ".join(f.get("rules") or []) or "-",
          f.get("why_not", "chosen")) for f in fits], numeric=(1, 2, 4), caption=caption)
 
 
@@ -274,7 +280,7 @@ def fast_fit_table(fits: Sequence[dict[str, Any]]) -> str:
     return table(("Rep", "Expected value", "Score after rules", "Seat price", "Load / fair share",
                   "Room left", "Why not"), [
         (f["rep_id"], f"{f['expected_value']:,.2f}", f"{f['profit']:,.2f}", f"{f['price']:,.2f}",
-         f"{f['load']:g} / {f['target']:g}" if "load" in f else "-", f.get("free_capacity", "-"),
+         load_words(f), f.get("free_capacity", "-"),
          f["why_not"]) for f in fits], numeric=(1, 2, 3, 5), caption="Best alternatives")
 
 
@@ -348,14 +354,16 @@ def fairness_page(router: Router, now: datetime, bucket: Bucket, periods: int, p
     breaches = [float(p.breaches) for p in summaries]
     behind_counts = [float("nan") if p.behind is None else float(p.behind) for p in summaries]
     unit = "week starting" if bucket == "week" else "day"
+    x_label = f"{unit} (UTC)"
     charts = [
         (svg.time_lines(starts[0], step, {"mean minutes": minutes}, "Time to first touch",
-                        "minutes from decision to first touch", low=0),
+                        "minutes from decision to first touch", low=0, x_label=x_label),
          f"Mean over the leads touched, per {bucket} (UTC) of the decision."),
-        (svg.time_lines(starts[0], step, {"breaches": breaches}, "SLA breaches", "leads", low=0),
+        (svg.time_lines(starts[0], step, {"breaches": breaches}, "SLA breaches", "leads", low=0,
+                        x_label=x_label),
          f"Leads touched after their SLA or still untouched past it, per {bucket} of the decision."),
         (svg.time_lines(starts[0], step, {"reps behind": behind_counts}, "Reps behind their quota share",
-                        "reps", low=0),
+                        "reps", low=0, x_label=x_label),
          f"Reps whose share of the {bucket}'s pipeline is under {BEHIND:.0%} of their quota share."),
     ]
     this = standings(reps, rows)
@@ -405,7 +413,11 @@ def ratio_table(reps: Sequence[Rep], labels: Sequence[str], summaries: Sequence[
     rows = [(r.id, behind[r.id], *(cell(p.ratios.get(r.id)) for p in summaries)) for r in order]
     shown = ("Every rep" if len(reps) <= RATIO_ROWS
              else f"The {RATIO_ROWS} reps of {len(reps)} behind most often")
-    return table(("Rep", f"{bucket.capitalize()}s behind", *labels), rows,
-                 numeric=tuple(range(1, 2 + len(labels))),
-                 caption=f"{shown}; 100% = the rep got exactly its quota share of the {bucket}'s pipeline; "
+    # Short dates as column headings, so that they do not wrap: '17 Nov' (with the year if it changes).
+    dates = [date.fromisoformat(label) for label in labels]
+    shape = "%d %b" if len({d.year for d in dates}) == 1 else "%d %b %Y"
+    return table(("Rep", f"{bucket.capitalize()}s behind", *(d.strftime(shape) for d in dates)), rows,
+                 numeric=tuple(range(1, 2 + len(labels))), scroll=f"Pipeline against quota share by {bucket}",
+                 caption=f"{shown}, by the {bucket} {'starting ' if bucket == 'week' else ''}(UTC); "
+                         f"100% = the rep got exactly its quota share of the {bucket}'s pipeline; "
                          f"under {BEHIND:.0%} (marked) = behind; - = no lead that {bucket}")

@@ -224,7 +224,9 @@ def test_now_and_fairness_pages_show_the_queue_and_who_is_behind(tmp_path):
         assert "open leads" in now and "SLA clocks" in now
         fair = client.get("/ui/fairness").text
         assert "Behind their quota share this week" in fair
-        assert "<svg" in fair and "Time to first touch" in fair
+        assert "<svg" in fair and "Time to first touch" in fair and ">week starting (UTC)<" in fair
+        # The wide tables scroll in a region of their own (named, reachable by Tab), not the page.
+        assert "<div class='scroll' role='region' tabindex='0' aria-label='Pipeline against quota share" in fair
         assert "Each rep's pipeline against its quota share, week by week" in fair and "Weeks behind" in fair
         day = client.get("/ui/fairness", params={"bucket": "day", "periods": "3"})
         assert day.status_code == 200 and "Behind their quota share this day" in day.text
