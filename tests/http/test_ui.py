@@ -145,6 +145,67 @@ def test_failed_sign_ins_forget_the_window_succeeding_and_stay_within_their_boun
     assert len(failures) == 100
 
 
+@pytest.mark.parametrize("path, data", [
+    ("/ui/logout", {}), ("/ui/reps/ana/change", {"available": "false"}), ("/ui/reps/ana/change", {"capacity": "1"}),
+    ("/ui/leads/L1/release", {}), ("/ui/leads/L1/reroute", {})])
+def test_every_action_needs_the_form_token_of_this_session(tmp_path, path, data):
+    with console(tmp_path / "l.db") as client:
+        sign_in(client)
+        owner = urgent(client, "L1")["rep_id"]
+        other_session = csrf_of(client.get("/ui/reps").text)
+        client.cookies.clear()
+        sign_in(client, "Someone Else")  # a new session: the old page's token is no longer good
+        for token in (None, "", other_session, other_session[:-1]):
+            form = data if token is None else {**data, "csrf": token}
+            answer = client.post(path, data=form, follow_redirects=False)
+            assert answer.status_code == 403, (token, answer.status_code)
+        service = client.app.state.service
+        assert service.router.store.rep_changes() == []
+        assert service.router.store.open_lead("L1").rep_id == owner  # neither released nor moved
+        assert client.get("/ui", follow_redirects=False).status_code == 200  # still signed in
+
+
+HOSTILE = "<script>alert(1)</script>"
+
+
+def test_every_page_escapes_what_people_and_systems_typed(tmp_path):
+    """Rep ids and names, lead ids, territories and industries (shown in rule trails), the user's
+    name and a flash message: text on every page, never markup."""
+    from urllib.parse import quote
+
+    from solver.http.app import create_app
+
+    team = [Rep(id="r<i>'\"x", name=f"Eve {HOSTILE}", territories=("<EU>",), capacity=5,
+                industries=("<svg onload=alert(1)>",)),
+            Rep(id="ben", name="Ben <b>", territories=("<EU>",), capacity=5)]
+    lead_id = "L<img src=x onerror=alert(1)>&'\"/?#"
+    ledger = SqliteStore(tmp_path / "l.db", check_same_thread=False)
+    try:
+        app = create_app(Router(team, POLICY, ledger), TOKEN, tick_interval_s=0.01)
+        with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
+            answer = client.post("/v1/leads", json={"id": lead_id, "value": 10.0, "territory": "<EU>",
+                                                    "industry": "<svg onload=alert(1)>", "urgent": True},
+                                 headers=AUTH)
+            assert answer.status_code == 200, answer.text
+            sign_in(client, f"Olga {HOSTILE}")
+            reps = client.get("/ui/reps").text
+            paused = client.post(f"/ui/reps/{quote(team[0].id, safe='')}/change",
+                                 data={"available": "false", "csrf": csrf_of(reps)})
+            assert paused.status_code == 200 and "paused" in paused.text
+            pages = [paused.text, *(client.get(path).text for path in (
+                "/ui", "/ui/reps", "/ui/fairness", "/ui/fairness?bucket=day", f"/ui/leads/{quote(lead_id, safe='')}",
+                f"/ui/leads/{quote('<b>nope</b>', safe='')}"))]
+    finally:
+        ledger.close()
+    for text in pages:
+        for raw in (HOSTILE, "<img src=x", "<svg onload", "<b>", "<i>", "<EU>"):
+            assert raw not in text
+    assert "Olga &lt;script&gt;" in pages[0] and "r&lt;i&gt;&#x27;&quot;x" in pages[0]
+    lead = pages[-2]
+    assert "L&lt;img src=x onerror=alert(1)&gt;&amp;" in lead and "&lt;svg onload=alert(1)&gt;" in lead
+    assert "&lt;b&gt;nope&lt;/b&gt;" in pages[-1]
+
+
 def test_a_tampered_cookie_is_refused(tmp_path):
     with console(tmp_path / "l.db") as client:
         sign_in(client)
