@@ -214,7 +214,8 @@ def lead_page(router: Router, lead_id: str, csrf: str) -> str | None:
                      + (button_form(f"{base}/reroute", "Re-route to another rep", csrf, secondary=True)
                         if not open_lead.touched else "<span class='muted'>Touched: it stays with its rep."
                         "</span>") + "</p>")
-    parts += explanation_parts(detail.explanation)
+    moved = any(e.kind == "reassigned" for e in detail.events)
+    parts += explanation_parts(detail.explanation, moved=moved)
     parts.append("<h2>History</h2>")
     parts.append(table(("When", "What", "Rep", "From", "Reason"), [
         (when(e.at), e.kind, e.rep_id or "-", e.from_rep_id or "-", e.reason or "")
@@ -225,15 +226,18 @@ def lead_page(router: Router, lead_id: str, csrf: str) -> str | None:
     return "".join(parts)
 
 
-def explanation_parts(explanation: dict[str, Any] | None) -> list[str]:
+def explanation_parts(explanation: dict[str, Any] | None, moved: bool = False) -> list[str]:
     """Why the rep (and the rule trail), and why not the others: a batch's explanation, or the
-    urgent fast path's (its chosen rep among the eligible ones, and its best runners-up)."""
+    urgent fast path's (its chosen rep among the eligible ones, and its best runners-up). `moved`:
+    the lead was reassigned, which scores as the fast path does but is no urgent decision."""
     if not explanation:
         return ["<p class='muted'>No explanation was kept for this decision.</p>"]
     parts = ["<h2>Why this rep</h2>"]
     if "path" in explanation:  # the urgent fast path (solver.online.explain.fast_explanation)
         chosen = explanation.get("chosen")
-        parts.append(f"<p>Decided at once by the {esc(explanation['path'])} among "
+        how = ("Moved off its first rep (see History) by the same scoring as the urgent fast path, "
+               if moved else f"Decided at once by the {esc(explanation['path'])} ")
+        parts.append(f"<p>{how}among "
                      f"{explanation.get('eligible_reps', 0)} eligible reps"
                      + (f": {esc(chosen['rep_id'])} scored {chosen['profit']:,.2f} against a seat price "
                         f"of {chosen['price']:,.2f}." if chosen else "; none had room.") + "</p>")

@@ -269,6 +269,8 @@ def test_the_lead_page_explains_the_choice_and_can_reroute(tmp_path):
         moved = client.post("/ui/leads/L1/reroute", data={"csrf": csrf})
         other = {"ana": "ben", "ben": "ana"}[owner]
         assert f"Re-routed to {other}." in moved.text
+        assert "Decided at once" in page.text and "Decided at once" not in moved.text  # it was moved
+        assert "Moved off its first rep" in moved.text
         released = client.post("/ui/leads/L1/release", data={"csrf": csrf})
         assert "Released" in released.text
         assert client.get("/ui/leads/nope").status_code == 404
