@@ -151,7 +151,7 @@ def ui_router(service: Service, token: str | None, reports_dir: Path | None = No
                 "<label for='token'>Service token</label>"
                 "<input type='password' id='token' name='token' required autocomplete='current-password'>"
                 "<button type='submit'>Sign in</button></form>")
-        response = respond(page("Sign in", body))
+        response = respond(page("Sign in", body, signed_out=True))
         response.set_cookie(LOGIN_COOKIE, nonce, max_age=LOGIN_SECONDS, path="/ui/login",
                             secure=True, httponly=True, samesite="strict")
         return response
@@ -162,13 +162,14 @@ def ui_router(service: Service, token: str | None, reports_dir: Path | None = No
         wait = failures.wait_s(address)
         if wait:  # checked before the token, so that guessing goes no faster with a right guess
             return respond(page("Sign in", "<p class='error' role='alert'>Too many failed sign-ins from "
-                                f"your address: try again in {wait} seconds.</p>"), 429,
+                                f"your address: try again in {wait} seconds.</p>", signed_out=True), 429,
                            {"retry-after": str(wait)})
         form = await form_of(request)
         if not sessions.login_csrf_ok(request.cookies.get(LOGIN_COOKIE), form.get("csrf")):
             return respond(page("Sign in", "<p class='error' role='alert'>This sign-in form did not come "
                                 "from this console's sign-in page (or it is over an hour old): "
-                                "<a href='/ui/login'>open the sign-in page</a> and try again.</p>"), 403)
+                                "<a href='/ui/login'>open the sign-in page</a> and try again.</p>",
+                                signed_out=True), 403)
         user = clean_name(form.get("user", ""))
         if not user or not sessions.token_matches(form.get("token", "")):
             failures.failed(address)

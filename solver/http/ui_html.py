@@ -45,7 +45,8 @@ input[type=number]{width:6em}
 button{font-size:14px;padding:.3em .8em;border:1px solid #0b4f8a;background:#0b4f8a;color:#fff;
 border-radius:3px;cursor:pointer}
 button.secondary{background:#fff;color:#0b4f8a}
-.login{max-width:24em;margin:4em auto}.login label{display:block;margin:.8em 0 .2em}
+.login{max-width:24em}main.narrow{max-width:26em;margin:3em auto}
+.login label{display:block;margin:.8em 0 .2em}
 .login input{width:100%}.login button{margin-top:1em}
 .muted{color:#555}
 .sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
@@ -78,10 +79,12 @@ def link(href: str, text: object) -> Safe:
 
 
 def page(title: str, body: str, *, active: str = "", user: str | None = None, csrf: str = "",
-         message: str | None = None, error: str | None = None) -> str:
-    """A whole console page: navigation, the page's heading, a flash message, the body."""
-    nav = "".join(f"<a href='{href}'{' aria-current=page' if key == active else ''}>{esc(text)}</a>"
-                  for key, href, text in NAV)
+         message: str | None = None, error: str | None = None, signed_out: bool = False) -> str:
+    """A whole console page: navigation, the page's heading, a flash message, the body.
+    `signed_out`: the sign-in page, narrow and without the navigation (every link led back to it)."""
+    nav = "" if signed_out else "".join(
+        f"<a href='{href}'{' aria-current=page' if key == active else ''}>{esc(text)}</a>"
+        for key, href, text in NAV)
     who = ""
     if user is not None:
         who = (f"<span class='who'>Signed in as {esc(user)}</span>"
@@ -94,8 +97,10 @@ def page(title: str, body: str, *, active: str = "", user: str | None = None, cs
             f"<title>{esc(title)} — leadsolver console</title>"
             "<link rel='stylesheet' href='/ui/console.css'></head><body>"
             "<a class='skip' href='#main'>Skip to content</a>"
-            f"<header><strong>leadsolver</strong><nav aria-label='Console'>{nav}</nav>{who}</header>"
-            f"<main id='main'><h1>{esc(title)}</h1>{notes}{body}</main></body></html>")
+            f"<header><strong>leadsolver</strong>"
+            + (f"<nav aria-label='Console'>{nav}</nav>" if nav else "") + f"{who}</header>"
+            f"<main id='main'{' class=narrow' if signed_out else ''}><h1>{esc(title)}</h1>{notes}{body}"
+            "</main></body></html>")
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[object]], *, numeric: Sequence[int] = (),
