@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from solver.report.glossary import difference_text, heading, interval_text
-from solver.report.results import Interval, SimulationResult
+from solver.report.results import Comparison, Interval, SimulationResult
 from solver.report.studies import verdict
 from solver.report.tables import format_rows
 
@@ -176,6 +176,15 @@ def simulation_verdicts(result: SimulationResult, metric: str = "expected_revenu
     return out
 
 
+def paired_comparisons(result: SimulationResult, variant: str) -> list[tuple[str, str, Comparison]]:
+    """(policy, reference, its paired comparison) of each policy against each reference in
+    `variant`; two references are compared once, not both ways round."""
+    refs = result["references"]
+    return [(policy, ref, comp) for policy, cell in result["cells"][variant].items()
+            for ref, comp in cell.get("vs", {}).items()
+            if not (policy in refs and ref in refs and refs.index(policy) > refs.index(ref))]
+
+
 def simulation_table(result: SimulationResult) -> str:
     """The terminal table, variant by variant: metrics in the glossary's words (rows) by policy
     (columns), mean [95% interval] clipped to what each metric can be; then each policy's paired
@@ -188,7 +197,7 @@ def simulation_table(result: SimulationResult) -> str:
                 for m in TABLE_METRICS if any(m in c["metrics"] for c in by_policy.values())]
         out += ["", f"variant {variant}", "", format_rows(("metric", *policies), rows)]
         pairs = [(f"{p} - {ref}", comp["diff"], comp["pct"])
-                 for p, entry in by_policy.items() for ref, comp in entry.get("vs", {}).items()]
+                 for p, ref, comp in paired_comparisons(result, variant)]
         if result["baseline"] not in result["references"]:
             pairs += [(f"{p} - {result['baseline']}", entry["vs_baseline"], {m: NO_PAIRS for m in VS_METRICS})
                       for p, entry in by_policy.items() if "vs_baseline" in entry]

@@ -26,7 +26,7 @@ from solver.report.glossary import (
     label,
     number,
 )
-from solver.report.html import html_page, html_table
+from solver.report.html import html_page, html_table, paired_comparisons
 from solver.report.results import CellSummary, RepTable, SimulationResult
 
 # The results table's rows, in reading order (metrics a result lacks are skipped).
@@ -159,14 +159,9 @@ def results_table(result: SimulationResult, variant: str) -> str:
 
 def comparison_table(result: SimulationResult, variant: str) -> str:
     """Each optimizer against each reference, paired by seed: differences in words and units."""
-    rows = []
-    refs = result["references"]
-    for policy, cell in result["cells"][variant].items():
-        for ref, comp in cell.get("vs", {}).items():
-            if policy in refs and ref in refs and refs.index(policy) > refs.index(ref):
-                continue  # the same pair of references the other way round
-            rows.append((f"{policy_words(policy)} vs {policy_words(ref)}",
-                         *(difference_text(comp["diff"][m], comp["pct"][m], m) for m in COMPARED)))
+    rows = [(f"{policy_words(policy)} vs {policy_words(ref)}",
+             *(difference_text(comp["diff"][m], comp["pct"][m], m) for m in COMPARED))
+            for policy, ref, comp in paired_comparisons(result, variant)]
     if not rows:
         return ""
     return html_table(("Pair", *(f"{label(m)}: change" for m in COMPARED)), rows)

@@ -290,3 +290,16 @@ def test_the_whole_crm_replay_report_at_two_seeds(tmp_path: Path) -> None:
     assert page.headings[0] == "Summary" and len(page.summary) == 3
     assert len(page.table("Per rep")) == 1 + len(result["per_rep"]["flow"]["rep_ids"])
     assert out_of_range(page) == []
+
+
+def test_two_references_are_compared_once_in_the_table_and_the_report(tiny: dict) -> None:
+    import copy
+
+    both = copy.deepcopy(tiny)
+    both["references"] = ["round_robin", "flow"]
+    for cells in both["cells"].values():
+        cells["round_robin"]["vs"] = {"flow": cells["flow"]["vs"]["round_robin"]}
+    table = simulation_table(both)
+    assert "round_robin - flow" in table and "flow - round_robin" not in table
+    page = simulation_report(both)
+    assert "round robin vs the optimizer" in page and "the optimizer (min-cost flow) vs round robin" not in page
