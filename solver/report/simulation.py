@@ -218,7 +218,7 @@ def charts(result: SimulationResult, start: datetime | None = None) -> str:
                         [max(row) for row in loads])
         figures.append((svg.time_lines(origin, timedelta(hours=series.get("hours_per_sample", 1)),
                                        {"median rep": band}, f"Open leads per rep — {policy_words(policy)}",
-                                       "open leads per rep", low=0),
+                                       "open leads per rep", low=0, x_label="simulated date (UTC)"),
                         "Line: the median rep; shaded band: from the least to the most loaded rep "
                         "(base variant, seed 0)."))
     points = result["fairness_sweep"]["points"]

@@ -12,7 +12,7 @@ import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 # Colours that keep >= 3:1 against white and stay apart for common colour blindness (Okabe-Ito).
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#8A6D00", "#56B4E9", "#000000")
@@ -187,7 +187,7 @@ def time_lines(start: datetime, step: timedelta, series: Mapping[str, Sequence[f
     points = max((len(s.mid) if isinstance(s, Band) else len(s) for s in series.values()), default=0)
     span = max(points - 1, 1)
 
-    def x(k: int) -> float:
+    def x(k: float) -> float:
         return LEFT + frame.plot_width * k / span
 
     for k, name in enumerate(series):
@@ -206,11 +206,11 @@ def time_lines(start: datetime, step: timedelta, series: Mapping[str, Sequence[f
                             for i, v in enumerate(mid) if math.isfinite(v)]
         frame.legend(name, colour)
     ticks, every = time_ticks(start, step, points)
-    long = step * (points - 1) > timedelta(days=300)  # months apart across years: the year, not the day
+    long = step * span > timedelta(days=300)  # months apart across years: the year, not the day
     fmt = ("%d %b %H:%M" if every < timedelta(days=1)
            else "%b %Y" if long and every >= timedelta(days=28) else "%d %b")
-    for k in ticks:
-        frame.x_tick(x(k), (start + step * k).strftime(fmt))
+    for t in ticks:
+        frame.x_tick(x((t - start) / step), t.strftime(fmt))
     return frame.svg(title)
 
 
@@ -220,20 +220,24 @@ NICE_TIME_STEPS = (*(timedelta(minutes=m) for m in (1, 5, 10, 15, 30)),
                    *(timedelta(days=d) for d in (1, 2, 7, 14, 28, 91, 182, 364)))
 
 
-def time_ticks(start: datetime, step: timedelta, points: int, count: int = 8) -> tuple[list[int], timedelta]:
-    """At most `count` indexes of points `step` apart from `start`, evenly spaced by a nice
-    time step (whole days on an hourly series, starting at a midnight), and that step: no two
-    ticks share a label, and a daily or weekly series always labels its last (current) period."""
+def time_ticks(start: datetime, step: timedelta, points: int,
+               count: int = 8) -> tuple[list[datetime], timedelta]:
+    """At most `count` tick times over a series of `points` values `step` apart from `start`, evenly
+    spaced by a nice time step, and that step. A daily or weekly series is ticked on its own
+    points, the last (current) period always labelled; a finer series (hourly, every 13 hours)
+    at whole clock times: midnights for day ticks. No two ticks share a label."""
     if points <= 1:
-        return ([0] if points else []), step
-    every = next((nice // step for nice in NICE_TIME_STEPS
-                  if nice >= step and nice % step == timedelta(0) and (points - 1) // (nice // step) < count),
-                 math.ceil((points - 1) / (count - 1)))
-    if step * every >= timedelta(days=1) > step:  # day ticks on a finer series: at midnights
-        first = next((i for i in range(min(every, points)) if (start + step * i).time() == time(0)), 0)
-    else:
-        first = (points - 1) % every
-    return list(range(first, points, every)), step * every
+        return ([start] if points else []), step
+    span = step * (points - 1)
+    nice = next((n for n in NICE_TIME_STEPS if n >= step and span // n < count),
+                step * math.ceil((points - 1) / (count - 1)))
+    if step >= timedelta(days=1) and nice % step == timedelta(0):
+        every = nice // step
+        return [start + step * k for k in range((points - 1) % every, points, every)], nice
+    midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    unit = min(nice, timedelta(days=1))
+    first = midnight + unit * math.ceil((start - midnight) / unit)
+    return [t for t in (first + nice * k for k in range(count + 1)) if t <= start + span], nice
 
 
 def scatter(points: Sequence[tuple[str, float, float, float, float]], title: str, x_label: str,

@@ -238,7 +238,7 @@ def test_report_is_self_contained_with_labelled_charts(tiny: dict) -> None:
     # revenue, one load chart per policy, the trade-off curve
     assert len(charts) == 1 + len(tiny["policies"]) + 1
     assert "Revenue against fairness, one point per fairness weight" in charts
-    assert "expected revenue ($)" in text and ">date<" in text  # labelled axes
+    assert "expected revenue ($)" in text and ">simulated date (UTC)<" in text  # labelled axes
 
 
 def test_table_numbers_match_the_json(tiny: dict) -> None:

@@ -35,7 +35,8 @@ def test_bars_draw_each_interval_and_scatter_labels_each_point():
 
 @pytest.mark.parametrize("step, points", [
     (timedelta(days=1), 14), (timedelta(days=7), 8), (timedelta(days=1), 366), (timedelta(hours=1), 120),
-    (timedelta(hours=1), 24 * 42), (timedelta(minutes=90), 50), (timedelta(days=7), 60), (timedelta(days=1), 2)])
+    (timedelta(hours=1), 24 * 42), (timedelta(minutes=90), 50), (timedelta(days=7), 60), (timedelta(days=1), 2),
+    (timedelta(hours=13), 400)])
 def test_time_ticks_are_few_evenly_spaced_and_never_repeat_a_label(step, points):
     start = datetime(2026, 3, 4, 7, tzinfo=UTC)  # a Wednesday, 07:00: hourly ticks start at a midnight
     svg = time_lines(start, step, {"s": [1.0] * points}, "T", "y")
@@ -50,6 +51,8 @@ def test_time_ticks_are_few_evenly_spaced_and_never_repeat_a_label(step, points)
         assert labels[-1] == (start + step * (points - 1)).strftime("%b %Y" if long else "%d %b")
     if step == timedelta(hours=1) and points == 120:
         assert labels == ["05 Mar", "06 Mar", "07 Mar", "08 Mar", "09 Mar"]  # midnights, one a day
+    if step == timedelta(hours=13):  # 7 months sampled every 13 hours: every 4 weeks, from a midnight
+        assert labels[:3] == ["05 Mar", "02 Apr", "30 Apr"] and len(labels) == 8
 
 
 def test_a_time_chart_says_what_its_dates_stand_for():
