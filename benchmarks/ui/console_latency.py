@@ -26,6 +26,7 @@ import sys
 import time
 import urllib.parse
 from datetime import UTC, datetime, timedelta
+from email.message import Message
 from pathlib import Path
 
 import numpy as np
@@ -92,7 +93,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def request(port: int, method: str, path: str, cookie: str = "", body: str = "") -> tuple[int, dict, bytes]:
+def request(port: int, method: str, path: str, cookie: str = "",
+            body: str = "") -> tuple[int, Message, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"cookie": cookie} if cookie else {}
     if body:
@@ -101,7 +103,7 @@ def request(port: int, method: str, path: str, cookie: str = "", body: str = "")
     answer = conn.getresponse()
     data = answer.read()
     conn.close()
-    return answer.status, dict(answer.getheaders()), data
+    return answer.status, answer.msg, data
 
 
 def main() -> None:
@@ -140,7 +142,9 @@ def main() -> None:
         form = urllib.parse.urlencode({"user": "bench", "token": TOKEN, "csrf": csrf})
         pre_session = headers["set-cookie"].split(";")[0]
         status, headers, _ = request(port, "POST", "/ui/login", pre_session, body=form)
-        cookie = headers["set-cookie"].split(";")[0]
+        # The sign-in sets the session cookie and clears the pre-session one: keep the session's.
+        cookie = next(c for c in headers.get_all("set-cookie", [])
+                      if c.startswith("leadsolver_session=")).split(";")[0]
         pages = {"now": "/ui", "reps": "/ui/reps", "lead": "/ui/leads/L050000",
                  "fairness (8 weeks)": "/ui/fairness", "fairness (14 days)": "/ui/fairness?bucket=day",
                  "experiments": "/ui/experiments", "reports": "/ui/reports"}
