@@ -169,6 +169,7 @@ def test_why_a_lead_went_to_its_rep(page: Any, server: str) -> None:
     owner = decided(server, api(f"{server}/v1/leads", {"id": "WHY-1", "value": 500.0,
                                                        "territory": "EU"})["lead_id"])["rep_id"]
     page.goto(f"{server}/ui/leads")
+    check(page, "03-find-a-lead")
     page.get_by_label("Lead id").fill("WHY-1")
     page.get_by_role("button", name="Show").click()
     page.wait_for_url(f"{server}/ui/leads/WHY-1")
@@ -178,7 +179,7 @@ def test_why_a_lead_went_to_its_rep(page: Any, server: str) -> None:
     alternatives = page.get_by_role("table").filter(has_text="Best alternatives")
     assert other in alternatives.inner_text()
     assert "accepted" in page.get_by_role("table").filter(has_text="When").inner_text()
-    check(page, "03-lead")
+    check(page, "03-lead-explained")
 
 
 def test_pause_a_rep_and_the_next_lead_goes_elsewhere(page: Any, server: str) -> None:
@@ -221,6 +222,12 @@ def test_a_report(page: Any, server: str) -> None:
     assert page.get_by_role("heading", name="Summary").is_visible()
     assert page.locator("table.reps").count() == 1
     check(page, "08-simulation-report")
+
+
+def test_a_lead_that_is_not_there(page: Any, server: str) -> None:
+    answer = page.goto(f"{server}/ui/leads/NOPE-1")
+    assert answer.status == 404 and "No lead NOPE-1 was ever accepted" in page.inner_text("main")
+    check(page, "09-no-such-lead")
 
 
 def test_the_accessibility_checks_catch_what_they_look_for(browser: Any) -> None:
