@@ -246,8 +246,10 @@ def ui_router(service: Service, token: str | None, reports_dir: Path | None = No
         checked = await checked_form(request)
         if isinstance(checked, Response):
             return checked
-        await gate.call(lambda r: r.release(lead_id) if r.store.open_lead(lead_id) else None)
-        return back(f"/ui/leads/{path_part(lead_id)}", message="Released: the rep's capacity is free again.")
+        released = await gate.call(lambda r: release_open(r, lead_id))
+        target = f"/ui/leads/{path_part(lead_id)}"
+        return (back(target, message="Released: the rep's capacity is free again.") if released
+                else back(target, error="Not released: the lead is not open (released or closed already)."))
 
     @router.post("/leads/{lead_id:path}/reroute")
     async def reroute_lead(request: Request, lead_id: str) -> Response:
@@ -325,6 +327,14 @@ def change_rep_now(router: Router, rep_id: str, change: dict[str, Any], user: st
         reps, policy = apply_changes(router.reps, router.policy, [{"rep_id": rep_id, "change": change}])
         router.policy = policy
         router.update_reps(reps)
+    return True
+
+
+def release_open(router: Router, lead_id: str) -> bool:
+    """Release the lead if it is open with a rep; False (nothing done) otherwise."""
+    if router.store.open_lead(lead_id) is None:
+        return False
+    router.release(lead_id)
     return True
 
 

@@ -273,6 +273,8 @@ def test_the_lead_page_explains_the_choice_and_can_reroute(tmp_path):
         assert "Moved off its first rep" in moved.text
         released = client.post("/ui/leads/L1/release", data={"csrf": csrf})
         assert "Released" in released.text
+        again = client.post("/ui/leads/L1/release", data={"csrf": csrf})
+        assert "Not released: the lead is not open" in again.text and "Released:" not in again.text
         assert client.get("/ui/leads/nope").status_code == 404
         found = client.get("/ui/leads", params={"id": "L1"}, follow_redirects=False)
         assert found.headers["location"] == "/ui/leads/L1"
