@@ -51,7 +51,7 @@ from solver.online.ledger_stats import Bucket
 from solver.online.rep_changes import apply_changes, check_change
 from solver.online.router import Router
 from solver.online.store import atomic
-from solver.report.experiment import arm_rows, lift_chart, summary_lines
+from solver.report.experiment import ARM_ROWS, arm_rows, lift_chart, summary_lines
 from solver.report.experiment_report import NoExperiment, experiment_report
 
 # Pages may use inline SVG and the reports' inline styles; nothing loads from another origin.
@@ -364,9 +364,12 @@ def experiment_body(router: Router) -> str:
         return ("<p>No experiment: the ledger records none. A policy with an <code>experiment</code> "
                 "section starts one; <code>leadsolver experiment report</code> reads it too.</p>")
     lines = "".join(f"<li>{esc(line)}</li>" for line in summary_lines(report))
-    differences = [(m, *(f"{d[k]:+.4g}" if isinstance(d[k], float) else "-" for k in ("diff", "low", "high")))
+    words = dict(ARM_ROWS)  # the metrics in the words of the arms table
+    differences = [(words.get(m, m.replace("_", " ")),
+                    *(f"{d[k]:+.4g}" if isinstance(d[k], float) else "-" for k in ("diff", "low", "high")))
                    for m, d in report["differences"].items()]
-    return (f"<ul>{lines}</ul><h2>Arms</h2>" + table(("", "control", "challenger"), arm_rows(report))
+    return (f"<ul>{lines}</ul><h2>Arms</h2>"
+            + table(("", "control", "challenger"), arm_rows(report), numeric=(1, 2))
             + "<h2>Lift so far (challenger − control, 95% interval)</h2>"
             + table(("Metric", "Difference", "Low", "High"), differences, numeric=(1, 2, 3))
             + f"<figure>{lift_chart(report)}</figure>")

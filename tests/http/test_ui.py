@@ -400,6 +400,7 @@ def test_the_experiments_page_shows_the_arms_and_the_lift_so_far(tmp_path):
         ledger.close()
     assert "No experiment" not in page
     assert "Arms" in page and "Lift so far" in page and "control" in page and "challenger" in page
+    assert "<td>revenue per resolved lead</td>" in page and "revenue_per_lead" not in page  # words, not keys
 
 
 @pytest.mark.parametrize("hour_utc, words", [
