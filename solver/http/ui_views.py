@@ -28,6 +28,7 @@ from solver.http.ui_html import (
 from solver.online.ledger_stats import Bucket, RepPeriod, period_start, rep_periods, sla_clocks, status_counts
 from solver.online.router import Router
 from solver.report import svg
+from solver.report.simulation import policy_words
 
 SLA_SOON = timedelta(minutes=30)
 RATIO_ROWS = 50  # reps in the fairness page's rep-by-period table (those behind most often)
@@ -198,7 +199,8 @@ def lead_page(router: Router, lead_id: str, csrf: str) -> str | None:
         return None
     parts = [table(("Lead", "Status", "Rep", "Why", "Expected value", "Policy"), [
         (detail.lead_id, detail.status, detail.rep_id or "-", detail.reason,
-         "-" if detail.expected_value is None else f"{detail.expected_value:,.2f}", detail.policy or "-")])]
+         "-" if detail.expected_value is None else f"{detail.expected_value:,.2f}",
+         policy_words(detail.policy) if detail.policy else "-")])]
     record = router.store.record(lead_id)
     if record is not None:
         fields = [("Value", f"{record.value:,.2f}"), ("Territory", record.territory),

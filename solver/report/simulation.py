@@ -43,7 +43,7 @@ SLA_WARN = 0.10
 
 POLICY_WORDS = {"round_robin": "round robin", "least_loaded": "least loaded",
                 "flow": "the optimizer (min-cost flow)", "cpsat": "the optimizer (CP-SAT)",
-                "greedy": "greedy", "hungarian": "the optimizer (Hungarian)"}
+                "greedy": "greedy", "hungarian": "the optimizer (Hungarian)", "fast_path": "urgent fast path"}
 
 
 def policy_words(policy: str) -> str:

@@ -353,6 +353,7 @@ def test_an_urgent_lead_shows_why_not_the_runner_up(tmp_path):
         other = {"ana": "ben", "ben": "ana"}[owner]
         assert "Best alternatives" in page and f"<td>{other}</td>" in page
         assert "lower score" in page
+        assert "<td>urgent fast path</td>" in page and "fast_path" not in page  # the policy in words
 
 
 def test_past_periods_are_read_again_after_a_minute_or_a_team_change():
