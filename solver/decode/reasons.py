@@ -47,6 +47,7 @@ class ReasonCode(StrEnum):
     CAP_REACHED = "cap_reached"
     CLOSED_IN_QUEUE = "closed_in_queue"  # released or closed while in a named queue
     ASSIGNED_BY_PERSON = "assigned_by_person"  # a person gave a queued (or waiting) lead its rep
+    REROUTED = "rerouted"  # a person moved an open lead to the best other rep
     # A fallback (no rule admits a rep, or the owner left) sent it to a team or rep that placed it.
     FALLBACK = "fallback"
     # Its eligible reps with room of their own are all in capped teams that are full.
@@ -92,6 +93,7 @@ _TEXTS: dict[ReasonCode, str] = {
     ReasonCode.CAP_REACHED: "cap: all {eligible} eligible reps reached a cap or their capacity ({caps})",
     ReasonCode.CLOSED_IN_QUEUE: "closed while in the queue {queue}: no rep took it",
     ReasonCode.ASSIGNED_BY_PERSON: "assigned by a person from {where}",
+    ReasonCode.REROUTED: "re-routed by {by} from {rep_id}; {cause}",
     ReasonCode.FALLBACK: "{note}: rank {rank} of {eligible} eligible reps by {basis}",
     ReasonCode.TEAM_CAP: ("team cap: the eligible reps with room of their own ({eligible}) are all in "
                           "{teams}, at the team's cap"),

@@ -50,7 +50,6 @@ from solver.http.ui_views import (
 from solver.online.ledger_stats import Bucket
 from solver.online.rep_changes import apply_changes, check_change
 from solver.online.router import Router
-from solver.online.store import atomic
 from solver.report.experiment import ARM_ROWS, arm_rows, lift_chart, summary_lines
 from solver.report.experiment_report import NoExperiment, experiment_report
 
@@ -256,9 +255,10 @@ def ui_router(service: Service, token: str | None, reports_dir: Path | None = No
         checked = await checked_form(request)
         if isinstance(checked, Response):
             return checked
-        moved = await gate.call_in_thread(lambda r: reroute(r, lead_id, clock()))
+        session, _ = checked
+        moved = await gate.call_in_thread(lambda r: reroute(r, lead_id, clock(), session.user))
         target = f"/ui/leads/{path_part(lead_id)}"
-        return (back(target, message=f"Re-routed to {moved}.") if moved
+        return (back(target, message=f"Re-routed to {moved} (recorded as {session.user}).") if moved
                 else back(target, error="Not re-routed: touched, closed, moved too often already, or no "
                                         "other rep can take it."))
 
@@ -338,22 +338,11 @@ def release_open(router: Router, lead_id: str) -> bool:
     return True
 
 
-def reroute(router: Router, lead_id: str, now: datetime) -> str | None:
-    """Move an open, untouched lead to another rep now (its SLA made due, then the stale pass):
-    the new rep, or None when it stayed."""
-    store = router.store
-    with atomic(store):
-        item = store.open_lead(lead_id)
-        if item is None or item.touched:
-            return None
-        store.extend_sla(lead_id, datetime(1970, 1, 1, tzinfo=UTC))
-    router.reassign_stale(now)
-    after = store.open_lead(lead_id)
-    if after is None or after.rep_id == item.rep_id:
-        if after is not None:
-            store.extend_sla(lead_id, item.sla_due)  # it stays: its own clock again
-        return None
-    return after.rep_id
+def reroute(router: Router, lead_id: str, now: datetime, by: str) -> str | None:
+    """Move an open, untouched lead to the best other rep now, recorded as `by`'s move: the
+    new rep, or None when it stayed."""
+    answer = router.reroute(lead_id, by, now)
+    return None if answer is None else answer.rep_id
 
 
 def experiment_body(router: Router) -> str:

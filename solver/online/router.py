@@ -43,7 +43,7 @@ import numpy as np
 from solver.compile.caps import CapRoom
 from solver.compile.scoring import RepTable
 from solver.decode.batch import check_solver_fits
-from solver.decode.reasons import ReasonCode
+from solver.decode.reasons import Reason, ReasonCode
 from solver.decode.result import Assignment, decode
 from solver.domain.errors import InputError
 from solver.domain.experiment import CHALLENGER, CONTROL
@@ -56,7 +56,7 @@ from solver.online.explain import FAST_PATH, batch_explanations, first_answers, 
 from solver.online.lifecycle import LeadStatus, status_of
 from solver.online.memory_store import MemoryStore
 from solver.online.pricing import FORECAST_FLOOR, DualPricer, PricingJob, SeatPricing
-from solver.online.single import reassign_stale, route_urgent
+from solver.online.single import move_open_lead, reassign_stale, route_urgent
 from solver.online.store import Accepted, LeadConflict, LeadStore, OpenLead, RepLoads, WaitingLead, atomic
 from solver.policies import solve
 
@@ -291,6 +291,29 @@ class Router:
                 moved += [dataclasses.replace(a, arm=arm.name) for a in reassign_stale(
                     arm.team, arm.pricing, self.store, arm.policy, now, self.run_id, stale=mine)]
             return moved
+
+    def reroute(self, lead_id: str, by: str, now: datetime | None = None) -> Assignment | None:
+        """A person moves an open, untouched lead to the best other rep now (the fast path's
+        choice without its old owner, by the policy of the lead's arm), recorded as theirs:
+        reason code `rerouted`, naming `by`. None, changing nothing, when the lead is not open,
+        was touched already, or no other rep can take it."""
+        now = self._now(now)
+        with atomic(self.store):
+            item = self.store.open_lead(lead_id)
+            if item is None or item.touched:
+                return None
+            team, pricing, arm = self.team, self.pricing, None
+            if self.arms is not None:
+                chosen = self.arms[self._arm_name(item)]
+                team, pricing, arm = chosen.team, chosen.pricing, chosen.name
+
+            def by_person(rep_id: str, cause: Reason) -> Reason:
+                return ReasonCode.REROUTED.reason(by=by, rep_id=rep_id, cause=cause)
+
+            answer = move_open_lead(team, pricing, self.store, item, now, self.run_id, by_person)
+        if answer is None or answer.rep_id is None:
+            return None
+        return answer if arm is None else dataclasses.replace(answer, arm=arm)
 
     # -- the team and its prices --------------------------------------------------------------
 

@@ -9,7 +9,7 @@ so the loads read here are the loads the decision is written against.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from solver.compile.caps import CapRoom, with_team_caps
 from solver.compile.problem import UNASSIGNED, compile_problem
-from solver.decode.reasons import ASSIGNED, UNASSIGNED_STATUS, ReasonCode, first_on_shift
+from solver.decode.reasons import ASSIGNED, UNASSIGNED_STATUS, Reason, ReasonCode, first_on_shift
 from solver.decode.result import Assignment
 from solver.domain.model import Lead, Policy
 from solver.online.batch import cap_reached
@@ -93,37 +93,54 @@ def reassign_stale(team: Team, pricing: SeatPricing, store: LeadStore, policy: P
         stale = store.stale_leads(now, policy.sla.max_reassignments)
     if not stale:
         return []
-    prices = pricing.pricer.prices
+    def overdue(rep_id: str, cause: Reason) -> Reason:
+        return ReasonCode.REASSIGNED.reason(hours=policy.sla.first_touch_hours, rep_id=rep_id, cause=cause)
+
     available = team.calendar.available(now)
     moved: list[Assignment] = []
     for item in stale:
-        old = team.index.get(item.rep_id, UNASSIGNED)
-        loads = store.loads(team.ids)
-        if old >= 0:  # the old owner's room is not the lead's to keep
-            loads = loads.without(old, item.lead.effort)
-        free = team.free(loads)
-        if (room := team.cap_room(store, now, loads)) is not None:
-            free = np.minimum(free, room.rep)
-        if team.routed:
-            routed = routed_row(team, item.lead, available, loads, room, now)
-            row, free = routed.row, np.where(routed.team_full, 0, free)
-        else:
-            row = team.scorer.row(item.lead, available, team.speed_now(now, loads))
-        fair = team.fairness_terms(available, now, loads, store, item.lead)
-        j = choose_rep(row, item.lead.effort, free, pricing.prices(), fair, exclude=old)
-        if j == UNASSIGNED:
+        answer = move_open_lead(team, pricing, store, item, now, run_id, overdue, available)
+        if answer is None:  # no other rep can take it: checked again one SLA later
+            old = team.index.get(item.rep_id, UNASSIGNED)
             store.extend_sla(item.lead.id, team.sla_due(old, now) if old >= 0 else None)
-            continue
-        cause = fast_reason(row, j, prices, "moved to")
-        reason = ReasonCode.REASSIGNED.reason(hours=policy.sla.first_touch_hours, rep_id=item.rep_id,
-                                              cause=cause)
-        assignment = Assignment(item.lead.id, team.ids[j], ASSIGNED, reason, round(float(row.value[j]), 6),
-                                FAST_PATH, reason.code)
-        explanation = (fast_explanation(row, j, team.ids, prices, free=free, effort=item.lead.effort,
-                                        terms=fair, exclude=old) if store.explains else None)
-        if store.reassign(assignment, item.rep_id, now, team.sla_due(j, now), explanation, run_id):
-            moved.append(assignment)
+        elif answer.rep_id is not None:
+            moved.append(answer)
     return moved
+
+
+def move_open_lead(team: Team, pricing: SeatPricing, store: LeadStore, item: OpenLead, now: datetime,
+                   run_id: int | None, reason_of: Callable[[str, Reason], Reason],
+                   available: np.ndarray | None = None) -> Assignment | None:
+    """Move one open lead to the best other rep with room, as the fast path would choose
+    without its old owner; `reason_of(old rep id, cause)` words the move. None when no other rep can take
+    it; an answer without a rep when the store refused the move (the lead changed meanwhile)."""
+    if available is None:
+        available = team.calendar.available(now)
+    old = team.index.get(item.rep_id, UNASSIGNED)
+    loads = store.loads(team.ids)
+    if old >= 0:  # the old owner's room is not the lead's to keep
+        loads = loads.without(old, item.lead.effort)
+    free = team.free(loads)
+    if (room := team.cap_room(store, now, loads)) is not None:
+        free = np.minimum(free, room.rep)
+    if team.routed:
+        routed = routed_row(team, item.lead, available, loads, room, now)
+        row, free = routed.row, np.where(routed.team_full, 0, free)
+    else:
+        row = team.scorer.row(item.lead, available, team.speed_now(now, loads))
+    fair = team.fairness_terms(available, now, loads, store, item.lead)
+    j = choose_rep(row, item.lead.effort, free, pricing.prices(), fair, exclude=old)
+    if j == UNASSIGNED:
+        return None
+    prices = pricing.pricer.prices
+    reason = reason_of(item.rep_id, fast_reason(row, j, prices, "moved to"))
+    assignment = Assignment(item.lead.id, team.ids[j], ASSIGNED, reason, round(float(row.value[j]), 6),
+                            FAST_PATH, reason.code)
+    explanation = (fast_explanation(row, j, team.ids, prices, free=free, effort=item.lead.effort,
+                                    terms=fair, exclude=old) if store.explains else None)
+    if store.reassign(assignment, item.rep_id, now, team.sla_due(j, now), explanation, run_id):
+        return assignment
+    return dataclasses.replace(assignment, rep_id=None)
 
 
 @dataclass(frozen=True)

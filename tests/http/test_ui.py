@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -268,7 +269,9 @@ def test_the_lead_page_explains_the_choice_and_can_reroute(tmp_path):
         csrf = csrf_of(page.text)
         moved = client.post("/ui/leads/L1/reroute", data={"csrf": csrf})
         other = {"ana": "ben", "ben": "ana"}[owner]
-        assert f"Re-routed to {other}." in moved.text
+        assert f"Re-routed to {other} (recorded as Olga Ops)." in moved.text
+        assert "re-routed by Olga Ops from " + owner in moved.text  # the ledger's reason names the person
+        assert "not touched within" not in moved.text  # it was not an SLA breach
         assert "Decided at once" in page.text and "Decided at once" not in moved.text  # it was moved
         assert "Moved off its first rep" in moved.text
         released = client.post("/ui/leads/L1/release", data={"csrf": csrf})
@@ -278,6 +281,20 @@ def test_the_lead_page_explains_the_choice_and_can_reroute(tmp_path):
         assert client.get("/ui/leads/nope").status_code == 404
         found = client.get("/ui/leads", params={"id": "L1"}, follow_redirects=False)
         assert found.headers["location"] == "/ui/leads/L1"
+
+
+def test_rerouting_one_lead_moves_that_lead_only(tmp_path):
+    """A person's re-route is not an SLA pass: another lead already past its SLA stays put."""
+    with console(tmp_path / "l.db") as client:
+        sign_in(client)
+        first = {k: urgent(client, k)["rep_id"] for k in ("A1", "A2")}
+        store = client.app.state.service.router.store
+        store.extend_sla("A2", datetime(1970, 1, 1, tzinfo=UTC))  # overdue, but nobody asked to move it
+        csrf = csrf_of(client.get("/ui/leads/A1").text)
+        assert "Re-routed to" in client.post("/ui/leads/A1/reroute", data={"csrf": csrf}).text
+        assert store.open_lead("A1").rep_id != first["A1"]
+        assert store.open_lead("A2").rep_id == first["A2"]
+        assert store.decision("A1").reason_code == "rerouted"
 
 
 def test_now_and_fairness_pages_show_the_queue_and_who_is_behind(tmp_path):

@@ -614,3 +614,20 @@ def test_a_changed_duplicate_is_a_conflict_and_a_retry_gets_its_answer(tmp_path,
     with pytest.raises(LeadConflict, match="L2"):
         router.submit(lead(2, industry="retail"))
     assert router.store.decision("L1") == first and router.pending == 1
+
+
+def test_a_person_reroutes_one_open_untouched_lead_and_the_reason_names_them():
+    router = Router(reps(3), Policy(), clock=Clock())
+    first = router.submit(lead(1, urgent=True))
+    router.submit(lead(2, urgent=True))
+    moved = router.reroute("L1", "Olga Ops")
+    assert moved is not None and moved.rep_id != first.rep_id
+    assert moved.reason_code == "rerouted" and moved.reason.startswith(f"re-routed by Olga Ops from {first.rep_id}")
+    assert router.store.decision("L1") == moved and router.store.open_lead("L1").rep_id == moved.rep_id
+    router.touch("L2")
+    assert router.reroute("L2", "Olga Ops") is None  # touched: its rep is working it
+    assert router.reroute("nope", "Olga Ops") is None
+    only = Router(reps(1), Policy(), clock=Clock())
+    alone = only.submit(lead(1, urgent=True))
+    assert only.reroute("L1", "Olga Ops") is None  # nobody else can take it: it stays
+    assert only.store.open_lead("L1").rep_id == alone.rep_id and only.store.decision("L1") == alone
