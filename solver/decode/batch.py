@@ -16,6 +16,7 @@ from solver.compile.problem import compile_problem
 from solver.compile.scoring import compile_reps
 from solver.decode.result import Result, decode
 from solver.domain.errors import InputError
+from solver.domain.experiment import CHALLENGER
 from solver.domain.model import Account, Lead, Policy, Rep, check_owners, check_unique_ids
 from solver.policies import PolicySpec, policy_names, policy_spec, solve
 
@@ -73,6 +74,12 @@ def check_solver_fits(policy: Policy, leads: Sequence[Lead], leads_file: str = "
         alternative = _capable(lambda s: s.groups_accounts)
         raise InputError(f"solver {spec.name!r} cannot group accounts; use solver: {alternative}",
                          file="policy", field="rules.account_grouping")
+    if policy.experiment is not None:  # the challenger routes some of these leads too
+        try:
+            check_solver_fits(policy.arm_policy(CHALLENGER), leads, leads_file)
+        except InputError as exc:
+            raise InputError(f"the experiment's challenger: {exc.message}", file=exc.file, row=exc.row,
+                             field=exc.field) from None
 
 
 def _capable(can: Callable[[PolicySpec], bool]) -> str:

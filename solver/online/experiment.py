@@ -12,7 +12,10 @@ policy) and its own seat prices, but both read the loads, caps, accounts and
 rotations from the one store at the moment they decide, so capacity taken by
 one arm is gone for the other. A batch holding leads of both arms is solved as
 two sub-problems in the router's one transaction, control first
-(`Router._solve_batch`).
+(`Router._solve_batch`). The challenger's prices are learned where the router
+reprices itself (`tick`, batches solved with `reprice`); the HTTP service
+solves the pricing LP off its lock for the router's own prices only, so there
+the challenger's fast path keeps its first prices (unpriced).
 
 Records. The first router of an experiment on a store records its definition
 (`record_start`: a run of kind ``experiment``), so `leadsolver experiment

@@ -146,3 +146,11 @@ def test_a_stopped_experiment_routes_every_lead_with_the_winner():
     assert router.policy.experiment is None and router.policy.solver == "round_robin"
     out = router.route([*leads(10), Lead(id="N1", value=5.0)], T0)  # the known ten are skipped
     assert [(a.lead_id, a.arm, a.policy) for a in out] == [("N1", None, "round_robin")]
+
+
+def test_a_lead_the_challengers_solver_cannot_take_is_refused_naming_the_challenger():
+    router = Router(team(), Policy(solver="cpsat", experiment={"name": "x", "challenger": {"solver": "flow"}}),
+                    MemoryStore(), clock=lambda: T0)
+    with pytest.raises(InputError, match="the experiment's challenger: solver 'flow' needs unit effort"):
+        router.submit(Lead(id="E1", value=1.0, effort=2), T0)
+    assert router.store.status("E1") is None
