@@ -245,7 +245,8 @@ def ui_router(service: Service, token: str | None, reports_dir: Path | None = No
         checked = await checked_form(request)
         if isinstance(checked, Response):
             return checked
-        released = await gate.call(lambda r: release_open(r, lead_id))
+        session, _ = checked
+        released = await gate.call(lambda r: release_open(r, lead_id, session.user))
         target = f"/ui/leads/{path_part(lead_id)}"
         return (back(target, message="Released: the rep's capacity is free again.") if released
                 else back(target, error="Not released: the lead is not open (released or closed already)."))
@@ -330,11 +331,11 @@ def change_rep_now(router: Router, rep_id: str, change: dict[str, Any], user: st
     return True
 
 
-def release_open(router: Router, lead_id: str) -> bool:
-    """Release the lead if it is open with a rep; False (nothing done) otherwise."""
+def release_open(router: Router, lead_id: str, by: str) -> bool:
+    """Release the lead if it is open with a rep, recorded as `by`'s; False (nothing done) otherwise."""
     if router.store.open_lead(lead_id) is None:
         return False
-    router.release(lead_id)
+    router.release(lead_id, by=by)
     return True
 
 

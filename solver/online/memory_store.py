@@ -36,6 +36,7 @@ from solver.online.store import (
     WaitingLead,
     explanation_dict,
     iso,
+    released_by,
 )
 
 
@@ -250,7 +251,7 @@ class MemoryStore(MemoryLedger, NestedTransactions):
             self._event(lead_id, at, "touched", rep_id=rep_id)
         return True
 
-    def release(self, lead_id: str, at: datetime) -> bool:
+    def release(self, lead_id: str, at: datetime, *, by: str | None = None) -> bool:
         row = self._rows.get(lead_id)
         if row is None or row.status is not LeadStatus.ASSIGNED:
             return False
@@ -258,7 +259,8 @@ class MemoryStore(MemoryLedger, NestedTransactions):
         row.status, row.released_at = LeadStatus.CLOSED, at
         self._index(row)
         if self.audit:
-            self._event(lead_id, at, "released", rep_id=row.answer.rep_id if row.answer else None)
+            self._event(lead_id, at, "released", rep_id=row.answer.rep_id if row.answer else None,
+                        reason=released_by(by))
         return True
 
     # -- reads --------------------------------------------------------------------------------
@@ -399,7 +401,7 @@ class MemoryStore(MemoryLedger, NestedTransactions):
 
     def _event(self, lead_id: str, at: datetime, kind: str, answer: Assignment | None = None, *,
                rep_id: str | None = None, from_rep_id: str | None = None, explanation: Any = None,
-               run_id: int | None = None, keep_rep: bool = True) -> None:
+               run_id: int | None = None, keep_rep: bool = True, reason: str | None = None) -> None:
         if answer is not None:
             rep_id = answer.rep_id if keep_rep else None
         decided = self._rows[lead_id].answer
@@ -407,7 +409,7 @@ class MemoryStore(MemoryLedger, NestedTransactions):
             "seq": len(self._events) + 1, "lead_id": lead_id, "at": iso(at), "kind": kind,
             "rep_id": rep_id, "from_rep_id": from_rep_id,
             "policy": None if answer is None or not keep_rep else answer.policy,
-            "reason": None if answer is None else answer.reason,
+            "reason": reason if answer is None else answer.reason,
             "reason_code": None if answer is None or answer.reason_code is None else str(answer.reason_code),
             "expected_value": None if answer is None or not keep_rep else answer.expected_value,
             "explanation": explanation_dict(explanation), "run_id": run_id,

@@ -41,7 +41,8 @@ class LeadEvent:
     rep_id: str | None = None  # assign: the rep a person gave a queued (or waiting) lead
 
 
-def release(store: LeadStore, lead_id: str, at: datetime, run_id: int | None = None) -> bool:
+def release(store: LeadStore, lead_id: str, at: datetime, run_id: int | None = None, *,
+            by: str | None = None) -> bool:
     """Free the lead's capacity: an open lead is released, one in the backlog or a queue is closed
     with no rep (its answer final). False if it was neither (already closed, final, or undecided)."""
     status = store.status(lead_id)
@@ -53,7 +54,7 @@ def release(store: LeadStore, lead_id: str, at: datetime, run_id: int | None = N
         if store.close_waiting(with_reason(answer, reason), at, run_id):
             return True
         # another router on the store placed it meanwhile: release it there
-    return store.release(lead_id, at)
+    return store.release(lead_id, at, by=by)
 
 
 def assign(store: LeadStore, lead_id: str, rep_id: str, at: datetime, run_id: int | None = None) -> bool:

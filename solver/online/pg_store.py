@@ -59,6 +59,7 @@ from solver.online.store import (
     explanation_dict,
     first_decisions,
     iso,
+    released_by,
     sort_accepts,
 )
 
@@ -348,10 +349,11 @@ class PostgresStore(LedgerReads, NestedTransactions):
         return self._mark(lead_id, at, "touched_at", "touched_at IS NULL", "touched", ASSIGNED)
 
     @mapped
-    def release(self, lead_id: str, at: datetime) -> bool:
-        return self._mark(lead_id, at, "released_at", "true", "released", _CLOSED)
+    def release(self, lead_id: str, at: datetime, *, by: str | None = None) -> bool:
+        return self._mark(lead_id, at, "released_at", "true", "released", _CLOSED, released_by(by))
 
-    def _mark(self, lead_id: str, at: datetime, column: str, unless: str, kind: str, status: str) -> bool:
+    def _mark(self, lead_id: str, at: datetime, column: str, unless: str, kind: str, status: str,
+              reason: str | None = None) -> bool:
         iso(at)
         with self.transaction():
             row = self._one(
@@ -359,7 +361,7 @@ class PostgresStore(LedgerReads, NestedTransactions):
                 f"AND {unless} RETURNING rep_id, arm", (at, status, lead_id, ASSIGNED))
             if row is None:
                 return False
-            self._event(lead_id, at, kind, rep_id=row["rep_id"], arm=row["arm"])
+            self._event(lead_id, at, kind, rep_id=row["rep_id"], arm=row["arm"], reason=reason)
         return True
 
     @mapped

@@ -262,16 +262,17 @@ class Router:
         self._decided_status(lead_id)
         self.store.touch(lead_id, now)
 
-    def release(self, lead_id: str, now: datetime | None = None) -> None:
+    def release(self, lead_id: str, now: datetime | None = None, *, by: str | None = None) -> None:
         """The lead is worked or closed: its owner's capacity is free again (no-op if already).
 
         A lead still waiting in the backlog (or in a named queue) leaves it: its
         "unassigned" answer becomes final (closed before any rep took it).
-        KeyError if the lead has no answer yet.
+        KeyError if the lead has no answer yet. `by`: a person releasing it by hand (the
+        ledger's event names them).
         """
         now = self._now(now)
         self._decided_status(lead_id)
-        if outcomes.release(self.store, lead_id, now, self.run_id):
+        if outcomes.release(self.store, lead_id, now, self.run_id, by=by):
             self.schedule.freed = True
 
     def reassign_stale(self, now: datetime | None = None) -> list[Assignment]:

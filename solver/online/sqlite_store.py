@@ -51,6 +51,7 @@ from solver.online.store import (
     explanation_dict,
     first_decisions,
     iso,
+    released_by,
     sort_accepts,
 )
 
@@ -331,17 +332,18 @@ class SqliteStore(LedgerReads, NestedTransactions):
         return touched
 
     @mapped
-    def release(self, lead_id: str, at: datetime) -> bool:
-        return self._mark(lead_id, at, "released_at = ?", "1", "released", _CLOSED)
+    def release(self, lead_id: str, at: datetime, *, by: str | None = None) -> bool:
+        return self._mark(lead_id, at, "released_at = ?", "1", "released", _CLOSED, released_by(by))
 
-    def _mark(self, lead_id: str, at: datetime, assign: str, unless: str, kind: str, status: str) -> bool:
+    def _mark(self, lead_id: str, at: datetime, assign: str, unless: str, kind: str, status: str,
+              reason: str | None = None) -> bool:
         with self.transaction():
             row = self._db.execute(
                 f"UPDATE leads SET {assign}, status = ? WHERE lead_id = ? AND status = ? AND {unless} "
                 "RETURNING rep_id, arm", (iso(at), status, lead_id, ASSIGNED)).fetchone()
             if row is None:
                 return False
-            self._event(lead_id, at, kind, rep_id=row["rep_id"], arm=row["arm"])
+            self._event(lead_id, at, kind, rep_id=row["rep_id"], arm=row["arm"], reason=reason)
         return True
 
     @mapped

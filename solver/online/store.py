@@ -305,8 +305,9 @@ class LeadStore(Protocol):
         """First response by the owner: stops the SLA clock. False if not open or already touched."""
         ...
 
-    def release(self, lead_id: str, at: datetime) -> bool:
-        """The open lead is worked or closed: its owner's capacity is free. False if not open."""
+    def release(self, lead_id: str, at: datetime, *, by: str | None = None) -> bool:
+        """The open lead is worked or closed: its owner's capacity is free. False if not open.
+        `by`: the person who released it (the event's reason names them)."""
         ...
 
     # -- reads --------------------------------------------------------------------------------
@@ -453,6 +454,11 @@ REP_CHANGE_FIELDS = ("seq", "rep_id", "at", "by", "change")
 # The keys of an event of `LeadStore.history()`, in order.
 EVENT_FIELDS = ("seq", "lead_id", "at", "kind", "rep_id", "from_rep_id", "policy", "reason", "reason_code",
                 "expected_value", "explanation", "run_id", "arm")
+
+
+def released_by(by: str | None) -> str | None:
+    """The reason a release event records: who released the lead (None: its owner's CRM said so)."""
+    return None if by is None else f"released by {by}"
 
 
 def iso(at: datetime) -> str:

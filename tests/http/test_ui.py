@@ -275,7 +275,7 @@ def test_the_lead_page_explains_the_choice_and_can_reroute(tmp_path):
         assert "Decided at once" in page.text and "Decided at once" not in moved.text  # it was moved
         assert "Moved off its first rep" in moved.text
         released = client.post("/ui/leads/L1/release", data={"csrf": csrf})
-        assert "Released" in released.text
+        assert "Released" in released.text and "released by Olga Ops" in released.text
         again = client.post("/ui/leads/L1/release", data={"csrf": csrf})
         assert "Not released: the lead is not open" in again.text and "Released:" not in again.text
         assert client.get("/ui/leads/nope").status_code == 404

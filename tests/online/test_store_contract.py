@@ -408,3 +408,14 @@ def test_a_rep_change_rolls_back_with_its_transaction(store):
         store.record_rep_change("R1", at(2), {"available": True}, by="ana")
         raise RuntimeError("the rest of the action failed")
     assert [r["change"] for r in store.rep_changes()] == [{"available": False}]
+
+
+def test_a_release_by_a_person_names_them_in_the_ledger(store):
+    store.accept_many([lead(1), lead(2)], T0)
+    store.decide([assigned("L1", "R1"), assigned("L2", "R1")], at(1))
+    assert store.release("L1", at(2), by="Olga Ops")
+    assert store.release("L2", at(2))
+    assert not store.release("L1", at(3), by="Olga Ops")  # not open any more: nothing recorded
+    assert [(e["kind"], e["reason"]) for e in store.history("L1")][-1] == ("released", "released by Olga Ops")
+    assert [e["kind"] for e in store.history("L1")].count("released") == 1
+    assert [(e["kind"], e["reason"]) for e in store.history("L2")][-1] == ("released", None)
