@@ -3,6 +3,7 @@ duplicate warned about, ledger failures named with their cause and path, a progr
 
 import json
 import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -78,7 +79,7 @@ def test_history_reads_while_a_run_holds_the_write_lock(tmp_path):
     with SqliteStore(db) as writer, writer.transaction():
         writer.accept(Lead(id="X1", value=1.0), T0)
         # in a subprocess: the lock is another process's, as with cron; before the fix this waited 600 s
-        done = subprocess.run(["python", "-m", "solver.cli", "history", "--db", str(db), "--format", "json"],
+        done = subprocess.run([sys.executable, "-m", "solver.cli", "history", "--db", str(db), "--format", "json"],
                               capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert len(json.loads(done.stdout)["leads"]) == 300
