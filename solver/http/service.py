@@ -114,9 +114,13 @@ class Service:
         if time.monotonic() - self._last_reprice < REPRICE_MIN_INTERVAL_S:
             return
         self._last_reprice = time.monotonic()
-        job = await self.gate.call(lambda router: router.pricing_job())
-        if job is not None:
-            self._repricing = asyncio.create_task(self._reprice(job, self.router.pricer))
+        jobs = await self.gate.call(lambda router: router.pricing_jobs())
+        if jobs:  # the router's prices, and an experiment challenger's
+            self._repricing = asyncio.create_task(self._reprice_all(jobs))
+
+    async def _reprice_all(self, jobs: list[tuple[DualPricer, PricingJob]]) -> None:
+        for pricer, job in jobs:
+            await self._reprice(job, pricer)
 
     async def _reprice(self, job: PricingJob, pricer: DualPricer) -> None:
         if self._pricing_pool is None:
@@ -132,7 +136,7 @@ class Service:
                 self._pricing_pool.shutdown(wait=False, cancel_futures=True)
                 self._pricing_pool = None
             return
-        await self.gate.call(lambda router: router.install_prices(duals) if router.pricer is pricer else None)
+        await self.gate.call(lambda router: router.install_prices(duals, pricer))
 
     async def stop(self) -> None:
         """Stop the timers and any pricing solve; wait for the router call in progress."""

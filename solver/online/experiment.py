@@ -13,9 +13,9 @@ rotations from the one store at the moment they decide, so capacity taken by
 one arm is gone for the other. A batch holding leads of both arms is solved as
 two sub-problems in the router's one transaction, control first
 (`Router._solve_batch`). The challenger's prices are learned where the router
-reprices itself (`tick`, batches solved with `reprice`); the HTTP service
-solves the pricing LP off its lock for the router's own prices only, so there
-the challenger's fast path keeps its first prices (unpriced).
+reprices itself (`tick`, batches solved with `reprice`), and the HTTP service
+solves each arm's pricing LP off its lock (`Router.pricing_jobs`), so both arms'
+fast paths are priced alike.
 
 Records. The first router of an experiment on a store records its definition
 (`record_start`: a run of kind ``experiment``), so `leadsolver experiment

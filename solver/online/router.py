@@ -200,7 +200,7 @@ class Router:
                                          lambda: self.team.calendar.available(now)):
                 out += self._solve_batch([], now)
         if reprice:
-            for pricing in [self.pricing] if self.arms is None else [a.pricing for a in self.arms.values()]:
+            for pricing in self._pricings():
                 self._reprice_if_due(pricing=pricing)
         return out
 
@@ -340,14 +340,32 @@ class Router:
         # the free capacity (with caps, a read of the ledger) only when the prices are due
         return self.pricing.job(self.free_capacity, unplaced) if self.pricer.due else None
 
-    def install_prices(self, duals: np.ndarray | None) -> None:
-        """Prices from a solved `pricing_job` (None keeps the current ones).
+    def pricing_jobs(self, unplaced: int = 0) -> list[tuple[DualPricer, PricingJob]]:
+        """`pricing_job` for every fast path that prices: the router's own and, in an
+        experiment, the challenger arm's; each with the pricer its duals are for
+        (`install_prices(duals, pricer)`)."""
+        return [(pricing.pricer, job) for pricing in self._pricings()
+                if pricing.pricer.due and (job := pricing.job(self.free_capacity, unplaced)) is not None]
+
+    def install_prices(self, duals: np.ndarray | None, pricer: DualPricer | None = None) -> None:
+        """Prices from a solved `pricing_job` (None keeps the current ones), for `pricer` (an
+        arm's; None: the router's own). Dropped when that pricer is no longer in use (the team
+        changed while the LP ran).
 
         New prices may admit deferred leads, so the backlog is worth another try.
         """
-        self.pricer.install(duals)
+        pricer = self.pricer if pricer is None else pricer
+        if not any(pricing.pricer is pricer for pricing in self._pricings()):
+            return
+        pricer.install(duals)
         if duals is not None and self.pricing.batches and self.store.count_waiting():
             self.schedule.freed = True
+
+    def _pricings(self) -> list[SeatPricing]:
+        """The fast paths' prices in use: the router's, and each experiment arm's."""
+        if self.arms is None:
+            return [self.pricing]
+        return [self.pricing] + [a.pricing for a in self.arms.values() if a.pricing is not self.pricing]
 
     def _reprice_if_due(self, unplaced: int = 0, pricing: SeatPricing | None = None) -> None:
         """Re-learn the fast path's prices (an LP over recent leads) on the doubling schedule: the

@@ -154,3 +154,24 @@ def test_a_lead_the_challengers_solver_cannot_take_is_refused_naming_the_challen
     with pytest.raises(InputError, match="the experiment's challenger: solver 'flow' needs unit effort"):
         router.submit(Lead(id="E1", value=1.0, effort=2), T0)
     assert router.store.status("E1") is None
+
+
+def test_each_arms_prices_are_learned_off_the_lock_and_a_stale_pricer_is_dropped():
+    pytest.importorskip("scipy")
+    router = Router(team(3, capacity=100), policy(challenger={"fairness": {"weight": 0.5}}), MemoryStore(),
+                    clock=lambda: T0)
+    for lead in leads(60, urgent=True):
+        router.submit(lead)
+    for pricing in router._pricings():
+        pricing.pricer.expedite()
+    jobs = router.pricing_jobs()
+    challenger = router.arms[CHALLENGER].pricing.pricer
+    assert [pricer for pricer, _ in jobs] == [router.pricer, challenger]  # both arms, the control's first
+    duals = jobs[1][1].solve()
+    router.install_prices(duals, challenger)
+    assert challenger.prices.tolist() == pytest.approx(duals.tolist())
+    router.update_reps(team(3, capacity=100))  # a new team: the old arms' pricers are gone
+    assert router.arms[CHALLENGER].pricing.pricer is not challenger
+    router.install_prices(duals * 0 + 7.0, challenger)  # solved for the old team: dropped
+    assert challenger.prices.tolist() == pytest.approx(duals.tolist())
+    assert not (router.arms[CHALLENGER].pricing.pricer.prices == 7.0).any()
