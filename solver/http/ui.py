@@ -185,6 +185,7 @@ def ui_router(service: Service, token: str | None, reports_dir: Path | None = No
         checked = await checked_form(request)
         if isinstance(checked, Response):
             return checked
+        sessions.end(checked[0])  # the cookie, copied or kept, no longer opens the console here
         response = back("/ui/login")
         response.delete_cookie(COOKIE, path="/ui", secure=True, httponly=True, samesite="strict")
         return response

@@ -8,7 +8,9 @@ session's nonce, checked on every POST besides SameSite=Strict. The login form
 itself is guarded the same way before any session exists: the login page sets a
 pre-session cookie holding a random nonce and puts the nonce's HMAC in the form,
 so a page on another site cannot sign a browser in under the attacker's name.
-Failed sign-ins are counted per client address (`FailedSignIns`): after
+Signing out ends the session in this process (its nonce is remembered until the cookie
+would have expired; another replica, which signs with the same token, still takes it
+until then). Failed sign-ins are counted per client address (`FailedSignIns`): after
 FAILED_SIGN_INS in a minute the address waits. Without a token
 (``serve --insecure-local``, loopback only) there is no login: every request is
 the local operator.
@@ -33,6 +35,7 @@ FAILED_WINDOW_S = 60.0
 TRACKED_ADDRESSES = 10_000  # memory bound: the least recently failing addresses are forgotten first
 SESSION_SECONDS = 8 * 3600  # a working day; then log in again
 MAX_NAME_CHARS = 80
+ENDED_SESSIONS = 10_000  # memory bound on signed-out sessions remembered; the soonest to expire go first
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,17 @@ class Sessions:
         self._login_key = hmac.new(secret, b"leadsolver console login csrf", hashlib.sha256).digest()
         self._token = None if token is None else token.encode()
         self._local = self._session("local operator", 2**31 - 1, "local")
+        self._ended: dict[str, int] = {}  # nonce -> expiry of the sessions signed out
+
+    def end(self, session: Session, now: float | None = None) -> None:
+        """Sign the session out: its cookie is refused from now on, though its signature holds."""
+        if self.open:
+            return
+        clock = time.time() if now is None else now
+        self._ended = {n: until for n, until in self._ended.items() if until >= clock}
+        while len(self._ended) >= ENDED_SESSIONS:  # keep the ones that stay valid the longest
+            del self._ended[min(self._ended, key=self._ended.__getitem__)]
+        self._ended[session.nonce] = session.expires
 
     def token_matches(self, supplied: str) -> bool:
         """Constant-time check of a login's token."""
@@ -89,7 +103,7 @@ class Sessions:
             user, until = _unb64(name).decode(), int(expires)
         except (ValueError, UnicodeDecodeError):
             return None
-        if until < (time.time() if now is None else now):
+        if until < (time.time() if now is None else now) or nonce in self._ended:
             return None
         return self._session(user, until, nonce)
 

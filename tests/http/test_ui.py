@@ -98,6 +98,34 @@ def test_sign_in_sets_a_secure_http_only_strict_cookie(tmp_path):
         assert client.get("/ui", follow_redirects=False).status_code == 303  # no cookie: sign in again
 
 
+def test_a_signed_out_cookie_no_longer_opens_the_console(tmp_path):
+    with console(tmp_path / "l.db") as client:
+        sign_in(client)
+        kept = client.cookies.get("leadsolver_session")
+        csrf = csrf_of(client.get("/ui/reps").text)
+        assert client.post("/ui/logout", data={"csrf": csrf}).status_code == 200
+        client.cookies.set("leadsolver_session", kept, path="/ui")  # a copy kept from before
+        assert client.get("/ui", follow_redirects=False).status_code == 303
+        sign_in(client)  # a new sign-in opens a new session
+        assert client.get("/ui").status_code == 200
+
+
+def test_signed_out_sessions_stay_within_their_bound(monkeypatch):
+    from solver.http import ui_auth
+
+    monkeypatch.setattr(ui_auth, "ENDED_SESSIONS", 3)
+    sessions = ui_auth.Sessions(TOKEN)
+    cookies = [sessions.new_cookie(f"u{k}", now=1000.0 + k) for k in range(5)]
+    for cookie in cookies:
+        sessions.end(sessions.read(cookie, now=1000.0), now=1000.0)
+    assert len(sessions._ended) == 3
+    # the two that would expire first were forgotten (still signed: they open again); the rest stay out
+    assert [sessions.read(c, now=1000.0) is None for c in cookies] == [False, False, True, True, True]
+    later = 1000.0 + ui_auth.SESSION_SECONDS + 10
+    sessions.end(sessions.read(sessions.new_cookie("v", now=later), now=later), now=later)
+    assert len(sessions._ended) == 1  # the expired ones went
+
+
 def test_the_sign_in_form_needs_the_token_its_own_page_gave_this_browser(tmp_path):
     with console(tmp_path / "l.db") as client:
         page = client.get("/ui/login")
