@@ -57,7 +57,7 @@ from solver.http.schemas import (
     Probe,
     Reloaded,
 )
-from solver.http.service import Service, act_on_lead, lead_detail
+from solver.http.service import Service, act_on_lead, follow, lead_detail
 from solver.http.ui import ui_router
 from solver.online.rep_changes import apply_changes
 from solver.online.router import Router
@@ -127,8 +127,7 @@ def create_app(
 def replay_rep_changes(router: Router) -> None:
     """Put the team as the console's operators left it: the ledger's rep changes over the reps file."""
     if changes := router.store.rep_changes():
-        reps, router.policy = apply_changes(router.reps, router.policy, changes)
-        router.update_reps(reps)
+        follow(router, changes)
 
 
 def with_rep_changes(router: Router, reload_reps: Callable[[], Sequence[Rep]]) -> Callable[[], Sequence[Rep]]:

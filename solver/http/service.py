@@ -13,10 +13,10 @@ import logging
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Literal
+from typing import Any, Literal
 
 from solver.decode.batch import check_solver_fits
 from solver.decode.result import Assignment
@@ -27,6 +27,7 @@ from solver.http.gate import RouterGate
 from solver.http.metrics import Metrics
 from solver.http.schemas import LeadAnswer, LeadDetail, LeadEvent
 from solver.online.pricing import DualPricer, PricingJob
+from solver.online.rep_changes import apply_changes
 from solver.online.router import Router
 from solver.online.store import StoreThreadError, leads_batches
 
@@ -39,6 +40,9 @@ REPRICE_MIN_INTERVAL_S = 10.0
 # /readyz probes whether the ledger takes writes (a real write, rolled back) at most this often:
 # probes every second from a load balancer must not add a write lock per request.
 WRITABLE_TTL_S = 1.0
+# How often a replica looks for rep changes another process recorded in the shared ledger (a
+# console on another replica paused a rep): the longest it routes to a paused rep.
+REP_CHANGES_INTERVAL_S = 1.0
 
 
 class Service:
@@ -67,6 +71,10 @@ class Service:
         self._pricing_pool: ProcessPoolExecutor | None = None
         self._writable = True
         self._writable_at = -float("inf")
+        # The ledger's rep changes already in the team (replayed at start), and those this process
+        # recorded and applied itself: the follower applies only the others' (`follow_rep_changes`).
+        self._rep_changes_seq = max((row["seq"] for row in router.store.rep_changes()), default=0)
+        self._applied_here: set[int] = set()
 
     @property
     def router(self) -> Router:
@@ -89,6 +97,24 @@ class Service:
         # request for tens of milliseconds.
         gc.freeze()
         self.ready = True
+
+    def applied_here(self, seq: int) -> None:
+        """A rep change this process recorded and applied to its own team at once."""
+        self._applied_here.add(seq)
+
+    async def follow_rep_changes(self) -> int:
+        """Apply the rep changes other processes recorded in the ledger since the last look (a
+        console on another replica paused a rep or changed a capacity): how many."""
+        rows = [row for row in await self.gate.call(lambda router: router.store.rep_changes())
+                if row["seq"] > self._rep_changes_seq]
+        if not rows:
+            return 0
+        self._rep_changes_seq = max(row["seq"] for row in rows)
+        others = [row for row in rows if row["seq"] not in self._applied_here]
+        self._applied_here = {seq for seq in self._applied_here if seq > self._rep_changes_seq}
+        if others:
+            await self.gate.call_in_thread(lambda router: follow(router, others))
+        return len(others)
 
     async def writable(self) -> bool:
         """Whether the ledger takes writes (readiness), probed at most every WRITABLE_TTL_S.
@@ -155,7 +181,7 @@ class Service:
 
         A failed round is logged and retried on the next tick: the leads stay buffered.
         """
-        last_stale = time.monotonic()
+        last_stale = last_changes = time.monotonic()
         while True:
             await asyncio.sleep(self.tick_interval_s)
             start = time.perf_counter()
@@ -169,6 +195,10 @@ class Service:
                 if (self.router.pending or store.count_waiting()) and leads_batches(store):
                     flushed = await self.gate.call_in_thread(lambda router: router.tick(reprice=False))
                 await self._start_repricing()
+                if time.monotonic() - last_changes >= REP_CHANGES_INTERVAL_S:
+                    last_changes = time.monotonic()
+                    if followed := await self.follow_rep_changes():
+                        log.info("applied %d rep change(s) recorded by another process", followed)
                 if time.monotonic() - last_stale >= self.stale_interval_s:
                     last_stale = time.monotonic()
                     moved = await self.gate.call_in_thread(lambda router: router.reassign_stale())
@@ -243,3 +273,9 @@ def act_on_lead(router: Router, lead_id: str, method: Literal["touch", "release"
 def _closable(router: Router, lead_id: str) -> bool:
     status = router.store.status(lead_id)
     return status is not None and status.closable
+
+
+def follow(router: Router, changes: Sequence[Mapping[str, Any]]) -> None:
+    """The running team with `changes` (rows of `rep_changes()`) applied over it."""
+    reps, router.policy = apply_changes(router.reps, router.policy, changes)
+    router.update_reps(reps)

@@ -27,7 +27,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from solver.domain.errors import InputError
 from solver.domain.ids import normalize_id
-from solver.http.service import Service
+from solver.http.service import Service, follow
 from solver.http.ui_auth import (
     COOKIE,
     LOGIN_COOKIE,
@@ -48,7 +48,7 @@ from solver.http.ui_views import (
     reps_page,
 )
 from solver.online.ledger_stats import Bucket
-from solver.online.rep_changes import apply_changes, check_change
+from solver.online.rep_changes import check_change
 from solver.online.router import Router
 from solver.report.experiment import ARM_ROWS, arm_rows, lift_chart, summary_lines
 from solver.report.experiment_report import NoExperiment, experiment_report
@@ -209,9 +209,10 @@ def ui_router(service: Service, token: str | None, reports_dir: Path | None = No
             change = check_change(_rep_change(form))
         except InputError as exc:
             return back("/ui/reps", error=f"Nothing changed: {exc.message}")
-        done = await gate.call_in_thread(lambda r: change_rep_now(r, rep_id, change, session.user, clock()))
-        if not done:
+        seq = await gate.call_in_thread(lambda r: change_rep_now(r, rep_id, change, session.user, clock()))
+        if seq is None:
             return back("/ui/reps", error=f"Nothing changed: no rep {rep_id!r}.")
+        service.applied_here(seq)  # this team has it; other replicas read it from the ledger
         return back("/ui/reps", message=f"{rep_id}: {describe_change(change)} (recorded as {session.user}).")
 
     @router.get("/leads")
@@ -319,17 +320,17 @@ def _rep_change(form: dict[str, str]) -> dict[str, Any]:
     return change
 
 
-def change_rep_now(router: Router, rep_id: str, change: dict[str, Any], user: str, now: datetime) -> bool:
-    """Record the change in the ledger and apply it to the running team, together; False: no such rep."""
+def change_rep_now(router: Router, rep_id: str, change: dict[str, Any], user: str,
+                   now: datetime) -> int | None:
+    """Record the change in the ledger and apply it to the running team, together: its number in
+    the ledger (other replicas apply it from there); None: no such rep."""
     store = router.store
     if rep_id not in {r.id for r in router.reps}:
-        return False
+        return None
     with store.transaction():
-        store.record_rep_change(rep_id, now, change, by=user)
-        reps, policy = apply_changes(router.reps, router.policy, [{"rep_id": rep_id, "change": change}])
-        router.policy = policy
-        router.update_reps(reps)
-    return True
+        seq = store.record_rep_change(rep_id, now, change, by=user)
+        follow(router, [{"rep_id": rep_id, "change": change}])
+    return seq
 
 
 def release_open(router: Router, lead_id: str, by: str) -> bool:

@@ -262,6 +262,34 @@ def test_pausing_a_rep_is_recorded_with_who_and_sends_the_next_lead_elsewhere(tm
             (first, "Olga Ops", {"available": False})]
 
 
+def test_a_pause_on_one_replica_reaches_the_other_through_the_ledger(tmp_path, monkeypatch):
+    import time
+
+    from solver.http import service as service_module
+
+    monkeypatch.setattr(service_module, "REP_CHANGES_INTERVAL_S", 0.02)
+    db = tmp_path / "shared.db"
+    with console(db) as a, console(db) as b:
+        sign_in(a)
+        first = urgent(a, "L1")["rep_id"]
+        other = {"ana": "ben", "ben": "ana"}[first]
+        csrf = csrf_of(a.get("/ui/reps").text)
+        assert "paused" in a.post(f"/ui/reps/{first}/change", data={"available": "false", "csrf": csrf}).text
+        own = a.app.state.service
+        team_after_change = own.router.team
+        replica = b.app.state.service.router
+        deadline = time.monotonic() + 10
+        while next(r for r in replica.reps if r.id == first).available:
+            assert time.monotonic() < deadline, "the other replica never applied the pause"
+            time.sleep(0.02)
+        assert [urgent(b, f"L{k}")["rep_id"] for k in (2, 3)] == [other, other]
+        # the replica that made the change applied it at once, and not again when it read the ledger
+        while own._rep_changes_seq < 1:
+            assert time.monotonic() < deadline, "the replica never read the ledger's changes"
+            time.sleep(0.02)
+        assert own._applied_here == set() and own.router.team is team_after_change
+
+
 def test_rep_changes_survive_a_restart(tmp_path):
     with console(tmp_path / "l.db") as client:
         sign_in(client)
