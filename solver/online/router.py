@@ -312,9 +312,7 @@ class Router:
                 return ReasonCode.REROUTED.reason(by=by, rep_id=rep_id, cause=cause)
 
             answer = move_open_lead(team, pricing, self.store, item, now, self.run_id, by_person)
-        if answer is None or answer.rep_id is None:
-            return None
-        return answer if arm is None else dataclasses.replace(answer, arm=arm)
+        return answer if answer is None or arm is None else dataclasses.replace(answer, arm=arm)
 
     # -- the team and its prices --------------------------------------------------------------
 

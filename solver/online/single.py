@@ -93,27 +93,23 @@ def reassign_stale(team: Team, pricing: SeatPricing, store: LeadStore, policy: P
         stale = store.stale_leads(now, policy.sla.max_reassignments)
     if not stale:
         return []
+
     def overdue(rep_id: str, cause: Reason) -> Reason:
         return ReasonCode.REASSIGNED.reason(hours=policy.sla.first_touch_hours, rep_id=rep_id, cause=cause)
 
     available = team.calendar.available(now)
-    moved: list[Assignment] = []
-    for item in stale:
-        answer = move_open_lead(team, pricing, store, item, now, run_id, overdue, available)
-        if answer is None:  # no other rep can take it: checked again one SLA later
-            old = team.index.get(item.rep_id, UNASSIGNED)
-            store.extend_sla(item.lead.id, team.sla_due(old, now) if old >= 0 else None)
-        elif answer.rep_id is not None:
-            moved.append(answer)
-    return moved
+    answers = (move_open_lead(team, pricing, store, item, now, run_id, overdue, available, retry_later=True)
+               for item in stale)
+    return [answer for answer in answers if answer is not None]
 
 
 def move_open_lead(team: Team, pricing: SeatPricing, store: LeadStore, item: OpenLead, now: datetime,
                    run_id: int | None, reason_of: Callable[[str, Reason], Reason],
-                   available: np.ndarray | None = None) -> Assignment | None:
+                   available: np.ndarray | None = None, *, retry_later: bool = False) -> Assignment | None:
     """Move one open lead to the best other rep with room, as the fast path would choose
-    without its old owner; `reason_of(old rep id, cause)` words the move. None when no other rep can take
-    it; an answer without a rep when the store refused the move (the lead changed meanwhile)."""
+    without its old owner; `reason_of(old rep id, cause)` words the move. None when it stays:
+    no other rep can take it (with `retry_later` its SLA clock starts again, so it is checked
+    one SLA later), or the store refused the move (the lead changed meanwhile)."""
     if available is None:
         available = team.calendar.available(now)
     old = team.index.get(item.rep_id, UNASSIGNED)
@@ -131,6 +127,8 @@ def move_open_lead(team: Team, pricing: SeatPricing, store: LeadStore, item: Ope
     fair = team.fairness_terms(available, now, loads, store, item.lead)
     j = choose_rep(row, item.lead.effort, free, pricing.prices(), fair, exclude=old)
     if j == UNASSIGNED:
+        if retry_later:
+            store.extend_sla(item.lead.id, team.sla_due(old, now) if old >= 0 else None)
         return None
     prices = pricing.pricer.prices
     reason = reason_of(item.rep_id, fast_reason(row, j, prices, "moved to"))
@@ -138,9 +136,8 @@ def move_open_lead(team: Team, pricing: SeatPricing, store: LeadStore, item: Ope
                             FAST_PATH, reason.code)
     explanation = (fast_explanation(row, j, team.ids, prices, free=free, effort=item.lead.effort,
                                     terms=fair, exclude=old) if store.explains else None)
-    if store.reassign(assignment, item.rep_id, now, team.sla_due(j, now), explanation, run_id):
-        return assignment
-    return dataclasses.replace(assignment, rep_id=None)
+    moved = store.reassign(assignment, item.rep_id, now, team.sla_due(j, now), explanation, run_id)
+    return assignment if moved else None
 
 
 @dataclass(frozen=True)
