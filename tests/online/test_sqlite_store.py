@@ -55,11 +55,16 @@ def as_version_2(path: Path) -> None:
         db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
 
 
-def test_a_version_2_ledger_is_migrated_to_5_and_takes_queued_leads(tmp_path):
-    path = tmp_path / "l.db"
+def ledger_with_one_lead(path: Path, value: float = 1.0) -> Path:
+    """A ledger file holding one lead, L1, assigned to R1 (what the migration tests turn back)."""
     with SqliteStore(path) as store:
-        store.accept(Lead(id="L1", value=1.0), T0)
+        store.accept(Lead(id="L1", value=value), T0)
         store.decide([Assignment("L1", "R1", "assigned", "r", 1.0, "flow")], T0)
+    return path
+
+
+def test_a_version_2_ledger_is_migrated_to_5_and_takes_queued_leads(tmp_path):
+    path = ledger_with_one_lead(tmp_path / "l.db")
     as_version_2(path)
     with sqlite3.connect(path) as db:
         assert "queue" not in {r[1] for r in db.execute("PRAGMA table_info(leads)")}
@@ -82,10 +87,7 @@ def as_version_3(path: Path) -> None:
 
 
 def test_a_version_3_ledger_gains_the_arm_in_place_and_keeps_its_leads(tmp_path):
-    path = tmp_path / "l.db"
-    with SqliteStore(path) as store:
-        store.accept(Lead(id="L1", value=1.0), T0)
-        store.decide([Assignment("L1", "R1", "assigned", "r", 1.0, "flow")], T0)
+    path = ledger_with_one_lead(tmp_path / "l.db")
     as_version_3(path)
     with pytest.raises(StoreUnavailable, match="schema version 3"):
         SqliteStore(path, read_only=True)  # a reader migrates nothing
@@ -168,10 +170,7 @@ def test_intake_read_again_sees_another_connections_commits_and_forgets_a_rolled
 
 
 def test_a_version_4_ledger_gains_the_rep_changes_table_and_keeps_its_leads(tmp_path):
-    path = tmp_path / "l.db"
-    with SqliteStore(path) as store:
-        store.accept(Lead(id="L1", value=7.5), T0)
-        store.decide([Assignment("L1", "R1", "assigned", "r", 1.0, "flow")], T0)
+    path = ledger_with_one_lead(tmp_path / "l.db", value=7.5)
     with sqlite3.connect(path) as db:  # back to version 4: no rep_changes, no value column
         for index in ("leads_period", "leads_sla_open"):
             db.execute(f"DROP INDEX {index}")
