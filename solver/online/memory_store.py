@@ -277,6 +277,9 @@ class MemoryStore(MemoryLedger, NestedTransactions):
         row = self._rows.get(lead_id)
         return None if row is None else row.answer
 
+    def records(self, lead_ids: Iterable[str]) -> dict[str, Lead]:
+        return {lead_id: row.lead for lead_id in lead_ids if (row := self._rows.get(lead_id)) is not None}
+
     def known(self, lead_ids: Iterable[str]) -> set[str]:
         return {lead_id for lead_id in lead_ids if lead_id in self._rows}
 

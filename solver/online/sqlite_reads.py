@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -77,14 +77,19 @@ class LedgerReads:
 
     @mapped
     def known(self, lead_ids: Iterable[str]) -> set[str]:
+        return {r[0] for r in self._by_ids("lead_id", lead_ids)}
+
+    @mapped
+    def records(self, lead_ids: Iterable[str]) -> dict[str, Lead]:
+        return {r[0]: Lead.model_validate_json(r[1]) for r in self._by_ids("lead_id, record", lead_ids)}
+
+    def _by_ids(self, columns: str, lead_ids: Iterable[str]) -> Iterator[sqlite3.Row]:
+        """`columns` of the leads with these ids, 500 ids a statement (SQLite limits bound parameters)."""
         ids = list(lead_ids)
-        found: set[str] = set()
-        for start in range(0, len(ids), 500):  # SQLite limits bound parameters per statement
+        for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self._db.execute(
-                f"SELECT lead_id FROM leads WHERE lead_id IN ({marks})", chunk))
-        return found
+            yield from self._db.execute(f"SELECT {columns} FROM leads WHERE lead_id IN ({marks})", chunk)
 
     @mapped
     def buffered_leads(self) -> list[tuple[Lead, datetime]]:

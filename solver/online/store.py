@@ -324,6 +324,10 @@ class LeadStore(Protocol):
         """The lead's current answer (its owner after any reassignment); None if undecided or unknown."""
         ...
 
+    def records(self, lead_ids: Iterable[str]) -> dict[str, Lead]:
+        """The leads as first accepted, by id, in one read (ids never accepted are left out)."""
+        ...
+
     def known(self, lead_ids: Iterable[str]) -> set[str]:
         """The ids among `lead_ids` that were accepted."""
         ...

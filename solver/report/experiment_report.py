@@ -73,9 +73,9 @@ def outcomes_of(store: LeadStore, experiment: Experiment) -> Outcomes:
     touched = np.array([(datetime.fromisoformat(r["touched_at"]) - at).total_seconds() / 60.0
                         if r["touched_at"] else math.nan for r, at in zip(rows, accepted, strict=True)])
     if experiment.unit == "account":  # the account is in the lead's record, not in the row
-        records = [store.record(r["lead_id"]) for r in rows]
-        units = [unit_id(experiment, record, at) if record is not None else f"lead {r['lead_id']}"
-                 for r, record, at in zip(rows, records, accepted, strict=True)]
+        records = store.records(r["lead_id"] for r in rows)  # one read, not one per lead
+        units = [unit_id(experiment, record, at) if (record := records.get(r["lead_id"])) is not None
+                 else f"lead {r['lead_id']}" for r, at in zip(rows, accepted, strict=True)]
     elif experiment.unit == "switchback":
         units = [switchback_unit(at, experiment.block_hours) for at in accepted]
     else:

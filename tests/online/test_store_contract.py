@@ -419,3 +419,13 @@ def test_a_release_by_a_person_names_them_in_the_ledger(store):
     assert [(e["kind"], e["reason"]) for e in store.history("L1")][-1] == ("released", "released by Olga Ops")
     assert [e["kind"] for e in store.history("L1")].count("released") == 1
     assert [(e["kind"], e["reason"]) for e in store.history("L2")][-1] == ("released", None)
+
+
+def test_records_reads_many_leads_as_first_accepted_at_once(store):
+    store.accept_many([lead(k) for k in range(1, 1202)], T0)  # past SQLite's ids per statement
+    store.accept(Lead(id="L1", value=999.0), at(1))  # a changed retry: the first record stands
+    wanted = ["L1", "L600", "L1201", "ghost"]
+    assert store.records(wanted) == {i: store.record(i) for i in wanted[:3]}
+    assert store.records(wanted)["L1"] == lead(1)
+    assert len(store.records(f"L{k}" for k in range(1, 1202))) == 1201
+    assert store.records([]) == {}
