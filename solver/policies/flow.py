@@ -166,16 +166,22 @@ class _Network:
         first_team = np.argmax(teams, axis=0) if teams.shape[0] else np.zeros(m, dtype=np.int64)
         rep_exit = np.where(in_team, self.team_node0 + first_team, self.sink)
 
-        # One arc per (lead, rep, slot): pairs repeated depth times, slot k = 0..depth-1.
+        # One arc per (lead, rep, slot): pairs repeated depth times, slot k = 0..depth-1, the arcs
+        # of a pair side by side. Prices are read per pair and ratios per (rep, slot), then laid
+        # out per arc: the arcs outnumber both (242,102 arcs of 61,392 pairs and 800 slots).
         per_pair = depth[reps]
-        arc_row, arc_rep = np.repeat(rows, per_pair), np.repeat(reps, per_pair)
-        arc_slot = counting(per_pair)
-        profit = problem.profit[free_leads[arc_row], arc_rep]
+        pair_arc0 = np.cumsum(per_pair) - per_pair  # each pair's first arc
+        arc_row = np.repeat(rows, per_pair)
+        # the slot node of each arc: its rep's first slot plus its place among the pair's arcs
+        arc_slot_node = np.repeat(slot_start[reps] - pair_arc0, per_pair) + np.arange(arc_row.size)
+        pair_gross = problem.gross_profit[free_leads[rows], reps]
+        profit = np.repeat(problem.profit[free_leads[rows], reps], per_pair)
         offset = np.bincount(owner[owner >= 0], minlength=m)  # the owner rule's leads come first
-        gross = problem.gross_profit[free_leads[arc_row], arc_rep]
+        slot_rep = np.repeat(np.arange(m), depth)
         if problem.queues and arc_row.size:
             assert problem.speed is not None
-            profit = profit + gross * (problem.speed.ratio(arc_rep, offset[arc_rep] + arc_slot) - 1.0)
+            slot_ratio = problem.speed.ratio(slot_rep, offset[slot_rep] + counting(depth))
+            profit = profit + np.repeat(pair_gross, per_pair) * (slot_ratio[arc_slot_node] - 1.0)
         # The tail of a rep that could fill more places than are modelled (see the docstring).
         last = slot_start + depth - 1  # each rep's last slot
         tail = np.where((depth < self.fillable) & problem.queues, self.fillable - (depth - 1), 0)
@@ -185,18 +191,22 @@ class _Network:
         if tail_rep.size:
             assert problem.speed is not None
             if tail_mean:
-                worth = np.bincount(arc_rep, weights=gross, minlength=m) / np.maximum(self.pairs_per_rep, 1)
+                worth = np.bincount(reps, weights=pair_gross, minlength=m) / np.maximum(self.pairs_per_rep, 1)
             else:
                 worth = np.full(m, np.inf)
-                np.minimum.at(worth, arc_rep, gross)
+                np.minimum.at(worth, reps, pair_gross)
             place = offset[tail_rep] + depth[tail_rep] - 1
             tail_cost = worth[tail_rep] * (problem.speed.ratio(tail_rep, place)
                                            - problem.speed.ratio(tail_rep, place + tail_u))
         rep_arcs = _fairness_arcs(problem, load, room, n_free, free_leads)
-        largest = max(float(np.abs(profit).max(initial=0.0)), float(np.abs(rep_arcs[2]).max(initial=0.0)),
+        magnitude = np.abs(profit)
+        largest = max(float(magnitude.max(initial=0.0)), float(np.abs(rep_arcs[2]).max(initial=0.0)),
                       float(tail_cost.max(initial=0.0)))
+        # each lead's largest |arc cost| (arcs run lead by lead: np.nonzero's row-major order)
         lead_top = np.zeros(n_free)
-        np.maximum.at(lead_top, arc_row, np.abs(profit))
+        if arc_row.size:
+            lead_arc0 = np.flatnonzero(np.diff(arc_row, prepend=-1))
+            lead_top[arc_row[lead_arc0]] = np.maximum.reduceat(magnitude, lead_arc0)
         smallest = float(lead_top[lead_top > 0].min(initial=largest))
         if largest > 0:
             ceiling = COST_LIMIT / (self.sink + 2) / largest
@@ -215,14 +225,14 @@ class _Network:
         self.first_pair_arc = n_free
         smcf.add_arcs_with_capacity_and_unit_cost(
             self.lead_node0 + arc_row,
-            self.slot_node0 + slot_start[arc_rep] + arc_slot,
+            self.slot_node0 + arc_slot_node,
             np.ones(arc_row.size, np.int64),
             np.rint(-profit * self.scale).astype(np.int64),
         )
-        self.pair_rows, self.pair_reps = arc_row, arc_rep
+        self.pair_rows, self.pair_reps, self.pair_arc0 = rows, reps, pair_arc0
+        self.num_pair_arcs = arc_row.size
         # Slot -> rep: one lead per slot; a rep's last slot takes the rest of its room, priced
         # by the tail (unit arcs) where it could fill more places than are modelled.
-        slot_rep = np.repeat(np.arange(m), depth)
         slot_cap = np.ones(slot_rep.size, np.int64)
         # a tailed last slot sends its flow through the tail arcs instead
         slot_cap[last] = np.where(tail > 0, 0, np.maximum(room - (depth - 1), 0))
@@ -255,9 +265,9 @@ class _Network:
         status = self.smcf.solve_max_flow_with_min_cost()
         if status != self.smcf.OPTIMAL:
             raise FlowError(f"min-cost flow failed with status {status}")
-        pair_arcs = self.first_pair_arc + np.arange(self.pair_rows.size)
-        used = self.smcf.flows(pair_arcs) > 0
-        return self.free_leads[self.pair_rows[used]], self.pair_reps[used]
+        flows = self.smcf.flows(self.first_pair_arc + np.arange(self.num_pair_arcs))
+        pair = np.searchsorted(self.pair_arc0, np.flatnonzero(flows > 0), side="right") - 1
+        return self.free_leads[self.pair_rows[pair]], self.pair_reps[pair]
 
     def overflow(self) -> np.ndarray:
         """bool (m,): reps whose last modelled slot took more than one lead (its tail priced
