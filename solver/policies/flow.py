@@ -63,13 +63,9 @@ def solve_flow(problem: Problem) -> Solution:
     """Exact for unit effort and count fairness; see the module docstring."""
     if not problem.unit_effort:
         raise ValueError("the flow policy needs unit effort; use the cpsat policy for effort > 1")
-    owner = start_owner(problem)
-    free_leads = np.flatnonzero((owner < 0) & problem.eligible.any(axis=1))
-    room = np.maximum(free_capacity(problem, owner), 0)
-    if free_leads.size == 0 or not room.any():
+    owner, args = _batch(problem)
+    if args is None:
         return Solution(owner=owner, status=Status.OPTIMAL)
-
-    args = (problem, free_leads, problem.loads(owner), room, np.maximum(problem.team_free(owner), 0), owner)
     network = _Network(*args)
     chosen_lead, chosen_rep = network.solve()
     resolved, cut_short = 0, network.budget_cut  # cut before any proof was in reach
@@ -111,6 +107,39 @@ def solve_flow(problem: Problem) -> Solution:
         bound=objective if exact else None,
         stats=stats,
     )
+
+
+# What a network is built of: the problem, the free leads, loads, room, capped teams' room, owners.
+_Batch = tuple[Problem, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _batch(problem: Problem) -> tuple[np.ndarray, _Batch | None]:
+    """The owner rule's answer and the network's arguments for the rest (None: nothing to route)."""
+    owner = start_owner(problem)
+    free_leads = np.flatnonzero((owner < 0) & problem.eligible.any(axis=1))
+    room = np.maximum(free_capacity(problem, owner), 0)
+    if free_leads.size == 0 or not room.any():
+        return owner, None
+    team_room = np.maximum(problem.team_free(owner), 0)
+    return owner, (problem, free_leads, problem.loads(owner), room, team_room, owner)
+
+
+def all_places(problem: Problem) -> np.ndarray:
+    """Owner vector of the slot network with every queue place explicit: each rep modelled as
+    deep as it can fill, so no tail, no deepening and no arc budget (nor speed's `slots`).
+
+    The reference the deepening of `solve_flow` must reach (tests); memory grows with pairs x
+    room, so it is not a policy.
+    """
+    owner, args = _batch(problem)
+    if args is None:
+        return owner
+    free_leads, room = args[1], args[3]
+    pairs = np.count_nonzero(problem.eligible[free_leads] & (room > 0)[None, :], axis=0)
+    chosen_lead, chosen_rep = _Network(*args, depth=np.maximum(np.minimum(room, pairs), 1)).solve()
+    owner[chosen_lead] = chosen_rep
+    _trim_to_team_caps(problem, owner)
+    return owner
 
 
 class _Network:
