@@ -14,8 +14,10 @@ Parts (comma-separated, default all):
   and the recommended window (the shortest one tied with the best);
 - ``shifts``: the shifts scenario with the router believing the reps 0.5x, 1x
   and 2x as slow as they are, against round robin and least loaded;
-- ``fairness``: flow on the CRM replay per lead at fairness weights 0.1 and 0.3
-  (the scenario's is 1.0), against the baselines: revenue against pipeline balance.
+- ``fairness``: flow on the CRM replay per lead at fairness weights 0.15, 0.3 and 1
+  (the scenario's is 1.0), each counting open leads (the scenario's measure) and
+  pipeline value, against the baselines: revenue against pipeline balance, and the
+  fairest arm that reaches the +3% target (what the target costs in balance).
 
 Writes ``speed_study.md`` and ``speed_study.json`` (every arm's per-seed metrics)
 next to this file, or under --out. Runs on the sweep runner (`run_cells`:
@@ -44,7 +46,9 @@ ROOT = HERE.parents[1]
 CRM = ROOT / "scenarios" / "crm_replay.yaml"
 SHIFTS = ROOT / "scenarios" / "shifts.yaml"
 PARTS = ("crm", "decomposition", "window", "shifts", "fairness")
-FAIRNESS_WEIGHTS = (0.1, 0.3)
+FAIRNESS_WEIGHTS = (0.15, 0.3, 1.0)
+# Each weight under the scenario's count measure and under pipeline value (what pipeline_jain reports).
+FAIRNESS_MEASURES = (None, "pipeline")
 METRICS = ("expected_revenue", "response_p50_min", "response_p90_min", "sla_breaches",
            "pipeline_jain", "pipeline_min_max", "structural_jain", "decided_by_router",
            "forced_by_owner")
@@ -78,6 +82,23 @@ def target(result: StudyResult, arm: str, refs: tuple[str, ...], min_pct: float)
     return ok, " ".join(lines)
 
 
+def fairest_reaching(result: StudyResult, refs: tuple[str, ...], min_pct: float) -> list[str]:
+    """The target row of the fairness study: of the arms meeting `target`, the one with the
+    highest pipeline Jain index, set against the rotation's (what the gain costs in balance)."""
+    arms = {a["label"]: a for a in result["arms"]}
+    jain = {label: a["metrics"]["pipeline_jain"]["mean"] for label, a in arms.items()}
+    meeting = [label for label in arms if label not in refs and target(result, label, refs, min_pct)[0]]
+    name = f"CRM per lead at other fairness settings: >= +{min_pct:g}% with CI above 0"
+    if not meeting:
+        return [name, "NOT met", f"no fairness setting tried reaches +{min_pct:g}%"]
+    best = max(meeting, key=jain.__getitem__)
+    gains = ", ".join(f"{_comparison(result, best, r)['pct']['expected_revenue']['mean']:+.2f}% over {r}"
+                      for r in refs)
+    return [name, "reached, at lower balance",
+            f"fairest arm reaching it: {best} ({gains}); its pipeline Jain {jain[best]:.3f} against "
+            f"{refs[0]}'s {jain[refs[0]]:.3f}"]
+
+
 def level(result: StudyResult, arm: str, ref: str) -> tuple[bool, str]:
     """'At least level': the interval of the paired % difference reaches 0 or lies above it."""
     c = _comparison(result, arm, ref)
@@ -94,8 +115,8 @@ STUDIES = (
     ("window_shifts", "Batch window, shifts (flow; each window vs 0 s)"),
     ("shifts_misestimation", "Shifts: flow with the router's response/handling minutes x0.5, x1, x2 "
                              "of the truth"),
-    ("fairness_crm", "Fairness weight, CRM replay per lead (flow at lower weights than the "
-                     "scenario's 1.0, vs the baselines)"),
+    ("fairness_crm", "Fairness weight and measure, CRM replay per lead (flow at fairness weights "
+                     "0.15-1, counting open leads or pipeline value, vs the baselines)"),
 )
 
 
@@ -117,7 +138,7 @@ def run_parts(parts: tuple[str, ...], seeds: int, window_seeds: int, kw: dict[st
         jobs += [("shifts_misestimation", studies.misestimation, (shifts, seeds), {})]
     if "fairness" in parts:
         jobs += [("fairness_crm", studies.fairness_tradeoff, (crm, seeds, FAIRNESS_WEIGHTS),
-                  {"variant": "per lead"})]
+                  {"variant": "per lead", "measures": FAIRNESS_MEASURES})]
     out: dict[str, Any] = {}
     for key, fn, args, extra in jobs:
         t = time.time()
@@ -135,6 +156,8 @@ def targets_of(results: dict[str, Any]) -> list[list[str]]:
         ok, text = target(results["crm_per_lead"], "flow", ("round_robin", "least_loaded"), 3.0)
         rows.append(["CRM per lead: flow >= +3% over rotation and least loaded, CI above 0",
                      "met" if ok else "NOT met", text])
+    if "fairness_crm" in results:
+        rows.append(fairest_reaching(results["fairness_crm"], ("round_robin", "least_loaded"), 3.0))
     if "crm_shipped" in results:
         ok, text = level(results["crm_shipped"], "flow", "round_robin")
         rows.append(["CRM as shipped: flow at least level with rotation", "met" if ok else "NOT met", text])

@@ -161,14 +161,19 @@ def misestimation(scenario: Scenario, seeds: int, policy: str = "flow",
 
 
 def fairness_tradeoff(scenario: Scenario, seeds: int, weights: Sequence[float], policy: str = "flow",
-                      variant: str = "base", **kw: Any) -> StudyResult:
+                      variant: str = "base", measures: Sequence[str | None] = (None,),
+                      **kw: Any) -> StudyResult:
     """The optimizer at other fairness weights, against the baselines the scenario runs.
 
-    Shows what the fairness term costs in revenue and buys in pipeline balance.
+    Shows what the fairness term costs in revenue and buys in pipeline balance. Each weight
+    runs under each of `measures` (None: the scenario's own; "pipeline": the value each rep
+    was given over the period, what the pipeline Jain index reports), so two measures can be
+    compared on the same revenue-against-balance frontier.
     """
     baselines = [p for p in scenario.policies if p in BASELINE_POLICIES]
     arms = [Arm(p, p, variant=variant) for p in baselines]
-    arms += [Arm(f"{policy} fairness {w:g}", policy, {"policy.fairness.weight": float(w)}, variant)
-             for w in weights]
+    for measure in measures:
+        chosen = {} if measure is None else {"policy.fairness.measure": measure}
+        arms += [Arm(f"{policy} {measure or 'fairness'} {w:g}", policy,
+                     {"policy.fairness.weight": float(w), **chosen}, variant) for w in weights]
     return run_arms(scenario, arms, seeds, baselines, study="fairness", **kw)
-

@@ -241,3 +241,21 @@ def test_decomposition_leaves_out_a_switch_that_changes_nothing(tmp_path: Path) 
     dec = studies.decomposition(scn, 1, parts=("fairness off", "batch window 0"), workers=1,
                                 progress=False)
     assert [a["label"] for a in dec["arms"]] == ["full", "fairness off"]
+
+
+def test_fairness_tradeoff_runs_each_weight_under_each_measure(tmp_path: Path) -> None:
+    scn = scenario(tmp_path, TINY.replace("horizon_days: 4", "horizon_days: 1"), "tradeoff")
+    study = studies.fairness_tradeoff(scn, 1, (0.0, 3.0), measures=(None, "pipeline"), workers=1,
+                                      progress=False)
+    arms = {a["label"]: a for a in study["arms"]}
+    assert list(arms) == ["round_robin", "least_loaded", "flow fairness 0", "flow fairness 3",
+                          "flow pipeline 0", "flow pipeline 3"]
+    assert arms["flow pipeline 3"]["overrides"] == {"policy.fairness.weight": 3.0,
+                                                    "policy.fairness.measure": "pipeline"}
+    assert arms["flow fairness 3"]["overrides"] == {"policy.fairness.weight": 3.0}
+    # At weight 0 the measure has nothing to weigh: both arms route alike, seed for seed.
+    assert (arms["flow fairness 0"]["per_seed"]["expected_revenue"]
+            == arms["flow pipeline 0"]["per_seed"]["expected_revenue"])
+    # Only the optimizer's arms are compared, each with both baselines.
+    assert {(c["arm"], c["reference"]) for c in study["comparisons"]} == {
+        (arm, ref) for arm in list(arms)[2:] for ref in ("round_robin", "least_loaded")}
