@@ -145,13 +145,16 @@ def all_places(problem: Problem) -> np.ndarray:
 class _Network:
     """The flow network of one batch; node ids are offsets into named blocks.
 
-    With position slots (`Problem.queues`), lead i reaches rep j through one of j's slot nodes
-    k = 0..depth_j-1, earning its profit at queue position offset_j + k (offset_j: the leads
-    the owner rule already gives j, first in its queue). Slots before the last take one lead.
-    When a rep could fill more slots than are modelled, its last slot takes the rest of its
-    room through a tail of unit arcs, the u-th costing what the u-th place past the last slot
-    loses for the rep's least valuable eligible lead: no lead loses less there, so the
-    network is a relaxation, exact when no last slot takes more than one lead (`overflow`).
+    With position slots (`Problem.queues`), rep j's queue places k = 0..depth_j-1 are modelled:
+    a lead at place k earns its profit at queue position offset_j + k (offset_j: the leads the
+    owner rule already gives j, first in its queue). Places whose ratio is the same (a rep
+    that does not queue, a decay table's flat stretches) are interchangeable and share one slot
+    node with a capacity of that many leads; otherwise each slot is one place. Lead i reaches
+    rep j through one arc per slot of j. When a rep could fill more places than are modelled,
+    its last slot takes the rest of its room through a tail of unit arcs, the u-th costing what
+    the u-th place past the last one loses for the rep's least valuable eligible lead: no lead
+    loses less there, so the network is a relaxation, exact when no last slot takes more leads
+    than it has places (`overflow`).
     With `tail_mean` the tail is priced at the rep's mean lead instead: no longer a bound, but
     closer, for the answer the arc budget leaves when it stops the deepening.
     """
@@ -182,12 +185,25 @@ class _Network:
         # None: the tail at the mean lead's worth when the budget already cut the depth (no
         # proof to be had by deepening), else at the least one's (a bound).
         tail_mean = self.budget_cut if tail_mean is None else tail_mean
-        slot_start = np.cumsum(depth) - depth
+        offset = np.bincount(owner[owner >= 0], minlength=m)  # the owner rule's leads come first
+        # Queue places 0..depth-1 of each rep and what each keeps of a lead's worth. Places of equal
+        # ratio are interchangeable, so they share one slot node taking as many leads (a rep that
+        # does not queue, a decay table's flat end): one arc per pair for all of them.
+        place_rep, place_k = np.repeat(np.arange(m), depth), counting(depth)
+        place_ratio = np.ones(place_rep.size)
+        if problem.queues:
+            assert problem.speed is not None
+            place_ratio = problem.speed.ratio(place_rep, offset[place_rep] + place_k)
+        opens = (place_k == 0) | (place_ratio != np.roll(place_ratio, 1))  # a new slot starts here
+        slot_rep, slot_ratio = place_rep[opens], place_ratio[opens]
+        slot_places = np.bincount(np.cumsum(opens) - 1)
+        slots = np.bincount(slot_rep, minlength=m)  # slot nodes per rep (>= 1: depth >= 1)
+        slot_start = np.cumsum(slots) - slots
         # Node blocks: [source][leads 0..n_free-1][slots][reps 0..m-1][capped teams][sink].
         self.source = 0
         self.lead_node0 = 1
         self.slot_node0 = self.lead_node0 + n_free
-        self.rep_node0 = self.slot_node0 + int(depth.sum())
+        self.rep_node0 = self.slot_node0 + slot_rep.size
         self.team_node0 = self.rep_node0 + m
         self.sink = self.team_node0 + teams.shape[0]
         # Where a rep's flow goes: its (first) capped team's node, else the sink.
@@ -195,24 +211,20 @@ class _Network:
         first_team = np.argmax(teams, axis=0) if teams.shape[0] else np.zeros(m, dtype=np.int64)
         rep_exit = np.where(in_team, self.team_node0 + first_team, self.sink)
 
-        # One arc per (lead, rep, slot): pairs repeated depth times, slot k = 0..depth-1, the arcs
-        # of a pair side by side. Prices are read per pair and ratios per (rep, slot), then laid
-        # out per arc: the arcs outnumber both (242,102 arcs of 61,392 pairs and 800 slots).
-        per_pair = depth[reps]
+        # One arc per (lead, rep, slot): pairs repeated once per slot of their rep, the arcs of a
+        # pair side by side. Prices are read per pair and ratios per slot, then laid out per arc:
+        # the arcs outnumber both (242,102 arcs of 61,392 pairs and 800 slots at 1,000 x 200).
+        per_pair = slots[reps]
         pair_arc0 = np.cumsum(per_pair) - per_pair  # each pair's first arc
         arc_row = np.repeat(rows, per_pair)
         # the slot node of each arc: its rep's first slot plus its place among the pair's arcs
         arc_slot_node = np.repeat(slot_start[reps] - pair_arc0, per_pair) + np.arange(arc_row.size)
         pair_gross = problem.gross_profit[free_leads[rows], reps]
         profit = np.repeat(problem.profit[free_leads[rows], reps], per_pair)
-        offset = np.bincount(owner[owner >= 0], minlength=m)  # the owner rule's leads come first
-        slot_rep = np.repeat(np.arange(m), depth)
         if problem.queues and arc_row.size:
-            assert problem.speed is not None
-            slot_ratio = problem.speed.ratio(slot_rep, offset[slot_rep] + counting(depth))
             profit = profit + np.repeat(pair_gross, per_pair) * (slot_ratio[arc_slot_node] - 1.0)
         # The tail of a rep that could fill more places than are modelled (see the docstring).
-        last = slot_start + depth - 1  # each rep's last slot
+        last = slot_start + slots - 1  # each rep's last slot
         tail = np.where((depth < self.fillable) & problem.queues, self.fillable - (depth - 1), 0)
         tail_rep = np.repeat(np.arange(m), tail)
         tail_u = counting(tail)  # 0 = the last slot
@@ -260,12 +272,15 @@ class _Network:
         )
         self.pair_rows, self.pair_reps, self.pair_arc0 = rows, reps, pair_arc0
         self.num_pair_arcs = arc_row.size
-        # Slot -> rep: one lead per slot; a rep's last slot takes the rest of its room, priced
+        # Slot -> rep: a lead per place of the slot; a rep's last slot takes the rest of its room, priced
         # by the tail (unit arcs) where it could fill more places than are modelled.
-        slot_cap = np.ones(slot_rep.size, np.int64)
-        # a tailed last slot sends its flow through the tail arcs instead
-        slot_cap[last] = np.where(tail > 0, 0, np.maximum(room - (depth - 1), 0))
         self.first_slot_arc = self.first_pair_arc + arc_row.size
+        slot_cap = slot_places.astype(np.int64)
+        # a tailed last slot sends its last place's lead and any further through the tail arcs
+        slot_cap[last] = np.where(tail > 0, slot_places[last] - 1,
+                                  np.maximum(room - (depth - slot_places[last]), 0))
+        self.last_slot_arc = self.first_slot_arc + last
+        self.last_slot_places = slot_places[last]
         smcf.add_arcs_with_capacity_and_unit_cost(
             self.slot_node0 + np.arange(slot_rep.size), self.rep_node0 + slot_rep, slot_cap,
             np.zeros(slot_rep.size, np.int64))
@@ -299,12 +314,15 @@ class _Network:
         return self.free_leads[self.pair_rows[pair]], self.pair_reps[pair]
 
     def overflow(self) -> np.ndarray:
-        """bool (m,): reps whose last modelled slot took more than one lead (its tail priced
-        them at a mean lead's worth, not their own)."""
+        """bool (m,): reps whose last modelled slot took more leads than it has places (its tail
+        priced the rest by a bound, not at their own worth)."""
+        m = self.depth.shape[0]
         if self.tail_rep.size == 0:
-            return np.zeros(self.depth.shape[0], dtype=bool)
-        flows = self.smcf.flows(self.first_tail_arc + np.arange(self.tail_rep.size))
-        return np.bincount(self.tail_rep, weights=flows, minlength=self.depth.shape[0]) > 1
+            return np.zeros(m, dtype=bool)
+        tail = self.smcf.flows(self.first_tail_arc + np.arange(self.tail_rep.size))
+        # the last slot's other places (equal ratio) first; the arcs are free alike, so count both
+        taken = np.bincount(self.tail_rep, weights=tail, minlength=m) + self.smcf.flows(self.last_slot_arc)
+        return taken > self.last_slot_places
 
 
 def slot_arc_budget(pairs: int) -> int:

@@ -100,3 +100,40 @@ def test_medium_batches_with_few_slots_match_every_place_explicit(seed: int) -> 
     reference = flow.all_places(problem)
     assert int((solution.owner >= 0).sum()) == int((reference >= 0).sum())
     assert solution.objective == pytest.approx(problem.objective(reference), rel=1e-9)
+
+
+def test_places_of_equal_worth_share_one_slot() -> None:
+    """A decay table flat up to 20 minutes and past 50: with 10 minutes a lead, a rep's first three
+    places keep all of a lead's worth and its sixth onwards the table's last share, so each run
+    is one slot node taking as many leads (four arcs a pair: places 0-2, 3, 4, 5-9; not ten), and
+    the answer is still the optimum."""
+    reps = [Rep(id="a", capacity=10, response_minutes=0.0, handling_minutes=10.0)]
+    leads = [Lead(id=f"l{i}", value=float(10 + 7 * i)) for i in range(10)]
+    problem = compile_problem(reps, leads, Policy(speed={"table": ((20, 1.0), (35, 0.7), (50, 0.5))}))
+    solution = solve(problem, "flow")
+    assert solution.status is Status.OPTIMAL
+    assert int(solution.stats["arcs"]) < 10 + 10 * 10  # lead -> slot arcs: 4 a pair at most
+    placed, objective = brute_force(problem)
+    assert int((solution.owner >= 0).sum()) == placed
+    assert solution.objective == pytest.approx(objective, rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_merged_slots_equal_the_lp_with_every_place(seed: int) -> None:
+    """The LP oracle lays out every place of every rep on its own (no merging): with a decay table
+    flat at both ends and half the reps not queueing at all, flow's merged slots reach its
+    optimum."""
+    from solver.bench.oracle import lp_optimum
+    from solver.bench.synthetic import make_instance
+
+    inst = make_instance(200 + 100 * seed, 30, tightness=0.8 + 0.4 * seed, density=0.3, owner_share=0.05,
+                         seed=seed)
+    reps = [r.model_copy(update={"handling_minutes": 0.0}) if j % 2 else r for j, r in enumerate(inst.reps)]
+    policy = inst.policy.model_copy(update={"speed": inst.policy.speed.model_copy(
+        update={"table": ((25.0, 1.0), (40.0, 0.6), (55.0, 0.4))})})
+    problem = compile_problem(reps, inst.leads, policy)
+    solution = solve(problem, "flow")
+    lp = lp_optimum(problem)
+    assert solution.status is Status.OPTIMAL and lp.exact
+    assert int((solution.owner >= 0).sum()) == pytest.approx(lp.placed, abs=1e-6)
+    assert problem.total_profit(solution.owner) == pytest.approx(lp.profit, rel=1e-9)
