@@ -73,8 +73,11 @@ def solve_flow(problem: Problem) -> Solution:
         # Deeper queues than modelled: those reps' slots doubled, up to what they can fill (a
         # rep with every slot it can fill cannot overflow, so this ends; one or two rounds in
         # practice) and within the arc budget (past it the answer is feasible, not proven).
-        deeper = np.where(network.overflow(), np.minimum(2 * network.depth, network.fillable), network.depth)
-        cut_short = int((deeper * network.pairs_per_rep).sum()) > slot_arc_budget(network.rows)
+        overflow = network.overflow()
+        deeper = np.where(overflow, np.minimum(2 * network.depth, network.fillable), network.depth)
+        # arcs: at most one a place for the deepened reps, one a slot for the others as they are
+        arcs = np.where(overflow, deeper, network.slots) * network.pairs_per_rep
+        cut_short = int(arcs.sum()) > slot_arc_budget(network.rows)
         if cut_short:  # no proof within the budget: the closest answer at this depth
             deeper = network.depth
         network = _Network(*args, depth=deeper, tail_mean=cut_short)
@@ -173,19 +176,28 @@ class _Network:
         self.pairs_per_rep = np.bincount(reps, minlength=m)
         # The most slots a rep can fill: its room, or the leads that may go to it.
         self.fillable = np.maximum(np.minimum(room, self.pairs_per_rep), 1)
+        offset = np.bincount(owner[owner >= 0], minlength=m)  # the owner rule's leads come first
         # Queue depth modelled per rep: 1 = every lead earns the first slot's worth.
+        wanted = None
         if depth is None:
             depth = np.ones(m, dtype=np.int64)
             if problem.queues:
                 assert problem.speed is not None
                 wanted = np.minimum(self.fillable, max(problem.speed.slots, 1))
                 depth = _within_budget(wanted, self.pairs_per_rep, slot_arc_budget(rows.size))
-                self.budget_cut = bool((depth < wanted).any())
+        if problem.queues:
+            # A rep whose worth is flat from its last modelled place to the last it can fill has
+            # all of them in its last slot at their exact worth: no tail, and no arc more.
+            assert problem.speed is not None
+            every = np.arange(m)
+            flat = (problem.speed.ratio(every, offset + depth - 1)
+                    == problem.speed.ratio(every, offset + self.fillable - 1))
+            depth = np.where(flat, np.maximum(depth, self.fillable), depth)
+        self.budget_cut = wanted is not None and bool((depth < wanted).any())
         self.depth = depth
         # None: the tail at the mean lead's worth when the budget already cut the depth (no
         # proof to be had by deepening), else at the least one's (a bound).
         tail_mean = self.budget_cut if tail_mean is None else tail_mean
-        offset = np.bincount(owner[owner >= 0], minlength=m)  # the owner rule's leads come first
         # Queue places 0..depth-1 of each rep and what each keeps of a lead's worth. Places of equal
         # ratio are interchangeable, so they share one slot node taking as many leads (a rep that
         # does not queue, a decay table's flat end): one arc per pair for all of them.
@@ -198,6 +210,7 @@ class _Network:
         slot_rep, slot_ratio = place_rep[opens], place_ratio[opens]
         slot_places = np.bincount(np.cumsum(opens) - 1)
         slots = np.bincount(slot_rep, minlength=m)  # slot nodes per rep (>= 1: depth >= 1)
+        self.slots = slots
         slot_start = np.cumsum(slots) - slots
         # Node blocks: [source][leads 0..n_free-1][slots][reps 0..m-1][capped teams][sink].
         self.source = 0

@@ -137,3 +137,35 @@ def test_merged_slots_equal_the_lp_with_every_place(seed: int) -> None:
     assert solution.status is Status.OPTIMAL and lp.exact
     assert int((solution.owner >= 0).sum()) == pytest.approx(lp.placed, abs=1e-6)
     assert problem.total_profit(solution.owner) == pytest.approx(lp.profit, rel=1e-9)
+
+
+def test_a_queue_flat_to_its_end_is_modelled_whole_without_a_tail() -> None:
+    """A decay table flat past 60 minutes: a rep's eighth place onwards keeps the same worth, so its
+    last slot takes every further lead at its exact worth. 1,000 leads over 10 reps with room for
+    100 each, which past the arc budget with a half-life curve come back unproven, are optimal in
+    one solve, as with every place explicit."""
+    rng = np.random.default_rng(0)
+    reps = [Rep(id=f"r{j}", capacity=100, response_minutes=10.0, handling_minutes=10.0) for j in range(10)]
+    leads = [Lead(id=f"l{i}", value=float(rng.integers(50, 150))) for i in range(1000)]
+    problem = compile_problem(reps, leads, Policy(speed={"table": ((0, 1.0), (60, 0.3))}))
+    solution = solve(problem, "flow")
+    assert solution.status is Status.OPTIMAL
+    assert solution.stats["slot_resolves"] == 0
+    assert int(solution.stats["arcs"]) <= 1000 + 10 * 1000 * 6 + 200  # 6 slots a pair: places 0-4, 5-99
+    assert solution.objective == pytest.approx(problem.objective(flow.all_places(problem)), rel=1e-9)
+
+
+def test_a_flat_queue_matches_the_lp_with_every_place() -> None:
+    """The same flat end checked against the LP oracle, which lays out every place on its own."""
+    from solver.bench.oracle import lp_optimum
+
+    rng = np.random.default_rng(1)
+    reps = [Rep(id=f"r{j}", capacity=40, response_minutes=10.0, handling_minutes=10.0,
+                skills={"fin": float(rng.uniform(0.8, 1.2))}) for j in range(4)]
+    leads = [Lead(id=f"l{i}", value=float(rng.integers(50, 150)), industry="fin") for i in range(150)]
+    problem = compile_problem(reps, leads, Policy(speed={"table": ((0, 1.0), (60, 0.3)), "slots": 3}))
+    solution = solve(problem, "flow")
+    lp = lp_optimum(problem)
+    assert solution.status is Status.OPTIMAL and lp.exact
+    assert int((solution.owner >= 0).sum()) == pytest.approx(lp.placed, abs=1e-6)
+    assert problem.total_profit(solution.owner) == pytest.approx(lp.profit, rel=1e-9)
