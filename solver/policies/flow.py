@@ -17,6 +17,17 @@ capped team (`TeamTable.disjoint_capped`); with overlapping caps the network
 routes each rep through its first capped team and the answer is trimmed to
 the others' caps (lowest profit out first), reported as feasible.
 
+Speed to lead (`Problem.queues`): a rep's k-th lead of the batch waits behind the k-1
+before it, so lead -> rep becomes lead -> slot -> rep, one slot node per queue place of
+distinct worth (places of equal worth share one: a rep that does not queue, a decay
+table's flat stretches) and one arc per (pair, slot); see `_Network`. The network grows
+with the places modelled (at 1,000 x 200, every rep taking 2-6 leads: 242,102 arcs against
+61,392 without), and OR-Tools' time follows the arcs. A rep modelled less deep than it can
+fill gets a tail priced by a bound; `solve_flow` deepens the reps whose last slot took more
+leads than it has places until none does (a certificate: exact then), within an arc
+budget. `all_places` is the network with every place explicit, the reference the tests
+hold it to.
+
 `SolveMaxFlowWithMinCost` gives the lexicographic objective without a big-M:
 among all maximum flows (as many leads placed as the rules and capacity
 allow), the cheapest one.
