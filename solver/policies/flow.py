@@ -196,8 +196,9 @@ class _Network:
                 assert problem.speed is not None
                 wanted = np.minimum(self.fillable, max(problem.speed.slots, 1))
                 depth = _within_budget(wanted, self.pairs_per_rep, slot_arc_budget(rows.size))
+        laid = depth  # places laid out one by one below
         if problem.queues:
-            # A rep whose worth is flat from its last modelled place to the last it can fill has
+            # A rep whose worth is flat from its last laid-out place to the last it can fill has
             # all of them in its last slot at their exact worth: no tail, and no arc more.
             assert problem.speed is not None
             every = np.arange(m)
@@ -209,10 +210,10 @@ class _Network:
         # None: the tail at the mean lead's worth when the budget already cut the depth (no
         # proof to be had by deepening), else at the least one's (a bound).
         tail_mean = self.budget_cut if tail_mean is None else tail_mean
-        # Queue places 0..depth-1 of each rep and what each keeps of a lead's worth. Places of equal
+        # Queue places 0..laid-1 of each rep and what each keeps of a lead's worth. Places of equal
         # ratio are interchangeable, so they share one slot node taking as many leads (a rep that
         # does not queue, a decay table's flat end): one arc per pair for all of them.
-        place_rep, place_k = np.repeat(np.arange(m), depth), counting(depth)
+        place_rep, place_k = np.repeat(np.arange(m), laid), counting(laid)
         place_ratio = np.ones(place_rep.size)
         if problem.queues:
             assert problem.speed is not None
@@ -223,6 +224,8 @@ class _Network:
         slots = np.bincount(slot_rep, minlength=m)  # slot nodes per rep (>= 1: depth >= 1)
         self.slots = slots
         slot_start = np.cumsum(slots) - slots
+        last = slot_start + slots - 1  # each rep's last slot
+        slot_places[last] += depth - laid  # a flat end's further places
         # Node blocks: [source][leads 0..n_free-1][slots][reps 0..m-1][capped teams][sink].
         self.source = 0
         self.lead_node0 = 1
@@ -248,7 +251,6 @@ class _Network:
         if problem.queues and arc_row.size:
             profit = profit + np.repeat(pair_gross, per_pair) * (slot_ratio[arc_slot_node] - 1.0)
         # The tail of a rep that could fill more places than are modelled (see the docstring).
-        last = slot_start + slots - 1  # each rep's last slot
         tail = np.where((depth < self.fillable) & problem.queues, self.fillable - (depth - 1), 0)
         tail_rep = np.repeat(np.arange(m), tail)
         tail_u = counting(tail)  # 0 = the last slot
