@@ -1,6 +1,7 @@
 """What speed to lead costs in time: flow with queue slots, and the urgent fast path, paired.
 
-    python benchmarks/speed/cost.py [--rounds 5] [--fast-leads 3000] [--out benchmarks/speed/cost.json]
+    python benchmarks/speed/cost.py [--rounds 5] [--fast-leads 3000] [--parts flow,fast]
+                                    [--out benchmarks/speed/cost.json]
 
 Flow: the seeded 1,000 x 200 instance of benchmarks/flow (capacity 0.9 of the
 batch, 30% eligibility: every rep takes 2-6 leads of one batch, the worst case
@@ -14,6 +15,9 @@ ratios to "off".
 
 Fast path: `Router.submit` of urgent leads at 1,000 reps (latency.py's stream
 and warm-up), speed off and on alternating by repeat.
+
+`--parts` runs only some parts (flow, fast); with `--out`, the parts not run keep
+what the file held.
 """
 
 from __future__ import annotations
@@ -68,21 +72,33 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--fast-leads", type=int, default=3000)
     parser.add_argument("--fast-repeats", type=int, default=3)
+    parser.add_argument("--parts", default="flow,fast", help="comma-separated: flow, fast")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
-    fast = []
-    for k in range(args.fast_repeats):
-        for name, policy in (("off", Policy(speed={"enabled": False})), ("on", Policy())):
-            run = latency(1000, args.fast_leads, k, lambda _, p=policy: p)
-            fast.append({"speed": name, "seed": k, **run})
-    result = {
+    parts = set(args.parts.split(","))
+    if not parts <= {"flow", "fast"}:
+        parser.error(f"unknown parts: {sorted(parts - {'flow', 'fast'})}")
+    measured: dict[str, object] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
         "load_average_start": [round(x, 2) for x in os.getloadavg()],
-        "flow": [flow_times(1000, 200, args.rounds), flow_times(100, 200, args.rounds)],
-        "fast_path": fast,
-        "load_average_end": [round(x, 2) for x in os.getloadavg()],
     }
+    figures: dict[str, object] = {}
+    if "flow" in parts:
+        figures["flow"] = [flow_times(1000, 200, args.rounds), flow_times(100, 200, args.rounds)]
+    if "fast" in parts:
+        fast = []
+        for k in range(args.fast_repeats):
+            for name, policy in (("off", Policy(speed={"enabled": False})), ("on", Policy())):
+                run = latency(1000, args.fast_leads, k, lambda _, p=policy: p)
+                fast.append({"speed": name, "seed": k, **run})
+        figures["fast_path"] = fast
+    measured["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    if parts == {"flow", "fast"}:
+        result = {**measured, **figures}
+    else:  # the parts run replace theirs in --out, each with when and how it was measured
+        kept = json.loads(Path(args.out).read_text()) if args.out and Path(args.out).exists() else {}
+        result = {**kept, **figures, **{f"{key}_measured": measured for key in figures}}
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:
