@@ -25,11 +25,15 @@ from solver.domain.model import Lead, Policy, Rep
 from solver.policies import Status, flow, solve
 from tests.policies.test_policies import brute_force
 
+# A decay table flat up to 20 minutes, between 40 and 50 and past 60: places of equal worth.
+FLAT_TABLE = ((20.0, 1.0), (40.0, 0.6), (50.0, 0.6), (60.0, 0.4))
+
 
 def queued_batch(rng: np.random.Generator, n: int, m: int, slots: int, weight: float, capped: bool,
-                 shifts: bool) -> tuple[object, Policy]:
+                 shifts: bool, table: bool = False) -> tuple[object, Policy]:
     """A batch whose reps queue: capacity up to 6, some leads held untouched, handling 0-20 minutes,
-    a fifth of the leads owned (they go first in their owner's queue), values 1 to 10^4."""
+    a fifth of the leads owned (they go first in their owner's queue), values 1 to 10^4; `table`:
+    decay by `FLAT_TABLE`, not a half-life."""
     reps = [Rep(id=f"r{j}", capacity=int(rng.integers(0, 7)), untouched=int(rng.integers(0, 3)),
                 handling_minutes=float(rng.choice([0.0, 5.0, 20.0])),
                 territories=tuple(rng.choice(["A", "B", "C"], size=int(rng.integers(1, 4)), replace=False)))
@@ -42,8 +46,8 @@ def queued_batch(rng: np.random.Generator, n: int, m: int, slots: int, weight: f
     if capped:
         members = [f"r{j}" for j in range(m) if rng.random() < 0.6] or ["r0"]
         teams = [{"id": "t", "members": members, "capacity": int(rng.integers(0, n + 1))}]
-    policy = Policy.model_validate({"fairness": {"weight": weight}, "teams": teams,
-                                    "speed": {"slots": slots, "half_life_minutes": 15}})
+    speed = {"slots": slots, **({"table": FLAT_TABLE} if table else {"half_life_minutes": 15})}
+    policy = Policy.model_validate({"fairness": {"weight": weight}, "teams": teams, "speed": speed})
     table = compile_reps(reps)
     if shifts:  # some reps off, back within hours, queues running past the shift's end
         on = rng.random(m) < 0.5
@@ -56,16 +60,33 @@ def queued_batch(rng: np.random.Generator, n: int, m: int, slots: int, weight: f
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 40), m=st.integers(1, 6),
        slots=st.sampled_from([1, 2, 3, 3, 8]), weight=st.sampled_from([0.0, 1.0]), capped=st.booleans(),
-       shifts=st.booleans())
+       shifts=st.booleans(), table=st.booleans())
 def test_flow_with_slots_is_worth_what_every_place_explicit_finds(
-        seed: int, n: int, m: int, slots: int, weight: float, capped: bool, shifts: bool) -> None:
-    problem, _ = queued_batch(np.random.default_rng(seed), n, m, slots, weight, capped, shifts)
+        seed: int, n: int, m: int, slots: int, weight: float, capped: bool, shifts: bool, table: bool) -> None:
+    problem, _ = queued_batch(np.random.default_rng(seed), n, m, slots, weight, capped, shifts, table)
     solution = solve(problem, "flow")
     reference = flow.all_places(problem)
     assert not problem.violations(solution.owner)
     assert int((solution.owner >= 0).sum()) == int((reference >= 0).sum())
     assert solution.status is Status.OPTIMAL
     assert solution.objective == pytest.approx(problem.objective(reference), rel=1e-9, abs=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 5), m=st.integers(1, 3),
+       slots=st.sampled_from([2, 3, 8]), weight=st.sampled_from([0.0, 1.0]), capped=st.booleans(),
+       shifts=st.booleans())
+def test_merged_slots_match_brute_force(seed: int, n: int, m: int, slots: int, weight: float, capped: bool,
+                                        shifts: bool) -> None:
+    """Brute force prices every lead at its place in the queue, knowing nothing of slots: flat
+    stretches of a decay table and reps without handling time merged into one slot change no
+    answer."""
+    problem, _ = queued_batch(np.random.default_rng(seed), n, m, slots, weight, capped, shifts, table=True)
+    solution = solve(problem, "flow")
+    placed, objective = brute_force(problem)
+    assert solution.status is Status.OPTIMAL
+    assert int((solution.owner >= 0).sum()) == placed
+    assert problem.objective(solution.owner) == pytest.approx(objective, rel=1e-9, abs=1e-6)
 
 
 def test_two_slots_deepen_until_no_rep_overflows_and_end_at_the_optimum() -> None:
