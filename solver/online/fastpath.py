@@ -70,7 +70,8 @@ class LeadScorer:
         self.keep = 1.0 - policy.soft_penalty
         # What a lead's labels alone decide (its hard rules, soft-rule discount and skills) is
         # the same for every lead with those labels: a stream has few such combinations, and one
-        # lookup replaces ~10 array operations (half the urgent path's time at 1,000 reps).
+        # lookup replaces ~10 array operations (half the urgent path's time at 1,000 reps). Each
+        # combination keeps its eligibility for the availability mask in use too (`_LabelTerms.now`).
         self._by_labels: dict[tuple[object, ...], _LabelTerms] = {}
         self._labels = attrgetter(*[rule.field for rule in self.hard + self.soft], "industry", "product")
 
@@ -81,12 +82,13 @@ class LeadScorer:
         shift may take goes to those back first (`first_back`, as `compile_problem`).
         """
         terms = self._label_terms(lead)
-        eligible = terms.admits & available
-        if speed is not None and not eligible.any():
+        eligible, anyone, mask = terms.now(available)
+        if speed is not None and not anyone:
             eligible = first_back(terms.admits & ~available, speed.timing.wait)
-        value = (lead.value * lead.score) * terms.skill
+            mask = eligible.astype(np.float64)
+        value = terms.skill * (lead.value * lead.score)  # a new array: the products below go in place
         if speed is not None:
-            value = value * speed.factor
+            value *= speed.factor
         keep = terms.keep
         owner = self.rep_index.get(lead.owner_id, UNASSIGNED) if lead.owner_id else UNASSIGNED
         if owner >= 0 and not available[owner]:
@@ -99,7 +101,16 @@ class LeadScorer:
             owned[owner] = 1.0
             keep = owned if keep is None else keep * owned
         profit = value if keep is None else value * keep
-        return LeadRow(eligible, value, np.where(eligible, profit, 0.0), forced)
+        # Values are finite and non-negative (validated leads and skills, decay and discounts in
+        # [0, 1]), so the product with the 0/1 mask gives np.where(eligible, profit, 0.0)'s
+        # numbers (x * 1.0 = x, x * 0.0 = 0.0) at a third of its cost.
+        profit = profit * mask
+        return LeadRow(eligible, value, profit, forced)
+
+    def admits(self, lead: Lead) -> np.ndarray:
+        """bool (m,): the reps whose hard rules admit the lead, on shift or not (`row`'s eligibility
+        with every rep available). Shared between leads: do not modify it."""
+        return self._label_terms(lead).admits
 
     def _label_terms(self, lead: Lead) -> _LabelTerms:
         """The rep arrays a lead's labels decide, computed once per combination of labels."""
@@ -117,6 +128,7 @@ class LeadScorer:
         other = len(t.skill_index)
         skill = (self.skills_by_key[t.skill_index.get(lead.industry, other) if lead.industry else other]
                  * self.skills_by_key[t.skill_index.get(lead.product, other) if lead.product else other])
+        admits.flags.writeable = False
         terms = _LabelTerms(admits, skill, self.keep**broken if self.soft else None)
         if len(self._by_labels) >= LABEL_CACHE_SIZE:  # free-text labels: keep the memory bounded
             self._by_labels.clear()
@@ -124,13 +136,31 @@ class LeadScorer:
         return terms
 
 
-@dataclass(frozen=True)
 class _LabelTerms:
     """Rep arrays decided by a lead's labels; shared between leads, so read-only."""
 
-    admits: np.ndarray  # bool (m,): the hard rules admit the rep
-    skill: np.ndarray  # float (m,): the industry and product skill multipliers
-    keep: np.ndarray | None  # float (m,): the soft rules' discount, None without soft rules
+    __slots__ = ("_now", "admits", "keep", "skill")
+
+    def __init__(self, admits: np.ndarray, skill: np.ndarray, keep: np.ndarray | None) -> None:
+        self.admits = admits  # bool (m,): the hard rules admit the rep
+        self.skill = skill  # float (m,): the industry and product skill multipliers
+        self.keep = keep  # float (m,): the soft rules' discount, None without soft rules
+        self._now: tuple[np.ndarray, np.ndarray, bool, np.ndarray] | None = None
+
+    def now(self, available: np.ndarray) -> tuple[np.ndarray, bool, np.ndarray]:
+        """(eligible, any eligible, eligible as 0/1 floats) for this availability mask.
+
+        Kept until another mask object comes: `RepCalendar.available` hands out one array until
+        the next shift boundary and a new one after it (its callers must not modify it), so
+        identity is what tells a change. The arrays are read-only (rows share them).
+        """
+        cached = self._now
+        if cached is None or cached[0] is not available:
+            eligible = self.admits & available
+            mask = eligible.astype(np.float64)
+            eligible.flags.writeable = mask.flags.writeable = False
+            cached = self._now = (available, eligible, bool(eligible.any()), mask)
+        return cached[1], cached[2], cached[3]
 
 
 class _Rule:
@@ -178,12 +208,17 @@ def choose_rep(
     """
     if row.forced >= 0 and row.forced != exclude:
         return row.forced
-    candidates = row.eligible & (free >= effort)
+    candidates = free >= effort
+    candidates &= row.eligible
     if exclude >= 0:
         candidates[exclude] = False
     if defer and prices is not None:
         candidates &= row.profit >= prices
-    j = int(np.argmax(np.where(candidates, fast_scores(row, prices, fairness_terms), -np.inf)))
+    scores = fast_scores(row, prices, fairness_terms)
+    if scores is row.profit:  # unpriced, without fairness: the row's own array, not ours to mask
+        scores = scores.copy()
+    np.putmask(scores, ~candidates, -np.inf)  # in place: np.where's new array costs more
+    j = int(scores.argmax())
     return j if candidates[j] else UNASSIGNED  # the argmax of all -inf is 0: no candidate
 
 

@@ -51,7 +51,7 @@ def route_urgent(team: Team, pricing: SeatPricing, store: LeadStore, lead: Lead,
     pricer.observe_one(row.eligible, row.profit)
     if j == UNASSIGNED:
         # deferred, full or off shift now: it waits if a rep's rules admit it at all
-        waits = team.scorer.row(lead, np.ones_like(available)).eligible
+        waits = team.scorer.admits(lead)
         if team.routed:
             waits = waits & routed.admitted
         cap = None if room is None else cap_reached(row.eligible, room.limits(free), room,

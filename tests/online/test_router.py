@@ -198,6 +198,43 @@ def test_fast_path_rows_match_compile_problem():
             assert row.forced == problem.forced[i]
 
 
+def test_fast_path_rows_follow_each_availability_mask_and_stay_read_only():
+    # The scorer keeps each label combination's eligibility for the availability mask it was
+    # given; another mask (a shift boundary: the calendar hands out a new array) is a new row.
+    inst = make_instance(80, 40, density=0.3, seed=4)
+    table = compile_reps(inst.reps)
+    rng = np.random.default_rng(7)
+    masks = [rng.random(table.m) < 0.7 for _ in range(3)]
+    for rules in ({}, {"territory": "soft", "industry": "hard"}):
+        policy = Policy(rules=rules)
+        scorer = LeadScorer(table, policy)
+        for available in masks + masks[:1]:  # back to a mask seen before, as another array too
+            problem = compile_problem(table.__class__(**{**table.__dict__, "available": available}),
+                                      inst.leads, policy)
+            for i, one in enumerate(inst.leads):
+                row = scorer.row(one, available.copy() if i % 2 else available, problem.speed)
+                np.testing.assert_array_equal(row.eligible, problem.eligible[i])
+                if scorer.soft:
+                    np.testing.assert_allclose(row.profit, problem.profit[i])
+                else:  # the product with the 0/1 mask is np.where's profit bit for bit
+                    np.testing.assert_array_equal(row.profit, np.where(row.eligible, row.value, 0.0))
+                with pytest.raises(ValueError, match="read-only"):
+                    row.eligible[0] = True  # shared by the leads with these labels
+
+
+def test_a_rep_whose_shift_ended_takes_no_more_urgent_leads_with_the_same_labels():
+    team = [Rep(id="early", capacity=5, working_hours="09:00-11:00", skills={"software": 2.0}),
+            Rep(id="late", capacity=5)]
+    clock = Clock()  # 10:00, a Monday
+    router = Router(team, Policy(speed=NO_SPEED), clock=clock)  # early is worth more whenever it answers
+    labels = {"urgent": True, "industry": "software"}
+    assert router.submit(lead(0, **labels)).rep_id == "early"
+    clock.advance(minutes=90)  # 11:30: early is off shift
+    assert router.submit(lead(1, **labels)).rep_id == "late"
+    clock.advance(days=1, minutes=-60)  # 10:30 the next day: back on shift
+    assert router.submit(lead(2, **labels)).rep_id == "early"
+
+
 def test_every_router_decision_keeps_the_hard_rules():
     inst = make_instance(400, 30, tightness=0.8, density=0.3, owner_share=0.1, seed=5)
     leads = [x.model_copy(update={"urgent": bool(i % 3 == 0)}) for i, x in enumerate(inst.leads)]
