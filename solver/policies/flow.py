@@ -80,17 +80,24 @@ def solve_flow(problem: Problem) -> Solution:
     network = _Network(*args)
     chosen_lead, chosen_rep = network.solve()
     resolved, cut_short = 0, network.budget_cut  # cut before any proof was in reach
+    budget = slot_arc_budget(network.rows)
     while problem.queues and not cut_short and network.overflow().any():
-        # Deeper queues than modelled: those reps' slots doubled, up to what they can fill (a
-        # rep with every slot it can fill cannot overflow, so this ends; one or two rounds in
-        # practice) and within the arc budget (past it the answer is feasible, not proven).
+        # Deeper queues than modelled: those reps modelled at least twice as deep and one place
+        # past the leads they took, up to what they can fill (a rep with every place it can fill
+        # cannot overflow, so this ends; one round in practice: doubling alone took 2-4 where
+        # reps take tens of leads), within the arc budget, or else only doubled if that fits
+        # (past the budget the answer is feasible, not proven).
         overflow = network.overflow()
-        deeper = np.where(overflow, np.minimum(2 * network.depth, network.fillable), network.depth)
-        # arcs: at most one a place for the deepened reps, one a slot for the others as they are
-        arcs = np.where(overflow, deeper, network.slots) * network.pairs_per_rep
-        cut_short = int(arcs.sum()) > slot_arc_budget(network.rows)
-        if cut_short:  # no proof within the budget: the closest answer at this depth
-            deeper = network.depth
+        held = network.depth - network.last_slot_places + network.last_slot_load()
+        doubled = np.minimum(2 * network.depth, network.fillable)
+        deeper = network.depth
+        cut_short = True  # unless a step fits the budget: no proof, the closest answer at this depth
+        for wanted in (np.maximum(doubled, np.minimum(held + 1, network.fillable)), doubled):
+            step = np.where(overflow, wanted, network.depth)
+            # arcs: at most one a place for the deepened reps, one a slot for the others as they are
+            if int((np.where(overflow, step, network.slots) * network.pairs_per_rep).sum()) <= budget:
+                deeper, cut_short = step, False
+                break
         network = _Network(*args, depth=deeper, tail_mean=cut_short)
         chosen_lead, chosen_rep = network.solve()
         resolved += 1
@@ -342,13 +349,16 @@ class _Network:
     def overflow(self) -> np.ndarray:
         """bool (m,): reps whose last modelled slot took more leads than it has places (its tail
         priced the rest by a bound, not at their own worth)."""
-        m = self.depth.shape[0]
         if self.tail_rep.size == 0:
-            return np.zeros(m, dtype=bool)
+            return np.zeros(self.depth.shape[0], dtype=bool)
+        return self.last_slot_load() > self.last_slot_places
+
+    def last_slot_load(self) -> np.ndarray:
+        """int (m,): the leads each rep's last slot took, through its tail or not (the arcs for
+        its own places and the tail's first are free alike, so both count)."""
         tail = self.smcf.flows(self.first_tail_arc + np.arange(self.tail_rep.size))
-        # the last slot's other places (equal ratio) first; the arcs are free alike, so count both
-        taken = np.bincount(self.tail_rep, weights=tail, minlength=m) + self.smcf.flows(self.last_slot_arc)
-        return taken > self.last_slot_places
+        load = np.bincount(self.tail_rep, weights=tail, minlength=self.depth.shape[0]).astype(np.int64)
+        return load + self.smcf.flows(self.last_slot_arc)
 
 
 def slot_arc_budget(pairs: int) -> int:
