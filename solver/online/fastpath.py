@@ -81,7 +81,7 @@ class LeadScorer:
         With `speed` (`Team.speed_now`), each rep's value carries its decay, and a lead no rep on
         shift may take goes to those back first (`first_back`, as `compile_problem`).
         """
-        terms = self._label_terms(lead)
+        terms = self._by_labels.get(self._labels(lead)) or self._label_terms(lead)
         eligible, anyone, mask = terms.now(available)
         if speed is not None and not anyone:
             eligible = first_back(terms.admits & ~available, speed.timing.wait)

@@ -39,6 +39,10 @@ from solver.online.store import (
     released_by,
 )
 
+# The lifecycle's status sets, as the hot paths test them (set membership, not a property call).
+_UNDECIDED = frozenset(s for s in LeadStatus if s.undecided)
+_BACKLOG = frozenset(s for s in LeadStatus if s.in_backlog)
+
 
 class MemoryStore(MemoryLedger, NestedTransactions):
     """A `LeadStore` in memory (see the module docstring). Not thread-safe.
@@ -162,7 +166,7 @@ class MemoryStore(MemoryLedger, NestedTransactions):
                 raise KeyError(f"lead {a.lead_id!r} was never accepted by the store")
         for a in answers:
             row = self._rows[a.lead_id]
-            if not row.status.undecided:
+            if row.status not in _UNDECIDED:
                 continue
             self._settle(row, status_of(a), a, at, sla_due.get(a.lead_id) if sla_due else None,
                          (explanations or {}).get(a.lead_id), run_id)
@@ -178,7 +182,8 @@ class MemoryStore(MemoryLedger, NestedTransactions):
     def _settle(self, row: Row, status: LeadStatus, answer: Assignment, at: datetime,
                 sla_due: datetime | None, explanation: Any, run_id: int | None) -> None:
         """Give a lead its answer: status, indexes, the rep's intake (caps) and the audit event."""
-        answer = _keeping_arm(row, answer)
+        if row.answer is not None:  # a lead's first answer has no arm to keep
+            answer = _keeping_arm(row, answer)
         self._change(row)
         row.status, row.answer, row.decided_at, row.sla_due = status, answer, at, sla_due
         if run_id is not None:
@@ -360,7 +365,8 @@ class MemoryStore(MemoryLedger, NestedTransactions):
 
     def _change(self, row: Row) -> None:
         """Before a status or owner change: journal the row and take it out of the indexes."""
-        self._journal_row(row)
+        if self._depth:
+            self._journal_row(row)
         self._unindex(row)
 
     def _unindex(self, row: Row) -> None:
@@ -368,9 +374,9 @@ class MemoryStore(MemoryLedger, NestedTransactions):
         if status is LeadStatus.ASSIGNED:
             del self._open[lead_id]
             self._hold(row, -1)
-        elif status.in_backlog:
+        elif status in _BACKLOG:
             del self._waiting[lead_id]
-        elif status.undecided:
+        elif status in _UNDECIDED:
             del self._undecided[lead_id]
 
     def _index(self, row: Row) -> None:
@@ -378,14 +384,16 @@ class MemoryStore(MemoryLedger, NestedTransactions):
         if status is LeadStatus.ASSIGNED:
             self._open[lead_id] = None
             self._hold(row, +1)
-        elif status.in_backlog:
+        elif status in _BACKLOG:
             self._waiting[lead_id] = None
-        elif status.undecided:
+        elif status in _UNDECIDED:
             self._undecided[lead_id] = None
 
     def _hold(self, row: Row, sign: int) -> None:
         assert row.answer is not None and row.answer.rep_id is not None
-        k = self._slot(row.answer.rep_id)
+        k = self._rep_slot.get(row.answer.rep_id)
+        if k is None:
+            k = self._slot(row.answer.rep_id)
         self._count[k] += sign
         self._effort[k] += sign * row.lead.effort
         if row.touched_at is None:

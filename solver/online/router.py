@@ -112,6 +112,7 @@ class Router:
         self.arms = self._arms(reps)
         self.solve_status: str | None = None  # the last batch solve's `Solution.status`
         self.on_stage: Callable[[str], None] | None = None  # told each stage of a batch (progress)
+        self._fits_unit_effort: Policy | None = None  # the policy a unit-effort lead was found to fit
 
     # -- what callers read --------------------------------------------------------------------
 
@@ -502,11 +503,21 @@ class Router:
         return now
 
     def _check_fits(self, lead: Lead) -> None:
-        """The policy's solver can take this lead (min-cost flow: unit effort); InputError naming it."""
+        """The policy's solver can take this lead (min-cost flow: unit effort); InputError naming it.
+
+        A unit-effort lead can fail only the policy's own checks (account grouping), so one that
+        fits means every other does under the same policy (frozen; the service may replace it):
+        the urgent path skips the registry look-up then.
+        """
+        unit = lead.effort == 1
+        if unit and self._fits_unit_effort is self.policy:
+            return
         try:
             check_solver_fits(self.policy, (lead,))
         except InputError as exc:
             raise InputError(f"lead {lead.id!r}: {exc.message}", field=exc.field) from None
+        if unit:
+            self._fits_unit_effort = self.policy
 
     def _decided_status(self, lead_id: str) -> LeadStatus:
         """The status of a lead with an answer; KeyError if unknown or still buffered."""

@@ -100,6 +100,20 @@ def test_flow_policy_refuses_non_unit_effort():
         router.submit(lead(0, effort=2))
 
 
+def test_a_unit_effort_lead_is_checked_again_against_a_replaced_policy():
+    # The router remembers the policy a unit-effort lead was found to fit; the service may
+    # replace the policy (a console change), and the new one is checked on the next lead.
+    router = Router(reps(), Policy(), clock=Clock())
+    assert router.submit(lead(0, urgent=True)).rep_id is not None
+    with pytest.raises(InputError, match="effort"):
+        router.submit(lead(1, effort=2))  # a lead of another effort is always checked
+    router.policy = Policy(rules={"account_grouping": True})  # flow cannot group accounts
+    with pytest.raises(InputError, match="group accounts"):
+        router.submit(lead(2, urgent=True))
+    router.policy = Policy(solver="greedy")
+    assert router.submit(lead(3, effort=2)) is None  # greedy takes any effort: buffered
+
+
 def test_stale_lead_moves_to_another_rep_and_the_move_is_recorded(tmp_path):
     clock = Clock()
     team = [Rep(id="R0", capacity=5, skills={"core": 2.0}), Rep(id="R1", capacity=5)]
