@@ -55,10 +55,11 @@ def main() -> None:
     def cold() -> None:
         for lead in sample:
             scorer._by_labels.clear()
+            scorer._by_skills.clear()
             scorer.row(lead, available, speed)
 
     warm()
-    combinations = len(scorer._by_labels)
+    combinations = len(scorer._by_labels) + len(scorer._by_skills)
     warm_us = best_us(warm, len(sample))
     print(f"LeadScorer.row: cache warm {warm_us:.1f} us, cold {best_us(cold, len(sample)):.1f} us "
           f"({combinations} label combinations in {len(sample)} leads)")

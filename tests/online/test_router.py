@@ -201,7 +201,8 @@ def test_fast_path_rows_match_compile_problem():
     available = rng.random(table.m) < 0.8
     table = table.__class__(**{**table.__dict__, "available": available})
     for rules in ({}, {"territory": "soft", "industry": "hard", "account_owner": "soft"},
-                  {"segment": "off", "product": "soft"}):
+                  {"segment": "off", "product": "soft"},
+                  {"territory": "off", "segment": "off"}):  # no rule labels: one rules entry, skills apart
         policy = Policy(rules=rules)
         problem = compile_problem(table, inst.leads, policy)
         scorer = LeadScorer(table, policy)
