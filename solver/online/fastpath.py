@@ -73,9 +73,9 @@ class LeadScorer:
         # What a lead's labels alone decide (its hard rules, soft-rule discount and skills) is
         # the same for every lead with those labels: a stream has few such combinations, and one
         # lookup replaces ~10 array operations (half the urgent path's time at 1,000 reps). The
-        # rules' labels and the skills' are two caches: one of every combination of both would
-        # meet a new one in ~1% of leads long after the warm-up (450 in the synthetic streams;
-        # 30 + 15 apart), each ~17 us. Each rules combination keeps its eligibility for the
+        # rules' labels and the skills' are two caches: one of every combination of both met a
+        # new one in 0.3-4% of the leads after latency.py's warm-up (450 in its streams; 30 + 15
+        # apart, all met in the warm-up), each ~17 us. Each rules combination keeps its eligibility for the
         # availability mask in use too (`_LabelTerms.now`).
         self._by_labels: dict[Any, _LabelTerms] = {}
         fields = [rule.field for rule in self.hard + self.soft]
