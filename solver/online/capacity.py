@@ -60,6 +60,11 @@ class Team:
         self.calendar = RepCalendar(self.reps)
         self.scorer = LeadScorer(self.table, policy)
         self._has_leave = any(r.ooo for r in self.reps)
+        # The SLA's first-touch time, and the reps whose SLA clock runs at any hour (no working
+        # hours; leave does not stop it): their due time is `now` plus it (`sla_due`, on every
+        # urgent decision). The policy and the schedules are fixed for the team's life.
+        self._sla = timedelta(hours=policy.sla.first_touch_hours)
+        self._sla_anytime = [s.hours is None for s in self.calendar.schedules]
         # capacity less the reps' own open leads, once: `free` is on every urgent lead's path
         self._room = self.table.capacity - self.table.open_leads
         self._fractions: tuple[date, np.ndarray] | None = None
@@ -167,5 +172,6 @@ class Team:
 
     def sla_due(self, j: int, now: datetime) -> datetime:
         """When rep j must first touch a lead it gets at `now`: the SLA in its working hours."""
-        hours = timedelta(hours=self.policy.sla.first_touch_hours)
-        return self.calendar.schedules[j].add_working_time(now, hours)
+        if self._sla_anytime[j]:  # `Schedule.add_working_time` without working hours, minus two calls
+            return now + self._sla
+        return self.calendar.schedules[j].add_working_time(now, self._sla)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from string import Formatter
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,24 @@ def with_reason(answer: Assignment, reason: Reason) -> Assignment:
     return dataclasses.replace(answer, reason=reason, reason_code=reason.code)
 
 
+def _positional(template: str, fields: Sequence[str]) -> str:
+    """`template` (a `str.format` template over named fields) with each field numbered by its
+    place in `fields` ("{price:,.2f}" -> "{3:,.2f}"): the same text from positional arguments,
+    which `str.format` fills ~0.4 us faster than keywords (no dict to build and look up)."""
+    out = []
+    for literal, name, spec, conversion in Formatter().parse(template):
+        out.append(literal.replace("{", "{{").replace("}", "}}"))
+        if name is not None:
+            out.append("{" + str(fields.index(name)) + (f"!{conversion}" if conversion else "")
+                       + (f":{spec}" if spec else "") + "}")
+    return "".join(out)
+
+
+# The fast path's reason text (`ReasonCode.FAST_PATH.text`, its one text), numbered: every
+# urgent decision formats it.
+_FAST_TEXT = _positional(ReasonCode.FAST_PATH.text, ("path", "rank", "eligible", "price"))
+
+
 def fast_reason(row: LeadRow, j: int, prices: np.ndarray, path: str = FAST_PATH_LABEL) -> Reason:
     """Why the fast path (or a reassignment, `path` "moved to") chose rep j."""
     if row.forced == j:
@@ -39,7 +58,7 @@ def fast_reason(row: LeadRow, j: int, prices: np.ndarray, path: str = FAST_PATH_
     rank = np.count_nonzero(row.profit > row.profit[j] + 1e-9) + 1
     # plain floats and ints: numpy scalars format several times slower
     eligible = int(np.count_nonzero(row.eligible))
-    return ReasonCode.FAST_PATH.reason(path=path, rank=int(rank), eligible=eligible, price=float(prices[j]))
+    return Reason(ReasonCode.FAST_PATH, _FAST_TEXT.format(path, int(rank), eligible, float(prices[j])))
 
 
 def deferred_reason(rep_ids: Sequence[str], profit: np.ndarray, room: np.ndarray,

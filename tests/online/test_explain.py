@@ -66,3 +66,30 @@ def test_the_fast_path_explains_its_runners_up_by_the_score_it_maximised():
                 assert j >= 0 and score[j] >= score[k] and alt["why_not"].startswith("lower score")
         short = fast_explanation(row, j, ids, prices, free=free, terms=terms, defer=True)
         assert short["alternatives"] == out["alternatives"][:2]
+
+
+def test_the_fast_path_reason_is_its_code_s_one_text_for_any_rank_count_price_and_path():
+    """`fast_reason` fills the code's text from numbered fields (faster than keywords): the same
+    text, byte for byte, as `ReasonCode.FAST_PATH.reason` with keywords, and the same code."""
+    import numpy as np
+
+    from solver.decode.reasons import ReasonCode
+    from solver.online.explain import FAST_PATH_LABEL, fast_reason
+    from solver.online.fastpath import LeadRow
+
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        m = int(rng.integers(1, 40))
+        eligible = rng.random(m) < 0.6
+        eligible[0] = True
+        value = rng.random(m) * 10 ** rng.integers(0, 7)
+        profit = np.where(eligible, value, 0.0)
+        prices = rng.random(m) * 10 ** rng.integers(0, 7) * (rng.random() < 0.8)
+        j = int(rng.choice(np.flatnonzero(eligible)))
+        for path in (FAST_PATH_LABEL, "moved to"):
+            reason = fast_reason(LeadRow(eligible, value, profit, -1), j, prices, path)
+            rank = int(np.count_nonzero(profit > profit[j] + 1e-9)) + 1
+            expected = ReasonCode.FAST_PATH.reason(path=path, rank=rank, eligible=int(eligible.sum()),
+                                                   price=float(prices[j]))
+            assert str(reason) == str(expected)
+            assert reason.code is ReasonCode.FAST_PATH

@@ -146,6 +146,23 @@ def test_sla_counts_the_owners_working_hours():
     assert [a.rep_id for a in router.reassign_stale()] == ["R1"]
 
 
+def test_sla_due_is_the_schedules_working_time_for_reps_with_and_without_hours():
+    # Team.sla_due adds the SLA to `now` itself for a rep without working hours (leave does not
+    # stop the clock); every rep's due time is its schedule's add_working_time, at any instant.
+    from solver.online.capacity import Team
+
+    reps = [Rep(id="hours", capacity=5, working_hours="09:00-17:00", timezone="Europe/Berlin"),
+            Rep(id="always", capacity=5), Rep(id="leave", capacity=5, ooo=("2026-03-06..2026-03-10",)),
+            Rep(id="weekend", capacity=5, working_hours="Sat-Sun 10:00-14:00", timezone="Asia/Tokyo")]
+    for hours in (0.5, 4.0, 30.0):
+        team = Team(reps, Policy(sla={"first_touch_hours": hours}), timedelta(days=28))
+        for step in range(0, 7 * 24 * 60, 97):  # a week, minute by minute in strides, across a DST change
+            now = datetime(2026, 3, 27, 0, 0, tzinfo=UTC) + timedelta(minutes=step)
+            for j, schedule in enumerate(team.calendar.schedules):
+                assert team.sla_due(j, now) == schedule.add_working_time(now, timedelta(hours=hours))
+    assert team.sla_due(1, now) == team.sla_due(2, now) == now + timedelta(hours=30)
+
+
 def test_reps_outside_working_hours_or_on_leave_take_nothing():
     team = [
         Rep(id="tokyo", capacity=9, timezone="Asia/Tokyo", working_hours="09:00-17:00"),
