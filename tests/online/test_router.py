@@ -163,6 +163,19 @@ def test_sla_due_is_the_schedules_working_time_for_reps_with_and_without_hours()
     assert team.sla_due(1, now) == team.sla_due(2, now) == now + timedelta(hours=30)
 
 
+def test_a_rep_given_working_hours_counts_the_sla_in_them_from_the_next_lead():
+    # The team knows which reps' SLA runs at any hour once, when it is built: a rep change
+    # (update_reps) builds another, so the next lead's due time follows the new hours.
+    clock = Clock(datetime(2026, 3, 6, 15, 0, tzinfo=UTC))  # Friday 15:00 UTC
+    router = Router([Rep(id="R0", capacity=5)], Policy(sla={"first_touch_hours": 4}), clock=clock)
+    router.submit(lead(0, urgent=True))
+    router.update_reps([Rep(id="R0", capacity=5, working_hours="09:00-17:00")])
+    router.submit(lead(1, urgent=True))
+    due = {row["lead_id"]: row["sla_due"] for row in router.store.leads()}
+    assert due == {"L0": "2026-03-06T19:00:00.000000+00:00",  # four hours later
+                   "L1": "2026-03-09T11:00:00.000000+00:00"}  # 2 h on Friday, 2 h from Monday 09:00
+
+
 def test_reps_outside_working_hours_or_on_leave_take_nothing():
     team = [
         Rep(id="tokyo", capacity=9, timezone="Asia/Tokyo", working_hours="09:00-17:00"),
