@@ -182,8 +182,7 @@ class MemoryStore(MemoryLedger, NestedTransactions):
     def _settle(self, row: Row, status: LeadStatus, answer: Assignment, at: datetime,
                 sla_due: datetime | None, explanation: Any, run_id: int | None) -> None:
         """Give a lead its answer: status, indexes, the rep's intake (caps) and the audit event."""
-        if row.answer is not None:  # a lead's first answer has no arm to keep
-            answer = _keeping_arm(row, answer)
+        answer = _keeping_arm(row, answer)
         self._change(row)
         row.status, row.answer, row.decided_at, row.sla_due = status, answer, at, sla_due
         if run_id is not None:
@@ -365,8 +364,7 @@ class MemoryStore(MemoryLedger, NestedTransactions):
 
     def _change(self, row: Row) -> None:
         """Before a status or owner change: journal the row and take it out of the indexes."""
-        if self._depth:
-            self._journal_row(row)
+        self._journal_row(row)
         self._unindex(row)
 
     def _unindex(self, row: Row) -> None:
@@ -391,9 +389,7 @@ class MemoryStore(MemoryLedger, NestedTransactions):
 
     def _hold(self, row: Row, sign: int) -> None:
         assert row.answer is not None and row.answer.rep_id is not None
-        k = self._rep_slot.get(row.answer.rep_id)
-        if k is None:
-            k = self._slot(row.answer.rep_id)
+        k = self._slot(row.answer.rep_id)
         self._count[k] += sign
         self._effort[k] += sign * row.lead.effort
         if row.touched_at is None:

@@ -81,13 +81,15 @@ def solve_flow(problem: Problem) -> Solution:
     chosen_lead, chosen_rep = network.solve()
     resolved, cut_short = 0, network.budget_cut  # cut before any proof was in reach
     budget = slot_arc_budget(network.rows)
-    while problem.queues and not cut_short and network.overflow().any():
+    while problem.queues and not cut_short:
+        overflow = network.overflow()
+        if not overflow.any():
+            break
         # Deeper queues than modelled: those reps modelled at least twice as deep and one place
         # past the leads they took, up to what they can fill (a rep with every place it can fill
         # cannot overflow, so this ends; one round in practice: doubling alone took 2-4 where
         # reps take tens of leads), within the arc budget, or else only doubled if that fits
         # (past the budget the answer is feasible, not proven).
-        overflow = network.overflow()
         held = network.depth - network.last_slot_places + network.last_slot_load()
         doubled = np.minimum(2 * network.depth, network.fillable)
         deeper = network.depth
