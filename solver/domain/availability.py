@@ -258,21 +258,22 @@ class RepCalendar:
     def __init__(self, reps: Sequence[Scheduled]) -> None:
         self.schedules = [Schedule(r) for r in reps]
         self._static = all(s.always or not s.enabled for s in self.schedules)
-        self._mask = np.fromiter((s.enabled for s in self.schedules), dtype=bool,
-                                 count=len(self.schedules))
+        self._mask = _frozen(np.fromiter((s.enabled for s in self.schedules), dtype=bool,
+                                         count=len(self.schedules)))
         self._valid_from: datetime | None = None
         self._valid_until: datetime | None = None
         # (the availability mask they were computed with, start/end/next start per rep)
         self._shifts: tuple[np.ndarray, np.ndarray] | None = None
 
     def available(self, now: datetime) -> np.ndarray:
-        """bool (m,): rep j takes new leads at `now`. Do not modify the returned array."""
+        """bool (m,): rep j takes new leads at `now`; read-only, one array until the next shift
+        boundary (callers cache what they derive from it by its identity)."""
         if self._static:
             return self._mask
         if self._valid_from is None or self._valid_until is None or not (
                 self._valid_from <= now < self._valid_until):
             states = [s.state(now) for s in self.schedules]
-            self._mask = np.fromiter((ok for ok, _ in states), dtype=bool, count=len(states))
+            self._mask = _frozen(np.fromiter((ok for ok, _ in states), dtype=bool, count=len(states)))
             self._valid_from = now
             self._valid_until = min(until for _, until in states)
         return self._mask
@@ -297,3 +298,9 @@ class RepCalendar:
         first = today - timedelta(days=max(1, window.days))
         return np.array([s.available_fraction(first, today) if s.ooo else 1.0
                          for s in self.schedules])
+
+
+def _frozen(mask: np.ndarray) -> np.ndarray:
+    """`mask` made read-only: callers key caches on its identity, so it must not change in place."""
+    mask.flags.writeable = False
+    return mask
