@@ -93,6 +93,21 @@ def test_cached_calendar_matches_fresh_evaluation_across_boundaries():
         t += timedelta(minutes=30)
 
 
+def test_the_availability_mask_is_one_read_only_array_until_a_boundary():
+    # Callers cache what they derive from the mask by its identity (the urgent path's rows, the
+    # calendar's shifts): it must be the same array within a shift and never change in place.
+    for reps, always in (([rep(id="a", working_hours="09:00-17:00"), rep(id="b")], False),
+                         ([rep(id="a"), rep(id="b")], True)):
+        calendar = RepCalendar(reps)
+        nine = calendar.available(utc(2026, 3, 9, 9, 0))  # a Monday
+        assert calendar.available(utc(2026, 3, 9, 12, 0)) is nine
+        with pytest.raises(ValueError, match="read-only"):
+            nine[0] = not nine[0]
+        evening = calendar.available(utc(2026, 3, 9, 18, 0))
+        assert not evening.flags.writeable
+        assert (evening is nine) == always  # a new array past a shift boundary; none without hours
+
+
 def test_sla_clock_counts_only_working_hours():
     s = Schedule(rep(timezone="Europe/Berlin", working_hours="09:00-17:00"))
     friday_4pm = datetime(2026, 3, 6, 16, 0, tzinfo=s.zone)
