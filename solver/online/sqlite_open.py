@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -41,6 +42,28 @@ def connect(path: str, *, read_only: bool, timeout_s: float, check_same_thread: 
                             "cannot be written): nothing was written")
     # isolation_level=None: the store issues BEGIN/COMMIT itself (BEGIN IMMEDIATE).
     return sqlite3.connect(path, timeout=timeout_s, isolation_level=None, check_same_thread=check_same_thread)
+
+
+def use_wal(db: sqlite3.Connection, timeout_s: float) -> None:
+    """Switch the ledger to write-ahead logging, waiting up to `timeout_s` for other connections.
+
+    The switch needs the file to itself, and SQLite answers "database is locked"
+    at once, without its busy handler, while another connection holds it: two
+    replicas or a job and the service opening a new ledger together. The switch
+    is retried here; a file already in WAL mode answers at once.
+    """
+    deadline = time.monotonic() + timeout_s
+    pause = 0.001
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+            if not busy or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(2 * pause, 0.05)
 
 
 def _connect_read_only(file: Path, timeout_s: float, check_same_thread: bool) -> sqlite3.Connection:

@@ -113,7 +113,7 @@ class SqliteStore(LedgerReads, NestedTransactions):
             if read_only:
                 self._check_schema()
             else:
-                self._db.execute("PRAGMA journal_mode=WAL")  # readers (history) do not block the job
+                sqlite_open.use_wal(self._db, timeout_s)  # readers (history) do not block the job
                 self._db.execute(f"PRAGMA synchronous={synchronous}")  # FULL: a commit survives power loss
                 self._open_schema()
             self._db.execute("PRAGMA foreign_keys=ON")

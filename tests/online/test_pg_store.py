@@ -16,6 +16,7 @@ from solver.online import pg_schema
 from solver.online.router import Router
 from solver.online.store import StoreBusy, StoreReadOnly, StoreUnavailable
 from solver.online.stores import open_store, sqlite_path
+from tests.online.together import run_together
 from tests.pg_server import PG_URL, pg_schema_url
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday, in working hours
@@ -60,19 +61,8 @@ def test_an_older_ledger_is_migrated_at_start_and_keeps_its_leads(url):
 
 
 def test_two_replicas_starting_together_migrate_once(url):
-    opened, errors = [], []
-
-    def start():
-        try:
-            opened.append(open_store(url))
-        except Exception as exc:  # pragma: no cover - the failure this test looks for
-            errors.append(exc)
-
-    threads = [threading.Thread(target=start) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    opened: list = []
+    errors = run_together([lambda: opened.append(open_store(url))] * 4)
     for store in opened:
         store.close()
     assert errors == [] and len(opened) == 4
@@ -130,29 +120,22 @@ def test_routers_on_separate_connections_never_exceed_a_cap_nor_decide_a_lead_tw
     open_store(url).close()
     policy = Policy(batch={"max_size": 10, "max_wait_s": 0}, caps={"default": {"per_day": 4}})
     answers: dict[str, list] = {}
-    lock, failures = threading.Lock(), []
+    lock = threading.Lock()
 
     def replica(k: int) -> None:
-        try:
-            with open_store(url, check_same_thread=False) as store:
-                router = Router(TEAM, policy, store)
-                for i in range(30):
-                    n = (i * 7 + k * 3) % 40
-                    answer = router.submit(Lead(id=f"L{n}", urgent=n % 2 == 0, value=100.0 + n),
-                                           T0 + timedelta(seconds=i))
-                    if i % 5 == 4:
-                        router.tick(T0 + timedelta(seconds=i))
-                    if answer is not None:
-                        with lock:
-                            answers.setdefault(f"L{n}", []).append(answer)
-        except Exception as exc:  # pragma: no cover - what the test looks for
-            failures.append(exc)
+        with open_store(url, check_same_thread=False) as store:
+            router = Router(TEAM, policy, store)
+            for i in range(30):
+                n = (i * 7 + k * 3) % 40
+                answer = router.submit(Lead(id=f"L{n}", urgent=n % 2 == 0, value=100.0 + n),
+                                       T0 + timedelta(seconds=i))
+                if i % 5 == 4:
+                    router.tick(T0 + timedelta(seconds=i))
+                if answer is not None:
+                    with lock:
+                        answers.setdefault(f"L{n}", []).append(answer)
 
-    threads = [threading.Thread(target=replica, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    failures = run_together([lambda k=k: replica(k) for k in range(4)])
     assert failures == []
     with open_store(url) as store:
         Router(TEAM, policy, store).flush(T0 + timedelta(minutes=1))

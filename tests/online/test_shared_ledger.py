@@ -15,6 +15,7 @@ import numpy as np
 from solver.domain.model import Lead, Policy, Rep
 from solver.online.router import Router
 from solver.online.sqlite_store import SqliteStore
+from tests.online.together import run_together
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday, in working hours
 TEAM = [Rep(id="R0", capacity=2), Rep(id="R1", capacity=2)]
@@ -107,37 +108,26 @@ def test_a_service_and_jobs_interleaved_on_one_ledger_decide_each_lead_once(tmp_
     team_seats = sum(r.capacity for r in TEAM)
     rng = np.random.default_rng(7)
     answers: list = []
-    errors: list[BaseException] = []
 
     def service():
-        try:
-            with SqliteStore(path, timeout_s=30) as store:
-                router = Router(TEAM, Policy(batch={"max_size": 3, "max_wait_s": 60}), store)
-                for i in range(12):
-                    now = T0 + timedelta(seconds=i)
-                    a = router.submit(Lead(id=f"S{i}", value=float(rng.integers(50, 150)),
-                                           urgent=bool(i % 3 == 0)), now)
-                    answers.extend([a] if a is not None else [])
-                    answers.extend(router.tick(now))
-                    if i == 6:
-                        router.release(next(x.lead_id for x in answers if x.rep_id), now)
-        except BaseException as exc:  # surfaced by the main thread
-            errors.append(exc)
+        with SqliteStore(path, timeout_s=30) as store:
+            router = Router(TEAM, Policy(batch={"max_size": 3, "max_wait_s": 60}), store)
+            for i in range(12):
+                now = T0 + timedelta(seconds=i)
+                a = router.submit(Lead(id=f"S{i}", value=float(rng.integers(50, 150)),
+                                       urgent=bool(i % 3 == 0)), now)
+                answers.extend([a] if a is not None else [])
+                answers.extend(router.tick(now))
+                if i == 6:
+                    router.release(next(x.lead_id for x in answers if x.rep_id), now)
 
     def jobs():
-        try:
-            for k in range(4):
-                with SqliteStore(path, timeout_s=30) as store:
-                    answers.extend(Router(TEAM, POLICY, store).route(
-                        [Lead(id=f"J{k}.{i}", value=120.0) for i in range(2)], T0))
-        except BaseException as exc:
-            errors.append(exc)
+        for k in range(4):
+            with SqliteStore(path, timeout_s=30) as store:
+                answers.extend(Router(TEAM, POLICY, store).route(
+                    [Lead(id=f"J{k}.{i}", value=120.0) for i in range(2)], T0))
 
-    threads = [threading.Thread(target=service), threading.Thread(target=jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    errors = run_together([service, jobs])
     assert not errors, errors
     with SqliteStore(path) as store:
         Router(TEAM, POLICY, store).flush(T0 + timedelta(minutes=5))

@@ -16,6 +16,7 @@ from solver.online.router import Router
 from solver.online.sqlite_store import SqliteStore
 from solver.online.store import StoreBusy, StoreUnavailable
 from solver.online.stores import open_store
+from tests.online.together import run_together
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 V1_LEDGER = Path(__file__).parent / "fixtures" / "ledger_v1.db"  # written by fixtures/make_ledger_v1.py
@@ -27,6 +28,35 @@ def test_a_second_writer_waits_for_the_first_then_gives_up_busy(tmp_path):
         first.accept(Lead(id="L1", value=1.0), T0)
         with pytest.raises(StoreBusy, match="locked"):
             second.accept(Lead(id="L2", value=1.0), T0)
+
+
+def test_writers_opening_a_new_ledger_together_all_get_it(tmp_path):
+    # Switching a new file to WAL needs it alone, and SQLite refuses at once, without waiting,
+    # while another connection holds it: two replicas starting on one new ledger failed busy.
+    for round_ in range(20):
+        path = tmp_path / f"ledger{round_}.db"
+
+        def open_and_accept(k, path=path):
+            with SqliteStore(path, timeout_s=30) as store:
+                store.accept(Lead(id=f"L{k}", value=1.0), T0)
+
+        failures = run_together([lambda k=k: open_and_accept(k) for k in range(4)])
+        assert not failures, failures
+        with SqliteStore(path) as store:
+            assert sorted(row["lead_id"] for row in store.leads()) == ["L0", "L1", "L2", "L3"]
+
+
+def test_a_new_ledger_held_by_another_connection_is_busy_after_the_timeout(tmp_path):
+    path = tmp_path / "ledger.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE other (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreBusy, match="locked"):
+            SqliteStore(path, timeout_s=0.2)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
 
 
 def test_a_file_that_is_not_a_ledger_is_unavailable(tmp_path):
