@@ -176,7 +176,8 @@ def assign(
         try:
             explanations.append(result.explain(lead_id))
         except KeyError:
-            raise InputError("unknown lead id", file=leads_path, field="id") from None
+            raise InputError(f"--explain {lead_id!r}: no lead of the file has this id", file=leads_path,
+                             field="id") from None
     text = render(result, fmt, explanations)
     emit(text, out_path)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from solver.domain.columns import Wanted
 from solver.domain.errors import InputError
 from solver.domain.model import Account, Policy, Rep
-from solver.domain.records import InputWarning, load_records
+from solver.domain.records import departed_owner, load_records
 
 # The accounts file's other spellings of Account's fields.
 ACCOUNT_COLUMNS: Wanted = {"id": (("account_id",), False), "owner_id": (("owner",), False),
@@ -34,13 +34,11 @@ def load_accounts(path: str | os.PathLike[str], reps: Sequence[Rep] | None = Non
     rep_ids = {r.id for r in reps} if reps is not None else None
     team_ids = {t.id for t in policy.teams} if policy is not None else None
     by_id = {a.id: a for a in accounts}
+    fallback_set = policy is not None and policy.fallback.owner_inactive is not None
     for row, account in enumerate(accounts, start=1):
         if account.owner_id and rep_ids is not None and account.owner_id not in rep_ids:
-            # A CRM still names the owner who left: the account's leads take the policy's
-            # fallback.owner_inactive (or normal routing). Said, in case it is a typo.
-            warnings.warn(InputWarning(
-                f"{file}, row {row}, field 'owner_id': {account.owner_id!r} is no rep in the reps "
-                "file: treated as a departed owner (fallback.owner_inactive applies)"), stacklevel=2)
+            # A CRM still names the owner who left. Said, in case it is a typo.
+            warnings.warn(departed_owner(file, row, account.owner_id, fallback_set), stacklevel=2)
         if account.named_rep_id and rep_ids is not None and account.named_rep_id not in rep_ids:
             raise InputError(f"{account.named_rep_id!r} names no rep in the reps file", file=file, row=row,
                              field="named_rep_id")

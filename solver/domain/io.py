@@ -29,6 +29,7 @@ from solver.domain.records import (
     LIST_FIELDS,
     InputWarning,
     _load_records,
+    departed_owner,
     input_error_from,
     load_records,
     parse_document,
@@ -73,9 +74,8 @@ def load_leads(
         departed_ok = policy is not None and policy.fallback.owner_inactive is not None
         departed = check_owners(reps, leads, leads_file=str(path), departed_ok=departed_ok)
         for row in departed[:MAX_DEPARTED_WARNINGS]:
-            warnings.warn(InputWarning(
-                f"{path}, row {row}, field 'owner_id': {leads[row - 1].owner_id!r} is no rep in the reps "
-                "file: treated as a departed owner (fallback.owner_inactive applies)"), stacklevel=2)
+            owner = str(leads[row - 1].owner_id)
+            warnings.warn(departed_owner(str(path), row, owner, fallback_set=departed_ok), stacklevel=2)
         if len(departed) > MAX_DEPARTED_WARNINGS:
             warnings.warn(InputWarning(f"{path}: {len(departed) - MAX_DEPARTED_WARNINGS} more leads name "
                                        "an owner who is no rep"), stacklevel=2)

@@ -39,6 +39,16 @@ class InputWarning(UserWarning):
     """Input that is accepted but probably not what the user meant (e.g. extra columns)."""
 
 
+def departed_owner(file: str, row: int, owner_id: str, fallback_set: bool) -> InputWarning:
+    """The warning for an owner (of a lead or an account) who is no rep: a CRM still naming a rep
+    who left, or a typo. It says what happens to the leads, which hangs on the policy's
+    `fallback.owner_inactive` (`fallback_set`): without one they are routed as if unowned."""
+    fate = ("its leads take fallback.owner_inactive" if fallback_set else
+            "its leads are routed as if unowned (set fallback.owner_inactive to send them elsewhere)")
+    return InputWarning(f"{file}, row {row}, field 'owner_id': {owner_id!r} is no rep in the reps file: "
+                        f"treated as a departed owner, {fate}")
+
+
 def load_records(path: Path, model: type[RecordT], kind: str, *, wanted: Wanted | None = None,
                  read: Collection[str] = (), defaults: Mapping[str, str] | None = None,
                  transform: Transform | None = None, allow_empty: bool = False) -> list[RecordT]:

@@ -200,3 +200,10 @@ def test_assign_csv_output_defuses_formula_ids(tmp_path: Path) -> None:
     rows = list(csvmod.reader(io.StringIO((tmp_path / "out.json").read_text())))
     assert rows[1][0] == "'=HYPERLINK(\"http://evil\",\"x\")"
     assert [r[0] for r in rows[2:]] == ["l2", "l3"]
+
+
+def test_explain_of_an_unknown_lead_names_the_id(tmp_path: Path) -> None:
+    result = run(tmp_path, "--explain", "l1", "--explain", "NOPE")
+    assert result.exit_code == 2
+    assert "--explain 'NOPE': no lead of the file has this id" in result.output
+    assert "field 'id'" in result.output and not (tmp_path / "out.json").exists()

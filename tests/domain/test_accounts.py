@@ -42,6 +42,18 @@ def test_an_owner_who_left_is_read_as_departed_and_said(tmp_path: Path) -> None:
     assert [a.owner_id for a in accounts] == ["r1", "gone"]
 
 
+@pytest.mark.parametrize(("fallback", "fate"), [
+    (None, "its leads are routed as if unowned"),
+    ({"owner_inactive": {"queue": "review"}, "queues": ["review"]}, "its leads take fallback.owner_inactive"),
+])
+def test_a_departed_owners_warning_says_what_happens_to_the_leads(tmp_path: Path, fallback, fate) -> None:
+    # it claimed the fallback applied when the policy had none, and the leads were routed normally
+    policy = Policy.model_validate({} if fallback is None else {"fallback": fallback})
+    with pytest.warns(UserWarning, match=fate) as caught:
+        load_accounts(write(tmp_path, HEADER + "A2,y,gone,,,,\n"), REPS, policy=policy)
+    assert len(caught) == 1
+
+
 @pytest.mark.parametrize(("rows", "row", "field", "words"), [
     ("A1,x,,,true,r1,\nA2,x,,,true,nobody,\n", 2, "named_rep_id", "names no rep"),
     ("A1,x,,,true,,nope\n", 1, "named_team_id", "names no team"),
