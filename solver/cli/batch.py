@@ -15,7 +15,14 @@ from pathlib import Path
 import click
 import numpy as np
 
-from solver.cli.common import emit, format_option, input_errors_exit_2, input_options, out_option
+from solver.cli.common import (
+    emit,
+    format_option,
+    input_errors_exit_2,
+    input_options,
+    out_option,
+    refuse_to_overwrite,
+)
 from solver.compile.rules import LeadTable, compile_rule_set, evaluate, lead_columns, rep_attributes
 from solver.decode.batch import assign as assign_leads
 from solver.decode.batch import check_solver_fits
@@ -166,6 +173,8 @@ def assign(
 
     Every lead comes out exactly once: assigned, or unassigned with a reason.
     """
+    refuse_to_overwrite(out_path, reps=reps_path, leads=leads_path, policy=policy_path,
+                        columns=columns_path, accounts=accounts_path)
     inputs = read_inputs(reps_path, leads_path, policy_path, solver, columns_path=columns_path,
                          accounts_path=accounts_path)
     warn_typos(inputs)

@@ -97,6 +97,34 @@ out_option = click.option("--out", "out_path", type=click.Path(dir_okay=False),
                           help="Write the output to this file instead of stdout.")
 
 
+def refuse_to_overwrite(out_path: str | None, *, ledger: str | None = None, option: str = "--out",
+                        **inputs: str | None) -> None:
+    """InputError (exit 2, before anything is read or written) when `out_path` is the ledger or
+    one of the command's input files (`inputs`: option name -> path): the output would replace
+    them, and a ledger written over by a report is lost with every decision in it."""
+    if not out_path:
+        return
+    try:
+        named = {"ledger": sqlite_path(ledger) if ledger else None}
+    except StoreError:  # not a ledger location: said when the ledger is opened
+        named = {}
+    named.update({f"--{name.replace('_', '-')} file": path for name, path in inputs.items()})
+    for what, path in named.items():
+        if path and _same_file(out_path, path):
+            raise InputError(f"{option} {out_path} is the {what}: writing there would replace it; "
+                             "give another file", field=option.lstrip("-"))
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether two paths name one file (through links and relative paths alike)."""
+    try:
+        if Path(a).exists() and Path(b).exists():
+            return Path(a).samefile(b)
+        return Path(a).resolve() == Path(b).resolve()  # a ledger `run` is about to create
+    except OSError:
+        return False
+
+
 def emit(text: str, out_path: str | None) -> None:
     if out_path:
         write_atomic(out_path, text)

@@ -21,6 +21,7 @@ from solver.cli.common import (
     input_errors_exit_2,
     ledger_name,
     out_option,
+    refuse_to_overwrite,
 )
 from solver.domain.errors import InputError
 from solver.domain.experiment import ARMS
@@ -55,6 +56,7 @@ def report(db_path: str, name: str | None, fmt: str, out_path: str | None) -> No
 
     Leads without an outcome yet are pending: counted in leads and speed, not as lost.
     """
+    refuse_to_overwrite(out_path, ledger=db_path)
     ledger = _open(db_path, read_only=True)
     try:
         figures = experiment_report(ledger, name)

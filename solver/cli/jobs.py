@@ -39,6 +39,7 @@ from solver.cli.common import (
     ledger_name,
     out_option,
     policy_option,
+    refuse_to_overwrite,
     reps_option,
 )
 from solver.decode.batch import check_solver_fits
@@ -100,6 +101,8 @@ def run_job(db_path: str, reps_path: str, leads_path: str, policy_path: str | No
     with no leads is a day with nothing new: the backlog and SLA work still
     run, and the summary counts 0 new leads (exit 0).
     """
+    refuse_to_overwrite(out_path, ledger=db_path, reps=reps_path, leads=leads_path, policy=policy_path,
+                        columns=columns_path, accounts=accounts_path)
     bar = Stages(progress)
     now = parse_now(now_text)
     inputs = _job_inputs(reps_path, leads_path, policy_path, columns_path, accounts_path)
@@ -153,6 +156,7 @@ def run_job(db_path: str, reps_path: str, leads_path: str, policy_path: str | No
 @input_errors_exit_2
 def history(db_path: str, lead_id: str | None, run_ref: str | None, fmt: str, out_path: str | None) -> None:
     """Show the audit trail: who got each lead, when, by which policy, why, and every move."""
+    refuse_to_overwrite(out_path, ledger=db_path)
     check_ledger_exists(db_path)
     ledger = _open_ledger(db_path, 600.0, read_only=True)
     try:

@@ -20,6 +20,7 @@ from solver.cli.common import (
     format_option,
     input_errors_exit_2,
     out_option,
+    refuse_to_overwrite,
 )
 from solver.cli.jobs import _open_ledger, db_option
 from solver.domain.errors import InputError
@@ -38,6 +39,7 @@ _COLUMNS = ("queue", "lead_id", "accepted_at", "decided_at", "reason")
 @input_errors_exit_2
 def queues(db_path: str, queue: str | None, fmt: str, out_path: str | None) -> None:
     """List the leads waiting in named queues (a fallback's review queue, ...), oldest first."""
+    refuse_to_overwrite(out_path, ledger=db_path)
     check_ledger_exists(db_path)
     ledger = _open_ledger(db_path, 600.0, read_only=True)
     try:
