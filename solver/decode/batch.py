@@ -8,13 +8,19 @@ cap as the batch's whole intake, utilisation against the reps' open leads.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
+
+import numpy as np
 
 from solver.compile.caps import batch_room, capped_table, with_team_caps
 from solver.compile.problem import compile_problem
 from solver.compile.scoring import compile_reps
+from solver.decode.caps import binding_caps, cap_reasons
+from solver.decode.reasons import Reason, ReasonCode
 from solver.decode.result import Result, decode
+from solver.decode.summary import summarize
 from solver.domain.errors import InputError
 from solver.domain.experiment import CHALLENGER
 from solver.domain.model import Account, Lead, Policy, Rep, check_owners, check_unique_ids
@@ -51,7 +57,16 @@ def assign(
                                              leads_file=leads_file), room)
     compile_time = time.perf_counter() - start
     solution = solve(problem, policy.solver)
-    return decode(problem, solution, policy.solver, compile_time)
+    if room is None:
+        return decode(problem, solution, policy.solver, compile_time)
+    # A lead stopped by a cap says which, as the router's do ("cap: ... (per_day)"), not "capacity"
+    free = np.maximum(table.capacity - table.open_leads, 0)  # each rep's room by capacity alone
+    result = decode(problem, solution, policy.solver, compile_time, with_summary=False)
+    answers = cap_reasons(result.assignments, problem, room, free, solution.owner)
+    reasons = {i: Reason(ReasonCode(a.reason_code), a.reason) for i, a in enumerate(answers)
+               if a.reason_code is not None}
+    return dataclasses.replace(result, assignments=answers, cap_names=binding_caps(room, free),
+                               summary=summarize(problem, solution, policy.solver, compile_time, reasons))
 
 
 def check_solver_fits(policy: Policy, leads: Sequence[Lead], leads_file: str = "leads") -> None:

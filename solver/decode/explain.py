@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,14 +92,16 @@ class Explanation:
 
 
 def explanation(problem: Problem, owner: np.ndarray, i: int, alternatives: int = 3, *,
-                free: np.ndarray | None = None, loads: np.ndarray | None = None) -> Explanation:
+                free: np.ndarray | None = None, loads: np.ndarray | None = None,
+                cap_names: Sequence[str] | None = None) -> Explanation:
     """The chosen rep and the top alternatives, each with why it lost.
 
     Alternatives rank by the profit the solver maximised (after soft-rule
     penalties and any seat price) among eligible reps, then the others by
     expected value. `free` (capacity left under `owner`) and `loads` (the
     fairness loads under it) are counted here unless given: a caller
-    explaining every lead of a batch counts them once (each is O(n)).
+    explaining every lead of a batch counts them once (each is O(n)). `cap_names` (per rep,
+    the cap over time that bounds it, "" none) name a cap where it, not capacity, was full.
     """
     chosen = int(owner[i])
     if free is None:
@@ -139,7 +142,7 @@ def explanation(problem: Problem, owner: np.ndarray, i: int, alternatives: int =
         lead_id=problem.lead_ids[i],
         assigned_to=fit(chosen) if chosen >= 0 else None,
         why=why,
-        alternatives=tuple(Alternative(fit(j), _why_not(problem, owner, i, j, free, loads))
+        alternatives=tuple(Alternative(fit(j), _why_not(problem, owner, i, j, free, loads, cap_names))
                            for j in others),
         queue=None if queued is None else queued[0],
     )
@@ -170,7 +173,8 @@ def explain_lead(problem: Problem, owner: np.ndarray, i: int, alternatives: int 
 
 
 def _why_not(
-    problem: Problem, owner: np.ndarray, i: int, j: int, free: np.ndarray, loads: np.ndarray
+    problem: Problem, owner: np.ndarray, i: int, j: int, free: np.ndarray, loads: np.ndarray,
+    cap_names: Sequence[str] | None = None,
 ) -> str:
     chosen = int(owner[i])
     if problem.forced[i] >= 0:
@@ -188,6 +192,8 @@ def _why_not(
         return "not admitted: the account's named rep or team, or a fallback, admits others"
     effort = problem.effort[i] if problem.effort.ndim == 1 else problem.effort[i, j]
     if free[j] < effort:
+        if cap_names is not None and cap_names[j]:
+            return f"cap: its {cap_names[j]} cap is reached (its room went to other leads of the batch)"
         return "at capacity: its room went to other leads of the batch"
     if problem.team_room.size:
         # from `free`, not `team_free(owner)`: that counts the batch again for every lead
@@ -204,4 +210,6 @@ def _why_not(
         return "lower expected value"
     if problem.options.fairness_weight > 0 and loads[j] >= problem.targets[j]:
         return "fairness: at or above its fair share of the load"
+    if np.isclose(problem.profit[i, j], problem.profit[i, chosen], rtol=1e-9, atol=1e-9):
+        return "the same value as the rep chosen: a tie, either was optimal"
     return "higher value here but the batch optimum used this rep's room elsewhere"

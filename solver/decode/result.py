@@ -46,6 +46,8 @@ class Result:
     summary: Summary | None  # None when decoded without one (`decode(with_summary=False)`)
     problem: Problem = field(repr=False)
     solution: Solution = field(repr=False)
+    # per rep, the cap over time that left it less room than its capacity ("" none; None: no caps)
+    cap_names: list[str] | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of ``leadsolver assign --format json``."""
@@ -58,7 +60,7 @@ class Result:
             i = self.problem.lead_ids.index(lead_id)
         except ValueError:
             raise KeyError(f"unknown lead id {lead_id!r}") from None
-        return explanation(self.problem, self.solution.owner, i, alternatives)
+        return explanation(self.problem, self.solution.owner, i, alternatives, cap_names=self.cap_names)
 
 
 def _assignment_dict(a: Assignment) -> dict[str, Any]:

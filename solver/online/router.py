@@ -43,6 +43,7 @@ import numpy as np
 from solver.compile.caps import CapRoom
 from solver.compile.scoring import RepTable
 from solver.decode.batch import check_solver_fits
+from solver.decode.caps import cap_reasons
 from solver.decode.reasons import Reason, ReasonCode
 from solver.decode.result import Assignment, decode
 from solver.domain.errors import InputError
@@ -447,7 +448,7 @@ class Router:
         owner = solution.owner
         due = {problem.lead_ids[i]: team.sla_due(int(owner[i]), now) for i in np.flatnonzero(owner >= 0)}
         waits = could_wait(problem, owner)
-        first = first_answers(batch.cap_reasons(result.assignments[:n_new], compiled, room, free, owner),
+        first = first_answers(cap_reasons(result.assignments[:n_new], compiled, room, free, owner),
                               compiled, problem, owner, waits, team.ids, pricing.pricer.prices)
         if arm is not None:
             first = [dataclasses.replace(a, arm=arm) for a in first]

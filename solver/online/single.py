@@ -17,10 +17,10 @@ import numpy as np
 
 from solver.compile.caps import CapRoom, with_team_caps
 from solver.compile.problem import UNASSIGNED, compile_problem
+from solver.decode.caps import cap_reached
 from solver.decode.reasons import ASSIGNED, UNASSIGNED_STATUS, Reason, ReasonCode, first_on_shift
 from solver.decode.result import Assignment
 from solver.domain.model import Lead, Policy
-from solver.online.batch import cap_reached
 from solver.online.capacity import Team
 from solver.online.explain import FAST_PATH, fast_explanation, fast_reason, urgent_unassigned
 from solver.online.fastpath import LeadRow, choose_rep
