@@ -12,14 +12,15 @@ a list of objects, or {"events": [...]}) has one event a row:
 `action` is touch | release | close | won | lost | disqualified (with a
 `reason`: not_ready, not_a_fit, not_interested, bad_data, unreachable,
 no_budget, no_authority, other) | assign (a person gives a queued or waiting
-lead the rep in `rep_id`); `at` is ISO 8601 (default: now); `value` is a won
-deal's value. Every row is checked first, then all are applied in one
-transaction: a bad row (or a lead the ledger does not know, or has not
-decided yet, or a disposition other than the one recorded for the lead) is
-one message naming the file, row and field, exit 2, nothing applied. Applying
-the same file again changes nothing. Lead and rep ids follow the id rule
-(`solver.domain.ids`); a CSV file may be `,` `;` tab or `|`-delimited; a file
-of zero bytes is nothing to apply.
+lead the rep in `rep_id`, one of the `--reps` file's, which a file with an
+assign needs); `at` is ISO 8601 (default: now); `value` is a won deal's value.
+Every row is checked first, then all are applied in one transaction: a bad row
+(or a lead the ledger does not know, or has not decided yet, a disposition
+other than the one recorded for the lead, a rep the reps file lacks, or an
+assign of a lead that waits no more) is one message naming the file, row and
+field, exit 2, nothing applied. Applying the same file again changes nothing.
+Lead and rep ids follow the id rule (`solver.domain.ids`); a CSV file may be
+`,` `;` tab or `|`-delimited; a file of zero bytes is nothing to apply.
 """
 
 from __future__ import annotations
@@ -41,11 +42,13 @@ from solver.cli.common import (
     out_option,
 )
 from solver.cli.jobs import _open_ledger, db_option, now_option, parse_now
+from solver.decode.reasons import ReasonCode
 from solver.domain.errors import InputError
 from solver.domain.ids import normalize_id
-from solver.domain.io import csv_text
+from solver.domain.io import csv_text, load_reps
 from solver.domain.records import sniff_delimiter
 from solver.online import outcomes
+from solver.online.lifecycle import LeadStatus
 from solver.online.outcomes import ACTIONS, DISPOSITIONS, DISQUALIFY_REASONS, LeadEvent
 from solver.online.store import LeadStore, StoreError
 from solver.report.tables import format_rows
@@ -57,18 +60,22 @@ _COLUMNS = ("lead_id", "action", "at", "reason", "value", "rep_id")
 @db_option
 @click.option("--file", "file_path", required=True, type=click.Path(dir_okay=False),
               help="Events file (.csv or .json): lead_id, action, at, reason, value, rep_id.")
+@click.option("--reps", "reps_path", type=click.Path(dir_okay=False),
+              help="Reps file (.csv, .json, .yaml) that an assign's rep_id must name; needed when the "
+                   "events file has an assign.")
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=600.0, show_default=True,
               help="Seconds to wait for an overlapping run to finish.")
 @now_option
 @format_option
 @out_option
 @input_errors_exit_2
-def events(db_path: str, file_path: str, lock_timeout: float, now_text: str | None, fmt: str,
-           out_path: str | None) -> None:
+def events(db_path: str, file_path: str, reps_path: str | None, lock_timeout: float, now_text: str | None,
+           fmt: str, out_path: str | None) -> None:
     """Apply touches, releases, dispositions (won, lost, disqualified) and a person's assignments
-    of queued leads to the ledger's leads."""
+    of queued leads (to reps of --reps) to the ledger's leads."""
     now = parse_now(now_text)
     todo = read_events(file_path, now)
+    _check_reps(todo, reps_path, file_path)
     check_ledger_exists(db_path)
     if not todo:
         emit(_render([], [], fmt, f"nothing to apply: {file_path} has no events\n"), out_path)
@@ -77,6 +84,7 @@ def events(db_path: str, file_path: str, lock_timeout: float, now_text: str | No
     try:
         with ledger.transaction():
             dispositions: dict[str, tuple[Disposition, str]] = {}
+            waits_no_more: dict[str, tuple[str | None, int]] = {}
             for row, event in enumerate(todo, start=1):
                 status = ledger.status(event.lead_id)
                 if status is None or status.undecided:
@@ -84,6 +92,7 @@ def events(db_path: str, file_path: str, lock_timeout: float, now_text: str | No
                     raise InputError(f"lead {event.lead_id!r} {why}", file=file_path, row=row,
                                      field="lead_id")
                 _check_disposition(ledger, event, dispositions, file_path, row)
+                _check_assign(ledger, event, status, waits_no_more, file_path, row)
             applied = [outcomes.apply(ledger, event) for event in todo]
     except StoreError as exc:
         raise InputError(str(exc)) from None
@@ -138,6 +147,65 @@ def _check_disposition(ledger: LeadStore, event: LeadEvent, seen: dict[str, tupl
 def _said(outcome: str, reason: str | None, value: float | None) -> str:
     worth = f" with value {value:g}" if value is not None else ""
     return outcome + (f" ({reason})" if reason else "") + worth
+
+
+def _check_reps(todo: list[LeadEvent], reps_path: str | None, path: str) -> None:
+    """Every assign names a rep of the reps file: a rep the file lacks would own a lead that `run`
+    never routes to and `learn --ledger` refuses. InputError naming the events file's row if not."""
+    assigns = [(row, e) for row, e in enumerate(todo, start=1) if e.action == "assign"]
+    if not assigns:
+        return
+    if reps_path is None:
+        raise InputError("an assign needs --reps: the reps file its rep_id is checked against", file=path,
+                         row=assigns[0][0], field="rep_id")
+    reps = {rep.id for rep in load_reps(reps_path)}
+    for row, event in assigns:
+        if event.rep_id not in reps:
+            raise InputError(f"{event.rep_id!r} is no rep of the reps file {reps_path}", file=path, row=row,
+                             field="rep_id")
+
+
+def _check_assign(ledger: LeadStore, event: LeadEvent, status: LeadStatus,
+                  waits_no_more: dict[str, tuple[str | None, int]], path: str, row: int) -> None:
+    """An assign takes a lead waiting in a queue or the backlog; one that waits no more is an
+    InputError saying where it stands, unless it is this very assignment (a person gave it this rep
+    before), which changes nothing.
+
+    `waits_no_more` holds the leads the file's earlier rows took out of the wait: the rep an assign
+    gave it (None: a release or disposition closed it) and the row.
+    """
+    if event.action != "assign":
+        if event.action != "touch" and status.closable:
+            waits_no_more.setdefault(event.lead_id, (None, row))
+        return
+    if event.lead_id in waits_no_more:
+        rep_id, earlier = waits_no_more[event.lead_id]
+        if rep_id == event.rep_id:
+            return
+        standing = f"assigned to {rep_id!r}" if rep_id else "closed"
+        raise InputError(f"lead {event.lead_id!r} is not waiting in a queue or the backlog: {standing} by "
+                         f"row {earlier} of this file", file=path, row=row, field="action")
+    if status.closable:  # the statuses `outcomes.assign` takes
+        waits_no_more[event.lead_id] = (event.rep_id, row)
+        return
+    if any(e["kind"] == "assigned" and e["reason_code"] == ReasonCode.ASSIGNED_BY_PERSON
+           and e["rep_id"] == event.rep_id for e in ledger.history(event.lead_id)):
+        return  # applied before
+    answer = ledger.decision(event.lead_id)
+    rep_id = answer.rep_id if answer else None
+    raise InputError(f"lead {event.lead_id!r} is not waiting in a queue or the backlog: "
+                     f"{_standing(status, rep_id)}", file=path, row=row, field="action")
+
+
+def _standing(status: LeadStatus, rep_id: str | None) -> str:
+    """Where a lead that waits no more stands, in words."""
+    if status is LeadStatus.ASSIGNED:
+        return f"assigned to {rep_id!r}"
+    if status is LeadStatus.CLOSED:
+        return f"assigned to {rep_id!r}, since closed" if rep_id else "closed while it waited"
+    if status is LeadStatus.EXPIRED:
+        return "expired (it waited in the backlog longer than the policy allows)"
+    return "unassigned for good (no rep's rules admit it)"
 
 
 def read_events(path: str, now: datetime) -> list[LeadEvent]:

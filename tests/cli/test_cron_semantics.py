@@ -203,7 +203,8 @@ def test_a_person_assigns_a_queued_lead_by_an_event_and_it_counts_as_the_reps_le
     job.run("id,value,account_id\norphan,10,acme\n", "2026-03-02T09:00:00Z")
     events = job.write("assign.csv", "lead_id,action,rep_id\norphan,assign,R1\n")
     for applied in (1, 0):  # the second time it no longer waits: nothing changes
-        code, text = cli("events", "--db", str(job.db), "--file", str(events), "--format", "json")
+        code, text = cli("events", "--db", str(job.db), "--file", str(events), "--reps", str(job.reps),
+                         "--format", "json")
         assert code == 0, text
         assert json.loads(text)["summary"]["applied"] == applied
     (row,) = job.history()["leads"]
@@ -233,6 +234,7 @@ def test_csv_reports_of_run_history_queues_and_events_defuse_spreadsheet_formula
         rows = text.splitlines()[1:]
         assert rows and all("'=HYPERLINK(" in row for row in rows), text
         assert not any(",=HYPERLINK(" in row or row.startswith("=") for row in rows), text
-    code, text = cli("events", "--db", str(job.db), "--file", str(events), "--format", "csv")
+    code, text = cli("events", "--db", str(job.db), "--file", str(events), "--reps", str(job.reps),
+                     "--format", "csv")
     assert code == 0, text
     assert text.splitlines()[1].startswith("\"'=HYPERLINK(\"\"x\"\")\",assign,")

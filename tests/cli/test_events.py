@@ -1,5 +1,5 @@
 """`leadsolver events` (issue 12 item 3): the id rule on lead ids, a conflicting disposition refused,
-a `;`-delimited file, a zero-byte file."""
+a `;`-delimited file, a zero-byte file; an assign's rep and lead checked (new-user QA pass)."""
 
 import json
 import unicodedata
@@ -99,3 +99,60 @@ def test_a_zero_byte_events_file_is_nothing_to_apply(tmp_path):
     assert code == 0 and "nothing to apply" in text, text
     code, text = events(db, "e.csv", "", "--format", "json")
     assert code == 0 and json.loads(text)["summary"] == {"events": 0, "applied": 0, "unchanged": 0}, text
+
+
+def queued_ledger(tmp: Path) -> Path:
+    """A ledger with Q1 in the queue review (no rule admits it) and L1 assigned; reps R1 and R2."""
+    (tmp / "reps.csv").write_text("id,capacity,territories\nR1,9,EU\nR2,9,APAC\n")
+    (tmp / "leads.csv").write_text("id,value,territory\nQ1,10,US\nL1,10,EU\n")
+    (tmp / "policy.yaml").write_text("solver: flow\nfallback: {no_rule_match: {queue: review}, queues: [review]}\n")
+    db = tmp / "ledger.db"
+    code, text = cli("run", "--db", str(db), "--reps", str(tmp / "reps.csv"), "--leads", str(tmp / "leads.csv"),
+                     "--policy", str(tmp / "policy.yaml"), "--now", "2026-03-02T09:00:00Z", "--format", "json")
+    assert code == 0, text
+    assert {a["lead_id"]: a["rep_id"] for a in json.loads(text)["assignments"]} == {"Q1": None, "L1": "R1"}
+    return db
+
+
+def test_an_assign_to_a_rep_the_reps_file_lacks_exits_2_and_applies_nothing(tmp_path):
+    db = queued_ledger(tmp_path)
+    reps = str(tmp_path / "reps.csv")
+    text = "lead_id,action,at,rep_id\nL1,touch,,\nQ1,assign,2026-03-02T11:00:00+00:00,R9\n"
+    code, out = events(db, "e.csv", text, "--reps", reps)
+    assert code == 2, out
+    assert f"{db.parent / 'e.csv'}, row 2, field 'rep_id': 'R9' is no rep of the reps file {reps}" in out
+    code, out = events(db, "e.csv", text)  # without the reps file an assign cannot be checked
+    assert code == 2 and "row 2, field 'rep_id': an assign needs --reps" in out, out
+    rows = lead_rows(db)
+    assert rows["Q1"]["lifecycle"] == "queued" and rows["L1"]["touched_at"] is None  # the touch neither
+    code, out = cli("learn", "--ledger", str(db), "--reps", reps)
+    assert code == 0, out
+
+
+def test_an_assign_of_a_lead_that_waits_no_more_exits_2_saying_where_it_stands(tmp_path):
+    db = queued_ledger(tmp_path)
+    reps = "--reps", str(tmp_path / "reps.csv")
+    code, out = events(db, "e.csv", "lead_id,action,rep_id\nQ1,touch,\nL1,assign,R2\n", *reps)
+    assert code == 2, out
+    assert "row 2, field 'action': lead 'L1' is not waiting in a queue or the backlog: assigned to 'R1'" in out
+    code, out = events(db, "e.csv", "lead_id,action,rep_id\nQ1,assign,R1\nQ1,assign,R2\n", *reps)
+    assert code == 2 and "row 2, field 'action': lead 'Q1' is not waiting in a queue or the backlog: " \
+                         "assigned to 'R1' by row 1 of this file" in out, out
+    code, out = events(db, "e.csv", "lead_id,action,rep_id\nQ1,release,\nQ1,assign,R2\n", *reps)
+    assert code == 2 and "row 2, field 'action'" in out and "closed by row 1 of this file" in out, out
+    rows = lead_rows(db)
+    assert (rows["Q1"]["lifecycle"], rows["L1"]["rep_id"]) == ("queued", "R1")  # nothing applied
+
+
+def test_an_assign_applied_before_changes_nothing_and_says_so(tmp_path):
+    db = queued_ledger(tmp_path)
+    reps = "--reps", str(tmp_path / "reps.csv")
+    text = "lead_id,action,rep_id\nQ1,assign,R2\nQ1,assign,R2\nQ1,won,\n"
+    for summary in ({"events": 3, "applied": 2, "unchanged": 1}, {"events": 3, "applied": 0, "unchanged": 3}):
+        code, out = events(db, "e.csv", text, *reps, "--format", "json")
+        assert code == 0 and json.loads(out)["summary"] == summary, out
+    row = lead_rows(db)["Q1"]
+    assert (row["rep_id"], row["reason_code"], row["outcome"]) == ("R2", "assigned_by_person", "won")
+    code, out = events(db, "again.csv", "lead_id,action,rep_id\nQ1,assign,R1\n", *reps)  # another rep: refused
+    assert code == 2 and "lead 'Q1' is not waiting in a queue or the backlog: assigned to 'R2', since closed" \
+        in out, out
