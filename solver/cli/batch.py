@@ -178,6 +178,10 @@ def assign(
     inputs = read_inputs(reps_path, leads_path, policy_path, solver, columns_path=columns_path,
                          accounts_path=accounts_path)
     warn_typos(inputs)
+    if inputs.policy.has_routing_rules and inputs.leads:
+        # the rules against every column of the leads, as `validate` and `run` check them: a rule
+        # reading a field the leads lack names the policy file and the columns they do have
+        rule_lines(inputs, policy_path, leads_path)
     result = assign_leads(inputs.reps, inputs.leads, inputs.policy, accounts=inputs.accounts,
                           leads_file=leads_path)
     explanations = []

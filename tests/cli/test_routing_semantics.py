@@ -179,3 +179,18 @@ fallback: {no_rule_match: {rep: R2}}
     assert by_lead["de"]["reason_code"] == "placed_by_rank"
     assert by_lead["br"]["rep_id"] == "R2" and by_lead["br"]["reason_code"] == "fallback"
     assert by_lead["br"]["reason"].startswith("fallback: no rule admits a rep; sent to rep R2")
+
+
+def test_assign_names_the_policy_file_and_every_column_for_a_rule_on_a_missing_field(tmp_path: Path) -> None:
+    # assign said "policy, field 'industry_x': ... (the leads have id)": no file, one column of three
+    (tmp_path / "reps.csv").write_text("id,capacity\nR1,5\n")
+    (tmp_path / "leads.csv").write_text("id,value,country\nX1,100,US\n")
+    policy = tmp_path / "rules.yaml"
+    policy.write_text("routing_rules:\n  - name: retail\n    when: {industry_x: Retail}\n"
+                      "    then: {admit: {reps: [R1]}}\n")
+    result = CliRunner().invoke(main, ["assign", "--reps", str(tmp_path / "reps.csv"), "--leads",
+                                       str(tmp_path / "leads.csv"), "--policy", str(policy)])
+    assert result.exit_code == 2
+    message = result.output.splitlines()[-1]
+    assert message.startswith(f"error: {policy}, field 'industry_x': rule 'retail': unknown lead field")
+    assert "country" in message and "value" in message
