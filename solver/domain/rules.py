@@ -33,7 +33,8 @@ or ``lead_field: f`` (the rep's list holds the lead's f; a rep whose list has no
 plain entry or holds ``*`` takes any value, ``!x`` entries refuse x), or, for
 prefer only, ``ranked: [target, ...]`` tiers. A derived field maps a number to a
 label: ``v < 200`` -> SMB, ``200 <= v < 2000`` -> MM, ``v >= 2000`` -> ENT;
-blank or non-numeric -> ``missing`` (default "").
+blank or a no-value marker (``n/a``, ``-``, ``unknown``, ...) -> ``missing`` (default "");
+other text is an error naming the lead's row (guessing would misroute).
 
 Caught here, naming the rule and the field: an unknown operator, a wrong type, an
 empty set, conditions that can never hold, an unknown team. Lead fields, reps and
@@ -282,7 +283,7 @@ class Derived(_Strict):
     thresholds: tuple[tuple[Annotated[float, NUMBER, Field(allow_inf_nan=False)],
                             Annotated[str, Field(min_length=1)]], ...]
     above: Annotated[str, Field(min_length=1)]
-    missing: str = ""  # the label of a blank or non-numeric value
+    missing: str = ""  # the label of a blank value or a no-value marker (n/a, -, unknown, ...)
 
     @model_validator(mode="after")
     def _increasing(self) -> Derived:
