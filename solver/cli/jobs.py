@@ -157,6 +157,9 @@ def run_job(db_path: str, reps_path: str, leads_path: str, policy_path: str | No
 def history(db_path: str, lead_id: str | None, run_ref: str | None, fmt: str, out_path: str | None) -> None:
     """Show the audit trail: who got each lead, when, by which policy, why, and every move."""
     refuse_to_overwrite(out_path, ledger=db_path)
+    if run_ref is not None and lead_id is not None:  # a run's result is printed whole, as `run` did
+        raise InputError("--lead and --run show different things: give one (a run's result is "
+                         "printed whole; `--lead ID` is one lead's trail)", field="lead")
     check_ledger_exists(db_path)
     ledger = _open_ledger(db_path, 600.0, read_only=True)
     try:

@@ -61,3 +61,11 @@ def test_assign_and_run_refuse_an_out_that_is_an_input(files, tmp_path, which):
     for result in (assign, run):
         assert result.exit_code == 2 and f"is the --{which} file" in result.output
     assert files[which].read_bytes() == before and not (tmp_path / "r.db").exists()
+
+
+def test_history_refuses_lead_and_run_together(files, tmp_path):
+    # --lead was silently ignored beside --run
+    db = tmp_path / "r.db"
+    assert invoke(*run_args(files, db, tmp_path / "report.txt")).exit_code == 0
+    result = invoke("history", "--db", str(db), "--lead", "L0001", "--run", "last")
+    assert result.exit_code == 2 and "--lead and --run show different things" in result.output
