@@ -14,7 +14,9 @@ A CRM export names its columns its own way (`Lead ID`, `Owner`, `Region`,
 A mapped field names one column or a list of candidates (the first present
 wins). A field the preset maps but the file lacks is skipped; a column named
 by the user that the file lacks is an error naming the file and the field. A
-column the file already calls by the field's own name wins over a preset. A
+column the file already calls by the field's own name wins over a preset.
+Columns match fields, mapped columns and the attributes rules read ignoring case
+and surrounding spaces (`Territory` is `territory`). A
 target that is no field of the record becomes an attribute under that name
 (`employees: No. of Employees`), which rules can read. The same section may
 be given as its own file (`--columns FILE`); it overrides the policy's.
@@ -22,6 +24,7 @@ be given as its own file (`--columns FILE`); it overrides the policy's.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Collection, Mapping, Sequence
 from typing import Annotated, Any, Literal
 
@@ -34,6 +37,9 @@ Kind = Literal["leads", "reps"]
 # field -> (the columns that may hold it, first present wins; named by the user, not a preset)
 Wanted = dict[str, tuple[tuple[str, ...], bool]]
 _Name = Annotated[str, Field(min_length=1)]
+# How alike (difflib's ratio) a mapping target and a field must be for the target to be a typo:
+# catches `territry`, `valu`, `products` on leads, `time_zone`; leaves `sub_industry`, `urgency`.
+_TYPO_CUTOFF = 0.85
 
 
 def fold(text: str) -> str:
@@ -80,6 +86,23 @@ class ColumnMap(BaseModel):
             out[field] = ((cols,) if isinstance(cols, str) else tuple(cols), True)
         return out
 
+    def mistyped_target(self, fields: Mapping[Kind, Collection[str]]) -> tuple[str, str] | None:
+        """(`kind.target`, the field meant) for the first target that is no field but one in
+        another case or a letter or two off (`territry`, `Territory`); None if there is none.
+
+        Such a target would become an attribute nobody reads, leaving the field empty on every
+        record. Targets far from every field (`employees`) are attributes, as documented.
+        """
+        for kind in ("leads", "reps"):
+            by_fold = {fold(f): f for f in fields[kind]}
+            for target in getattr(self, kind):
+                if target in fields[kind]:
+                    continue
+                near = difflib.get_close_matches(fold(target), list(by_fold), n=1, cutoff=_TYPO_CUTOFF)
+                if near:
+                    return f"{kind}.{target}", by_fold[near[0]]
+        return None
+
     def lead_defaults(self) -> dict[str, str]:
         return {**PRESET_DEFAULTS.get(self.preset or "", {}), **self.defaults}
 
@@ -95,24 +118,31 @@ class ColumnMap(BaseModel):
         return ", ".join(parts) or "none"
 
 
-def plan_renames(header: Sequence[str], wanted: Wanted, *, file: str) -> dict[str, str]:
-    """{export column: field} for a file's header; the user's columns must be there."""
-    present = set(header)
+def plan_renames(header: Sequence[str], wanted: Wanted, *, file: str,
+                 names: Collection[str] = ()) -> dict[str, str]:
+    """{export column: field} for a file's header; the user's columns must be there.
+
+    A column that equals one of `names` (the record's fields, the attributes rules read) up to
+    case and surrounding spaces takes that spelling: CRM exports write `Territory`, `ID`,
+    `Value`. The header's names must be distinct under that comparison (the caller checks).
+    """
+    own = {fold(n): n for n in names}
+    folded = {fold(h) for h in header}
     by_fold = {fold(h): h for h in reversed(header)}
     plan: dict[str, str] = {}
     for field, (candidates, explicit) in wanted.items():
-        found = next((h for c in candidates
-                      if (h := c if c in present else by_fold.get(fold(c))) is not None), None)
+        found = next((h for c in candidates if (h := by_fold.get(fold(c))) is not None), None)
         if found is None and explicit:
-            names = " or ".join(repr(c) for c in candidates)
-            raise InputError(f"the column mapping reads {names}, which the file does not have "
+            names_read = " or ".join(repr(c) for c in candidates)
+            raise InputError(f"the column mapping reads {names_read}, which the file does not have "
                              f"(its columns: {', '.join(header)})", file=file, row="header", field=field)
         if found is None or found == field:
             continue
-        if field in present:
+        if fold(found) != fold(field) and fold(field) in folded:
             if explicit:
-                raise InputError(f"both the column {field!r} and the mapped column {found!r} give "
-                                 "this field: drop one, or the mapping", file=file, row="header", field=field)
+                raise InputError(f"both the column {by_fold[fold(field)]!r} and the mapped column "
+                                 f"{found!r} give this field: drop one, or the mapping", file=file,
+                                 row="header", field=field)
             continue  # the file already speaks the data contract
         if found in plan:
             if explicit:
@@ -120,7 +150,21 @@ def plan_renames(header: Sequence[str], wanted: Wanted, *, file: str) -> dict[st
                                  f"{field!r}", file=file, row="header", field=field)
             continue
         plan[found] = field
+    for column in header:
+        name = own.get(fold(column))
+        if name is not None and name != column and column not in plan:
+            plan[column] = name
     return plan
+
+
+def repeated_column(header: Sequence[str]) -> tuple[str, str] | None:
+    """The first two columns (or keys) of `header` that are one name up to case and spaces."""
+    seen: dict[str, str] = {}
+    for column in header:
+        if fold(column) in seen:
+            return seen[fold(column)], column
+        seen[fold(column)] = column
+    return None
 
 
 def missing_column_hint(field: str, wanted: Wanted) -> str:

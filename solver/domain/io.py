@@ -21,7 +21,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from solver.domain import documents
-from solver.domain.columns import ColumnMap, fold
+from solver.domain.columns import ColumnMap, Kind, fold
 from solver.domain.errors import InputError
 from solver.domain.labels import Normalizer
 from solver.domain.model import Lead, Policy, Rep, check_owners
@@ -84,6 +84,9 @@ def load_leads(
 
 # Departed owners are said one lead at a time up to this many, then counted.
 MAX_DEPARTED_WARNINGS = 10
+# The fields a column mapping may fill, per record kind (its other targets become attributes).
+_FIELDS: dict[Kind, frozenset[str]] = {"leads": frozenset(Lead.model_fields) - {"attributes"},
+                                       "reps": frozenset(Rep.model_fields) - {"attributes"}}
 
 
 def _column_map(policy: Policy | None, columns: ColumnMap | None) -> ColumnMap:
@@ -113,10 +116,22 @@ def load_columns(path: str | os.PathLike[str]) -> ColumnMap:
         raise InputError("a column mapping must be a mapping (preset, leads, reps, aliases ...)",
                          file=str(path))
     try:
-        return ColumnMap.model_validate(data)
+        cmap = ColumnMap.model_validate(data)
     except ValidationError as exc:
         loc = tuple(str(p) for p in exc.errors()[0]["loc"] if not isinstance(p, int))
         raise input_error_from(exc, str(path), row=documents.key_line(text, loc)) from None
+    _check_targets(cmap, path, text)
+    return cmap
+
+
+def _check_targets(cmap: ColumnMap, path: Path, text: str, at: tuple[str, ...] = ()) -> None:
+    """A mapping target that is a field mistyped is an error (it would read nothing into it)."""
+    mistyped = cmap.mistyped_target(_FIELDS)
+    if mistyped is not None:
+        where, field = mistyped
+        raise InputError(f"no such field; did you mean {field!r}?",
+                         file=str(path), row=documents.key_line(text, (*at, *where.split(".", 1))),
+                         field=".".join((*at, where)))
 
 
 def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
@@ -134,10 +149,12 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
         raise InputError("key given twice: which value is meant?", file=str(path),
                          row=documents.key_line(text, tuple(twice.split("."))), field=twice)
     try:
-        return Policy.model_validate(data)
+        policy = Policy.model_validate(data)
     except ValidationError as exc:
         loc = tuple(str(p) for p in exc.errors()[0]["loc"] if not isinstance(p, int))
         raise input_error_from(exc, str(path), row=documents.key_line(text, loc)) from None
+    _check_targets(policy.columns, path, text, at=("columns",))
+    return policy
 
 
 def csv_dicts(path: Path, required: Sequence[str]) -> Iterator[dict[str, str]]:

@@ -4,7 +4,9 @@
 the accounts loader. CSV: the delimiter is sniffed from the header (`,` `;`
 tab `|`: the one that yields known column names); list fields are
 `;`-separated, or `,`-separated in a `;`-delimited file. Columns are renamed by
-a column mapping (`solver.domain.columns`) before anything else; columns that
+a column mapping (`solver.domain.columns`) before anything else, and a column
+that is a field (or an attribute a rule reads) in another case takes its
+spelling: two columns that differ only by case are a duplicate; columns that
 are no field of the record become its `attributes` (text; JSON/YAML lists
 `;`-joined) and one warning names those no routing rule reads.
 """
@@ -21,7 +23,14 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from solver.domain import documents
-from solver.domain.columns import Wanted, fold, known_columns, missing_column_hint, plan_renames
+from solver.domain.columns import (
+    Wanted,
+    fold,
+    known_columns,
+    missing_column_hint,
+    plan_renames,
+    repeated_column,
+)
 from solver.domain.errors import InputError
 from solver.domain.model import check_unique_ids
 from solver.domain.rule_syntax import as_text
@@ -72,11 +81,13 @@ def _load_records(path: Path, model: type[RecordT], kind: str, *, wanted: Wanted
     required = sorted(name for name, f in model.model_fields.items()
                       if f.is_required() and name not in (defaults or {}))
     keeps = "attributes" in fields
+    # The names a column takes whatever its case: the fields, then the attributes rules read.
+    spellings = {*read, *(fields - {"attributes"})}
     if path.suffix.lower() == ".csv":
-        rows = _csv_rows(path, kind, required, wanted, fields, allow_empty=allow_empty)
+        rows = _csv_rows(path, kind, required, wanted, fields, spellings, allow_empty=allow_empty)
         what = "columns"
     else:
-        rows = _document_rows(path, kind, required, wanted, allow_empty=allow_empty)
+        rows = _document_rows(path, kind, required, wanted, spellings, allow_empty=allow_empty)
         what = "fields"
     records: list[RecordT] = []
     unread: set[str] = set()
@@ -160,7 +171,8 @@ def sniff_delimiter(text: str, known: set[str]) -> str:
 
 
 def _csv_rows(path: Path, kind: str, required: Sequence[str], wanted: Wanted,
-              fields: set[str], *, allow_empty: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
+              fields: set[str], names: Collection[str], *,
+              allow_empty: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
     text = read_text(path, allow_empty=allow_empty)
     if not text.strip():
         return
@@ -172,10 +184,10 @@ def _csv_rows(path: Path, kind: str, required: Sequence[str], wanted: Wanted,
         header = [h.strip() for h in next(reader)]
     except csv.Error as exc:
         raise InputError(f"malformed CSV: {exc}", file=str(path), row="header") from None
-    duplicated = [h for h in header if header.count(h) > 1]
-    if duplicated:
-        raise InputError("duplicate column", file=str(path), row="header", field=duplicated[0])
-    renames = plan_renames(header, wanted, file=str(path))
+    twice = repeated_column(header)
+    if twice is not None:
+        raise InputError(_duplicate(*twice, "column"), file=str(path), row="header", field=twice[1])
+    renames = plan_renames(header, wanted, file=str(path), names=names)
     header = [renames.get(h, h) for h in header]
     for name in required:
         if name not in header:
@@ -252,7 +264,8 @@ def parse_document(path: Path) -> Any:
 
 
 def _document_rows(
-    path: Path, kind: str, required: Sequence[str], wanted: Wanted, *, allow_empty: bool = False
+    path: Path, kind: str, required: Sequence[str], wanted: Wanted, names: Collection[str], *,
+    allow_empty: bool = False,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     text = read_text(path, allow_empty=allow_empty)
     if not text.strip():
@@ -264,7 +277,7 @@ def _document_rows(
         raise InputError(f"expected a list of {kind} (or a mapping with key {kind!r})",
                          file=str(path))
     keys = list(dict.fromkeys(str(k) for item in data if isinstance(item, dict) for k in item))
-    renames = plan_renames(keys, wanted, file=str(path)) if wanted else {}
+    renames = plan_renames(keys, wanted, file=str(path), names=names)
     for row, item in enumerate(data, start=1):
         if not isinstance(item, dict):
             raise InputError("each record must be a mapping of field to value",
@@ -273,6 +286,10 @@ def _document_rows(
         if twice is not None:
             raise InputError("key given twice: which value is meant?", file=str(path), row=row,
                              field=twice)
+        folded_twice = repeated_column([str(k) for k in item])
+        if folded_twice is not None:
+            raise InputError(_duplicate(*folded_twice, "key"), file=str(path), row=row,
+                             field=folded_twice[1])
         if renames:
             item = {renames.get(str(k), k): v for k, v in item.items()}
         for name in required:
@@ -280,6 +297,12 @@ def _document_rows(
                 raise InputError("missing required field" + missing_column_hint(name, wanted),
                                  file=str(path), row=row, field=name)
         yield row, item
+
+
+def _duplicate(first: str, second: str, what: str) -> str:
+    if first == second:
+        return f"duplicate {what}"
+    return f"duplicate {what}: {first!r} and {second!r} are one name (case is not told apart)"
 
 
 def input_error_from(exc: ValidationError, file: str, row: int | None) -> InputError:
@@ -314,4 +337,4 @@ def header_renames(path: Path, fields: Collection[str], wanted: Wanted) -> dict[
         data = parse_document(path)
         items = data if isinstance(data, list) else []
         header = list(dict.fromkeys(str(k) for item in items if isinstance(item, dict) for k in item))
-    return plan_renames(header, wanted, file=str(path))
+    return plan_renames(header, wanted, file=str(path), names=fields)

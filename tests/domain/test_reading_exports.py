@@ -228,3 +228,57 @@ def test_rule_set_inputs_name_what_the_rules_read_as_the_compiler_does(tmp_path:
                            "lead_field: language}}}\n")
     assert pol.rule_set.inputs() == rule_inputs(pol.rule_set) == (
         {"employees", "Lead Source", "email", "language"}, {"region", "languages"})
+
+
+# -- QA pass: headers in another case, mapping targets that are a field mistyped
+
+def test_headers_match_their_field_whatever_their_case(tmp_path: Path) -> None:
+    reps = write(tmp_path, "reps.csv", "Id , Territories,CAPACITY\nr1,EMEA,5\n")
+    leads = write(tmp_path, "leads.csv", "ID,Territory,Value\nl1,EMEA,1000\n")
+    (rep,) = load_reps(reps)
+    (lead,) = load_leads(leads)
+    assert (rep.id, rep.territories, rep.capacity) == ("r1", ("EMEA",), 5)
+    assert (lead.id, lead.territory, lead.value, lead.attributes) == ("l1", "EMEA", 1000.0, {})
+
+
+def test_json_keys_match_their_field_whatever_their_case(tmp_path: Path) -> None:
+    (lead,) = load_leads(write(tmp_path, "leads.json", '[{"Id": "l1", "Value": 5, "Territory": "NA"}]'))
+    assert (lead.id, lead.value, lead.territory) == ("l1", 5.0, "NA")
+
+
+@pytest.mark.parametrize(("name", "text", "where"), [
+    ("leads.csv", "id,value,Territory,territory\nl1,1,NA,NA\n", ("header", "territory")),
+    ("leads.json", '[{"id": "l1", "value": 1, "Value": 2}]', (1, "Value")),
+])
+def test_two_names_that_differ_only_by_case_are_a_duplicate(tmp_path: Path, name, text, where) -> None:
+    with pytest.raises(InputError, match=r"duplicate .* are one name") as err:
+        load_leads(write(tmp_path, name, text))
+    assert (err.value.row, err.value.field) == where
+
+
+def test_a_column_a_rule_reads_matches_whatever_its_case(tmp_path: Path) -> None:
+    pol = policy(tmp_path, "routing_rules:\n  - {name: big, when: 'employees >= 200', "
+                           "then: {prefer: {reps: [r1]}}}\n")
+    leads = write(tmp_path, "leads.csv", "id,value,Employees\nl1,5,250\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InputWarning)  # read by the rule: no unknown-column warning
+        (lead,) = load_leads(leads, policy=pol)
+    assert lead.attributes == {"employees": "250"}
+
+
+@pytest.mark.parametrize(("text", "row", "field", "meant"), [
+    ("leads: {territry: Region}\n", 1, "leads.territry", "territory"),
+    ("leads: {id: Lead ID}\nreps: {Capacity: Seats}\n", 2, "reps.Capacity", "capacity"),
+])
+def test_a_columns_file_target_that_is_a_field_mistyped_is_an_error(tmp_path: Path, text, row, field,
+                                                                     meant) -> None:
+    with pytest.raises(InputError, match=f"did you mean '{meant}'") as err:
+        load_columns(write(tmp_path, "columns.yaml", text))
+    assert (err.value.file, err.value.row, err.value.field) == (str(tmp_path / "columns.yaml"), row, field)
+
+
+def test_a_policy_mapping_target_mistyped_is_an_error_and_an_attribute_target_is_not(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="did you mean 'value'") as err:
+        policy(tmp_path, "columns:\n  leads: {valu: Amount}\n")
+    assert (err.value.row, err.value.field) == (2, "columns.leads.valu")
+    assert policy(tmp_path, "columns:\n  leads: {employees: No. of Employees}\n").columns.leads
