@@ -40,6 +40,7 @@ from solver.cli.common import (
     format_option,
     input_errors_exit_2,
     out_option,
+    refuse_to_overwrite,
 )
 from solver.cli.jobs import _open_ledger, db_option, now_option, parse_now
 from solver.decode.reasons import ReasonCode
@@ -73,6 +74,7 @@ def events(db_path: str, file_path: str, reps_path: str | None, lock_timeout: fl
            fmt: str, out_path: str | None) -> None:
     """Apply touches, releases, dispositions (won, lost, disqualified) and a person's assignments
     of queued leads (to reps of --reps) to the ledger's leads."""
+    refuse_to_overwrite(out_path, ledger=db_path, file=file_path, reps=reps_path)
     now = parse_now(now_text)
     todo = read_events(file_path, now)
     _check_reps(todo, reps_path, file_path)

@@ -44,7 +44,8 @@ def test_read_only_commands_never_write_over_the_ledger(files, tmp_path, monkeyp
     os.symlink(db, tmp_path / "link.db")
     for args in (["history", "--db", str(db), "--out", "r.db"],  # relative: the same file
                  ["queues", "--db", str(db), "--out", str(tmp_path / "link.db")],  # through a link
-                 ["experiment", "report", "--db", str(db), "--out", str(db)]):
+                 ["experiment", "report", "--db", str(db), "--out", str(db)],
+                 ["events", "--db", str(db), "--file", str(files["leads"]), "--out", str(db)]):
         result = invoke(*args)
         assert result.exit_code == 2, (args, result.output)
         assert "is the ledger: writing there would replace it" in result.output
