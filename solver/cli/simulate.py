@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 @input_errors_exit_2
 def simulate(scenario_path: str, policies: str | None, seeds: int | None, out_dir: str | None,
              scheduler: str | None, workers: int | None, fmt: str) -> None:
-    """Simulate a scenario over weeks of traffic and compare policies with 95% intervals."""
+    """Simulate a scenario over weeks of traffic and compare policies with 95% intervals, and each of
+    the scenario's variants (a what-if team change) with its base, policy by policy, paired by seed."""
     from solver.report.html import simulation_table
     from solver.report.simulation import simulation_report
     from solver.sim.scenario import load_scenario

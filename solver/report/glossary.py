@@ -47,6 +47,7 @@ GLOSSARY: dict[str, Metric] = {
         "this many minutes (the 90th percentile)."),
     "sla_breaches": Metric(
         "SLA breaches", "leads", "Assigned leads answered later than the SLA, or never answered."),
+    "assigned": Metric("Assigned leads", "leads", "Leads a rep took (the others stayed unassigned)."),
     "unassigned": Metric("Unassigned leads", "leads", "Leads no rep ever took (no eligible rep with room)."),
     "reassigned": Metric("Reassigned leads", "leads", "Leads moved to another rep at least once."),
     "utilization": Metric(

@@ -20,12 +20,12 @@ import html
 import io
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from solver.report.glossary import difference_text, heading, interval_text
+from solver.report.glossary import difference_text, heading, interval_text, label
 from solver.report.results import Comparison, Interval, SimulationResult
-from solver.report.studies import verdict
+from solver.report.studies import direction, verdict
 from solver.report.tables import format_rows
 
 # The terminal table's metrics (the HTML report shows more).
@@ -33,6 +33,10 @@ TABLE_METRICS = ("expected_revenue", "realized_revenue", "response_p90_min", "sl
                  "quota_attainment", "jain")
 VS_METRICS = ("expected_revenue", "realized_revenue", "response_p90_min", "sla_breaches",
               "pipeline_jain")
+# What a variant (a team change) does against the base variant, same policy: leads placed, then the
+# paired table's metrics; the first two are also said in a sentence per variant and policy.
+VARIANT_METRICS = ("expected_revenue", "unassigned", "assigned", *VS_METRICS[1:])
+VARIANT_SENTENCES = VARIANT_METRICS[:2]
 
 
 def pyplot() -> Any:
@@ -106,8 +110,8 @@ def plot_tradeoff(xs: Sequence[float], ys: Sequence[float], labels: Sequence[str
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.6))
     ax.plot(xs, ys, "o-", color="#DD8452")
-    for x, y, label in zip(xs, ys, labels, strict=True):
-        ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    for x, y, text in zip(xs, ys, labels, strict=True):
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -185,10 +189,49 @@ def paired_comparisons(result: SimulationResult, variant: str) -> list[tuple[str
             if not (policy in refs and ref in refs and refs.index(policy) > refs.index(ref))]
 
 
+def variant_changes(result: SimulationResult) -> list[tuple[str, str, dict[str, Interval]]]:
+    """(variant, policy, its paired differences against the same policy in the base variant) of
+    every variant but the base: what the variant's change (e.g. two more reps) is worth."""
+    return [(variant, policy, cell["vs_base_variant"]) for variant, by_policy in result["cells"].items()
+            for policy, cell in by_policy.items() if "vs_base_variant" in cell]
+
+
+def change_words(change: Interval, metric: str, why: bool = False) -> str:
+    """A paired change in words: 'better' or 'worse' when its 95% interval lies on one side of 0
+    (`direction`), 'no measurable change' when it includes 0, '' with fewer than two seeds; `why`
+    adds where the interval lies: 'better (the 95% interval is below 0)'."""
+    if change["n"] < 2:
+        return ""
+    side = direction(change, metric)
+    if not why:
+        return side or "no measurable change"
+    where = "includes 0" if not side else "is above 0" if change["low"] > 0 else "is below 0"
+    return f"{side or 'no measurable change'} (the 95% interval {where})"
+
+
+def change_text(changes: dict[str, Interval], metric: str, why: bool = False) -> str:
+    """'-72.0 [-123.0; -21.0] better': the paired difference in the metric's unit and its verdict."""
+    if metric not in changes:
+        return "-"
+    words = change_words(changes[metric], metric, why)
+    text = difference_text(changes[metric], NO_PAIRS, metric)
+    return f"{text}{', ' if why else ' '}{words}" if words else text
+
+
+def variant_sentences(result: SimulationResult, variant: str | None = None,
+                      policy_name: Callable[[str], str] = str) -> list[str]:
+    """One sentence per variant (or only `variant`), policy and headline metric: '+2 EMEA reps vs
+    base, flow: Unassigned leads -72.0 [-123.0; -21.0], better (the 95% interval is below 0).'"""
+    return [f"{name} vs base, {policy_name(policy)}: {label(m)} {change_text(changes, m, why=True)}."
+            for name, policy, changes in variant_changes(result) if variant in (None, name)
+            for m in VARIANT_SENTENCES if m in changes]
+
+
 def simulation_table(result: SimulationResult) -> str:
     """The terminal table, variant by variant: metrics in the glossary's words (rows) by policy
     (columns), mean [95% interval] clipped to what each metric can be; then each policy's paired
-    difference against the baseline and each reference; then the verdicts."""
+    difference against the baseline and each reference; for a variant but the base, what it changes
+    against the base variant per policy, with a verdict; then the verdicts."""
     out = [f"scenario {result['scenario']}: {result['seeds']} seeds, mean [95% interval]"]
     for variant, by_policy in result["cells"].items():
         policies = list(by_policy)
@@ -206,6 +249,13 @@ def simulation_table(result: SimulationResult) -> str:
                                    for _, diff, pct in pairs)) for m in VS_METRICS]
             out += ["", "paired difference (same arrivals), mean [95% interval]; expected revenue in % too",
                     "", format_rows(("metric", *(name for name, _, _ in pairs)), rows)]
+        changes = [(policy, diffs) for name, policy, diffs in variant_changes(result) if name == variant]
+        if changes:
+            rows = [(heading(m), *(change_text(diffs, m) for _, diffs in changes)) for m in VARIANT_METRICS]
+            out += ["", f"{variant} vs base: what the variant changes, per policy (same arrivals, paired "
+                    "by seed), mean [95% interval]", "",
+                    format_rows(("metric", *(policy for policy, _ in changes)), rows), "",
+                    *variant_sentences(result, variant)]
     verdicts = simulation_verdicts(result)
     if verdicts:
         out += ["", *verdicts]

@@ -3,8 +3,9 @@
 Order of the page: a plain-language summary (how much sooner and how much more
 revenue than the CRM's rules, with the interval, and who stays under quota and
 why), warnings (leads left unassigned, SLA breached), the results per policy
-with metrics named in words, the per-rep table, comparisons, charts, the
-glossary and the run's record. Every number comes from the result JSON
+with metrics named in words, the per-rep table, comparisons, what each variant
+(a team change) is worth against the base team, charts, the glossary and the
+run's record. Every number comes from the result JSON
 (`solver.report.results.SimulationResult`); every interval is clipped to what
 its metric can be (`solver.report.glossary.clip`).
 """
@@ -26,8 +27,17 @@ from solver.report.glossary import (
     label,
     number,
 )
-from solver.report.html import html_page, html_table, paired_comparisons
+from solver.report.html import (
+    VARIANT_METRICS,
+    change_text,
+    html_page,
+    html_table,
+    paired_comparisons,
+    variant_changes,
+    variant_sentences,
+)
 from solver.report.results import CellSummary, RepTable, SimulationResult
+from solver.report.studies import direction
 
 # The results table's rows, in reading order (metrics a result lacks are skipped).
 RESULT_METRICS = ("expected_revenue", "realized_revenue", "conversion_rate", "response_p50_min",
@@ -44,6 +54,12 @@ SLA_WARN = 0.10
 POLICY_WORDS = {"round_robin": "round robin", "least_loaded": "least loaded",
                 "flow": "the optimizer (min-cost flow)", "cpsat": "the optimizer (CP-SAT)",
                 "greedy": "greedy", "hungarian": "the optimizer (Hungarian)", "fast_path": "urgent fast path"}
+
+
+# How the summary words a revenue gain by where its 95% interval lies (`direction`).
+PROOF = {"better": " — a gain beyond doubt (the 95% interval is above 0)",
+         "worse": " — a loss (the 95% interval is below 0)",
+         "": " — not a proven difference (the 95% interval includes 0)"}
 
 
 def policy_words(policy: str) -> str:
@@ -76,9 +92,7 @@ def summary(result: SimulationResult) -> list[str]:
                   else f"answers leads {_minutes_words(abs(minutes))} {'sooner' if minutes < 0 else 'later'} "
                   "(median first response)")
         gain = f"{pct['mean']:+.1f}% expected revenue [{pct['low']:+.1f}; {pct['high']:+.1f}]"
-        proof = ("" if pct["n"] < 2 else " — a gain beyond doubt (the 95% interval is above 0)"
-                 if pct["low"] > 0 else " — a loss (the 95% interval is below 0)" if pct["high"] < 0
-                 else " — not a proven difference (the 95% interval includes 0)")
+        proof = "" if pct["n"] < 2 else PROOF[direction(pct, "expected_revenue")]
         out.append(f"{_cap(policy_words(main))} {faster} and gives {gain} over {policy_words(ref)}{proof}.")
     table = result.get("per_rep", {}).get(main)
     if table:
@@ -165,6 +179,20 @@ def comparison_table(result: SimulationResult, variant: str) -> str:
     if not rows:
         return ""
     return html_table(("Pair", *(f"{label(m)}: change" for m in COMPARED)), rows)
+
+
+def variant_section(result: SimulationResult) -> str:
+    """What each variant (a team change) is worth against the base team, per policy, paired by seed:
+    a sentence per headline metric, then a row per variant and policy ('' without variants)."""
+    changes = variant_changes(result)
+    if not changes:
+        return ""
+    rows = [(f"{variant} vs base, {policy_words(policy)}", *(change_text(diffs, m) for m in VARIANT_METRICS))
+            for variant, policy, diffs in changes]
+    sentences = variant_sentences(result, policy_name=policy_words)
+    header = ("Variant vs base, policy", *(f"{label(m)}: change" for m in VARIANT_METRICS))
+    return ("<ul id='variants'>" + "".join(f"<li>{html.escape(s)}</li>" for s in sentences) + "</ul>"
+            + html_table(header, rows))
 
 
 REP_COLUMNS = ("leads", "pipeline", "pipeline_vs_share", "territory_vs_share", "attainment",
@@ -292,8 +320,12 @@ def simulation_report(result: SimulationResult) -> str:
     compared = comparison_table(result, "base") if "base" in result["cells"] else ""
     if compared:
         sections.append(("Against the CRM's rules (paired by seed, same leads)", compared))
+    changed = variant_section(result)
+    if changed:
+        sections.append(("What each variant changes against the base team (paired by seed, same leads)",
+                         changed))
     sections.append(("Charts", charts(result, start)))
-    used = list(dict.fromkeys([*RESULT_METRICS, *REP_COLUMNS]))
+    used = list(dict.fromkeys([*RESULT_METRICS, *(VARIANT_METRICS if changed else ()), *REP_COLUMNS]))
     sections.append(("Glossary", html_table(("Term", "Meaning"), entries(used), css_class="glossary")))
     sections.append(("Run record", run_record(result)))
     return html_page(f"Simulation: {result['scenario']}", sections)

@@ -30,16 +30,28 @@ def _digits(metric: str) -> int:
     return 3 if any(k in metric for k in ("jain", "min_max", "rate", "imbalance", "attainment")) else 1
 
 
+def direction(change: Interval, metric: str) -> str:
+    """Which way a paired change (a difference or a % difference) of `metric` goes: 'better' when its
+    whole 95% interval lies on the metric's good side of 0 (below 0 for one in `LOWER_IS_BETTER`,
+    above for the others), 'worse' when it lies on the other side, '' when it includes 0."""
+    lower = metric in LOWER_IS_BETTER
+    if (change["high"] < 0) if lower else (change["low"] > 0):
+        return "better"
+    if (change["low"] > 0) if lower else (change["high"] < 0):
+        return "worse"
+    return ""
+
+
 def verdict(arm: str, reference: str, comparison: Comparison, metric: str = "expected_revenue") -> str:
     """One sentence: does `arm` beat `reference` on `metric`, with the paired % and its 95% CI."""
     pct = comparison["pct"][metric]
     if pct["n"] == 0:
         return f"{arm} vs {reference}: no paired seeds."
-    lower = metric in LOWER_IS_BETTER
     text = f"{pct['mean']:+.2f}% [{pct['low']:+.2f}%, {pct['high']:+.2f}%] on {label(metric).lower()}"
-    if (pct["high"] < 0) if lower else (pct["low"] > 0):
+    side = direction(pct, metric)
+    if side == "better":
         return f"{arm} beats {reference}: {text}."
-    if (pct["low"] > 0) if lower else (pct["high"] < 0):
+    if side == "worse":
         return f"{arm} does NOT beat {reference}, it is worse: {text}."
     return f"{arm} does NOT beat {reference}: {text}; the 95% interval includes 0."
 

@@ -7,6 +7,7 @@ share or a ratio, as a reader of the page would.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from html.parser import HTMLParser
@@ -14,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from solver.report.glossary import GLOSSARY, clip, interval_text
-from solver.report.html import simulation_table
+from solver.report.glossary import GLOSSARY, clip, difference_text, interval_text
+from solver.report.html import NO_PAIRS, change_text, change_words, simulation_table
+from solver.report.results import Interval
 from solver.report.simulation import main_policy, simulation_report, summary, warnings
 from solver.sim.scenario import load_scenario
 from solver.sim.simulate import simulate_scenario
@@ -25,18 +27,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Page(HTMLParser):
-    """Sections (h2 -> their tables as rows of cell texts), the summary's items, and raw text."""
+    """Sections (h2 -> their tables as rows of cell texts), the items of each list with an id (the
+    summary's, the variants'), and raw text."""
 
     def __init__(self, text: str) -> None:
         super().__init__()
         self.headings: list[str] = []
         self.tables: dict[str, list[list[list[str]]]] = {}
-        self.summary: list[str] = []
+        self.lists: dict[str, list[str]] = {}
+        self.summary = self.lists.setdefault("summary", [])
         self.external: list[str] = []
         self._in: list[str] = []
         self._text = ""
         self._row: list[str] | None = None
-        self._in_summary = False
+        self._list: str | None = None
         self.feed(text)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -45,8 +49,8 @@ class Page(HTMLParser):
         for key in ("src", "href"):
             if (named.get(key) or "").startswith(("http:", "https:", "//")):
                 self.external.append(named[key] or "")
-        if tag == "ul" and named.get("id") == "summary":
-            self._in_summary = True
+        if tag == "ul" and named.get("id"):
+            self._list = named["id"]
         if tag in ("h2", "li", "td", "th"):
             self._text = ""
         if tag == "table":
@@ -59,10 +63,10 @@ class Page(HTMLParser):
             self._in.pop()
         if tag == "h2":
             self.headings.append(self._text.strip())
-        elif tag == "li" and self._in_summary:
-            self.summary.append(self._text.strip())
+        elif tag == "li" and self._list:
+            self.lists.setdefault(self._list, []).append(self._text.strip())
         elif tag == "ul":
-            self._in_summary = False
+            self._list = None
         elif tag in ("td", "th") and self._row is not None:
             self._row.append(self._text.strip())
         elif tag == "tr" and self._row is not None:
@@ -303,3 +307,87 @@ def test_two_references_are_compared_once_in_the_table_and_the_report(tiny: dict
     assert "round_robin - flow" in table and "flow - round_robin" not in table
     page = simulation_report(both)
     assert "round robin vs the optimizer" in page and "the optimizer (min-cost flow) vs round robin" not in page
+
+
+# TINY's three reps (capacity 15) cannot hold its leads; the variant adds a rep in each territory.
+ADD_REPS = TINY.split("variants:")[0] + """variants:
+  +2 reps:
+    team.add_reps:
+      - {id: d, capacity: 15, territories: [EU]}
+      - {id: e, capacity: 15, territories: [US]}
+"""
+
+
+def simulate_command(tmp_path: Path, scenario: str) -> tuple[str, Page, dict]:
+    """`leadsolver simulate` of a scenario file at 2 seeds: its terminal output, report.html, result.json."""
+    from click.testing import CliRunner
+
+    from solver.cli import main
+
+    path, out = tmp_path / "scenario.yaml", tmp_path / "out"
+    path.write_text(scenario)
+    run = CliRunner().invoke(main, ["simulate", str(path), "--seeds", "2", "--workers", "1",
+                                    "--policies", "round_robin,flow", "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    return run.stdout, Page((out / "report.html").read_text()), json.loads((out / "result.json").read_text())
+
+
+def test_adding_reps_shows_what_the_team_change_is_worth(tmp_path: Path) -> None:
+    """The paired base-vs-variant change is printed and in the report, per policy, with its sign and a
+    verdict: two more reps under a capacity crunch leave fewer leads unassigned."""
+    text, page, result = simulate_command(tmp_path, ADD_REPS)
+    for policy in ("round_robin", "flow"):
+        change = result["cells"]["+2 reps"][policy]["vs_base_variant"]
+        assert change["unassigned"]["high"] < 0 and change["assigned"]["low"] > 0
+        # The terminal: a sentence per policy with the paired difference and its verdict.
+        unassigned = difference_text(change["unassigned"], NO_PAIRS, "unassigned")
+        assert (f"+2 reps vs base, {policy}: Unassigned leads {unassigned}, better (the 95% interval is "
+                "below 0).") in text.splitlines()
+        revenue = change["expected_revenue"]
+        words = ("no measurable change (the 95% interval includes 0)" if revenue["low"] <= 0 <= revenue["high"]
+                 else "better (the 95% interval is above 0)" if revenue["low"] > 0
+                 else "worse (the 95% interval is below 0)")
+        assert (f"+2 reps vs base, {policy}: Expected revenue "
+                f"{difference_text(revenue, NO_PAIRS, 'expected_revenue')}, {words}.") in text.splitlines()
+    # The terminal's table of the change: one column per policy, a row per metric in words.
+    block = text.split("+2 reps vs base: what the variant changes")[1]
+    header, _, *rows = block.split("\n\n")[1].splitlines()
+    assert header.split() == ["metric", "round_robin", "flow"]
+    unassigned_row = next(r for r in rows if r.startswith("Unassigned leads (leads)"))
+    assert re.findall(r" (-[\d.,]+) \[", unassigned_row) and " better" in unassigned_row
+    assert "+" not in unassigned_row.split("(leads)")[1].split("[")[0]  # the mean falls
+    # The report: a sentence per policy and headline metric, and a row per policy.
+    assert any(s.startswith("+2 reps vs base, the optimizer (min-cost flow): Unassigned leads -")
+               and s.endswith("better (the 95% interval is below 0).") for s in page.lists["variants"])
+    assert len(page.lists["variants"]) == 4
+    table = page.table("What each variant changes")
+    assert table[0][:4] == ["Variant vs base, policy", "Expected revenue: change", "Unassigned leads: change",
+                            "Assigned leads: change"]
+    rows_by_name = {row[0]: row for row in table[1:]}
+    flow = rows_by_name["+2 reps vs base, the optimizer (min-cost flow)"]
+    assert flow[2] == difference_text(result["cells"]["+2 reps"]["flow"]["vs_base_variant"]["unassigned"],
+                                      NO_PAIRS, "unassigned") + " better"
+    assert set(rows_by_name) == {"+2 reps vs base, round robin", "+2 reps vs base, the optimizer (min-cost flow)"}
+    assert out_of_range(page) == []
+
+
+def test_no_variant_no_variant_section(tmp_path: Path) -> None:
+    text, page, _ = simulate_command(tmp_path, TINY.split("variants:")[0])
+    assert "vs base" not in text and "what the variant changes" not in text
+    assert "variants" not in page.lists
+    assert not any(h.startswith("What each variant") for h in page.headings)
+    assert "variant base" in text  # the rest of the output is there
+
+
+def test_a_change_whose_interval_includes_0_says_no_measurable_change() -> None:
+    def iv(low: float, high: float) -> Interval:
+        return {"mean": (low + high) / 2, "low": low, "high": high, "n": 2}
+
+    assert change_words(iv(-3, 5), "unassigned", why=True) == "no measurable change (the 95% interval includes 0)"
+    # Fewer unassigned leads or SLA breaches are better; less revenue is worse.
+    assert change_words(iv(-9, -1), "unassigned") == "better"
+    assert change_words(iv(1, 9), "sla_breaches", why=True) == "worse (the 95% interval is above 0)"
+    assert change_words(iv(-9, -1), "expected_revenue", why=True) == "worse (the 95% interval is below 0)"
+    assert change_text({"unassigned": iv(-123, -21)}, "unassigned", why=True) == (
+        "-72.0 [-123.0; -21.0], better (the 95% interval is below 0)")
+    assert change_words({"mean": 4.0, "low": 4.0, "high": 4.0, "n": 1}, "unassigned") == ""  # one seed
