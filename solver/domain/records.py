@@ -184,6 +184,10 @@ def _csv_rows(path: Path, kind: str, required: Sequence[str], wanted: Wanted,
         header = [h.strip() for h in next(reader)]
     except csv.Error as exc:
         raise InputError(f"malformed CSV: {exc}", file=str(path), row="header") from None
+    rows = _csv_body(reader, path)
+    width = len(header)
+    unnamed = _unnamed_columns(header, rows, path)
+    header = [h for i, h in enumerate(header) if i not in unnamed]
     twice = repeated_column(header)
     if twice is not None:
         raise InputError(_duplicate(*twice, "column"), file=str(path), row="header", field=twice[1])
@@ -193,24 +197,42 @@ def _csv_rows(path: Path, kind: str, required: Sequence[str], wanted: Wanted,
         if name not in header:
             raise InputError("missing required column" + missing_column_hint(name, wanted),
                              file=str(path), row="header", field=name)
+    for row_number, cells in rows:
+        if len(cells) != width:
+            raise InputError(f"{len(cells)} cells where the header has {width} columns",
+                             file=str(path), row=row_number)
+        named = [c for i, c in enumerate(cells) if i not in unnamed]
+        yield row_number, _csv_values(path, row_number, dict(zip(header, named, strict=True)),
+                                      fields, separator, rep_lists=kind == "reps")
+
+
+def _csv_body(reader: Iterator[list[str]], path: Path) -> list[tuple[int, list[str]]]:
+    """The data rows after the header, numbered from 1; blank lines are skipped (no record)."""
+    rows: list[tuple[int, list[str]]] = []
     row_number = 0
     while True:
         try:
             cells = next(reader)
         except StopIteration:
-            return
+            return rows
         except csv.Error as exc:
             raise InputError(f"malformed CSV: {exc}", file=str(path), row=row_number + 1) from None
         row_number += 1
-        if not any(c.strip() for c in cells):
-            continue  # a blank line is not a record
-        if len(cells) != len(header):
-            raise InputError(
-                f"{len(cells)} cells where the header has {len(header)} columns",
-                file=str(path), row=row_number,
-            )
-        yield row_number, _csv_values(path, row_number, dict(zip(header, cells, strict=True)),
-                                      fields, separator, rep_lists=kind == "reps")
+        if any(c.strip() for c in cells):
+            rows.append((row_number, cells))
+
+
+def _unnamed_columns(header: Sequence[str], rows: Sequence[tuple[int, list[str]]], path: Path) -> set[int]:
+    """The positions of columns with a blank header cell and no value in any row: a spreadsheet's
+    trailing columns, skipped. A blank-headed column holding a value is an error: whose is it?"""
+    unnamed = {i for i, h in enumerate(header) if not h}
+    for row_number, cells in rows:
+        for i in sorted(unnamed):
+            if i < len(cells) and cells[i].strip():
+                raise InputError(f"column {i + 1} has no name but holds values (row {row_number}: "
+                                 f"{cells[i].strip()[:40]!r}): name it in the header, or delete it",
+                                 file=str(path), row="header")
+    return unnamed
 
 
 def _csv_values(path: Path, row: int, cells: dict[str, str], fields: set[str], separator: str,
@@ -330,7 +352,8 @@ def header_renames(path: Path, fields: Collection[str], wanted: Wanted) -> dict[
         text = read_text(path)
         delimiter = sniff_delimiter(text, known_columns(wanted, fields))
         try:
-            header = [h.strip() for h in next(csv.reader([text.split("\n", 1)[0]], delimiter=delimiter))]
+            cells = next(csv.reader([text.split("\n", 1)[0]], delimiter=delimiter))
+            header = [h.strip() for h in cells if h.strip()]  # blank cells: columns without a name
         except (csv.Error, StopIteration):
             return {}
     else:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from pathlib import Path
 
 import pytest
 
 from solver.domain.errors import InputError
-from solver.domain.io import csv_dicts, csv_text, load_leads, write_atomic
+from solver.domain.io import csv_dicts, csv_text, load_leads, load_reps, write_atomic
 
 
 def test_csv_text_quotes_what_needs_quoting_and_ends_rows_with_newline() -> None:
@@ -79,3 +80,25 @@ def test_allow_empty_still_checks_a_header_and_the_rows(tmp_path) -> None:
     path.write_text("id,value\nL1,lots\n")
     with pytest.raises(InputError, match="row 1, field 'value'"):
         load_leads(path, allow_empty=True)
+
+
+# -- QA pass: blank header cells, as spreadsheets save them
+
+def test_blank_header_cells_over_empty_columns_are_ignored(tmp_path) -> None:
+    reps = tmp_path / "reps.csv"
+    reps.write_text("id,territories,capacity,,\nR1,NA,5,,\nR2,EMEA,5,,\n")
+    leads = tmp_path / "leads.csv"
+    leads.write_text("id,territory,value,\nL1,NA,1000,\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "unknown columns" warning naming an empty column
+        assert [r.id for r in load_reps(reps)] == ["R1", "R2"]
+        (lead,) = load_leads(leads)
+    assert lead.attributes == {}
+
+
+def test_a_blank_header_cell_over_values_names_the_column(tmp_path) -> None:
+    path = tmp_path / "leads.csv"
+    path.write_text("id,,value\nL1,,1\nL2,x,2\n")
+    with pytest.raises(InputError, match=r"column 2 has no name but holds values \(row 2: 'x'\)") as err:
+        load_leads(path)
+    assert (err.value.row, err.value.field) == ("header", None)
