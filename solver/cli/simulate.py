@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING
 import click
 import yaml
 
-from solver.cli.common import check_ledger_exists, emit, format_option, input_errors_exit_2, ledger_name
+from solver.cli.common import (
+    check_ledger_exists,
+    emit,
+    format_option,
+    input_errors_exit_2,
+    ledger_name,
+    refuse_to_overwrite,
+)
 from solver.domain.errors import InputError
 from solver.domain.io import load_policy, load_reps, write_atomic
 from solver.domain.model import Rep
@@ -105,6 +112,10 @@ def learn(history_path: str | None, ledger_path: str | None, before: datetime | 
         raise click.UsageError("--ledger needs --reps: the reps whose minutes are learned")
     if policy_out is not None and ledger_path is None:
         raise click.UsageError("--policy-out needs --ledger: the decay is fitted to its outcomes")
+    # the reps file may be updated in place (--reps reps.csv --out reps.csv); the sources may not
+    refuse_to_overwrite(out_path, ledger=ledger_path, history=history_path, policy=policy_path)
+    refuse_to_overwrite(policy_out, option="--policy-out", ledger=ledger_path, history=history_path,
+                        reps=reps_path)
     from solver.sim.learn import reps_csv, skilled_reps
 
     reps = load_reps(reps_path) if reps_path else None

@@ -106,3 +106,16 @@ def test_policy_out_writes_the_fitted_curve_into_the_policy(ledger: Path, tmp_pa
     assert fitted.speed.floor == pytest.approx(fit["floor"])
     assert fitted.speed.half_life_minutes != load_policy(policy).speed.half_life_minutes
     assert learn("--history", "x", "--policy-out", str(out)).exit_code == 2  # needs --ledger
+
+
+def test_learn_updates_the_reps_file_in_place_but_never_writes_over_the_ledger(ledger: Path,
+                                                                               tmp_path: Path) -> None:
+    reps = tmp_path / "reps.csv"
+    reps.write_text(REPS)
+    before = ledger.read_bytes()
+    for option in ("--out", "--policy-out"):
+        result = learn("--ledger", str(ledger), "--reps", str(reps), option, str(ledger))
+        assert result.exit_code == 2 and f"{option} {ledger} is the ledger" in result.output
+    assert ledger.read_bytes() == before
+    assert learn("--ledger", str(ledger), "--reps", str(reps), "--out", str(reps)).exit_code == 0  # README's usage
+    assert all(r.response_minutes is not None for r in load_reps(reps))
