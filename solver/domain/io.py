@@ -42,7 +42,7 @@ __all__ = ["LIST_FIELDS", "InputWarning", "csv_dicts", "csv_text", "input_error_
 
 def load_reps(path: str | os.PathLike[str], *, policy: Policy | None = None,
               columns: ColumnMap | None = None) -> list[Rep]:
-    """Read reps from a .csv, .json or .yaml/.yml file.
+    """Read reps from a .csv (.tsv, .txt), .json or .yaml/.yml file.
 
     With `policy`, its column mapping applies and only columns no routing rule
     reads are warned about; `columns` (a --columns file) overrides the mapping.

@@ -1,7 +1,9 @@
 """Reading records from CSV, JSON and YAML files: the rows, the columns, every error an InputError.
 
 `load_records` is the one record reader under `solver.domain.io`'s loaders and
-the accounts loader. CSV: the delimiter is sniffed from the header (`,` `;`
+the accounts loader. The extension says the format: .csv, .tsv and .txt are
+delimited text, .json and .yaml/.yml documents; a spreadsheet's own format is
+an error asking for CSV. CSV: the delimiter is sniffed from the header (`,` `;`
 tab `|`: the one that yields known column names); list fields are
 `;`-separated, or `,`-separated in a `;`-delimited file. Columns are renamed by
 a column mapping (`solver.domain.columns`) before anything else, and a column
@@ -42,6 +44,11 @@ RecordT = TypeVar("RecordT", bound=BaseModel)
 # A record's raw values (after renaming) to the values to validate: aliases, case matching.
 Transform = Callable[[dict[str, Any]], dict[str, Any]]
 _MAX_NAMED_COLUMNS = 8
+# Delimited text by any of its usual names (the delimiter is sniffed); the rest are documents.
+_DELIMITED = (".csv", ".tsv", ".txt")
+_DOCUMENTS = (".json", ".yaml", ".yml")
+# Saved by spreadsheet programs in their own binary formats, which this tool does not read.
+_SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
 
 
 class InputWarning(UserWarning):
@@ -83,7 +90,7 @@ def _load_records(path: Path, model: type[RecordT], kind: str, *, wanted: Wanted
     keeps = "attributes" in fields
     # The names a column takes whatever its case: the fields, then the attributes rules read.
     spellings = {*read, *(fields - {"attributes"})}
-    if path.suffix.lower() == ".csv":
+    if is_delimited(path):
         rows = _csv_rows(path, kind, required, wanted, fields, spellings, allow_empty=allow_empty)
         what = "columns"
     else:
@@ -132,6 +139,20 @@ def _attributes(extra: dict[str, Any], path: Path, row: int) -> dict[str, str]:
         else:
             out[key] = "" if value is None else value if isinstance(value, str) else as_text(value)
     return out
+
+
+def is_delimited(path: Path) -> bool:
+    """Whether a records file is delimited text (or else JSON/YAML), by its extension; an
+    extension that is neither is an InputError saying which are read."""
+    suffix = path.suffix.lower()
+    if suffix in _DELIMITED:
+        return True
+    if suffix in _DOCUMENTS:
+        return False
+    if suffix in _SPREADSHEETS:
+        raise InputError(f"a spreadsheet ({suffix}) is not read: save it as CSV (UTF-8)", file=str(path))
+    raise InputError(f"unknown file type {suffix or '(no extension)'!r}: records are read from "
+                     f"{', '.join(_DELIMITED)} (delimited text), {', '.join(_DOCUMENTS)}", file=str(path))
 
 
 def read_text(path: Path, *, allow_empty: bool = False) -> str:
@@ -348,7 +369,7 @@ def header_renames(path: Path, fields: Collection[str], wanted: Wanted) -> dict[
     """{export column: field} that reading `path` applies (what `validate` shows as the mapping)."""
     if not wanted:
         return {}
-    if path.suffix.lower() == ".csv":
+    if is_delimited(path):
         text = read_text(path)
         delimiter = sniff_delimiter(text, known_columns(wanted, fields))
         try:

@@ -102,3 +102,31 @@ def test_a_blank_header_cell_over_values_names_the_column(tmp_path) -> None:
     with pytest.raises(InputError, match=r"column 2 has no name but holds values \(row 2: 'x'\)") as err:
         load_leads(path)
     assert (err.value.row, err.value.field) == ("header", None)
+
+
+# -- QA pass: file types by extension
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("leads.tsv", "id\tvalue\tterritory\nL1\t5\tNA\n"),
+    ("leads.txt", "id,value,territory\nL1,5,NA\n"),
+    ("leads.TXT", "id;value;territory\nL1;5;NA\n"),
+])
+def test_tsv_and_txt_files_are_read_as_delimited_text(tmp_path, name, text) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    (lead,) = load_leads(path)
+    assert (lead.id, lead.value, lead.territory) == ("L1", 5.0, "NA")
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("leads.xlsx", r"a spreadsheet \(.xlsx\) is not read: save it as CSV \(UTF-8\)"),
+    ("leads.ods", r"a spreadsheet \(.ods\) is not read: save it as CSV \(UTF-8\)"),
+    ("leads.xml", r"unknown file type '.xml': records are read from .csv, .tsv, .txt"),
+    ("leads", r"unknown file type '\(no extension\)'"),
+])
+def test_other_file_types_are_one_error_saying_what_is_read(tmp_path, name, message) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"PK\x03\x04 not text")
+    with pytest.raises(InputError, match=message) as err:
+        load_leads(path)
+    assert err.value.file == str(path)
