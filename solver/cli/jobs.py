@@ -207,7 +207,8 @@ def parse_now(text: str | None) -> datetime:
 def _job_inputs(reps_path: str, leads_path: str, policy_path: str | None, columns_path: str | None,
                 accounts_path: str | None) -> Inputs:
     """The run's inputs, checked as `assign` checks them (`read_inputs`), except that a leads file
-    without leads is none (cron's "nothing new"), not an error."""
+    without leads (a header only) is none (cron's "nothing new"), not an error. An empty file is
+    still one: no header at all is a broken export, and the run records nothing."""
     policy = load_policy(policy_path)
     columns = policy.column_map.merged(load_columns(columns_path) if columns_path else None)
     reps = load_reps(reps_path, policy=policy, columns=columns)

@@ -58,8 +58,9 @@ def load_leads(
 ) -> list[Lead]:
     """Read leads; with `reps`, also check that every owner_id names one of them.
 
-    A file without leads (zero bytes, a header only, an empty list) is an
-    InputError, or no leads with `allow_empty` (`run`: a day with nothing new).
+    A file without leads (a header only, an empty list) is an InputError, or
+    no leads with `allow_empty` (`run`: a day with nothing new); an empty
+    file (zero bytes, blank lines) is an InputError either way.
 
     With `reps`, lead labels take the reps' spelling (`solver.domain.labels`);
     with `policy`, its column mapping and aliases apply (`columns` over them).

@@ -74,8 +74,9 @@ def load_records(path: Path, model: type[RecordT], kind: str, *, wanted: Wanted 
     `defaults` fill blank fields; `transform` edits each record's values before
     validation. Columns that are no field go into the record's `attributes`
     (when it has them): one warning names those that no name in `read` covers.
-    A file without records (zero bytes, a header only, an empty list) is an
-    error, or no records with `allow_empty`.
+    A file without records (a header only, an empty list) is an error, or no
+    records with `allow_empty`; an empty file (zero bytes, blank lines) is an
+    error either way: no header at all is a broken export, not a quiet day.
     """
     return _load_records(path, model, kind, wanted=wanted or {}, read=read, defaults=defaults,
                          transform=transform, allow_empty=allow_empty)
@@ -91,10 +92,10 @@ def _load_records(path: Path, model: type[RecordT], kind: str, *, wanted: Wanted
     # The names a column takes whatever its case: the fields, then the attributes rules read.
     spellings = {*read, *(fields - {"attributes"})}
     if is_delimited(path):
-        rows = _csv_rows(path, kind, required, wanted, fields, spellings, allow_empty=allow_empty)
+        rows = _csv_rows(path, kind, required, wanted, fields, spellings)
         what = "columns"
     else:
-        rows = _document_rows(path, kind, required, wanted, spellings, allow_empty=allow_empty)
+        rows = _document_rows(path, kind, required, wanted, spellings)
         what = "fields"
     records: list[RecordT] = []
     unread: set[str] = set()
@@ -155,8 +156,8 @@ def is_delimited(path: Path) -> bool:
                      f"{', '.join(_DELIMITED)} (delimited text), {', '.join(_DOCUMENTS)}", file=str(path))
 
 
-def read_text(path: Path, *, allow_empty: bool = False) -> str:
-    """The file's UTF-8 text; a blank file is an InputError unless `allow_empty`."""
+def read_text(path: Path) -> str:
+    """The file's UTF-8 text; a blank file (nothing but white space) is an InputError."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -171,7 +172,7 @@ def read_text(path: Path, *, allow_empty: bool = False) -> str:
             f"not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line}); save the file as UTF-8",
             file=str(path), row=max(line - 1, 1),
         ) from None
-    if not text.strip() and not allow_empty:
+    if not text.strip():
         raise InputError("file is empty", file=str(path))
     return text
 
@@ -192,11 +193,8 @@ def sniff_delimiter(text: str, known: set[str]) -> str:
 
 
 def _csv_rows(path: Path, kind: str, required: Sequence[str], wanted: Wanted,
-              fields: set[str], names: Collection[str], *,
-              allow_empty: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
-    text = read_text(path, allow_empty=allow_empty)
-    if not text.strip():
-        return
+              fields: set[str], names: Collection[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    text = read_text(path)
     delimiter = sniff_delimiter(text, known_columns(wanted, fields))
     # In a ';'-delimited file, ';' cannot part list items: they are ','-separated there.
     separator = "," if delimiter == ";" else ";"
@@ -307,12 +305,9 @@ def parse_document(path: Path) -> Any:
 
 
 def _document_rows(
-    path: Path, kind: str, required: Sequence[str], wanted: Wanted, names: Collection[str], *,
-    allow_empty: bool = False,
+    path: Path, kind: str, required: Sequence[str], wanted: Wanted, names: Collection[str],
 ) -> Iterator[tuple[int, dict[str, Any]]]:
-    text = read_text(path, allow_empty=allow_empty)
-    if not text.strip():
-        return
+    text = read_text(path)
     data = documents.parse_document(path, text)
     if isinstance(data, dict) and kind in data:
         data = data[kind]

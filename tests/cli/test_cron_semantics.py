@@ -136,14 +136,18 @@ def test_an_empty_leads_file_is_nothing_new_and_still_places_the_backlog(tmp_pat
     empty = job.run("id,value\n", "2026-03-03T09:00:00Z")  # nothing new: exit 0, the backlog still runs
     assert empty["summary"]["counts"]["leads"] == 0 and empty["summary"]["counts"]["from_backlog"] == 1
     assert [(a["lead_id"], a["rep_id"]) for a in empty["assignments"]] == [("L2", "R1")]
-    for nothing in ("", "[]"):  # a file of zero bytes, an empty JSON list
-        path = job.write("nothing.json" if nothing else "nothing.csv", nothing)
-        code, text = cli("run", "--db", str(job.db), "--reps", str(job.reps), "--leads", str(path),
-                         "--format", "json")
-        assert code == 0, text
-        assert json.loads(text)["summary"]["counts"]["leads_in_file"] == 0
-        code, text = cli("assign", "--reps", str(job.reps), "--leads", str(path))  # a batch needs leads
-        assert code == 2 and f"{path}: " in text and ("file is empty" in text or "no leads in the file" in text)
+    nothing = job.write("nothing.json", "[]")  # an empty JSON list: nothing new, as a header only
+    code, text = cli("run", "--db", str(job.db), "--reps", str(job.reps), "--leads", str(nothing),
+                     "--format", "json")
+    assert code == 0, text
+    assert json.loads(text)["summary"]["counts"]["leads_in_file"] == 0
+    code, text = cli("assign", "--reps", str(job.reps), "--leads", str(nothing))  # a batch needs leads
+    assert code == 2 and f"{nothing}: no leads in the file" in text
+    last_run = cli("history", "--db", str(job.db), "--run", "last", "--format", "json")
+    zero = job.write("zero.csv", "")  # no header at all: a broken export, refused, no run recorded
+    code, text = cli("run", "--db", str(job.db), "--reps", str(job.reps), "--leads", str(zero))
+    assert code == 2 and f"{zero}: file is empty" in text
+    assert cli("history", "--db", str(job.db), "--run", "last", "--format", "json") == last_run
     won = [e for e in job.history()["events"] if e["kind"] == "won"]
     assert [(e["lead_id"], e["rep_id"], e["expected_value"]) for e in won] == [("L1", "R1", 2500.0)]
 

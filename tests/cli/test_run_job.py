@@ -102,6 +102,16 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path):
     assert missing.returncode == 2 and "no ledger" in missing.stderr
 
 
+@pytest.mark.parametrize("text", ["", "\n \n"])
+def test_an_empty_leads_file_exits_2_and_writes_nothing(tmp_path, text):
+    """No header at all is a broken export, not a day with nothing new (a header only is that)."""
+    db = tmp_path / "ledger.db"
+    leads = tmp_path / "leads.csv"
+    leads.write_text(text)
+    out = cli("run", "--db", str(db), "--reps", str(SAMPLE / "reps.csv"), "--leads", str(leads))
+    assert out.returncode == 2 and f"{leads}: file is empty" in out.stderr and not db.exists()
+
+
 def test_a_later_run_places_and_expires_backlogged_leads_and_counts_them_apart(tmp_path):
     from click.testing import CliRunner
 

@@ -57,19 +57,26 @@ def test_csv_text_keeps_numbers_numbers() -> None:
     assert text.splitlines()[1] == "-2.5,-3,'-3"
 
 
-@pytest.mark.parametrize(("name", "text", "message"), [
-    ("zero.csv", "", "file is empty"),
-    ("blank.csv", "\n  \n", "file is empty"),
-    ("header.csv", "id,value\n", "no leads in the file"),
-    ("empty.json", "[]", "no leads in the file"),
-    ("empty.yaml", "leads: []\n", "no leads in the file"),
+@pytest.mark.parametrize(("name", "text", "message", "allowed"), [
+    ("zero.csv", "", "file is empty", None),  # no header at all: a broken export either way
+    ("blank.csv", "\n  \n", "file is empty", None),
+    ("zero.json", "", "file is empty", None),
+    ("blank.yaml", "\n\n", "file is empty", None),
+    ("header.csv", "id,value\n", "no leads in the file", []),  # `run`: a day with nothing new
+    ("empty.json", "[]", "no leads in the file", []),
+    ("empty.yaml", "leads: []\n", "no leads in the file", []),
 ])
-def test_a_leads_file_without_leads_is_an_error_unless_allowed_empty(tmp_path, name, text, message) -> None:
+def test_a_leads_file_without_leads_is_an_error_unless_allowed_empty(tmp_path, name, text, message,
+                                                                      allowed) -> None:
     path = tmp_path / name
     path.write_text(text)
     with pytest.raises(InputError, match=message):
         load_leads(path)
-    assert load_leads(path, allow_empty=True) == []
+    if allowed is None:
+        with pytest.raises(InputError, match=message):
+            load_leads(path, allow_empty=True)
+    else:
+        assert load_leads(path, allow_empty=True) == allowed
 
 
 def test_allow_empty_still_checks_a_header_and_the_rows(tmp_path) -> None:
