@@ -9,6 +9,11 @@ pass silently:
 - an integer longer than Python's int-string limit (4,300 digits): a plain
   ValueError from the parser (exit 1 before);
 - nesting deeper than the parser's recursion: RecursionError (exit 1 before).
+
+An integer YAML reads from other text than its decimal digits (`0012` is
+octal 10 in YAML 1.1, `0x1F`, `1_000`) is a `WrittenInt` that keeps the text,
+so a reader of ids can say what happened instead of showing a number absent
+from the file.
 """
 
 from __future__ import annotations
@@ -34,6 +39,12 @@ class Mapping(dict[Any, Any]):
     twice: tuple[str, ...] = ()
 
 
+class WrittenInt(int):
+    """A YAML integer written otherwise than as its decimal digits; `written` is the file's text."""
+
+    written: str = ""
+
+
 class _Yaml12BoolLoader(yaml.SafeLoader):
     """YAML loader where only true/false are booleans (YAML 1.2), so `industry: off` stays "off"."""
 
@@ -57,6 +68,18 @@ def _construct_map(loader: _Yaml12BoolLoader, node: yaml.MappingNode) -> Iterato
 
 
 _Yaml12BoolLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+
+
+def _construct_int(loader: _Yaml12BoolLoader, node: yaml.ScalarNode) -> int:
+    value: int = loader.construct_yaml_int(node)
+    if node.value == str(value):
+        return value
+    written = WrittenInt(value)
+    written.written = node.value
+    return written
+
+
+_Yaml12BoolLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 def _json_mapping(pairs: list[tuple[str, Any]]) -> Mapping:

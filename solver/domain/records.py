@@ -89,6 +89,8 @@ def _load_records(path: Path, model: type[RecordT], kind: str, *, wanted: Wanted
     required = sorted(name for name, f in model.model_fields.items()
                       if f.is_required() and name not in (defaults or {}))
     keeps = "attributes" in fields
+    # HubSpot's record ids are numbers: JSON/YAML integers in id fields are read as their digits.
+    id_fields = {name for name in fields if name == "id" or name.endswith("_id")}
     # The names a column takes whatever its case: the fields, then the attributes rules read.
     spellings = {*read, *(fields - {"attributes"})}
     if is_delimited(path):
@@ -103,6 +105,8 @@ def _load_records(path: Path, model: type[RecordT], kind: str, *, wanted: Wanted
         extra = {str(k): v for k, v in raw.items() if k not in fields}  # YAML keys may be numbers
         unread |= {k for k in extra if k not in read}
         values = {**(defaults or {}), **{k: v for k, v in raw.items() if k in fields}}
+        for name in id_fields & values.keys():
+            values[name] = _id_text(values[name], path, row_number, name)
         if keeps and extra:
             values["attributes"] = {**_attributes(extra, path, row_number),
                                     **(values.get("attributes") or {})}
@@ -123,6 +127,16 @@ def _load_records(path: Path, model: type[RecordT], kind: str, *, wanted: Wanted
         raise InputError(f"no {kind} in the file", file=str(path))
     check_unique_ids(records, file=str(path), what=kind[:-1])  # type: ignore[arg-type]
     return records
+
+
+def _id_text(value: Any, path: Path, row: int, field: str) -> Any:
+    """An integer id as its decimal text; other values as they are, for the model to check."""
+    if isinstance(value, documents.WrittenInt):
+        raise InputError(f"YAML reads {value.written} as the number {int(value)}: quote the id "
+                         f"(\"{value.written}\") to keep it as written", file=str(path), row=row, field=field)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
 
 
 def _attributes(extra: dict[str, Any], path: Path, row: int) -> dict[str, str]:

@@ -172,7 +172,8 @@ CASES = [
         leads_json=js(leads_doc({"effort": True}))),
     bad("JSON capacity false", "reps.json, row 1, field 'capacity'", "not true/false",
         reps_json=js(reps_doc({"capacity": False}))),
-    bad("a JSON id that is a number", "leads.json, row 2, field 'id'", "string", leads_json=js(leads_doc({"id": 7}))),
+    bad("a JSON id that is a fraction", "leads.json, row 2, field 'id'", "string",  # an integer is its digits
+        leads_json=js(leads_doc({"id": 7.5}))),
     bad("a JSON record that is no mapping", "leads.json, row 2:", "mapping", leads_json=js([LEAD, 5])),
     bad("a JSON document that is no list", "leads.json:", "expected a list of leads",
         leads_json=js({"lead": [LEAD]})),
@@ -198,8 +199,8 @@ CASES = [
         leads_yaml=nested(100_000)),
     bad("the same key twice in a YAML record", "reps.yaml, row 1, field 'capacity'", "twice",
         command="validate", reps_yaml="- id: r1\n  capacity: 1\n  capacity: 2\n"),
-    bad("a YAML id that is a number", "reps.yaml, row 1, field 'id'", "string", command="validate",
-        reps_yaml="- {id: 1001, capacity: 1}\n"),
+    bad("a YAML id with leading zeros", "reps.yaml, row 1, field 'id'", 'YAML reads 0012 as the number 10: '
+        'quote the id ("0012")', command="validate", reps_yaml="- {id: 0012, capacity: 1}\n"),
     bad("YAML open_leads true", "reps.yaml, row 1, field 'open_leads'", "not true/false", command="validate",
         reps_yaml="- {id: r1, capacity: 1, open_leads: true}\n"),
     bad("YAML skills as a list", "reps.yaml, row 1, field 'skills'", "dictionary", command="validate",

@@ -11,6 +11,7 @@ import pytest
 
 from solver.domain.errors import InputError
 from solver.domain.io import csv_dicts, csv_text, load_leads, load_reps, write_atomic
+from solver.domain.model import Lead
 
 
 def test_csv_text_quotes_what_needs_quoting_and_ends_rows_with_newline() -> None:
@@ -113,15 +114,21 @@ def test_a_blank_header_cell_over_values_names_the_column(tmp_path) -> None:
 
 # -- QA pass: file types by extension
 
+def one_lead(tmp_path: Path, name: str, text: str) -> Lead:
+    """The one lead of a leads file `name` holding `text`."""
+    path = tmp_path / name
+    path.write_text(text)
+    (lead,) = load_leads(path)
+    return lead
+
+
 @pytest.mark.parametrize(("name", "text"), [
     ("leads.tsv", "id\tvalue\tterritory\nL1\t5\tNA\n"),
     ("leads.txt", "id,value,territory\nL1,5,NA\n"),
     ("leads.TXT", "id;value;territory\nL1;5;NA\n"),
 ])
 def test_tsv_and_txt_files_are_read_as_delimited_text(tmp_path, name, text) -> None:
-    path = tmp_path / name
-    path.write_text(text)
-    (lead,) = load_leads(path)
+    lead = one_lead(tmp_path, name, text)
     assert (lead.id, lead.value, lead.territory) == ("L1", 5.0, "NA")
 
 
@@ -137,3 +144,32 @@ def test_other_file_types_are_one_error_saying_what_is_read(tmp_path, name, mess
     with pytest.raises(InputError, match=message) as err:
         load_leads(path)
     assert err.value.file == str(path)
+
+
+# -- QA pass: numeric ids in JSON and YAML (HubSpot's record ids are numbers)
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("leads.json", '[{"id": 1, "value": 10, "owner_id": 7, "account_id": 12345678901234567890}]'),
+    ("leads.yaml", "- {id: 1, value: 10, owner_id: 7, account_id: 12345678901234567890}\n"),
+])
+def test_integer_ids_are_read_as_their_digits(tmp_path, name, text) -> None:
+    lead = one_lead(tmp_path, name, text)
+    assert (lead.id, lead.owner_id, lead.account_id) == ("1", "7", "12345678901234567890")
+
+
+@pytest.mark.parametrize(("written", "number"), [("0012", 10), ("0x1F", 31), ("1_000", 1000)])
+def test_a_yaml_id_yaml_reads_as_another_number_asks_for_quotes(tmp_path, written, number) -> None:
+    path = tmp_path / "leads.yaml"
+    path.write_text(f"- {{id: L1, value: 1}}\n- {{id: {written}, value: 10}}\n")
+    with pytest.raises(InputError) as err:
+        load_leads(path)
+    assert (err.value.row, err.value.field) == (2, "id")
+    assert err.value.message == (f'YAML reads {written} as the number {number}: quote the id ("{written}") '
+                                 "to keep it as written")
+
+
+def test_a_boolean_id_is_still_refused(tmp_path) -> None:
+    path = tmp_path / "leads.json"
+    path.write_text('[{"id": true, "value": 10}]')
+    with pytest.raises(InputError, match="field 'id': Input should be a valid string"):
+        load_leads(path)
