@@ -84,7 +84,10 @@ def solve_subset(
     code = solver.solve(model, callback)
     ended = termination(code)
     if not has_solution(code):
-        return None, float(solver.best_objective_bound), ended is Status.INFEASIBLE
+        # CP-SAT's bound means something only beside a solution: a search stopped before any
+        # (UNKNOWN) reports 0, which is above every cost of a GAP (costs are -profit) and made
+        # a cut-short answer look proven. -inf is the bound nothing was learned from.
+        return None, -np.inf, ended is Status.INFEASIBLE
     values = np.array([solver.boolean_value(x) for x in xs], dtype=bool)
     owner = np.full(n, UNASSIGNED, dtype=np.int64)
     owner[ii[values]] = jj[values]

@@ -99,7 +99,8 @@ def solve_gap(problem: Problem, *, time_limit_s: float | None = None) -> Solutio
             cost, weight, capacity, exact, pruned, owner, time_limit_s=left() - 0.02,
             seed=opts.seed, bound=bound, workers=workers, reduced=relax.reduced)
         stats.update(lns_stats)
-        bound = max(bound, math.ceil(cp_bound - 1e-6))
+        if np.isfinite(cp_bound):
+            bound = max(bound, math.ceil(cp_bound - 1e-6))
         value = gap_engine.gap_value(cost, owner)
         return _gap_solution(problem, owner, -bound / scaling.money, proven or value <= bound,
                              stats)

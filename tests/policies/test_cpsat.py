@@ -161,6 +161,20 @@ def test_time_limit_still_returns_feasible_answer():
 
 
 @needs_data
+@pytest.mark.parametrize("limit_s", [0.01, 0.02, 0.05])
+def test_a_search_cut_short_is_never_called_optimal(limit_s):
+    """A CP-SAT run stopped before its first solution reported a bound of 0, above every GAP cost:
+    'optimal' at 1444 where 1451 is the proven maximum, with a bound of 0."""
+    best = read_best_known(GAP_DATA / "best_known.csv")
+    for instance in read_gap(GAP_DATA / "orlib" / "gap12.txt", time_limit_s=limit_s, workers=1):
+        solution = solve(instance.problem, "cpsat")
+        value, known = instance.value(solution.owner), best[("gap12.txt", instance.index, "max")]
+        if solution.status is Status.OPTIMAL:
+            assert value == known, instance.name
+        assert solution.bound is not None and instance.value_of_profit(solution.bound) >= known, instance.name
+
+
+@needs_data
 @pytest.mark.parametrize("k", range(1, 13))
 def test_orlib_gap1_to_gap12_at_optimum(k):
     """All 60 problems proven optimal (~15 s in total; regression: gap8-1 gave 1132 vs 1133).
