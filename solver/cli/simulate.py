@@ -36,7 +36,8 @@ if TYPE_CHECKING:
               help="Folder for result.json and report.html (with plots).")
 @click.option("--scheduler", help="Dask scheduler address (tcp://host:8786); default: local processes.")
 @click.option("--workers", type=click.IntRange(min=1), help="Local worker processes (default: CPUs).")
-@format_option
+@click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True,
+              help="Output format: the comparison tables, or every figure as JSON (result.json's).")
 @input_errors_exit_2
 def simulate(scenario_path: str, policies: str | None, seeds: int | None, out_dir: str | None,
              scheduler: str | None, workers: int | None, fmt: str) -> None:

@@ -207,3 +207,9 @@ def test_explain_of_an_unknown_lead_names_the_id(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "--explain 'NOPE': no lead of the file has this id" in result.output
     assert "field 'id'" in result.output and not (tmp_path / "out.json").exists()
+
+
+def test_simulate_offers_only_the_formats_it_writes(tmp_path: Path) -> None:
+    # --format csv was accepted and printed the plain table
+    result = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.yaml"), "--format", "csv"])
+    assert result.exit_code == 2 and "'csv' is not one of 'table', 'json'" in result.output
