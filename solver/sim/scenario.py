@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from solver.domain.availability import parse_timezone
 from solver.domain.errors import InputError
+from solver.domain.ids import id_key
 from solver.domain.io import input_error_from, load_reps, parse_document
 from solver.domain.model import POLICY_NAMES, Policy, Rep, check_unique_ids, known_segments
 
@@ -273,8 +274,9 @@ def load_scenario(path: str | Path) -> Scenario:
     raw = {**raw, "base_dir": str(path.resolve().parent)}
     raw.setdefault("name", path.stem)
     base = _validate(raw, file=str(path), variant=None)
-    for name in base.variants:
-        variant_of(base, name, file=str(path))  # validate each variant now, not mid-run
+    # Each variant (and its team edits) is checked now: a bad one found mid-run wastes the runs before it.
+    for scenario in [base, *(variant_of(base, name, file=str(path)) for name in base.variants)]:
+        _check_team(scenario, file=str(path))
     return base
 
 
@@ -334,8 +336,21 @@ def _validate(data: dict[str, Any], *, file: str, variant: str | None) -> Scenar
         return Scenario.model_validate(data)
     except ValidationError as exc:
         err = input_error_from(exc, file, row=None)
-        where = f"variant {variant!r}: " if variant else ""
-        raise InputError(f"{where}{err.message}", file=file, field=err.field) from None
+        raise InputError(f"{_variant_prefix(variant)}{err.message}", file=file, field=err.field) from None
+
+
+def _variant_prefix(variant: str | None) -> str:
+    return f"variant {variant!r}: " if variant and variant != "base" else ""
+
+
+def _check_team(scenario: Scenario, *, file: str) -> None:
+    """Apply the scenario's team edits to its listed reps, so an error in them names `file`.
+
+    A CRM scenario's base team is the CRM's agents, learned in `solver.sim.stream`
+    (above this module): its edits are checked when its runs build the team.
+    """
+    if scenario.crm is None:
+        edit_team(scenario, *listed_reps(scenario), source=file)
 
 
 def listed_reps(scenario: Scenario) -> tuple[list[Rep], str]:
@@ -350,34 +365,70 @@ def listed_reps(scenario: Scenario) -> tuple[list[Rep], str]:
     return _inline_reps(scenario.team.reps or [], file), file
 
 
-def edit_team(scenario: Scenario, reps: list[Rep], file: str) -> list[Rep]:
-    """The base team `reps` (read from `file`) after the scenario's edits, with quota-derived weights."""
-    reps = reps + _inline_reps(scenario.team.add_reps, f"{scenario.name}: team.add_reps")
-    unknown = [r for r in scenario.team.remove_reps if r not in {rep.id for rep in reps}]
-    if unknown:
-        raise InputError(f"remove_reps names unknown rep {unknown[0]!r}", file=scenario.name,
-                         field="team.remove_reps")
-    reps = [r for r in reps if r.id not in scenario.team.remove_reps]
-    if not reps:
-        raise InputError("the team has no reps", file=scenario.name, field="team.reps")
+def edit_team(scenario: Scenario, reps: list[Rep], file: str, *, source: str | None = None) -> list[Rep]:
+    """The base team `reps` (read from `file`) after the scenario's edits, with quota-derived weights.
+
+    An error in an edit names `source` (the scenario file; default the scenario's
+    name), the variant and the key, e.g. ``team.add_reps[0].id``: the edit is at
+    fault, not the reps file.
+    """
+    team = scenario.team
+    source = source or scenario.name
     check_unique_ids(reps, file=file, what="rep")
-    if scenario.team.defaults:
-        reps = _set_fields(reps, scenario.team.defaults, scenario.name, only_defaults=True)
-    if scenario.team.set:
-        reps = _set_fields(reps, scenario.team.set, scenario.name)
-    if scenario.team.quota_sets_weight:
+    added = []
+    for index, record in enumerate(team.add_reps):
+        try:
+            added.append(Rep.model_validate(record))
+        except ValidationError as exc:
+            err = input_error_from(exc, source, row=None)
+            key = _key(f"team.add_reps[{index}]", err.field)
+            raise _edit_error(scenario, source, err.message, key) from None
+    seen = {id_key(r.id): f"{file}, row {row}" for row, r in enumerate(reps, start=1)}
+    for index, rep in enumerate(added):
+        if id_key(rep.id) in seen:
+            raise _edit_error(scenario, source, f"rep id {rep.id!r} is already in the team "
+                              f"({seen[id_key(rep.id)]})", f"team.add_reps[{index}].id")
+        seen[id_key(rep.id)] = f"team.add_reps[{index}]"
+    reps = reps + added
+    ids = {rep.id for rep in reps}
+    for index, rep_id in enumerate(team.remove_reps):
+        if rep_id not in ids:
+            raise _edit_error(scenario, source, f"remove_reps names unknown rep {rep_id!r}",
+                              f"team.remove_reps[{index}]")
+    reps = [r for r in reps if r.id not in team.remove_reps]
+    if not reps:
+        raise _edit_error(scenario, source, "the team has no reps",
+                          "team.remove_reps" if team.remove_reps else "team.reps")
+    unknown = [k for k in team.quotas if k not in {r.id for r in reps}]
+    if unknown:
+        raise _edit_error(scenario, source, f"quota for unknown rep {unknown[0]!r}",
+                          f"team.quotas.{unknown[0]}")
+    if team.defaults:
+        reps = _set_fields(reps, scenario, source, "team.defaults")
+    if team.set:
+        reps = _set_fields(reps, scenario, source, "team.set")
+    if team.quota_sets_weight:
         quota = rep_quotas(scenario, reps)
         mean = sum(quota) / len(quota)
         reps = [r.model_copy(update={"quota_weight": q / mean}) for r, q in zip(reps, quota, strict=True)]
     return reps
 
 
+def _edit_error(scenario: Scenario, source: str, message: str, key: str) -> InputError:
+    """An error in the scenario's team edits: the scenario file, the variant and the key."""
+    return InputError(f"{_variant_prefix(scenario.variant)}{message}", file=source, field=key)
+
+
+def _key(prefix: str, field: str | None) -> str:
+    return f"{prefix}.{field}" if field else prefix
+
+
 def rep_quotas(scenario: Scenario, reps: list[Rep]) -> list[float]:
-    """Revenue quota per rep over the horizon: per id, else the highest of its segments, else default."""
+    """Revenue quota per rep over the horizon: per id, else the highest of its segments, else default.
+
+    `edit_team` has checked that every id in `team.quotas` is one of `reps`.
+    """
     team = scenario.team
-    unknown = [k for k in team.quotas if k not in {r.id for r in reps}]
-    if unknown:
-        raise InputError(f"quota for unknown rep {unknown[0]!r}", file=scenario.name, field="team.quotas")
     out = []
     for rep in reps:
         by_segment = [team.quota_by_segment[s] for s in rep.segments if s in team.quota_by_segment]
@@ -395,22 +446,21 @@ def _inline_reps(records: list[dict[str, Any]], file: str) -> list[Rep]:
     return reps
 
 
-def _set_fields(reps: list[Rep], values: dict[str, Any], file: str, only_defaults: bool = False
-                ) -> list[Rep]:
-    """Set fields on every rep (or, with `only_defaults`, where the rep left the default).
-
-    Validated as if written in the reps file, so a bad value names the rep's row.
-    """
-    section = "team.defaults" if only_defaults else "team.set"
+def _set_fields(reps: list[Rep], scenario: Scenario, source: str, section: str) -> list[Rep]:
+    """Set the fields of `section` (team.set or team.defaults) on every rep (defaults: where the
+    rep left the field at its default), validated as the rep's record."""
+    values: dict[str, Any] = getattr(scenario.team, section.removeprefix("team."))
     out = []
-    for row, rep in enumerate(reps, start=1):
+    for rep in reps:
         fields = rep.model_dump()
         update = {k: v for k, v in values.items()
-                  if not only_defaults or k not in Rep.model_fields
+                  if section == "team.set" or k not in Rep.model_fields
                   or fields.get(k) == Rep.model_fields[k].get_default(call_default_factory=True)}
         try:
             out.append(Rep.model_validate({**fields, **update}))
         except ValidationError as exc:
-            err = input_error_from(exc, file, row)
-            raise InputError(f"{section}: {err.message}", file=file, row=row, field=err.field) from None
+            err = input_error_from(exc, source, row=None)
+            # The value is at fault, not the rep; the rep helps when a value fits only some reps.
+            raise _edit_error(scenario, source, f"{err.message} (rep {rep.id!r})",
+                              _key(section, err.field)) from None
     return out

@@ -82,11 +82,44 @@ def test_bad_variant_is_reported_at_load_naming_the_variant(tmp_path: Path) -> N
     assert err.value.field == "stream.urgent_share"
 
 
-def test_bad_rep_value_names_the_row(tmp_path: Path) -> None:
-    path = write(tmp_path, BASE + "variants:\n  neg: {team.set.capacity: -1}\n")
+@pytest.mark.parametrize(
+    ("edit", "field", "message"),
+    [
+        ("{team.set.capacity: -5}", "team.set.capacity", "greater than or equal to 0"),  # bad value
+        ("{team.set.colour: red}", "team.set.colour", "unknown key"),  # no such rep field
+        ("{team.add_reps: [{id: c, capacity: ten}]}", "team.add_reps[0].capacity", "integer"),
+        ("{team.add_reps: [{id: c, capacity: 1}, {id: d, capacity: 1, timezone: Mars/Base}]}", "team.add_reps[1].timezone", "Mars"),
+        # the duplicate is the variant's, not the base team's (named as where the id was first)
+        ("{team.add_reps: [{id: b, capacity: 1}]}", "team.add_reps[0].id", r"'b' is already in the team \(tiny: team.reps, row 2\)"),
+        ("{team.remove_reps: [a, ZZ9]}", "team.remove_reps[1]", "unknown rep 'ZZ9'"),
+        ("{team.quotas: {ZZ9: 10}}", "team.quotas.ZZ9", "unknown rep 'ZZ9'"),
+    ],
+)
+def test_bad_team_edit_in_a_variant_is_reported_at_load(tmp_path: Path, edit: str, field: str,
+                                                         message: str) -> None:
+    """load_scenario alone raises (nothing simulated), naming the scenario file, the variant and the key."""
+    path = write(tmp_path, BASE + f"variants:\n  +1 rep: {edit}\n")
+    with pytest.raises(InputError, match=message) as err:
+        load_scenario(path)
+    assert (err.value.file, err.value.row, err.value.field) == (str(path), None, field)
+    assert err.value.message.startswith("variant '+1 rep': ")
+
+
+def test_added_rep_duplicating_the_reps_file_blames_the_variant(tmp_path: Path) -> None:
+    (tmp_path / "reps.csv").write_text("id,capacity\nA1,3\nA2,3\n")
+    path = write(tmp_path, "team: {reps: reps.csv}\nvariants:\n  more: {team.add_reps: [{id: A2, capacity: 1}]}\n")
     with pytest.raises(InputError) as err:
-        team_reps(variant_of(load_scenario(path), "neg"))
-    assert (err.value.row, err.value.field) == (1, "capacity")
+        load_scenario(path)
+    assert str(err.value) == (f"{path}, field 'team.add_reps[0].id': variant 'more': rep id 'A2' is "
+                              f"already in the team ({tmp_path / 'reps.csv'}, row 2)")
+
+
+def test_bad_team_edit_in_the_base_names_the_file_without_a_variant(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE.replace("quota: 1000", "quota: 1000\n  set: {capacity: -1}"))
+    with pytest.raises(InputError) as err:
+        load_scenario(path)
+    assert (err.value.file, err.value.field) == (str(path), "team.set.capacity")
+    assert not err.value.message.startswith("variant")
 
 
 def test_malformed_yaml_and_missing_reps(tmp_path: Path) -> None:
