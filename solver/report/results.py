@@ -25,7 +25,7 @@ class Comparison(TypedDict):
     """Paired by seed against one reference: the mean difference and the difference in % of it."""
 
     diff: dict[str, Interval]  # metric -> mean of (this - reference) per seed, 95% CI
-    pct: dict[str, Interval]  # metric -> mean of 100 x (this - reference) / reference per seed
+    pct: dict[str, Interval]  # metric -> diff's mean and CI in % of the reference's mean
 
 
 class CellSummary(TypedDict):

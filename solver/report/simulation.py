@@ -92,7 +92,9 @@ def summary(result: SimulationResult) -> list[str]:
                   else f"answers leads {_minutes_words(abs(minutes))} {'sooner' if minutes < 0 else 'later'} "
                   "(median first response)")
         gain = f"{pct['mean']:+.1f}% expected revenue [{pct['low']:+.1f}; {pct['high']:+.1f}]"
-        proof = "" if pct["n"] < 2 else PROOF[direction(pct, "expected_revenue")]
+        # Decided on the difference in dollars, as the verdicts are; the % is that difference rescaled.
+        revenue = comp["diff"]["expected_revenue"]
+        proof = "" if revenue["n"] < 2 else PROOF[direction(revenue, "expected_revenue")]
         out.append(f"{_cap(policy_words(main))} {faster} and gives {gain} over {policy_words(ref)}{proof}.")
     table = result.get("per_rep", {}).get(main)
     if table:

@@ -1,9 +1,11 @@
 """Paired studies and comparisons as Markdown: tables, and a plain verdict per comparison.
 
 Every number comes from a `StudyResult` or a simulation's cells (JSON); a
-comparison is "wins" only when its 95% interval lies above 0 (for a metric
-where higher is better), "loses" when it lies below, and otherwise says the
-interval includes 0: no claim of a win is made on a mean alone.
+comparison is "wins" only when the 95% interval of its paired difference, in the
+metric's own unit, lies above 0 (for a metric where higher is better), "loses"
+when it lies below, and otherwise says the interval includes 0: no claim of a
+win is made on a mean alone. The % shown is that same difference in % of the
+reference's mean, so it always reads the same way.
 """
 
 from __future__ import annotations
@@ -43,12 +45,17 @@ def direction(change: Interval, metric: str) -> str:
 
 
 def verdict(arm: str, reference: str, comparison: Comparison, metric: str = "expected_revenue") -> str:
-    """One sentence: does `arm` beat `reference` on `metric`, with the paired % and its 95% CI."""
-    pct = comparison["pct"][metric]
-    if pct["n"] == 0:
+    """One sentence: does `arm` beat `reference` on `metric`, decided by the paired difference in the
+    metric's unit (the primary test) and shown as that difference in % of the reference with its 95% CI.
+    """
+    diff, pct = comparison["diff"][metric], comparison["pct"][metric]
+    if diff["n"] == 0:
         return f"{arm} vs {reference}: no paired seeds."
-    text = f"{pct['mean']:+.2f}% [{pct['low']:+.2f}%, {pct['high']:+.2f}%] on {label(metric).lower()}"
-    side = direction(pct, metric)
+    # No % without a reference mean to divide by (it is 0): the difference itself is shown.
+    shown, unit = (pct, "%") if pct["n"] else (diff, "")
+    text = (f"{shown['mean']:+,.2f}{unit} [{shown['low']:+,.2f}{unit}, {shown['high']:+,.2f}{unit}] "
+            f"on {label(metric).lower()}")
+    side = direction(diff, metric)
     if side == "better":
         return f"{arm} beats {reference}: {text}."
     if side == "worse":

@@ -233,20 +233,27 @@ def paired_interval(values: Sequence[float], baseline: Sequence[float]) -> Inter
 
 
 def paired_percent(values: Sequence[float], baseline: Sequence[float]) -> Interval:
-    """Interval of the per-seed relative differences 100 x (values - baseline) / baseline.
+    """The paired difference of `paired_interval` in % of the baseline's mean over the same seeds.
 
-    Seeds where the baseline is 0 are left out (no relative change is defined).
+    Mean and bounds are the difference's, scaled by 100 / |baseline mean|, so the % interval
+    excludes 0 exactly when the difference's does and a verdict reads the same from either. (A
+    mean of per-seed % changes weights each seed by its own baseline and can disagree in sign
+    with the difference.) A baseline mean of 0 leaves no % defined (n = 0).
     """
-    if len(values) != len(baseline):
-        raise ValueError("paired values need the same seeds on both sides")
+    diff = paired_interval(values, baseline)
     a, b = np.asarray(values, dtype=float), np.asarray(baseline, dtype=float)
-    ok = b != 0
-    return interval(100.0 * (a[ok] - b[ok]) / b[ok])
+    paired = np.isfinite(a - b)  # the seeds `interval` keeps for the difference
+    scale = float(np.abs(b[paired].mean())) if paired.any() else 0.0
+    if diff["n"] == 0 or scale == 0.0:
+        return {"mean": float("nan"), "low": float("nan"), "high": float("nan"), "n": 0}
+    return {"mean": 100.0 * diff["mean"] / scale, "low": 100.0 * diff["low"] / scale,
+            "high": 100.0 * diff["high"] / scale, "n": diff["n"]}
 
 
 def compare(values: dict[int, dict[str, float]], reference: dict[int, dict[str, float]],
             names: Sequence[str]) -> Comparison:
-    """Paired by seed (the seeds both sides ran): the difference and the % difference per metric."""
+    """Paired by seed (the seeds both sides ran): the difference per metric, and the same
+    difference in % of the reference's mean (`paired_percent`)."""
     seeds = sorted(set(values) & set(reference))
     diff, pct = {}, {}
     for name in names:

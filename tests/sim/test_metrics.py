@@ -12,6 +12,7 @@ from solver.sim.metrics import (
     aggregate,
     interval,
     paired_interval,
+    paired_percent,
     response_histogram,
     run_metrics,
 )
@@ -88,3 +89,17 @@ def test_aggregate_pairs_by_seed_against_baseline_and_base_variant() -> None:
     assert "vs_baseline" not in cells["base"]["rr"]
     assert cells["big"]["rr"]["vs_base_variant"]["x"]["mean"] == 10.0
     assert cells["base"]["rr"]["metrics"]["x"]["mean"] == 1.0
+
+
+def test_paired_percent_is_the_paired_difference_in_percent_of_the_baseline_mean() -> None:
+    # Per-seed % changes are +100% and +1.01% (their own interval spans 0); the dollar differences
+    # are 100 and 101 (their interval is well above 0). The % must be the dollars, rescaled.
+    values, base = [200.0, 10_101.0], [100.0, 10_000.0]
+    diff, pct = paired_interval(values, base), paired_percent(values, base)
+    assert diff["low"] > 0
+    scale = 100.0 / np.mean(base)
+    assert (pct["mean"], pct["low"], pct["high"], pct["n"]) == pytest.approx(
+        (diff["mean"] * scale, diff["low"] * scale, diff["high"] * scale, 2))
+    # A negative baseline mean keeps the difference's sign; a zero one leaves no % at all.
+    assert paired_percent([-1.0, -3.0], [-4.0, -4.0])["mean"] == pytest.approx(50.0)
+    assert paired_percent([1.0, 2.0], [-1.0, 1.0])["n"] == 0

@@ -222,11 +222,11 @@ def test_paired_percent_and_plain_verdicts() -> None:
     from solver.report.studies import verdict
     from solver.sim.metrics import compare
 
-    ours = {0: {"expected_revenue": 110.0}, 1: {"expected_revenue": 220.0}, 2: {"expected_revenue": 330.0}}
+    ours = {0: {"expected_revenue": 120.0}, 1: {"expected_revenue": 219.0}, 2: {"expected_revenue": 321.0}}
     base = {0: {"expected_revenue": 100.0}, 1: {"expected_revenue": 200.0}, 2: {"expected_revenue": 300.0}}
     c = compare(ours, base, ["expected_revenue"])
     assert c["diff"]["expected_revenue"]["mean"] == pytest.approx(20.0)
-    assert c["pct"]["expected_revenue"]["mean"] == pytest.approx(10.0)  # +10% on every seed
+    assert c["pct"]["expected_revenue"]["mean"] == pytest.approx(10.0)  # +$20 on round robin's mean $200
     assert verdict("flow", "round_robin", c).startswith("flow beats round_robin: +10.00%")
     worse = compare(base, ours, ["expected_revenue"])
     assert "does NOT beat round_robin, it is worse" in verdict("flow", "round_robin", worse)
