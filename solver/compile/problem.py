@@ -289,6 +289,7 @@ def compile_problem(
     accounts: Sequence[Account] | None = None,
     *,
     leads_file: str = "leads",
+    missing_blank: bool = False,
 ) -> Problem:
     """Turn validated records into the arrays every policy reads.
 
@@ -296,7 +297,8 @@ def compile_problem(
     batch only encodes its leads. `accounts` (the accounts file) resolve owners
     up parent accounts and admit named accounts' leads to their named rep or
     team (`solver.compile.routing`, with the routing rules and fallbacks). `leads_file`
-    names the leads in an error a rule finds in them (a number column holding text).
+    names the leads in an error a rule finds in them (a number column holding text);
+    `missing_blank` reads a rule's field that no lead has as blank, not as a typo (the router's).
     """
     table = reps if isinstance(reps, RepTable) else compile_reps(reps)
     n, m = len(leads), table.m
@@ -317,7 +319,8 @@ def compile_problem(
         else:
             broken += ~admits
 
-    routing = route(table, leads, columns.owner_id, policy, builtin, accounts, leads_file=leads_file)
+    routing = route(table, leads, columns.owner_id, policy, builtin, accounts, leads_file=leads_file,
+                    missing_blank=missing_blank)
     eligible = routing.admitted & available[None, :]
     owner_idx = routing.owner
     forced = np.full(n, UNASSIGNED, dtype=np.int64)

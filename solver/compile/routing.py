@@ -112,7 +112,7 @@ def with_rules(table: RepTable, policy: Policy) -> RepTable:
 
 def route(table: RepTable, leads: Sequence[Lead], owner_ids: Sequence[str], policy: Policy,
           builtin: np.ndarray, accounts: Sequence[Account] | None = None, *,
-          leads_file: str = "leads") -> Routing:
+          leads_file: str = "leads", missing_blank: bool = False) -> Routing:
     """Fold the routing rules, accounts and fallbacks into the batch (the module docstring's steps)."""
     n, m = builtin.shape
     available = table.available
@@ -133,7 +133,7 @@ def route(table: RepTable, leads: Sequence[Lead], owner_ids: Sequence[str], poli
     outcome, teams = None, _no_teams(table.m)
     if policy.has_routing_rules:
         compiled: CompiledRuleSet = with_rules(table, policy).rules  # type: ignore[assignment]
-        outcome = evaluate(compiled, LeadTable.of(_lead_fields(leads, compiled)),
+        outcome = evaluate(compiled, LeadTable.of(_lead_fields(leads, compiled, missing_blank)),
                            default_weight=policy.soft_penalty, leads_file=leads_file)
         admitted &= outcome.admit
         pool_row &= outcome.admit
@@ -204,13 +204,26 @@ def _no_teams(m: int) -> TeamTable:
     return TeamTable((), np.zeros((0, m), dtype=bool), np.zeros(0, dtype=np.int64))
 
 
-def _lead_fields(leads: Sequence[Lead], compiled: CompiledRuleSet) -> dict[str, Sequence[object]]:
-    """The lead fields the rules read: own fields, and extra attributes some lead of the batch has
-    (a field no lead has is left out, so `evaluate` names it as unknown)."""
+def check_lead(compiled: CompiledRuleSet, lead: Lead) -> None:
+    """InputError naming the field when the rules cannot read this lead (text under a number
+    test): the service asks before it buffers a lead, so one bad lead cannot fail every batch."""
+    evaluate(compiled, LeadTable.of(_lead_fields([lead], compiled, missing_blank=True)), leads_file="lead")
+
+
+def _lead_fields(leads: Sequence[Lead], compiled: CompiledRuleSet,
+                 missing_blank: bool = False) -> dict[str, Sequence[object]]:
+    """The lead fields the rules read: own fields, and extra attributes some lead of the batch has.
+
+    A field no lead has is left out, so `evaluate` names it as unknown: in a file, a typo. With
+    `missing_blank` (the router, whose leads come one by one from a CRM) it is blank on every
+    lead instead, as a lead without an optional attribute matches no test on it.
+    """
     fields, _ = rule_inputs(compiled.rule_set)
     columns = lead_columns(leads, names=fields | {"id"})  # the ids give the batch's length
     extra = fields - set(columns)
     present = {k for lead in leads for k in lead.attributes if k in extra} if extra else set()
+    if missing_blank:
+        present = extra
     return {**columns, **{k: [lead.attributes.get(k, "") for lead in leads] for k in sorted(present)}}
 
 

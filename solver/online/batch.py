@@ -41,4 +41,5 @@ def compile_batch(team: Team, policy: Policy, table: RepTable, room: CapRoom | N
                   leads: Sequence[Lead]) -> Problem:
     """`leads` (new ones, then the backlog's) compiled against `table` (`table_now`), the accounts
     with them, each capped team within its caps' room."""
-    return with_team_caps(compile_problem(table, leads, policy, team.accounts), room)
+    # leads come one by one from a CRM: an attribute none of them has is blank, not a typo
+    return with_team_caps(compile_problem(table, leads, policy, team.accounts, missing_blank=True), room)

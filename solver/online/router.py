@@ -41,6 +41,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from solver.compile.caps import CapRoom
+from solver.compile.routing import check_lead
 from solver.compile.scoring import RepTable
 from solver.decode.batch import check_solver_fits
 from solver.decode.caps import cap_reasons
@@ -170,6 +171,13 @@ class Router:
         """
         now = self._now(now)
         self._check_fits(lead)
+        if not lead.urgent and self.team.table.rules is not None:
+            # an urgent lead is compiled now and refused here; a buffered one is compiled with its
+            # batch, where text under a rule's number test failed every later batch and restart
+            try:
+                check_lead(self.team.table.rules, lead)
+            except InputError as exc:
+                raise InputError(f"lead {lead.id!r}: {exc.message}", field=exc.field) from None
         store = self.store
         with atomic(self.store):
             accepted = store.accept(lead, now, self.run_id, buffered=not lead.urgent)

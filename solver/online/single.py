@@ -157,7 +157,8 @@ def routed_row(team: Team, lead: Lead, available: np.ndarray, loads: RepLoads,
     benchmarks/fast_path/RESULTS.md); a policy without any of these keeps the scorer."""
     table = team.with_speed(dataclasses.replace(team.table, available=available,
                                                 open_leads=team.table.open_leads + loads.effort), now, loads)
-    problem = with_team_caps(compile_problem(table, [lead], team.policy, team.accounts), room)
+    problem = with_team_caps(compile_problem(table, [lead], team.policy, team.accounts, missing_blank=True),
+                             room)
     admitted = np.ones(problem.m, dtype=bool) if problem.rules is None else problem.rules.admit[0]
     full = np.asarray((problem.capped_teams & (problem.team_room < lead.effort)[:, None]).any(axis=0),
                       dtype=bool)
