@@ -94,9 +94,10 @@ def lift_chart(report: dict[str, Any]) -> str:
     half = [1.96 * value(k["se"], 0.0) for k in looks]
     fixed = Band(diffs, [d - h for d, h in zip(diffs, half, strict=True)],
                  [d + h for d, h in zip(diffs, half, strict=True)])
-    # before the sequence is finite (too little data), its band is drawn at the estimate
-    sequence = Band(diffs, [value(k["low"], d) for k, d in zip(looks, diffs, strict=True)],
-                    [value(k["high"], d) for k, d in zip(looks, diffs, strict=True)])
+    # before the sequence is finite (too little data) it has no band: drawn at the estimate, it
+    # looked certain where nothing is known yet
+    sequence = Band(diffs, [value(k["low"], math.nan) for k in looks],
+                    [value(k["high"], math.nan) for k in looks])
     first = datetime.fromisoformat(looks[0]["at"])
     return time_lines(first, timedelta(days=1),
                       {"95% interval (one look)": fixed, "confidence sequence (any look)": sequence},

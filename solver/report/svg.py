@@ -175,6 +175,18 @@ def two_lines(text: str, width: int) -> list[str]:
     return [line if len(line) <= width else line[:width - 1] + "…" for line in lines]
 
 
+def _runs(flags: Sequence[bool]) -> list[list[int]]:
+    """The indices of each maximal run of True in `flags`."""
+    runs: list[list[int]] = []
+    for i, flag in enumerate(flags):
+        if flag:
+            if runs and runs[-1][-1] == i - 1:
+                runs[-1].append(i)
+            else:
+                runs.append([i])
+    return runs
+
+
 def time_lines(start: datetime, step: timedelta, series: Mapping[str, Sequence[float] | Band], title: str,
                y_label: str, *, low: float | None = None, x_label: str = "date") -> str:
     """Lines over time from `start` every `step` (a `Band` draws its interval as a shaded band),
@@ -193,9 +205,13 @@ def time_lines(start: datetime, step: timedelta, series: Mapping[str, Sequence[f
     for k, name in enumerate(series):
         s, colour = series[name], PALETTE[k % len(PALETTE)]
         if isinstance(s, Band):
-            upper = " ".join(f"{x(i):.1f},{frame.y(v):.1f}" for i, v in enumerate(s.high))
-            lower = " ".join(f"{x(i):.1f},{frame.y(v):.1f}" for i, v in reversed(list(enumerate(s.low))))
-            frame.parts.append(f"<polygon points='{upper} {lower}' fill='{colour}' fill-opacity='0.18'/>")
+            # one polygon per run of points with both ends known: no band where it is unknown
+            # (NaN in a polygon's points is invalid SVG)
+            known = [math.isfinite(lo) and math.isfinite(hi) for lo, hi in zip(s.low, s.high, strict=True)]
+            for run in _runs(known):
+                upper = " ".join(f"{x(i):.1f},{frame.y(s.high[i]):.1f}" for i in run)
+                lower = " ".join(f"{x(i):.1f},{frame.y(s.low[i]):.1f}" for i in reversed(run))
+                frame.parts.append(f"<polygon points='{upper} {lower}' fill='{colour}' fill-opacity='0.18'/>")
             mid: Sequence[float] = s.mid
         else:
             mid = s

@@ -66,3 +66,25 @@ def test_a_long_bar_label_goes_on_two_lines_instead_of_being_cut():
     svg = bars(names, [1.0] * 4, [0.5] * 4, [1.5] * 4, "R", "$")
     assert ">the optimizer</tspan>" in svg and ">(min-cost flow)</tspan>" in svg and "…" not in svg
     assert ">round robin</text>" in svg
+
+
+def test_a_band_is_drawn_only_where_both_ends_are_known():
+    # NaN ends went into one polygon ('78.0,nan': invalid SVG), and the experiment chart drew an
+    # unknown confidence sequence as a zero-width band on the estimate
+    nan = float("nan")
+    band = Band([1.0, 2.0, nan, 3.0, 4.0], [0.0, 1.0, nan, nan, 3.0], [2.0, 3.0, nan, 5.0, 5.0])
+    svg = time_lines(datetime(2026, 3, 2, tzinfo=UTC), timedelta(days=1), {"lift": band}, "T", "y")
+    assert "nan" not in svg
+    assert svg.count("<polygon") == 2  # days 1-2 and day 5; days 3-4 lack an end
+
+
+def test_the_experiment_chart_draws_no_sequence_band_before_the_sequence_is_known():
+    from solver.report.experiment import lift_chart
+
+    looks = [{"at": "2026-03-02T00:00:00+00:00", "diff": 0.1, "se": 0.05, "low": None, "high": None},
+             {"at": "2026-03-03T00:00:00+00:00", "diff": None, "se": None, "low": None, "high": None},
+             {"at": "2026-03-04T00:00:00+00:00", "diff": 0.2, "se": 0.04, "low": -0.3, "high": 0.7}]
+    svg = lift_chart({"looks": looks, "metric": "conversion"})
+    assert "nan" not in svg
+    # the one-look interval on days 1 and 3 (day 2 has no estimate), the sequence on day 3 only
+    assert svg.count("<polygon") == 3
