@@ -170,9 +170,11 @@ def ui_router(service: Service, token: str | None, reports_dir: Path | None = No
                                 "<a href='/ui/login'>open the sign-in page</a> and try again.</p>",
                                 signed_out=True), 403)
         user = clean_name(form.get("user", ""))
-        if not user or not sessions.token_matches(form.get("token", "")):
+        if not user:  # said before the token is read: it tells a guesser nothing, and is no strike
+            return back("/ui/login", error="Your name, please: the console signs what you change with it.")
+        if not sessions.token_matches(form.get("token", "")):
             failures.failed(address)
-            return back("/ui/login", error="Name and service token, please: that token is not the service's.")
+            return back("/ui/login", error="That token is not the service's.")
         failures.succeeded(address)
         response = back("/ui")
         response.set_cookie(COOKIE, sessions.new_cookie(user), max_age=SESSION_SECONDS, path="/ui",

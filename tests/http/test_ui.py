@@ -156,6 +156,18 @@ def test_failed_sign_ins_are_limited_per_address_then_wait(tmp_path):
         assert "Too many failed sign-ins" in limited.text and "leadsolver_session" not in client.cookies
 
 
+def test_a_sign_in_without_a_name_asks_for_it_and_is_no_failed_guess(tmp_path):
+    # it said the (right) token was not the service's, and counted toward the lockout
+    with console(tmp_path / "l.db") as client:
+        for _ in range(6):
+            answer = sign_in_form(client, "  ", TOKEN)
+            assert answer.status_code == 303 and "leadsolver_session" not in client.cookies
+        page = client.get(answer.headers["location"])
+        assert "Your name, please" in page.text and "not the service's" not in page.text
+        assert sign_in_form(client, "Olga", TOKEN).status_code == 303  # no 429: nothing was guessed
+        assert "Signed in as Olga" in client.get("/ui").text
+
+
 def test_failed_sign_ins_forget_the_window_succeeding_and_stay_within_their_bound():
     from solver.http.ui_auth import FailedSignIns
 
