@@ -93,6 +93,7 @@ def events(db_path: str, file_path: str, reps_path: str | None, lock_timeout: fl
                     why = "is not in the ledger" if status is None else "has no answer yet (still buffered)"
                     raise InputError(f"lead {event.lead_id!r} {why}", file=file_path, row=row,
                                      field="lead_id")
+                _check_time(ledger, event, file_path, row)
                 _check_disposition(ledger, event, dispositions, file_path, row)
                 _check_assign(ledger, event, status, waits_no_more, file_path, row)
             applied = [outcomes.apply(ledger, event) for event in todo]
@@ -165,6 +166,25 @@ def _check_reps(todo: list[LeadEvent], reps_path: str | None, path: str) -> None
         if event.rep_id not in reps:
             raise InputError(f"{event.rep_id!r} is no rep of the reps file {reps_path}", file=path, row=row,
                              field="rep_id")
+
+
+def _check_time(ledger: LeadStore, event: LeadEvent, path: str, row: int) -> None:
+    """An event cannot come before the lead reached the ledger, nor a touch before the lead's
+    current owner got it: a file dated on the CRM's own clock against a ledger on another gave
+    negative minutes to first touch in the experiment report. InputError naming `at`."""
+    accepted, assigned = None, None
+    for e in ledger.history(event.lead_id):
+        if e["kind"] == "accepted" and accepted is None:
+            accepted = datetime.fromisoformat(e["at"])
+        elif e["kind"] == "assigned":
+            assigned = datetime.fromisoformat(e["at"])  # the latest: the current owner's
+    at = event.at.isoformat(timespec="seconds")
+    if accepted is not None and event.at < accepted:
+        raise InputError(f"{at} is before the lead was accepted ({accepted.isoformat(timespec='seconds')})",
+                         file=path, row=row, field="at")
+    if event.action == "touch" and assigned is not None and event.at < assigned:
+        raise InputError(f"a touch at {at} is before the lead was assigned "
+                         f"({assigned.isoformat(timespec='seconds')})", file=path, row=row, field="at")
 
 
 def _check_assign(ledger: LeadStore, event: LeadEvent, status: LeadStatus,

@@ -156,3 +156,20 @@ def test_an_assign_applied_before_changes_nothing_and_says_so(tmp_path):
     code, out = events(db, "again.csv", "lead_id,action,rep_id\nQ1,assign,R1\n", *reps)  # another rep: refused
     assert code == 2 and "lead 'Q1' is not waiting in a queue or the backlog: assigned to 'R2', since closed" \
         in out, out
+
+
+def test_an_event_dated_before_the_lead_was_there_is_refused_and_nothing_applied(tmp_path):
+    # a file on the CRM's clock against a ledger run on another: touches 28 days before the
+    # assignment went in, and the experiment report printed negative minutes to first touch
+    db = ledger_with(tmp_path, "id,value\nL1,10\nL2,10\n")  # accepted and assigned 2026-03-02 09:00
+    code, text = events(db, "early.csv", "lead_id,action,at\nL2,touch,2026-03-02T10:00:00Z\n"
+                                         "L1,touch,2026-03-02T08:59:00Z\n")
+    assert code == 2, text
+    assert f"{db.parent / 'early.csv'}, row 2, field 'at': 2026-03-02T08:59:00+00:00 is before the lead " \
+           "was accepted (2026-03-02T09:00:00+00:00)" in text
+    code, text = events(db, "won.csv", "lead_id,action,at\nL1,won,2026-02-01T00:00:00Z\n")
+    assert code == 2 and "field 'at'" in text and "before the lead was accepted" in text
+    rows = lead_rows(db)
+    assert rows["L2"]["touched_at"] is None and rows["L1"]["outcome"] is None  # the whole file refused
+    code, text = events(db, "ok.csv", "lead_id,action,at\nL1,touch,2026-03-02T09:05:00Z\n")
+    assert code == 0, text
