@@ -75,6 +75,13 @@ class LeadEvent(BaseModel):
 class LeadDetail(LeadAnswer):
     """A lead's answer, the ledger's explanation of why this rep (and not others), its audit trail."""
 
+    lifecycle: str | None = Field(default=None, description=(
+        "where the lead stands now in the ledger (solver.online.lifecycle.LeadStatus): assigned "
+        "(open, holding its owner's capacity), closed (released, worked or closed), waiting or deferred "
+        "(the backlog), queued, expired, unassigned; `status` is the routing answer and stays "
+        "'assigned' after a release"))
+    outcome: str | None = Field(default=None, description="the disposition recorded for it (won, lost, "
+                                "disqualified, closed); none yet")
     explanation: dict[str, Any] | None = None
     events: list[LeadEvent] = Field(default_factory=list)
 

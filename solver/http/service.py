@@ -26,6 +26,7 @@ from solver.domain.model import Lead, Rep
 from solver.http.gate import RouterGate
 from solver.http.metrics import Metrics
 from solver.http.schemas import LeadAnswer, LeadDetail, LeadEvent
+from solver.online.outcomes import DISPOSITIONS
 from solver.online.pricing import DualPricer, PricingJob
 from solver.online.rep_changes import apply_changes
 from solver.online.router import Router
@@ -252,7 +253,10 @@ def lead_detail(router: Router, lead_id: str) -> LeadDetail | None:
         return None
     answer = LeadAnswer.of(lead_id, router.store.decision(lead_id))
     explanation = next((e["explanation"] for e in reversed(events) if e["explanation"]), None)
-    return LeadDetail(**answer.model_dump(), explanation=explanation,
+    status = router.store.status(lead_id)
+    outcome = next((e["kind"] for e in reversed(events) if e["kind"] in DISPOSITIONS), None)
+    return LeadDetail(**answer.model_dump(), lifecycle=None if status is None else status.value,
+                      outcome=outcome, explanation=explanation,
                       events=[LeadEvent.model_validate(e) for e in events])
 
 

@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +182,19 @@ def test_touch_and_release(client):
     kinds = [e["kind"] for e in released_again.json()["events"]]
     assert kinds == ["accepted", "assigned", "touched", "released"]
     assert client.get("/v1/reps/loads", headers=AUTH).json()["loads"]["eu"] == 0
+    # the routing answer stays 'assigned'; where the lead stands now is its lifecycle
+    assert (touched.json()["status"], touched.json()["lifecycle"]) == ("assigned", "assigned")
+    now = client.get("/v1/leads/T1", headers=AUTH).json()
+    assert (now["status"], now["lifecycle"], now["outcome"]) == ("assigned", "closed", None)
+
+
+def test_a_leads_detail_gives_its_recorded_outcome(client, tmp_path):
+    post_lead(client, id="W1", territory="EU", urgent=True)
+    assert client.get("/v1/leads/W1", headers=AUTH).json()["outcome"] is None
+    with Ledger(tmp_path / "ledger.db") as ledger:  # `leadsolver events` records it so
+        assert ledger.record_outcome("W1", datetime.now(UTC), "won", value=900.0)
+    detail = client.get("/v1/leads/W1", headers=AUTH).json()
+    assert (detail["status"], detail["outcome"]) == ("assigned", "won")
 
 
 def test_a_lead_waiting_for_capacity_gets_the_room_a_release_frees(client):
