@@ -234,15 +234,18 @@ def explanation_parts(explanation: dict[str, Any] | None, moved: bool = False) -
     the lead was reassigned, which scores as the fast path does but is no urgent decision."""
     if not explanation:
         return ["<p class='muted'>No explanation was kept for this decision.</p>"]
-    parts = ["<h2>Why this rep</h2>"]
     if "path" in explanation:  # the urgent fast path (solver.online.explain.fast_explanation)
-        chosen = explanation.get("chosen")
-        how = ("Moved off its first rep (see History) by the same scoring as the urgent fast path, "
-               if moved else f"Decided at once by the {esc(explanation['path'])} ")
-        parts.append(f"<p>{how}among "
-                     f"{explanation.get('eligible_reps', 0)} eligible reps"
-                     + (f": {esc(chosen['rep_id'])} scored {chosen['profit']:,.2f} against a seat price "
-                        f"of {chosen['price']:,.2f}." if chosen else "; none had room.") + "</p>")
+        chosen, eligible = explanation.get("chosen"), explanation.get("eligible_reps", 0)
+        how = ("Moved off its first rep (see History) by the same scoring as the urgent fast path"
+               if moved else f"Decided at once by the {esc(explanation['path'])}")
+        if chosen:
+            parts = ["<h2>Why this rep</h2>",
+                     f"<p>{how} among {eligible} eligible reps: {esc(chosen['rep_id'])} scored "
+                     f"{chosen['profit']:,.2f} against a seat price of {chosen['price']:,.2f}.</p>"]
+        else:  # no rep: say why (no rep's rules admit it is no question of room)
+            parts = ["<h2>Why no rep</h2>",
+                     f"<p>{how}: " + (f"none of its {eligible} eligible reps had room (see the reason)."
+                                      if eligible else "no rep's rules admit it (see the reason).") + "</p>"]
         parts.append("<h2>Why not the other reps</h2>")
         alternatives = explanation.get("alternatives")
         if alternatives is None:  # kept before the fast path recorded its runners-up
@@ -253,6 +256,7 @@ def explanation_parts(explanation: dict[str, Any] | None, moved: bool = False) -
         else:
             parts.append("<p>No other rep could take it.</p>")
         return parts
+    parts = ["<h2>Why this rep</h2>"]
     parts.append(f"<p>{esc(explanation.get('why', ''))}</p>")
     chosen = explanation.get("assigned_to")
     if chosen:

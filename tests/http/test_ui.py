@@ -326,6 +326,18 @@ def test_bad_rep_changes_change_nothing_and_say_why(tmp_path):
         assert client.app.state.service.router.store.rep_changes() == []
 
 
+def test_the_lead_page_of_a_lead_no_rep_may_take_says_why_no_rep(tmp_path):
+    # it said "Why this rep ... among 0 eligible reps; none had room" for a territory no rep covers
+    with console(tmp_path / "l.db") as client:
+        sign_in(client)
+        answer = client.post("/v1/leads", json={"id": "B-3", "value": 20.0, "territory": "MARS",
+                                                "urgent": True}, headers=AUTH)
+        assert answer.status_code == 200 and answer.json()["rep_id"] is None
+        page = client.get("/ui/leads/B-3").text
+        assert "Why no rep" in page and "no rep's rules admit it" in page
+        assert "Why this rep" not in page and "had room" not in page
+
+
 def test_the_lead_page_explains_the_choice_and_can_reroute(tmp_path):
     with console(tmp_path / "l.db") as client:
         sign_in(client)
