@@ -189,10 +189,13 @@ def _add_routes(app: FastAPI, service: Service) -> None:
             raise HTTPException(404, f"no lead {lead_id!r}")
         if detail.status == "pending":
             raise HTTPException(409, f"lead {lead_id!r} has no owner yet; it waits for the next batch")
+        if method == "touch" and detail.status != "assigned":  # a 200 here recorded nothing
+            raise HTTPException(409, f"lead {lead_id!r} has no owner to touch ({detail.lifecycle}): "
+                                     f"{detail.reason}")
         return detail
 
     @app.post("/v1/leads/{lead_id:path}/touch", response_model=LeadDetail, tags=["leads"],
-              responses={**UNKNOWN_LEAD, 409: {"description": "The lead has no owner yet"}})
+              responses={**UNKNOWN_LEAD, 409: {"description": "The lead has no owner (yet, or at all)"}})
     async def touch_lead(lead_id: LeadId) -> LeadDetail:
         """The owner responded: the lead's SLA clock stops (it will not be reassigned). Idempotent."""
         return await act_on(lead_id, "touch")

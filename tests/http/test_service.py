@@ -188,6 +188,15 @@ def test_touch_and_release(client):
     assert (now["status"], now["lifecycle"], now["outcome"]) == ("assigned", "closed", None)
 
 
+def test_touching_a_lead_without_an_owner_is_a_conflict_not_a_silent_200(client):
+    answer = post_lead(client, id="NO-REP", territory="MARS", urgent=True)
+    assert answer.status_code == 200 and answer.json()["rep_id"] is None
+    touched = client.post("/v1/leads/NO-REP/touch", headers=AUTH)
+    assert touched.status_code == 409 and "has no owner to touch (unassigned)" in touched.json()["detail"]
+    kinds = [e["kind"] for e in client.get("/v1/leads/NO-REP", headers=AUTH).json()["events"]]
+    assert "touched" not in kinds
+
+
 def test_a_leads_detail_gives_its_recorded_outcome(client, tmp_path):
     post_lead(client, id="W1", territory="EU", urgent=True)
     assert client.get("/v1/leads/W1", headers=AUTH).json()["outcome"] is None
