@@ -141,6 +141,8 @@ def number(value: float, name: str) -> str:
         return f"${value:,.0f}"
     if metric.unit == "min":
         return f"{value:,.1f}"
+    if metric.digits == 0 and value != round(value):  # a mean of counts: 2.5 is not 2 (half to even)
+        return f"{value:,.1f}"
     return f"{value:,.{metric.digits}f}"
 
 

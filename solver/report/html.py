@@ -247,7 +247,9 @@ def simulation_table(result: SimulationResult) -> str:
         if pairs:
             rows = [(heading(m), *(difference_text(diff[m], pct[m], m) if m in diff else "-"
                                    for _, diff, pct in pairs)) for m in VS_METRICS]
-            out += ["", "paired difference (same arrivals), mean [95% interval]; expected revenue in % too",
+            in_pct = any(pct.get("expected_revenue", NO_PAIRS)["n"] for _, _, pct in pairs)
+            out += ["", "paired difference (same arrivals), mean [95% interval]"
+                    + ("; expected revenue in % too" if in_pct else ""),
                     "", format_rows(("metric", *(name for name, _, _ in pairs)), rows)]
         changes = [(policy, diffs) for name, policy, diffs in variant_changes(result) if name == variant]
         if changes:

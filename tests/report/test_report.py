@@ -391,3 +391,20 @@ def test_a_change_whose_interval_includes_0_says_no_measurable_change() -> None:
     assert change_text({"unassigned": iv(-123, -21)}, "unassigned", why=True) == (
         "-72.0 [-123.0; -21.0], better (the 95% interval is below 0)")
     assert change_words({"mean": 4.0, "low": 4.0, "high": 4.0, "n": 1}, "unassigned") == ""  # one seed
+
+
+def test_a_mean_of_counts_keeps_its_half():
+    # flow's 2.5 unassigned leads (two seeds) printed as "2", beside round robin's 2.0
+    assert interval_text({"mean": 2.5, "low": 2.5, "high": 2.5, "n": 2}, "unassigned") == "2.5"
+    assert interval_text({"mean": 2.0, "low": 2.0, "high": 2.0, "n": 2}, "unassigned") == "2"
+
+
+def test_the_paired_table_claims_a_percent_only_where_it_prints_one(tiny: dict) -> None:
+    # a scenario whose baseline is no reference (segments.yaml: `rules`) said "in % too" and printed none
+    assert "expected revenue in % too" in simulation_table(tiny)
+    cells = {variant: {policy: {k: v for k, v in cell.items() if k != "vs"} for policy, cell in by.items()}
+             for variant, by in tiny["cells"].items()}
+    no_refs = {**tiny, "references": [], "cells": cells}
+    text = simulation_table(no_refs)
+    assert f"- {tiny['baseline']}" in text and "paired difference (same arrivals)" in text
+    assert "in % too" not in text
