@@ -29,7 +29,7 @@ def lead(lead_id: str, urgent: bool = False, **attributes: str) -> Lead:
 def test_a_normal_lead_a_rule_cannot_read_is_refused_before_it_is_buffered(tmp_path, store_kind):
     store = MemoryStore() if store_kind == "memory" else SqliteStore(tmp_path / "ledger.db")
     router = Router(REPS, POLICY, store)
-    with pytest.raises(InputError, match="lead 'N-1'.*employees"):
+    with pytest.raises(InputError, match=r"lead 'N-1'.*employees"):
         router.submit(lead("N-1", employees="lots"), T0)
     assert store.status("N-1") is None and router.pending == 0  # nothing accepted
     assert router.submit(lead("N-2", employees="10"), T0) is None
