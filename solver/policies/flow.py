@@ -100,6 +100,9 @@ def solve_flow(problem: Problem) -> Solution:
             if int((np.where(overflow, step, network.slots) * network.pairs_per_rep).sum()) <= budget:
                 deeper, cut_short = step, False
                 break
+        if not cut_short and np.array_equal(deeper, network.depth):  # never loop on the same network
+            cut_short = True
+            break
         network = _Network(*args, depth=deeper, tail_mean=cut_short)
         chosen_lead, chosen_rep = network.solve()
         resolved += 1
@@ -312,8 +315,13 @@ class _Network:
         self.first_slot_arc = self.first_pair_arc + arc_row.size
         slot_cap = slot_places.astype(np.int64)
         # a tailed last slot sends its last place's lead and any further through the tail arcs
+        # A rep modelled as deep as it can fill takes no more in its last slot than it has places:
+        # with fewer eligible leads than room, the rest of its room let leads crowd the last slot
+        # past emptier places, priced at a place not theirs (and deepening, already full depth,
+        # looped on it for ever: a 30-minute batch window on the shifts scenario never ended).
         slot_cap[last] = np.where(tail > 0, slot_places[last] - 1,
-                                  np.maximum(room - (depth - slot_places[last]), 0))
+                                  np.where(depth >= self.fillable, slot_places[last],
+                                           np.maximum(room - (depth - slot_places[last]), 0)))
         self.last_slot_arc = self.first_slot_arc + last
         self.last_slot_places = slot_places[last]
         smcf.add_arcs_with_capacity_and_unit_cost(
@@ -353,7 +361,8 @@ class _Network:
         priced the rest by a bound, not at their own worth)."""
         if self.tail_rep.size == 0:
             return np.zeros(self.depth.shape[0], dtype=bool)
-        return self.last_slot_load() > self.last_slot_places
+        tailed = np.bincount(self.tail_rep, minlength=self.depth.shape[0]) > 0  # only these can deepen
+        return tailed & (self.last_slot_load() > self.last_slot_places)
 
     def last_slot_load(self) -> np.ndarray:
         """int (m,): the leads each rep's last slot took, through its tail or not (the arcs for

@@ -31,10 +31,13 @@ FLAT_TABLE = ((20.0, 1.0), (40.0, 0.6), (50.0, 0.6), (60.0, 0.4))
 
 def queued_batch(rng: np.random.Generator, n: int, m: int, slots: int, weight: float, capped: bool,
                  shifts: bool, table: bool = False) -> tuple[object, Policy]:
-    """A batch whose reps queue: capacity up to 6, some leads held untouched, handling 0-20 minutes,
+    """A batch whose reps queue: capacity up to 6 (a fifth 30), some leads held untouched, handling 0-20 minutes,
     a fifth of the leads owned (they go first in their owner's queue), values 1 to 10^4; `table`:
     decay by `FLAT_TABLE`, not a half-life."""
-    reps = [Rep(id=f"r{j}", capacity=int(rng.integers(0, 7)), untouched=int(rng.integers(0, 3)),
+    # a fifth of the reps with room for more leads than the batch may give them (a 30-minute window
+    # on the shifts team: deepening such a rep, already full depth, looped for ever)
+    reps = [Rep(id=f"r{j}", capacity=int(rng.integers(0, 7)) if rng.random() < 0.8 else 30,
+                untouched=int(rng.integers(0, 3)),
                 handling_minutes=float(rng.choice([0.0, 5.0, 20.0])),
                 territories=tuple(rng.choice(["A", "B", "C"], size=int(rng.integers(1, 4)), replace=False)))
             for j in range(m)]
@@ -190,3 +193,24 @@ def test_a_flat_queue_matches_the_lp_with_every_place() -> None:
     assert solution.status is Status.OPTIMAL and lp.exact
     assert int((solution.owner >= 0).sum()) == pytest.approx(lp.placed, abs=1e-6)
     assert problem.total_profit(solution.owner) == pytest.approx(lp.profit, rel=1e-9)
+
+
+def test_a_rep_modelled_to_its_full_depth_takes_no_more_in_its_last_slot_than_it_has_places() -> None:
+    """Room for 30, nine leads it may take: modelled nine places deep, the rest of its room let
+    leads crowd its last slot past emptier places (tied once costs were rounded), the slot
+    'overflowed', and deepening, with nothing deeper to model, rebuilt the same network for ever:
+    a 30-minute batch window on the shifts scenario never ended."""
+    reps = [Rep(id="a", capacity=30, handling_minutes=1e-12), Rep(id="b", capacity=30, handling_minutes=20.0)]
+    leads = [Lead(id=f"l{i}", value=float(v)) for i, v in enumerate((783, 785, 381, 20, 408, 538, 1671, 178, 516))]
+    problem = compile_problem(reps, leads, Policy(speed={"slots": 2, "half_life_minutes": 15}))
+    _, args = flow._batch(problem)
+    assert args is not None
+    network = flow._Network(*args, depth=np.array([9, 2]))  # a at full depth, b with a tail
+    assert network.fillable[0] == 9 and network.depth[0] == 9
+    last = int(network.last_slot_arc[0])
+    assert network.smcf.capacity(last) == network.last_slot_places[0]  # was 30 - 8 = 22
+    network.solve()
+    assert not network.overflow()[0]  # a rep with no tail is never deepened
+    solution = solve(problem, "flow")
+    assert solution.status is Status.OPTIMAL
+    assert solution.objective == pytest.approx(problem.objective(flow.all_places(problem)), rel=1e-9)
