@@ -29,6 +29,7 @@ from solver.cli.common import (
 from solver.decode.batch import check_solver_fits
 from solver.domain.errors import InputError
 from solver.domain.io import load_policy, load_reps
+from solver.domain.model import Lead, Policy
 
 TOKEN_ENV = "LEADSOLVER_TOKEN"
 MIN_TOKEN_CHARS = 16  # a guessable token is no protection; `openssl rand -hex 32` gives 64
@@ -66,6 +67,20 @@ def resolve_token(token_file: str | None, insecure_local: bool, host: str) -> st
         raise UsageFailure(f"--insecure-local serves only on loopback, not on {host!r}")
     click.echo("warning: serving WITHOUT authentication (--insecure-local)", err=True)
     return None
+
+
+def rule_attributes_note(policy: Policy) -> str | None:
+    """What the service says at start about the lead attributes its routing rules read: a lead
+    without one is blank there (it matches no test on it), so a misspelt field would pass
+    unnoticed where `validate` and `run` check it against a file's columns."""
+    if not policy.has_routing_rules:
+        return None
+    read, _ = policy.rule_set.inputs()
+    custom = sorted(read - set(Lead.model_fields) - set(policy.rule_set.derived))
+    if not custom:
+        return None
+    return (f"note: the routing rules read the lead attributes {', '.join(custom)}: a lead without one "
+            "matches no test on it; check their spelling against the fields your CRM sends")
 
 
 @click.command()
@@ -140,6 +155,9 @@ def serve(
     reps = load_reps(reps_path)
     policy = load_policy(policy_path)
     check_solver_fits(policy, [], leads_file="request")  # a policy its solver cannot run: exit 2 now
+    note = rule_attributes_note(policy)
+    if note:
+        click.echo(note, err=True)
     synchronous: Literal["FULL", "NORMAL"] = "FULL" if durability == "power-loss" else "NORMAL"
 
     # check_same_thread=False: the service solves micro-batches on a thread, under its lock.

@@ -488,3 +488,17 @@ def test_a_real_server_on_loopback_answers_and_the_lead_is_in_history(tmp_path):
     assert [e["kind"] for e in events] == ["accepted", "assigned"]
     assert events[1]["rep_id"] == "us"
     assert events[1]["explanation"]["chosen"]["rep_id"] == "us"
+
+
+def test_the_service_names_the_attributes_its_rules_read_at_start():
+    # a lead without one is blank in the service, so a misspelt field would otherwise pass unnoticed
+    from solver.cli.serve import rule_attributes_note
+
+    on_attribute = Policy.model_validate({"routing_rules": [
+        {"name": "big", "when": "employees >= 2000", "then": {"admit": {"reps": ["eu"]}}}]})
+    note = rule_attributes_note(on_attribute)
+    assert note is not None and "the lead attributes employees:" in note
+    assert rule_attributes_note(Policy()) is None  # no routing rules, nothing to say
+    on_own_fields = Policy.model_validate({"routing_rules": [
+        {"name": "eu", "when": {"territory": "EU"}, "then": {"admit": {"reps": ["eu"]}}}]})
+    assert rule_attributes_note(on_own_fields) is None  # territory is a lead's own field
