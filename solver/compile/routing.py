@@ -41,6 +41,7 @@ from solver.compile.rules import (
     CompiledRuleSet,
     RuleOutcome,
     TeamTable,
+    check_inputs,
     compile_rule_set,
     evaluate,
     lead_columns,
@@ -207,7 +208,8 @@ def _no_teams(m: int) -> TeamTable:
 def check_lead(compiled: CompiledRuleSet, lead: Lead) -> None:
     """InputError naming the field when the rules cannot read this lead (text under a number
     test): the service asks before it buffers a lead, so one bad lead cannot fail every batch."""
-    evaluate(compiled, LeadTable.of(_lead_fields([lead], compiled, missing_blank=True)), leads_file="lead")
+    fields = _lead_fields([lead], compiled, missing_blank=True)
+    check_inputs(compiled, LeadTable.of(fields), leads_file="lead")
 
 
 def _lead_fields(leads: Sequence[Lead], compiled: CompiledRuleSet,
@@ -221,9 +223,10 @@ def _lead_fields(leads: Sequence[Lead], compiled: CompiledRuleSet,
     fields, _ = rule_inputs(compiled.rule_set)
     columns = lead_columns(leads, names=fields | {"id"})  # the ids give the batch's length
     extra = fields - set(columns)
-    present = {k for lead in leads for k in lead.attributes if k in extra} if extra else set()
-    if missing_blank:
+    if missing_blank or not extra:
         present = extra
+    else:
+        present = {k for lead in leads for k in lead.attributes if k in extra}
     return {**columns, **{k: [lead.attributes.get(k, "") for lead in leads] for k in sorted(present)}}
 
 

@@ -256,6 +256,19 @@ class RuleOutcome:
         return tuple(out)
 
 
+def check_inputs(compiled: CompiledRuleSet, leads: LeadTable, leads_file: str | None = None) -> None:
+    """InputError where `evaluate` would find one in the leads: a field the rules read that the
+    leads lack, text where a derived field or a number test needs a number. Without evaluating
+    a rule (no lead x rep work): the router asks it of each lead it buffers."""
+    _check_fields(compiled, set(leads.text))
+    leads = leads.with_derived(compiled.rule_set.derived, leads_file)
+    for rule in compiled.rules:
+        if rule.effective_mode is not RuleMode.OFF:
+            for c in rule.when:
+                if c.numbers:
+                    _numbers(c, rule.name, leads, leads_file)
+
+
 def evaluate(compiled: CompiledRuleSet, leads: LeadTable, *, default_weight: float = 0.25,
              leads_file: str | None = None) -> RuleOutcome:
     """Run every rule over a batch of leads at once (the semantics are in the module docstring)."""
@@ -332,15 +345,22 @@ def _matches(rule: RoutingRule, leads: LeadTable, leads_file: str | None) -> np.
     return match
 
 
+def _numbers(c: Condition, rule: str, leads: LeadTable, leads_file: str | None) -> np.ndarray:
+    """float (n,): the field a number test reads, as numbers (NaN blank); InputError naming the
+    first lead whose cell is text."""
+    values, bad = leads.numbers(c.field)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        text = str(leads.text[c.field][row])  # str: numpy's scalar repr is np.str_('...')
+        raise InputError(f"rule {rule!r} compares {c.field} with a number, but the lead has {text!r}",
+                         file=leads_file, row=row + 1, field=c.field)
+    return values
+
+
 def _condition(c: Condition, rule: str, leads: LeadTable, leads_file: str | None) -> np.ndarray:
     """bool (n,): one condition over every lead."""
     if c.numbers:
-        values, bad = leads.numbers(c.field)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            text = str(leads.text[c.field][row])  # str: numpy's scalar repr is np.str_('...')
-            raise InputError(f"rule {rule!r} compares {c.field} with a number, but the lead has {text!r}",
-                             file=leads_file, row=row + 1, field=c.field)
+        values = _numbers(c, rule, leads, leads_file)
         if c.op in ORDER_OPS:
             lo, lo_in, hi, hi_in = c.interval()
             above = values >= lo if lo_in else values > lo

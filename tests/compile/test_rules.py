@@ -17,6 +17,7 @@ from solver.compile.rules import (
     LeadTable,
     RuleEffect,
     RuleOutcome,
+    check_inputs,
     compile_rule_set,
     evaluate,
     lead_columns,
@@ -122,6 +123,28 @@ def test_a_number_test_on_text_names_the_lead_row_and_field() -> None:
                  LeadTable.of({"employees": ["10", "", "2,000"]}), leads_file="leads.csv")
     assert (err.value.file, err.value.row, err.value.field) == ("leads.csv", 3, "employees")
     assert "rule 'big'" in str(err.value) and "'2,000'" in str(err.value)
+
+
+@pytest.mark.parametrize("cell", ["10", "2,000", "", "n/a", "lots", " 5000 "])
+@pytest.mark.parametrize("field", ["employees", "seats"])
+def test_check_inputs_refuses_exactly_what_evaluate_refuses(cell: str, field: str) -> None:
+    """The router's per-lead check (no rule evaluated): the same InputError as the full evaluation,
+    or none where it has none; a number test (seats) and a derived field's source (employees)."""
+    rules = compiled({"derived": {"segment": {"from": "employees", "thresholds": [[2000, "MM"]], "above": "ENT"}},
+                      "routing_rules": [{"name": "ent", "when": {"segment": "ENT"}, "then": {"exclude": {"reps": ["R1"]}}},
+                                        {"name": "big", "when": "seats >= 100", "then": {"exclude": {"reps": ["R2"]}}}]})
+    columns = {"employees": ["10"], "seats": ["3"]} | {field: [cell]}
+    outcomes = []
+    for check in (lambda t: evaluate(rules, t, leads_file="l"), lambda t: check_inputs(rules, t, leads_file="l")):
+        try:
+            check(LeadTable.of(columns))
+            outcomes.append(None)
+        except InputError as exc:
+            outcomes.append(str(exc))
+    assert outcomes[0] == outcomes[1]
+    # a derived field reads no-value words (n/a) as missing; a number test does not
+    refused = cell in ("2,000", "lots") or (field == "seats" and cell == "n/a")
+    assert (outcomes[0] is not None) == refused
 
 
 def test_a_rep_excluded_from_one_industry_gets_every_other_beside_a_specialist() -> None:
