@@ -86,8 +86,9 @@ def solve_flow(problem: Problem) -> Solution:
         if not overflow.any():
             break
         # Deeper queues than modelled: those reps modelled at least twice as deep and one place
-        # past the leads they took, up to what they can fill (a rep with every place it can fill
-        # cannot overflow, so this ends; one round in practice: doubling alone took 2-4 where
+        # past the leads they took, up to what they can fill (only a rep with a tail overflows, and
+        # it is modelled less deep than it can fill, so each step deepens it and this ends; one
+        # round in practice: doubling alone took 2-4 where
         # reps take tens of leads), within the arc budget, or else only doubled if that fits
         # (past the budget the answer is feasible, not proven).
         held = network.depth - network.last_slot_places + network.last_slot_load()
@@ -100,9 +101,6 @@ def solve_flow(problem: Problem) -> Solution:
             if int((np.where(overflow, step, network.slots) * network.pairs_per_rep).sum()) <= budget:
                 deeper, cut_short = step, False
                 break
-        if not cut_short and np.array_equal(deeper, network.depth):  # never loop on the same network
-            cut_short = True
-            break
         network = _Network(*args, depth=deeper, tail_mean=cut_short)
         chosen_lead, chosen_rep = network.solve()
         resolved += 1
