@@ -18,7 +18,6 @@ from solver.compile.caps import batch_room, capped_table, with_team_caps
 from solver.compile.problem import compile_problem
 from solver.compile.scoring import compile_reps
 from solver.decode.caps import binding_caps, cap_reasons
-from solver.decode.reasons import Reason, ReasonCode
 from solver.decode.result import Result, decode
 from solver.decode.summary import summarize
 from solver.domain.errors import InputError
@@ -63,8 +62,7 @@ def assign(
     free = np.maximum(table.capacity - table.open_leads, 0)  # each rep's room by capacity alone
     result = decode(problem, solution, policy.solver, compile_time, with_summary=False)
     answers = cap_reasons(result.assignments, problem, room, free, solution.owner)
-    reasons = {i: Reason(ReasonCode(a.reason_code), a.reason) for i, a in enumerate(answers)
-               if a.reason_code is not None}
+    reasons = {i: a.reason for i, a in enumerate(answers)}  # the summary counts them by their head
     return dataclasses.replace(result, assignments=answers, cap_names=binding_caps(room, free),
                                summary=summarize(problem, solution, policy.solver, compile_time, reasons))
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -11,7 +10,7 @@ import numpy as np
 from solver.compile.caps import CapRoom
 from solver.compile.problem import Problem
 from solver.decode.reasons import Reason, ReasonCode
-from solver.decode.result import Assignment
+from solver.decode.result import Assignment, with_reason
 
 
 def binding_caps(room: CapRoom | None, free: np.ndarray) -> list[str] | None:
@@ -41,7 +40,7 @@ def cap_reasons(answers: Sequence[Assignment], problem: Problem, room: CapRoom |
             reason = cap_reached(problem.eligible[i], capped, room, full_teams, problem.team_ids,
                                  problem.team_membership)
             if reason is not None:
-                a = dataclasses.replace(a, reason=reason, reason_code=reason.code)
+                a = with_reason(a, reason)
         out.append(a)
     return out
 

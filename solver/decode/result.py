@@ -7,7 +7,7 @@ shape (`Result.to_dict`) is the stable contract of `leadsolver assign --format j
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from solver.compile.problem import Problem
@@ -36,6 +36,12 @@ class Assignment:
     def __post_init__(self) -> None:
         if self.reason_code is None and isinstance(self.reason, Reason):
             object.__setattr__(self, "reason_code", self.reason.code)
+
+
+
+def with_reason(answer: Assignment, reason: Reason) -> Assignment:
+    """The answer with another reason (and its code)."""
+    return replace(answer, reason=reason, reason_code=reason.code)
 
 
 @dataclass

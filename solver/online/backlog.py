@@ -21,8 +21,7 @@ import numpy as np
 from solver.compile.problem import Problem
 from solver.compile.scoring import RepTable
 from solver.decode.reasons import ReasonCode, without_wait_note
-from solver.decode.result import Assignment
-from solver.online.explain import with_reason
+from solver.decode.result import Assignment, with_reason
 from solver.online.store import LeadStore, WaitingLead
 
 # At most this many backlogged leads join one batch solve, taken in turn, so a long

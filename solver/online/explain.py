@@ -8,7 +8,6 @@ reason of a lead a priced batch left out (from the unpriced batch).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from string import Formatter
 from typing import Any
@@ -18,18 +17,13 @@ import numpy as np
 from solver.compile.problem import Problem
 from solver.decode.explain import explain_lead
 from solver.decode.reasons import UNASSIGNED_STATUS, Reason, ReasonCode, unassigned_reasons, waiting
-from solver.decode.result import Assignment
+from solver.decode.result import Assignment, with_reason
 from solver.domain.model import Lead
 from solver.online.fastpath import FairnessTerms, LeadRow, fast_scores
 from solver.policies import Solution
 
 FAST_PATH = "fast_path"  # the `policy` of decisions made by the urgent fast path
 FAST_PATH_LABEL = "urgent fast path:"
-
-
-def with_reason(answer: Assignment, reason: Reason) -> Assignment:
-    """The answer with another reason (and its code)."""
-    return dataclasses.replace(answer, reason=reason, reason_code=reason.code)
 
 
 def _positional(template: str, fields: Sequence[str]) -> str:

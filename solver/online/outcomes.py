@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from solver.decode.reasons import ASSIGNED, ReasonCode
-from solver.decode.result import Assignment
-from solver.online.explain import with_reason
+from solver.decode.result import Assignment, with_reason
 from solver.online.lifecycle import LeadStatus
 from solver.online.store import LeadStore
 

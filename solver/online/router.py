@@ -46,7 +46,7 @@ from solver.compile.scoring import RepTable
 from solver.decode.batch import check_solver_fits
 from solver.decode.caps import cap_reasons
 from solver.decode.reasons import Reason, ReasonCode
-from solver.decode.result import Assignment, decode
+from solver.decode.result import Assignment, decode, with_reason
 from solver.domain.errors import InputError
 from solver.domain.experiment import CHALLENGER, CONTROL
 from solver.domain.model import Account, Lead, Policy, Rep
@@ -54,7 +54,7 @@ from solver.online import batch, outcomes, rotation
 from solver.online.backlog import BacklogSchedule, could_wait, expire
 from solver.online.capacity import Team
 from solver.online.experiment import Arm, arm_of, promoted, record_start
-from solver.online.explain import FAST_PATH, batch_explanations, first_answers, with_reason
+from solver.online.explain import FAST_PATH, batch_explanations, first_answers
 from solver.online.lifecycle import LeadStatus, status_of
 from solver.online.memory_store import MemoryStore
 from solver.online.pricing import FORECAST_FLOOR, DualPricer, PricingJob, SeatPricing
