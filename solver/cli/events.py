@@ -93,9 +93,10 @@ def events(db_path: str, file_path: str, reps_path: str | None, lock_timeout: fl
                     why = "is not in the ledger" if status is None else "has no answer yet (still buffered)"
                     raise InputError(f"lead {event.lead_id!r} {why}", file=file_path, row=row,
                                      field="lead_id")
-                _check_time(ledger, event, file_path, row)
+                history = ledger.history(event.lead_id)  # read once for the checks that need it
+                _check_time(history, event, file_path, row)
                 _check_disposition(ledger, event, dispositions, file_path, row)
-                _check_assign(ledger, event, status, waits_no_more, file_path, row)
+                _check_assign(ledger, history, event, status, waits_no_more, file_path, row)
             applied = [outcomes.apply(ledger, event) for event in todo]
     except StoreError as exc:
         raise InputError(str(exc)) from None
@@ -168,12 +169,12 @@ def _check_reps(todo: list[LeadEvent], reps_path: str | None, path: str) -> None
                              field="rep_id")
 
 
-def _check_time(ledger: LeadStore, event: LeadEvent, path: str, row: int) -> None:
+def _check_time(history: list[dict[str, Any]], event: LeadEvent, path: str, row: int) -> None:
     """An event cannot come before the lead reached the ledger, nor a touch before the lead's
     current owner got it: a file dated on the CRM's own clock against a ledger on another gave
     negative minutes to first touch in the experiment report. InputError naming `at`."""
     accepted, assigned = None, None
-    for e in ledger.history(event.lead_id):
+    for e in history:
         if e["kind"] == "accepted" and accepted is None:
             accepted = datetime.fromisoformat(e["at"])
         elif e["kind"] == "assigned":
@@ -187,7 +188,7 @@ def _check_time(ledger: LeadStore, event: LeadEvent, path: str, row: int) -> Non
                          f"({assigned.isoformat(timespec='seconds')})", file=path, row=row, field="at")
 
 
-def _check_assign(ledger: LeadStore, event: LeadEvent, status: LeadStatus,
+def _check_assign(ledger: LeadStore, history: list[dict[str, Any]], event: LeadEvent, status: LeadStatus,
                   waits_no_more: dict[str, tuple[str | None, int]], path: str, row: int) -> None:
     """An assign takes a lead waiting in a queue or the backlog; one that waits no more is an
     InputError saying where it stands, unless it is this very assignment (a person gave it this rep
@@ -211,7 +212,7 @@ def _check_assign(ledger: LeadStore, event: LeadEvent, status: LeadStatus,
         waits_no_more[event.lead_id] = (event.rep_id, row)
         return
     if any(e["kind"] == "assigned" and e["reason_code"] == ReasonCode.ASSIGNED_BY_PERSON
-           and e["rep_id"] == event.rep_id for e in ledger.history(event.lead_id)):
+           and e["rep_id"] == event.rep_id for e in history):
         return  # applied before
     answer = ledger.decision(event.lead_id)
     rep_id = answer.rep_id if answer else None

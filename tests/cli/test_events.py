@@ -173,3 +173,21 @@ def test_an_event_dated_before_the_lead_was_there_is_refused_and_nothing_applied
     assert rows["L2"]["touched_at"] is None and rows["L1"]["outcome"] is None  # the whole file refused
     code, text = events(db, "ok.csv", "lead_id,action,at\nL1,touch,2026-03-02T09:05:00Z\n")
     assert code == 0, text
+
+
+def test_a_touch_before_the_leads_assignment_is_refused(tmp_path):
+    # the lead waits in the backlog from 09:00 (no room) and is placed by the 12:00 run
+    (tmp_path / "full.csv").write_text("id,capacity\nR1,0\n")
+    (tmp_path / "reps.csv").write_text("id,capacity\nR1,9\n")
+    (tmp_path / "leads.csv").write_text("id,value\nW1,10\n")
+    db = tmp_path / "ledger.db"
+    for reps, now in (("full.csv", "2026-03-02T09:00:00Z"), ("reps.csv", "2026-03-02T12:00:00Z")):
+        code, text = cli("run", "--db", str(db), "--reps", str(tmp_path / reps), "--leads",
+                         str(tmp_path / "leads.csv"), "--now", now)
+        assert code == 0, text
+    assert lead_rows(db)["W1"]["rep_id"] == "R1"
+    code, text = events(db, "early.csv", "lead_id,action,at\nW1,touch,2026-03-02T10:00:00Z\n")
+    assert code == 2 and "row 1, field 'at': a touch at 2026-03-02T10:00:00+00:00 is before the lead " \
+                          "was assigned (2026-03-02T12:00:00+00:00)" in text, text
+    assert lead_rows(db)["W1"]["touched_at"] is None
+    assert events(db, "ok.csv", "lead_id,action,at\nW1,touch,2026-03-02T12:05:00Z\n")[0] == 0
