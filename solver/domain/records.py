@@ -234,7 +234,7 @@ def _csv_rows(path: Path, kind: str, required: Sequence[str], wanted: Wanted,
         if len(cells) != width:
             raise InputError(f"{len(cells)} cells where the header has {width} columns",
                              file=str(path), row=row_number)
-        named = [c for i, c in enumerate(cells) if i not in unnamed]
+        named = [c for i, c in enumerate(cells) if i not in unnamed] if unnamed else cells
         yield row_number, _csv_values(path, row_number, dict(zip(header, named, strict=True)),
                                       fields, separator, rep_lists=kind == "reps")
 
@@ -259,8 +259,11 @@ def _unnamed_columns(header: Sequence[str], rows: Sequence[tuple[int, list[str]]
     """The positions of columns with a blank header cell and no value in any row: a spreadsheet's
     trailing columns, skipped. A blank-headed column holding a value is an error: whose is it?"""
     unnamed = {i for i, h in enumerate(header) if not h}
+    if not unnamed:
+        return unnamed
+    positions = sorted(unnamed)
     for row_number, cells in rows:
-        for i in sorted(unnamed):
+        for i in positions:
             if i < len(cells) and cells[i].strip():
                 raise InputError(f"column {i + 1} has no name but holds values (row {row_number}: "
                                  f"{cells[i].strip()[:40]!r}): name it in the header, or delete it",
