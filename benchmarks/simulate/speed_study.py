@@ -17,7 +17,11 @@ Parts (comma-separated, default all):
 - ``fairness``: flow on the CRM replay per lead at fairness weights 0.15, 0.3 and 1
   (the scenario's is 1.0), each counting open leads (the scenario's measure) and
   pipeline value, against the baselines: revenue against pipeline balance, and the
-  fairest arm that reaches the +3% target (what the target costs in balance).
+  fairest arm that reaches the +3% target (what the target costs in balance);
+- ``bound``: on the CRM replay per lead, the most any router could gain over round robin
+  at a given pipeline balance (`solver.sim.frontier`: all leads known in advance, split
+  freely, answered with nothing queued), knowing the reps' true skills or only scores and
+  pace: whether +3% at round robin's balance is within reach at all.
 
 Writes ``speed_study.md`` and ``speed_study.json`` (every arm's per-seed metrics)
 next to this file, or under --out. Runs on the sweep runner (`run_cells`:
@@ -38,14 +42,16 @@ from typing import Any
 
 from solver.report.results import StudyResult
 from solver.report.studies import markdown_table, study_markdown, verdict
-from solver.sim import studies
+from solver.sim import frontier, studies
 from solver.sim.scenario import Scenario, load_scenario, variant_of
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 CRM = ROOT / "scenarios" / "crm_replay.yaml"
 SHIFTS = ROOT / "scenarios" / "shifts.yaml"
-PARTS = ("crm", "decomposition", "window", "shifts", "fairness")
+PARTS = ("crm", "decomposition", "window", "shifts", "fairness", "bound")
+# Pipeline Jain levels of the bound besides round robin's own: those of the fairness study's arms.
+BOUND_JAINS = (0.968, 0.956, 0.932, 0.9)
 FAIRNESS_WEIGHTS = (0.15, 0.3, 1.0)
 # Each weight under the scenario's count measure and under pipeline value (what pipeline_jain reports).
 FAIRNESS_MEASURES = (None, "pipeline")
@@ -99,6 +105,43 @@ def fairest_reaching(result: StudyResult, refs: tuple[str, ...], min_pct: float)
             f"{refs[0]}'s {jain[refs[0]]:.3f}"]
 
 
+def bound_row(bound: dict[str, Any], min_pct: float) -> list[str]:
+    """Whether `min_pct` over round robin at its own balance is within any router's reach."""
+    own = bound["gain_pct"]["score_pace"][bound["levels"][0]]
+    known = bound["gain_pct"]["skills"][bound["levels"][0]]
+    reachable = own["high"] >= min_pct
+    return [f"CRM per lead: +{min_pct:g}% at round robin's pipeline balance within any router's reach",
+            "within reach" if reachable else "out of reach",
+            f"the most any router knowing scores and pace could gain there: {_pct(own)} (all leads "
+            f"known in advance, split freely, nothing queued); knowing the true skills, which skills "
+            f"learned from earlier deals do not predict: {_pct(known)}"]
+
+
+def _pct(iv: dict[str, float]) -> str:
+    return f"{iv['mean']:+.2f}% [{iv['low']:+.2f}%, {iv['high']:+.2f}%]"
+
+
+def bound_markdown(bound: dict[str, Any]) -> str:
+    """The bound's table: gain over round robin at each pipeline balance, by what is known."""
+    jain = bound["rotation_jain"]
+    rows = [[f"round robin's own ({jain['mean']:.3f})" if level == bound["levels"][0]
+             else ("none asked" if level == "none" else level),
+             _pct(bound["gain_pct"]["skills"][level]), _pct(bound["gain_pct"]["score_pace"][level])]
+            for level in bound["levels"]]
+    return ("All leads of a seed known in advance and split freely across reps, each answered as "
+            "fast as its rep would with nothing queued (queues only add minutes): an upper bound "
+            "on what any router, on line or not, earns at that pipeline balance "
+            "(`solver.sim.frontier`; the dual of the balance constraint, tight to 0.2% against a "
+            "direct solve in the tests). Gains are over round robin's answer valued the same "
+            "way, paired by seed. Round robin's own balance is its per-seed pipeline Jain. "
+            "\"Scores and pace only\" values every skill at 1: what a router that cannot predict "
+            "skills may count on (`leadsolver learn` finds the CRM's skills do not beat the team "
+            "average out of sample); \"the true skills\" are those the replay draws outcomes from, "
+            "fitted on the replayed deals themselves.\n\n"
+            + markdown_table(["pipeline Jain at least", "knowing the true skills",
+                              "knowing scores and pace only"], rows) + "\n")
+
+
 def level(result: StudyResult, arm: str, ref: str) -> tuple[bool, str]:
     """'At least level': the interval of the paired % difference reaches 0 or lies above it."""
     c = _comparison(result, arm, ref)
@@ -117,32 +160,38 @@ STUDIES = (
                              "of the truth"),
     ("fairness_crm", "Fairness weight and measure, CRM replay per lead (flow at fairness weights "
                      "0.15-1, counting open leads or pipeline value, vs the baselines)"),
+    ("bound_crm", "Balance bound, CRM replay per lead (the most any router could gain over round "
+                  "robin at a pipeline balance)"),
 )
 
 
 def run_parts(parts: tuple[str, ...], seeds: int, window_seeds: int, kw: dict[str, Any]
               ) -> dict[str, Any]:
-    """Run the studies of `parts`; each result carries its wall time (and a window's recommendation)."""
+    """Run the studies of `parts`; each result carries its wall time (and a window's recommendation).
+    `kw` (workers, scheduler) goes to the simulated studies; the bound simulates nothing."""
     crm, shifts = load_scenario(CRM), load_scenario(SHIFTS)
+    per_lead = {"variant": "per lead", **kw}
     jobs: list[tuple[str, Any, tuple[Any, ...], dict[str, Any]]] = []
     if "crm" in parts:
-        jobs += [("crm_per_lead", studies.compare_policies, (crm, seeds), {"variant": "per lead"}),
-                 ("crm_shipped", studies.compare_policies, (crm, seeds), {})]
+        jobs += [("crm_per_lead", studies.compare_policies, (crm, seeds), per_lead),
+                 ("crm_shipped", studies.compare_policies, (crm, seeds), kw)]
     if "decomposition" in parts:
-        jobs += [("decomposition_crm", studies.decomposition, (crm, seeds), {"variant": "per lead"}),
-                 ("decomposition_shifts", studies.decomposition, (shifts, seeds), {})]
+        jobs += [("decomposition_crm", studies.decomposition, (crm, seeds), per_lead),
+                 ("decomposition_shifts", studies.decomposition, (shifts, seeds), kw)]
     if "window" in parts:
-        jobs += [("window_crm", studies.batch_window_curve, (crm, window_seeds), {"variant": "per lead"}),
-                 ("window_shifts", studies.batch_window_curve, (shifts, window_seeds), {})]
+        jobs += [("window_crm", studies.batch_window_curve, (crm, window_seeds), per_lead),
+                 ("window_shifts", studies.batch_window_curve, (shifts, window_seeds), kw)]
     if "shifts" in parts:
-        jobs += [("shifts_misestimation", studies.misestimation, (shifts, seeds), {})]
+        jobs += [("shifts_misestimation", studies.misestimation, (shifts, seeds), kw)]
     if "fairness" in parts:
         jobs += [("fairness_crm", studies.fairness_tradeoff, (crm, seeds, FAIRNESS_WEIGHTS),
-                  {"variant": "per lead", "measures": FAIRNESS_MEASURES})]
+                  {**per_lead, "measures": FAIRNESS_MEASURES})]
+    if "bound" in parts:
+        jobs += [("bound_crm", frontier.balance_study, (variant_of(crm, "per lead"), seeds, BOUND_JAINS), {})]
     out: dict[str, Any] = {}
-    for key, fn, args, extra in jobs:
+    for key, fn, args, options in jobs:
         t = time.time()
-        result = fn(*args, **extra, **kw)
+        result = fn(*args, **options)
         out[key] = {**result, "wall_s": round(time.time() - t, 1),
                     "finished": datetime.now(UTC).isoformat(timespec="seconds")}
         if key.startswith("window"):
@@ -158,6 +207,8 @@ def targets_of(results: dict[str, Any]) -> list[list[str]]:
                      "met" if ok else "NOT met", text])
     if "fairness_crm" in results:
         rows.append(fairest_reaching(results["fairness_crm"], ("round_robin", "least_loaded"), 3.0))
+    if "bound_crm" in results:
+        rows.append(bound_row(results["bound_crm"], 3.0))
     if "crm_shipped" in results:
         ok, text = level(results["crm_shipped"], "flow", "round_robin")
         rows.append(["CRM as shipped: flow at least level with rotation", "met" if ok else "NOT met", text])
@@ -202,6 +253,10 @@ def render(record: dict[str, Any]) -> str:
         r = results[key]
         when = (f"{r['finished']}, commit {r.get('commit', '?')}, {r['seeds']} seeds, "
                 f"{r['wall_s'] / 60:.1f} min wall")
+        if key == "bound_crm":
+            sections.append(f"### {title}\n\nScenario `crm-replay` per lead. Run {when}.\n\n"
+                            + bound_markdown(r))
+            continue
         sections.append(study_markdown(r, f"{title}", METRICS).replace(
             "seeds, mean [95% CI].", f"seeds, mean [95% CI]. Run {when}.", 1))
         if "recommendation" in r:
