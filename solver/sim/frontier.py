@@ -161,8 +161,8 @@ def balance_study(scenario: Scenario, seeds: int, jains: Sequence[float]) -> dic
     paired by seed (`metrics.paired_percent`: the mean difference in % of round robin's mean)."""
     team = team_reps(scenario)
     truth, pace = truth_reps(scenario, team), rep_pace(scenario.response, team)
-    share = fairness.shares(np.array([r.quota_weight for r in team], dtype=float),
-                            np.ones(len(team), dtype=bool))
+    share = fairness.shares(np.array([r.quota_weight for r in team], dtype=float),  # as the run's
+                            np.array([r.available for r in team], dtype=bool))  # metrics count it
     levels = ["round robin's", *(f"{j:g}" for j in jains), "none"]
     knowledge = {"skills": True, "score_pace": False}
     bounds: dict[str, dict[str, list[float]]] = {k: {lv: [] for lv in levels} for k in knowledge}
