@@ -21,6 +21,7 @@ from solver.cli.common import (
     input_errors_exit_2,
     input_options,
     out_option,
+    parse_now,
     refuse_to_overwrite,
 )
 from solver.compile.rules import LeadTable, compile_rule_set, evaluate, lead_columns, rep_attributes
@@ -157,6 +158,10 @@ def rule_lines(inputs: Inputs, policy_path: str | None, leads_path: str) -> list
 @click.option("--explain", "explain_ids", multiple=True, metavar="LEAD_ID",
               help="Also explain why this lead went to its rep and not the best alternatives "
                    "(repeatable).")
+@click.option("--now", "now_text", metavar="ISO-TIME",
+              help="Decide as of this time (ISO 8601 with offset) instead of the clock's: who is on "
+                   "shift by the reps' working hours, time zones and leave, and how long until the "
+                   "others are back. Reps without either do not depend on it.")
 @input_errors_exit_2
 def assign(
     reps_path: str,
@@ -168,11 +173,16 @@ def assign(
     fmt: str,
     out_path: str | None,
     explain_ids: tuple[str, ...],
+    now_text: str | None,
 ) -> None:
     """Assign a batch of leads to reps and print the result.
 
     Every lead comes out exactly once: assigned, or unassigned with a reason.
+    Reps with working hours or leave are taken as they are now (or at --now):
+    off shift, a rep takes only the leads no rep on shift may take, if it is
+    back first; on leave, none.
     """
+    now = parse_now(now_text)
     refuse_to_overwrite(out_path, reps=reps_path, leads=leads_path, policy=policy_path,
                         columns=columns_path, accounts=accounts_path)
     inputs = read_inputs(reps_path, leads_path, policy_path, solver, columns_path=columns_path,
@@ -183,7 +193,7 @@ def assign(
         # reading a field the leads lack names the policy file and the columns they do have
         rule_lines(inputs, policy_path, leads_path)
     result = assign_leads(inputs.reps, inputs.leads, inputs.policy, accounts=inputs.accounts,
-                          leads_file=leads_path)
+                          leads_file=leads_path, now=now)
     explanations = []
     for lead_id in explain_ids:
         try:

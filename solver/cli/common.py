@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -131,3 +132,23 @@ def emit(text: str, out_path: str | None) -> None:
         click.echo(f"wrote {out_path}", err=True)
     else:
         click.echo(text, nl=not text.endswith("\n"))
+
+
+now_option = click.option(
+    "--now", "now_text", metavar="ISO-TIME",
+    help="Decide as of this time (ISO 8601 with offset) instead of the clock's: for tests and replays "
+         "(the caps' days and the SLA clocks count from it).")
+
+
+def parse_now(text: str | None) -> datetime:
+    """`--now` as a time (ISO 8601 with its offset; `Z` is UTC), or the clock's time without it."""
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{text!r} is not an ISO 8601 time (e.g. 2026-03-02T09:00:00+00:00)",
+                         field="now") from None
+    if at.tzinfo is None:
+        raise InputError(f"{text!r} has no time zone offset (add +00:00 or Z)", field="now")
+    return at

@@ -39,10 +39,12 @@ from solver.cli.common import (
     emit,
     format_option,
     input_errors_exit_2,
+    now_option,
     out_option,
+    parse_now,
     refuse_to_overwrite,
 )
-from solver.cli.jobs import _open_ledger, db_option, now_option, parse_now
+from solver.cli.jobs import _open_ledger, db_option
 from solver.decode.reasons import ReasonCode
 from solver.domain.errors import InputError
 from solver.domain.ids import normalize_id

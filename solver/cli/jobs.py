@@ -37,7 +37,9 @@ from solver.cli.common import (
     input_errors_exit_2,
     leads_option,
     ledger_name,
+    now_option,
     out_option,
+    parse_now,
     policy_option,
     refuse_to_overwrite,
     reps_option,
@@ -60,10 +62,6 @@ from solver.report.tables import format_rows
 # `run` shows its progress by default on a terminal from this many leads (a few seconds' run).
 PROGRESS_FROM_LEADS = 10_000
 
-now_option = click.option(
-    "--now", "now_text", metavar="ISO-TIME",
-    help="Decide as of this time (ISO 8601 with offset) instead of the clock's: for tests and replays "
-         "(the caps' days and the SLA clocks count from it).")
 db_option = click.option("--db", "db_path", required=True, metavar="PATH|URL",
                          help=f"The ledger: {LEDGER_HELP}; created by `run` when missing.")
 
@@ -188,20 +186,6 @@ def history(db_path: str, lead_id: str | None, run_ref: str | None, fmt: str, ou
         if fmt == "table":
             text += "".join(line + "\n" for line in experiment_lines(experiments))
     emit(text, out_path)
-
-
-def parse_now(text: str | None) -> datetime:
-    """`--now` as a time (ISO 8601 with its offset; `Z` is UTC), or the clock's time without it."""
-    if text is None:
-        return datetime.now(UTC)
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"{text!r} is not an ISO 8601 time (e.g. 2026-03-02T09:00:00+00:00)",
-                         field="now") from None
-    if at.tzinfo is None:
-        raise InputError(f"{text!r} has no time zone offset (add +00:00 or Z)", field="now")
-    return at
 
 
 def _job_inputs(reps_path: str, leads_path: str, policy_path: str | None, columns_path: str | None,

@@ -15,11 +15,13 @@ rep covers, so it matches only unrestricted reps.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from solver.domain.availability import RepCalendar
 from solver.domain.model import Lead, Rep
 
 if TYPE_CHECKING:  # rules imports this module's neighbours only; no cycle at run time
@@ -169,6 +171,14 @@ def compile_reps(reps: Sequence[Rep]) -> RepTable:
         untouched=np.fromiter((r.untouched for r in reps), dtype=np.int64, count=m),
         pipeline_value=np.fromiter((r.pipeline_value for r in reps), dtype=np.float64, count=m),
     )
+
+
+def at_time(table: RepTable, calendar: RepCalendar, now: datetime) -> RepTable:
+    """`table` as of `now`: who is on shift (working hours, time zone, leave) and, where any rep
+    keeps a calendar, each rep's shifts for the speed model's wait (None: nothing depends on it)."""
+    calendared = any(not s.always for s in calendar.schedules)
+    return replace(table, available=calendar.available(now) & table.available,
+                   shifts=calendar.shifts(now) if calendared else None)
 
 
 def _minutes(reps: Sequence[Rep], name: str) -> np.ndarray:

@@ -11,15 +11,17 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 import numpy as np
 
 from solver.compile.caps import batch_room, capped_table, with_team_caps
 from solver.compile.problem import compile_problem
-from solver.compile.scoring import compile_reps
+from solver.compile.scoring import at_time, compile_reps
 from solver.decode.caps import binding_caps, cap_reasons
 from solver.decode.result import Result, decode
 from solver.decode.summary import summarize
+from solver.domain.availability import RepCalendar
 from solver.domain.errors import InputError
 from solver.domain.experiment import CHALLENGER
 from solver.domain.model import Account, Lead, Policy, Rep, check_owners, check_unique_ids
@@ -34,11 +36,16 @@ def assign(
     solver: str | None = None,
     accounts: Sequence[Account] | None = None,
     leads_file: str = "leads",
+    now: datetime | None = None,
 ) -> Result:
     """Assign every lead to one rep (or leave it unassigned with a reason, or in a queue).
 
     `accounts` (the accounts file) give owners through parent accounts and named accounts
     their named rep or team (`solver.compile.routing`). `leads_file` names the leads in errors.
+    `now`: decide as of this time, with the reps' calendars (working hours, time zones, leave):
+    a rep off shift takes only leads no rep on shift may take, if it is back first (the speed
+    model's `max_wait_hours`), and never while on leave. None: a batch out of time, every rep
+    as its `available` flag says (reps without calendars do not depend on it either way).
     """
     policy = policy or Policy()
     if solver is not None:
@@ -50,6 +57,8 @@ def assign(
     check_solver_fits(policy, leads, leads_file=leads_file)
     start = time.perf_counter()
     table = compile_reps(reps)
+    if now is not None:
+        table = at_time(table, RepCalendar(reps), now)
     # One batch with no ledger: its caps bound the batch itself (`solver.compile.caps`).
     room = batch_room(table, policy)
     problem = with_team_caps(compile_problem(capped_table(table, room), leads, policy, accounts,

@@ -213,3 +213,27 @@ def test_simulate_offers_only_the_formats_it_writes(tmp_path: Path) -> None:
     # --format csv was accepted and printed the plain table
     result = CliRunner().invoke(main, ["simulate", str(tmp_path / "s.yaml"), "--format", "csv"])
     assert result.exit_code == 2 and "'csv' is not one of 'table', 'json'" in result.output
+
+
+def test_assign_takes_the_reps_calendars_as_of_now(tmp_path: Path) -> None:
+    """Working hours and leave count in `assign` as in `run`: a rep on leave gets nothing, and a
+    lead no rep on shift may take goes to the rep back first (Saturday: Kolkata on Monday first)."""
+    reps = ("id,territories,capacity,timezone,working_hours,ooo\n"
+            "ny,*,10,America/New_York,Mon-Fri 09:00-17:00,\n"
+            "in,*,10,Asia/Kolkata,Mon-Fri 09:00-17:00,\n"
+            "uk,*,10,Europe/London,,2026-12-01..2026-12-31\n")
+    leads = "id,territory,value,score\nw1,EU,1000,0.5\nw2,EU,2000,0.5\n"
+    saturday = "2026-12-05T12:10:00+00:00"
+    result = run(tmp_path, "--now", saturday, reps=reps, leads=leads)
+    assert result.exit_code == 0, result.output
+    answers = json.loads((tmp_path / "out.json").read_text())["assignments"]
+    assert [(a["lead_id"], a["rep_id"], a["reason_code"]) for a in answers] == [
+        ("w1", "in", "first_on_shift"), ("w2", "in", "first_on_shift")]
+    # January: the London rep, who keeps no hours, is back from leave and on at any hour
+    result = run(tmp_path, "--now", "2027-01-09T12:10:00+00:00", reps=reps, leads=leads)
+    answers = json.loads((tmp_path / "out.json").read_text())["assignments"]
+    assert {a["rep_id"] for a in answers} == {"uk"}
+    (tmp_path / "out.json").unlink()
+    result = run(tmp_path, "--now", "2026-12-05T12:10:00", reps=reps, leads=leads)
+    assert result.exit_code == 2 and "field 'now'" in result.output and "offset" in result.output
+    assert not (tmp_path / "out.json").exists()

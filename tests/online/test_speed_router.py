@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -10,7 +9,8 @@ import pytest
 
 from solver.bench.synthetic import make_instance
 from solver.compile.problem import compile_problem
-from solver.compile.scoring import compile_reps
+from solver.compile.scoring import at_time, compile_reps
+from solver.decode.batch import assign
 from solver.domain.availability import RepCalendar
 from solver.domain.model import Lead, Policy, Rep
 from solver.online.fastpath import LeadScorer
@@ -49,8 +49,7 @@ def test_the_urgent_row_matches_the_batch_row_with_shifts_and_queues() -> None:
             for j, r in enumerate(inst.reps)]
     now = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)  # New York and Berlin on shift, Singapore off
     calendar = RepCalendar(reps)
-    table = dataclasses.replace(compile_reps(reps), available=calendar.available(now),
-                                shifts=calendar.shifts(now))
+    table = at_time(compile_reps(reps), calendar, now)
     policy = Policy()
     problem = compile_problem(table, inst.leads, policy)
     assert problem.speed is not None and np.isfinite(problem.speed.timing.wait).all()
@@ -74,8 +73,7 @@ def test_off_shift_reps_are_worth_their_wait(solver: str, weight: float, routed:
     calendar = RepCalendar(reps)
     wait, _, _ = calendar.shifts(now)
     assert wait.tolist() == [15 * 60.0, 2 * 60.0, 0.0]  # New York back at 14:00 UTC, Singapore at 01:00
-    table = dataclasses.replace(compile_reps(reps), available=calendar.available(now),
-                                shifts=calendar.shifts(now))
+    table = at_time(compile_reps(reps), calendar, now)
     policy = Policy(solver=solver, fairness={"weight": weight}, batch={"max_size": 2, "max_wait_s": 0},
                     teams=[{"id": "all", "members": ["ny", "sg", "on"]}] if routed else [])
     problem = compile_problem(table, [Lead(id="l", value=100, territory="EU")], policy)
@@ -90,6 +88,11 @@ def test_off_shift_reps_are_worth_their_wait(solver: str, weight: float, routed:
                        now=now)
     assert [(a.lead_id, a.rep_id) for a in out] == [("b1", "sg"), ("b2", "on")]
     assert out[0].reason_code == "first_on_shift" and out[1].reason_code != "first_on_shift"
+    # a batch with no ledger (`leadsolver assign`) at the same time decides as the router does
+    batch = assign(reps, [Lead(id="b1", value=100, territory="EU"), Lead(id="b2", value=90, territory="APAC")],
+                   policy, now=now)
+    assert [(a.lead_id, a.rep_id, a.reason_code) for a in batch.assignments] == [
+        (a.lead_id, a.rep_id, a.reason_code) for a in out]
 
 
 @pytest.mark.parametrize("measure", ["pipeline", "count"])
