@@ -218,7 +218,8 @@ def speed_table(ledger_path: str, learned: LearnedResponse, fit: DecayFit, reps:
     k = learned.prior_observations
     source = ledger_name(ledger_path)
     lines = [f"Speed to lead from {source}: {learned.touches:,} touches; each rep's median minutes "
-             f"shrunk toward the team's with {k:g} pseudo-observations (wall-clock minutes).", "",
+             f"shrunk toward the team's with {k:g} pseudo-observations (in each rep's working "
+             f"minutes: wall-clock for a rep without working hours).", "",
              f"{'rep':<16} {'response n':>10} {'raw':>8} {'learned':>8}   {'handling n':>10} {'raw':>8} "
              f"{'learned':>8}"]
     for rep in reps:

@@ -42,6 +42,7 @@ def test_learn_writes_each_reps_minutes_and_prints_what_it_learned(ledger: Path,
         assert rows[rep_id]["skills"] == "saas:1.1" and rows[rep_id]["territories"] == "US"
     assert [r.response_minutes is not None for r in load_reps(out)] == [True] * len(TRUTH)
     assert "Speed to lead from" in result.output and "team" in result.output
+    assert "working minutes" in result.output  # what the figures are in (not wall-clock off shift)
     assert "Decay: half-life" in result.output
 
 
