@@ -122,7 +122,13 @@ def learn(history_path: str | None, ledger_path: str | None, before: datetime | 
     reps = load_reps(reps_path) if reps_path else None
     check = None
     if history_path is not None:
-        check, skills = _learn_skills(history_path, before, prior_strength)
+        check, skills, agents = _learn_skills(history_path, before, prior_strength)
+        if reps is not None and not agents & {r.id for r in reps}:
+            shown = ", ".join(repr(a) for a in sorted(agents)[:3])
+            raise InputError(f"no rep of this file worked a deal of the history {history_path} "
+                             f"({len(agents)} reps there, e.g. {shown}): the skills learned would reach "
+                             "no rep; give the reps file whose ids the history uses",
+                             file=reps_path, field="id")
         reps = skilled_reps(skills, reps, capacity)
     assert reps is not None
     if ledger_path is None:
@@ -154,8 +160,9 @@ def learn(history_path: str | None, ledger_path: str | None, before: datetime | 
 
 
 def _learn_skills(history_path: str, before: datetime | None, prior_strength: float | None
-                  ) -> tuple[SkillCheck, dict[str, dict[str, float]]]:
-    """The skills check and the skills learned from a deals CSV or the CRM sample folder."""
+                  ) -> tuple[SkillCheck, dict[str, dict[str, float]], set[str]]:
+    """The skills check, the skills learned from a deals CSV or the CRM sample folder, and the
+    reps who worked its deals."""
     import numpy as np
 
     from solver.sim.learn import check_skills, learn_skills, load_history
@@ -172,7 +179,7 @@ def _learn_skills(history_path: str, before: datetime | None, prior_strength: fl
     if history.won.size == 0:
         raise InputError("no deals before the cutoff", file=history_path, field="closed_at")
     check = check_skills(history, prior_strength)
-    return check, learn_skills(history, check.strength)
+    return check, learn_skills(history, check.strength), {str(r) for r in history.rep_id}
 
 
 def _learn_speed(ledger_path: str, reps: list[Rep], reps_path: str, policy_path: str | None

@@ -85,6 +85,18 @@ def test_learn_command_writes_a_reps_file(tmp_path: Path) -> None:
     assert reps["r0"].skill("retail") > 1 > reps["r1"].skill("retail")
     bad = CliRunner().invoke(main, ["learn", "--history", str(tmp_path / "none.csv")])
     assert bad.exit_code == 2 and "file not found" in bad.output
+    # a reps file none of whose reps worked these deals would get no skill at all: refused
+    (tmp_path / "others.csv").write_text("id,capacity\nA,5\nB,5\n")
+    (tmp_path / "partly.csv").write_text("id,capacity\nr0,5\nnew,5\n")
+    out.unlink()
+    none = CliRunner().invoke(main, ["learn", "--history", str(path), "--reps", str(tmp_path / "others.csv"),
+                                     "--out", str(out)])
+    assert none.exit_code == 2 and "others.csv" in none.output and "field 'id'" in none.output
+    assert "'r0'" in none.output and not out.exists()
+    partly = CliRunner().invoke(main, ["learn", "--history", str(path), "--reps", str(tmp_path / "partly.csv"),
+                                       "--out", str(out)])
+    assert partly.exit_code == 0, partly.output  # a new rep with no deals yet keeps skill 1
+    assert {r.id: r.skill("retail") > 1 for r in load_reps(out)} == {"r0": True, "new": False}
 
 
 def test_reps_csv_round_trips_through_the_reader(tmp_path: Path) -> None:
