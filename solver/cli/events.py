@@ -13,7 +13,8 @@ a list of objects, or {"events": [...]}) has one event a row:
 `reason`: not_ready, not_a_fit, not_interested, bad_data, unreachable,
 no_budget, no_authority, other) | assign (a person gives a queued or waiting
 lead the rep in `rep_id`, one of the `--reps` file's, which a file with an
-assign needs); `at` is ISO 8601 (default: now); `value` is a won deal's value.
+assign needs); `at` is ISO 8601 (default: now; not after now, give or take five
+minutes of clock skew); `value` is a won deal's value.
 Every row is checked first, then all are applied in one transaction: a bad row
 (or a lead the ledger does not know, or has not decided yet, a disposition
 other than the one recorded for the lead, a rep the reps file lacks, or an
@@ -28,7 +29,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,9 @@ from solver.online.store import LeadStore, StoreError
 from solver.report.tables import format_rows
 
 _COLUMNS = ("lead_id", "action", "at", "reason", "value", "rep_id")
+# How far an event may be dated past `now`: a CRM's clock a little ahead of ours. Later than
+# that, it is another clock's or a typo's, and `learn` would read months of response time in it.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 @click.command("events")
@@ -290,6 +294,9 @@ def _event(raw: dict[str, Any], path: str, row: int, now: datetime) -> LeadEvent
             raise bad("at", f"{text('at')!r} is not an ISO 8601 time") from None
         if at.tzinfo is None:
             raise bad("at", f"{text('at')!r} has no time zone offset (add +00:00 or Z)")
+        if at > now + CLOCK_SKEW:  # another clock's, or a typo's: learn would train on it
+            raise bad("at", f"{text('at')!r} is after now ({now.isoformat(timespec='seconds')}): an "
+                      "event is recorded once it has happened")
     reason = text("reason").lower() or None
     if action == "disqualified" and reason not in DISQUALIFY_REASONS:
         raise bad("reason", f"disqualified needs a reason, one of {', '.join(DISQUALIFY_REASONS)}"

@@ -175,6 +175,17 @@ def test_an_event_dated_before_the_lead_was_there_is_refused_and_nothing_applied
     assert code == 0, text
 
 
+def test_an_event_dated_after_now_is_refused_beyond_clock_skew(tmp_path):
+    # a touch dated next year: learn read 303,600 minutes of response time in it
+    db = ledger_with(tmp_path, "id,value\nL1,10\nL2,10\n")
+    code, text = events(db, "late.csv", "lead_id,action,at\nL1,touch,2026-03-03T08:00:00Z\n"
+                                        "L2,touch,2027-06-01T09:00:00Z\n")  # now: 2026-03-03 09:00
+    assert code == 2 and f"{db.parent / 'late.csv'}, row 2, field 'at'" in text and "after now" in text, text
+    assert lead_rows(db)["L1"]["touched_at"] is None  # the whole file refused
+    # a CRM clock a few minutes ahead of ours is not a mistake
+    assert events(db, "skew.csv", "lead_id,action,at\nL1,touch,2026-03-03T09:04:00Z\n")[0] == 0
+
+
 def test_a_touch_before_the_leads_assignment_is_refused(tmp_path):
     # the lead waits in the backlog from 09:00 (no room) and is placed by the 12:00 run
     (tmp_path / "full.csv").write_text("id,capacity\nR1,0\n")
