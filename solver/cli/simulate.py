@@ -45,12 +45,15 @@ def simulate(scenario_path: str, policies: str | None, seeds: int | None, out_di
     the scenario's variants (a what-if team change) with its base, policy by policy, paired by seed."""
     from solver.report.html import simulation_table
     from solver.report.simulation import simulation_report
-    from solver.sim.scenario import load_scenario
+    from solver.sim.scenario import load_scenario, variant_names, variant_of
     from solver.sim.simulate import simulate_scenario
+    from solver.sim.stream import team_reps
 
     scenario = load_scenario(scenario_path)
     if policies:
         scenario = scenario.with_policies([p.strip() for p in policies.split(",") if p.strip()])
+    for name in variant_names(scenario):  # each team's sources read (a CRM folder, its cutoff)
+        team_reps(variant_of(scenario, name))  # before any run: an error is one line, no bar
     result = simulate_scenario(scenario, seeds=seeds, scheduler=scheduler, workers=workers,
                                progress=True)
     text = json.dumps(result, indent=1) + "\n"

@@ -71,7 +71,7 @@ def load_crm(folder: str) -> CrmData:
     """Read the CRM folder once per process (every cell of a run reads the same files)."""
     path = Path(folder)
     if not path.is_dir():
-        raise InputError("CRM data folder not found", file=str(path))
+        raise InputError("the scenario's crm.data folder is not there", file=str(path))
     deals = [r for r in _rows(path, "sales_pipeline.csv",
                               ("sales_agent", "product", "account", "deal_stage", "engage_date",
                                "close_date"))
@@ -87,6 +87,8 @@ def load_crm(folder: str) -> CrmData:
             except ValueError:
                 raise InputError(f"expected a date YYYY-MM-DD, got {deal[field]!r}", file=file,
                                  row=row, field=field) from None
+    prices = _numbers(products, "sales_price", path / "products.csv", float)
+    employees = _numbers(accounts, "employees", path / "accounts.csv", int)
     return CrmData(
         agent=np.array([d["sales_agent"] for d in deals], dtype=object),
         product=np.array([PRODUCT_ALIASES.get(d["product"], d["product"]) for d in deals], dtype=object),
@@ -96,16 +98,42 @@ def load_crm(folder: str) -> CrmData:
         closed=np.array([d["close_date"] for d in deals], dtype="datetime64[D]"),
         office={t["sales_agent"]: t["regional_office"] for t in teams},
         sector={a["account"]: a["sector"] for a in accounts},
-        employees={a["account"]: int(a["employees"] or 0) for a in accounts},
-        price={p["product"]: float(p["sales_price"]) for p in products},
+        employees={a["account"]: int(n) for a, n in zip(accounts, employees, strict=True)},
+        price={p["product"]: x for p, x in zip(products, prices, strict=True)},
     )
+
+
+def _numbers(rows: list[dict[str, str]], field: str, file: Path, kind: type[float] | type[int]
+             ) -> list[float]:
+    """`field` of every row as a number >= 0 (blank: 0), or an error naming file, row and field."""
+    out: list[float] = []
+    for row, record in enumerate(rows, start=1):
+        text = (record[field] or "0").strip()
+        try:
+            number = kind(text)
+        except ValueError:
+            number = -1
+        if not 0 <= number < float("inf"):
+            what = "a whole number" if kind is int else "a number"
+            raise InputError(f"expected {what} >= 0, got {record[field]!r}", file=str(file), row=row,
+                             field=field)
+        out.append(number)
+    return out
 
 
 def _data(scenario: Scenario) -> tuple[CrmData, np.ndarray, np.ndarray]:
     """The data and the (history, replay) row masks of the scenario's cutoff."""
     assert scenario.crm is not None
-    data = load_crm(str(scenario.path(scenario.crm.data)))
-    before = data.engaged < np.datetime64(scenario.crm.cutoff)
+    folder = scenario.path(scenario.crm.data)
+    data = load_crm(str(folder))
+    cutoff = scenario.crm.cutoff
+    before = data.engaged < np.datetime64(cutoff)
+    if not before.any() or before.all():
+        side = "before it: nothing to learn from" if not before.any() else "on or after it: nothing to replay"
+        span = (f"the data's deals were engaged {data.engaged.min()} to {data.engaged.max()}"
+                if before.size else "the data has no closed deal")
+        raise InputError(f"crm.cutoff {cutoff}: no closed deal was engaged {side} ({span})",
+                         file=str(folder / "sales_pipeline.csv"), field="engage_date")
     return data, before, ~before
 
 

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, TypeVar
 
+from solver.domain.errors import InputError
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -36,21 +38,23 @@ def run_cells(
     is a single cell. `progress` draws a bar on stderr.
     """
     bar = ProgressBar(len(cells), enabled=progress)
-    if scheduler is not None:
-        return _run_dask(fn, cells, scheduler, bar)
-    workers = workers or os.cpu_count() or 1
-    if workers == 1 or len(cells) <= 1:
-        out = []
-        for cell in cells:
-            out.append(fn(cell))
-            bar.step()
+    try:
+        if scheduler is not None:
+            return _run_dask(fn, cells, scheduler, bar)
+        workers = workers or os.cpu_count() or 1
+        if workers == 1 or len(cells) <= 1:
+            out = []
+            for cell in cells:
+                out.append(fn(cell))
+                bar.step()
+            return out
+        results: list[Any] = [None] * len(cells)
+        with ProcessPoolExecutor(max_workers=min(workers, len(cells))) as pool:
+            futures = {pool.submit(fn, cell): k for k, cell in enumerate(cells)}
+            _collect(as_completed(futures), futures, results, bar)
+        return results
+    finally:  # done or failed: an error's message starts on a line of its own
         bar.close()
-        return out
-    results: list[Any] = [None] * len(cells)
-    with ProcessPoolExecutor(max_workers=min(workers, len(cells))) as pool:
-        futures = {pool.submit(fn, cell): k for k, cell in enumerate(cells)}
-        _collect(as_completed(futures), futures, results, bar)
-    return results
 
 
 def _run_dask(fn: Callable[[T], R], cells: Sequence[T], scheduler: Any, bar: ProgressBar) -> list[R]:
@@ -58,10 +62,14 @@ def _run_dask(fn: Callable[[T], R], cells: Sequence[T], scheduler: Any, bar: Pro
         from distributed import Client
         from distributed import as_completed as dask_completed
     except ImportError:
-        raise RuntimeError("running on a Dask scheduler needs the dask extra: "
-                           "pip install 'leadsolver[dask]'") from None
+        raise InputError("running on a Dask scheduler needs the dask extra: "
+                         "pip install 'leadsolver[dask]'", field="scheduler") from None
     own = not isinstance(scheduler, Client)
-    client = Client(scheduler) if own else scheduler
+    try:
+        client = Client(scheduler) if own else scheduler
+    except (ValueError, OSError) as exc:  # a malformed address, or no scheduler there (TimeoutError)
+        raise InputError(f"cannot reach the Dask scheduler {scheduler!r} ({exc})",
+                         field="scheduler") from None
     try:
         # pure=False: equal cells are still separate runs (no caching by Dask).
         futures = client.map(fn, list(cells), pure=False)
@@ -77,7 +85,6 @@ def _collect(done: Iterable[Any], index: dict[Any, int], results: list[Any], bar
     for future in done:
         results[index[future]] = future.result()
         bar.step()
-    bar.close()
 
 
 class ProgressBar:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from solver.domain.errors import InputError
 from solver.sim.sweep import run_cells
 
 
@@ -33,3 +34,19 @@ def test_progress_bar_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
     run_cells(square_after_work, [1, 2], workers=1, progress=True)
     err = capsys.readouterr().err
     assert "2/2" in err
+
+
+def fails(x: int) -> int:
+    raise ValueError(f"cell {x}")
+
+
+def test_a_scheduler_address_that_is_none_is_an_input_error() -> None:
+    pytest.importorskip("distributed")
+    with pytest.raises(InputError, match="cannot reach the Dask scheduler 'garbage'"):
+        run_cells(square_after_work, CELLS, scheduler="garbage", progress=False)
+
+
+def test_a_failing_run_ends_the_bar_so_the_error_has_its_own_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ValueError, match="cell 1"):
+        run_cells(fails, [1, 2], workers=1, progress=True)
+    assert capsys.readouterr().err.endswith("0/2\n")
