@@ -64,54 +64,79 @@ class GapInstance:
         return len(self.cost) * offset - profit
 
 
-def _tokens(path: Path) -> np.ndarray:
+def _tokens(path: Path) -> tuple[np.ndarray, str]:
+    """The file's integers, and its text (for `line_of`, on the error path only)."""
     try:
         text = path.read_text()
     except OSError as exc:
         raise InputError(f"cannot read GAP file: {exc.strerror}", file=str(path)) from None
     words = text.split()
     try:
-        return np.array([int(w) for w in words], dtype=np.int64)
+        return np.array([int(w) for w in words], dtype=np.int64), text
     except ValueError:
         bad = next(k for k, w in enumerate(words) if not w.lstrip("-").isdigit())
         raise InputError(
-            f"expected an integer, found {words[bad]!r}", file=str(path), row=bad + 1,
+            f"expected an integer, found {words[bad]!r}", file=str(path), row=line_of(text, bad),
             field="token",
         ) from None
 
 
-class _Stream:
-    """Integer token stream with positions, so errors can name the token."""
+def line_of(text: str, token: int) -> int:
+    """The 1-based line holding the 0-based `token` of `text` (the last token's line if past the end).
 
-    def __init__(self, tokens: np.ndarray, file: str) -> None:
-        self.tokens, self.pos, self.file = tokens, 0, file
+    Errors name lines, as an editor shows them; only called when there is one to report.
+    """
+    last = 1
+    for number, line in enumerate(text.split("\n"), start=1):
+        count = len(line.split())
+        if token < count:
+            return number
+        token -= count
+        last = number if count else last
+    return last
+
+
+class _Stream:
+    """Integer token stream with positions, so errors can name the line of the token."""
+
+    def __init__(self, tokens: np.ndarray, file: str, text: str) -> None:
+        self.tokens, self.pos, self.file, self.text = tokens, 0, file, text
 
     def take(self, count: int, what: str) -> np.ndarray:
         if self.pos + count > len(self.tokens):
-            raise InputError(
-                f"file ends early: needs {count} integers for {what}, "
-                f"{len(self.tokens) - self.pos} left", file=self.file, row=len(self.tokens) + 1,
-                field=what,
-            )
+            raise self.ends_early(f"needs {count} integers for {what}, {len(self.tokens) - self.pos} left",
+                                  what)
         out = self.tokens[self.pos:self.pos + count]
         self.pos += count
         return out
 
-    def error(self, message: str, field: str, back: int = 1) -> InputError:
-        return InputError(message, file=self.file, row=self.pos - back + 1, field=field)
+    def ends_early(self, expected: str, field: str) -> InputError:
+        """The file is shorter than its header says: named at its last line, with what was expected."""
+        last = line_of(self.text, len(self.tokens))
+        return InputError(f"file ends early, at line {last} (its last line): {expected}", file=self.file,
+                          row=last, field=field)
+
+    def error(self, message: str, field: str, token: int) -> InputError:
+        """An error at the 0-based `token` of the stream, named by its line."""
+        return InputError(message, file=self.file, row=line_of(self.text, token), field=field)
 
 
 def _read_problem(stream: _Stream) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    start = stream.pos
     m, n = (int(v) for v in stream.take(2, "m n"))
     if m < 1 or n < 1:
-        raise stream.error(f"agents and jobs must be >= 1, got m={m} n={n}", "m n", back=2)
+        raise stream.error(f"agents and jobs must be >= 1, got m={m} n={n}", "m n", start)
     cost = stream.take(m * n, "cost matrix").reshape(m, n).T.copy()
-    weight = stream.take(m * n, "resource matrix").reshape(m, n).T.copy()
-    if np.any(weight < 0):
-        raise stream.error("resource consumption must be >= 0", "resource matrix", back=m + 1)
+    start = stream.pos
+    raw = stream.take(m * n, "resource matrix")
+    if np.any(raw < 0):
+        raise stream.error("resource consumption must be >= 0", "resource matrix",
+                           start + int(np.argmax(raw < 0)))
+    weight = raw.reshape(m, n).T.copy()
+    start = stream.pos
     capacity = stream.take(m, "capacity").copy()
     if np.any(capacity < 0):
-        raise stream.error("capacity must be >= 0", "capacity", back=m)
+        raise stream.error("capacity must be >= 0", "capacity", start + int(np.argmax(capacity < 0)))
     return cost, weight, capacity
 
 
@@ -159,29 +184,37 @@ def read_gap(
     ``2 + 2 m n + m`` integers. `sense` defaults to `default_sense`.
     """
     path = Path(path)
-    tokens = _tokens(path)
+    tokens, text = _tokens(path)
     sense = sense or default_sense(path)
     if sense not in (MIN, MAX):
         raise InputError(f"sense must be 'min' or 'max', got {sense!r}", file=str(path))
+    stream = _Stream(tokens, str(path), text)
     if len(tokens) < 3:
-        raise InputError("file too short for a GAP problem", file=str(path), row=len(tokens) + 1)
+        raise stream.ends_early(f"a GAP problem needs at least 3 integers, found {len(tokens)}", "m n")
     m, n = int(tokens[0]), int(tokens[1])
-    single = m > 0 and n > 0 and len(tokens) == 2 + 2 * m * n + m
-    stream = _Stream(tokens, str(path))
+    needed = 2 + 2 * m * n + m  # a single file of m agents and n jobs
+    single = m > 0 and n > 0 and len(tokens) == needed
     count = 1 if single else int(stream.take(1, "problem count")[0])
     if count < 1:
-        raise stream.error(f"problem count must be >= 1, got {count}", "problem count")
+        raise stream.error(f"problem count must be >= 1, got {count}", "problem count", 0)
     stem = path.name.removesuffix(".txt")
     instances = []
     for k in range(1, count + 1):
-        cost, weight, capacity = _read_problem(stream)
+        try:
+            cost, weight, capacity = _read_problem(stream)
+        except InputError as exc:
+            if m > 0 and n > 0 and len(tokens) < needed and exc.message.startswith("file ends early"):
+                # read as a single file cut short, not as P = m problems of which nothing fits
+                raise stream.ends_early(f"one problem of m={m} agents and n={n} jobs needs {needed} "
+                                        f"integers (2 + 2 m n + m), found {len(tokens)}", "m n") from None
+            raise
         name = stem if single else f"{stem}-{k}"
         problem = build_problem(cost, weight, capacity, sense, time_limit_s=time_limit_s,
                                 workers=workers, seed=seed)
         instances.append(GapInstance(name, str(path), k, sense, cost, weight, capacity, problem))
     if stream.pos != len(tokens):
-        raise InputError(f"{len(tokens) - stream.pos} unexpected integers after the last problem",
-                         file=str(path), row=stream.pos + 1, field="trailing data")
+        raise stream.error(f"{len(tokens) - stream.pos} unexpected integers after the last problem",
+                           "trailing data", stream.pos)
     return instances
 
 

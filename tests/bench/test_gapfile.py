@@ -73,3 +73,26 @@ def test_best_known_table(tmp_path):
     table = read_best_known(path)
     assert table[("gap1.txt", 2, "max")] == 327
     assert table[("c0203", 1, "min")] == 6
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "field", "words"),
+    [
+        ("2 3\n1 2 x\n", 2, "token", "found 'x'"),  # said row 5: the token's position in the stream
+        ("1 2\n5 6\n1 1\nx\n", 4, "token", "found 'x'"),  # said row 7
+        ("2 3\n1 2 3\n\n4 5 6\n\n", 4, "m n", "ends early, at line 4 (its last line): one problem of "
+                                              "m=2 agents and n=3 jobs needs 16 integers"),  # said row 9
+        ("1\n2 3\n 4 1 3\n 2 5 2\n 3 2 2\n 1 3 -2\n 4 3\n", 6, "resource matrix", ">= 0"),
+        ("1\n2 3\n 4 1 3\n 2 5 2\n 3 2 2\n 1 3 2\n 4\n -3\n", 8, "capacity", ">= 0"),
+        (TINY + "\n7\n", 8, "resource matrix", "ends early, at line 8"),  # read as P=2 problems
+        ("1\n" + TINY + "7 8\n", 8, "trailing data", "2 unexpected integers"),
+        ("2 3\n", 1, "m n", "ends early, at line 1"),
+    ],
+)
+def test_errors_name_the_line_of_the_bad_token(tmp_path, text, line, field, words):
+    path = tmp_path / "bad"
+    path.write_text(text)
+    with pytest.raises(InputError) as info:
+        read_gap(path)
+    assert (info.value.row, info.value.field) == (line, field), str(info.value)
+    assert words in str(info.value)
