@@ -82,6 +82,18 @@ def _construct_int(loader: _Yaml12BoolLoader, node: yaml.ScalarNode) -> int:
 _Yaml12BoolLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
+def _construct_timestamp(loader: _Yaml12BoolLoader, node: yaml.ScalarNode) -> object:
+    """A date or time, or, when it looks like one but is none (month 13), its text: the model's
+    validation then names the field, where YAML's own error named no line and no key."""
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return node.value
+
+
+_Yaml12BoolLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+
+
 def _json_mapping(pairs: list[tuple[str, Any]]) -> Mapping:
     data = Mapping(pairs)
     if len(data) < len(pairs):

@@ -214,6 +214,12 @@ class Scenario(_Spec):
     variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
     variant: str = "base"  # which variant this object is (set by the loader)
     base_dir: str = "."  # folder of the scenario file (set by the loader)
+    file: str = ""  # the scenario file as given (set by the loader): what errors name
+
+    @property
+    def where(self) -> str:
+        """What an error names: the scenario's file, or its name when it was built in code."""
+        return self.file or self.name
 
     @field_validator("start")
     @classmethod
@@ -232,12 +238,21 @@ class Scenario(_Spec):
             raise ValueError("name at least one policy")
         return value
 
+    @field_validator("references")
+    @classmethod
+    def _known_references(cls, value: list[str]) -> list[str]:
+        unknown = [p for p in value if p not in POLICY_NAMES]
+        if unknown:  # a reference the scenario does not run is skipped; a misspelt one is an error
+            raise ValueError(f"unknown policy {unknown[0]!r}; expected some of {', '.join(POLICY_NAMES)}")
+        return value
+
     @model_validator(mode="after")
     def _links(self) -> Scenario:
         if self.baseline and self.baseline not in self.policies:
             raise ValueError(f"baseline {self.baseline!r} is not one of the policies")
         if self.sweep_policy not in POLICY_NAMES:
             raise ValueError(f"unknown sweep_policy {self.sweep_policy!r}")
+
         if self.crm is None and self.team.reps is None:
             raise ValueError("team.reps is required (a reps file or inline records) without a crm source")
         return self
@@ -262,7 +277,7 @@ class Scenario(_Spec):
         data["policies"] = policies
         if data["baseline"] not in policies:
             data["baseline"] = ""
-        return _validate(data, file=self.name, variant=self.variant)
+        return _validate(data, file=self.where, variant=self.variant)
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -271,7 +286,7 @@ def load_scenario(path: str | Path) -> Scenario:
     raw = parse_document(path)
     if not isinstance(raw, dict):
         raise InputError("a scenario must be a mapping of keys to values", file=str(path))
-    raw = {**raw, "base_dir": str(path.resolve().parent)}
+    raw = {**raw, "base_dir": str(path.resolve().parent), "file": str(path)}
     raw.setdefault("name", path.stem)
     base = _validate(raw, file=str(path), variant=None)
     # Each variant (and its team edits) is checked now: a bad one found mid-run wastes the runs before it.
@@ -285,11 +300,11 @@ def variant_of(base: Scenario, name: str, *, file: str | None = None) -> Scenari
     if name == "base":
         return base
     if name not in base.variants:
-        raise InputError(f"unknown variant {name!r}", file=file or base.name, field="variants")
+        raise InputError(f"unknown variant {name!r}", file=file or base.where, field="variants")
     data = base.model_dump(exclude={"variants"})
     data = merge(data, expand_dotted(base.variants[name]))
     data["variant"] = name
-    return _validate(data, file=file or base.name, variant=name)
+    return _validate(data, file=file or base.where, variant=name)
 
 
 def with_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
@@ -300,7 +315,7 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
     if not overrides:
         return scenario
     data = merge(scenario.model_dump(exclude={"variants"}), expand_dotted(overrides))
-    return _validate(data, file=scenario.name, variant=scenario.variant)
+    return _validate(data, file=scenario.where, variant=scenario.variant)
 
 
 def variant_names(base: Scenario) -> list[str]:
@@ -361,19 +376,19 @@ def listed_reps(scenario: Scenario) -> tuple[list[Rep], str]:
     if isinstance(scenario.team.reps, str):
         file = str(scenario.path(scenario.team.reps))
         return load_reps(file), file
-    file = f"{scenario.name}: team.reps"
+    file = f"{scenario.where}: team.reps"
     return _inline_reps(scenario.team.reps or [], file), file
 
 
 def edit_team(scenario: Scenario, reps: list[Rep], file: str, *, source: str | None = None) -> list[Rep]:
     """The base team `reps` (read from `file`) after the scenario's edits, with quota-derived weights.
 
-    An error in an edit names `source` (the scenario file; default the scenario's
-    name), the variant and the key, e.g. ``team.add_reps[0].id``: the edit is at
+    An error in an edit names `source` (default the scenario's file), the variant and the key,
+    e.g. ``team.add_reps[0].id``: the edit is at
     fault, not the reps file.
     """
     team = scenario.team
-    source = source or scenario.name
+    source = source or scenario.where
     check_unique_ids(reps, file=file, what="rep")
     added = []
     for index, record in enumerate(team.add_reps):

@@ -59,6 +59,8 @@ def test_reps_file_relative_to_scenario(tmp_path: Path) -> None:
         ("seeds: 0\n", "seeds"),  # no seeds
         ("response: {half_life: 3}\n", "response.half_life"),  # misspelt key
         ("start: 2024-03-04T00:00:00\n", "start"),  # naive start time
+        ("start: 2024-13-04T00:00:00+00:00\n", "start"),  # no such month: YAML's error named no key
+        ("references: [least_loadd]\n", "references"),  # a misspelt reference was dropped silently
     ],
 )
 def test_bad_fields_name_the_field(tmp_path: Path, extra: str, field: str) -> None:
@@ -90,7 +92,7 @@ def test_bad_variant_is_reported_at_load_naming_the_variant(tmp_path: Path) -> N
         ("{team.add_reps: [{id: c, capacity: ten}]}", "team.add_reps[0].capacity", "integer"),
         ("{team.add_reps: [{id: c, capacity: 1}, {id: d, capacity: 1, timezone: Mars/Base}]}", "team.add_reps[1].timezone", "Mars"),
         # the duplicate is the variant's, not the base team's (named as where the id was first)
-        ("{team.add_reps: [{id: b, capacity: 1}]}", "team.add_reps[0].id", r"'b' is already in the team \(tiny: team.reps, row 2\)"),
+        ("{team.add_reps: [{id: b, capacity: 1}]}", "team.add_reps[0].id", r"'b' is already in the team \(.*s.yaml: team.reps, row 2\)"),
         ("{team.remove_reps: [a, ZZ9]}", "team.remove_reps[1]", "unknown rep 'ZZ9'"),
         ("{team.quotas: {ZZ9: 10}}", "team.quotas.ZZ9", "unknown rep 'ZZ9'"),
     ],
@@ -131,3 +133,10 @@ def test_malformed_yaml_and_missing_reps(tmp_path: Path) -> None:
 
 def test_expand_dotted_merges_nested_keys() -> None:
     assert expand_dotted({"a.b": 1, "a": {"c": 2}}) == {"a": {"b": 1, "c": 2}}
+
+
+def test_an_inline_rep_error_names_the_scenario_file_not_its_name(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE.replace("{id: b, capacity: 5", "{id: b, capacity: -5"))
+    with pytest.raises(InputError) as err:
+        load_scenario(path)
+    assert str(err.value).startswith(f"{path}: team.reps, row 2, field 'capacity'")
