@@ -120,14 +120,15 @@ def run_gap(
 ) -> dict[str, Any]:
     """Solve every problem in `paths`; rows per instance and a summary (mean/max gap per type).
 
-    `best_known` defaults to ``best_known.csv`` in the data folder; instances
-    without an entry get no gap. `on_row` gets the result so far (marked
+    `best_known` defaults to ``best_known.csv`` in the data folder (none there:
+    no gaps); a `best_known` given that is missing or holds no usable row is an
+    InputError. Instances without an entry get no gap. `on_row` gets the result so far (marked
     ``"complete": False`` in its meta) after every row, so a long run can
     write partial results that survive an interruption.
     """
     meta = machine_info(time_limit_s, workers) | {"complete": False}
     table_path = Path(best_known) if best_known else (data_dir() or Path(".")) / "best_known.csv"
-    table = read_best_known(table_path) if table_path.exists() else {}
+    table = read_best_known(table_path) if best_known or table_path.exists() else {}
     rows = []
     for path in paths:
         for instance in read_gap(path, time_limit_s=time_limit_s, workers=workers):

@@ -18,7 +18,6 @@ every profit is >= 1 so no pair looks worthless.
 
 from __future__ import annotations
 
-import csv
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +26,10 @@ import numpy as np
 
 from solver.compile.problem import UNASSIGNED, Problem, SolveOptions
 from solver.domain.errors import InputError
+from solver.domain.io import csv_dicts
 
 MIN, MAX = "min", "max"
+BEST_KNOWN_COLUMNS = ("file", "problem_index", "sense", "best_known_value")
 
 
 @dataclass(frozen=True, eq=False)
@@ -222,19 +223,28 @@ def read_best_known(path: str | os.PathLike[str]) -> dict[tuple[str, int, str], 
     """Best-known values keyed by (file name, 1-based problem index, sense).
 
     The key uses the file's base name (``gap1.txt``, ``c10400``) so the table
-    matches instances wherever the files live.
+    matches instances wherever the files live. A missing or empty file, a
+    missing column, a bad cell or no rows at all is an InputError naming the
+    file, row and field: a table that gives no value would leave every gap blank.
     """
     path = Path(path)
     table: dict[tuple[str, int, str], int] = {}
-    try:
-        with path.open(newline="") as handle:
-            for row_no, row in enumerate(csv.DictReader(handle), start=1):
-                try:
-                    key = (Path(row["file"]).name, int(row["problem_index"]), row["sense"])
-                    table[key] = int(row["best_known_value"])
-                except (KeyError, TypeError, ValueError) as exc:
-                    raise InputError(f"bad best-known row: {exc}", file=str(path),
-                                     row=row_no) from None
-    except OSError as exc:
-        raise InputError(f"cannot read best-known table: {exc.strerror}", file=str(path)) from None
+    for row_no, row in enumerate(csv_dicts(path, BEST_KNOWN_COLUMNS), start=1):
+        for name in BEST_KNOWN_COLUMNS:
+            if not (row[name] or "").strip():
+                raise InputError("empty cell", file=str(path), row=row_no, field=name)
+        sense = row["sense"].strip()
+        if sense not in (MIN, MAX):
+            raise InputError(f"sense must be 'min' or 'max', got {sense!r}", file=str(path), row=row_no,
+                             field="sense")
+        number = {}
+        for name in ("problem_index", "best_known_value"):
+            try:
+                number[name] = int(row[name])
+            except ValueError:
+                raise InputError(f"expected an integer, found {row[name]!r}", file=str(path), row=row_no,
+                                 field=name) from None
+        table[(Path(row["file"].strip()).name, number["problem_index"], sense)] = number["best_known_value"]
+    if not table:
+        raise InputError("no rows: the table gives no best-known value", file=str(path))
     return table

@@ -8,6 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from solver.bench.gap import gap_command, render_table, run_gap, summarize, write_results
+from solver.bench.gapfile import read_best_known
+from solver.cli import main
+from solver.domain.errors import InputError
 
 TINY = "2 3\n 4 1 3\n 2 5 2\n 3 2 2\n 1 3 2\n 4 3\n"  # min optimum 5
 
@@ -81,3 +84,56 @@ def test_command_bad_file_exits_2(tmp_path):
     result = CliRunner().invoke(gap_command, ["--instances", str(bad), "--no-naive"])
     assert result.exit_code == 2
     assert len(result.output.strip().splitlines()) == 1 and "broken" in result.output
+
+
+# Bad inputs: exit 2, one message naming the file, nothing written. QA found a --best-known file
+# missing or junk that left every gap blank ("best None") without a word.
+
+
+def gap(*args: str):
+    return CliRunner().invoke(main, ["bench", "gap", "--time-limit", "1", "--workers", "1", "--no-naive",
+                                     *args])
+
+
+def one_error(result) -> str:
+    """The run's only stderr line (progress lines included), which must be an error."""
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert not result.stdout
+    return lines[0]
+
+
+@pytest.mark.parametrize(("text", "where", "words"), [
+    ("junk\n", "header row, field 'file'", "missing required column"),
+    ("", "", "file is empty"),
+    ("file,problem_index,sense,best_known_value\n", "", "no rows"),
+    ("file,problem_index,sense,best_known_value\nc0203,1,min,6\nc0203,x,min,6\n",
+     "row 2, field 'problem_index'", "expected an integer, found 'x'"),
+    ("file,problem_index,sense,best_known_value\nc0203,1,min,\n", "row 1, field 'best_known_value'",
+     "empty cell"),
+    ("file,problem_index,sense,best_known_value\nc0203,1,minimise,6\n", "row 1, field 'sense'",
+     "'min' or 'max'"),
+])
+def test_best_known_junk_names_file_row_and_field(files, tmp_path, text, where, words):
+    inst, _ = files
+    table = tmp_path / "junk.csv"
+    table.write_text(text)
+    with pytest.raises(InputError) as info:
+        read_best_known(table)
+    assert str(info.value).startswith(f"{table}{', ' + where if where else ''}: ")
+    assert words in str(info.value)
+    assert one_error(gap("--instances", str(inst), "--best-known", str(table))) == f"error: {info.value}"
+
+
+def test_best_known_missing_exits_2_naming_it(files, tmp_path):
+    inst, _ = files
+    missing = tmp_path / "nope.csv"
+    assert one_error(gap("--instances", str(inst), "--best-known", str(missing))) \
+        == f"error: {missing}: file not found"
+
+
+def test_best_known_read(files):
+    inst, table = files
+    result = gap("--instances", str(inst), "--best-known", str(table))
+    assert result.exit_code == 0, result.output
+    assert "| c0203 | c | 2 | 3 | 5 | 6 | 16.667% |" in result.stdout
