@@ -7,9 +7,9 @@ same run also solves each problem with the naive CP-SAT model (all pairs, no
 hint, no engine, same limit and workers), so the two columns share machine
 and load.
 
-`gap_command` is the click command mounted as ``leadsolver bench gap``; with
-``--out`` it rewrites that file after every problem, so an interrupted run
-leaves a usable partial table.
+``leadsolver bench gap`` (solver/cli/bench.py) runs it; with ``--out`` it
+rewrites that file after every problem (`run_gap`'s `on_row`), so an
+interrupted run leaves a usable partial table.
 """
 
 from __future__ import annotations
@@ -19,18 +19,15 @@ import os
 import platform
 import statistics
 import sys
-import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import click
 import numpy as np
 
 from solver.bench import machine
 from solver.bench.gapfile import GapInstance, read_best_known, read_gap
-from solver.bench.options import TimeLimit
 from solver.domain.errors import InputError
 from solver.domain.io import write_atomic
 from solver.policies import gap_engine, solve
@@ -57,6 +54,11 @@ def default_instances() -> list[Path]:
         raise InputError(f"no GAP data found; set {ENV_DATA} or pass --instances")
     singles = sorted((root / "single").glob("*"), key=lambda p: (p.name[0], len(p.name), p.name))
     return [*singles, *(root / rel for rel in ORLIB_DEFAULT if (root / rel).exists())]
+
+
+def best_known_path(best_known: str | os.PathLike[str] | None) -> Path:
+    """The best-known table a run reads: `best_known`, else best_known.csv in the data folder."""
+    return Path(best_known) if best_known else (data_dir() or Path(".")) / "best_known.csv"
 
 
 def naive_solve(instance: GapInstance, time_limit_s: float, workers: int) -> tuple[int | None, str]:
@@ -127,7 +129,7 @@ def run_gap(
     write partial results that survive an interruption.
     """
     meta = machine_info(time_limit_s, workers) | {"complete": False}
-    table_path = Path(best_known) if best_known else (data_dir() or Path(".")) / "best_known.csv"
+    table_path = best_known_path(best_known)
     table = read_best_known(table_path) if best_known or table_path.exists() else {}
     rows = []
     for path in paths:
@@ -237,50 +239,3 @@ def write_results(result: dict[str, Any], directory: str | os.PathLike[str]) -> 
     for name, text in (("results.json", render_json(result) + "\n"),
                        ("results.md", render_markdown(result))):
         write_atomic(directory / name, text)
-
-
-@click.command("gap")
-@click.option("--instances", "instances", multiple=True, type=click.Path(dir_okay=False),
-              help="GAP files (OR-Library or single); repeatable. Default: all of "
-                   f"shared/data/gap/single plus orlib gap1-12 (or ${ENV_DATA}).")
-@click.option("--time-limit", "time_limit_s", type=TimeLimit(), default=10.0, show_default=True,
-              help="Seconds per problem.")
-@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
-              help="CP-SAT workers / LNS threads. A small batch races CP-SAT against LNS, one "
-                   "thread each even at 1, so its CPU time can be twice the wall time.")
-@click.option("--naive/--no-naive", default=True, show_default=True,
-              help="Also solve each problem with the naive CP-SAT model, same run.")
-@click.option("--best-known", type=click.Path(dir_okay=False),
-              help="best_known.csv (default: the one in the data folder).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
-@click.option("--out", "out", type=click.Path(dir_okay=False), help="Also write the output here.")
-@click.pass_context
-def gap_command(
-    ctx: click.Context, instances: tuple[str, ...], time_limit_s: float, workers: int,
-    naive: bool, best_known: str | None, fmt: str, out: str | None,
-) -> None:
-    """GAP suite: cpsat vs best known (and the naive CP-SAT model) per instance."""
-    start = time.perf_counter()
-    command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
-
-    def render(result: dict[str, Any]) -> str:
-        result["meta"]["command"] = command
-        return render_json(result) if fmt == "json" else render_table(result)
-
-    def save_partial(result: dict[str, Any]) -> None:
-        if out:
-            Path(out).write_text(render(result) + "\n")
-
-    try:
-        paths = [Path(p) for p in instances] or default_instances()
-        result = run_gap(paths, time_limit_s, workers, naive, best_known, progress=True,
-                         on_row=save_partial)
-    except InputError as exc:
-        click.echo(f"error: {exc}", err=True)
-        ctx.exit(2)
-    text = render(result)
-    click.echo(text)
-    if out:
-        Path(out).write_text(text + "\n")
-    click.echo(f"{len(result['rows'])} problems in {time.perf_counter() - start:.0f} s", err=True)

@@ -5,7 +5,9 @@ summary.md and report.html to `--out` (default
 benchmarks/results/SUITE-YYYYMMDD-HHMM under the current directory). stdout
 gets the headline table, or the JSON / CSV with `--format`; progress goes to
 stderr. A broken hard rule, or flow off the LP optimum, exits 1 after the
-reports are written: the reports show what went wrong.
+reports are written: the reports show what went wrong. `bench gap` has options
+of its own and one `--out` file, which never replaces an instance or the
+best-known table.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import functools
 import shlex
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,12 +23,13 @@ from typing import Any
 
 import click
 
-from solver.bench import harness
+from solver.bench import gap, harness
 from solver.bench.options import TimeLimit
 from solver.bench.report import POLICY_COLUMNS, cells, headings, to_csv, to_json, write_report
 from solver.bench.synthetic import synthetic_grid
-from solver.cli.common import format_option, input_errors_exit_2
+from solver.cli.common import format_option, input_errors_exit_2, refuse_to_overwrite
 from solver.domain.errors import InputError
+from solver.domain.io import write_atomic
 from solver.policies import policy_names
 from solver.report.tables import format_rows
 
@@ -183,9 +187,54 @@ def online(policies_text: str, seeds: int, time_limit_s: float, repeats: int, ou
     finish(report, out_dir, fmt, quick)
 
 
-try:  # the GAP suite lives with the cpsat policy (solver/bench/gap.py)
-    from solver.bench.gap import gap_command
-except ImportError:  # pragma: no cover - a version without the GAP suite
-    pass
-else:
-    bench.add_command(gap_command, "gap")
+@bench.command("gap")
+@click.option("--instances", "instances", multiple=True, type=click.Path(dir_okay=False),
+              help="GAP files (OR-Library or single); repeatable. Default: all of "
+                   f"shared/data/gap/single plus orlib gap1-12 (or ${gap.ENV_DATA}).")
+@click.option("--time-limit", "time_limit_s", type=TimeLimit(), default=10.0, show_default=True,
+              help="Seconds per problem.")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="CP-SAT workers / LNS threads. A small batch races CP-SAT against LNS, one "
+                   "thread each even at 1, so its CPU time can be twice the wall time.")
+@click.option("--naive/--no-naive", default=True, show_default=True,
+              help="Also solve each problem with the naive CP-SAT model, same run.")
+@click.option("--best-known", type=click.Path(dir_okay=False),
+              help="best_known.csv (default: the one in the data folder).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False),
+              help="Also write the output here, after every problem (never over an input file).")
+@input_errors_exit_2
+def gap_command(instances: tuple[str, ...], time_limit_s: float, workers: int, naive: bool,
+                best_known: str | None, fmt: str, out: str | None) -> None:
+    """GAP suite: cpsat vs best known (and the naive CP-SAT model) per instance."""
+    start = time.perf_counter()
+    command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+    paths = [Path(p) for p in instances] or gap.default_instances()
+    for path in paths:  # the files given, or every file of the data folder
+        refuse_to_overwrite(out, instances=str(path))
+    refuse_to_overwrite(out, best_known=str(gap.best_known_path(best_known)))
+
+    def render(result: dict[str, Any]) -> str:
+        result["meta"]["command"] = command
+        return gap.render_json(result) if fmt == "json" else gap.render_table(result)
+
+    def save(result: dict[str, Any]) -> None:
+        if out:
+            write_out(out, render(result) + "\n")
+
+    result = gap.run_gap(paths, time_limit_s, workers, naive, best_known, progress=True, on_row=save)
+    save(result)
+    click.echo(render(result))
+    click.echo(f"{len(result['rows'])} problems in {time.perf_counter() - start:.0f} s", err=True)
+
+
+def write_out(path: str, text: str) -> None:
+    """`text` to `path`, whole or not at all; a path that cannot be written is an InputError (exit 2)."""
+    try:
+        write_atomic(path, text)
+    except OSError as exc:  # e.g. a folder that cannot be made, or a file where a folder should be
+        cause = exc.strerror or str(exc)
+        if exc.filename and str(exc.filename) != path:
+            cause = f"{exc.filename}: {cause}"
+        raise InputError(f"cannot write the results ({cause})", file=path, field="out") from None

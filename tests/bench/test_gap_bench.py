@@ -7,9 +7,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from solver.bench.gap import gap_command, render_table, run_gap, summarize, write_results
+from solver.bench.gap import render_table, run_gap, summarize, write_results
 from solver.bench.gapfile import read_best_known
 from solver.cli import main
+from solver.cli.bench import gap_command
 from solver.domain.errors import InputError
 
 TINY = "2 3\n 4 1 3\n 2 5 2\n 3 2 2\n 1 3 2\n 4 3\n"  # min optimum 5
@@ -137,3 +138,40 @@ def test_best_known_read(files):
     result = gap("--instances", str(inst), "--best-known", str(table))
     assert result.exit_code == 0, result.output
     assert "| c0203 | c | 2 | 3 | 5 | 6 | 16.667% |" in result.stdout
+
+
+# --out replaced the instance file with the results table (exit 0), and an --out that cannot be
+# written was an "internal error" (exit 1).
+
+
+@pytest.mark.parametrize("which", ["instance", "second instance", "best known"])
+def test_out_never_replaces_an_input(files, tmp_path, monkeypatch, which):
+    inst, table = files
+    other = tmp_path / "c0203b"
+    other.write_text(TINY)
+    target = {"instance": inst, "second instance": other, "best known": table}[which]
+    before = {p: p.read_bytes() for p in (inst, other, table)}
+    monkeypatch.chdir(tmp_path)
+    out = target.name  # relative: the same file all the same
+    line = one_error(gap("--instances", str(inst), "--instances", str(other), "--best-known", str(table),
+                         "--out", out))
+    option = "--best-known" if which == "best known" else "--instances"
+    assert f"--out {out} is the {option} file: writing there would replace it" in line
+    assert {p: p.read_bytes() for p in before} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bk.csv", "c0203", "c0203b"]
+
+
+def test_out_that_cannot_be_written_exits_2_naming_it(files, tmp_path):
+    inst, table = files
+    (tmp_path / "afile").write_text("")
+    out = tmp_path / "afile" / "x.md"  # a file where its folder should be: no one can write there
+    line = one_error(gap("--instances", str(inst), "--best-known", str(table), "--out", str(out)))
+    assert line.startswith(f"error: {out}, field 'out': cannot write the results (")
+
+
+def test_out_in_a_new_folder_is_written(files, tmp_path):
+    inst, table = files
+    out = tmp_path / "new" / "r.md"  # as every --out: the folder is made
+    result = gap("--instances", str(inst), "--best-known", str(table), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert out.read_text() == result.stdout
