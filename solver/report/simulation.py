@@ -91,9 +91,10 @@ def summary(result: SimulationResult) -> list[str]:
         faster = ("answers leads at the same speed" if not math.isfinite(minutes) or abs(minutes) < 0.5
                   else f"answers leads {_minutes_words(abs(minutes))} {'sooner' if minutes < 0 else 'later'} "
                   "(median first response)")
-        gain = f"{pct['mean']:+.1f}% expected revenue [{pct['low']:+.1f}; {pct['high']:+.1f}]"
-        # Decided on the difference in dollars, as the verdicts are; the % is that difference rescaled.
         revenue = comp["diff"]["expected_revenue"]
+        gain = (f"{pct['mean']:+.1f}% expected revenue [{pct['low']:+.1f}; {pct['high']:+.1f}]"
+                if revenue["n"] >= 2 else f"{pct['mean']:+.1f}% expected revenue (one seed: no interval)")
+        # Decided on the difference in dollars, as the verdicts are; the % is that difference rescaled.
         proof = "" if revenue["n"] < 2 else PROOF[direction(revenue, "expected_revenue")]
         out.append(f"{_cap(policy_words(main))} {faster} and gives {gain} over {policy_words(ref)}{proof}.")
     table = result.get("per_rep", {}).get(main)

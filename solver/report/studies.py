@@ -35,7 +35,10 @@ def _digits(metric: str) -> int:
 def direction(change: Interval, metric: str) -> str:
     """Which way a paired change (a difference or a % difference) of `metric` goes: 'better' when its
     whole 95% interval lies on the metric's good side of 0 (below 0 for one in `LOWER_IS_BETTER`,
-    above for the others), 'worse' when it lies on the other side, '' when it includes 0."""
+    above for the others), 'worse' when it lies on the other side, '' when it includes 0 or rests on
+    fewer than two seeds (one seed's interval has no width: nothing is known of the spread)."""
+    if change.get("n", 2) < 2:
+        return ""
     lower = metric in LOWER_IS_BETTER
     if (change["high"] < 0) if lower else (change["low"] > 0):
         return "better"
@@ -55,6 +58,9 @@ def verdict(arm: str, reference: str, comparison: Comparison, metric: str = "exp
     shown, unit = (pct, "%") if pct["n"] else (diff, "")
     text = (f"{shown['mean']:+,.2f}{unit} [{shown['low']:+,.2f}{unit}, {shown['high']:+,.2f}{unit}] "
             f"on {label(metric).lower()}")
+    if diff["n"] < 2:
+        return (f"{arm} vs {reference}: {shown['mean']:+,.2f}{unit} on {label(metric).lower()} from one "
+                "seed: no interval, so no verdict.")
     side = direction(diff, metric)
     if side == "better":
         return f"{arm} beats {reference}: {text}."

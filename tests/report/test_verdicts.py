@@ -42,3 +42,19 @@ def test_one_answer_when_per_seed_percent_disagrees_with_the_dollars(
     assert simulation_verdicts(result) == [sentence]
     (line,) = summary(result)
     assert proof in line and f"[{pct['low']:+.1f}; {pct['high']:+.1f}]" in line
+
+
+def test_one_seed_claims_nothing() -> None:
+    """One seed's interval has no width (nothing is known of the spread): no win, no interval shown."""
+    runs: list[RunSummary] = [
+        {"variant": "base", "policy": policy, "seed": 0,
+         "metrics": {"expected_revenue": revenue, "response_p50_min": 5.0}}
+        for policy, revenue in (("round_robin", 100.0), ("flow", 120.0))]
+    result: SimulationResult = {"policies": ["round_robin", "flow"], "references": ["round_robin"],
+                                "cells": aggregate(runs, "round_robin", ["round_robin"])}  # type: ignore[typeddict-item]
+    comp = result["cells"]["base"]["flow"]["vs"]["round_robin"]
+    sentence = verdict("flow", "round_robin", comp)
+    assert sentence == ("flow vs round_robin: +20.00% on expected revenue from one seed: no interval, "
+                        "so no verdict.")
+    (line,) = summary(result)
+    assert "+20.0% expected revenue (one seed: no interval)" in line and "beyond doubt" not in line
