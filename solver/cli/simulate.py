@@ -20,7 +20,7 @@ from solver.cli.common import (
     refuse_to_overwrite,
 )
 from solver.domain.errors import InputError
-from solver.domain.io import load_policy, load_reps, write_atomic
+from solver.domain.io import json_text, load_policy, load_reps, write_atomic
 from solver.domain.model import Rep
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def simulate(scenario_path: str, policies: str | None, seeds: int | None, out_di
         team_reps(variant_of(scenario, name))  # before any run: an error is one line, no bar
     result = simulate_scenario(scenario, seeds=seeds, scheduler=scheduler, workers=workers,
                                progress=True)
-    text = json.dumps(result, indent=1) + "\n"
+    text = json_text(result)
     if out_dir:
         write_atomic(Path(out_dir) / "result.json", text)
         write_atomic(Path(out_dir) / "report.html", simulation_report(result))

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import math
 import os
 import tempfile
 import warnings
@@ -203,6 +205,22 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
         cells = [spreadsheet_safe(c) for c in row]
         (quoted if any(isinstance(c, str) and "\r" in c for c in cells) else writer).writerow(cells)
     return buf.getvalue()
+
+
+def json_text(data: object, indent: int = 1) -> str:
+    """`data` as standard JSON (and a newline): a number that is not finite (a mean over no runs)
+    is null, where Python's `json` writes NaN / Infinity, which other readers refuse."""
+    return json.dumps(_finite(data), indent=indent, allow_nan=False) + "\n"
+
+
+def _finite(x: object) -> object:
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    return x
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:

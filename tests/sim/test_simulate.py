@@ -116,3 +116,20 @@ def test_simulate_command_bad_scenario_exit_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["simulate", str(path)])
     assert result.exit_code == 2
     assert "field 'stream.urgent_share'" in result.output
+
+
+def test_json_of_a_run_with_no_leads_is_standard_json(tmp_path: Path) -> None:
+    """Means over no leads are not numbers: null in the JSON, not NaN (which JSON readers refuse)."""
+    (tmp_path / "none.yaml").write_text(
+        "name: zero-leads\nhorizon_days: 1\nteam:\n  reps: [{id: A, capacity: 5}, {id: B, capacity: 5}]\n"
+        "stream: {leads_per_week: 0.01}\npolicies: [round_robin, flow]\nseeds: 2\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["simulate", str(tmp_path / "none.yaml"), "--format", "json",
+                                       "--workers", "1", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    for text in (result.stdout, (tmp_path / "out" / "result.json").read_text(encoding="utf-8")):
+        data = json.loads(text, parse_constant=refuse)
+        assert data["cells"]["base"]["flow"]["metrics"]["response_p50_min"]["mean"] is None
