@@ -111,6 +111,8 @@ def jain_bound(worth: np.ndarray, eligible: np.ndarray, value: np.ndarray, share
     if np.any(worth[eligible] < 0):
         raise ValueError("worth must not be negative")
     keep = eligible.any(axis=1)
+    if not keep.any():
+        return Bound(jain=jain, worth=0.0)  # nothing to place: any balance asked of nothing holds
     w = np.where(eligible[keep], worth[keep], -np.inf)
     v = value[keep]
     shared = share > 0

@@ -96,6 +96,7 @@ def test_leads_no_rep_may_take_are_left_out_and_jain_is_checked() -> None:
     assert more == pytest.approx(alone)
     with pytest.raises(ValueError, match="jain"):
         jain_bound(worth, eligible, value, share, 1.5)
+    assert jain_bound(worth, np.zeros_like(eligible), value, share, 0.9).worth == 0.0
 
 
 def test_rotation_keeps_one_pointer_per_pool() -> None:
