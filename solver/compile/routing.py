@@ -144,11 +144,15 @@ def route(table: RepTable, leads: Sequence[Lead], owner_ids: Sequence[str], poli
         named_rows, named = _named_accounts(book, starts, index, teams, m)
         admitted &= named_rows
         pool_row &= named_rows
+    # A strategic-only rep takes named accounts' leads only, whatever sends a lead its way (a
+    # fallback's team or normal routing included): a hard rule, as availability is.
+    strategic = np.ones((n, m), dtype=bool)
     if table.strategic_only is not None and table.strategic_only.any():
-        admitted[:, table.strategic_only] &= named[:, None]
-        pool_row[:, table.strategic_only] &= named[:, None]
+        strategic[:, table.strategic_only] = named[:, None]
+        admitted &= strategic
+        pool_row &= strategic
 
-    fb = Fallbacks(admitted, pool_row, builtin, teams, index, policy)
+    fb = Fallbacks(admitted, pool_row, builtin & strategic, teams, index, policy, strategic)
     if policy.rules.account_owner is not RuleMode.OFF:
         fb.send(np.flatnonzero(inactive), policy.fallback.owner_inactive, OWNER_INACTIVE)
     placed_by_owner = (owner >= 0) & (policy.rules.account_owner is RuleMode.HARD)
@@ -167,9 +171,10 @@ class Fallbacks:
     """Applies fallback targets to rows of the batch, recording what it did."""
 
     def __init__(self, admitted: np.ndarray, pool_row: np.ndarray, builtin: np.ndarray,
-                 teams: TeamTable, index: Mapping[str, int], policy: Policy) -> None:
+                 teams: TeamTable, index: Mapping[str, int], policy: Policy, allowed: np.ndarray) -> None:
         self.admitted, self.pool_row, self.builtin = admitted, pool_row, builtin
         self.teams, self.index, self.policy = teams, index, policy
+        self.allowed = allowed  # bool (n, m): what no fallback overrides (strategic-only reps)
         self.handled = np.zeros(admitted.shape[0], dtype=bool)
         self.queued: dict[int, tuple[str, str]] = {}
         self.notes: dict[int, str] = {}
@@ -192,11 +197,11 @@ class Fallbacks:
             row, what = np.arange(m) == self.index[target.rep], f"rep {target.rep}"
         else:  # normal routing: the built-in rules only
             self.admitted[rows] = self.builtin[rows]
-            self.pool_row[rows] = True
+            self.pool_row[rows] = self.allowed[rows]
             self.notes.update(dict.fromkeys(rows.tolist(), f"fallback: {cause}; routed normally"))
             return
-        self.admitted[rows] = row
-        self.pool_row[rows] = row
+        self.admitted[rows] = row & self.allowed[rows]
+        self.pool_row[rows] = row & self.allowed[rows]
         self.notes.update(dict.fromkeys(rows.tolist(), f"fallback: {cause}; sent to {what}"))
 
 

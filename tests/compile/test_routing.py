@@ -133,6 +133,26 @@ def test_named_accounts_go_to_their_rep_or_team_and_strategic_reps_take_only_tho
     assert row(no_accounts, 0) == ["R1", "R2", "R3"]  # nobody named: S takes nothing
 
 
+@pytest.mark.parametrize("fallback", [{"no_rule_match": "normal"}, {"no_rule_match": {"team": "strategic"}},
+                                      {"owner_inactive": {"team": "strategic"}}])
+def test_no_fallback_sends_a_strategic_only_rep_a_lead_of_no_named_account(fallback: dict) -> None:
+    # the fallback's team (or normal routing) replaced the row: S got unnamed accounts' leads
+    reps = [*REPS[:3], Rep(id="S", capacity=5, strategic_only=True)]
+    p = policy(teams=[{"id": "strategic", "members": ["R3", "S"]}], fallback=fallback,
+               routing_rules=[{"name": "nobody for moon", "when": {"territory": "moon"},
+                               "then": {"exclude": {"team": "strategic"}}},
+                              {"name": "no R1 R2 for moon", "when": {"territory": "moon"},
+                               "then": {"exclude": {"reps": ["R1", "R2"]}}}])
+    accounts = [Account(id="big", named=True, named_team_id="strategic"), Account(id="plain")]
+    leads = [Lead(id="moon", value=1, territory="moon", account_id="plain"),
+             Lead(id="left", value=1, account_id="plain", owner_id="GONE"),
+             Lead(id="named", value=1, account_id="big", territory="moon")]
+    problem = compile_problem(reps, leads, p, accounts)
+    assert all("S" not in row(problem, i) for i in range(2))
+    if "no_rule_match" in fallback:  # the same fallback may send S a named account's lead
+        assert "S" in row(problem, 2)
+
+
 def test_pools_are_keyed_by_team_or_by_the_admitted_reps() -> None:
     p = policy(teams=[{"id": "ent", "members": ["R1", "R2"]}], routing_rules=[
         {"name": "big", "when": "value >= 100", "then": {"admit": {"team": "ent"}}},
