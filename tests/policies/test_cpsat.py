@@ -171,7 +171,10 @@ def test_a_search_cut_short_is_never_called_optimal(limit_s):
         value, known = instance.value(solution.owner), best[("gap12.txt", instance.index, "max")]
         if solution.status is Status.OPTIMAL:
             assert value == known, instance.name
-        assert solution.bound is not None and instance.value_of_profit(solution.bound) >= known, instance.name
+        if solution.bound is None:  # cut before any bound (a loaded machine at 0.01 s): no claim made
+            assert solution.status is not Status.OPTIMAL, instance.name
+        else:
+            assert instance.value_of_profit(solution.bound) >= known, instance.name
 
 
 @needs_data
