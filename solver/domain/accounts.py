@@ -3,23 +3,28 @@
 Columns: `account_id` (or `id`, required, unique), `name`, `owner_id` (or
 `owner`), `parent_account_id` (or `parent_id`), `named` (true/false),
 `named_rep_id`, `named_team_id`. Checked here, each error naming the file, the
-row and the field: a named rep that is no rep, a named team that is
-no team of the policy, a parent that is no account, and a parent chain that
-comes back to itself. An owner that is no rep is a departed owner (a warning
-naming the row): the account's leads take `fallback.owner_inactive`.
+row and the field (the file's own column: `account_id` if it says so): a named
+account with neither a named rep nor a named team, a named rep that is no rep,
+a named team that is no team of the policy, a parent that is no account, and
+a parent chain that comes back to itself. An owner may be a rep's id or, as on
+a lead, its name (`solver.domain.io.owners_by_name`); a name two reps share is
+an error. An owner that is no rep is a departed owner (a warning naming the
+row): the account's leads take `fallback.owner_inactive`.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from solver.domain.columns import Wanted
+from solver.domain.columns import Wanted, fold, known_columns
 from solver.domain.errors import InputError
+from solver.domain.io import owners_by_name, rep_names
 from solver.domain.model import Account, Policy, Rep
-from solver.domain.records import departed_owner, load_records
+from solver.domain.records import departed_owner, is_delimited, load_records, read_text, sniff_delimiter
 
 # The accounts file's other spellings of Account's fields.
 ACCOUNT_COLUMNS: Wanted = {"id": (("account_id",), False), "owner_id": (("owner",), False),
@@ -28,17 +33,54 @@ ACCOUNT_COLUMNS: Wanted = {"id": (("account_id",), False), "owner_id": (("owner"
 
 def load_accounts(path: str | os.PathLike[str], reps: Sequence[Rep] | None = None, *,
                   policy: Policy | None = None) -> list[Account]:
-    """Read accounts; with `reps` / `policy`, check the reps and teams they name."""
+    """Read accounts; with `reps` / `policy`, check the reps and teams they name.
+
+    An error names the file's own column for a field it spells otherwise (`account_id`)."""
+    try:
+        return _load_accounts(Path(path), reps, policy)
+    except InputError as err:
+        if err.file == str(path) and err.field in ACCOUNT_COLUMNS and isinstance(err.row, int):
+            err = InputError(err.message, file=err.file, row=err.row, field=_column(Path(path), err.field))
+        raise err from None
+
+
+def _column(path: Path, field: str) -> str:
+    """The file's name for an account field: its header's (or first record's) synonym, else the field.
+
+    Only on the way to an error: the file is read again for its column names."""
+    if is_delimited(path):
+        text = read_text(path)
+        delimiter = sniff_delimiter(text, known_columns(ACCOUNT_COLUMNS, Account.model_fields))
+        names = next(csv.reader([text.split("\n", 1)[0]], delimiter=delimiter), [])
+    else:
+        names = [field]  # a document's records may each spell it differently: the field it is
+    folded = {fold(n): n.strip() for n in names}
+    spellings = (field, *ACCOUNT_COLUMNS[field][0])
+    return next((folded[fold(s)] for s in spellings if fold(s) in folded), field)
+
+
+def _load_accounts(path: Path, reps: Sequence[Rep] | None, policy: Policy | None) -> list[Account]:
     file = str(path)
-    accounts = load_records(Path(path), Account, "accounts", wanted=ACCOUNT_COLUMNS)
+    accounts = load_records(path, Account, "accounts", wanted=ACCOUNT_COLUMNS)
+    if reps is not None:
+        accounts = owners_by_name(reps, accounts)
     rep_ids = {r.id for r in reps} if reps is not None else None
+    shared = {name: ids for name, ids in rep_names(reps or ()).items() if len(ids) > 1}
     team_ids = {t.id for t in policy.teams} if policy is not None else None
     by_id = {a.id: a for a in accounts}
     fallback_set = policy is not None and policy.fallback.owner_inactive is not None
     for row, account in enumerate(accounts, start=1):
-        if account.owner_id and rep_ids is not None and account.owner_id not in rep_ids:
+        if account.named and not (account.named_rep_id or account.named_team_id):
+            raise InputError("a named account needs a named_rep_id or a named_team_id (its leads "
+                             "would go to anyone)", file=file, row=row, field="named")
+        unknown = account.owner_id and rep_ids is not None and account.owner_id not in rep_ids
+        if unknown and fold(account.owner_id) in shared:
+            ids = ", ".join(shared[fold(account.owner_id)])
+            raise InputError(f"{account.owner_id!r} is the name of more than one rep ({ids}): give the "
+                             "owner's rep id", file=file, row=row, field="owner_id")
+        if unknown:
             # A CRM still names the owner who left. Said, in case it is a typo.
-            warnings.warn(departed_owner(file, row, account.owner_id, fallback_set), stacklevel=2)
+            warnings.warn(departed_owner(file, row, account.owner_id, fallback_set), stacklevel=3)
         if account.named_rep_id and rep_ids is not None and account.named_rep_id not in rep_ids:
             raise InputError(f"{account.named_rep_id!r} names no rep in the reps file", file=file, row=row,
                              field="named_rep_id")

@@ -19,6 +19,7 @@ import tempfile
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import ValidationError
 
@@ -26,7 +27,7 @@ from solver.domain import documents
 from solver.domain.columns import ColumnMap, Kind, fold
 from solver.domain.errors import InputError
 from solver.domain.labels import Normalizer
-from solver.domain.model import Lead, Policy, Rep, check_owners
+from solver.domain.model import Account, Lead, Policy, Rep, check_owners
 from solver.domain.records import (
     LIST_FIELDS,
     InputWarning,
@@ -41,6 +42,9 @@ from solver.domain.records import (
 __all__ = ["LIST_FIELDS", "InputWarning", "csv_dicts", "csv_text", "input_error_from", "load_columns",
            "load_leads", "load_policy", "load_records", "load_reps", "parse_document", "read_text",
            "spreadsheet_safe", "write_atomic"]
+
+# A record with an owner (owner_id: a rep's id, or its name in a CRM export).
+OwnedT = TypeVar("OwnedT", Lead, Account)
 
 def load_reps(path: str | os.PathLike[str], *, policy: Policy | None = None,
               columns: ColumnMap | None = None) -> list[Rep]:
@@ -96,17 +100,25 @@ def _column_map(policy: Policy | None, columns: ColumnMap | None) -> ColumnMap:
     return (policy.column_map if policy else ColumnMap()).merged(columns)
 
 
-def owners_by_name(reps: Sequence[Rep], leads: list[Lead]) -> list[Lead]:
-    """Leads whose owner_id is no rep id but one rep's name (a CRM's "Lead Owner"), with that rep's id."""
-    ids = {r.id for r in reps}
+def rep_names(reps: Sequence[Rep]) -> dict[str, list[str]]:
+    """{folded rep name: the ids of the reps of that name} (a name two reps share has two)."""
     names: dict[str, list[str]] = {}
     for rep in reps:
         if rep.name:
             names.setdefault(fold(rep.name), []).append(rep.id)
+    return names
+
+
+def owners_by_name(reps: Sequence[Rep], records: list[OwnedT]) -> list[OwnedT]:
+    """Leads (or accounts) whose owner_id is no rep id but one rep's name (a CRM's "Lead Owner"),
+    with that rep's id; a name two reps share stays as it is, for the owner check to refuse."""
+    ids = {r.id for r in reps}
+    names = rep_names(reps)
     out = []
-    for lead in leads:
-        match = names.get(fold(lead.owner_id), []) if lead.owner_id and lead.owner_id not in ids else []
-        out.append(lead.model_copy(update={"owner_id": match[0]}) if len(match) == 1 else lead)
+    for record in records:
+        owner = record.owner_id
+        match = names.get(fold(owner), []) if owner and owner not in ids else []
+        out.append(record.model_copy(update={"owner_id": match[0]}) if len(match) == 1 else record)
     return out
 
 

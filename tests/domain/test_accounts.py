@@ -57,10 +57,10 @@ def test_a_departed_owners_warning_says_what_happens_to_the_leads(tmp_path: Path
 @pytest.mark.parametrize(("rows", "row", "field", "words"), [
     ("A1,x,,,true,r1,\nA2,x,,,true,nobody,\n", 2, "named_rep_id", "names no rep"),
     ("A1,x,,,true,,nope\n", 1, "named_team_id", "names no team"),
-    ("A1,x,,A9,,,\n", 1, "parent_id", "'A9' names no account"),
-    ("A1,x,,A2,,,\nA2,x,,A3,,,\nA3,x,,A1,,,\n", 1, "parent_id", "cycle (A1 -> A2 -> A3 -> A1)"),
-    ("A1,x,,A1,,,\n", 1, "parent_id", "cycle"),
-    ("A1,x,,,,,\na1,y,,,,,\n", 2, "id", "case"),
+    ("A1,x,,A9,,,\n", 1, "parent_account_id", "'A9' names no account"),
+    ("A1,x,,A2,,,\nA2,x,,A3,,,\nA3,x,,A1,,,\n", 1, "parent_account_id", "cycle (A1 -> A2 -> A3 -> A1)"),
+    ("A1,x,,A1,,,\n", 1, "parent_account_id", "cycle"),
+    ("A1,x,,,,,\na1,y,,,,,\n", 2, "account_id", "case"),
     ("A1,x,,,maybe,,\n", 1, "named", "boolean"),
 ])
 def test_each_bad_account_names_row_and_field(tmp_path: Path, rows: str, row: int, field: str,
@@ -69,3 +69,40 @@ def test_each_bad_account_names_row_and_field(tmp_path: Path, rows: str, row: in
         load_accounts(write(tmp_path, HEADER + rows), REPS, policy=Policy())
     assert (err.value.row, err.value.field) == (row, field)
     assert words in err.value.message
+
+
+NAMED_REPS = [Rep(id="E01", name="Ana Silva", capacity=1), Rep(id="E02", name="Marcus Reyes", capacity=1),
+              Rep(id="E03", name="Marcus Reyes", capacity=1)]
+
+
+def test_an_owner_given_by_the_reps_name_is_that_rep(tmp_path: Path, recwarn) -> None:
+    # an owner written as a CRM shows it ("Ana Silva") was read as a departed owner; leads took names
+    (account,) = load_accounts(write(tmp_path, HEADER + "A1,x,ana silva,,,,\n"), NAMED_REPS)
+    assert account.owner_id == "E01"
+    assert not [w for w in recwarn if "departed" in str(w.message)]
+
+
+def test_an_owners_name_two_reps_share_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"more than one rep \(E02, E03\)") as err:
+        load_accounts(write(tmp_path, HEADER + "A1,x,E01,,,,\nA2,y,Marcus Reyes,,,,\n"), NAMED_REPS)
+    assert (err.value.row, err.value.field) == (2, "owner")
+
+
+def test_a_named_account_naming_no_rep_and_no_team_is_an_error(tmp_path: Path) -> None:
+    # named: true with neither named_rep_id nor named_team_id was accepted: its leads went to anyone
+    with pytest.raises(InputError, match="needs a named_rep_id or a named_team_id") as err:
+        load_accounts(write(tmp_path, HEADER + "A1,x,,,false,,\nA2,y,,,true,,\n"), REPS, policy=Policy())
+    assert (err.value.row, err.value.field) == (2, "named")
+
+
+@pytest.mark.parametrize(("header", "rows", "column"), [
+    ("account_id,name,parent_account_id\n", "A1,x,\nA1,y,\n", "account_id"),
+    ("Account_ID,name,parent_account_id\n", "A1,x,\nA2,y,A9\n", "parent_account_id"),
+    ("id;name;parent_id\n", "A1;x;\nA2;y;A9\n", "parent_id"),
+    ("id;name;Parent_Account_ID\n", "A1;x;\nA2;y;A9\n", "Parent_Account_ID"),
+])
+def test_an_error_names_the_files_own_column(tmp_path: Path, header: str, rows: str, column: str) -> None:
+    # a duplicate in column account_id said "field 'id'", a bad parent_account_id "field 'parent_id'"
+    with pytest.raises(InputError) as err:
+        load_accounts(write(tmp_path, header + rows), REPS)
+    assert (err.value.row, err.value.field) == (2, column)
