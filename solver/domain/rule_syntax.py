@@ -77,10 +77,20 @@ def within(iv: tuple[float, bool, float, bool], x: float) -> bool:
     return (lo < x or (lo == x and lo_in)) and (x < hi or (x == hi and hi_in))
 
 
+def _sugar_value(op: str, rest: str, written: str) -> str | float:
+    """The value after an operator of the compact form; one that starts with an operator's sign is a
+    mistyped operator ('=>' read as '=' and '> 1000', a test no lead passes), not a value."""
+    if rest[:1] in ("<", ">", "=", "!"):
+        raise fail(f"cannot read condition {written!r}: {op + rest[0]!r} is no operator; use one of "
+                   f">=, <=, !=, ==, =, >, < (for a value that starts with {rest[0]!r}: "
+                   "{field: {equals: ...}})")
+    return _scalar(rest)
+
+
 def _parse_test(field: str, spec: Any) -> list[dict[str, Any]]:
     """One `when` entry (field -> test) in canonical condition dicts."""
     if isinstance(spec, str) and (m := _LEADING_OP.match(spec)):
-        return [{"field": field, "op": m[1], "value": _scalar(m[2])}]
+        return [{"field": field, "op": m[1], "value": _sugar_value(m[1], m[2], f"{field}: {spec}")}]
     if isinstance(spec, list):
         return [{"field": field, "op": "in", "value": spec}]
     if not isinstance(spec, dict):
@@ -129,7 +139,7 @@ def parse_when(raw: Any) -> list[Any]:
         elif isinstance(item, str) and (m := _PRESENCE.match(item)):
             out.append({"field": m[1], "op": m[2].lower()})
         elif isinstance(item, str) and (m := _SUGAR.match(item)):
-            out.append({"field": m[1], "op": m[2], "value": _scalar(m[3])})
+            out.append({"field": m[1], "op": m[2], "value": _sugar_value(m[2], m[3], item)})
         else:
             raise fail(f"cannot read condition {item!r}; write e.g. 'employees >= 2000' "
                         "or {industry: {in: [A, B]}}")

@@ -130,7 +130,10 @@ BAD_RULES = [
     (rule({"industry": {"in": ["A", "B"], "not_in": ["a", "b"]}}), "industry", "can never hold"),
     (rule([{"industry": "A"}, {"industry": "B"}]), "industry", "can never hold"),
     (rule({"email": {"present": True, "absent": True}}), "email", "can never hold"),
-    (rule("employees >> 3"), "employees", "needs a number"),
+    (rule("employees >> 3"), "employees", "'>>' is no operator"),
+    (rule("employees => 1000"), "employees", "'=>' is no operator"),  # was 'equals > 1000': matched none
+    (rule({"employees": "=< 1000"}), "employees", "'=<' is no operator"),
+    (rule("employees > abc"), "employees", "needs a number"),
     (rule(42), None, "cannot read condition"),
     (rule(then={"admit": {"reps": ["R1"]}, "exclude": {"reps": ["R2"]}}), None, "exactly one of admit"),
     (rule(then={"admit": {"rep_attribute": "countries"}}), "then.target", "needs either in"),
