@@ -93,7 +93,7 @@ class Explanation:
 
 def explanation(problem: Problem, owner: np.ndarray, i: int, alternatives: int = 3, *,
                 free: np.ndarray | None = None, loads: np.ndarray | None = None,
-                cap_names: Sequence[str] | None = None) -> Explanation:
+                cap_names: Sequence[str] | None = None, reason: str | None = None) -> Explanation:
     """The chosen rep and the top alternatives, each with why it lost.
 
     Alternatives rank by the profit the solver maximised (after soft-rule
@@ -101,7 +101,9 @@ def explanation(problem: Problem, owner: np.ndarray, i: int, alternatives: int =
     expected value. `free` (capacity left under `owner`) and `loads` (the
     fairness loads under it) are counted here unless given: a caller
     explaining every lead of a batch counts them once (each is O(n)). `cap_names` (per rep,
-    the cap over time that bounds it, "" none) name a cap where it, not capacity, was full.
+    the cap over time that bounds it, "" none) name a cap where it, not capacity, was full;
+    `reason`, an unassigned lead's reason as its answer gives it where caps reworded it
+    (`solver.decode.caps.cap_reasons`), is the headline, so the two say the same.
     """
     chosen = int(owner[i])
     if free is None:
@@ -130,6 +132,8 @@ def explanation(problem: Problem, owner: np.ndarray, i: int, alternatives: int =
         better = int(((problem.profit[i] > problem.profit[i, chosen] + 1e-9) & elig).sum())
         why: str = ("account owner rule" if problem.forced[i] >= 0
                     else placed_reason(False, better, int(elig.sum()), basis(problem)))
+    elif reason is not None:
+        why = reason
     elif (problem.price is not None and priced_out(problem, i, free).any()
           and not (problem.eligible[i] & (free >= problem.effort[i])).any()):
         why = f"{DEFERRED}: worth less than the price of every eligible rep with room"

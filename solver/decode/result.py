@@ -66,7 +66,11 @@ class Result:
             i = self.problem.lead_ids.index(lead_id)
         except ValueError:
             raise KeyError(f"unknown lead id {lead_id!r}") from None
-        return explanation(self.problem, self.solution.owner, i, alternatives, cap_names=self.cap_names)
+        # A cap's reason (`solver.decode.caps`) is the answer's, not the capacity `explanation` counts
+        answer = self.assignments[i]
+        capped = answer.reason if answer.reason_code == ReasonCode.CAP_REACHED else None
+        return explanation(self.problem, self.solution.owner, i, alternatives, cap_names=self.cap_names,
+                           reason=capped)
 
 
 def _assignment_dict(a: Assignment) -> dict[str, Any]:

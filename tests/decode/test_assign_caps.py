@@ -23,10 +23,23 @@ def test_a_lead_stopped_by_a_daily_cap_says_which_cap_in_its_reason_summary_and_
     assert why_not == "cap: its per_day cap is reached (its room went to other leads of the batch)"
 
 
+def test_an_explanations_headline_is_the_cap_its_reason_names():
+    # the reason said "cap: ... (per_day)", the explanation's why "capacity: ... at capacity"
+    # though the rep had room (capacity 5, one lead): only its per_day cap was reached
+    policy = Policy.model_validate({"caps": {"default": {"per_day": 1}}})
+    result = assign(REPS, LEADS, policy)
+    for a in result.assignments:
+        if a.rep_id is None:
+            explained = result.explain(a.lead_id)
+            assert explained.why == a.reason
+            assert explained.why.startswith("cap: ") and "per_day" in explained.why
+
+
 def test_without_caps_a_full_rep_is_still_at_capacity():
     result = assign([Rep(id="R1", capacity=1)], LEADS)
     assert {a.reason.split(":")[0] for a in result.assignments if a.rep_id is None} == {"capacity"}
     assert result.explain("X1").alternatives[0].why_not.startswith("at capacity")
+    assert result.explain("X1").why == "capacity: all 1 eligible reps are at capacity"
 
 
 def test_an_equally_good_rep_with_room_is_a_tie_not_a_lost_seat():
