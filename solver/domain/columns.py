@@ -47,6 +47,15 @@ def fold(text: str) -> str:
     return text.strip().casefold()
 
 
+def closest(value: str, names: Collection[str], cutoff: float = 0.6) -> str | None:
+    """The one of `names` that `value` is most likely a typo of (compared folded; difflib's ratio at
+    least `cutoff`), as `names` spells it; None if none is that close. For a "did you mean".
+    """
+    spelled = {fold(n): n for n in names}
+    near = difflib.get_close_matches(fold(value), list(spelled), n=1, cutoff=cutoff)
+    return spelled[near[0]] if near else None
+
+
 class ColumnMap(BaseModel):
     """The policy's `columns:` section, or a `--columns` file (module docstring)."""
 

@@ -17,11 +17,10 @@ one line each naming file, row and field, with the closest known label.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from typing import Any
 
-from solver.domain.columns import ColumnMap, fold
+from solver.domain.columns import ColumnMap, closest, fold
 from solver.domain.model import SEGMENTS, Lead, Policy, Rep, RuleMode
 
 # Lead field -> the rep list it is matched against.
@@ -105,8 +104,8 @@ def unmatched_values(reps: Sequence[Rep], leads: Sequence[Lead], policy: Policy,
             if len(lines) >= limit:
                 more += 1
                 continue
-            near = difflib.get_close_matches(fold(value), list(spelled), n=1, cutoff=0.6)
-            hint = f" (did you mean {spelled[near[0]]!r}?)" if near else ""
+            near = closest(value, list(spelled))
+            hint = f" (did you mean {spelled[near]!r}?)" if near else ""
             lines.append(f"{leads_file}, row {row}, field {field!r}: {value!r} matches no rep or "
                          f"rule{hint}")
     if more:

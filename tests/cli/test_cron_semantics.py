@@ -113,8 +113,8 @@ def test_a_departed_owners_account_lead_goes_to_the_review_queue_and_the_queues_
     listed = json.loads(text)
     assert listed["queues"] == {"review": 1}
     assert [(r["lead_id"], r["queue"], r["lifecycle"]) for r in listed["leads"]] == [("orphan", "review", "queued")]
-    code, table = cli("queues", "--db", str(job.db), "--queue", "other")
-    assert code == 0 and "0 queued leads (none)" in table
+    code, table = cli("queues", "--db", str(job.db), "--queue", "review")
+    assert code == 0 and "1 queued leads (review: 1)" in table
     # the next run does not route it: a person does, or `events` closes it
     again = job.run("id,value\nnext,10\n", "2026-03-02T10:00:00Z")
     assert [a["lead_id"] for a in again["assignments"]] == ["next"]
@@ -123,6 +123,24 @@ def test_a_departed_owners_account_lead_goes_to_the_review_queue_and_the_queues_
     assert code == 0, text
     code, text = cli("queues", "--db", str(job.db), "--format", "json")
     assert json.loads(text)["leads"] == []
+    code, table = cli("queues", "--db", str(job.db), "--queue", "review")  # known, now empty
+    assert code == 0 and "0 queued leads (none)" in table
+
+
+def test_a_queue_neither_the_ledger_nor_the_policy_knows_is_an_error_with_a_did_you_mean(tmp_path):
+    # `--queue reviw` printed "0 queued leads (none)", exit 0, while leads waited in `review`
+    job = Job(tmp_path, "id,capacity,territories\nR1,9,EU\n",
+              "solver: flow\nfallback:\n  no_rule_match: {queue: review}\n  queues: [review, escalate]\n")
+    job.run("id,value,territory\nL1,10,US\n", "2026-03-02T09:00:00Z")
+    code, text = cli("queues", "--db", str(job.db), "--queue", "reviw")
+    assert code == 2
+    assert "no such queue" in text and "did you mean 'review'?" in text
+    code, text = cli("queues", "--db", str(job.db), "--queue", "escalate")  # the ledger has not seen it
+    assert code == 2 and "give --policy" in text
+    code, table = cli("queues", "--db", str(job.db), "--queue", "escalate", "--policy", str(job.policy))
+    assert code == 0 and "0 queued leads (none)" in table
+    code, text = cli("queues", "--db", str(job.db), "--queue", "escalat", "--policy", str(job.policy))
+    assert code == 2 and "did you mean 'escalate'?" in text
 
 
 def test_an_empty_leads_file_is_nothing_new_and_still_places_the_backlog(tmp_path):
