@@ -26,6 +26,7 @@ from solver.compile.problem import UNASSIGNED, Problem
 from solver.policies import grouping
 from solver.policies.cpsat_model import CpSatModel, ScalingWarning
 from solver.policies.cpsat_params import has_solution, policy_solver, termination
+from solver.policies.flow import network_solution
 from solver.policies.gap_pipeline import is_plain_gap, solve_gap
 from solver.policies.registry import Solution, Status, policy_spec, register, solve
 
@@ -59,8 +60,8 @@ def warm_start(problem: Problem, budget_s: float | None = None) -> np.ndarray | 
     grouped = bool(grouping.groups(problem))
     cheap = budget_s is not None and budget_s < CHEAP_START_S
     name = "flow" if _flow_accepts(problem, grouping=False) and not (grouped and cheap) else "greedy"
-    try:
-        raw = solve(problem, name).owner
+    try:  # flow's network itself: the flow policy hands batches with overlapping caps to this one
+        raw = network_solution(problem).owner if name == "flow" else solve(problem, name).owner
     except ValueError:  # the policy is not registered, or refuses this batch
         return None
     if not grouped:

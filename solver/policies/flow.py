@@ -13,9 +13,9 @@ flow fills them in order and the piecewise-linear cost is exact.
 Capped teams: a rep of a capped team sends its flow to the team's node
 instead of the sink, and team -> sink carries the team's room, so "pick a
 team, then a member" is one network. That needs each rep in at most one
-capped team (`TeamTable.disjoint_capped`); with overlapping caps the network
-routes each rep through its first capped team and the answer is trimmed to
-the others' caps (lowest profit out first), reported as feasible.
+capped team (`TeamTable.disjoint_capped`); with overlapping caps the batch goes
+to CP-SAT, which holds every cap (the network's answer trimmed to the other
+caps left out leads that fit). `_trim_to_team_caps` remains the guard.
 
 Speed to lead (`Problem.queues`): a rep's k-th lead of the batch waits behind the k-1
 before it, so lead -> rep becomes lead -> slot -> rep, one slot node per queue place of
@@ -47,7 +47,7 @@ from ortools.graph.python import min_cost_flow
 
 from solver.compile import fairness
 from solver.compile.problem import Problem
-from solver.policies.registry import Solution, Status, counting, free_capacity, register, start_owner
+from solver.policies.registry import Solution, Status, counting, free_capacity, register, solve, start_owner
 
 COST_RESOLUTION = 2.0**36  # largest |arc cost| after scaling, when nothing asks for more
 # Every lead's best |profit| spans at least this many cost units: one lead worth 1e14 must not
@@ -74,6 +74,19 @@ def solve_flow(problem: Problem) -> Solution:
     """Exact for unit effort and count fairness; see the module docstring."""
     if not problem.unit_effort:
         raise ValueError("the flow policy needs unit effort; use the cpsat policy for effort > 1")
+    if problem.capped_teams.shape[0] and (problem.capped_teams.sum(axis=0) > 1).any():
+        # A rep in two capped teams counts its leads against both: no network holds that, and the
+        # network's answer trimmed to the caps left leads out that fit (3 of 4 where all 4 did).
+        # CP-SAT holds every cap exactly (starting from the network's answer).
+        answer = solve(problem, "cpsat")
+        answer.stats = {**answer.stats, "delegated": "cpsat: a rep in two capped teams"}
+        return answer
+    return network_solution(problem)
+
+
+def network_solution(problem: Problem) -> Solution:
+    """The min-cost flow answer itself, trimmed to the caps of any second capped team a rep is in
+    (`solve_flow` hands such batches to CP-SAT, which starts from this)."""
     owner, args = _batch(problem)
     if args is None:
         return Solution(owner=owner, status=Status.OPTIMAL)
