@@ -394,6 +394,27 @@ def test_now_and_fairness_pages_show_the_queue_and_who_is_behind(tmp_path):
         assert day.status_code == 200 and "Behind their quota share this day" in day.text
 
 
+def test_open_over_capacity_counts_the_reps_own_open_leads_as_the_router_does(tmp_path):
+    """A rep at capacity 2 with one open lead of its own (the reps file's open_leads) is full after
+    one more: the console's 'Open / capacity' says 2 / 2, as /v1/reps/loads and the router do."""
+    team = [Rep(id="RA", territories=("A",), capacity=2, open_leads=1)]
+    ledger = SqliteStore(tmp_path / "l.db", check_same_thread=False)
+    try:
+        app = create_app(Router(team, POLICY, ledger), TOKEN, tick_interval_s=0.01)
+        with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as client:
+            sign_in(client)
+            reps = [client.post("/v1/leads", json={"id": f"U{k}", "value": 10.0, "territory": "A",
+                                                   "urgent": True}, headers=AUTH).json()["rep_id"]
+                    for k in (1, 2)]
+            assert reps == ["RA", None]  # the second finds RA at capacity
+            assert client.get("/v1/reps/loads", headers=AUTH).json()["loads"] == {"RA": 2}
+            pages = [client.get(path).text for path in ("/ui", "/ui/reps")]
+    finally:
+        ledger.close()
+    for text in pages:
+        assert re.search(r">2 / 2<", text) and not re.search(r">1 / 2<", text)
+
+
 def test_reports_are_listed_and_served_from_the_folder_only(tmp_path):
     sim = tmp_path / "reports" / "crm"
     sim.mkdir(parents=True)
