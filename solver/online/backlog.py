@@ -5,10 +5,13 @@ reps its rules admit are off shift or on leave (or, where batches are priced,
 because it is worth less than every seat's price), is answered "unassigned,
 <reason>; waits in the backlog ..." with status waiting (or deferred) in the
 store. It is solved again with later flushes, and by `tick` once capacity has
-freed (a release, a team change, new prices) or a batch wait has passed and
-the reps on shift changed; a lead whose rules admit no rep at all is final.
-The store holds the backlog; `BacklogSchedule` holds only when it was last
-tried and where the next turn starts.
+freed (a release, here or by another process on the same ledger, a team change,
+new prices) or a batch wait has passed and the reps on shift changed; a lead
+whose rules admit no rep at all is final. Once room frees, the backlog is tried
+turn by turn until every lead waiting then has had its try (or the room is
+gone): a turn holds a few leads per free seat, and the freed seat may suit only
+a lead further down (another territory's). The store holds the backlog;
+`BacklogSchedule` holds only when it was last tried and where the next turn starts.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from solver.online.store import LeadStore, WaitingLead
 # At most this many backlogged leads join one batch solve, taken in turn, so a long
 # backlog (demand above capacity for days) does not make every flush slow.
 BACKLOG_PER_SOLVE = 1000
+# How often an idle tick reads the ledger's loads for room freed by another process (a
+# release by `leadsolver events`, another replica): one grouped count.
+LOADS_CHECK_S = 1.0
 
 
 class BacklogSchedule:
@@ -40,6 +46,9 @@ class BacklogSchedule:
         self.shift: np.ndarray | None = None  # who was on shift then
         self.freed = True  # capacity freed (or prices changed) since then
         self.turn = 0  # where the next retry starts when the backlog exceeds BACKLOG_PER_SOLVE
+        self.untried = 0  # leads waiting when room last freed that have not had a turn since
+        self.held: int | None = None  # capacity units the ledger's open leads held after the last try
+        self.checked: datetime | None = None  # when an idle tick last read the loads
 
     def entered(self, now: datetime) -> None:
         """Leads joined the backlog: the first ones start its clock."""
@@ -52,19 +61,30 @@ class BacklogSchedule:
         Otherwise its leads cannot be placed: new assignments only take room away.
         """
         return bool(waiting) and (
-            self.retried is None or self.freed or self.timed or self.shift is None
+            self.retried is None or self.freed or self.untried > 0 or self.timed or self.shift is None
             or not np.array_equal(available, self.shift))
 
     def due_alone(self, waiting: int, now: datetime, max_wait_s: float,
-                  available: Callable[[], np.ndarray]) -> bool:
+                  available: Callable[[], np.ndarray], held: Callable[[], int] | None = None) -> bool:
         """Worth a solve of its own (no batch due): capacity freed, never tried, or, a batch
-        wait after the last try, the reps on shift changed (`available()`: who is on shift now)."""
-        return bool(waiting) and (
-            self.freed or self.retried is None
-            or ((now - self.retried).total_seconds() >= max_wait_s and self.due(waiting, available())))
+        wait after the last try, the reps on shift changed (`available()`: who is on shift now).
+        `held()`: the capacity units the ledger's open leads hold now, read at most every
+        LOADS_CHECK_S: fewer than after the last try means room freed elsewhere."""
+        if not waiting:
+            return False
+        if (not self.freed and held is not None and self.held is not None
+                and (self.checked is None or (now - self.checked).total_seconds() >= LOADS_CHECK_S)):
+            self.checked = now
+            self.freed = held() < self.held
+        return (self.freed or self.untried > 0 or self.retried is None
+                or ((now - self.retried).total_seconds() >= max_wait_s and self.due(waiting, available())))
 
-    def tried(self, now: datetime, available: np.ndarray) -> None:
-        self.retried, self.freed, self.shift = now, False, available
+    def tried(self, now: datetime, available: np.ndarray, held: int | None = None) -> None:
+        """A solve took its turn of the backlog (`held`: the ledger's load after it, None when
+        nothing waits). Leads still owed a try since room freed (`untried`) keep it due, so the
+        next tick takes the next turn."""
+        self.retried, self.shift, self.held = now, available, held
+        self.freed = False
 
     def turns(self, store: LeadStore, table: RepTable) -> list[WaitingLead]:
         """The backlogged leads that join this solve, oldest first, taken in turns.
@@ -76,6 +96,9 @@ class BacklogSchedule:
         room = int(np.maximum(table.capacity - table.open_leads, 0)[table.available].sum())
         n = store.count_waiting()
         k = min(BACKLOG_PER_SOLVE, 2 * room, n)
+        if self.freed:  # room freed since the last turn: every lead waiting now is owed a try
+            self.untried = n
+        self.untried = max(self.untried - k, 0) if k else 0  # no room: nothing to try for
         if k == 0:
             return []
         start = self.turn % n

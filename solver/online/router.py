@@ -207,7 +207,7 @@ class Router:
                                        or (now - oldest).total_seconds() >= batch.max_wait_s):
                 out += self.flush(now, reprice=reprice)
             elif self.schedule.due_alone(store.count_waiting(), now, batch.max_wait_s,
-                                         lambda: self.team.calendar.available(now)):
+                                         lambda: self.team.calendar.available(now), self._held):
                 out += self._solve_batch([], now)
         if reprice:
             for pricing in self._pricings():
@@ -399,6 +399,10 @@ class Router:
             self.schedule.entered(now)
         return assignment
 
+    def _held(self) -> int:
+        """Capacity units the ledger's open leads hold now, every process's decisions counted."""
+        return int(self.store.loads(self.team.ids).effort.sum())
+
     def _solve_batch(self, leads: list[Lead], now: datetime, reprice: bool = False) -> list[Assignment]:
         """Solve `leads` (first decisions) and the backlog as one batch; record the result.
 
@@ -426,7 +430,7 @@ class Router:
                     out += self._solve_arm(mine, waiting, now, reprice, arm.team, arm.pricing, arm.policy,
                                            arm.name, team_now if arm.team is self.team and not out else None)
         if retry:
-            self.schedule.tried(now, available)
+            self.schedule.tried(now, available, self._held() if store.count_waiting() else None)
         if any(status_of(a).in_backlog for a in out):
             self.schedule.entered(now)
         self._stage("recorded")

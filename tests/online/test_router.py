@@ -520,6 +520,44 @@ def test_a_long_backlog_is_retried_in_turns(monkeypatch):
     assert len(router.backlog) == 3 and sum(router.loads().values()) == 1
 
 
+def two_territories(router_ledger: Ledger | None, clock: Clock) -> Router:
+    """RA (territory A) and RB (B), one seat each, both taken; eleven A leads wait, and one B lead
+    (B1) waits behind the first five of them (new-user QA's service case)."""
+    team = [Rep(id="RA", capacity=1, territories=("A",)), Rep(id="RB", capacity=1, territories=("B",))]
+    router = Router(team, small_batches(size=100, wait=60), router_ledger, clock=clock)
+    order = ["B0", "A0", *(f"A{i}" for i in range(1, 6)), "B1", *(f"A{i}" for i in range(6, 11))]
+    for name in order:
+        router.submit(Lead(id=name, value=100, territory=name[0], urgent=True))
+    assert len(router.backlog) == 11 and "B1" in router.backlog
+    return router
+
+
+def test_room_that_frees_reaches_the_lead_it_suits_further_down_the_backlog():
+    """A turn holds two leads per free seat, oldest first: RB's seat freed and the turn held two
+    A leads that cannot take it, and B1 waited on with RB empty until the next release."""
+    clock = Clock()
+    router = two_territories(None, clock)
+    router.release("B0")
+    placed = [a for _ in range(10) for a in router.tick()]  # a few ticks, no release between
+    assert [(a.lead_id, a.rep_id) for a in placed] == [("B1", "RB")]
+    assert router.tick() == []  # every lead waiting when room freed has had its try: idle again
+
+
+def test_room_freed_by_another_process_is_seen_by_an_idle_tick(tmp_path):
+    """A release by `leadsolver events` (another process on the ledger) freed RB; the service's
+    router, which only learnt of its own releases, left B1 waiting beside an empty rep."""
+    path = tmp_path / "l.db"
+    clock = Clock()
+    with Ledger(path) as ledger, Ledger(path) as other:
+        router = two_territories(ledger, clock)
+        assert router.tick() == []
+        Router([Rep(id="RA", capacity=1, territories=("A",)), Rep(id="RB", capacity=1, territories=("B",))],
+               small_batches(), other, clock=clock).release("B0")
+        clock.advance(seconds=2)  # the loads are read at most once a second
+        placed = [a for _ in range(10) for a in router.tick()]
+        assert [(a.lead_id, a.rep_id) for a in placed] == [("B1", "RB")]
+
+
 def test_a_backlogged_lead_assigned_by_another_router_is_not_assigned_twice(tmp_path):
     path = tmp_path / "l.db"
     clock = Clock()
