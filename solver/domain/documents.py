@@ -160,14 +160,22 @@ def repeated_key(data: Any, path: str = "") -> str | None:
     return None
 
 
-def key_line(text: str, loc: tuple[str, ...]) -> int | None:
-    """The 1-based line of the key at `loc` (or of its nearest parent found) in a YAML/JSON mapping."""
+def key_line(text: str, loc: tuple[str | int, ...]) -> int | None:
+    """The 1-based line of the key at `loc` (or of its nearest parent found) in a YAML/JSON mapping;
+    an int in `loc` is a list item's index (`("routing_rules", 3, "mode")`). Parses the text again:
+    for an error's line only."""
     try:
         node = yaml.compose(text, Loader=_Yaml12BoolLoader)
     except (yaml.YAMLError, RecursionError, ValueError):
         return None
     line = None
     for step in loc:
+        if isinstance(step, int) and isinstance(node, yaml.SequenceNode):
+            if not 0 <= step < len(node.value):
+                break
+            node = node.value[step]
+            line = node.start_mark.line + 1
+            continue
         if not isinstance(node, yaml.MappingNode):
             break
         # the last one: for a key given twice, the repeat is what to point at

@@ -15,6 +15,7 @@ import io
 import json
 import math
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
@@ -133,10 +134,22 @@ def load_columns(path: str | os.PathLike[str]) -> ColumnMap:
     try:
         cmap = ColumnMap.model_validate(data)
     except ValidationError as exc:
-        loc = tuple(str(p) for p in exc.errors()[0]["loc"] if not isinstance(p, int))
-        raise input_error_from(exc, str(path), row=documents.key_line(text, loc)) from None
+        raise input_error_from(exc, str(path), row=documents.key_line(text, _error_loc(exc))) from None
     _check_targets(cmap, path, text)
     return cmap
+
+
+# A validator's message naming a key of what it checked: "rule 'x': mode: ...", "no_rule_match: ...".
+_NAMED_KEY = re.compile(r"""(?:rule (?:'[^']*'|"[^"]*"): )?(\w+): """)
+
+
+def _error_loc(exc: ValidationError) -> tuple[str | int, ...]:
+    """Where in the document a validation error is: its loc, list indices kept (a rule's line, not
+    the `routing_rules:` header's), and the key its message names first, when it names one."""
+    err = exc.errors()[0]
+    loc = tuple(p if isinstance(p, int) else str(p) for p in err["loc"])
+    named = _NAMED_KEY.match(err["msg"].removeprefix("Value error, "))
+    return (*loc, named.group(1)) if named else loc
 
 
 def _check_targets(cmap: ColumnMap, path: Path, text: str, at: tuple[str, ...] = ()) -> None:
@@ -166,8 +179,7 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
-        loc = tuple(str(p) for p in exc.errors()[0]["loc"] if not isinstance(p, int))
-        raise input_error_from(exc, str(path), row=documents.key_line(text, loc)) from None
+        raise input_error_from(exc, str(path), row=documents.key_line(text, _error_loc(exc))) from None
     _check_targets(policy.columns, path, text, at=("columns",))
     return policy
 
