@@ -53,7 +53,7 @@ from solver.domain.io import csv_text, load_columns, load_leads, load_policy, lo
 from solver.domain.labels import unmatched_values
 from solver.domain.model import Lead
 from solver.domain.policy_checks import check_policy_reps
-from solver.online.experiment import experiment_lines, experiment_runs
+from solver.online.experiment import experiment_lines, experiment_runs, promoted
 from solver.online.router import Router
 from solver.online.store import LeadStore, StoreError
 from solver.online.stores import open_store
@@ -118,6 +118,8 @@ def run_job(db_path: str, reps_path: str, leads_path: str, policy_path: str | No
 
     try:
         with ledger.transaction():
+            # a stopped experiment's winner routes (`promoted`): the run records and prints its solver
+            policy = promoted(policy, ledger)
             run_id = ledger.start_run("job", policy.solver, now)
             known = ledger.known(lead.id for lead in leads)
             router = Router(reps, policy, ledger, run_id=run_id, accounts=inputs.accounts,

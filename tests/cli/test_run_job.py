@@ -149,3 +149,41 @@ def test_a_later_run_places_and_expires_backlogged_leads_and_counts_them_apart(t
     kinds = [e["kind"] for e in json.loads(cli("history", "--db", str(db), "--lead", "L4",
                                                  "--format", "json").stdout)["events"]]
     assert kinds == ["accepted", "unassigned", "unassigned"]
+
+
+def test_after_an_experiment_stops_a_run_names_the_winner_that_routed(tmp_path):
+    """`experiment stop --winner challenger`: the next run is routed by the challenger's solver, and
+    its summary (JSON and text) and its run record name that solver, not the policy file's own."""
+    from click.testing import CliRunner
+
+    from solver.cli import main
+
+    db = tmp_path / "ledger.db"
+    policy, reps = tmp_path / "policy.yaml", tmp_path / "reps.csv"
+    policy.write_text("solver: flow\nexperiment: {name: flow-vs-rr, challenger: {solver: round_robin}}\n")
+    reps.write_text("id,capacity\nR0,10\nR1,10\n")
+
+    def job(*lead_ids: str, fmt: str = "json") -> str:
+        leads = tmp_path / "leads.csv"
+        leads.write_text("id,value\n" + "".join(f"{x},100\n" for x in lead_ids))
+        out = CliRunner().invoke(main, ["run", "--db", str(db), "--reps", str(reps), "--leads", str(leads),
+                                        "--policy", str(policy), "--format", fmt])
+        assert out.exit_code == 0, out.output
+        return out.stdout
+
+    assert json.loads(job("A1", "A2"))["summary"]["policy"] == "flow"  # the experiment runs: control's
+    stop = CliRunner().invoke(main, ["experiment", "stop", "--db", str(db), "--winner", "challenger"])
+    assert stop.exit_code == 0, stop.output
+    after = json.loads(job("B1", "B2"))
+    assert {a["policy"] for a in after["assignments"]} == {"round_robin"}
+    assert after["summary"]["policy"] == "round_robin"
+    assert "(round_robin): 1 new leads" in job("B3", fmt="table")
+    again = json.loads(cli("history", "--db", str(db), "--run", "last", "--format", "json").stdout)
+    assert again["summary"]["policy"] == "round_robin"
+    from solver.online.sqlite_store import SqliteStore
+
+    ledger = SqliteStore(db)
+    try:
+        assert [r["policy"] for r in ledger.runs() if r["kind"] == "job"] == ["flow", "round_robin", "round_robin"]
+    finally:
+        ledger.close()
