@@ -53,17 +53,37 @@ class Inputs:
     typos: list[str]  # lead values that match no rep or rule (solver.domain.labels)
 
 
-def read_inputs(reps_path: str, leads_path: str, policy_path: str | None, solver: str | None = None,
-                *, columns_path: str | None = None, accounts_path: str | None = None) -> Inputs:
-    """Load and cross-check every input file; every problem is an InputError."""
+@dataclass(frozen=True)
+class TeamInputs:
+    """What routing needs besides the leads: the policy, the column mapping, reps, accounts."""
+
+    policy: Policy
+    columns: ColumnMap
+    reps: list[Rep]
+    accounts: list[Account] | None
+
+
+def read_team(reps_path: str, policy_path: str | None, *, columns_path: str | None = None,
+              accounts_path: str | None = None, solver: str | None = None) -> TeamInputs:
+    """The policy, the mapping (the policy's, a --columns file over it), the reps read through it
+    and checked against the policy, and the accounts: every command reads a team this way."""
     policy = load_policy(policy_path)
     if solver is not None:
         policy = policy.model_copy(update={"solver": solver})
     columns = policy.column_map.merged(load_columns(columns_path) if columns_path else None)
     reps = load_reps(reps_path, policy=policy, columns=columns)
     check_policy_reps(policy, reps, policy_file=policy_path or "policy")
-    leads = load_leads(leads_path, reps, policy=policy, columns=columns)
     accounts = load_accounts(accounts_path, reps, policy=policy) if accounts_path else None
+    return TeamInputs(policy, columns, reps, accounts)
+
+
+def read_inputs(reps_path: str, leads_path: str, policy_path: str | None, solver: str | None = None,
+                *, columns_path: str | None = None, accounts_path: str | None = None) -> Inputs:
+    """Load and cross-check every input file; every problem is an InputError."""
+    team = read_team(reps_path, policy_path, columns_path=columns_path, accounts_path=accounts_path,
+                     solver=solver)
+    policy, columns, reps, accounts = team.policy, team.columns, team.reps, team.accounts
+    leads = load_leads(leads_path, reps, policy=policy, columns=columns)
     check_solver_fits(policy, leads, leads_file=leads_path)
     typos = unmatched_values(reps, leads, policy, leads_file=leads_path, columns=columns)
     return Inputs(reps, leads, policy, columns, accounts, typos)

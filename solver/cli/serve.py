@@ -18,9 +18,12 @@ from typing import Literal
 
 import click
 
+from solver.cli.batch import read_team
 from solver.cli.common import (
     LEDGER_HELP,
     UsageFailure,
+    accounts_option,
+    columns_option,
     input_errors_exit_2,
     ledger_name,
     policy_option,
@@ -28,7 +31,7 @@ from solver.cli.common import (
 )
 from solver.decode.batch import check_solver_fits
 from solver.domain.errors import InputError
-from solver.domain.io import load_policy, load_reps
+from solver.domain.io import load_reps
 from solver.domain.model import Lead, Policy
 
 TOKEN_ENV = "LEADSOLVER_TOKEN"
@@ -86,6 +89,8 @@ def rule_attributes_note(policy: Policy) -> str | None:
 @click.command()
 @reps_option
 @policy_option
+@columns_option
+@accounts_option
 @click.option("--db", "db_path", required=True, metavar="PATH|URL",
               help=f"The ledger, {LEDGER_HELP}: every accepted lead is recorded here before it is "
                    "answered. Replicas on one PostgreSQL ledger share its leads: any decides a dead one's.")
@@ -120,6 +125,8 @@ def rule_attributes_note(policy: Policy) -> str | None:
 def serve(
     reps_path: str,
     policy_path: str | None,
+    columns_path: str | None,
+    accounts_path: str | None,
     db_path: str,
     host: str,
     port: int,
@@ -152,8 +159,9 @@ def serve(
     from solver.online.store import StoreError
     from solver.online.stores import open_store
 
-    reps = load_reps(reps_path)
-    policy = load_policy(policy_path)
+    # read as `run` reads them: the policy's column mapping, a --columns file over it, the accounts
+    team = read_team(reps_path, policy_path, columns_path=columns_path, accounts_path=accounts_path)
+    reps, policy = team.reps, team.policy
     check_solver_fits(policy, [], leads_file="request")  # a policy its solver cannot run: exit 2 now
     note = rule_attributes_note(policy)
     if note:
@@ -171,10 +179,12 @@ def serve(
             if not ledger.writable():
                 raise InputError("the ledger cannot take writes (read-only, disk full, or damaged)",
                                  file=ledger_name(db_path))
-            router = Router(reps, policy, ledger)  # reloads leads buffered before a restart
+            # reloads leads buffered before a restart
+            router = Router(reps, policy, ledger, accounts=team.accounts)
         except StoreError as exc:
             raise InputError(str(exc), file=ledger_name(db_path)) from None
-        app = create_app(router, token, reload_reps=lambda: load_reps(reps_path),
+        app = create_app(router, token,
+                         reload_reps=lambda: load_reps(reps_path, policy=policy, columns=team.columns),
                          max_body_bytes=max_body_bytes,
                          reports_dir=Path(reports_dir) if reports_dir else None)
         # No access log: at hundreds of requests a second it costs latency; /metrics counts them.

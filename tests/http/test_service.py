@@ -490,6 +490,21 @@ def test_a_real_server_on_loopback_answers_and_the_lead_is_in_history(tmp_path):
     assert events[1]["explanation"]["chosen"]["rep_id"] == "us"
 
 
+def test_serve_reads_an_accounts_file_and_a_column_mapping_as_run_does(tmp_path):
+    """The account's owner keeps its leads in the service as in `run` (serve had no --accounts: a
+    lead of an owned account went to whoever scored best), and a --columns mapping reads the reps."""
+    (tmp_path / "reps.csv").write_text("Rep Id,territories,capacity\neu,EU,3\nus,US;EU,3\n")
+    (tmp_path / "columns.yaml").write_text("reps: {id: Rep Id}\n")
+    (tmp_path / "accounts.csv").write_text("account_id,name,owner_id\nACC-1,Globex,us\n")
+    args = ["--reps", str(tmp_path / "reps.csv"), "--columns", str(tmp_path / "columns.yaml"),
+            "--accounts", str(tmp_path / "accounts.csv"), "--db", str(tmp_path / "ledger.db")]
+    with serving(args, TOKEN) as served:
+        lead = {"id": "W1", "value": 100.0, "territory": "EU", "account_id": "ACC-1", "urgent": True}
+        status, answer = _request(f"{served.url}/v1/leads", lead)
+        assert (status, answer["rep_id"]) == (200, "us") and "owner" in answer["reason"]
+    assert served.process.returncode == 0
+
+
 def test_the_service_names_the_attributes_its_rules_read_at_start():
     # a lead without one is blank in the service, so a misspelt field would otherwise pass unnoticed
     from solver.cli.serve import rule_attributes_note
