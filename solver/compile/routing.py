@@ -213,7 +213,12 @@ def _no_teams(m: int) -> TeamTable:
 def check_lead(compiled: CompiledRuleSet, lead: Lead) -> None:
     """InputError naming the field when the rules cannot read this lead (text under a number
     test): the service asks before it buffers a lead, so one bad lead cannot fail every batch."""
-    fields = _lead_fields([lead], compiled, missing_blank=True)
+    check_leads(compiled, (lead,))
+
+
+def check_leads(compiled: CompiledRuleSet, leads: Sequence[Lead]) -> None:
+    """`check_lead` over several leads in one pass; the error's row is the lead's (from 1)."""
+    fields = _lead_fields(leads, compiled, missing_blank=True)
     check_inputs(compiled, LeadTable.of(fields), leads_file="lead")
 
 

@@ -18,6 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Literal
 
+from solver.compile.routing import check_leads
 from solver.decode.batch import check_solver_fits
 from solver.decode.result import Assignment
 from solver.domain.errors import InputError
@@ -232,6 +233,18 @@ class Service:
         except InputError as exc:
             k = exc.row - 1 if isinstance(exc.row, int) else 0
             raise InputError(exc.message, field=where(k, exc.field or "")) from None
+        rules = self.router.team.table.rules
+        if rules is None:
+            return
+        try:  # text under a rule's number test: the router would refuse it once part was written
+            check_leads(rules, leads)
+        except InputError as exc:
+            k = exc.row - 1 if isinstance(exc.row, int) else 0
+            field = exc.field or ""
+            if field in leads[k].attributes:
+                field = f"attributes.{field}"
+            raise InputError(f"lead {leads[k].id!r}: {exc.message}" if in_batch else exc.message,
+                             field=where(k, field)) from None
 
     async def submit(self, leads: Sequence[Lead], in_batch: bool) -> list[LeadAnswer]:
         self.check(leads, in_batch)

@@ -147,3 +147,31 @@ def test_a_bad_request_gets_one_clear_4xx_and_records_nothing(
 
 def test_the_table_covers_at_least_twenty_kinds() -> None:
     assert len({row[0] for row in ROWS}) == len(ROWS) >= 20
+
+
+def test_text_under_a_rules_number_test_names_the_lead_and_attribute_and_rebuilds_nothing(tmp_path: Path) -> None:
+    """A rule tests employees as a number: a lead whose employees is text ('~500') is a 422 at the
+    attribute (in a batch, at the lead's place), refused before the router is asked (no part of
+    the batch written, no router rebuilt as after a failed ledger transaction)."""
+    from solver.domain.model import Policy
+    from tests.http.test_service import BATCH_OF_TWO
+
+    policy = BATCH_OF_TWO.model_copy(update={"routing_rules": Policy.model_validate({"routing_rules": [
+        {"name": "big", "when": "employees >= 200", "then": {"admit": {"reps": ["eu"]}}}]}).routing_rules})
+    bad = {"value": 5.0, "attributes": {"employees": "~500"}}
+    db = tmp_path / "ledger.db"
+    with service(db, policy) as client:
+        router = client.app.state.service.router
+        batch = client.post("/v1/leads/batch", json={"leads": [{"id": "S1", "value": 5.0}, {"id": "S2", **bad}]},
+                            headers=AUTH)
+        singles = [client.post("/v1/leads", json={"id": "S3", "urgent": urgent, **bad}, headers=AUTH)
+                   for urgent in (True, False)]
+        assert client.app.state.service.router is router
+    assert batch.status_code == 422, batch.text
+    (error,) = batch.json()["detail"]
+    assert error["loc"] == ["body", "leads", 1, "attributes", "employees"]
+    assert "'S2'" in error["msg"] and "'~500'" in error["msg"]
+    for answer in singles:
+        assert answer.status_code == 422, answer.text
+        assert [e["loc"] for e in answer.json()["detail"]] == [["body", "attributes", "employees"]]
+    assert recorded(db) == set()
