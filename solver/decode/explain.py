@@ -171,9 +171,10 @@ def rule_trail(problem: Problem, i: int, j: int) -> tuple[str, ...] | None:
 
 
 def explain_lead(problem: Problem, owner: np.ndarray, i: int, alternatives: int = 3, *,
-                 free: np.ndarray | None = None, loads: np.ndarray | None = None) -> dict[str, Any]:
+                 free: np.ndarray | None = None, loads: np.ndarray | None = None,
+                 reason: str | None = None) -> dict[str, Any]:
     """`explanation` in its JSON form (what the online router stores in its ledger)."""
-    return explanation(problem, owner, i, alternatives, free=free, loads=loads).to_dict()
+    return explanation(problem, owner, i, alternatives, free=free, loads=loads, reason=reason).to_dict()
 
 
 def _why_not(

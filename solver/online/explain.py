@@ -8,7 +8,7 @@ reason of a lead a priced batch left out (from the unpriced batch).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from string import Formatter
 from typing import Any
 
@@ -143,8 +143,11 @@ def _fast_why_not(row: LeadRow, j: int, k: int, free: np.ndarray, effort: int, p
     return "lower score: value after rules, less the seat's price and the fairness cost"
 
 
-def batch_explanations(problem: Problem, solution: Solution, n_new: int) -> dict[str, dict[str, Any]]:
-    """Explanations of a batch's new leads and of the backlogged leads it placed.
+def batch_explanations(problem: Problem, solution: Solution, n_new: int,
+                       headlines: Mapping[int, str] | None = None) -> dict[str, dict[str, Any]]:
+    """Explanations of a batch's new leads and of the backlogged leads it placed; `headlines`
+    (lead index -> its answer's reason) stand in for the explanation's own where the answer says
+    more (a cap, not capacity, stopped the lead), so the two agree.
 
     The capacity left and the loads under the batch's owner are counted once
     for all of them (counted per lead, explaining a batch was quadratic: 33 of
@@ -155,11 +158,12 @@ def batch_explanations(problem: Problem, solution: Solution, n_new: int) -> dict
                        "objective": solution.objective, "bound": solution.bound}}
     free = problem.capacity - problem.used_capacity(owner)
     loads = problem.loads(owner)
+    headlines = headlines or {}
     out: dict[str, dict[str, Any]] = {}
     for i in range(problem.n):
         if i < n_new or owner[i] >= 0:
             out[problem.lead_ids[i]] = explain_lead(problem, owner, i, alternatives=2, free=free,
-                                                    loads=loads) | batch
+                                                    loads=loads, reason=headlines.get(i)) | batch
     return out
 
 

@@ -460,11 +460,14 @@ class Router:
         owner = solution.owner
         due = {problem.lead_ids[i]: team.sla_due(int(owner[i]), now) for i in np.flatnonzero(owner >= 0)}
         waits = could_wait(problem, owner)
-        first = first_answers(cap_reasons(result.assignments[:n_new], compiled, room, free, owner),
-                              compiled, problem, owner, waits, team.ids, pricing.pricer.prices)
+        capped = cap_reasons(result.assignments[:n_new], compiled, room, free, owner)
+        first = first_answers(capped, compiled, problem, owner, waits, team.ids, pricing.pricer.prices)
         if arm is not None:
             first = [dataclasses.replace(a, arm=arm) for a in first]
-        explanations = batch_explanations(problem, solution, n_new) if store.explains else {}
+        # a lead a cap stopped is explained by its answer's reason, which names the cap
+        headlines = {i: first[i].reason for i, a in enumerate(capped)
+                     if a.reason_code == ReasonCode.CAP_REACHED}
+        explanations = batch_explanations(problem, solution, n_new, headlines) if store.explains else {}
         self._stage("explained")
         moved: list[Assignment] = []
         with store.transaction():  # all or nothing

@@ -126,3 +126,16 @@ def test_a_lead_a_daily_cap_held_back_is_placed_by_a_tick_the_next_day():
     assert router.tick(T0 + timedelta(minutes=5)) == []  # still the same day: nothing frees
     (placed,) = router.tick(T0 + timedelta(days=1))
     assert (placed.lead_id, placed.rep_id) == ("L2", "R1") and router.backlog == []
+
+
+def test_a_batch_lead_a_cap_stopped_is_explained_by_the_cap_in_the_ledger(tmp_path):
+    """The ledger's explanation said 'capacity: ... at capacity' where the answer said 'cap: ...'
+    (the rep had room; its daily cap was reached)."""
+    p = policy(caps={"default": {"per_day": 1}}, batch={"max_size": 2, "max_wait_s": 60})
+    with SqliteStore(tmp_path / "l.db") as ledger:
+        router = Router([Rep(id="R1", capacity=9)], p, ledger)
+        out = router.route([Lead(id="L1", value=100.0), Lead(id="L2", value=90.0)], T0)
+        (stopped,) = [a for a in out if a.rep_id is None]
+        assert stopped.reason.startswith("cap:")
+        (event,) = [e for e in ledger.history(stopped.lead_id) if e["kind"] == "unassigned"]
+        assert event["explanation"]["why"] == stopped.reason
