@@ -26,7 +26,7 @@ from typing import Any
 
 import click
 
-from solver.cli.batch import Inputs, rule_lines, warn_typos
+from solver.cli.batch import Inputs, read_team, rule_lines, warn_typos
 from solver.cli.common import (
     LEDGER_HELP,
     accounts_option,
@@ -47,12 +47,10 @@ from solver.cli.common import (
 from solver.decode.batch import check_solver_fits
 from solver.decode.reasons import ASSIGNED, UNASSIGNED_STATUS, ReasonCode
 from solver.decode.result import Assignment
-from solver.domain.accounts import load_accounts
 from solver.domain.errors import InputError
-from solver.domain.io import csv_text, load_columns, load_leads, load_policy, load_reps
+from solver.domain.io import csv_text, load_leads
 from solver.domain.labels import unmatched_values
 from solver.domain.model import Lead
-from solver.domain.policy_checks import check_policy_reps
 from solver.online.experiment import experiment_lines, experiment_runs, promoted
 from solver.online.router import Router
 from solver.online.store import LeadStore, StoreError
@@ -195,12 +193,9 @@ def _job_inputs(reps_path: str, leads_path: str, policy_path: str | None, column
     """The run's inputs, checked as `assign` checks them (`read_inputs`), except that a leads file
     without leads (a header only) is none (cron's "nothing new"), not an error. An empty file is
     still one: no header at all is a broken export, and the run records nothing."""
-    policy = load_policy(policy_path)
-    columns = policy.column_map.merged(load_columns(columns_path) if columns_path else None)
-    reps = load_reps(reps_path, policy=policy, columns=columns)
-    check_policy_reps(policy, reps, policy_file=policy_path or "policy")
+    team = read_team(reps_path, policy_path, columns_path=columns_path, accounts_path=accounts_path)
+    policy, columns, reps, accounts = team.policy, team.columns, team.reps, team.accounts
     leads = load_leads(leads_path, reps, policy=policy, columns=columns, allow_empty=True)
-    accounts = load_accounts(accounts_path, reps, policy=policy) if accounts_path else None
     check_solver_fits(policy, leads, leads_file=leads_path)
     inputs = Inputs(reps, leads, policy, columns, accounts,
                     unmatched_values(reps, leads, policy, leads_file=leads_path, columns=columns))
