@@ -8,6 +8,10 @@ int-string limit (ValueError), and Python reads NaN and Infinity, which are no
 JSON at all. `JSONRoute` parses the body itself, refuses each of these with a
 422 saying which limit was hit, and refuses a body that is not JSON (a form
 post, text) with 415 instead of a type error about the body's shape.
+
+A key given twice in one object (`{"value": 10, "value": 20}`) is refused with a
+422 at the key, as the JSON file reader refuses it (`solver.domain.documents`):
+the parser would keep the last value without a word.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from typing import Any
 
 from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
+
+from solver.domain.documents import Mapping, _json_mapping, repeated_key
 
 # No field holds a number beyond float range (about 1.8e308, 309 digits): a longer
 # integer can only be an attack, and Python refuses to convert 4,300 digits anyway.
@@ -42,10 +48,41 @@ def _constant(name: str) -> float:
     raise _refuse(f"{name} is not a JSON number (JSON has no NaN or Infinity)")
 
 
+class _KeyTwice(Exception):
+    """A key given twice somewhere in the body: parsed again (an error's path only) to say where."""
+
+
+def _object(pairs: list[tuple[str, Any]]) -> Mapping:
+    data = _json_mapping(pairs)  # the file reader's hook: it notes the keys given twice
+    if data.twice:
+        raise _KeyTwice
+    return data
+
+
+def _twice_at(data: Any) -> list[str | int]:
+    """Where the first key given twice is (`repeated_key`'s path, with list items' indexes)."""
+    if isinstance(data, Mapping) and data.twice:
+        return [data.twice[0]]
+    items: Any = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        if repeated_key(value) is not None:
+            return [key, *_twice_at(value)]
+    return []
+
+
 def parse_json(body: bytes) -> Any:
     """The JSON document in `body`; HTTPException 422 for what FastAPI would answer 400 (or 500)."""
     try:
-        return json.loads(body, parse_int=_int, parse_constant=_constant)
+        return _parse(body, _object)
+    except _KeyTwice:
+        loc = _twice_at(_parse(body, _json_mapping))
+        raise HTTPException(422, [{"loc": ["body", *loc], "msg": f"key {loc[-1]!r} given twice: which value "
+                                   "is meant? Send each key once", "type": "json_invalid"}]) from None
+
+
+def _parse(body: bytes, hook: Callable[[list[tuple[str, Any]]], Mapping]) -> Any:
+    try:
+        return json.loads(body, parse_int=_int, parse_constant=_constant, object_pairs_hook=hook)
     except RecursionError:
         raise _refuse("JSON nested too deeply") from None
     except UnicodeDecodeError as exc:

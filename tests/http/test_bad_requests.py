@@ -69,6 +69,12 @@ ROWS: list[tuple[str, str, str, dict[str, str], bytes, int, list[Any] | None, st
     ("unknown field", "POST", "/v1/leads", JSON, lead(colour="red"), 422, ["body", "colour"], "Extra"),
     ("a date that is no date", "POST", "/v1/leads", JSON, lead(created_at="yesterday"), 422,
      ["body", "created_at"], "datetime"),
+    # a key given twice: JSON parsers keep the last value without a word; refused, as in a JSON file
+    ("a key given twice", "POST", "/v1/leads", JSON, b'{"id": "DK1", "value": 10, "value": 20}', 422,
+     ["body", "value"], "'value' given twice"),
+    ("a key given twice in a batch lead's attributes", "POST", "/v1/leads/batch", JSON,
+     b'{"leads": [{"id": "D1", "value": 1}, {"id": "D2", "value": 1, "attributes": {"x": 1, "x": 2}}]}',
+     422, ["body", "leads", 1, "attributes", "x"], "'x' given twice"),
     # -- bad ids (solver.domain.ids): the same rule everywhere
     ("id with a control character", "POST", "/v1/leads", JSON, lead(id="X\n1"), 422, ["body", "id"],
      "U+000A"),
