@@ -185,13 +185,20 @@ def _check_time(history: list[dict[str, Any]], event: LeadEvent, path: str, row:
             accepted = datetime.fromisoformat(e["at"])
         elif e["kind"] == "assigned":
             assigned = datetime.fromisoformat(e["at"])  # the latest: the current owner's
-    at = event.at.isoformat(timespec="seconds")
     if accepted is not None and event.at < accepted:
-        raise InputError(f"{at} is before the lead was accepted ({accepted.isoformat(timespec='seconds')})",
-                         file=path, row=row, field="at")
+        at, then = _shown(event.at, accepted)
+        raise InputError(f"{at} is before the lead was accepted ({then})", file=path, row=row, field="at")
     if event.action == "touch" and assigned is not None and event.at < assigned:
-        raise InputError(f"a touch at {at} is before the lead was assigned "
-                         f"({assigned.isoformat(timespec='seconds')})", file=path, row=row, field="at")
+        at, then = _shown(event.at, assigned)
+        raise InputError(f"a touch at {at} is before the lead was assigned ({then})", file=path, row=row,
+                         field="at")
+
+
+def _shown(*times: datetime) -> tuple[str, ...]:
+    """`times` in ISO form, to the second unless one has a fraction of one (then to the
+    microsecond): an event 0.3 s before the acceptance must not read as the same time."""
+    spec = "microseconds" if any(t.microsecond for t in times) else "seconds"
+    return tuple(t.isoformat(timespec=spec) for t in times)
 
 
 def _check_assign(ledger: LeadStore, history: list[dict[str, Any]], event: LeadEvent, status: LeadStatus,

@@ -202,3 +202,18 @@ def test_a_touch_before_the_leads_assignment_is_refused(tmp_path):
                           "was assigned (2026-03-02T12:00:00+00:00)" in text, text
     assert lead_rows(db)["W1"]["touched_at"] is None
     assert events(db, "ok.csv", "lead_id,action,at\nW1,touch,2026-03-02T12:05:00Z\n")[0] == 0
+
+
+def test_a_time_a_fraction_of_a_second_early_shows_the_fraction(tmp_path):
+    # the service accepts a lead at 22:40:42.6; a CRM event dated 22:40:42 read "22:40:42 is before
+    # the lead was accepted (22:40:42)": both times now show the fraction that tells them apart
+    (tmp_path / "reps.csv").write_text("id,capacity\nR1,9\n")
+    (tmp_path / "leads.csv").write_text("id,value\nL1,10\n")
+    db = tmp_path / "ledger.db"
+    code, text = cli("run", "--db", str(db), "--reps", str(tmp_path / "reps.csv"), "--leads",
+                     str(tmp_path / "leads.csv"), "--now", "2026-03-02T09:00:00.6Z")
+    assert code == 0, text
+    code, text = events(db, "early.csv", "lead_id,action,at\nL1,touch,2026-03-02T09:00:00Z\n")
+    assert code == 2 and "2026-03-02T09:00:00.000000+00:00 is before the lead was accepted " \
+                          "(2026-03-02T09:00:00.600000+00:00)" in text, text
+    assert events(db, "ok.csv", "lead_id,action,at\nL1,touch,2026-03-02T09:00:01Z\n")[0] == 0
