@@ -94,7 +94,8 @@ def _construct_timestamp(loader: _Yaml12BoolLoader, node: yaml.ScalarNode) -> ob
 _Yaml12BoolLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
-def _json_mapping(pairs: list[tuple[str, Any]]) -> Mapping:
+def json_mapping(pairs: list[tuple[str, Any]]) -> Mapping:
+    """`json.loads`' object hook: a mapping that notes the keys given twice (`repeated_key`)."""
     data = Mapping(pairs)
     if len(data) < len(pairs):
         names = [k for k, _ in pairs]
@@ -114,7 +115,7 @@ def parse_text(text: str, *, json_syntax: bool, file: str) -> Any:
                          file=file, row=deep)
     try:
         if json_syntax:
-            return json.loads(text, object_pairs_hook=_json_mapping)
+            return json.loads(text, object_pairs_hook=json_mapping)
         return parse_yaml(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"malformed JSON: {exc.msg} (column {exc.colno})", file=file,

@@ -24,7 +24,7 @@ from typing import Any
 from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
 
-from solver.domain.documents import Mapping, _json_mapping, repeated_key
+from solver.domain.documents import Mapping, json_mapping, repeated_key
 
 # No field holds a number beyond float range (about 1.8e308, 309 digits): a longer
 # integer can only be an attack, and Python refuses to convert 4,300 digits anyway.
@@ -53,7 +53,7 @@ class _KeyTwice(Exception):
 
 
 def _object(pairs: list[tuple[str, Any]]) -> Mapping:
-    data = _json_mapping(pairs)  # the file reader's hook: it notes the keys given twice
+    data = json_mapping(pairs)  # the file reader's hook: it notes the keys given twice
     if data.twice:
         raise _KeyTwice
     return data
@@ -75,7 +75,7 @@ def parse_json(body: bytes) -> Any:
     try:
         return _parse(body, _object)
     except _KeyTwice:
-        loc = _twice_at(_parse(body, _json_mapping))
+        loc = _twice_at(_parse(body, json_mapping))
         raise HTTPException(422, [{"loc": ["body", *loc], "msg": f"key {loc[-1]!r} given twice: which value "
                                    "is meant? Send each key once", "type": "json_invalid"}]) from None
 
