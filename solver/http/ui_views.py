@@ -113,6 +113,7 @@ def rep_table(router: Router, now: datetime, actions: str | None) -> str:
     reps = router.reps
     loads = router.store.loads([r.id for r in reps])
     held = router.team.held(loads)  # the reps file's open leads too: the load the router enforces
+    untouched = router.team.untouched(loads)  # likewise the reps file's untouched leads: the queue it prices
     week = period_start(now, "week")
     standing = standings(reps, rep_periods(router.store, week, now + timedelta(seconds=1), "week", now))
     header = ["Rep", "Status", "On shift now", "Open / capacity", "Untouched", "Daily cap",
@@ -127,7 +128,7 @@ def rep_table(router: Router, now: datetime, actions: str | None) -> str:
         row: list[object] = [
             rep.id if not rep.name else f"{rep.id} ({rep.name})",
             "active" if rep.available else "paused", shift,
-            f"{int(held[k])} / {rep.capacity}", int(loads.untouched[k]),
+            f"{int(held[k])} / {rep.capacity}", int(untouched[k]),
             "none" if cap is None else cap, f"{st.pipeline:,.0f}",
             Safe(f"<span class='behind'>{_pct(st.ratio)} (behind)</span>") if st.behind else _pct(st.ratio)]
         if actions is not None:

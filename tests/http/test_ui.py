@@ -397,7 +397,7 @@ def test_now_and_fairness_pages_show_the_queue_and_who_is_behind(tmp_path):
 def test_open_over_capacity_counts_the_reps_own_open_leads_as_the_router_does(tmp_path):
     """A rep at capacity 2 with one open lead of its own (the reps file's open_leads) is full after
     one more: the console's 'Open / capacity' says 2 / 2, as /v1/reps/loads and the router do."""
-    team = [Rep(id="RA", territories=("A",), capacity=2, open_leads=1)]
+    team = [Rep(id="RA", territories=("A",), capacity=2, open_leads=1, untouched=3)]
     ledger = SqliteStore(tmp_path / "l.db", check_same_thread=False)
     try:
         app = create_app(Router(team, POLICY, ledger), TOKEN, tick_interval_s=0.01)
@@ -413,6 +413,8 @@ def test_open_over_capacity_counts_the_reps_own_open_leads_as_the_router_does(tm
         ledger.close()
     for text in pages:
         assert re.search(r">2 / 2<", text) and not re.search(r">1 / 2<", text)
+    # and 'Untouched' counts the reps file's untouched leads (3) with the one it took: 4, not 1
+    assert re.search(r">2 / 2</td>\s*<td[^>]*>4<", pages[1]), pages[1][pages[1].find("2 / 2") - 50:][:200]
 
 
 def test_reports_are_listed_and_served_from_the_folder_only(tmp_path):
