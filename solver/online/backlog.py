@@ -47,7 +47,7 @@ class BacklogSchedule:
         self.freed = True  # capacity freed (or prices changed) since then
         self.turn = 0  # where the next retry starts when the backlog exceeds BACKLOG_PER_SOLVE
         self.untried = 0  # leads waiting when room last freed that have not had a turn since
-        self.held: int | None = None  # capacity units the ledger's open leads held after the last try
+        self.held: np.ndarray | None = None  # each rep's capacity units in the ledger, as last read
         self.checked: datetime | None = None  # when an idle tick last read the loads
 
     def entered(self, now: datetime) -> None:
@@ -65,26 +65,35 @@ class BacklogSchedule:
             or not np.array_equal(available, self.shift))
 
     def due_alone(self, waiting: int, now: datetime, max_wait_s: float,
-                  available: Callable[[], np.ndarray], held: Callable[[], int] | None = None) -> bool:
+                  available: Callable[[], np.ndarray], held: Callable[[], np.ndarray] | None = None) -> bool:
         """Worth a solve of its own (no batch due): capacity freed, never tried, or, a batch
         wait after the last try, the reps on shift changed (`available()`: who is on shift now).
-        `held()`: the capacity units the ledger's open leads hold now, read at most every
-        LOADS_CHECK_S: fewer than after the last try means room freed elsewhere."""
+        `held()`: each rep's capacity units in the ledger now, read at most every LOADS_CHECK_S:
+        a rep holding less than at the last read had room freed elsewhere (per rep: another
+        rep's new leads must not hide it)."""
         if not waiting:
             return False
-        if (not self.freed and held is not None and self.held is not None
-                and (self.checked is None or (now - self.checked).total_seconds() >= LOADS_CHECK_S)):
+        if held is not None and (self.checked is None
+                                 or (now - self.checked).total_seconds() >= LOADS_CHECK_S):
             self.checked = now
-            self.freed = held() < self.held
+            self.observe(held())
         return (self.freed or self.untried > 0 or self.retried is None
                 or ((now - self.retried).total_seconds() >= max_wait_s and self.due(waiting, available())))
 
-    def tried(self, now: datetime, available: np.ndarray, held: int | None = None) -> None:
-        """A solve took its turn of the backlog (`held`: the ledger's load after it, None when
-        nothing waits). Leads still owed a try since room freed (`untried`) keep it due, so the
-        next tick takes the next turn."""
-        self.retried, self.shift, self.held = now, available, held
+    def observe(self, held: np.ndarray) -> None:
+        """The ledger's loads per rep now: room freed if any rep holds less than at the last read."""
+        if self.held is not None and held.shape == self.held.shape and bool(np.any(held < self.held)):
+            self.freed = True
+        self.held = held
+
+    def tried(self, now: datetime, available: np.ndarray, held: np.ndarray | None = None) -> None:
+        """A solve took its turn of the backlog (`held`: the ledger's loads per rep after it).
+        Leads still owed a try since room freed (`untried`) keep it due, so the next tick takes
+        the next turn."""
+        self.retried, self.shift = now, available
         self.freed = False
+        if held is not None:
+            self.held = held
 
     def turns(self, store: LeadStore, table: RepTable) -> list[WaitingLead]:
         """The backlogged leads that join this solve, oldest first, taken in turns.
@@ -95,9 +104,11 @@ class BacklogSchedule:
         """
         room = int(np.maximum(table.capacity - table.open_leads, 0)[table.available].sum())
         n = store.count_waiting()
-        k = min(BACKLOG_PER_SOLVE, 2 * room, n)
         if self.freed:  # room freed since the last turn: every lead waiting now is owed a try
             self.untried = n
+        # A sweep after room freed takes full turns: the freed seat may suit a lead far down (another
+        # territory's), and two leads a seat would take n / 2 ticks to reach it.
+        k = min(BACKLOG_PER_SOLVE, n if self.untried else 2 * room, n) if room else 0
         self.untried = max(self.untried - k, 0) if k else 0  # no room: nothing to try for
         if k == 0:
             return []

@@ -399,9 +399,9 @@ class Router:
             self.schedule.entered(now)
         return assignment
 
-    def _held(self) -> int:
-        """Capacity units the ledger's open leads hold now, every process's decisions counted."""
-        return int(self.store.loads(self.team.ids).effort.sum())
+    def _held(self) -> np.ndarray:
+        """Each rep's capacity units in the ledger now, every process's decisions counted."""
+        return self.store.loads(self.team.ids).effort
 
     def _solve_batch(self, leads: list[Lead], now: datetime, reprice: bool = False) -> list[Assignment]:
         """Solve `leads` (first decisions) and the backlog as one batch; record the result.
@@ -430,7 +430,7 @@ class Router:
                     out += self._solve_arm(mine, waiting, now, reprice, arm.team, arm.pricing, arm.policy,
                                            arm.name, team_now if arm.team is self.team and not out else None)
         if retry:
-            self.schedule.tried(now, available, self._held() if store.count_waiting() else None)
+            self.schedule.tried(now, available, self._held())
         if any(status_of(a).in_backlog for a in out):
             self.schedule.entered(now)
         self._stage("recorded")

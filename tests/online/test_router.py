@@ -558,6 +558,30 @@ def test_room_freed_by_another_process_is_seen_by_an_idle_tick(tmp_path):
         assert [(a.lead_id, a.rep_id) for a in placed] == [("B1", "RB")]
 
 
+def test_a_release_elsewhere_is_seen_per_rep_and_after_the_backlog_emptied(tmp_path):
+    """Two ways the ledger-wide total hid a release by another process (review): an A lead placed
+    here in the same second kept the total level, and a backlog emptied by the last try stopped
+    the loads being watched at all."""
+    team = [Rep(id="RA", capacity=2, territories=("A",)), Rep(id="RB", capacity=1, territories=("B",))]
+    clock = Clock()
+    with Ledger(tmp_path / "l.db") as ledger, Ledger(tmp_path / "l.db") as other:
+        router = Router(team, small_batches(size=100, wait=60), ledger, clock=clock)
+        elsewhere = Router(team, small_batches(), other, clock=clock)  # a second process
+        for name in ("B0", "B1"):
+            router.submit(Lead(id=name, value=100, territory="B", urgent=True))
+        assert router.tick() == [] and router.backlog == ["B1"]
+        elsewhere.release("B0")
+        assert router.submit(Lead(id="A1", value=100, territory="A", urgent=True)).rep_id == "RA"
+        clock.advance(seconds=2)
+        assert [(a.lead_id, a.rep_id) for a in router.tick()] == [("B1", "RB")]
+        assert router.backlog == []  # emptied: the next release must still be seen
+        router.submit(Lead(id="B2", value=100, territory="B", urgent=True))
+        assert router.backlog == ["B2"]
+        elsewhere.release("B1")
+        clock.advance(seconds=2)
+        assert [(a.lead_id, a.rep_id) for a in router.tick()] == [("B2", "RB")]
+
+
 def test_a_backlogged_lead_assigned_by_another_router_is_not_assigned_twice(tmp_path):
     path = tmp_path / "l.db"
     clock = Clock()
