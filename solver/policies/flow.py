@@ -13,9 +13,11 @@ flow fills them in order and the piecewise-linear cost is exact.
 Capped teams: a rep of a capped team sends its flow to the team's node
 instead of the sink, and team -> sink carries the team's room, so "pick a
 team, then a member" is one network. That needs each rep in at most one
-capped team (`TeamTable.disjoint_capped`); with overlapping caps the batch goes
-to CP-SAT, which holds every cap (the network's answer trimmed to the other
-caps left out leads that fit). `_trim_to_team_caps` remains the guard.
+capped team (`TeamTable.disjoint_capped`). With overlapping caps the network
+routes each rep through its first capped team, and its answer is trimmed to
+the others' caps (lowest profit out first); when that takes leads out, CP-SAT,
+which holds every cap, solves the batch from that answer, and the better of
+the two is kept (caps that do not bind cost nothing).
 
 Speed to lead (`Problem.queues`): a rep's k-th lead of the batch waits behind the k-1
 before it, so lead -> rep becomes lead -> slot -> rep, one slot node per queue place of
@@ -74,19 +76,29 @@ def solve_flow(problem: Problem) -> Solution:
     """Exact for unit effort and count fairness; see the module docstring."""
     if not problem.unit_effort:
         raise ValueError("the flow policy needs unit effort; use the cpsat policy for effort > 1")
-    if problem.capped_teams.shape[0] and (problem.capped_teams.sum(axis=0) > 1).any():
-        # A rep in two capped teams counts its leads against both: no network holds that, and the
-        # network's answer trimmed to the caps left leads out that fit (3 of 4 where all 4 did).
-        # CP-SAT holds every cap exactly (starting from the network's answer).
-        answer = solve(problem, "cpsat")
-        answer.stats = {**answer.stats, "delegated": "cpsat: a rep in two capped teams"}
+    answer = network_solution(problem)
+    if not answer.stats.get("trimmed"):
         return answer
-    return network_solution(problem)
+    # A rep in two capped teams counts its leads against both: no network holds that, and the
+    # answer trimmed to the second cap may leave out leads that fit (3 of 4 where all 4 did). Only
+    # then (caps that do not bind cost nothing) CP-SAT, which holds every cap, starting from the
+    # network's answer; the better of the two by the batch's order (most leads placed, then worth:
+    # CP-SAT prices a rep's first queue place only, so with queues its worth can be lower).
+    exact = solve(problem, "cpsat")
+    if _placed_then_worth(problem, exact) > _placed_then_worth(problem, answer):
+        exact.stats = {**exact.stats, "delegated": "cpsat: a rep in two capped teams"}
+        return exact
+    return answer
+
+
+def _placed_then_worth(problem: Problem, solution: Solution) -> tuple[int, float]:
+    return int((solution.owner >= 0).sum()), problem.objective(solution.owner)
 
 
 def network_solution(problem: Problem) -> Solution:
     """The min-cost flow answer itself, trimmed to the caps of any second capped team a rep is in
-    (`solve_flow` hands such batches to CP-SAT, which starts from this)."""
+    (stats["trimmed"]: how many leads that took out; `solve_flow` then asks CP-SAT, which starts
+    from this answer)."""
     owner, args = _batch(problem)
     if args is None:
         return Solution(owner=owner, status=Status.OPTIMAL)
@@ -134,6 +146,7 @@ def network_solution(problem: Problem) -> Solution:
     exact = exact and network.exact and not trimmed and not cut_short
     if trimmed:
         stats["inexact"] = f"overlapping team caps: {trimmed} leads taken out to honour them"
+        stats["trimmed"] = trimmed
     if cut_short:
         stats["inexact"] = ("queues deeper than the modelled slots, their places priced at a mean "
                             "lead's worth (slot arc budget reached)")
