@@ -18,10 +18,10 @@ Parts (comma-separated, default all):
   (the scenario's is 1.0), each counting open leads (the scenario's measure) and
   pipeline value, against the baselines: revenue against pipeline balance, and the
   fairest arm that reaches the +3% target (what the target costs in balance);
-- ``bound``: on the CRM replay per lead, the most any router could gain over round robin
-  at a given pipeline balance (`solver.sim.frontier`: all leads known in advance, split
+- ``bound``: on the CRM replay per lead, a ceiling on what any router could gain over round
+  robin at a given pipeline balance (`solver.sim.frontier`: all leads known in advance, split
   freely, answered with nothing queued), knowing the reps' true skills or only scores and
-  pace: whether +3% at round robin's balance is within reach at all.
+  pace: whether +3% at round robin's balance is below that ceiling at all.
 
 Writes ``speed_study.md`` and ``speed_study.json`` (every arm's per-seed metrics)
 next to this file, or under --out. Runs on the sweep runner (`run_cells`:
@@ -110,11 +110,11 @@ def bound_row(bound: dict[str, Any], min_pct: float) -> list[str]:
     own = bound["gain_pct"]["score_pace"][bound["levels"][0]]
     known = bound["gain_pct"]["skills"][bound["levels"][0]]
     reachable = own["high"] >= min_pct
-    return [f"CRM per lead: +{min_pct:g}% at round robin's pipeline balance within any router's reach",
-            "within reach" if reachable else "out of reach",
-            f"the most any router knowing scores and pace could gain there: {_pct(own)} (all leads "
-            f"known in advance, split freely, nothing queued); knowing the true skills, which skills "
-            f"learned from earlier deals do not predict: {_pct(known)}"]
+    return [f"CRM per lead: +{min_pct:g}% at round robin's pipeline balance below the clairvoyant ceiling",
+            "below it" if reachable else "above it",
+            f"the ceiling for a router that knows scores and pace: {_pct(own)} (all leads known in "
+            f"advance, split freely, nothing queued, skills it cannot predict counted as 1); knowing "
+            f"the true skills, which skills learned from earlier deals do not predict: {_pct(known)}"]
 
 
 def _pct(iv: dict[str, float]) -> str:
@@ -128,16 +128,19 @@ def bound_markdown(bound: dict[str, Any]) -> str:
              else ("none asked" if level == "none" else level),
              _pct(bound["gain_pct"]["skills"][level]), _pct(bound["gain_pct"]["score_pace"][level])]
             for level in bound["levels"]]
-    return ("All leads of a seed known in advance and split freely across reps, each answered as "
-            "fast as its rep would with nothing queued (queues only add minutes): an upper bound "
-            "on what any router, on line or not, earns at that pipeline balance "
-            "(`solver.sim.frontier`; the dual of the balance constraint, tight to 0.2% against a "
-            "direct solve in the tests). Gains are over round robin's answer valued the same "
-            "way, paired by seed. Round robin's own balance is its per-seed pipeline Jain. "
-            "\"Scores and pace only\" values every skill at 1: what a router that cannot predict "
-            "skills may count on (`leadsolver learn` finds the CRM's skills do not beat the team "
-            "average out of sample); \"the true skills\" are those the replay draws outcomes from, "
-            "fitted on the replayed deals themselves.\n\n"
+    return ("All leads of a seed known in advance and split freely across reps (or left out), "
+            "each answered as fast as its rep would with nothing queued (queues only add minutes): "
+            "a ceiling on what any router, on line or not, earns at that pipeline balance in this "
+            "queue-free valuation (`solver.sim.frontier`; the dual of the balance constraint, "
+            "tight to 0.2% against a direct solve in the tests). Gains are over round robin's "
+            "answer valued the same way, paired by seed, not over the simulated round robin of "
+            "the studies above (its expected revenue counts queues), so set them beside the "
+            "simulated gains as an indication, not a ratio. Round robin's own balance is its "
+            "per-seed pipeline Jain. \"Scores and pace only\" values every skill at 1: a ceiling "
+            "for a router that cannot predict skills only if it gains nothing from them in "
+            "expectation (`leadsolver learn` finds the CRM's skills do not beat the team average "
+            "out of sample); \"the true skills\" are those the replay draws outcomes from, fitted "
+            "on the replayed deals themselves.\n\n"
             + markdown_table(["pipeline Jain at least", "knowing the true skills",
                               "knowing scores and pace only"], rows) + "\n")
 

@@ -5,9 +5,10 @@ when answered fast to the fastest reps. How much, at most? Take every lead of a 
 once (clairvoyant), let leads split across reps (fractional), and ignore queues (a rep
 answers each lead as fast as it would with nothing queued): lead i given to rep j is then
 worth ``worth[i, j] = value x min(1, score x skill) x E[decay(the rep's first response)]``,
-and no policy, on line or not, earns more in expectation at pipeline Jain >= J than
+and no policy, on line or not, earns more in expectation, valued so, at pipeline Jain >= J
+than
 
-.. math:: \max \sum_{ij} w_{ij} x_{ij} \quad \text{s.t.}\ \sum_j x_{ij} = 1,\
+.. math:: \max \sum_{ij} w_{ij} x_{ij} \quad \text{s.t.}\ \sum_j x_{ij} \le 1,\
           x \ge 0,\ \lVert y - \bar y \mathbf 1\rVert \le \kappa \bar y
 
 with :math:`y_j = \sum_i v_i x_{ij} / s_j` (pipeline per unit of quota share, as
@@ -17,10 +18,11 @@ reps with a share: Jain :math:`(\sum y)^2 / (k \sum y^2) \ge J` is that second-o
 Its Lagrangian dual gives, for every price vector :math:`\lambda` with
 :math:`\sum_j \lambda_j = 0`, the bound
 
-.. math:: U(\lambda) = \sum_i \max_{j \in E_i} \Bigl[w_{ij} + \frac{v_i}{s_j}
-          \Bigl(\frac{\kappa \lVert\lambda\rVert}{k} - \lambda_j\Bigr)\Bigr]
+.. math:: U(\lambda) = \sum_i \max\Bigl(0, \max_{j \in E_i} \Bigl[w_{ij} + \frac{v_i}{s_j}
+          \Bigl(\frac{\kappa \lVert\lambda\rVert}{k} - \lambda_j\Bigr)\Bigr]\Bigr)
 
-(a rep without a share: its bracket is :math:`w_{ij}` alone). Any :math:`\lambda` gives a
+(a rep without a share: its bracket is :math:`w_{ij}` alone; 0: the lead left out, which a
+router may do, so the bound holds for routers that place fewer leads too). Any :math:`\lambda` gives a
 valid bound, so minimising it only tightens the figure; `jain_bound` does that with
 L-BFGS on a smoothed U (log-sum-exp) and reports the exact U at the prices found.
 Why it holds: for a feasible x and :math:`u = -\lambda`, :math:`t = \lVert\lambda\rVert`,
@@ -102,10 +104,9 @@ def rotation(eligible: np.ndarray) -> np.ndarray:
 
 def jain_bound(worth: np.ndarray, eligible: np.ndarray, value: np.ndarray, share: np.ndarray,
                jain: float) -> Bound:
-    """The most sum(worth[i, owner_i]) any assignment, fractional ones included, earns while the
-    pipeline Jain index (value per unit of share, over the reps with a share) is at least `jain`
-    (see the module docstring); -inf when none reaches that balance. Leads no rep may take are
-    left out."""
+    """The most sum(worth[i, owner_i]) any assignment, fractional ones included and leads left
+    out allowed, earns while the pipeline Jain index (value per unit of share, over the reps with
+    a share) is at least `jain` (see the module docstring). Leads no rep may take are left out."""
     if not 0 < jain <= 1:
         raise ValueError(f"jain must be in (0, 1], got {jain}")
     if np.any(worth[eligible] < 0):
@@ -126,15 +127,16 @@ def jain_bound(worth: np.ndarray, eligible: np.ndarray, value: np.ndarray, share
     a, b = w / unit, per_share * price_unit / unit
 
     def bracket(prices: np.ndarray) -> tuple[np.ndarray, float]:
+        """Each lead's options under the prices: a rep (its bracket), or none (0, the last column)."""
         lam = np.where(shared, prices - prices[shared].mean(), 0.0)
         norm = float(np.sqrt(lam @ lam))
-        return a + b * (kappa * norm / k - lam[None, :]), norm
+        return np.hstack([a + b * (kappa * norm / k - lam[None, :]), np.zeros((a.shape[0], 1))]), norm
 
     def smoothed(prices: np.ndarray, tau: float) -> tuple[float, np.ndarray]:
         with np.errstate(over="ignore", invalid="ignore"):
             z, norm = bracket(prices)
             top = tau * logsumexp(z / tau, axis=1)
-            weight = np.exp((z - top[:, None]) / tau) * b  # d top / d bracket x d bracket / d(-lam)
+            weight = np.exp((z[:, :-1] - top[:, None]) / tau) * b  # d top / d bracket x d bracket / d(-lam)
         if not np.all(np.isfinite(top)) or not np.all(np.isfinite(weight)):
             return np.inf, np.zeros_like(prices)  # a line search's step too far: it backs off
         lam = np.where(shared, prices - prices[shared].mean(), 0.0)
@@ -150,9 +152,7 @@ def jain_bound(worth: np.ndarray, eligible: np.ndarray, value: np.ndarray, share
             exact = float(bracket(prices)[0].max(axis=1).sum())
         if np.isfinite(exact):
             best = min(best, exact)
-    # Worth is never negative, so a bound below 0 proves that no assignment reaches the balance
-    # (the prices then run off along a ray, U falling without end).
-    return Bound(jain=jain, worth=best * unit if best >= 0 else -np.inf)
+    return Bound(jain=jain, worth=best * unit)
 
 
 def balance_study(scenario: Scenario, seeds: int, jains: Sequence[float]) -> dict[str, object]:

@@ -36,19 +36,20 @@ def test_no_assignment_keeping_the_balance_beats_the_bound(seed: int, n: int, m:
     worth, eligible, value, share = instance(seed, n, m)
     bound = jain_bound(worth, eligible, value, share, jain).worth
     best = -np.inf
-    for owner in itertools.product(range(m), repeat=n):
-        rows = np.arange(n)
-        if not eligible[rows, owner].all():
+    for owner in itertools.product(range(-1, m), repeat=n):  # -1: the lead left out
+        placed = np.flatnonzero(np.array(owner) >= 0)
+        chosen = np.array(owner)[placed]
+        if not eligible[placed, chosen].all():
             continue
-        pipeline = np.bincount(owner, weights=value, minlength=m)
+        pipeline = np.bincount(chosen, weights=value[placed], minlength=m)
         if pipeline_fairness(pipeline, share)[0] >= jain:
-            best = max(best, float(worth[rows, owner].sum()))
+            best = max(best, float(worth[placed, chosen].sum()))
     assert best <= bound * (1 + 1e-9)
 
 
 def fractional_optimum(worth: np.ndarray, eligible: np.ndarray, value: np.ndarray, share: np.ndarray,
                        jain: float) -> float:
-    """The relaxation itself, solved directly: x on the eligible pairs, rows summing to 1,
+    """The relaxation itself, solved directly: x on the eligible pairs, rows summing to at most 1,
     pipeline Jain >= jain (SLSQP; convex, so its optimum is the optimum)."""
     rows, cols = np.nonzero(eligible)
     n, m = eligible.shape
@@ -63,7 +64,7 @@ def fractional_optimum(worth: np.ndarray, eligible: np.ndarray, value: np.ndarra
     scale = float(worth[rows, cols].sum())
     result = minimize(lambda x: -float(worth[rows, cols] @ x) / scale, np.ones(rows.size) / eligible.sum(1)[rows],
                       method="SLSQP", bounds=[(0, 1)] * rows.size,
-                      constraints=[{"type": "eq", "fun": lambda x: np.bincount(rows, weights=x, minlength=n) - 1},
+                      constraints=[{"type": "ineq", "fun": lambda x: 1 - np.bincount(rows, weights=x, minlength=n)},
                                    {"type": "ineq", "fun": balance}],
                       options={"maxiter": 500, "ftol": 1e-12})
     assert result.success, result.message
@@ -112,12 +113,12 @@ def test_expected_decay_without_noise_is_the_decay_of_the_base() -> None:
     assert noisy[0] == pytest.approx(1.0) and 0.15 < noisy[2] < noisy[1] < 1.0
 
 
-def test_a_balance_the_pools_cannot_reach_has_no_assignment() -> None:
-    # every lead may go to rep 0 only: pipeline (V, 0, 0), Jain 1/3 whatever the routing
+def test_a_balance_the_pools_reach_only_by_leaving_leads_out_is_worth_nothing() -> None:
+    # every lead may go to rep 0 only: any lead placed makes pipeline (V, 0, 0), Jain 1/3
     eligible = np.zeros((5, 3), dtype=bool)
     eligible[:, 0] = True
     value = np.full(5, 100.0)
     worth = np.full((5, 3), 50.0)
     share = np.full(3, 1 / 3)
-    assert jain_bound(worth, eligible, value, share, 0.5).worth == -np.inf
+    assert jain_bound(worth, eligible, value, share, 0.5).worth == pytest.approx(0.0, abs=1e-6)
     assert jain_bound(worth, eligible, value, share, 0.3).worth == pytest.approx(250.0)
