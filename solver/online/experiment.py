@@ -28,6 +28,7 @@ routes every lead with the winner's policy and no arms (`promoted`).
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -103,6 +104,26 @@ def experiment_runs(store: LeadStore, name: str | None = None) -> list[dict[str,
     """The experiment records (starts and stops), oldest first: of `name`, or of every experiment."""
     return [run for run in store.runs() if run["kind"] == EXPERIMENT_RUN and run["summary"]
             and (name is None or run["summary"].get("experiment") == name)]
+
+
+def experiment_starts(runs: list[dict[str, Any]]) -> list[tuple[datetime, str]]:
+    """Each experiment's recorded start (`experiment_runs`): (when, name), in time order."""
+    return sorted((datetime.fromisoformat(run["started_at"]), run["summary"]["experiment"])
+                  for run in runs if "definition" in run["summary"])
+
+
+def experiment_of(starts: list[tuple[datetime, str]], accepted_at: datetime) -> str | None:
+    """The experiment whose arm decided a lead accepted at `accepted_at` (a lead with an arm), given
+    the starts (`experiment_starts`): the last to start by then; the first for a lead accepted
+    before any (buffered, and decided once it had started). None: no experiment recorded.
+
+    By the starts alone: a stopped experiment decides no lead after its stop (the router routes
+    with the winner, without arms), so a lead with an arm after it is the next experiment's; and
+    the stop is timed by the clock of whoever stopped it, not by the router's (`run --now`)."""
+    if not starts:
+        return None
+    k = bisect.bisect_right([at for at, _ in starts], accepted_at)
+    return starts[max(k - 1, 0)][1]
 
 
 def experiment_lines(runs: list[dict[str, Any]]) -> list[str]:

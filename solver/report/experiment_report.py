@@ -28,7 +28,15 @@ from typing import Any
 import numpy as np
 
 from solver.domain.experiment import ARMS, CHALLENGER, CONTROL, Experiment
-from solver.online.experiment import experiment_runs, start_of, stop_of, switchback_unit, unit_id
+from solver.online.experiment import (
+    experiment_of,
+    experiment_runs,
+    experiment_starts,
+    start_of,
+    stop_of,
+    switchback_unit,
+    unit_id,
+)
 from solver.online.store import LeadStore
 from solver.report.experiment_stats import Difference, difference, jain, sample_size, sequential
 
@@ -67,9 +75,16 @@ class Outcomes:
 
 
 def outcomes_of(store: LeadStore, experiment: Experiment) -> Outcomes:
-    """The ledger's leads that an arm of the experiment decided."""
-    rows = [r for r in store.leads() if r["arm"] in ARMS]
-    accepted = [datetime.fromisoformat(r["accepted_at"]) for r in rows]
+    """The ledger's leads that an arm of the experiment decided: of the leads with an arm, those
+    accepted while it was the latest experiment started (`experiment_of`), in one read of the leads."""
+    starts = experiment_starts(experiment_runs(store))
+    rows, accepted = [], []
+    for r in store.leads():
+        if r["arm"] in ARMS:
+            at = datetime.fromisoformat(r["accepted_at"])
+            if experiment_of(starts, at) in (experiment.name, None):
+                rows.append(r)
+                accepted.append(at)
     touched = np.array([(datetime.fromisoformat(r["touched_at"]) - at).total_seconds() / 60.0
                         if r["touched_at"] else math.nan for r, at in zip(rows, accepted, strict=True)])
     if experiment.unit == "account":  # the account is in the lead's record, not in the row

@@ -187,3 +187,25 @@ def test_a_bad_experiment_section_names_the_policy_file_and_field(tmp_path):
                     "--leads", str(SAMPLE / "leads.csv"), "--policy", str(policy))
     assert code == 2 and "policy.yaml" in out and "experiment" in out and "a challenger may change only" in out
     assert not (tmp_path / "l.db").exists()
+
+
+def test_a_report_counts_only_the_leads_of_the_experiment_it_names(tmp_path):
+    """QA: a second experiment's report counted every lead with an arm in the ledger, the first's too."""
+    db = tmp_path / "ledger.db"
+    first, second = lead_files(tmp_path, 2)
+    old = run(db, policy_file(tmp_path), first, DAY)
+    record_outcomes(tmp_path, db, old, DAY + timedelta(hours=6))
+    code, out = cli("experiment", "stop", "--db", str(db), "--winner", "control", "--by", "qa")
+    assert code == 0, out
+    new = run(db, policy_file(tmp_path, name="second-exp"), second, DAY + timedelta(days=6))
+    code, out = cli("experiment", "report", "--db", str(db), "--name", "second-exp", "--format", "json")
+    assert code == 0, out
+    arms = json.loads(out)["arms"]
+    for arm in ("control", "challenger"):
+        assert arms[arm]["leads"] == sum(a["arm"] == arm for a in new)
+        assert (arms[arm]["resolved"], arms[arm]["pending"]) == (0, arms[arm]["leads"])
+    code, out = cli("experiment", "report", "--db", str(db), "--name", "rr-challenge", "--format", "json")
+    assert code == 0, out
+    arms = json.loads(out)["arms"]
+    assert [arms[arm]["leads"] for arm in ("control", "challenger")] == [
+        sum(a["arm"] == arm for a in old) for arm in ("control", "challenger")]
