@@ -217,9 +217,20 @@ def check_lead(compiled: CompiledRuleSet, lead: Lead) -> None:
 
 
 def check_leads(compiled: CompiledRuleSet, leads: Sequence[Lead]) -> None:
-    """`check_lead` over several leads in one pass; the error's row is the lead's (from 1)."""
+    """`check_lead` over several leads in one pass; the error's row is the lead's (from 1).
+    Rules that read no number (no derived field, no number test) cannot refuse a lead whose
+    missing fields read as blank: nothing to check then (every submit asks this)."""
+    if not reads_numbers(compiled):
+        return
     fields = _lead_fields(leads, compiled, missing_blank=True)
     check_inputs(compiled, LeadTable.of(fields), leads_file="lead")
+
+
+def reads_numbers(compiled: CompiledRuleSet) -> bool:
+    """Whether the rules read a lead field as a number somewhere (a derived field, or a number
+    test of a rule that is on): only then can a lead's text make them fail."""
+    return bool(compiled.rule_set.derived) or any(
+        c.numbers for rule in compiled.rules if rule.effective_mode is not RuleMode.OFF for c in rule.when)
 
 
 def _lead_fields(leads: Sequence[Lead], compiled: CompiledRuleSet,

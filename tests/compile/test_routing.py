@@ -195,3 +195,24 @@ def test_rotation_state_is_a_plain_mapping_per_pool() -> None:
     data = state.to_dict()
     assert data == {"all": {"pointer": 2, "credits": {}}, "team:ent": {"pointer": 1, "credits": {"R1": 0.5}}}
     assert RotationState.from_dict(data) == state
+
+
+def test_only_rules_that_read_a_number_can_refuse_a_lead_at_submit(monkeypatch) -> None:
+    """The service asks `check_leads` of every lead: rules that read no number skip the work (45 us
+    a lead at 1,000 reps), and those with a number test still refuse text under it."""
+    from solver.compile import routing
+    from solver.domain.errors import InputError
+
+    def text_only() -> Any:
+        return with_rules(compile_reps(REPS), policy(routing_rules=[
+            {"name": "sw", "when": {"industry": "sw"}, "then": {"prefer": {"reps": ["R1"]}}},
+            {"name": "off", "when": "employees >= 10", "then": {"admit": {"reps": ["R1"]}}, "mode": "off"}])).rules
+
+    numbers = with_rules(compile_reps(REPS), policy(routing_rules=[
+        {"name": "big", "when": "employees >= 10", "then": {"admit": {"reps": ["R1"]}}}])).rules
+    assert not routing.reads_numbers(text_only()) and routing.reads_numbers(numbers)
+    bad = Lead(id="x", value=1, attributes={"employees": "~500"})
+    with pytest.raises(InputError, match="employees"):
+        routing.check_leads(numbers, [bad])
+    monkeypatch.setattr(routing, "_lead_fields", lambda *a, **k: pytest.fail("read the leads' fields"))
+    routing.check_leads(text_only(), [bad])  # nothing a text-only rule set can refuse
