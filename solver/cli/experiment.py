@@ -23,6 +23,7 @@ from solver.cli.common import (
     out_option,
     refuse_to_overwrite,
 )
+from solver.domain.accounts import load_accounts
 from solver.domain.errors import InputError
 from solver.domain.experiment import ARMS
 from solver.online.experiment import record_stop
@@ -34,6 +35,10 @@ from solver.report.experiment_report import NoExperiment, experiment_report
 db_option = click.option("--db", "db_path", required=True, metavar="LEDGER",
                          help=f"The ledger the experiment's leads were routed into: {LEDGER_HELP}.")
 name_option = click.option("--name", help="The experiment's name (default: the latest in the ledger).")
+accounts_option = click.option(
+    "--accounts", "accounts_path", type=click.Path(dir_okay=False),
+    help="The accounts file the leads were routed with (`run --accounts`): with unit: account, its "
+         "parent chains make the clusters, as they made the arms.")
 
 
 @click.group("experiment")
@@ -44,22 +49,24 @@ def experiment() -> None:
 @experiment.command("report")
 @db_option
 @name_option
+@accounts_option
 @click.option("--format", "fmt", type=click.Choice(("table", "json", "html")), default="table",
               show_default=True, help="table (terminal), json (every figure), html (a page with the "
                                       "cumulative lift over time; give --out).")
 @out_option
 @input_errors_exit_2
-def report(db_path: str, name: str | None, fmt: str, out_path: str | None) -> None:
+def report(db_path: str, name: str | None, accounts_path: str | None, fmt: str, out_path: str | None) -> None:
     """Per arm: leads, time to first touch, conversion, revenue per lead, fairness; the difference
     with its 95% interval (cluster-robust for account and switchback units), the always-valid
     p-value over daily looks, and the resolved leads still needed for the experiment's min_effect.
 
     Leads without an outcome yet are pending: counted in leads and speed, not as lost.
     """
-    refuse_to_overwrite(out_path, ledger=db_path)
+    refuse_to_overwrite(out_path, ledger=db_path, accounts=accounts_path)
+    accounts = load_accounts(accounts_path) if accounts_path else None
     ledger = _open(db_path, read_only=True)
     try:
-        figures = experiment_report(ledger, name)
+        figures = experiment_report(ledger, name, accounts)
     except (NoExperiment, StoreError) as exc:
         raise InputError(str(exc), file=ledger_name(db_path)) from None
     finally:
@@ -78,14 +85,17 @@ def report(db_path: str, name: str | None, fmt: str, out_path: str | None) -> No
 @name_option
 @click.option("--winner", required=True, type=click.Choice(ARMS),
               help="The arm whose policy routes every lead from now on.")
+@accounts_option
 @click.option("--by", "decided_by", help="Who decided (default: the user running the command).")
 @input_errors_exit_2
-def stop(db_path: str, name: str | None, winner: str, decided_by: str | None) -> None:
+def stop(db_path: str, name: str | None, winner: str, accounts_path: str | None,
+         decided_by: str | None) -> None:
     """End the experiment with its winner, recorded in the ledger with the report's figures; the next
     `run` and `serve` (restart it) route every lead with the winner's policy, without arms."""
+    accounts = load_accounts(accounts_path) if accounts_path else None
     ledger = _open(db_path, read_only=False)
     try:
-        figures = experiment_report(ledger, name)
+        figures = experiment_report(ledger, name, accounts)
         start = {"definition": figures["experiment"], "arms": figures["arms_policy"]}
         kept = {key: figures[key] for key in ("arms", "difference", "sequential", "sample_size", "verdict")}
         summary = record_stop(ledger, start, winner, datetime.now(UTC), decided_by or _user(), kept)

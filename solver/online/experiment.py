@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from solver.compile.routing import AccountBook
 from solver.domain.errors import InputError
 from solver.domain.experiment import ARMS, CHALLENGER, CONTROL, Experiment
 from solver.domain.model import Account, Lead, Policy, Rep
@@ -56,11 +57,41 @@ def switchback_unit(at: datetime, hours: float) -> str:
     return f"block {block_of(at, hours)}"
 
 
-def unit_id(experiment: Experiment, lead: Lead, accepted_at: datetime) -> str:
-    """The unit a lead is randomized by: the lead, its account (the parent's when it has one; a
-    lead with no account is its own unit), or its switchback block (by acceptance time)."""
+@dataclass(frozen=True)
+class AccountUnits:
+    """The accounts file resolved once for `unit_id`: where a lead's chain starts (the routing's
+    `AccountBook.account_of`: its account if listed, else its parent) and each account's top."""
+
+    book: AccountBook
+    top: dict[str, str]  # account -> the top of its parent chain in the file
+
+    def of(self, lead: Lead) -> str | None:
+        """The top of the lead's account chain; None: neither its account nor its parent is listed."""
+        return self.top.get(self.book.account_of(lead))
+
+
+def unit_book(accounts: Sequence[Account] | None) -> AccountUnits | None:
+    """The accounts file's parent chains for `unit_id` (None: no accounts file)."""
+    if not accounts:
+        return None
+    parent = {a.id: a.parent_id for a in accounts}
+    top = {}
+    for account in accounts:
+        at, seen = account.id, {account.id}
+        while (up := parent.get(at)) and up not in seen:  # a parent cycle stops the walk
+            seen.add(up)
+            at = up
+        top[account.id] = at
+    return AccountUnits(AccountBook.of(accounts), top)
+
+
+def unit_id(experiment: Experiment, lead: Lead, accepted_at: datetime,
+            book: AccountUnits | None = None) -> str:
+    """The unit a lead is randomized by: the lead, its account (the top of its parent chain in
+    the accounts file, `book`; else the lead's parent_account_id when it has one; a lead with no
+    account is its own unit), or its switchback block (by acceptance time)."""
     if experiment.unit == "account":
-        account = lead.parent_account_id or lead.account_id
+        account = (book.of(lead) if book is not None else None) or lead.parent_account_id or lead.account_id
         return f"account {account}" if account else f"lead {lead.id}"
     if experiment.unit == "switchback":
         return switchback_unit(accepted_at, experiment.block_hours)
@@ -75,9 +106,10 @@ def arm_of_unit(experiment: Experiment, unit: str) -> str:
     return CHALLENGER if uniform < experiment.share else CONTROL
 
 
-def arm_of(experiment: Experiment, lead: Lead, accepted_at: datetime) -> str:
-    """The arm that decides `lead` (accepted at `accepted_at`)."""
-    return arm_of_unit(experiment, unit_id(experiment, lead, accepted_at))
+def arm_of(experiment: Experiment, lead: Lead, accepted_at: datetime,
+           book: AccountUnits | None = None) -> str:
+    """The arm that decides `lead` (accepted at `accepted_at`; `book`: the accounts, `unit_book`)."""
+    return arm_of_unit(experiment, unit_id(experiment, lead, accepted_at, book))
 
 
 @dataclass

@@ -53,7 +53,7 @@ from solver.domain.model import Account, Lead, Policy, Rep
 from solver.online import batch, outcomes, rotation
 from solver.online.backlog import BacklogSchedule, could_wait, expire
 from solver.online.capacity import Team
-from solver.online.experiment import Arm, arm_of, promoted, record_start
+from solver.online.experiment import Arm, arm_of, promoted, record_start, unit_book
 from solver.online.explain import FAST_PATH, batch_explanations, first_answers
 from solver.online.lifecycle import LeadStatus, status_of
 from solver.online.memory_store import MemoryStore
@@ -103,6 +103,7 @@ class Router:
         accounts: Sequence[Account] | None = None,
     ) -> None:
         self.accounts = accounts
+        self.units = unit_book(accounts)  # an experiment's account units follow the parent chains
         self.store: LeadStore = store if store is not None else MemoryStore(audit=False)
         self.policy = policy = promoted(policy, self.store)  # a stopped experiment's winner
         self.clock = clock or _utc_now
@@ -391,7 +392,7 @@ class Router:
         arm = None
         team, pricing = self.team, self.pricing
         if self.arms is not None and self.policy.experiment is not None:
-            arm = self.arms[arm_of(self.policy.experiment, lead, now)]
+            arm = self.arms[arm_of(self.policy.experiment, lead, now, self.units)]
             team, pricing = arm.team, arm.pricing
         assignment = route_urgent(team, pricing, self.store, lead, now, self.run_id,
                                   arm=None if arm is None else arm.name)
@@ -424,7 +425,7 @@ class Router:
             out = []
             for arm in self.arms.values():
                 mine = [lead for lead in leads
-                        if arm_of(experiment, lead, accepted.get(lead.id, now)) == arm.name]
+                        if arm_of(experiment, lead, accepted.get(lead.id, now), self.units) == arm.name]
                 waiting = [w for w in backlog if self._arm_name(w) == arm.name]
                 if mine or waiting:  # an arm after the first sees the loads and caps the first left
                     out += self._solve_arm(mine, waiting, now, reprice, arm.team, arm.pricing, arm.policy,

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from solver.domain.experiment import ARMS, CHALLENGER, CONTROL, Experiment
+from solver.domain.model import Account
 from solver.online.experiment import (
     experiment_of,
     experiment_runs,
@@ -35,6 +36,7 @@ from solver.online.experiment import (
     start_of,
     stop_of,
     switchback_unit,
+    unit_book,
     unit_id,
 )
 from solver.online.store import LeadStore
@@ -74,9 +76,11 @@ class Outcomes:
         return self.won.astype(float) if name == "conversion" else self.won_value
 
 
-def outcomes_of(store: LeadStore, experiment: Experiment) -> Outcomes:
+def outcomes_of(store: LeadStore, experiment: Experiment,
+                accounts: Sequence[Account] | None = None) -> Outcomes:
     """The ledger's leads that an arm of the experiment decided: of the leads with an arm, those
-    accepted while it was the latest experiment started (`experiment_of`), in one read of the leads."""
+    accepted while it was the latest experiment started (`experiment_of`), in one read of the leads.
+    `accounts`: the accounts file the router had, whose parent chains make the account units."""
     starts = experiment_starts(experiment_runs(store))
     rows, accepted = [], []
     for r in store.leads():
@@ -89,7 +93,8 @@ def outcomes_of(store: LeadStore, experiment: Experiment) -> Outcomes:
                         if r["touched_at"] else math.nan for r, at in zip(rows, accepted, strict=True)])
     if experiment.unit == "account":  # the account is in the lead's record, not in the row
         records = store.records(r["lead_id"] for r in rows)  # one read, not one per lead
-        units = [unit_id(experiment, record, at) if (record := records.get(r["lead_id"])) is not None
+        book = unit_book(accounts)
+        units = [unit_id(experiment, record, at, book) if (record := records.get(r["lead_id"])) is not None
                  else f"lead {r['lead_id']}" for r, at in zip(rows, accepted, strict=True)]
     elif experiment.unit == "switchback":
         units = [switchback_unit(at, experiment.block_hours) for at in accepted]
@@ -154,8 +159,10 @@ def daily_looks(data: Outcomes, experiment: Experiment) -> list[tuple[str, Diffe
     return looks
 
 
-def experiment_report(store: LeadStore, name: str | None = None) -> dict[str, Any]:
-    """The report of the experiment `name` (default: the latest one recorded) from the ledger."""
+def experiment_report(store: LeadStore, name: str | None = None,
+                      accounts: Sequence[Account] | None = None) -> dict[str, Any]:
+    """The report of the experiment `name` (default: the latest one recorded) from the ledger
+    (`accounts`: the accounts file routed with, for an account unit's parent chains)."""
     runs = experiment_runs(store, name)
     if not runs:
         raise NoExperiment(f"no experiment {name!r} in the ledger" if name else
@@ -166,7 +173,7 @@ def experiment_report(store: LeadStore, name: str | None = None) -> dict[str, An
     if start is None:
         raise NoExperiment(f"the experiment {name!r} has no recorded definition")
     experiment = Experiment.model_validate(start["definition"])
-    data = outcomes_of(store, experiment)
+    data = outcomes_of(store, experiment, accounts)
     return analyse(data, experiment) | {"started_at": start["started_at"], "arms_policy": start["arms"],
                                         "stopped": stop_of(store, name)}
 

@@ -209,3 +209,32 @@ def test_a_report_counts_only_the_leads_of_the_experiment_it_names(tmp_path):
     arms = json.loads(out)["arms"]
     assert [arms[arm]["leads"] for arm in ("control", "challenger")] == [
         sum(a["arm"] == arm for a in old) for arm in ("control", "challenger")]
+
+
+def test_account_units_follow_the_accounts_files_parent_chains_in_the_arms_and_the_clusters(tmp_path):
+    """QA: with unit: account, parents given in --accounts were ignored (only a leads column was read)."""
+    rows = list(csv.DictReader((SAMPLE / "leads.csv").open()))
+    ids = sorted({r["account_id"] for r in rows})
+    root = {a: f"TOP{k % 6}" for k, a in enumerate(ids)}  # each account under a middle one under a top one
+    accounts = tmp_path / "accounts.csv"
+    with accounts.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(("account_id", "parent_account_id"))
+        writer.writerows([(f"TOP{k}", "") for k in range(6)] + [(f"MID{k}", f"TOP{k}") for k in range(6)])
+        writer.writerows((a, f"MID{root[a][3:]}") for a in ids)
+    db = tmp_path / "ledger.db"
+    code, out = cli("run", "--db", str(db), "--reps", str(SAMPLE / "reps.csv"), "--leads", str(SAMPLE / "leads.csv"),
+                    "--policy", str(policy_file(tmp_path, unit="account")), "--accounts", str(accounts),
+                    "--now", DAY.isoformat(), "--format", "json")
+    assert code == 0, out
+    everything = json.loads(out)["assignments"]
+    account = {r["id"]: r["account_id"] for r in rows}
+    arms = defaultdict(set)
+    for a in everything:
+        arms[root[account[a["lead_id"]]]].add(a["arm"])
+    assert all(len(v) == 1 for v in arms.values()), arms
+    record_outcomes(tmp_path, db, everything, DAY + timedelta(days=1))
+    code, out = cli("experiment", "report", "--db", str(db), "--accounts", str(accounts), "--format", "json")
+    assert code == 0, out
+    figures = json.loads(out)
+    assert figures["difference"]["cluster_robust"] and figures["difference"]["clusters"] <= 6

@@ -8,8 +8,17 @@ from pydantic import ValidationError
 
 from solver.domain.errors import InputError
 from solver.domain.experiment import CHALLENGER, CONTROL, Experiment
-from solver.domain.model import Lead, Policy, Rep
-from solver.online.experiment import arm_of, arm_of_unit, block_of, record_stop, start_of, stop_of, unit_id
+from solver.domain.model import Account, Lead, Policy, Rep
+from solver.online.experiment import (
+    arm_of,
+    arm_of_unit,
+    block_of,
+    record_stop,
+    start_of,
+    stop_of,
+    unit_book,
+    unit_id,
+)
 from solver.online.memory_store import MemoryStore
 from solver.online.router import Router
 
@@ -52,6 +61,22 @@ def test_an_account_keeps_its_leads_in_one_arm_and_a_parent_keeps_its_subsidiari
     child = Lead(id="X", value=1.0, account_id="child", parent_account_id="A3")
     assert unit_id(exp, child, T0) == "account A3"
     assert unit_id(exp, Lead(id="Y", value=1.0), T0) == "lead Y"  # no account: its own unit
+
+
+def test_an_account_unit_is_the_top_of_its_parent_chain_in_the_accounts_file_batch_and_urgent():
+    """QA: the accounts file's parents were ignored; only a leads' parent_account_id column counted."""
+    book = [Account(id="TOP"), Account(id="MID", parent_id="TOP")]
+    book += [Account(id=f"A{k}", parent_id="MID") for k in range(20)]
+    exp = Experiment.model_validate(experiment(unit="account"))
+    assert unit_id(exp, Lead(id="X", value=1.0, account_id="A3"), T0, unit_book(book)) == "account TOP"
+    # a lead whose account the file lacks starts at its parent's
+    orphan = Lead(id="Y", value=1.0, account_id="new", parent_account_id="A4")
+    assert unit_id(exp, orphan, T0, unit_book(book)) == "account TOP"
+    for urgent in (False, True):
+        router = Router(team(), policy(unit="account"), MemoryStore(), clock=lambda: T0, accounts=book)
+        batch = leads(40, accounts=20, urgent=urgent)
+        out = router.route(batch, T0) if not urgent else [router.submit(lead, T0) for lead in batch]
+        assert {a.arm for a in out} == {arm_of_unit(exp, "account TOP")}
 
 
 def test_a_switchback_block_puts_every_lead_of_its_hours_in_one_arm():
