@@ -3,7 +3,8 @@ and end it with its winner.
 
 `report` opens the ledger read-only (as `history` does). `stop` records the
 decision (winner, who, when, the report's figures) in the ledger; from then on
-`run` and `serve` route every lead with the winner's policy.
+`run` and `serve` route every lead with the winner's policy, as long as the policy
+holds the experiment's section (after, with the policy's own settings).
 """
 
 from __future__ import annotations
@@ -91,7 +92,12 @@ def report(db_path: str, name: str | None, accounts_path: str | None, fmt: str, 
 def stop(db_path: str, name: str | None, winner: str, accounts_path: str | None,
          decided_by: str | None) -> None:
     """End the experiment with its winner, recorded in the ledger with the report's figures; the next
-    `run` and `serve` (restart it) route every lead with the winner's policy, without arms."""
+    `run` and `serve` (restart it) route every lead with the winner's policy, without arms.
+
+    The winner routes only while the policy still holds this experiment's section: the ledger keeps
+    the decision, the policy file keeps the settings. To drop the section, put the winner's settings
+    in the policy first (for the challenger: its changes, e.g. solver: round_robin); `run` warns
+    when the policy has no section and routes otherwise than the winner."""
     accounts = load_accounts(accounts_path) if accounts_path else None
     ledger = _open(db_path, read_only=False)
     try:
@@ -104,7 +110,8 @@ def stop(db_path: str, name: str | None, winner: str, accounts_path: str | None,
     finally:
         ledger.close()
     click.echo(f"stopped experiment {summary['experiment']!r}: {winner} ({summary['policy']}) routes "
-               "every lead from the next run (restart a running service)")
+               "every lead from the next run (restart a running service) while the policy keeps the "
+               "experiment section; to drop the section, put the winner's settings in the policy")
 
 
 def _open(db_path: str, *, read_only: bool) -> LeadStore:

@@ -51,7 +51,7 @@ from solver.domain.errors import InputError
 from solver.domain.io import csv_text, load_leads
 from solver.domain.labels import unmatched_values
 from solver.domain.model import Lead
-from solver.online.experiment import experiment_lines, experiment_runs, promoted
+from solver.online.experiment import experiment_lines, experiment_runs, forgotten_winner, promoted
 from solver.online.router import Router
 from solver.online.store import LeadStore, StoreError
 from solver.online.stores import open_store
@@ -118,6 +118,8 @@ def run_job(db_path: str, reps_path: str, leads_path: str, policy_path: str | No
         with ledger.transaction():
             # a stopped experiment's winner routes (`promoted`): the run records and prints its solver
             policy = promoted(policy, ledger)
+            if (note := forgotten_winner(policy, ledger)) is not None:  # the section removed too soon
+                click.echo(f"warning: {note}", err=True)
             run_id = ledger.start_run("job", policy.solver, now)
             known = ledger.known(lead.id for lead in leads)
             router = Router(reps, policy, ledger, run_id=run_id, accounts=inputs.accounts,

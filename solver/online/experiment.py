@@ -23,13 +23,16 @@ report --db` needs nothing but the ledger; a policy that changes the definition
 under the same name is refused (the leads already randomized would mean
 something else). Promotion. `leadsolver experiment stop` records the decision in the ledger as
 a run of kind ``experiment`` (`record_stop`); a router on that ledger then
-routes every lead with the winner's policy and no arms (`promoted`).
+routes every lead with the winner's policy and no arms (`promoted`), while its policy
+holds the experiment's section; `run` warns of a policy without it that routes
+otherwise than the winner (`forgotten_winner`).
 """
 
 from __future__ import annotations
 
 import bisect
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -215,6 +218,33 @@ def promoted(policy: Policy, store: LeadStore) -> Policy:
         return policy
     stop = stop_of(store, experiment.name)
     return policy if stop is None else policy.arm_policy(stop["winner"])
+
+
+def forgotten_winner(policy: Policy, store: LeadStore) -> str | None:
+    """What to warn of when the ledger's last experiment was stopped with a winner that `policy`
+    (without an experiment section) does not route as: the winner applies only while the policy
+    holds that experiment's section (`promoted`); after, the policy file's own settings route.
+    None: nothing to say (a section in the policy, no stopped experiment, or the policy already
+    routes as the winner: the challenger's changes are in it, or the control won)."""
+    if policy.experiment is not None:
+        return None
+    runs = experiment_runs(store)
+    stop = runs[-1]["summary"] if runs else {}
+    if "winner" not in stop:
+        return None
+    start = next((run["summary"] for run in runs if run["summary"].get("experiment") == stop["experiment"]
+                  and "definition" in run["summary"]), None)
+    if start is None:
+        return None
+    challenger = start["definition"]["challenger"]
+    as_then = policy.model_copy(update={"experiment": Experiment.model_validate(start["definition"])})
+    if as_then.arm_policy(stop["winner"]).model_dump() == policy.model_dump():
+        return None
+    return (f"the experiment {stop['experiment']!r} was stopped with the winner {stop['winner']} "
+            f"({stop['policy']}), but this policy has no experiment section, so it routes with its own "
+            f"settings (solver {policy.solver}), not the winner's: the winner routes only while the policy "
+            f"holds that experiment section; to keep it, put its settings ({json.dumps(challenger)}) "
+            "in the policy")
 
 
 def record_stop(store: LeadStore, start: dict[str, Any], winner: str, at: datetime, decided_by: str,

@@ -238,3 +238,29 @@ def test_account_units_follow_the_accounts_files_parent_chains_in_the_arms_and_t
     assert code == 0, out
     figures = json.loads(out)
     assert figures["difference"]["cluster_robust"] and figures["difference"]["clusters"] <= 6
+
+
+def test_run_warns_when_the_policy_drops_a_stopped_experiments_section_without_the_winners_settings(tmp_path):
+    """QA: after `stop --winner challenger`, removing the experiment section routed with the policy's
+    own solver, silently. The winner holds while the section does; `run` now says so."""
+    db = tmp_path / "ledger.db"
+    first, second, third = lead_files(tmp_path, 3)
+    run(db, policy_file(tmp_path), first, DAY)
+    code, out = cli("experiment", "stop", "--db", str(db), "--winner", "challenger")
+    assert code == 0 and "put the winner's settings in the policy" in out, out
+    code, out = cli("experiment", "stop", "--help")
+    assert code == 0 and "only while the policy still holds" in " ".join(out.split())
+
+    def run_with(policy: Path, leads: Path) -> str:
+        result = CliRunner().invoke(main, ["run", "--db", str(db), "--reps", str(SAMPLE / "reps.csv"),
+                                           "--leads", str(leads), "--policy", str(policy),
+                                           "--now", (DAY + timedelta(days=1)).isoformat()])
+        assert result.exit_code == 0, result.output
+        return result.stderr
+
+    warned = run_with(SAMPLE / "policy.yaml", second)  # the section gone, the policy's own solver
+    assert "'rr-challenge' was stopped with the winner challenger (round_robin)" in warned
+    assert 'put its settings ({"solver": "round_robin"}) in the policy' in warned
+    winners = tmp_path / "winner.yaml"  # the winner's settings in the policy: nothing to say
+    winners.write_text((SAMPLE / "policy.yaml").read_text().replace("solver: flow", "solver: round_robin"))
+    assert "stopped with the winner" not in run_with(winners, third)
