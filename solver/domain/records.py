@@ -182,13 +182,26 @@ def read_text(path: Path) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
+        row = _record_row(data[: exc.start]) if path.suffix.lower() in _DELIMITED else None
         raise InputError(
             f"not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line}); save the file as UTF-8",
-            file=str(path), row=max(line - 1, 1),
+            file=str(path), row=max(line - 1, 1) if row is None else row,
         ) from None
     if not text.strip():
         raise InputError("file is empty", file=str(path))
     return text
+
+
+def _record_row(before: bytes) -> int | str | None:
+    """The row of the CSV record the bytes after `before` are in, numbered as every other error
+    in the file numbers it (`_csv_body`: 1 after the header; "header"): a quoted field may span
+    lines, so the line is not the row. None: the text before does not read as CSV."""
+    text = before.decode("utf-8-sig", errors="replace") + "x"  # "x": the record the byte starts or is in
+    try:
+        records = sum(1 for _ in csv.reader(io.StringIO(text, newline="")))
+    except csv.Error:
+        return None
+    return records - 1 if records > 1 else "header"
 
 
 def sniff_delimiter(text: str, known: set[str]) -> str:

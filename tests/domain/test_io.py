@@ -173,3 +173,23 @@ def test_a_boolean_id_is_still_refused(tmp_path) -> None:
     path.write_text('[{"id": true, "value": 10}]')
     with pytest.raises(InputError, match="field 'id': Input should be a valid string"):
         load_leads(path)
+
+
+def test_an_encoding_error_names_the_record_row_as_other_errors_do_and_keeps_the_line(tmp_path: Path) -> None:
+    """QA: after a quoted field spanning lines, `row 11 ... (line 12)` named the wrong record; a
+    UTF-16 file said `row 1` for its header."""
+    head = 'id,note,value\nl1,"two\nlines",5\n\nl3,ok,7\n'
+    text = (head + "l4,Köln,9\n").encode("latin-1")
+    path = tmp_path / "leads.csv"
+    path.write_bytes(text)
+    with pytest.raises(InputError, match=r"byte 0xf6 at line 6\)") as err:
+        load_leads(path)
+    # the row a bad value in that record gets (the blank line counts, as for every error)
+    path.write_bytes((head + "l4,Koln,x\n").encode())
+    with pytest.raises(InputError) as bad_value:
+        load_leads(path)
+    assert err.value.row == bad_value.value.row == 4
+    path.write_bytes("id,value\nl1,5\n".encode("utf-16"))
+    with pytest.raises(InputError, match=r"at line 1\)") as err:
+        load_leads(path)
+    assert err.value.row == "header"
