@@ -373,6 +373,11 @@ def _duplicate(first: str, second: str, what: str) -> str:
     return f"duplicate {what}: {first!r} and {second!r} are one name (case is not told apart)"
 
 
+# pydantic's error types for a date or time it could not read
+_DATE_ERRORS = frozenset({"datetime_parsing", "datetime_from_date_parsing", "datetime_type", "date_parsing",
+                          "date_from_datetime_parsing", "date_from_datetime_inexact", "date_type"})
+
+
 def input_error_from(exc: ValidationError, file: str, row: int | None) -> InputError:
     err = exc.errors()[0]
     loc = [str(p) for p in err["loc"] if not isinstance(p, int)]
@@ -383,6 +388,8 @@ def input_error_from(exc: ValidationError, file: str, row: int | None) -> InputE
         message = "unknown key"
     elif err["type"] == "missing":
         message = "missing required field"
+    elif err["type"] in _DATE_ERRORS:  # pydantic's "input is too short" for 11/2/2026 says not what it wants
+        message = f"{message}; dates are ISO 8601, e.g. 2026-11-02 or 2026-11-02T09:00:00+00:00"
     value = err.get("input")
     if err["type"] not in ("missing", "extra_forbidden") and isinstance(value, (str, int, float)):
         shown = repr(value) if not isinstance(value, int) or value.bit_length() < 64 else "a huge integer"

@@ -193,3 +193,13 @@ def test_an_encoding_error_names_the_record_row_as_other_errors_do_and_keeps_the
     with pytest.raises(InputError, match=r"at line 1\)") as err:
         load_leads(path)
     assert err.value.row == "header"
+
+
+def test_an_excel_style_date_is_refused_saying_the_iso_format_expected(tmp_path: Path) -> None:
+    """QA: the Salesforce sample's Created Date (11/2/2026) failed with pydantic's 'input is too short'."""
+    path = tmp_path / "leads.csv"
+    path.write_text("id,value,created_at\nl1,5,2026-11-02\nl2,5,11/2/2026\n")
+    with pytest.raises(InputError) as err:
+        load_leads(path)
+    assert (err.value.file, err.value.row, err.value.field) == (str(path), 2, "created_at")
+    assert "ISO 8601, e.g. 2026-11-02 or 2026-11-02T09:00:00+00:00 (got '11/2/2026')" in err.value.message
