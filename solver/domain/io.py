@@ -124,18 +124,27 @@ def owners_by_name(reps: Sequence[Rep], records: list[OwnedT]) -> list[OwnedT]:
 
 
 def load_columns(path: str | os.PathLike[str]) -> ColumnMap:
-    """A --columns file: the policy's `columns:` section as its own YAML or JSON document."""
+    """A --columns file: the policy's `columns:` section as its own YAML or JSON document, with or
+    without the `columns:` key over it (the README's block copied as it is)."""
     path = Path(path)
     text = read_text(path)
     data = documents.parse_document(path, text)
+    at: tuple[str, ...] = ()
+    if isinstance(data, dict) and list(data) == ["columns"]:
+        data, at = data["columns"], ("columns",)
     if not isinstance(data, dict):
         raise InputError("a column mapping must be a mapping (preset, leads, reps, aliases ...)",
                          file=str(path))
     try:
         cmap = ColumnMap.model_validate(data)
     except ValidationError as exc:
-        raise input_error_from(exc, str(path), row=documents.key_line(text, _error_loc(exc))) from None
-    _check_targets(cmap, path, text)
+        err = input_error_from(exc, str(path), row=documents.key_line(text, (*at, *_error_loc(exc))))
+        if err.field == "columns" and err.message == "unknown key":  # beside other keys: not unwrapped
+            err = InputError("unknown key: a --columns file is the mapping itself (preset, leads, reps, "
+                             "aliases ...), or a `columns:` key alone over it", file=err.file, row=err.row,
+                             field=err.field)
+        raise err from None
+    _check_targets(cmap, path, text, at)
     return cmap
 
 

@@ -282,3 +282,19 @@ def test_a_policy_mapping_target_mistyped_is_an_error_and_an_attribute_target_is
         policy(tmp_path, "columns:\n  leads: {valu: Amount}\n")
     assert (err.value.row, err.value.field) == (2, "columns.leads.valu")
     assert policy(tmp_path, "columns:\n  leads: {employees: No. of Employees}\n").columns.leads
+
+
+def test_the_readmes_columns_block_copied_whole_is_a_columns_file(tmp_path: Path) -> None:
+    """QA: the README's `columns:` block in a --columns file failed with "unknown key 'columns'"."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = next(b.split("```", 1)[0] for b in readme.split("```yaml\n")[1:] if b.startswith("columns:\n"))
+    wrapped = load_columns(write(tmp_path, "wrapped.yaml", block))
+    bare = "".join(line.removeprefix("  ") + "\n" for line in block.splitlines()[1:])
+    assert wrapped == load_columns(write(tmp_path, "bare.yaml", bare))
+    assert wrapped.preset == "salesforce" and wrapped.reps == {"id": "Email"}
+    with pytest.raises(InputError) as err:  # inside the wrapper, an error still names its line
+        load_columns(write(tmp_path, "typo.yaml", "columns:\n  preset: salesforce\n  leads: {territry: Region}\n"))
+    assert (err.value.row, err.value.field) == (3, "columns.leads.territry")
+    with pytest.raises(InputError, match="or a `columns:` key alone over it") as err:
+        load_columns(write(tmp_path, "both.yaml", "columns: {preset: salesforce}\nleads: {id: Lead ID}\n"))
+    assert (err.value.row, err.value.field) == (1, "columns")
