@@ -128,4 +128,4 @@ def _rebuilt(router: Router) -> Router:
     """A fresh router on the same ledger: its memory reloaded from what was committed."""
     log.error("router call failed inside a ledger transaction; rebuilding the router from the ledger")
     return Router(router.reps, router.policy, router.store, clock=router.clock,
-                  catchup_window=router.catchup_window, run_id=router.run_id)
+                  catchup_window=router.catchup_window, run_id=router.run_id, accounts=router.accounts)

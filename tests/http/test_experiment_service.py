@@ -18,8 +18,10 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from solver.cli.main import main
-from solver.domain.model import Policy, Rep
+from solver.domain.model import Account, Policy, Rep
 from solver.http.app import create_app
+from solver.http.gate import _rebuilt
+from solver.online.memory_store import MemoryStore
 from solver.online.router import Router
 from solver.online.sqlite_store import SqliteStore
 
@@ -108,3 +110,13 @@ def test_the_service_routes_each_unit_in_one_arm_and_the_report_reads_its_ledger
     assert arms["control"]["leads"] + arms["challenger"]["leads"] == 40
     assert arms["control"]["resolved"] + arms["challenger"]["resolved"] == 40
     assert figures["arms_policy"] == {"control": "flow", "challenger": "round_robin"}
+
+
+def test_a_router_rebuilt_after_a_failure_keeps_the_accounts_and_so_each_accounts_arm():
+    """The rebuilt router lost the accounts file: owners and the account units' parent chains."""
+    accounts = [Account(id="TOP"), Account(id="A1", parent_id="TOP")]
+    policy = Policy(experiment={"name": "acct", "challenger": {"solver": "round_robin"}, "unit": "account"})
+    router = Router(TEAM, policy, MemoryStore(), clock=Clock(), accounts=accounts)
+    again = _rebuilt(router)
+    assert router.units is not None
+    assert again.accounts == accounts and again.units == router.units
