@@ -152,3 +152,12 @@ def parse_now(text: str | None) -> datetime:
     if at.tzinfo is None:
         raise InputError(f"{text!r} has no time zone offset (add +00:00 or Z)", field="now")
     return at
+
+
+def warn_forgotten_winner(policy: Any, ledger: Any) -> None:
+    """Say on stderr when the policy no longer holds a stopped experiment's section and routes
+    otherwise than its winner (`run` and `serve` both open a ledger with a policy)."""
+    from solver.online.experiment import forgotten_winner
+
+    if (note := forgotten_winner(policy, ledger)) is not None:
+        click.echo(f"warning: {note}", err=True)

@@ -43,6 +43,7 @@ from solver.cli.common import (
     policy_option,
     refuse_to_overwrite,
     reps_option,
+    warn_forgotten_winner,
 )
 from solver.decode.batch import check_solver_fits
 from solver.decode.reasons import ASSIGNED, UNASSIGNED_STATUS, ReasonCode
@@ -51,7 +52,7 @@ from solver.domain.errors import InputError
 from solver.domain.io import csv_text, load_leads
 from solver.domain.labels import unmatched_values
 from solver.domain.model import Lead
-from solver.online.experiment import experiment_lines, experiment_runs, forgotten_winner, promoted
+from solver.online.experiment import experiment_lines, experiment_runs, promoted
 from solver.online.router import Router
 from solver.online.store import LeadStore, StoreError
 from solver.online.stores import open_store
@@ -118,8 +119,7 @@ def run_job(db_path: str, reps_path: str, leads_path: str, policy_path: str | No
         with ledger.transaction():
             # a stopped experiment's winner routes (`promoted`): the run records and prints its solver
             policy = promoted(policy, ledger)
-            if (note := forgotten_winner(policy, ledger)) is not None:  # the section removed too soon
-                click.echo(f"warning: {note}", err=True)
+            warn_forgotten_winner(policy, ledger)  # the section removed too soon
             run_id = ledger.start_run("job", policy.solver, now)
             known = ledger.known(lead.id for lead in leads)
             router = Router(reps, policy, ledger, run_id=run_id, accounts=inputs.accounts,

@@ -28,6 +28,7 @@ from solver.cli.common import (
     ledger_name,
     policy_option,
     reps_option,
+    warn_forgotten_winner,
 )
 from solver.decode.batch import check_solver_fits
 from solver.domain.errors import InputError
@@ -179,6 +180,7 @@ def serve(
             if not ledger.writable():
                 raise InputError("the ledger cannot take writes (read-only, disk full, or damaged)",
                                  file=ledger_name(db_path))
+            warn_forgotten_winner(policy, ledger)
             # reloads leads buffered before a restart
             router = Router(reps, policy, ledger, accounts=team.accounts)
         except StoreError as exc:
