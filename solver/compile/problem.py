@@ -98,6 +98,8 @@ class Problem:
     pool_keys: tuple[str, ...] = ("all",)
     # bool (n, m): `eligible` before `with_prices` left out the seats a lead cannot pay for.
     unpriced: np.ndarray | None = None
+    # bool (n, m): False where a strategic-only rep may never take the lead (None: no such rep)
+    strategic: np.ndarray | None = None
     # Speed to lead (`solver.compile.speed`): `value` holds each rep's first-slot decay; a rep's
     # further leads of the batch wait behind the ones before (`position_ratio`). None: off.
     speed: SpeedTerms | None = None
@@ -405,6 +407,7 @@ def compile_problem(
         notes=routing.notes,
         pool=routing.pool,
         pool_keys=routing.pool_keys,
+        strategic=routing.strategic,
         speed=speed,
     )
 

@@ -69,6 +69,9 @@ class Routing:
     notes: dict[int, str] = field(default_factory=dict)  # lead -> the fallback that set its row
     pool: np.ndarray | None = None  # int (n,): index into pool_keys; None: all in "all"
     pool_keys: tuple[str, ...] = (ALL_REPS_POOL,)
+    # bool (n, m): False where a strategic-only rep may never take the lead (no named account);
+    # None: no rep is strategic-only
+    strategic: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,9 @@ def route(table: RepTable, leads: Sequence[Lead], owner_ids: Sequence[str], poli
     # A strategic-only rep takes named accounts' leads only, whatever sends a lead its way (a
     # fallback's team or normal routing included): a hard rule, as availability is.
     strategic = np.ones((n, m), dtype=bool)
-    if table.strategic_only is not None and table.strategic_only.any():
+    has_strategic = table.strategic_only is not None and bool(table.strategic_only.any())
+    if has_strategic:
+        assert table.strategic_only is not None
         strategic[:, table.strategic_only] = named[:, None]
         admitted &= strategic
         pool_row &= strategic
@@ -164,7 +169,7 @@ def route(table: RepTable, leads: Sequence[Lead], owner_ids: Sequence[str], poli
     if policy.has_routing_rules or book is not None or fb.notes or not pool_row.all():
         pool, keys = _pools(pool_row, teams, table.ids)
     return Routing(admitted, None if outcome is None else outcome.penalty_factor, owner, outcome,
-                   teams, fb.queued, fb.notes, pool, keys)
+                   teams, fb.queued, fb.notes, pool, keys, strategic if has_strategic else None)
 
 
 class Fallbacks:

@@ -140,6 +140,8 @@ def could_wait(problem: Problem, owner: np.ndarray) -> np.ndarray:
             # a fallback's row (a team, a rep, normal routing) stands in for the rules that emptied it
             by_fallback = np.fromiter((int(i) in problem.notes for i in rows), dtype=bool, count=rows.size)
             admitted &= problem.rules.admit[rows] | by_fallback[:, None]
+        if problem.strategic is not None:  # a strategic-only rep never takes a lead of no named account
+            admitted &= problem.strategic[rows]
         compiled = problem.eligible if problem.unpriced is None else problem.unpriced
         waits[rows] = (admitted | compiled[rows]).any(axis=1)
         waits[[i for i in problem.queued if owner[i] < 0]] = False

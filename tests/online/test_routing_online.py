@@ -139,3 +139,19 @@ def test_a_batch_lead_a_cap_stopped_is_explained_by_the_cap_in_the_ledger(tmp_pa
         assert stopped.reason.startswith("cap:")
         (event,) = [e for e in ledger.history(stopped.lead_id) if e["kind"] == "unassigned"]
         assert event["explanation"]["why"] == stopped.reason
+
+
+def test_a_lead_only_a_strategic_only_rep_could_take_is_final_not_backlogged():
+    """Its account is not named, so the strategic-only rep never may: it waited in the backlog for
+    ever, joining every retry (review)."""
+    reps = [Rep(id="R1", capacity=5), Rep(id="S", capacity=5, strategic_only=True)]
+    p = policy(teams=[{"id": "strategic", "members": ["S"]}],
+               routing_rules=[{"name": "moon to strategic", "when": {"territory": "moon"},
+                               "then": {"admit": {"team": "strategic"}}}],
+               batch={"max_size": 1, "max_wait_s": 0})
+    accounts = [Account(id="big", named=True, named_team_id="strategic"), Account(id="plain")]
+    router = Router(reps, p, None, accounts=accounts)
+    out = router.route([Lead(id="m1", value=1, territory="moon", account_id="plain"),
+                        Lead(id="m2", value=1, territory="moon", account_id="big")], T0)
+    assert [(a.lead_id, a.rep_id) for a in out] == [("m1", None), ("m2", "S")]
+    assert router.backlog == [] and "backlog" not in out[0].reason
