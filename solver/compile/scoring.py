@@ -174,11 +174,11 @@ def compile_reps(reps: Sequence[Rep]) -> RepTable:
 
 
 def at_time(table: RepTable, calendar: RepCalendar, now: datetime) -> RepTable:
-    """`table` as of `now`: who is on shift (working hours, time zone, leave) and, where any rep
-    keeps a calendar, each rep's shifts for the speed model's wait (None: nothing depends on it)."""
-    calendared = any(not s.always for s in calendar.schedules)
-    return replace(table, available=calendar.available(now) & table.available,
-                   shifts=calendar.shifts(now) if calendared else None)
+    """`table` as of `now`: who is on shift (working hours, time zone, leave; the calendar holds
+    each rep's `available` flag too) and, where any rep keeps a calendar, each rep's shifts for
+    the speed model's wait (None: nothing depends on it)."""
+    return replace(table, available=calendar.available(now),
+                   shifts=calendar.shifts(now) if calendar.timed else None)
 
 
 def _minutes(reps: Sequence[Rep], name: str) -> np.ndarray:

@@ -258,6 +258,8 @@ class RepCalendar:
     def __init__(self, reps: Sequence[Scheduled]) -> None:
         self.schedules = [Schedule(r) for r in reps]
         self._static = all(s.always or not s.enabled for s in self.schedules)
+        # Some rep keeps hours or leave: shifts (the speed model's wait) depend on the clock.
+        self.timed = any(not s.always for s in self.schedules)
         self._mask = _frozen(np.fromiter((s.enabled for s in self.schedules), dtype=bool,
                                          count=len(self.schedules)))
         self._valid_from: datetime | None = None

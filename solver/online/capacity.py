@@ -76,7 +76,6 @@ class Team:
             none if self.table.response_minutes is None else self.table.response_minutes,
             none if self.table.handling_minutes is None else self.table.handling_minutes,
             np.zeros(self.table.m), policy.speed)
-        self._calendared = any(not s.always for s in self.calendar.schedules)
         self._always_on = AlwaysOnTerms(self._response, self._handling, policy.speed)
         self._own_untouched = self.table.untouched is not None and bool(self.table.untouched.any())
 
@@ -122,14 +121,14 @@ class Team:
         return loads.untouched if own is None or not self._own_untouched else own + loads.untouched
 
     def shifts(self, now: datetime) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        return self.calendar.shifts(now) if self._calendared else None
+        return self.calendar.shifts(now) if self.calendar.timed else None
 
     def speed_now(self, now: datetime, loads: RepLoads) -> SpeedTerms | None:
         """Each rep's worth factor for a lead decided now (the urgent path's; batches compile it)."""
         if self.speed is None:
             return None
         untouched = self.untouched(loads)
-        if not self._calendared:  # nothing depends on the clock: patched per changed rep
+        if not self.calendar.timed:  # nothing depends on the clock: patched per changed rep
             return self._always_on.terms(untouched)
         return timed_terms(self._response + untouched * self._handling, self._handling,
                            self.shifts(now), self.speed)
