@@ -149,15 +149,15 @@ def route(table: RepTable, leads: Sequence[Lead], owner_ids: Sequence[str], poli
         pool_row &= named_rows
     # A strategic-only rep takes named accounts' leads only, whatever sends a lead its way (a
     # fallback's team or normal routing included): a hard rule, as availability is.
-    strategic = np.ones((n, m), dtype=bool)
-    has_strategic = table.strategic_only is not None and bool(table.strategic_only.any())
-    if has_strategic:
-        assert table.strategic_only is not None
+    strategic: np.ndarray | None = None
+    if table.strategic_only is not None and table.strategic_only.any():
+        strategic = np.ones((n, m), dtype=bool)
         strategic[:, table.strategic_only] = named[:, None]
         admitted &= strategic
         pool_row &= strategic
 
-    fb = Fallbacks(admitted, pool_row, builtin & strategic, teams, index, policy, strategic)
+    fb = Fallbacks(admitted, pool_row, builtin if strategic is None else builtin & strategic, teams, index,
+                   policy, strategic)
     if policy.rules.account_owner is not RuleMode.OFF:
         fb.send(np.flatnonzero(inactive), policy.fallback.owner_inactive, OWNER_INACTIVE)
     placed_by_owner = (owner >= 0) & (policy.rules.account_owner is RuleMode.HARD)
@@ -169,17 +169,19 @@ def route(table: RepTable, leads: Sequence[Lead], owner_ids: Sequence[str], poli
     if policy.has_routing_rules or book is not None or fb.notes or not pool_row.all():
         pool, keys = _pools(pool_row, teams, table.ids)
     return Routing(admitted, None if outcome is None else outcome.penalty_factor, owner, outcome,
-                   teams, fb.queued, fb.notes, pool, keys, strategic if has_strategic else None)
+                   teams, fb.queued, fb.notes, pool, keys, strategic)
 
 
 class Fallbacks:
     """Applies fallback targets to rows of the batch, recording what it did."""
 
     def __init__(self, admitted: np.ndarray, pool_row: np.ndarray, builtin: np.ndarray,
-                 teams: TeamTable, index: Mapping[str, int], policy: Policy, allowed: np.ndarray) -> None:
+                 teams: TeamTable, index: Mapping[str, int], policy: Policy,
+                 allowed: np.ndarray | None = None) -> None:
         self.admitted, self.pool_row, self.builtin = admitted, pool_row, builtin
         self.teams, self.index, self.policy = teams, index, policy
-        self.allowed = allowed  # bool (n, m): what no fallback overrides (strategic-only reps)
+        # bool (n, m): what no fallback overrides (strategic-only reps); None: nothing
+        self.allowed = allowed
         self.handled = np.zeros(admitted.shape[0], dtype=bool)
         self.queued: dict[int, tuple[str, str]] = {}
         self.notes: dict[int, str] = {}
@@ -202,11 +204,12 @@ class Fallbacks:
             row, what = np.arange(m) == self.index[target.rep], f"rep {target.rep}"
         else:  # normal routing: the built-in rules only
             self.admitted[rows] = self.builtin[rows]
-            self.pool_row[rows] = self.allowed[rows]
+            self.pool_row[rows] = True if self.allowed is None else self.allowed[rows]
             self.notes.update(dict.fromkeys(rows.tolist(), f"fallback: {cause}; routed normally"))
             return
-        self.admitted[rows] = row & self.allowed[rows]
-        self.pool_row[rows] = row & self.allowed[rows]
+        allowed = row if self.allowed is None else row & self.allowed[rows]
+        self.admitted[rows] = allowed
+        self.pool_row[rows] = allowed
         self.notes.update(dict.fromkeys(rows.tolist(), f"fallback: {cause}; sent to {what}"))
 
 
