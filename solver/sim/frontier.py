@@ -47,7 +47,7 @@ from solver.sim.arrivals import LeadStream
 from solver.sim.metrics import interval, paired_percent, pipeline_fairness
 from solver.sim.response import RepPace, rep_pace
 from solver.sim.scenario import ResponseSpec, Scenario
-from solver.sim.simulate import skill, structural_pools
+from solver.sim.simulate import structural_pools
 from solver.sim.stream import make_stream, team_reps, truth_reps
 
 # Smoothing temperatures of the log-sum-exp, in units of a lead's mean best worth: each
@@ -80,9 +80,12 @@ def queue_free_worth(stream: LeadStream, truth: Sequence[Rep], response: Respons
     under the simulator's outcome model (`simulate.win_probability`): queues only add minutes, so
     no run earns more from a lead than this. `skills=False`: every skill 1 (what a router that
     cannot predict skills may count on)."""
-    n, m = stream.n, len(truth)
-    multiplier = (np.array([[skill(rep, stream, i) for rep in truth] for i in range(n)]) if skills
-                  else np.ones((n, m)))
+    multiplier = np.ones((stream.n, len(truth)))
+    if skills:  # `simulate.skill` per pair, looked up once per distinct industry and product
+        for labels in (stream.industry, stream.product):
+            keys, code = np.unique(labels.astype(str), return_inverse=True)
+            by_key = np.array([[rep.skill(k) for rep in truth] for k in keys]).reshape(len(keys), len(truth))
+            multiplier *= by_key[code]
     win = np.minimum(1.0, stream.score[:, None] * multiplier)
     return stream.value[:, None] * win * expected_decay(response, pace)[None, :]
 
@@ -158,8 +161,8 @@ def jain_bound(worth: np.ndarray, eligible: np.ndarray, value: np.ndarray, share
 def balance_study(scenario: Scenario, seeds: int, jains: Sequence[float]) -> dict[str, object]:
     """The bound against round robin (`rotation`, worth counted in the same queue-free model), at
     round robin's own pipeline Jain of each seed, at each of `jains` and with no balance asked:
-    knowing the reps' true skills (what outcomes follow; no router can where skills learned from
-    history do not predict them) and knowing only scores and pace (every skill 1). Gains are
+    knowing the reps' true skills (what outcomes follow, which skills learned from earlier deals
+    may not predict) and knowing only scores and pace (every skill 1). Gains are
     paired by seed (`metrics.paired_percent`: the mean difference in % of round robin's mean)."""
     team = team_reps(scenario)
     truth, pace = truth_reps(scenario, team), rep_pace(scenario.response, team)

@@ -122,3 +122,29 @@ def test_a_balance_the_pools_reach_only_by_leaving_leads_out_is_worth_nothing() 
     share = np.full(3, 1 / 3)
     assert jain_bound(worth, eligible, value, share, 0.5).worth == pytest.approx(0.0, abs=1e-6)
     assert jain_bound(worth, eligible, value, share, 0.3).worth == pytest.approx(250.0)
+
+
+def test_queue_free_worth_is_the_simulators_win_chance_per_pair() -> None:
+    """The per-pair skills are looked up per distinct industry and product: the same numbers as
+    `simulate.skill` lead by lead, blank labels (skill 1) included."""
+    from solver.domain.model import Rep
+    from solver.sim.arrivals import LeadStream
+    from solver.sim.frontier import queue_free_worth
+    from solver.sim.simulate import skill
+
+    truth = [Rep(id="a", capacity=1, skills={"fin": 1.5, "crm": 0.8}), Rep(id="b", capacity=1, skills={"ret": 2.0})]
+    n = 5
+    stream = LeadStream(
+        ids=np.array([f"L{i}" for i in range(n)], dtype=object), arrival_s=np.arange(n, dtype=float),
+        territory=np.array([""] * n, dtype=object), industry=np.array(["fin", "ret", "", "fin", "x"], dtype=object),
+        product=np.array(["crm", "", "crm", "erp", "crm"], dtype=object), segment=np.array([""] * n, dtype=object),
+        account=np.array([""] * n, dtype=object), value=np.array([100.0, 200, 300, 400, 500]),
+        score=np.array([0.5, 0.6, 0.9, 0.3, 0.8]), urgent=np.zeros(n, dtype=bool))
+    response = ResponseSpec(sigma=0.0, half_life_minutes=30.0, floor=0.15)
+    pace = RepPace(base=np.array([10.0, 40.0]), handling=np.zeros(2))
+    decay = half_life_decay(pace.base, 30.0, 0.15)
+    expected = np.array([[stream.value[i] * min(1.0, stream.score[i] * skill(rep, stream, i)) * decay[j]
+                          for j, rep in enumerate(truth)] for i in range(n)])
+    np.testing.assert_allclose(queue_free_worth(stream, truth, response, pace), expected)
+    blind = queue_free_worth(stream, truth, response, pace, skills=False)
+    np.testing.assert_allclose(blind, stream.value[:, None] * np.minimum(1, stream.score[:, None]) * decay)
