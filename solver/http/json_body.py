@@ -52,9 +52,11 @@ class _KeyTwice(Exception):
     """A key given twice somewhere in the body: parsed again (an error's path only) to say where."""
 
 
-def _object(pairs: list[tuple[str, Any]]) -> Mapping:
-    data = json_mapping(pairs)  # the file reader's hook: it notes the keys given twice
-    if data.twice:
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A plain dict, as json.loads makes one; a key given twice leaves it shorter than the pairs.
+    (Only then is the body parsed again with the file reader's hook, to say where.)"""
+    data = dict(pairs)
+    if len(data) < len(pairs):
         raise _KeyTwice
     return data
 
@@ -80,7 +82,7 @@ def parse_json(body: bytes) -> Any:
                                    "is meant? Send each key once", "type": "json_invalid"}]) from None
 
 
-def _parse(body: bytes, hook: Callable[[list[tuple[str, Any]]], Mapping]) -> Any:
+def _parse(body: bytes, hook: Callable[[list[tuple[str, Any]]], dict[str, Any]]) -> Any:
     try:
         return json.loads(body, parse_int=_int, parse_constant=_constant, object_pairs_hook=hook)
     except RecursionError:
