@@ -20,6 +20,7 @@ from solver.cli.common import (
     format_option,
     input_errors_exit_2,
     input_options,
+    now_option,
     out_option,
     parse_now,
     refuse_to_overwrite,
@@ -178,10 +179,7 @@ def rule_lines(inputs: Inputs, policy_path: str | None, leads_path: str) -> list
 @click.option("--explain", "explain_ids", multiple=True, metavar="LEAD_ID",
               help="Also explain why this lead went to its rep and not the best alternatives "
                    "(repeatable).")
-@click.option("--now", "now_text", metavar="ISO-TIME",
-              help="Decide as of this time (ISO 8601 with offset) instead of the clock's: who is on "
-                   "shift by the reps' working hours, time zones and leave, and how long until the "
-                   "others are back. Reps without either do not depend on it.")
+@now_option
 @input_errors_exit_2
 def assign(
     reps_path: str,

@@ -12,8 +12,9 @@ import click
 
 from solver.domain.errors import InputError
 from solver.domain.io import InputWarning, write_atomic
+from solver.domain.model import Policy
 from solver.online.pg_open import redacted
-from solver.online.store import StoreError
+from solver.online.store import LeadStore, StoreError
 from solver.online.stores import sqlite_path
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -136,8 +137,9 @@ def emit(text: str, out_path: str | None) -> None:
 
 now_option = click.option(
     "--now", "now_text", metavar="ISO-TIME",
-    help="Decide as of this time (ISO 8601 with offset) instead of the clock's: for tests and replays "
-         "(the caps' days and the SLA clocks count from it).")
+    help="Decide as of this time (ISO 8601 with offset) instead of the clock's: who is on shift "
+         "(working hours, time zones, leave) and, with a ledger, the caps' days and the SLA clocks "
+         "count from it. For tests and replays.")
 
 
 def parse_now(text: str | None) -> datetime:
@@ -154,7 +156,7 @@ def parse_now(text: str | None) -> datetime:
     return at
 
 
-def warn_forgotten_winner(policy: Any, ledger: Any) -> None:
+def warn_forgotten_winner(policy: Policy, ledger: LeadStore) -> None:
     """Say on stderr when the policy no longer holds a stopped experiment's section and routes
     otherwise than its winner (`run` and `serve` both open a ledger with a policy)."""
     from solver.online.experiment import forgotten_winner
