@@ -32,6 +32,8 @@ class Assignment:
     queue: str | None = None  # the named queue a fallback sent the lead to (status unassigned)
     # the experiment arm whose policy decided the lead (solver.online.experiment); None: no experiment
     arm: str | None = None
+    # the name of the experiment that arm belongs to (one ledger may hold several); None: no experiment
+    experiment: str | None = None
 
     def __post_init__(self) -> None:
         if self.reason_code is None and isinstance(self.reason, Reason):
@@ -42,6 +44,14 @@ class Assignment:
 def with_reason(answer: Assignment, reason: Reason) -> Assignment:
     """The answer with another reason (and its code)."""
     return replace(answer, reason=reason, reason_code=reason.code)
+
+
+def keeping_arm(answer: Assignment, first: Assignment | None) -> Assignment:
+    """`answer` with the experiment and arm of the lead's `first` decision (a lead never changes
+    arms, whatever a later answer carries); `first` None: the answer is the first."""
+    if first is None or (first.arm, first.experiment) == (answer.arm, answer.experiment):
+        return answer
+    return replace(answer, arm=first.arm, experiment=first.experiment)
 
 
 @dataclass
@@ -74,10 +84,10 @@ class Result:
 
 
 def _assignment_dict(a: Assignment) -> dict[str, Any]:
-    """An assignment's JSON: ``queue`` only for a queued lead, ``arm`` only in an experiment (the
-    other keys are pinned)."""
+    """An assignment's JSON: ``queue`` only for a queued lead, ``arm`` and ``experiment`` only in an
+    experiment (the other keys are pinned)."""
     out = asdict(a)
-    for optional in ("queue", "arm"):
+    for optional in ("queue", "arm", "experiment"):
         if out[optional] is None:
             del out[optional]
     return out

@@ -12,7 +12,8 @@ of an account, or of its parent account, in one arm, so an account owner
 rule cannot carry one arm's decision into the other) or a switchback block
 (the whole team in one arm for `block_hours` at a time: for effects that spill
 over through shared capacity). `solver.online.experiment` hashes the unit's id
-with the seed; the arm is recorded with every decision in the ledger.
+with the seed; the arm and the experiment's name are recorded with every
+decision in the ledger (several experiments may share one ledger).
 
     experiment:
       name: flow-vs-round-robin      # a new name re-randomizes; the ledger keeps each lead's arm

@@ -4,8 +4,10 @@ Assignment. A lead's arm follows from its unit (`unit_id`: the lead, its
 account, or the switchback block of the time it was accepted) hashed with the
 experiment's name and seed (`arm_of_unit`): deterministic, so every process
 and every rerun puts a unit in the same arm, and independent of the order the
-leads come in. The ledger records the arm with the lead's first decision and
-keeps it on every later answer (backlog, reassignment).
+leads come in. The ledger records the arm and the experiment's name (`Arm.tag`)
+with the lead's first decision and keeps them on every later answer (backlog,
+reassignment): two experiments on one ledger, at once or one after another,
+are told apart by the name (`experiment_of`).
 
 Sharing. Each arm has its own `Team` (scorer, fairness and speed terms of its
 policy) and its own seat prices, but both read the loads, caps, accounts and
@@ -34,11 +36,12 @@ import bisect
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from solver.compile.routing import AccountBook
+from solver.decode.result import Assignment
 from solver.domain.errors import InputError
 from solver.domain.experiment import ARMS, CHALLENGER, CONTROL, Experiment
 from solver.domain.model import Account, Lead, Policy, Rep
@@ -117,19 +120,30 @@ def arm_of(experiment: Experiment, lead: Lead, accepted_at: datetime,
 
 @dataclass
 class Arm:
-    """One arm's routing: its policy, its team (scorer, fairness, speed) and its seat prices."""
+    """One arm's routing: its policy, its team (scorer, fairness, speed) and its seat prices; and
+    the experiment it belongs to, recorded with the arm on every lead it decides."""
 
     name: str
+    experiment: str
     policy: Policy
     team: Team
     pricing: SeatPricing
 
     @classmethod
-    def of(cls, name: str, policy: Policy, reps: Sequence[Rep], catchup_window: timedelta,
+    def of(cls, name: str, experiment: str, policy: Policy, reps: Sequence[Rep], catchup_window: timedelta,
            accounts: Sequence[Account] | None) -> Arm:
         arm_policy = policy.arm_policy(name)
         team = Team(reps, arm_policy, catchup_window, accounts)
-        return cls(name, arm_policy, team, SeatPricing(arm_policy, team.table.m))
+        return cls(name, experiment, arm_policy, team, SeatPricing(arm_policy, team.table.m))
+
+    def tag(self, answer: Assignment) -> Assignment:
+        """`answer` as this arm's: the arm's and the experiment's names with it."""
+        return replace(answer, arm=self.name, experiment=self.experiment)
+
+
+def tagged(answer: Assignment, arm: Arm | None) -> Assignment:
+    """`answer` as decided in `arm` (`Arm.tag`); None: outside an experiment, as it is."""
+    return answer if arm is None else arm.tag(answer)
 
 
 # -- stop and promote -----------------------------------------------------------------------------
@@ -147,14 +161,19 @@ def experiment_starts(runs: list[dict[str, Any]]) -> list[tuple[datetime, str]]:
                   for run in runs if "definition" in run["summary"])
 
 
-def experiment_of(starts: list[tuple[datetime, str]], accepted_at: datetime) -> str | None:
-    """The experiment whose arm decided a lead accepted at `accepted_at` (a lead with an arm), given
-    the starts (`experiment_starts`): the last to start by then; the first for a lead accepted
-    before any (buffered, and decided once it had started). None: no experiment recorded.
+def experiment_of(starts: list[tuple[datetime, str]], accepted_at: datetime,
+                  recorded: str | None = None) -> str | None:
+    """The experiment whose arm decided a lead accepted at `accepted_at` (a lead with an arm): the
+    name `recorded` with its decision (ledger schema version 6 on; two experiments running at once
+    are told apart only so). A lead decided before, with no name, is attributed by the starts
+    (`experiment_starts`): the last to start by then; the first for a lead accepted before any
+    (buffered, and decided once it had started). None: no name and no experiment recorded.
 
     By the starts alone: a stopped experiment decides no lead after its stop (the router routes
     with the winner, without arms), so a lead with an arm after it is the next experiment's; and
     the stop is timed by the clock of whoever stopped it, not by the router's (`run --now`)."""
+    if recorded is not None:
+        return recorded
     if not starts:
         return None
     k = bisect.bisect_right([at for at, _ in starts], accepted_at)

@@ -75,4 +75,5 @@ def lead_fields(row: Row) -> dict[str, Any]:
         "released_at": time(row.released_at), "reassignments": row.reassignments, "run_id": row.run_id,
         "queue": a.queue if a else None, "outcome": what, "outcome_reason": why, "outcome_value": value,
         "outcome_at": time(when), "arm": a.arm if a else None,
+        "experiment": a.experiment if a else None,
     }

@@ -16,14 +16,13 @@ at the end of the backlog's order.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from itertools import islice
 from typing import Any
 
 import numpy as np
 
-from solver.decode.result import Assignment
+from solver.decode.result import Assignment, keeping_arm
 from solver.domain.model import Lead
 from solver.online.lifecycle import LeadStatus, status_of
 from solver.online.memory_ledger import MemoryLedger
@@ -182,7 +181,7 @@ class MemoryStore(MemoryLedger, NestedTransactions):
     def _settle(self, row: Row, status: LeadStatus, answer: Assignment, at: datetime,
                 sla_due: datetime | None, explanation: Any, run_id: int | None) -> None:
         """Give a lead its answer: status, indexes, the rep's intake (caps) and the audit event."""
-        answer = _keeping_arm(row, answer)
+        answer = keeping_arm(answer, row.answer)
         self._change(row)
         row.status, row.answer, row.decided_at, row.sla_due = status, answer, at, sla_due
         if run_id is not None:
@@ -207,7 +206,7 @@ class MemoryStore(MemoryLedger, NestedTransactions):
         row = self._rows.get(answer.lead_id)
         if row is None or not (row.status.closable if status is LeadStatus.CLOSED else row.status.in_backlog):
             return False
-        answer = _keeping_arm(row, answer)
+        answer = keeping_arm(answer, row.answer)
         self._change(row)
         row.status, row.answer = status, answer
         if status is LeadStatus.CLOSED:
@@ -224,7 +223,7 @@ class MemoryStore(MemoryLedger, NestedTransactions):
         row = self._rows.get(answer.lead_id)
         if row is None or row.status is not LeadStatus.ASSIGNED:
             return False
-        answer = _keeping_arm(row, answer)
+        answer = keeping_arm(answer, row.answer)
         self._change(row)
         row.answer, row.decided_at, row.sla_due, row.touched_at = answer, at, sla_due, None
         row.reassignments += 1
@@ -435,9 +434,3 @@ class MemoryStore(MemoryLedger, NestedTransactions):
     def rep_changes(self, rep_id: str | None = None) -> list[dict[str, Any]]:
         return [row | {"change": dict(row["change"])} for row in self._rep_changes
                 if rep_id is None or row["rep_id"] == rep_id]
-
-
-def _keeping_arm(row: Row, answer: Assignment) -> Assignment:
-    """`answer` with the arm of the lead's first decision (a lead never changes arms)."""
-    first = row.answer
-    return answer if first is None or first.arm == answer.arm else replace(answer, arm=first.arm)

@@ -31,7 +31,7 @@ _COLUMNS = {
     "leads": ("lead_id", "record", "accepted_at", "status", "rep_id", "policy", "reason", "reason_code",
               "expected_value", "effort", "decided_at", "sla_due", "touched_at", "released_at",
               "reassignments", "run_id", "queue", "outcome", "outcome_reason", "outcome_value", "outcome_at",
-              "arm"),
+              "arm", "experiment"),
     "events": ("seq", "lead_id", "at", "kind", "rep_id", "from_rep_id", "policy", "reason", "reason_code",
                "expected_value", "explanation", "run_id", "arm"),
     "rotations": ("pool", "state"),

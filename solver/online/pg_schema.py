@@ -118,6 +118,8 @@ MIGRATIONS: tuple[tuple[int, str, Sequence[str]], ...] = (
      ("CREATE INDEX leads_decided ON leads (decided_at) WHERE rep_id IS NOT NULL",
       "CREATE INDEX leads_sla_open ON leads (sla_due) "
       "WHERE status = 'assigned' AND touched_at IS NULL AND sla_due IS NOT NULL")),
+    (5, "the name of the experiment whose arm decided each lead (NULL: none, or decided before version 5)",
+     ("ALTER TABLE leads ADD COLUMN experiment text",)),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -174,7 +176,7 @@ def answer_of(row: Mapping[str, Any]) -> Assignment:
     """A leads row's current answer."""
     status = decision_status(LeadStatus(row["status"]), row["rep_id"])
     return Assignment(row["lead_id"], row["rep_id"], status, row["reason"], row["expected_value"],
-                      row["policy"], _code(row["reason_code"]), row["queue"], row["arm"])
+                      row["policy"], _code(row["reason_code"]), row["queue"], row["arm"], row["experiment"])
 
 
 def open_lead_of(row: Mapping[str, Any]) -> OpenLead:

@@ -274,9 +274,9 @@ class PostgresStore(LedgerReads, NestedTransactions):
                 cur.executemany(
                     "UPDATE leads SET status = %s, rep_id = %s, policy = %s, reason = %s, reason_code = %s, "
                     "expected_value = %s, decided_at = %s, sla_due = %s, run_id = COALESCE(%s, run_id), "
-                    "queue = %s, arm = %s WHERE lead_id = %s",
+                    "queue = %s, arm = %s, experiment = %s WHERE lead_id = %s",
                     [(status_of(a).value, a.rep_id, a.policy, a.reason, a.reason_code, a.expected_value, at,
-                      sla_due.get(a.lead_id), run_id, a.queue, a.arm, a.lead_id) for a in todo])
+                      sla_due.get(a.lead_id), run_id, a.queue, a.arm, a.experiment, a.lead_id) for a in todo])
                 cur.executemany(_INSERT_EVENT, [
                     self._event_row(a.lead_id, at, a.status, a, explanation=explanations.get(a.lead_id),
                                     run_id=run_id, arm=a.arm) for a in todo])

@@ -34,7 +34,6 @@ policy routes every lead.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -46,14 +45,14 @@ from solver.compile.scoring import RepTable
 from solver.decode.batch import check_solver_fits
 from solver.decode.caps import cap_reasons
 from solver.decode.reasons import Reason, ReasonCode
-from solver.decode.result import Assignment, decode, with_reason
+from solver.decode.result import Assignment, decode, keeping_arm, with_reason
 from solver.domain.errors import InputError
 from solver.domain.experiment import CHALLENGER, CONTROL
 from solver.domain.model import Account, Lead, Policy, Rep
 from solver.online import batch, outcomes, rotation
 from solver.online.backlog import BacklogSchedule, could_wait, expire
 from solver.online.capacity import Team
-from solver.online.experiment import Arm, arm_of, promoted, record_start, unit_book
+from solver.online.experiment import Arm, arm_of, promoted, record_start, tagged, unit_book
 from solver.online.explain import FAST_PATH, batch_explanations, first_answers
 from solver.online.lifecycle import LeadStatus, status_of
 from solver.online.memory_store import MemoryStore
@@ -300,7 +299,7 @@ class Router:
             moved: list[Assignment] = []
             for arm in self.arms.values():  # each lead moves by the policy of the arm it is in
                 mine = [item for item in stale if self._arm_name(item) == arm.name]
-                moved += [dataclasses.replace(a, arm=arm.name) for a in reassign_stale(
+                moved += [arm.tag(a) for a in reassign_stale(
                     arm.team, arm.pricing, self.store, arm.policy, now, self.run_id, stale=mine)]
             return moved
 
@@ -316,14 +315,14 @@ class Router:
                 return None
             team, pricing, arm = self.team, self.pricing, None
             if self.arms is not None:
-                chosen = self.arms[self._arm_name(item)]
-                team, pricing, arm = chosen.team, chosen.pricing, chosen.name
+                arm = self.arms[self._arm_name(item)]
+                team, pricing = arm.team, arm.pricing
 
             def by_person(rep_id: str, cause: Reason) -> Reason:
                 return ReasonCode.REROUTED.reason(by=by, rep_id=rep_id, cause=cause)
 
             answer = move_open_lead(team, pricing, self.store, item, now, self.run_id, by_person)
-        return answer if answer is None or arm is None else dataclasses.replace(answer, arm=arm)
+        return None if answer is None else tagged(answer, arm)
 
     # -- the team and its prices --------------------------------------------------------------
 
@@ -394,8 +393,7 @@ class Router:
         if self.arms is not None and self.policy.experiment is not None:
             arm = self.arms[arm_of(self.policy.experiment, lead, now, self.units)]
             team, pricing = arm.team, arm.pricing
-        assignment = route_urgent(team, pricing, self.store, lead, now, self.run_id,
-                                  arm=None if arm is None else arm.name)
+        assignment = route_urgent(team, pricing, self.store, lead, now, self.run_id, arm=arm)
         if status_of(assignment).in_backlog:
             self.schedule.entered(now)
         return assignment
@@ -429,7 +427,7 @@ class Router:
                 waiting = [w for w in backlog if self._arm_name(w) == arm.name]
                 if mine or waiting:  # an arm after the first sees the loads and caps the first left
                     out += self._solve_arm(mine, waiting, now, reprice, arm.team, arm.pricing, arm.policy,
-                                           arm.name, team_now if arm.team is self.team and not out else None)
+                                           arm, team_now if arm.team is self.team and not out else None)
         if retry:
             self.schedule.tried(now, available, self._held())
         if any(status_of(a).in_backlog for a in out):
@@ -438,11 +436,12 @@ class Router:
         return out
 
     def _solve_arm(self, leads: list[Lead], backlog: list[WaitingLead], now: datetime, reprice: bool,
-                   team: Team, pricing: SeatPricing, policy: Policy, arm: str | None,
+                   team: Team, pricing: SeatPricing, policy: Policy, arm: Arm | None,
                    team_now: tuple[RepTable, CapRoom | None, np.ndarray] | None = None) -> list[Assignment]:
         """Solve `leads` and `backlog` with one policy (an experiment's `arm`, or the router's own)
         against the store's loads and caps now (`team_now`: `batch.table_now` already read for this
-        team, with nothing written since); record the decisions (tagged with the arm)."""
+        team, with nothing written since); record the decisions (tagged with the arm and its
+        experiment, `Arm.tag`)."""
         store = self.store
         table, room, free = team_now if team_now is not None else batch.table_now(team, store, now)
         compiled = batch.compile_batch(team, policy, table, room, leads + [w.lead for w in backlog])
@@ -463,8 +462,7 @@ class Router:
         waits = could_wait(problem, owner)
         capped = cap_reasons(result.assignments[:n_new], compiled, room, free, owner)
         first = first_answers(capped, compiled, problem, owner, waits, team.ids, pricing.pricer.prices)
-        if arm is not None:
-            first = [dataclasses.replace(a, arm=arm) for a in first]
+        first = [tagged(a, arm) for a in first]
         # a lead a cap stopped is explained by its answer's reason, which names the cap
         headlines = {i: first[i].reason for i, a in enumerate(capped)
                      if a.reason_code == ReasonCode.CAP_REACHED}
@@ -480,8 +478,7 @@ class Router:
                     continue
                 a = with_reason(a, ReasonCode.FROM_BACKLOG.reason(
                     since=item.since.isoformat(timespec="seconds"), cause=a.reason))
-                if a.arm != item.answer.arm:  # a waiting lead keeps the arm of its first decision
-                    a = dataclasses.replace(a, arm=item.answer.arm)
+                a = keeping_arm(a, item.answer)  # a waiting lead keeps the arm of its first decision
                 # False: another router on the store assigned, closed or expired it meanwhile
                 if store.assign_waiting(a, now, sla_due=due.get(a.lead_id),
                                         explanation=explanations.get(a.lead_id), run_id=self.run_id):
@@ -494,8 +491,9 @@ class Router:
             return None
         record_start(self.store, self.policy, self._now(None))
         # the control routes with the router's own team and prices (those the service reprices)
-        control = Arm(CONTROL, self.policy.arm_policy(CONTROL), self.team, self.pricing)
-        return {CONTROL: control, CHALLENGER: Arm.of(CHALLENGER, self.policy, reps, self.catchup_window,
+        name = self.policy.experiment.name
+        control = Arm(CONTROL, name, self.policy.arm_policy(CONTROL), self.team, self.pricing)
+        return {CONTROL: control, CHALLENGER: Arm.of(CHALLENGER, name, self.policy, reps, self.catchup_window,
                                                      self.accounts)}
 
     def _arm_name(self, item: WaitingLead | OpenLead) -> str:

@@ -22,6 +22,7 @@ from solver.decode.reasons import ASSIGNED, UNASSIGNED_STATUS, Reason, ReasonCod
 from solver.decode.result import Assignment
 from solver.domain.model import Lead, Policy
 from solver.online.capacity import Team
+from solver.online.experiment import Arm, tagged
 from solver.online.explain import FAST_PATH, fast_explanation, fast_reason, urgent_unassigned
 from solver.online.fastpath import LeadRow, choose_rep
 from solver.online.pricing import SeatPricing
@@ -29,9 +30,10 @@ from solver.online.store import LeadStore, OpenLead, RepLoads
 
 
 def route_urgent(team: Team, pricing: SeatPricing, store: LeadStore, lead: Lead, now: datetime,
-                 run_id: int | None, *, arm: str | None = None) -> Assignment:
+                 run_id: int | None, *, arm: Arm | None = None) -> Assignment:
     """Decide an accepted urgent lead now: the best rep with room at the current prices, or wait
-    (`arm`: the experiment arm whose team and prices these are, recorded with the answer)."""
+    (`arm`: the experiment arm whose team and prices these are, recorded with the answer, with its
+    experiment's name)."""
     pricer = pricing.pricer
     available = team.calendar.available(now)
     loads = store.loads(team.ids)
@@ -70,8 +72,7 @@ def route_urgent(team: Team, pricing: SeatPricing, store: LeadStore, lead: Lead,
         assignment = Assignment(lead.id, team.ids[j], ASSIGNED, reason, round(float(row.value[j]), 6),
                                 FAST_PATH, reason.code)
         due = team.sla_due(j, now)
-    if arm is not None:
-        assignment = dataclasses.replace(assignment, arm=arm)
+    assignment = tagged(assignment, arm)
     explanations = None
     if store.explains:
         explanations = {lead.id: fast_explanation(row, j, team.ids, pricer.prices, free=capped_free,
@@ -173,10 +174,10 @@ def routed_teams(team: Team) -> tuple[list[str], np.ndarray | None]:
 
 
 def _queue(store: LeadStore, lead: Lead, queued: tuple[str, str], now: datetime,
-           run_id: int | None, arm: str | None) -> Assignment:
+           run_id: int | None, arm: Arm | None) -> Assignment:
     """Record an urgent lead a fallback sent to a named queue."""
     reason = ReasonCode.QUEUED.reason(queue=queued[0], cause=queued[1])
-    assignment = Assignment(lead.id, None, UNASSIGNED_STATUS, reason, 0.0, FAST_PATH, reason.code, queued[0],
-                            arm)
+    assignment = tagged(Assignment(lead.id, None, UNASSIGNED_STATUS, reason, 0.0, FAST_PATH, reason.code,
+                                   queued[0]), arm)
     store.decide([assignment], now, run_id=run_id)
     return assignment

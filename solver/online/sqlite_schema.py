@@ -1,4 +1,4 @@
-"""The SQLite ledger's schema (version 5), the in-place migrations from versions 1 to 4, rows and errors.
+"""The SQLite ledger's schema (version 6), the in-place migrations from versions 1 to 5, rows and errors.
 
 Version 1 (the first ledger) had three statuses, ``pending``, ``assigned`` and
 ``unassigned``; a lead waiting in the backlog was ``unassigned`` with a reason
@@ -19,7 +19,11 @@ resume, capacity, a cap), with who and when; each lead's ``value`` (copied from
 its record) and ``touch_minutes`` (set by the touch) as columns; and two indexes
 for the console's grouped figures (by decision time, covering what they sum;
 the open untouched leads by SLA due time). A version-4 file gains all of it in
-place.
+place. Version 6 adds each lead's ``experiment``: the name of the experiment
+whose arm decided it, so that two experiments on one ledger (at once, or with
+overlapping windows) are told apart; a version-5 file gains the column in place
+(NULL: no experiment, or a lead decided before version 6, which the report
+attributes by the experiments' start times).
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from solver.online.store import (
 P = ParamSpec("P")
 T = TypeVar("T")
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _STATUSES = ", ".join(f"'{s.value}'" for s in LeadStatus)
 LEADS_TABLE = f"""
@@ -75,7 +79,9 @@ CREATE TABLE IF NOT EXISTS leads (
     outcome_at TEXT,
     arm TEXT,                         -- the experiment arm that decided the lead (version 4)
     value REAL,                       -- the lead's value, beside its record for grouped sums (version 5)
-    touch_minutes REAL                -- minutes from decision to first touch, set by the touch (version 5)
+    touch_minutes REAL,               -- minutes from decision to first touch; set by the touch (version 5)
+    -- (a comma in the comment above would break SQLite's DROP COLUMN of the column below)
+    experiment TEXT                   -- the name of the experiment whose arm decided the lead (version 6)
 )"""
 # The columns version 2's leads table had (version 3 adds the ones after run_id).
 _V2_COLUMNS = ("lead_id, record, accepted_at, status, rep_id, policy, reason, reason_code, expected_value, "
@@ -220,7 +226,7 @@ def migrate_v3(db: sqlite3.Connection) -> None:
 def migrate_v4(db: sqlite3.Connection) -> None:
     """Give version 4 what version 5 adds, in the caller's transaction: each lead's value and
     minutes-to-first-touch columns (filled from its record and times), the rep_changes table and
-    the console's indexes (`create`)."""
+    the console's indexes (`create`); then version 6's column (`migrate_v5`)."""
     columns = {row[1] for row in db.execute("PRAGMA table_info(leads)")}
     for name in ("value", "touch_minutes"):
         if name not in columns:
@@ -228,6 +234,14 @@ def migrate_v4(db: sqlite3.Connection) -> None:
     db.execute("UPDATE leads SET value = json_extract(record, '$.value') WHERE value IS NULL")
     db.execute("UPDATE leads SET touch_minutes = (julianday(touched_at) - julianday(decided_at)) * 1440.0 "
                "WHERE touched_at IS NOT NULL AND touch_minutes IS NULL")
+    migrate_v5(db)
+
+
+def migrate_v5(db: sqlite3.Connection) -> None:
+    """Give version 5's leads the experiment column of version 6, in the caller's transaction (left
+    NULL on the leads already decided: their arm's experiment was not recorded); then `create`."""
+    if "experiment" not in {row[1] for row in db.execute("PRAGMA table_info(leads)")}:
+        db.execute("ALTER TABLE leads ADD COLUMN experiment TEXT")
     create(db)
 
 
@@ -281,7 +295,7 @@ def answer_of(row: sqlite3.Row) -> Assignment:
     """A leads row's current answer."""
     status = decision_status(LeadStatus(row["status"]), row["rep_id"])
     return Assignment(row["lead_id"], row["rep_id"], status, row["reason"], row["expected_value"],
-                      row["policy"], _code(row["reason_code"]), row["queue"], row["arm"])
+                      row["policy"], _code(row["reason_code"]), row["queue"], row["arm"], row["experiment"])
 
 
 def open_lead_of(row: sqlite3.Row) -> OpenLead:

@@ -20,7 +20,7 @@ Readers. ``read_only=True`` opens with ``mode=ro`` (`solver.online.sqlite_open`)
 no write lock, no waiting behind a writer, nothing written. The read methods
 live in `solver.online.sqlite_reads`.
 
-Schema. ``meta.schema_version`` is 5; a version-1 to -4 file is migrated in place
+Schema. ``meta.schema_version`` is 6; a version-1 to -5 file is migrated in place
 when opened for writing (`solver.online.sqlite_schema`). Times are ISO 8601
 UTC strings. SQLite's errors leave this module only as `StoreError`s that name
 their cause (busy, read-only, full, not a ledger) and the file.
@@ -147,6 +147,8 @@ class SqliteStore(LedgerReads, NestedTransactions):
                 sqlite_schema.migrate_v3(self._db)
             elif version == 4:
                 sqlite_schema.migrate_v4(self._db)
+            elif version == 5:
+                sqlite_schema.migrate_v5(self._db)
             elif version != sqlite_schema.SCHEMA_VERSION:
                 raise StoreUnavailable(f"the ledger {self.path} is at schema version {version}, newer "
                                        f"than this program's ({sqlite_schema.SCHEMA_VERSION})")
@@ -252,10 +254,10 @@ class SqliteStore(LedgerReads, NestedTransactions):
             self._db.executemany(
                 "UPDATE leads SET status = ?, rep_id = ?, policy = ?, reason = ?, reason_code = ?, "
                 "expected_value = ?, decided_at = ?, sla_due = ?, run_id = COALESCE(?, run_id), queue = ?, "
-                "arm = ? WHERE lead_id = ?",
+                "arm = ?, experiment = ? WHERE lead_id = ?",
                 [(status_of(a).value, a.rep_id, a.policy, a.reason, a.reason_code, a.expected_value, when,
-                  iso(due) if (due := sla_due.get(a.lead_id)) else None, run_id, a.queue, a.arm, a.lead_id)
-                 for a in todo])
+                  iso(due) if (due := sla_due.get(a.lead_id)) else None, run_id, a.queue, a.arm, a.experiment,
+                  a.lead_id) for a in todo])
             self._db.executemany(_INSERT_EVENT, [
                 self._event_row(a.lead_id, at, a.status, a, explanation=explanations.get(a.lead_id),
                                 run_id=run_id, arm=a.arm) for a in todo])

@@ -16,9 +16,11 @@ Errors. A store raises `StoreError` subclasses, never its driver's: callers
 (the CLI, the HTTP service) catch these.
 
 Experiments. A lead's `Assignment.arm` (the experiment arm whose policy decided
-it, None outside an experiment) is fixed by its first decision: a later answer
-(from the backlog, a reassignment) keeps it whatever arm that answer carries,
-and every event of the lead (its outcome's too) shows it.
+it, None outside an experiment) and `Assignment.experiment` (that experiment's
+name: one ledger may hold several experiments) are fixed by its first decision:
+a later answer (from the backlog, a reassignment) keeps them whatever it
+carries. Every event of the lead (its outcome's too) shows the arm; the lead's
+row (`leads()`) shows both.
 
 Times are timezone-aware datetimes.
 """
@@ -452,7 +454,7 @@ def explanation_dict(explanation: Any) -> dict[str, Any] | None:
 LEAD_FIELDS = ("lead_id", "accepted_at", "status", "lifecycle", "rep_id", "policy", "reason", "reason_code",
                "expected_value", "effort", "decided_at", "sla_due", "touched_at", "released_at",
                "reassignments", "run_id", "queue", "outcome", "outcome_reason", "outcome_value", "outcome_at",
-               "arm")
+               "arm", "experiment")
 # The keys of a row of `LeadStore.rep_changes()`, in order (`change` is a dict).
 REP_CHANGE_FIELDS = ("seq", "rep_id", "at", "by", "change")
 # The keys of an event of `LeadStore.history()`, in order.

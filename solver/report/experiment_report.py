@@ -1,8 +1,8 @@
 """An experiment's report from the ledger: per arm, the difference, the sequential test, the sample size.
 
-Everything comes from what the ledger already records: each lead's arm (its
-first decision's), acceptance and first-touch times, owner, and disposition
-(won with its value, lost, disqualified, closed). A lead without a disposition
+Everything comes from what the ledger already records: each lead's arm and
+experiment (its first decision's), acceptance and first-touch times, owner, and
+disposition (won with its value, lost, disqualified, closed). A lead without a disposition
 is *pending*: it counts in the arm's leads and speed, not in its conversion or
 revenue (counting it as lost would make the faster arm, whose leads close
 sooner, look worse or better by timing alone).
@@ -78,15 +78,16 @@ class Outcomes:
 
 def outcomes_of(store: LeadStore, experiment: Experiment,
                 accounts: Sequence[Account] | None = None) -> Outcomes:
-    """The ledger's leads that an arm of the experiment decided: of the leads with an arm, those
-    accepted while it was the latest experiment started (`experiment_of`), in one read of the leads.
-    `accounts`: the accounts file the router had, whose parent chains make the account units."""
+    """The ledger's leads that an arm of the experiment decided (`experiment_of`: those recorded
+    with its name; a lead decided before the ledger recorded names, by the experiments' start
+    times), in one read of the leads. `accounts`: the accounts file the router had, whose parent
+    chains make the account units."""
     starts = experiment_starts(experiment_runs(store))
     rows, accepted = [], []
     for r in store.leads():
         if r["arm"] in ARMS:
             at = datetime.fromisoformat(r["accepted_at"])
-            if experiment_of(starts, at) in (experiment.name, None):
+            if experiment_of(starts, at, r["experiment"]) in (experiment.name, None):
                 rows.append(r)
                 accepted.append(at)
     touched = np.array([(datetime.fromisoformat(r["touched_at"]) - at).total_seconds() / 60.0

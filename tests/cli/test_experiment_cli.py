@@ -8,6 +8,7 @@ the winner, and bad input refused with exit 2.
 import csv
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -264,3 +265,85 @@ def test_run_warns_when_the_policy_drops_a_stopped_experiments_section_without_t
     winners = tmp_path / "winner.yaml"  # the winner's settings in the policy: nothing to say
     winners.write_text((SAMPLE / "policy.yaml").read_text().replace("solver: flow", "solver: round_robin"))
     assert "stopped with the winner" not in run_with(winners, third)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger(request, tmp_path) -> Iterator[str]:
+    """A new ledger: a SQLite file, or a fresh schema of the test PostgreSQL database (skipped,
+    saying why, where no server answers)."""
+    if request.param == "postgresql":
+        from tests.pg_server import pg_schema_url
+
+        with pg_schema_url() as url:
+            yield url
+        return
+    yield str(tmp_path / "ledger.db")
+
+
+def test_two_experiments_interleaved_on_one_ledger_report_apart(tmp_path, ledger):
+    """Two teams' experiments on one ledger, their runs interleaved: the ledger recorded each
+    lead's arm but not its experiment, so a report counted the other experiment's leads under
+    its arms (here: the first experiment's later runs went to the second's report)."""
+    parts = lead_files(tmp_path, 4)
+    policies = {}
+    for name, challenger in (("rr-test", "round_robin"), ("greedy-test", "greedy")):
+        (tmp_path / name).mkdir()
+        policies[name] = policy_file(tmp_path / name, name=name, challenger={"solver": challenger})
+    routed = {"rr-test": [], "greedy-test": []}
+    for k, (name, leads) in enumerate(zip(["rr-test", "greedy-test"] * 2, parts, strict=True)):
+        routed[name] += run(ledger, policies[name], leads, DAY + timedelta(hours=k))
+    for name, out in routed.items():
+        code, text = cli("experiment", "report", "--db", ledger, "--name", name, "--format", "json")
+        assert code == 0, text
+        arms = json.loads(text)["arms"]
+        assert [arms[arm]["leads"] for arm in ("control", "challenger")] == [
+            sum(a["arm"] == arm for a in out) for arm in ("control", "challenger")], name
+        assert {a["experiment"] for a in out} == {name}  # the batch job's answers name it
+    code, text = cli("history", "--db", ledger, "--format", "json")
+    assert code == 0, text
+    by_lead = {row["lead_id"]: row["experiment"] for row in json.loads(text)["leads"]}
+    assert all(by_lead[a["lead_id"]] == name for name, out in routed.items() for a in out)
+
+
+def as_unnamed(ledger: str) -> None:
+    """Turn a ledger back into the schema before experiment names: SQLite version 5, PostgreSQL 4."""
+    if ledger.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(ledger, autocommit=True) as db:
+            db.execute("ALTER TABLE leads DROP COLUMN experiment")
+            db.execute("DELETE FROM schema_version WHERE version = 5")
+        return
+    import sqlite3
+
+    with sqlite3.connect(ledger) as db:
+        db.execute("ALTER TABLE leads DROP COLUMN experiment")
+        db.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+
+
+def test_a_ledger_from_before_experiment_names_reports_as_before_once_upgraded(tmp_path, ledger):
+    """Leads decided before the ledger recorded experiment names keep the report by start times:
+    two experiments one after the other report the same figures without the names."""
+    first, second = lead_files(tmp_path, 2)
+    old = run(ledger, policy_file(tmp_path), first, DAY)
+    record_outcomes(tmp_path, ledger, old, DAY + timedelta(hours=6))
+    code, out = cli("experiment", "stop", "--db", ledger, "--winner", "control", "--by", "qa")
+    assert code == 0, out
+    run(ledger, policy_file(tmp_path, name="second-exp"), second, DAY + timedelta(days=6))
+
+    def reports() -> list[dict]:
+        out = []
+        for name in ("rr-challenge", "second-exp"):
+            code, text = cli("experiment", "report", "--db", ledger, "--name", name, "--format", "json")
+            assert code == 0, text
+            out.append(json.loads(text))
+        return out
+
+    named = reports()
+    assert named[0]["arms"]["control"]["leads"] == sum(a["arm"] == "control" for a in old) > 0
+    as_unnamed(ledger)
+    code, out = cli("experiment", "report", "--db", ledger, "--format", "json")
+    assert code == 2 and "schema version" in out  # a reader migrates nothing
+    code, out = cli("db", "upgrade", "--db", ledger)
+    assert code == 0 and "-> schema version" in out, out
+    assert reports() == named

@@ -41,19 +41,20 @@ class Clock:
         return self.now
 
 
-def experiment_policy(unit: str) -> Policy:
+def experiment_policy(unit: str, name: str | None = None) -> Policy:
     return Policy(batch={"max_size": 5, "max_wait_s": 0},
-                  experiment={"name": f"by-{unit}", "challenger": {"solver": "round_robin"}, "unit": unit,
-                              "block_hours": 1})
+                  experiment={"name": name or f"by-{unit}", "challenger": {"solver": "round_robin"},
+                              "unit": unit, "block_hours": 1})
 
 
-def serve_leads(db: Path, unit: str, leads: list[dict[str, Any]], hours: list[int]) -> dict[str, dict]:
+def serve_leads(db: Path, unit: str, leads: list[dict[str, Any]], hours: list[int],
+                name: str | None = None) -> dict[str, dict]:
     """Post each lead (urgent ones decided at once, the others at the next tick) at its hour, and
-    return every lead's detail as the API shows it."""
+    return every lead's detail as the API shows it (`name`: the experiment's, default by-UNIT)."""
     clock = Clock()
     ledger = SqliteStore(db, check_same_thread=False)
     try:
-        app = create_app(Router(TEAM, experiment_policy(unit), ledger, clock=clock), TOKEN,
+        app = create_app(Router(TEAM, experiment_policy(unit, name), ledger, clock=clock), TOKEN,
                          tick_interval_s=0.01)
         with TestClient(app, raise_server_exceptions=False) as client:
             for lead, hour in zip(leads, hours, strict=True):
@@ -110,6 +111,28 @@ def test_the_service_routes_each_unit_in_one_arm_and_the_report_reads_its_ledger
     assert arms["control"]["leads"] + arms["challenger"]["leads"] == 40
     assert arms["control"]["resolved"] + arms["challenger"]["resolved"] == 40
     assert figures["arms_policy"] == {"control": "flow", "challenger": "round_robin"}
+
+
+def test_two_experiments_served_over_the_same_hours_on_one_ledger_report_apart(tmp_path):
+    """Two services (two teams' experiments) on one ledger over the same hours: both started at
+    the same time, so the start times cannot tell their leads apart; the recorded name does."""
+    db = tmp_path / "ledger.db"
+    hours = [i // 5 for i in range(20)]
+    served = {}
+    for name in ("speed-test", "rr-test"):
+        leads = [{"id": f"{name}-{i}", "value": 100.0 + i, "urgent": i % 3 == 0} for i in range(20)]
+        served[name] = serve_leads(db, "lead", leads, hours, name=name)
+    for name, details in served.items():
+        result = CliRunner().invoke(main, ["experiment", "report", "--db", str(db), "--name", name,
+                                           "--format", "json"])
+        assert result.exit_code == 0, result.output
+        arms = json.loads(result.stdout)["arms"]
+        assert [arms[arm]["leads"] for arm in ("control", "challenger")] == [
+            sum(d["arm"] == arm for d in details.values()) for arm in ("control", "challenger")], name
+    with SqliteStore(db, read_only=True) as ledger:
+        rows = ledger.leads()
+    assert len(rows) == 40  # the fast path's and the micro-batches' decisions alike name their experiment
+    assert all(row["experiment"] == row["lead_id"].rsplit("-", 1)[0] for row in rows)
 
 
 def test_a_router_rebuilt_after_a_failure_keeps_the_accounts_and_so_each_accounts_arm():

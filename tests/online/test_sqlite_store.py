@@ -1,4 +1,4 @@
-"""What only the SQLite store does: the write lock, errors as store errors, the v1 to v4 -> v5 migrations."""
+"""What only the SQLite store does: the write lock, errors as store errors, the v1 to v5 -> v6 migrations."""
 
 import shutil
 import sqlite3
@@ -66,10 +66,10 @@ def test_a_file_that_is_not_a_ledger_is_unavailable(tmp_path):
         open_store(str(junk))
 
 
-def test_a_new_file_is_at_schema_version_4(tmp_path):
+def test_a_new_file_is_at_schema_version_6(tmp_path):
     SqliteStore(tmp_path / "l.db").close()
     with sqlite3.connect(tmp_path / "l.db") as db:
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("5",)
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("6",)
 
 
 def as_version_2(path: Path) -> None:
@@ -93,7 +93,7 @@ def ledger_with_one_lead(path: Path, value: float = 1.0) -> Path:
     return path
 
 
-def test_a_version_2_ledger_is_migrated_to_5_and_takes_queued_leads(tmp_path):
+def test_a_version_2_ledger_is_migrated_to_6_and_takes_queued_leads(tmp_path):
     path = ledger_with_one_lead(tmp_path / "l.db")
     as_version_2(path)
     with sqlite3.connect(path) as db:
@@ -105,7 +105,7 @@ def test_a_version_2_ledger_is_migrated_to_5_and_takes_queued_leads(tmp_path):
                                  0.0, "flow", queue="review")], T0)
         assert store.status("L2") is LeadStatus.QUEUED and store.decision("L2").queue == "review"
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("5",)
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("6",)
 
 
 def as_version_3(path: Path) -> None:
@@ -128,7 +128,7 @@ def test_a_version_3_ledger_gains_the_arm_in_place_and_keeps_its_leads(tmp_path)
         assert store.leads()[1]["arm"] == "challenger" and store.history("L2")[-1]["arm"] == "challenger"
         assert [e["arm"] for e in store.history("L1")] == [None, None]
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("5",)
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("6",)
 
 
 @pytest.fixture
@@ -159,7 +159,7 @@ def test_a_version_1_ledger_is_migrated_in_place_and_keeps_every_lead(v1_ledger)
         assert store.open_lead("L0").touched and not store.open_lead("L6").touched
         assert len(store.history()) == events_before
     with sqlite3.connect(v1_ledger) as db:
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("5",)
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("6",)
 
 
 def test_a_router_on_a_migrated_ledger_reloads_its_backlog_and_buffer(v1_ledger):
@@ -214,5 +214,24 @@ def test_a_version_4_ledger_gains_the_rep_changes_table_and_keeps_its_leads(tmp_
         store.record_rep_change("R1", T0, {"available": False}, by="ana")
         assert [r["change"] for r in store.rep_changes()] == [{"available": False}]
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("5",)
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("6",)
         assert db.execute("SELECT value FROM leads").fetchall() == [(7.5,)]  # copied from the record
+
+
+def test_a_version_5_ledger_gains_the_experiment_column_in_place_and_keeps_its_arms(tmp_path):
+    path = tmp_path / "l.db"
+    with SqliteStore(path) as store:
+        store.accept(Lead(id="L1", value=1.0), T0)
+        store.decide([Assignment("L1", "R1", "assigned", "r", 1.0, "flow", arm="challenger")], T0)
+    with sqlite3.connect(path) as db:  # back to version 5: no experiment column
+        db.execute("ALTER TABLE leads DROP COLUMN experiment")
+        db.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    with pytest.raises(StoreUnavailable, match="schema version 5"):
+        SqliteStore(path, read_only=True)  # a reader migrates nothing
+    with SqliteStore(path) as store:
+        assert (store.decision("L1").arm, store.decision("L1").experiment) == ("challenger", None)
+        store.accept(Lead(id="L2", value=1.0), T0)
+        store.decide([Assignment("L2", "R1", "assigned", "r", 1.0, "flow", arm="control", experiment="b")], T0)
+        assert [(r["arm"], r["experiment"]) for r in store.leads()] == [("challenger", None), ("control", "b")]
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("6",)

@@ -384,6 +384,21 @@ def test_the_arm_of_a_first_decision_is_kept_and_shown_on_every_event(store):
     assert [e["arm"] for e in store.history("L1")] == [None, "control", "control"]
 
 
+def test_the_experiment_of_a_first_decision_is_kept_with_its_arm(store):
+    """Two experiments on one ledger: each lead's row names the experiment its arm belongs to (the
+    arm alone cannot tell them apart), and a later answer cannot change it."""
+    for i in range(3):
+        store.accept(lead(i), T0)
+    store.decide([replace(assigned("L0", "R1"), arm="control", experiment="speed-test"),
+                  replace(unassigned("L1"), arm="control", experiment="rr-test"), assigned("L2", "R2")], at(1))
+    assert store.reassign(replace(assigned("L0", "R2"), arm="challenger", experiment="rr-test"), "R1", at(2), None)
+    assert store.assign_waiting(assigned("L1", "R1"), at(3))
+    assert [(a.arm, a.experiment) for a in map(store.decision, ("L0", "L1", "L2"))] == [
+        ("control", "speed-test"), ("control", "rr-test"), (None, None)]
+    assert [(r["arm"], r["experiment"]) for r in store.leads()] == [
+        ("control", "speed-test"), ("control", "rr-test"), (None, None)]
+
+
 def test_rep_changes_are_kept_with_who_and_when_in_order(store):
     """The console's rep actions (pause, capacity, a cap) are ledger entries: who, when, what."""
     assert store.rep_changes() == []
