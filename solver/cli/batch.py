@@ -37,7 +37,7 @@ from solver.domain.io import InputWarning, csv_text, load_columns, load_leads, l
 from solver.domain.labels import unmatched_values
 from solver.domain.model import Account, Lead, Policy, Rep
 from solver.domain.policy_checks import check_policy_reps
-from solver.domain.records import header_renames
+from solver.domain.records import column_plan
 from solver.policies import policy_names
 from solver.report.tables import format_rows
 
@@ -114,8 +114,10 @@ def validate(reps_path: str, leads_path: str, policy_path: str | None, columns_p
              accounts_path: str | None) -> None:
     """Check the input files; print what was read, or the first problem (exit 2).
 
-    Then the column mapping used, what each routing rule does to these leads,
-    and the lead values that match no rep or rule (likely typos).
+    Then the column mapping used (and how many records took a field from a
+    later column of its list where the first was blank), what each routing
+    rule does to these leads, and the lead values that match no rep or rule
+    (likely typos).
     """
     inputs = read_inputs(reps_path, leads_path, policy_path, columns_path=columns_path,
                          accounts_path=accounts_path)
@@ -133,16 +135,20 @@ def validate(reps_path: str, leads_path: str, policy_path: str | None, columns_p
 
 
 def mapping_lines(inputs: Inputs, reps_path: str, leads_path: str) -> list[str]:
-    """The column mapping, and which export column became which field in each file."""
+    """The column mapping, which export column became which field in each file, and how many
+    records took a field from a further column where the first was blank."""
     if inputs.columns == ColumnMap():
         return []
     lines = [f"columns: {inputs.columns.describe()}"]
-    files: tuple[tuple[str, type[Lead] | type[Rep], Kind], ...] = (
-        (leads_path, Lead, "leads"), (reps_path, Rep, "reps"))
-    for path, model, kind in files:
-        renames = header_renames(Path(path), set(model.model_fields), inputs.columns.wanted(kind))
-        if renames:
-            lines.append(f"  {path}: " + ", ".join(f"{src} -> {field}" for src, field in renames.items()))
+    files: tuple[tuple[str, type[Lead] | type[Rep], Kind, int], ...] = (
+        (leads_path, Lead, "leads", len(inputs.leads)), (reps_path, Rep, "reps", len(inputs.reps)))
+    for path, model, kind, total in files:
+        plan, used = column_plan(Path(path), kind, set(model.model_fields), inputs.columns.wanted(kind))
+        if plan.renames:
+            lines.append(f"  {path}: " + ", ".join(f"{src} -> {f}" for src, f in plan.renames.items()))
+        for field, (first, *further) in plan.fallbacks.items():
+            lines += [f"  {path}: {field} from {column} where {first} is blank: "
+                      f"{used[field, column]} of {total} {kind}" for column in further]
     return lines
 
 

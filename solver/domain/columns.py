@@ -11,10 +11,13 @@ A CRM export names its columns its own way (`Lead ID`, `Owner`, `Region`,
       match_case: true              # a lead's emea takes the reps' spelling EMEA
       defaults: {value: 0}          # a blank (or absent) lead field
 
-A mapped field names one column or a list of candidates (the first present
-wins). A field the preset maps but the file lacks is skipped; a column named
-by the user that the file lacks is an error naming the file and the field. A
-column the file already calls by the field's own name wins over a preset.
+A mapped field names one column or a list of columns in order: each record
+takes the first of those the file has whose cell is not blank (`Country`, else
+`State/Province` where the Country cell is blank), and the others stay
+attributes. Columns the preset names but the file lacks are skipped; a field
+whose columns named by the user are all missing from the file is an error
+naming the file and the field. A column the file already calls by the field's
+own name wins over a preset, with no fallback.
 Columns match fields, mapped columns and the attributes rules read ignoring case
 and surrounding spaces (`Territory` is `territory`). A
 target that is no field of the record becomes an attribute under that name
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -34,8 +38,10 @@ from solver.domain.errors import InputError
 from solver.domain.presets import PRESET_DEFAULTS, PRESETS
 
 Kind = Literal["leads", "reps"]
-# field -> (the columns that may hold it, first present wins; named by the user, not a preset)
+# field -> (the columns that may hold it, in order; named by the user, not a preset)
 Wanted = dict[str, tuple[tuple[str, ...], bool]]
+# (a field, ((the key of a further column in a renamed record, the export column), ...) in order)
+Fill = tuple[str, tuple[tuple[str, str], ...]]
 _Name = Annotated[str, Field(min_length=1)]
 # How alike (difflib's ratio) a mapping target and a field must be for the target to be a typo:
 # catches `territry`, `valu`, `products` on leads, `time_zone`; leaves `sub_industry`, `urgency`.
@@ -127,43 +133,67 @@ class ColumnMap(BaseModel):
         return ", ".join(parts) or "none"
 
 
-def plan_renames(header: Sequence[str], wanted: Wanted, *, file: str,
-                 names: Collection[str] = ()) -> dict[str, str]:
-    """{export column: field} for a file's header; the user's columns must be there.
+@dataclass(frozen=True)
+class ColumnPlan:
+    """How a file's columns are read: which is renamed to which field, and which fill a field where
+    its own column is blank on a record."""
 
-    A column that equals one of `names` (the record's fields, the attributes rules read) up to
-    case and surrounding spaces takes that spelling: CRM exports write `Territory`, `ID`,
-    `Value`. The header's names must be distinct under that comparison (the caller checks).
+    renames: dict[str, str]  # {export column: field, or a rule's spelling of an attribute}
+    # {field: the export columns it is read from, in order (the first renamed), where more than one}
+    fallbacks: dict[str, tuple[str, ...]]
+
+    def fills(self) -> list[Fill]:
+        """The fallbacks as a renamed record holds them: (field, ((key, export column), ...)) for
+        each column after the first."""
+        return [(field, tuple((self.renames.get(c, c), c) for c in columns[1:]))
+                for field, columns in self.fallbacks.items()]
+
+
+def plan_renames(header: Sequence[str], wanted: Wanted, *, file: str,
+                 names: Collection[str] = ()) -> ColumnPlan:
+    """The renames ({export column: field}) and fallbacks for a file's header; the user's columns
+    must be there (one of a list of them).
+
+    A field mapped to several columns the file has is renamed from the first; the others are its
+    fallbacks, in order. A column that equals one of `names` (the record's fields, the attributes
+    rules read) up to case and surrounding spaces takes that spelling: CRM exports write
+    `Territory`, `ID`, `Value`. The header's names must be distinct under that comparison (the
+    caller checks).
     """
     own = {fold(n): n for n in names}
     folded = {fold(h) for h in header}
     by_fold = {fold(h): h for h in reversed(header)}
     plan: dict[str, str] = {}
+    fallbacks: dict[str, tuple[str, ...]] = {}
     for field, (candidates, explicit) in wanted.items():
-        found = next((h for c in candidates if (h := by_fold.get(fold(c))) is not None), None)
+        present = tuple(dict.fromkeys(h for c in candidates if (h := by_fold.get(fold(c))) is not None))
+        found = present[0] if present else None
         if found is None and explicit:
             names_read = " or ".join(repr(c) for c in candidates)
             raise InputError(f"the column mapping reads {names_read}, which the file does not have "
                              f"(its columns: {', '.join(header)})", file=file, row="header", field=field)
-        if found is None or found == field:
+        if found is None:
             continue
-        if fold(found) != fold(field) and fold(field) in folded:
-            if explicit:
-                raise InputError(f"both the column {by_fold[fold(field)]!r} and the mapped column "
-                                 f"{found!r} give this field: drop one, or the mapping", file=file,
-                                 row="header", field=field)
-            continue  # the file already speaks the data contract
-        if found in plan:
-            if explicit:
-                raise InputError(f"the column {found!r} is mapped to both {plan[found]!r} and "
-                                 f"{field!r}", file=file, row="header", field=field)
-            continue
-        plan[found] = field
+        if found != field:
+            if fold(found) != fold(field) and fold(field) in folded:
+                if explicit:
+                    raise InputError(f"both the column {by_fold[fold(field)]!r} and the mapped column "
+                                     f"{found!r} give this field: drop one, or the mapping", file=file,
+                                     row="header", field=field)
+                continue  # the file already speaks the data contract
+            if found in plan:
+                if explicit:
+                    raise InputError(f"the column {found!r} is mapped to both {plan[found]!r} and "
+                                     f"{field!r}", file=file, row="header", field=field)
+                continue
+            plan[found] = field
+        if len(present) > 1:
+            fallbacks[field] = present
     for column in header:
         name = own.get(fold(column))
         if name is not None and name != column and column not in plan:
             plan[column] = name
-    return plan
+    return ColumnPlan(plan, fallbacks)
 
 
 def repeated_column(header: Sequence[str]) -> tuple[str, str] | None:

@@ -1,7 +1,8 @@
 """Column presets for CRM exports: which export column gives which field of a lead or rep.
 
 Data, not code: each entry maps a field of the data contract to the export
-columns that may hold it, first present wins. The column names follow the
+columns that may hold it, in order: each record takes the first that is not
+blank (a lead with no Country takes its State/Province as territory). The column names follow the
 products' default export headers (Salesforce: the Leads list view / report
 export; HubSpot: the contacts export, "Record ID" and friends). Columns not
 named here stay on each lead as attributes, so routing rules can read them
@@ -9,8 +10,8 @@ named here stay on each lead as attributes, so routing rules can read them
 
 Only fields with a meaning here are mapped: a `Rating` of Hot/Warm/Cold is no
 0..1 score and a locale-formatted `Created Date` is no ISO time, so both stay
-attributes. `value` comes from an opportunity amount when the export has one,
-else from the company's annual revenue; a blank one counts as 0 (see `defaults`).
+attributes. `value` comes from an opportunity amount where the export has one,
+else from the company's annual revenue; both blank count as 0 (see `defaults`).
 """
 
 from __future__ import annotations

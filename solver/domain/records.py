@@ -10,7 +10,9 @@ a column mapping (`solver.domain.columns`) before anything else, and a column
 that is a field (or an attribute a rule reads) in another case takes its
 spelling: two columns that differ only by case are a duplicate; columns that
 are no field of the record become its `attributes` (text; JSON/YAML lists
-`;`-joined) and one warning names those no routing rule reads.
+`;`-joined) and one warning names those no routing rule reads. A field mapped
+to several columns takes, on each record, the first of them that is not blank
+(`Country`, else `State/Province`): the column plan says which, once per file.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import warnings
+from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,6 +29,8 @@ from pydantic import BaseModel, ValidationError
 
 from solver.domain import documents
 from solver.domain.columns import (
+    ColumnPlan,
+    Fill,
     Wanted,
     fold,
     known_columns,
@@ -43,6 +48,10 @@ DELIMITERS = (",", ";", "\t", "|")
 RecordT = TypeVar("RecordT", bound=BaseModel)
 # A record's raw values (after renaming) to the values to validate: aliases, case matching.
 Transform = Callable[[dict[str, Any]], dict[str, Any]]
+# (field, export column) -> the records that took the field from that further column
+Used = Counter[tuple[str, str]]
+# A file's records as read, numbered (CSV: the data row; documents: the item), renamed
+Rows = Iterator[tuple[int, dict[str, Any]]]
 _MAX_NAMED_COLUMNS = 8
 # Delimited text by any of its usual names (the delimiter is sniffed); the rest are documents.
 _DELIMITED = (".csv", ".tsv", ".txt")
@@ -94,11 +103,12 @@ def _load_records(path: Path, model: type[RecordT], kind: str, *, wanted: Wanted
     # The names a column takes whatever its case: the fields, then the attributes rules read.
     spellings = {*read, *(fields - {"attributes"})}
     if is_delimited(path):
-        rows = _csv_rows(path, kind, required, wanted, fields, spellings)
+        plan, rows = _csv_rows(path, kind, required, wanted, fields, spellings)
         what = "columns"
     else:
-        rows = _document_rows(path, kind, required, wanted, spellings)
+        plan, rows = _document_rows(path, kind, required, wanted, spellings)
         what = "fields"
+    read = {*read, *(key for _, further in plan.fills() for key, _ in further)}  # fallbacks are read
     records: list[RecordT] = []
     unread: set[str] = set()
     for row_number, raw in rows:
@@ -219,8 +229,9 @@ def sniff_delimiter(text: str, known: set[str]) -> str:
     return max(DELIMITERS, key=score)
 
 
-def _csv_rows(path: Path, kind: str, required: Sequence[str], wanted: Wanted,
-              fields: set[str], names: Collection[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _csv_rows(path: Path, kind: str, required: Sequence[str], wanted: Wanted, fields: set[str],
+              names: Collection[str], used: Used | None = None) -> tuple[ColumnPlan, Rows]:
+    """The file's column plan (the header checked) and its numbered rows, renamed, read lazily."""
     text = read_text(path)
     delimiter = sniff_delimiter(text, known_columns(wanted, fields))
     # In a ';'-delimited file, ';' cannot part list items: they are ','-separated there.
@@ -237,19 +248,27 @@ def _csv_rows(path: Path, kind: str, required: Sequence[str], wanted: Wanted,
     twice = repeated_column(header)
     if twice is not None:
         raise InputError(_duplicate(*twice, "column"), file=str(path), row="header", field=twice[1])
-    renames = plan_renames(header, wanted, file=str(path), names=names)
-    header = [renames.get(h, h) for h in header]
+    plan = plan_renames(header, wanted, file=str(path), names=names)
+    header = [plan.renames.get(h, h) for h in header]
+    fills = plan.fills()
     for name in required:
         if name not in header:
             raise InputError("missing required column" + missing_column_hint(name, wanted),
                              file=str(path), row="header", field=name)
-    for row_number, cells in rows:
-        if len(cells) != width:
-            raise InputError(f"{len(cells)} cells where the header has {width} columns",
-                             file=str(path), row=row_number)
-        named = [c for i, c in enumerate(cells) if i not in unnamed] if unnamed else cells
-        yield row_number, _csv_values(path, row_number, dict(zip(header, named, strict=True)),
-                                      fields, separator, rep_lists=kind == "reps")
+    reps = kind == "reps"
+
+    def records() -> Rows:
+        for row_number, cells in rows:
+            if len(cells) != width:
+                raise InputError(f"{len(cells)} cells where the header has {width} columns",
+                                 file=str(path), row=row_number)
+            named = [c for i, c in enumerate(cells) if i not in unnamed] if unnamed else cells
+            record = dict(zip(header, named, strict=True))
+            if fills:
+                _fill_blanks(record, fills, used)
+            yield row_number, _csv_values(path, row_number, record, fields, separator, rep_lists=reps)
+
+    return plan, records()
 
 
 def _csv_body(reader: Iterator[list[str]], path: Path) -> list[tuple[int, list[str]]]:
@@ -336,7 +355,9 @@ def parse_document(path: Path) -> Any:
 
 def _document_rows(
     path: Path, kind: str, required: Sequence[str], wanted: Wanted, names: Collection[str],
-) -> Iterator[tuple[int, dict[str, Any]]]:
+    used: Used | None = None,
+) -> tuple[ColumnPlan, Rows]:
+    """The file's column plan and its numbered records, renamed, checked lazily."""
     text = read_text(path)
     data = documents.parse_document(path, text)
     if isinstance(data, dict) and kind in data:
@@ -345,26 +366,54 @@ def _document_rows(
         raise InputError(f"expected a list of {kind} (or a mapping with key {kind!r})",
                          file=str(path))
     keys = list(dict.fromkeys(str(k) for item in data if isinstance(item, dict) for k in item))
-    renames = plan_renames(keys, wanted, file=str(path), names=names)
-    for row, item in enumerate(data, start=1):
-        if not isinstance(item, dict):
-            raise InputError("each record must be a mapping of field to value",
-                             file=str(path), row=row)
-        twice = documents.repeated_key(item)
-        if twice is not None:
-            raise InputError("key given twice: which value is meant?", file=str(path), row=row,
-                             field=twice)
-        folded_twice = repeated_column([str(k) for k in item])
-        if folded_twice is not None:
-            raise InputError(_duplicate(*folded_twice, "key"), file=str(path), row=row,
-                             field=folded_twice[1])
-        if renames:
-            item = {renames.get(str(k), k): v for k, v in item.items()}
-        for name in required:
-            if name not in item:
-                raise InputError("missing required field" + missing_column_hint(name, wanted),
-                                 file=str(path), row=row, field=name)
-        yield row, item
+    plan = plan_renames(keys, wanted, file=str(path), names=names)
+    renames, fills = plan.renames, plan.fills()
+
+    def records() -> Rows:
+        for row, item in enumerate(data, start=1):
+            if not isinstance(item, dict):
+                raise InputError("each record must be a mapping of field to value",
+                                 file=str(path), row=row)
+            twice = documents.repeated_key(item)
+            if twice is not None:
+                raise InputError("key given twice: which value is meant?", file=str(path), row=row,
+                                 field=twice)
+            folded_twice = repeated_column([str(k) for k in item])
+            if folded_twice is not None:
+                raise InputError(_duplicate(*folded_twice, "key"), file=str(path), row=row,
+                                 field=folded_twice[1])
+            if renames:
+                item = {renames.get(str(k), k): v for k, v in item.items()}
+            if fills:
+                item = dict(item)  # the parsed document stays as it was
+                _fill_blanks(item, fills, used)
+            for name in required:
+                if name not in item:
+                    raise InputError("missing required field" + missing_column_hint(name, wanted),
+                                     file=str(path), row=row, field=name)
+            yield row, item
+
+    return plan, records()
+
+
+def _fill_blanks(record: dict[Any, Any], fills: Sequence[Fill], used: Used | None) -> None:
+    """Each field of `fills` that is blank (absent, null, white space) on `record`, from the first
+    of its further columns that is not; `used` counts (field, column) for `validate`."""
+    for field, further in fills:
+        if _filled(record.get(field)):
+            continue
+        for key, column in further:
+            value = record.get(key)
+            if _filled(value):
+                record[field] = value
+                if used is not None:
+                    used[field, column] += 1
+                break
+
+
+def _filled(value: Any) -> bool:
+    """Whether a cell or a document's value holds something: not null, not white space."""
+    return value is not None and (not isinstance(value, str) or bool(value.strip()))
 
 
 def _duplicate(first: str, second: str, what: str) -> str:
@@ -397,20 +446,16 @@ def input_error_from(exc: ValidationError, file: str, row: int | None) -> InputE
     return InputError(message, file=file, row=row, field=field)
 
 
-def header_renames(path: Path, fields: Collection[str], wanted: Wanted) -> dict[str, str]:
-    """{export column: field} that reading `path` applies (what `validate` shows as the mapping)."""
+def column_plan(path: Path, kind: str, fields: Collection[str], wanted: Wanted) -> tuple[ColumnPlan, Used]:
+    """What `validate` shows of a file read through `wanted`: the column plan (which export column
+    became which field, which further columns fill a blank one) and {(field, export column): the
+    records that took the field from that further column}. The file is read again as
+    `load_records` reads it; its records only where there is a fallback to count."""
+    used: Used = Counter()
     if not wanted:
-        return {}
-    if is_delimited(path):
-        text = read_text(path)
-        delimiter = sniff_delimiter(text, known_columns(wanted, fields))
-        try:
-            cells = next(csv.reader([text.split("\n", 1)[0]], delimiter=delimiter))
-            header = [h.strip() for h in cells if h.strip()]  # blank cells: columns without a name
-        except (csv.Error, StopIteration):
-            return {}
-    else:
-        data = parse_document(path)
-        items = data if isinstance(data, list) else []
-        header = list(dict.fromkeys(str(k) for item in items if isinstance(item, dict) for k in item))
-    return plan_renames(header, wanted, file=str(path), names=fields)
+        return ColumnPlan({}, {}), used
+    plan, rows = (_csv_rows(path, kind, (), wanted, set(fields), fields, used) if is_delimited(path)
+                  else _document_rows(path, kind, (), wanted, fields, used))
+    if plan.fallbacks:
+        deque(rows, maxlen=0)
+    return plan, used

@@ -127,3 +127,14 @@ def test_validate_prints_each_rule_mode_matches_and_reps(tmp_path: Path) -> None
         "  no events for r3 (hard exclude): matches 1 of 3 leads; excludes 1 of 3 reps for them",
         "  web to core (off admit): off",
     ]
+
+
+def test_validate_counts_the_leads_that_took_a_fallback_column(tmp_path: Path) -> None:
+    (tmp_path / "reps.csv").write_text(REPS)
+    (tmp_path / "leads.csv").write_text("Lead ID,Country,State/Province\nL1,,NA\nL2,EMEA,Bavaria\nL3,,EMEA\n")
+    (tmp_path / "columns.yaml").write_text("preset: salesforce\n")
+    result = invoke("validate", "--reps", str(tmp_path / "reps.csv"), "--leads", str(tmp_path / "leads.csv"),
+                    "--columns", str(tmp_path / "columns.yaml"))
+    assert result.exit_code == 0, result.output
+    assert f"  {tmp_path / 'leads.csv'}: territory from State/Province where Country is blank: 2 of 3 leads" \
+        in result.stdout.splitlines()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from solver.domain.columns import ColumnMap
+from solver.domain.columns import ColumnMap, plan_renames
 from solver.domain.errors import InputError
 from solver.domain.io import InputWarning, load_columns, load_leads, load_policy, load_reps
 from solver.domain.labels import unmatched_values
@@ -110,6 +110,65 @@ def test_hubspot_preset_reads_record_id_and_country_region(tmp_path: Path) -> No
     with pytest.warns(InputWarning, match="Lifecycle Stage"):
         (lead,) = load_leads(leads, columns=ColumnMap(preset="hubspot"))
     assert (lead.id, lead.territory, lead.value, lead.attributes) == ("901", "NA", 0.0, {"Lifecycle Stage": "lead"})
+
+
+# -- "Country, else State/Province": a field mapped to several columns falls back per record
+
+def test_a_blank_country_takes_the_state_a_filled_one_wins_and_all_blank_stays_blank(tmp_path: Path) -> None:
+    """Exports always carry Country: the fallback used to be chosen per file, so a lead without a
+    country was routed with no territory."""
+    leads = write(tmp_path, "leads.csv", "Lead ID,Country,State/Province,Amount,Annual Revenue\n"
+                                         "00Q1,,Bavaria,,7\n"
+                                         "00Q2,Germany,Bavaria,3,7\n"
+                                         "00Q3, ,,,\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)
+        got = load_leads(leads, columns=ColumnMap(preset="salesforce"))
+    assert [(x.territory, x.value) for x in got] == [("Bavaria", 7.0), ("Germany", 3.0), ("", 0.0)]
+
+
+def test_a_fallback_column_stays_an_attribute_and_is_not_warned_as_unread(tmp_path: Path) -> None:
+    leads = write(tmp_path, "leads.csv", "Lead ID,Country,State/Province,Rating\n00Q1,,Bavaria,Hot\n")
+    with pytest.warns(InputWarning) as caught:
+        (lead,) = load_leads(leads, columns=ColumnMap(preset="salesforce"))
+    assert [str(w.message) for w in caught] == [
+        f"{leads}: unknown columns (kept as attributes; no routing rule reads them): Rating"]
+    assert lead.attributes == {"State/Province": "Bavaria", "Rating": "Hot"}  # rules may still read it
+
+
+def test_the_fallback_territory_takes_aliases_and_the_reps_spelling(tmp_path: Path) -> None:
+    pol = policy(tmp_path, "columns: {preset: hubspot}\naliases: {territory: {California: NA}}\n")
+    leads = write(tmp_path, "contacts.csv", "Record ID,Country/Region,State/Region\n1,,california\n2,emea,\n")
+    got = load_leads(leads, REPS, policy=pol)
+    assert [x.territory for x in got] == ["NA", "EMEA"]
+
+
+def test_a_users_list_of_columns_falls_back_per_row(tmp_path: Path) -> None:
+    pol = policy(tmp_path, "columns:\n  leads: {id: Lead ID, territory: [Region, Country]}\n")
+    leads = write(tmp_path, "leads.csv", "Lead ID,value,Region,Country\nL1,1,,NA\nL2,1,EMEA,NA\nL3,1,,\n")
+    got = load_leads(leads, policy=pol)
+    assert [x.territory for x in got] == ["NA", "EMEA", ""]
+
+
+def test_a_required_field_falls_back_too(tmp_path: Path) -> None:
+    leads = write(tmp_path, "leads.csv", "Lead ID,Legacy ID,value\n,X9,1\n00Q2,X2,1\n")
+    got = load_leads(leads, columns=ColumnMap(leads={"id": ("Lead ID", "Legacy ID")}))
+    assert [(x.id, x.attributes) for x in got] == [("X9", {"Legacy ID": "X9"}), ("00Q2", {"Legacy ID": "X2"})]
+
+
+def test_a_document_record_without_or_with_a_null_country_takes_the_state(tmp_path: Path) -> None:
+    leads = write(tmp_path, "leads.json", '[{"Lead ID": "1", "State/Province": "Texas"},'
+                                          ' {"Lead ID": "2", "Country": null, "State/Province": "Ohio"},'
+                                          ' {"Lead ID": "3", "Country": "Japan", "State/Province": "Tokyo"}]')
+    got = load_leads(leads, columns=ColumnMap(preset="salesforce"))
+    assert [x.territory for x in got] == ["Texas", "Ohio", "Japan"]
+
+
+def test_the_plan_names_each_fields_columns_in_order_only_where_the_file_has_several() -> None:
+    wanted = ColumnMap(preset="salesforce").wanted("leads")
+    plan = plan_renames(["Lead ID", "State/Province", "Country", "Annual Revenue"], wanted, file="f.csv")
+    assert plan.fallbacks == {"territory": ("Country", "State/Province")}  # the preset's order, not the file's
+    assert plan.fills() == [("territory", (("State/Province", "State/Province"),))]
 
 
 def test_a_column_given_by_its_own_name_wins_over_the_preset(tmp_path: Path) -> None:
