@@ -46,8 +46,20 @@ import numpy as np
 
 from solver.compile.rule_leads import LeadTable, cell_text
 from solver.domain.errors import InputError
+from solver.domain.io import policy_line
 from solver.domain.model import Lead, Rep, RuleMode
-from solver.domain.rules import ORDER_OPS, Condition, Op, RoutingRule, RuleSet, Target, as_text
+from solver.domain.rule_syntax import Step
+from solver.domain.rules import (
+    ORDER_OPS,
+    REP_KEYS,
+    Condition,
+    Op,
+    RoutingRule,
+    RuleSet,
+    Target,
+    as_text,
+    did_you_mean,
+)
 
 
 @dataclass(frozen=True)
@@ -150,50 +162,57 @@ def compile_rule_set(rule_set: RuleSet, rep_ids: Sequence[str],
     index = {rep: j for j, rep in enumerate(ids)}
     m = len(ids)
 
-    def reps_mask(names: Sequence[str], where: str) -> np.ndarray:
+    # `at`: where the policy names it (`Step`s), for the error's line.
+    def reps_mask(names: Sequence[str], where: str, at: tuple[Step, ...]) -> np.ndarray:
         if unknown := [r for r in names if r not in index]:
-            raise InputError(f"{where}: no rep {unknown[0]!r} in the reps", file=file, field="reps")
+            raise InputError(f"{where}: no rep {unknown[0]!r} in the reps", file=file,
+                             row=policy_line(file, at), field="reps")
         mask = np.zeros(m, dtype=bool)
         mask[[index[r] for r in names]] = True
         return mask
 
-    def attribute(name: str | None, where: str) -> list[tuple[str, ...]]:
+    def attribute(name: str | None, where: str, at: tuple[Step, ...]) -> list[tuple[str, ...]]:
         if name is None or name not in attrs:
             raise InputError(f"{where}: the reps have no attribute {name!r} (they have "
-                             f"{', '.join(sorted(attributes)) or 'none'})", file=file, field=str(name))
+                             f"{', '.join(sorted(attributes)) or 'none'})"
+                             f"{did_you_mean(str(name), attributes)}", file=file,
+                             row=policy_line(file, (*at, "rep_attribute")), field=str(name))
         return attrs[name]
 
-    def attribute_mask(target: Target, where: str) -> np.ndarray:
-        lists = attribute(target.rep_attribute, where)
+    def attribute_mask(target: Target, where: str, at: tuple[Step, ...]) -> np.ndarray:
+        lists = attribute(target.rep_attribute, where, at)
         wanted = {v.lower() for v in target.values}
         return np.array([bool(wanted & {x.lower() for x in lst}) or "*" in lst for lst in lists], dtype=bool)
 
     membership = np.zeros((len(rule_set.teams), m), dtype=bool)
     for t, team in enumerate(rule_set.teams):
-        membership[t] = reps_mask(team.members, f"team {team.id!r}")
+        membership[t] = reps_mask(team.members, f"team {team.id!r}", ("teams", t, "members"))
         if team.member_filter is not None:
-            membership[t] |= attribute_mask(team.member_filter, f"team {team.id!r}")
+            membership[t] |= attribute_mask(team.member_filter, f"team {team.id!r}",
+                                            ("teams", t, "member_filter"))
     team_row = {team.id: t for t, team in enumerate(rule_set.teams)}
 
-    def static(target: Target, where: str) -> np.ndarray:
+    def static(target: Target, where: str, at: tuple[Step, ...]) -> np.ndarray:
         if target.rep_attribute is not None:
-            return attribute_mask(target, where)
-        return reps_mask(target.reps, where) | membership[[team_row[t] for t in target.teams]].any(axis=0)
+            return attribute_mask(target, where, at)
+        return (reps_mask(target.reps, where, (*at, REP_KEYS))
+                | membership[[team_row[t] for t in target.teams]].any(axis=0))
 
     scoped = rule_set.scoped_rules()
     named: list[_Named] = []
-    for rule, _ in scoped:
+    for rule, rule_at in rule_set.located_rules():
         target, where = rule.then.target, f"rule {rule.name!r}"
+        at = (*rule_at, "then", rule.then.kind)
         if target.ranked:
             tier = np.full(m, len(target.ranked))
-            for k, tier_target in reversed(list(enumerate(target.ranked))):
-                tier[static(tier_target, where)] = k
+            for k, (tier_target, tier_at) in reversed(list(enumerate(target.tiers()[1:]))):
+                tier[static(tier_target, where, (*at, *tier_at))] = k
             named.append(_Named(tier=tier, tiers=len(target.ranked)))
         elif target.lead_field is not None:
-            named.append(_by_lead_field(attribute(target.rep_attribute, where),
+            named.append(_by_lead_field(attribute(target.rep_attribute, where, at),
                                         target.lead_field))
         else:
-            named.append(_Named(mask=static(target, where)))
+            named.append(_Named(mask=static(target, where, at)))
     scope = np.array([membership[team_row[t]] if t else np.ones(m, dtype=bool) for _, t in scoped],
                      dtype=bool).reshape(len(scoped), m)
     capacity = np.array([-1 if t.capacity is None else t.capacity for t in rule_set.teams], dtype=np.int64)
@@ -328,14 +347,18 @@ def _group(rule: RoutingRule) -> str:
 def _check_fields(compiled: CompiledRuleSet, columns: set[str]) -> None:
     """Every field a rule or a derived field reads is a lead column (or a derived field)."""
     derived = compiled.rule_set.derived
-    reads = [(f"derived {name!r}", d.source) for name, d in derived.items()]
-    for rule in compiled.rules:
-        fields = [c.field for c in rule.when] + [f for f in [rule.then.target.lead_field] if f]
-        reads += [(f"rule {rule.name!r}", f) for f in fields]
-    for who, name in reads:
+    # (who reads it, the field, where the policy says so: for the error's line)
+    reads: list[tuple[str, str, tuple[Step, ...]]] = [
+        (f"derived {name!r}", d.source, ("derived", name, "from")) for name, d in derived.items()]
+    for rule, at in compiled.rule_set.located_rules():
+        reads += [(f"rule {rule.name!r}", c.field, (*at, "when")) for c in rule.when]
+        if (lead_field := rule.then.target.lead_field) is not None:
+            reads.append((f"rule {rule.name!r}", lead_field, (*at, "then", rule.then.kind, "lead_field")))
+    for who, name, at in reads:
         if name not in columns and not (who.startswith("rule") and name in derived):
             raise InputError(f"{who}: unknown lead field {name!r} (the leads have "
-                             f"{', '.join(sorted(columns))})", file=compiled.file, field=name)
+                             f"{', '.join(sorted(columns))}){did_you_mean(name, columns)}",
+                             file=compiled.file, row=policy_line(compiled.file, at), field=name)
 
 
 def _matches(rule: RoutingRule, leads: LeadTable, leads_file: str | None) -> np.ndarray:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from solver.domain.columns import Wanted, fold, known_columns
 from solver.domain.errors import InputError
-from solver.domain.io import owners_by_name, rep_names
+from solver.domain.io import owners_by_name
 from solver.domain.model import Account, Policy, Rep
 from solver.domain.records import departed_owner, is_delimited, load_records, read_text, sniff_delimiter
 
@@ -63,9 +63,8 @@ def _load_accounts(path: Path, reps: Sequence[Rep] | None, policy: Policy | None
     file = str(path)
     accounts = load_records(path, Account, "accounts", wanted=ACCOUNT_COLUMNS)
     if reps is not None:
-        accounts = owners_by_name(reps, accounts)
+        accounts = owners_by_name(reps, accounts, file=file)
     rep_ids = {r.id for r in reps} if reps is not None else None
-    shared = {name: ids for name, ids in rep_names(reps or ()).items() if len(ids) > 1}
     team_ids = {t.id for t in policy.teams} if policy is not None else None
     by_id = {a.id: a for a in accounts}
     fallback_set = policy is not None and policy.fallback.owner_inactive is not None
@@ -73,12 +72,7 @@ def _load_accounts(path: Path, reps: Sequence[Rep] | None, policy: Policy | None
         if account.named and not (account.named_rep_id or account.named_team_id):
             raise InputError("a named account needs a named_rep_id or a named_team_id (its leads "
                              "would go to anyone)", file=file, row=row, field="named")
-        unknown = account.owner_id and rep_ids is not None and account.owner_id not in rep_ids
-        if unknown and fold(account.owner_id) in shared:
-            ids = ", ".join(shared[fold(account.owner_id)])
-            raise InputError(f"{account.owner_id!r} is the name of more than one rep ({ids}): give the "
-                             "owner's rep id", file=file, row=row, field="owner_id")
-        if unknown:
+        if account.owner_id and rep_ids is not None and account.owner_id not in rep_ids:
             # A CRM still names the owner who left. Said, in case it is a typo.
             warnings.warn(departed_owner(file, row, account.owner_id, fallback_set), stacklevel=3)
         if account.named_rep_id and rep_ids is not None and account.named_rep_id not in rep_ids:

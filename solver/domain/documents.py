@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -161,10 +161,10 @@ def repeated_key(data: Any, path: str = "") -> str | None:
     return None
 
 
-def key_line(text: str, loc: tuple[str | int, ...]) -> int | None:
+def key_line(text: str, loc: Sequence[str | int | tuple[str, ...]]) -> int | None:
     """The 1-based line of the key at `loc` (or of its nearest parent found) in a YAML/JSON mapping;
-    an int in `loc` is a list item's index (`("routing_rules", 3, "mode")`). Parses the text again:
-    for an error's line only."""
+    an int in `loc` is a list item's index (`("routing_rules", 3, "mode")`), a tuple a key's
+    spellings (`("team", "teams")`). Parses the text again: for an error's line only."""
     try:
         node = yaml.compose(text, Loader=_Yaml12BoolLoader)
     except (yaml.YAMLError, RecursionError, ValueError):
@@ -180,7 +180,8 @@ def key_line(text: str, loc: tuple[str | int, ...]) -> int | None:
         if not isinstance(node, yaml.MappingNode):
             break
         # the last one: for a key given twice, the repeat is what to point at
-        matches = [(k, v) for k, v in node.value if getattr(k, "value", None) == step]
+        names = step if isinstance(step, tuple) else (step,)
+        matches = [(k, v) for k, v in node.value if getattr(k, "value", None) in names]
         if not matches:
             break
         match = matches[-1]

@@ -39,6 +39,7 @@ from solver.domain.records import (
     parse_document,
     read_text,
 )
+from solver.domain.rule_syntax import Step, error_path, path_field
 
 __all__ = ["LIST_FIELDS", "InputWarning", "csv_dicts", "csv_text", "input_error_from", "load_columns",
            "load_leads", "load_policy", "load_records", "load_reps", "parse_document", "read_text",
@@ -78,7 +79,7 @@ def load_leads(
     leads = _load_records(Path(path), Lead, "leads", wanted=cmap.wanted("leads"), read=read,
                           defaults=cmap.lead_defaults(), transform=transform, allow_empty=allow_empty)
     if reps is not None:
-        leads = owners_by_name(reps, leads)
+        leads = owners_by_name(reps, leads, file=str(path))
         departed_ok = policy is not None and policy.fallback.owner_inactive is not None
         departed = check_owners(reps, leads, leads_file=str(path), departed_ok=departed_ok)
         for row in departed[:MAX_DEPARTED_WARNINGS]:
@@ -110,16 +111,21 @@ def rep_names(reps: Sequence[Rep]) -> dict[str, list[str]]:
     return names
 
 
-def owners_by_name(reps: Sequence[Rep], records: list[OwnedT]) -> list[OwnedT]:
+def owners_by_name(reps: Sequence[Rep], records: list[OwnedT], *, file: str) -> list[OwnedT]:
     """Leads (or accounts) whose owner_id is no rep id but one rep's name (a CRM's "Lead Owner"),
-    with that rep's id; a name two reps share stays as it is, for the owner check to refuse."""
+    with that rep's id. A name two reps share is an InputError naming the row and both reps: which
+    one owns the record is unknown, and it is no departed owner either (`fallback.owner_inactive`
+    would take such leads from a rep who is still there)."""
     ids = {r.id for r in reps}
     names = rep_names(reps)
     out = []
-    for record in records:
+    for row, record in enumerate(records, start=1):
         owner = record.owner_id
         match = names.get(fold(owner), []) if owner and owner not in ids else []
-        out.append(record.model_copy(update={"owner_id": match[0]}) if len(match) == 1 else record)
+        if len(match) > 1:
+            raise InputError(f"{owner!r} is the name of more than one rep ({', '.join(match)}): give the "
+                             "owner's rep id", file=file, row=row, field="owner_id")
+        out.append(record.model_copy(update={"owner_id": match[0]}) if match else record)
     return out
 
 
@@ -152,11 +158,12 @@ def load_columns(path: str | os.PathLike[str]) -> ColumnMap:
 _NAMED_KEY = re.compile(r"""(?:rule (?:'[^']*'|"[^"]*"): )?(\w+): """)
 
 
-def _error_loc(exc: ValidationError) -> tuple[str | int, ...]:
-    """Where in the document a validation error is: its loc, list indices kept (a rule's line, not
-    the `routing_rules:` header's), and the key its message names first, when it names one."""
+def _error_loc(exc: ValidationError) -> tuple[Step, ...]:
+    """Where in the document a validation error is: its loc and the path its validator gave, list
+    indices kept (a rule's line, not the `routing_rules:` header's), and the key its message names
+    first, when it names one."""
     err = exc.errors()[0]
-    loc = tuple(p if isinstance(p, int) else str(p) for p in err["loc"])
+    loc = tuple(p if isinstance(p, (int, tuple)) else str(p) for p in error_path(err))
     named = _NAMED_KEY.match(err["msg"].removeprefix("Value error, "))
     return (*loc, named.group(1)) if named else loc
 
@@ -188,9 +195,24 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
-        raise input_error_from(exc, str(path), row=documents.key_line(text, _error_loc(exc))) from None
+        err = input_error_from(exc, str(path), row=documents.key_line(text, _error_loc(exc)))
+        # a cross-check over the whole policy (an unknown team, a rule name given twice) says
+        # where it is: the field it names
+        raise InputError(err.message, file=err.file, row=err.row,
+                         field=path_field(error_path(exc.errors()[0]))) from None
     _check_targets(policy.columns, path, text, at=("columns",))
     return policy
+
+
+def policy_line(file: str | None, at: Sequence[Step]) -> int | None:
+    """The line of `at` in the policy file `file` (read again: for an error's line only); None
+    without a readable file (a policy built in code)."""
+    if file is None or not Path(file).is_file():
+        return None
+    try:
+        return documents.key_line(read_text(Path(file)), at)
+    except InputError:
+        return None
 
 
 def csv_dicts(path: Path, required: Sequence[str]) -> Iterator[dict[str, str]]:

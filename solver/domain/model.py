@@ -36,7 +36,8 @@ from solver.domain.fields import (
 )
 from solver.domain.ids import id_key
 from solver.domain.modes import RuleMode
-from solver.domain.rules import Derived, RoutingRule, RuleSet, Team
+from solver.domain.rule_syntax import error_path, fail
+from solver.domain.rules import Derived, RoutingRule, RuleSet, Team, unknown_team
 from solver.domain.speed import Minutes, Speed
 
 SEGMENTS = ("SMB", "MM", "ENT")
@@ -329,18 +330,22 @@ class Policy(_Record):
         team_ids = {t.id for t in self.teams}
         for name in self.caps.teams:
             if name not in team_ids:
-                raise ValueError(f"caps.teams: no team {name!r} in teams")
+                raise fail(f"caps.teams: {unknown_team(name, team_ids)}", at=("caps", "teams", name))
         target = self.fallback.no_rule_match
         for where, t in (("no_rule_match", target), ("owner_inactive", self.fallback.owner_inactive)):
             if t is not None and t.team is not None and t.team not in team_ids:
-                raise ValueError(f"fallback.{where}: no team {t.team!r} in teams")
+                raise fail(f"fallback.{where}: {unknown_team(t.team, team_ids)}",
+                           at=("fallback", where, "team"))
         if self.experiment is not None:
             try:
                 self.arm_policy(CHALLENGER)
             except ValidationError as exc:
                 error = exc.errors()[0]
-                where = ".".join(str(p) for p in error["loc"])
-                raise ValueError(f"experiment.challenger.{where}: {error['msg']}") from None
+                where = ".".join(("experiment.challenger", *(str(p) for p in error["loc"])))
+                message = error["msg"].removeprefix("Value error, ")
+                # A list the challenger gives replaces the policy's: its indices are the challenger's.
+                raise fail(f"{where}: {message}",
+                           at=("experiment", "challenger", *error_path(error))) from None
         return self
 
     def arm_policy(self, arm: str) -> Policy:

@@ -6,30 +6,36 @@ from collections.abc import Sequence
 
 from solver.domain.errors import InputError
 from solver.domain.ids import id_key
+from solver.domain.io import policy_line
 from solver.domain.model import Policy, Rep
+from solver.domain.rule_syntax import Step
+from solver.domain.rules import REP_KEYS, did_you_mean
 
 
 def check_policy_reps(policy: Policy, reps: Sequence[Rep], *, policy_file: str | None) -> None:
     """Every rep the policy names (fallbacks, caps, team members, rule targets) is a rep.
 
     Checked when the files are read, so `validate` catches what would otherwise
-    fail only on the day a lead needs that fallback.
+    fail only on the day a lead needs that fallback. The error names the line of
+    the key that names the rep (the policy file is read again for it).
     """
     rep_ids = {r.id for r in reps}
-    named: list[tuple[str, str]] = []
-    for where, fallback in (("fallback.no_rule_match", policy.fallback.no_rule_match),
-                            ("fallback.owner_inactive", policy.fallback.owner_inactive)):
+    # (the error's field, the rep named, where in the policy document)
+    named: list[tuple[str, str, tuple[Step, ...]]] = []
+    for where, fallback in (("no_rule_match", policy.fallback.no_rule_match),
+                            ("owner_inactive", policy.fallback.owner_inactive)):
         if fallback is not None and fallback.rep is not None:
-            named.append((where, fallback.rep))
-    named += [("caps.reps", rep_id) for rep_id in policy.caps.reps]
-    named += [(f"teams.{t.id}.members", rep_id) for t in policy.teams for rep_id in t.members]
-    for rule, _ in policy.rule_set.scoped_rules():
-        target = rule.then.target
-        for tier in (target, *target.ranked):
-            named += [(f"routing_rules.{rule.name}", rep_id) for rep_id in tier.reps]
-    for where, rep_id in named:
+            named.append((f"fallback.{where}", fallback.rep, ("fallback", where, "rep")))
+    named += [("caps.reps", rep_id, ("caps", "reps", rep_id)) for rep_id in policy.caps.reps]
+    named += [(f"teams.{t.id}.members", rep_id, ("teams", k, "members"))
+              for k, t in enumerate(policy.teams) for rep_id in t.members]
+    for rule, at in policy.rule_set.located_rules():
+        for target, tier in rule.then.target.tiers():
+            named += [(f"routing_rules.{rule.name}", rep_id, (*at, "then", rule.then.kind, *tier, REP_KEYS))
+                      for rep_id in target.reps]
+    for field, rep_id, at in named:
         if rep_id not in rep_ids:
-            near = {id_key(r): r for r in rep_ids}.get(id_key(rep_id))
-            hint = f"; did you mean {near!r}?" if near else ""
-            raise InputError(f"{rep_id!r} names no rep in the reps file{hint}", file=policy_file, field=where)
-
+            near = {id_key(r): r for r in rep_ids}.get(id_key(rep_id))  # the same id in another form
+            hint = f"; did you mean {near!r}?" if near else did_you_mean(rep_id, rep_ids)
+            raise InputError(f"{rep_id!r} names no rep in the reps file{hint}", file=policy_file,
+                             row=policy_line(policy_file, at), field=field)

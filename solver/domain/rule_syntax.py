@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from pydantic import BaseModel
-from pydantic_core import PydanticCustomError
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 
 class Op(StrEnum):
@@ -42,8 +42,26 @@ _LEADING_OP = re.compile(r"^\s*(>=|<=|!=|==|=|>|<)\s*(.*?)\s*$")
 _PRESENCE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s+(?:is\s+)?(present|absent)\s*$", re.IGNORECASE)
 
 
-def fail(message: str) -> PydanticCustomError:
-    return PydanticCustomError("rule", message)
+# A step of a document path: a key, a list item's index, or a key's spellings (`("team", "teams")`).
+Step = str | int | tuple[str, ...]
+
+
+def fail(message: str, at: tuple[Step, ...] = ()) -> PydanticCustomError:
+    """A validator's error. `at` is where in the document it is, when the validator knows better
+    than pydantic's loc (a cross-check over the whole policy: the second rule of a name, the key
+    naming an unknown team), relative to the model that raises it: `error_path` reads it back."""
+    return PydanticCustomError("rule", message, {"at": at} if at else None)
+
+
+def error_path(err: ErrorDetails) -> tuple[Step, ...]:
+    """Where in the document a validation error is: its loc, followed by the path its validator
+    gave (`fail(..., at=...)`) if it gave one."""
+    return (*err["loc"], *(err.get("ctx") or {}).get("at", ()))
+
+
+def path_field(path: Sequence[Step]) -> str | None:
+    """A document path as an error's field: its keys (a key's first spelling), no list indices."""
+    return ".".join(p if isinstance(p, str) else p[0] for p in path if not isinstance(p, int)) or None
 
 
 def is_number(value: object) -> bool:

@@ -45,12 +45,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from solver.domain.columns import closest
 from solver.domain.errors import InputError
 from solver.domain.fields import INTEGER, MAX_CAPACITY, NUMBER
 from solver.domain.modes import RuleMode
@@ -59,13 +60,16 @@ from solver.domain.rule_syntax import (
     ORDER_OPS,
     SET_OPS,
     Op,
+    Step,
     as_text,
     empty_interval,
+    error_path,
     fail,
     is_number,
     never_holds,
     number,
     parse_when,
+    path_field,
 )
 
 __all__ = ["ORDER_OPS", "SET_OPS", "Action", "Condition", "Derived", "Op", "RoutingRule", "RuleSet",
@@ -189,6 +193,10 @@ class Target(_Strict):
     def team_ids(self) -> set[str]:
         return set(self.teams).union(*(t.teams for t in self.ranked))
 
+    def tiers(self) -> tuple[tuple[Target, tuple[Step, ...]], ...]:
+        """This target and its ranked tiers, each with its path under the action (`("ranked", 1)`)."""
+        return ((self, ()), *((t, ("ranked", k)) for k, t in enumerate(self.ranked)))
+
 
 class Action(_Strict):
     kind: Literal["admit", "exclude", "prefer"]
@@ -306,8 +314,17 @@ class RuleSet(_Strict):
 
     def scoped_rules(self) -> tuple[tuple[RoutingRule, str | None], ...]:
         """Every rule with the team it is scoped to (None: all reps): policy rules first."""
-        return (*((r, None) for r in self.routing_rules),
-                *((r, t.id) for t in self.teams for r in t.rules))
+        return tuple((r, team) for r, team, _ in self._rules())
+
+    def located_rules(self) -> tuple[tuple[RoutingRule, tuple[Step, ...]], ...]:
+        """Every rule with its path in the policy document (`("teams", 0, "rules", 1)`), in the
+        order of `scoped_rules`: for an error to name the rule's line."""
+        return tuple((r, at) for r, _, at in self._rules())
+
+    def _rules(self) -> tuple[tuple[RoutingRule, str | None, tuple[Step, ...]], ...]:
+        return (*((r, None, ("routing_rules", i)) for i, r in enumerate(self.routing_rules)),
+                *((r, t.id, ("teams", k, "rules", i)) for k, t in enumerate(self.teams)
+                  for i, r in enumerate(t.rules)))
 
     def inputs(self) -> tuple[set[str], set[str]]:
         """(the lead fields, the rep attributes) the rules read (derived labels left out)."""
@@ -321,30 +338,61 @@ class RuleSet(_Strict):
 
     @model_validator(mode="after")
     def _references(self) -> RuleSet:
+        """Cross-checks over the set, each error at the line of what it is about (the second of
+        two teams or rules of one name, the key naming an unknown team, the rule's `when`)."""
         ids = [t.id for t in self.teams]
-        if dup := {i for i in ids if ids.count(i) > 1}:
-            raise fail(f"team {sorted(dup)[0]!r} is defined twice")
-        names = [r.name for r, _ in self.scoped_rules()]
-        if dup := {n for n in names if names.count(n) > 1}:
-            raise fail(f"rule {sorted(dup)[0]!r}: two rules share this name")
-        for rule, _ in self.scoped_rules():
-            if unknown := rule.then.target.team_ids() - set(ids):
-                raise fail(f"rule {rule.name!r}: field 'team': no team {sorted(unknown)[0]!r}")
+        if (twice := _second(ids)) is not None:
+            raise fail(f"team {ids[twice]!r} is defined twice", at=("teams", twice, "id"))
+        located = self.located_rules()
+        if (twice := _second([r.name for r, _ in located])) is not None:
+            rule, at = located[twice]
+            raise fail(f"rule {rule.name!r}: two rules share this name", at=(*at, "name"))
+        for rule, at in located:
+            for target, tier in rule.then.target.tiers():
+                if unknown := [t for t in target.teams if t not in ids]:
+                    raise fail(f"rule {rule.name!r}: field 'team': {unknown_team(unknown[0], ids)}",
+                               at=(*at, "then", rule.then.kind, *tier, TEAM_KEYS))
             for c in rule.when:
                 derived = self.derived.get(c.field)
                 if derived is not None:
-                    _check_derived_test(rule.name, c, derived)
+                    _check_derived_test(rule.name, c, derived, at=(*at, "when"))
         return self
 
 
-def _check_derived_test(rule: str, c: Condition, derived: Derived) -> None:
+# The keys a target may name its teams and its reps with (`Target._sugar`): a document path's step.
+TEAM_KEYS = ("team", "teams")
+REP_KEYS = ("rep", "reps")
+
+
+def unknown_team(name: str, known: Collection[str]) -> str:
+    """What to say of a team name that is no team of the policy, with the closest one's name."""
+    return f"no team {name!r} in teams{did_you_mean(name, known)}"
+
+
+def did_you_mean(name: str, known: Collection[str]) -> str:
+    """`; did you mean 'x'?` for the one of `known` that `name` is most likely a typo of, or ""."""
+    near = closest(name, known)
+    return f"; did you mean {near!r}?" if near else ""
+
+
+def _second(names: list[str]) -> int | None:
+    """The index of the first name given before (its repeat: the one to point at); None if none is."""
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            return i
+        seen.add(name)
+    return None
+
+
+def _check_derived_test(rule: str, c: Condition, derived: Derived, at: tuple[Step, ...]) -> None:
     """A derived field holds one of its labels: numeric tests and unknown labels are mistakes."""
     if c.numbers:
-        raise fail(f"rule {rule!r}: field {c.field!r}: a derived label is text, not a number")
+        raise fail(f"rule {rule!r}: field {c.field!r}: a derived label is text, not a number", at=at)
     labels = {c.norm(x) for x in (*derived.labels, derived.missing)}
     if c.op in (Op.EQUALS, Op.IN) and not labels & {c.norm(t) for t in c.texts}:
         raise fail(f"rule {rule!r}: field {c.field!r}: can never hold; the labels are "
-                    f"{', '.join(derived.labels)}")
+                    f"{', '.join(derived.labels)}", at=at)
 
 
 def load_rule_set(data: Mapping[str, Any], *, file: str | None = None) -> RuleSet:
@@ -353,6 +401,5 @@ def load_rule_set(data: Mapping[str, Any], *, file: str | None = None) -> RuleSe
         return RuleSet.model_validate(dict(data))
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"] if not isinstance(p, int)) or None
         message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        raise InputError(message, file=file, field=loc) from None
+        raise InputError(message, file=file, field=path_field(error_path(err))) from None

@@ -248,7 +248,7 @@ CASES = [
         leads_json=js(leads_doc({"meta": {"a": 1}}))),
     bad("'|' in a list of a ';'-delimited file", "reps.csv, row 1, field 'territories'",
         "by ',' in a ';'-delimited CSV", reps_csv="id;territories;capacity\nr1;EU|US;3\n"),
-    bad("a rule on a lead field no file has", "policy.yaml, field 'employees'", "unknown lead field",
+    bad("a rule on a lead field no file has", "policy.yaml, row 2, field 'employees'", "unknown lead field",
         command="validate", policy_yaml="routing_rules:\n  - {name: big, when: 'employees >= 9', "
                                         "then: {prefer: {reps: [r1]}}}\n"),
     bad("an account's named rep that is no rep", "accounts.csv, row 2, field 'named_rep_id'",
@@ -278,17 +278,39 @@ CASES = [
         leads_csv="id,value,employees\nl1,5,\"2,000\"\n",
         policy_yaml="derived:\n  tier: {from: employees, thresholds: [[10, small]], above: big}\n"
                     "routing_rules:\n  - {name: b, when: {tier: big}, then: {admit: {reps: [r1]}}}\n"),
-    bad("a fallback rep that is no rep (validate said ok before)", "policy.yaml, field "
+    bad("a fallback rep that is no rep (validate said ok before)", "policy.yaml, row 1, field "
         "'fallback.no_rule_match'", "'ghost' names no rep", command="validate",
         policy_yaml="fallback: {no_rule_match: {rep: ghost}}\n"),
-    bad("a team member that is no rep", "policy.yaml, field 'teams.t.members'", "'r9' names no rep",
+    bad("a team member that is no rep", "policy.yaml, row 1, field 'teams.t.members'", "'r9' names no rep",
         policy_yaml="teams: [{id: t, members: [r1, r9]}]\n"),
-    bad("a rule target rep in another case", "policy.yaml, field 'routing_rules.x'", "did you mean 'r1'",
+    bad("a rule target rep in another case", "policy.yaml, row 1, field 'routing_rules.x'", "did you mean 'r1'",
         command="run", policy_yaml="routing_rules: [{name: x, then: {exclude: {reps: [R1]}}}]\n"),
-    bad("caps for a rep that is no rep", "policy.yaml, field 'caps.reps'", "'nope' names no rep",
+    bad("caps for a rep that is no rep", "policy.yaml, row 1, field 'caps.reps'", "'nope' names no rep",
         command="validate", policy_yaml="caps: {reps: {nope: {per_day: 1}}}\n"),
     bad("a routing rule without a name", "policy.yaml, row 1, field 'routing_rules'", "needs a name",
         command="validate", policy_yaml="routing_rules: [{then: {exclude: {reps: [r1]}}}]\n"),
+    # -- policy cross-checks over the whole file: the line of what is wrong (they named none)
+    bad("two rules of one name", "policy.yaml, row 5, field 'routing_rules.name'", "two rules share",
+        command="validate", policy_yaml="routing_rules:\n  - name: x\n    then: {exclude: {reps: [r1]}}\n"
+                                        "  - when: {territory: EU}\n    name: x\n"
+                                        "    then: {exclude: {reps: [r2]}}\n"),
+    bad("a rule naming no team", "policy.yaml, row 6, field 'routing_rules.then.admit.team'",
+        "no team 'enterprse' in teams; did you mean 'enterprise'?",
+        policy_yaml="teams:\n  - id: enterprise\n    members: [r1]\nrouting_rules:\n  - name: x\n"
+                    "    then: {admit: {team: enterprse}}\n"),
+    bad("a fallback naming no team", "policy.json, row 3, field 'fallback.no_rule_match.team'",
+        "did you mean 'enterprise'?", command="run",
+        policy_json='{"teams": [{"id": "enterprise", "members": ["r1"]}],\n "fallback":\n'
+                    '  {"no_rule_match": {"team": "Enterprises"}}}\n'),
+    bad("caps for a team the policy lacks", "policy.yaml, row 5, field 'caps.teams.enterprse'",
+        "did you mean 'enterprise'?", command="validate",
+        policy_yaml="teams: [{id: enterprise, members: [r1]}]\ncaps:\n  default: {per_day: 9}\n"
+                    "  teams:\n    enterprse: {per_day: 3}\n"),
+    bad("a lead owner's name two reps share, with the departed-owner fallback",
+        "leads.csv, row 2, field 'owner_id'", "'Ana Silva' is the name of more than one rep (r1, r2)",
+        reps_csv="id,name,capacity\nr1,Ana Silva,3\nr2,Ana Silva,3\n",
+        leads_csv="id,value,owner_id\nl1,5,r1\nl2,5,Ana Silva\n",
+        policy_yaml="fallback: {owner_inactive: {queue: review}, queues: [review]}\n"),
     # -- through `run`: refused before the ledger is opened, so no ledger file either
     bad("run: capacity 10^20", "reps.csv, row 2, field 'capacity'", "less than or equal to 1000000",
         command="run", reps_csv=REPS.replace("r2,*,SMB;MM,2", "r2,*,SMB;MM," + "1" + "0" * 20)),
