@@ -85,7 +85,7 @@ def read_inputs(reps_path: str, leads_path: str, policy_path: str | None, solver
                      solver=solver)
     policy, columns, reps, accounts = team.policy, team.columns, team.reps, team.accounts
     leads = load_leads(leads_path, reps, policy=policy, columns=columns)
-    check_solver_fits(policy, leads, leads_file=leads_path)
+    check_solver_fits(policy, leads, leads_file=leads_path, policy_file=policy_path)
     typos = unmatched_values(reps, leads, policy, leads_file=leads_path, columns=columns)
     return Inputs(reps, leads, policy, columns, accounts, typos)
 

@@ -198,7 +198,7 @@ def _job_inputs(reps_path: str, leads_path: str, policy_path: str | None, column
     team = read_team(reps_path, policy_path, columns_path=columns_path, accounts_path=accounts_path)
     policy, columns, reps, accounts = team.policy, team.columns, team.reps, team.accounts
     leads = load_leads(leads_path, reps, policy=policy, columns=columns, allow_empty=True)
-    check_solver_fits(policy, leads, leads_file=leads_path)
+    check_solver_fits(policy, leads, leads_file=leads_path, policy_file=policy_path)
     inputs = Inputs(reps, leads, policy, columns, accounts,
                     unmatched_values(reps, leads, policy, leads_file=leads_path, columns=columns))
     warn_typos(inputs)

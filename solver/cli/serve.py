@@ -163,7 +163,8 @@ def serve(
     # read as `run` reads them: the policy's column mapping, a --columns file over it, the accounts
     team = read_team(reps_path, policy_path, columns_path=columns_path, accounts_path=accounts_path)
     reps, policy = team.reps, team.policy
-    check_solver_fits(policy, [], leads_file="request")  # a policy its solver cannot run: exit 2 now
+    # a policy its solver cannot run: exit 2 now
+    check_solver_fits(policy, [], leads_file="request", policy_file=policy_path)
     note = rule_attributes_note(policy)
     if note:
         click.echo(note, err=True)

@@ -24,6 +24,7 @@ from solver.decode.summary import summarize
 from solver.domain.availability import RepCalendar
 from solver.domain.errors import InputError
 from solver.domain.experiment import CHALLENGER
+from solver.domain.io import policy_line
 from solver.domain.model import Account, Lead, Policy, Rep, check_owners, check_unique_ids
 from solver.policies import PolicySpec, policy_names, policy_spec, solve
 
@@ -76,12 +77,14 @@ def assign(
                                summary=summarize(problem, solution, policy.solver, compile_time, reasons))
 
 
-def check_solver_fits(policy: Policy, leads: Sequence[Lead], leads_file: str = "leads") -> None:
+def check_solver_fits(policy: Policy, leads: Sequence[Lead], leads_file: str = "leads", *,
+                      policy_file: str | None = None) -> None:
     """Refuse, before solving, leads or rules the policy's solver declares it cannot handle.
 
     The capabilities come from the solver's registry entry: effort other than 1
     for a unit-effort-only solver (naming the file, row and field of the first
-    such lead), account grouping for a solver that does not group accounts.
+    such lead), account grouping for a solver that does not group accounts (naming
+    `policy_file`'s line of it, when the policy was read from a file).
     """
     spec = policy_spec(policy.solver)
     if spec.unit_effort_only:
@@ -95,10 +98,11 @@ def check_solver_fits(policy: Policy, leads: Sequence[Lead], leads_file: str = "
     if policy.rules.account_grouping and not spec.groups_accounts:
         alternative = _capable(lambda s: s.groups_accounts)
         raise InputError(f"solver {spec.name!r} cannot group accounts; use solver: {alternative}",
-                         file="policy", field="rules.account_grouping")
+                         file=policy_file or "policy", field="rules.account_grouping",
+                         row=policy_line(policy_file, ("rules", "account_grouping")))
     if policy.experiment is not None:  # the challenger routes some of these leads too
         try:
-            check_solver_fits(policy.arm_policy(CHALLENGER), leads, leads_file)
+            check_solver_fits(policy.arm_policy(CHALLENGER), leads, leads_file, policy_file=policy_file)
         except InputError as exc:
             raise InputError(f"the experiment's challenger: {exc.message}", file=exc.file, row=exc.row,
                              field=exc.field) from None

@@ -306,6 +306,9 @@ CASES = [
         "did you mean 'enterprise'?", command="validate",
         policy_yaml="teams: [{id: enterprise, members: [r1]}]\ncaps:\n  default: {per_day: 9}\n"
                     "  teams:\n    enterprse: {per_day: 3}\n"),
+    bad("account grouping for a solver that cannot group (named 'policy', no line, before)",
+        "policy.yaml, row 3, field 'rules.account_grouping'", "cannot group accounts", command="run",
+        policy_yaml="solver: round_robin\nrules:\n  account_grouping: true\n"),
     bad("a lead owner's name two reps share, with the departed-owner fallback",
         "leads.csv, row 2, field 'owner_id'", "'Ana Silva' is the name of more than one rep (r1, r2)",
         reps_csv="id,name,capacity\nr1,Ana Silva,3\nr2,Ana Silva,3\n",
