@@ -39,7 +39,7 @@ from solver.domain.records import (
     parse_document,
     read_text,
 )
-from solver.domain.rule_syntax import Step, error_path, path_field
+from solver.domain.rule_syntax import Step, error_path
 
 __all__ = ["LIST_FIELDS", "InputWarning", "csv_dicts", "csv_text", "input_error_from", "load_columns",
            "load_leads", "load_policy", "load_records", "load_reps", "parse_document", "read_text",
@@ -195,11 +195,7 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
-        err = input_error_from(exc, str(path), row=documents.key_line(text, _error_loc(exc)))
-        # a cross-check over the whole policy (an unknown team, a rule name given twice) says
-        # where it is: the field it names
-        raise InputError(err.message, file=err.file, row=err.row,
-                         field=path_field(error_path(exc.errors()[0]))) from None
+        raise input_error_from(exc, str(path), row=documents.key_line(text, _error_loc(exc))) from None
     _check_targets(policy.columns, path, text, at=("columns",))
     return policy
 

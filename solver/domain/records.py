@@ -40,7 +40,7 @@ from solver.domain.columns import (
 )
 from solver.domain.errors import InputError
 from solver.domain.model import check_unique_ids
-from solver.domain.rule_syntax import as_text
+from solver.domain.rule_syntax import as_text, error_path, path_field
 
 LIST_FIELDS = {"territories", "industries", "products", "segments", "ooo"}
 # The delimiters a CSV export may use, in order of preference on a tie.
@@ -429,8 +429,7 @@ _DATE_ERRORS = frozenset({"datetime_parsing", "datetime_from_date_parsing", "dat
 
 def input_error_from(exc: ValidationError, file: str, row: int | None) -> InputError:
     err = exc.errors()[0]
-    loc = [str(p) for p in err["loc"] if not isinstance(p, int)]
-    field = ".".join(loc) or None
+    field = path_field(error_path(err))  # a validator's own path, when it gave one (`fail(..., at=)`)
     # pydantic prefixes a validator's own message with "Value error, ": the message is ours.
     message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
