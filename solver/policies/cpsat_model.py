@@ -17,8 +17,17 @@ The model (the cpsat policy's docstring says when it is used):
   :math:`F = w u \sum_j (\ell_j - T_j)^2 / T_j` through one table (element)
   constraint per rep, exact at every integer load; ``minmax`` mode charges
   :math:`w u \max_j (\ell_j - T_j)`, the largest overload against target;
+* queue places (speed to lead with position slots, `Problem.queues`): rep j's k-th lead of
+  the batch waits behind the k-1 before it and keeps ratio :math:`\rho_{jk}` of its first-slot
+  worth (places count leads, not effort, as `Problem.position_ratio` does). Places of equal
+  ratio share one slot s with room :math:`c_{js}`; :math:`y_{ijs}` puts pair (i, j) in slot
+  s >= 1 (slot 0 is :math:`x_{ij} - \sum_s y_{ijs}`), :math:`\sum_{s \ge 1} y_{ijs} \le x_{ij}`
+  and :math:`\sum_i y_{ijs} \le c_{js}`; the last modelled slot takes any further leads at its
+  own ratio, a relaxation exact when it holds no more leads than it has places (`overflow`);
+  the owner rule's leads come first at their fixed places;
 * objective (lexicographic, as in ``flow``): maximise
-  :math:`M \cdot \text{placed} + \sum_{ij} p_{ij} x_{ij} - F` with
+  :math:`M \cdot \text{placed} + \sum_{ij} p_{ij} x_{ij} + \sum_{ijs} g_{ij} (\rho_{js} - \rho_{j0})
+  y_{ijs} - F` (:math:`p_{ij}` at the rep's first free place) with
   :math:`M` larger than any swing of the second term, all in integers.
 
 Soft rules need no constraint: their penalty is already in ``profit``.
@@ -37,6 +46,8 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from solver.compile.problem import UNASSIGNED, Problem
+from solver.compile.speed import positions
+from solver.policies.registry import counting, depth_within_budget
 
 # Resolution of scaled money: the largest |profit| maps to about this many units.
 MONEY_RESOLUTION = 10**6
@@ -47,6 +58,12 @@ LEAD_RESOLUTION = 10**3
 LOAD_RESOLUTION = 1000
 # The big-M objective must stay well inside int64 (CP-SAT checks for overflow).
 MAX_OBJECTIVE = 2**60
+# Queue places (speed to lead): the pair x slot variables of a model stay within this many per
+# eligible free pair, at least the floor, at most the limit (past it the places are modelled
+# less deep and the answer, if a rep takes more leads, is feasible rather than proven).
+QUEUE_VARS_PER_PAIR = 4
+QUEUE_VARS_FLOOR = 20_000
+QUEUE_VARS_LIMIT = 200_000
 
 
 class ScalingWarning(UserWarning):
@@ -113,8 +130,12 @@ class CpSatModel:
     only in that the variables come first and the objective last.
     """
 
-    def __init__(self, problem: Problem, scaling: Scaling | None = None) -> None:
+    def __init__(self, problem: Problem, scaling: Scaling | None = None, *,
+                 queue_places: bool | None = None) -> None:
         self.problem = problem
+        # Queue places within the batch (`_queue_places`): with speed's position slots unless told
+        # otherwise (False: every lead at its rep's first place, as with one slot).
+        self.queue_places = problem.queues if queue_places is None else queue_places and problem.queues
         self.scaling = scaling or scale(problem)
         self.model = cp_model.CpModel()
         n, m = problem.n, problem.m
@@ -133,7 +154,23 @@ class CpSatModel:
                        else problem.effort[self.rows])
         self.penalty_terms: list[tuple[cp_model.IntVar, int]] = []
         self.fairness_span = 0  # largest possible scaled fairness term
+        self.penalty_constant = 0  # scaled fairness charge of reps no lead can reach (not in the model)
+        self.rounded_charges = 0  # fairness charges rounded to whole units (one per rep charged)
+        self.minmax_rounding = 0.0  # scaled: what rounding min-max's charge per unit may move
         self.placed = cp_model.LinearExpr.sum(self.x)
+        # Money per pair at the rep's first free queue place (`_queue_places` sets it with queues).
+        self.worth = problem.profit[self.rows, self.cols]
+        self.places = _QueuePlaces.none()
+        # Queue places past a rep's first slot (`_queue_places`): y[t] puts pair y_pair[t] in slot
+        # y_slot[t], which changes its worth by y_gain[t].
+        self.y: list[cp_model.IntVar] = []
+        self.y_pair = self.y_slot = np.zeros(0, dtype=np.int64)
+        self.y_gain = np.zeros(0)
+        # Largest shift of any solution's money by rounding (the queue terms' rounding added).
+        self.rounding = self.scaling.rounding
+        # False when the fairness term rounds loads (value loads to integer units, min-max targets
+        # to whole units): its optimum and bound may then be off by more than `rounding`.
+        self.loads_exact = True
 
     def _col(self, j: int) -> np.ndarray:
         """Indices into `x` of rep j's pairs."""
@@ -146,6 +183,8 @@ class CpSatModel:
         self._owner_rule()
         self._capacity()
         self._team_caps()
+        if self.queue_places:
+            self._queue_places()
         if self.problem.options.account_grouping:
             self._account_grouping()
         if self.problem.options.fairness_weight > 0:
@@ -237,6 +276,7 @@ class CpSatModel:
         """
         p, s = self.problem, self.scaling.load
         unit = np.round(p.lead_load * s).astype(np.int64)
+        self.loads_exact &= bool(np.allclose(unit, p.lead_load * s, rtol=0, atol=1e-9))
         free_pair = ~self.forced_mask[self.rows]
         room = self._room()
         exprs, tops = [], np.zeros(p.m, dtype=np.int64)
@@ -261,8 +301,13 @@ class CpSatModel:
         exprs, tops, base = self._loads()
         targets = p.targets * sc.load
         for j in range(p.m):
-            if targets[j] <= 0 or tops[j] == 0:
-                continue  # no target (unavailable rep) or no lead can reach it
+            if targets[j] <= 0:
+                continue  # no target (unavailable rep): outside the penalty
+            self.rounded_charges += 1
+            if tops[j] == 0:  # no lead can reach it: its charge is a constant, kept out of the model
+                charge = factor * (base[j] - targets[j]) ** 2 / (targets[j] * sc.load)
+                self.penalty_constant += int(np.round(charge))
+                continue
             k = np.arange(tops[j] + 1)
             # Deviation in load units: divide the scale back out once.
             table = np.round(factor * (base[j] + k - targets[j]) ** 2
@@ -287,6 +332,7 @@ class CpSatModel:
         if active.size == 0:
             return
         offset = np.round(base - targets).astype(np.int64)
+        self.loads_exact &= bool(np.allclose(offset[active], (base - targets)[active], rtol=0, atol=1e-9))
         lo = int(offset[active].min())
         hi = int((offset + tops)[active].max())
         z = self.model.new_int_var(max(lo, -10**12), hi, "max_overload")
@@ -299,27 +345,109 @@ class CpSatModel:
                           ScalingWarning, stacklevel=4)
         self.penalty_terms.append((z, coef))
         self.fairness_span += coef * (hi - lo)
+        # the charge per unit was rounded: it moves by that much per unit of the largest overload
+        self.minmax_rounding = abs(coef - per_unit) * max(abs(lo), abs(hi))
+
+    def _fillable(self) -> np.ndarray:
+        """int (m,): the most free leads each rep can take: as many as fit its room smallest
+        effort first, and no more than may go to it (at least 1)."""
+        free_pairs = ~self.forced_mask[self.rows]
+        room = self._room()
+        most = np.ones(self.problem.m, dtype=np.int64)
+        for j in range(self.problem.m):
+            sel = self._col(j)
+            effort = np.sort(self.effort[sel[free_pairs[sel]]])
+            most[j] = max(int(np.searchsorted(np.cumsum(effort), room[j], side="right")), 1)
+        return most
+
+    def _queue_places(self) -> None:
+        r"""Queue places within the batch (see the module docstring): `speed.slots` places per
+        rep at most, within flow's arc budget, merged where their ratio is equal; a rep whose
+        worth is flat from there to the last place it can fill is modelled whole."""
+        p = self.problem
+        assert p.speed is not None
+        m = p.m
+        free_pairs = ~self.forced_mask[self.rows]
+        free_cols = self.cols[free_pairs]
+        pairs_per_rep = np.bincount(free_cols, minlength=m)
+        offset = np.bincount(p.forced[self.forced_mask], minlength=m)  # the owner rule's leads first
+        fillable = self._fillable()
+        budget = min(max(QUEUE_VARS_PER_PAIR * free_cols.size, QUEUE_VARS_FLOOR), QUEUE_VARS_LIMIT)
+        depth = depth_within_budget(np.minimum(fillable, max(p.speed.slots, 1)), pairs_per_rep, budget)
+        every = np.arange(m)
+        flat = p.speed.ratio(every, offset + depth - 1) == p.speed.ratio(every, offset + fillable - 1)
+        self.places = places = _QueuePlaces.of(p, offset, depth, flat | (depth >= fillable))
+        gross = p.gross_profit[self.rows, self.cols]
+        # Free pairs at their rep's first free place; the owner rule's leads at their own places.
+        self.worth = self.worth + gross * (places.first_ratio[self.cols] - 1.0)
+        forced_pairs = np.flatnonzero(self.forced_mask[self.rows])
+        at = p.position_ratio(p.forced)[self.rows[forced_pairs]]  # their places need no choice
+        self.worth[forced_pairs] = (p.profit[self.rows[forced_pairs], self.cols[forced_pairs]]
+                                    + gross[forced_pairs] * (at - 1.0))
+        # y: one variable per free pair of a queued rep and slot past its first
+        free_index = np.flatnonzero(free_pairs)
+        per_pair = places.slots[free_cols] - 1
+        self.y_pair = np.repeat(free_index, per_pair)
+        self.y_slot = np.repeat(places.start[free_cols] + 1, per_pair) + counting(per_pair)
+        self.y = [self.model.new_bool_var("") for _ in range(self.y_pair.size)]
+        first_ratio = places.first_ratio[self.cols[self.y_pair]]
+        self.y_gain = gross[self.y_pair] * (places.ratio[self.y_slot] - first_ratio)
+        first = 0
+        for k, count in zip(free_index[per_pair > 0], per_pair[per_pair > 0], strict=True):
+            deeper = self.y[first:first + count]
+            self.model.add(cp_model.LinearExpr.sum(deeper) <= self.x[k])
+            first += count
+        # Each slot holds at most its places (the last one: whatever the room lets in).
+        by_slot = np.argsort(self.y_slot, kind="stable")
+        slot_bounds = np.searchsorted(self.y_slot[by_slot], np.arange(places.ratio.size + 1))
+        for j in map(int, np.flatnonzero(places.slots > 1)):
+            s0 = int(places.start[j])
+            sel = self._col(j)
+            sel = sel[free_pairs[sel]]
+            first_slot = [self.x[k] for k in sel]
+            deeper = [self.y[t] for t in by_slot[slot_bounds[s0 + 1]:slot_bounds[s0 + places.slots[j]]]]
+            self.model.add(cp_model.LinearExpr.sum(first_slot) - cp_model.LinearExpr.sum(deeper)
+                           <= int(places.room[s0]))
+            for s in range(s0 + 1, s0 + int(places.slots[j]) - 1):
+                held = [self.y[t] for t in by_slot[slot_bounds[s]:slot_bounds[s + 1]]]
+                self.model.add(cp_model.LinearExpr.sum(held) <= int(places.room[s]))
 
     def _objective(self) -> None:
-        r"""Maximise :math:`M \cdot \text{placed} + \sum p_{ij} x_{ij} - \text{penalties}`.
+        r"""Maximise :math:`M \cdot \text{placed} + \sum p_{ij} x_{ij} + \text{queue terms} - \text{charges}`.
 
         M exceeds the largest possible swing of the second level, so one more
         placed lead always wins: the lexicographic order in one integer
-        objective. Profits are scaled by `Scaling.money`.
+        objective. Money is scaled by `Scaling.money`.
         """
         p, sc = self.problem, self.scaling
-        self.coef = np.round(p.profit[self.rows, self.cols] * sc.money).astype(np.int64)
-        # A lead takes at most one pair, so the profit term ranges over at most the sum
-        # of each lead's (best gain - worst loss); the sum over every pair was m times
+        self.coef = np.round(self.worth * sc.money).astype(np.int64)
+        y_coef = np.round(self.y_gain * sc.money).astype(np.int64)
+        # A lead takes at most one pair (and one slot of it), so the money term ranges over at most
+        # the sum of each lead's (best gain - worst loss); the sum over every pair was m times
         # looser and made M (and every coefficient) needlessly large.
+        deepest = np.zeros(self.rows.size, np.int64)
+        np.minimum.at(deepest, self.y_pair, y_coef)
         high, low = np.zeros(p.n, np.int64), np.zeros(p.n, np.int64)
         np.maximum.at(high, self.rows, self.coef)
-        np.minimum.at(low, self.rows, self.coef)
+        np.minimum.at(low, self.rows, self.coef + deepest)
         swing = int(high.sum()) - int(low.sum()) + self.fairness_span
         self.big_m = swing + 1
+        # the least the second level can be: every lead at its worst, every charge at its most
+        most = sum(c * int(list(v.proto.domain)[-1]) for v, c in self.penalty_terms)
+        self.second_low = int(low.sum()) - most
         if self.big_m * (p.n + 1) + swing > MAX_OBJECTIVE:
             raise OverflowError("cpsat objective would overflow int64")
+        if self.queue_places:  # a lead's money is its pair's term and at most one slot's: both rounded
+            y_error = np.zeros(self.rows.size)
+            np.maximum.at(y_error, self.y_pair, np.abs(y_coef - self.y_gain * sc.money))
+            per_lead = np.zeros(p.n)
+            np.maximum.at(per_lead, self.rows, np.abs(self.coef - self.worth * sc.money) + y_error)
+            self.rounding = float(per_lead.sum()) / sc.money
+        # each fairness table entry (and constant charge) was rounded to a whole unit
+        self.rounding += (0.5 * self.rounded_charges + self.minmax_rounding) / sc.money
         terms = [cp_model.LinearExpr.weighted_sum(self.x, (self.coef + self.big_m).tolist())]
+        if self.y:
+            terms.append(cp_model.LinearExpr.weighted_sum(self.y, y_coef.tolist()))
         terms += [-c * v for v, c in self.penalty_terms]
         self.model.maximize(cp_model.LinearExpr.sum(terms))
 
@@ -327,8 +455,29 @@ class CpSatModel:
         """Seed the search with an owner vector (-1 = unassigned)."""
         # Straight into the proto: `add_hint` per variable took 0.3 s on 90,000 pairs.
         hint = self.model.proto.solution_hint
+        chosen = owner[self.rows] == self.cols
         hint.vars.extend([v.index for v in self.x])
-        hint.values.extend((owner[self.rows] == self.cols).astype(int).tolist())
+        hint.values.extend(chosen.astype(int).tolist())
+        if self.y:  # each chosen pair in the slot of its place in the rep's queue (best first)
+            slot = self.places.slot_of(self.problem, owner, self.rows, self.cols)
+            hint.vars.extend([v.index for v in self.y])
+            in_slot = chosen[self.y_pair] & (slot[self.y_pair] == self.y_slot)
+            hint.values.extend(in_slot.astype(int).tolist())
+
+    def overflow(self, solver: cp_model.CpSolver) -> bool:
+        """Some rep's last modelled queue slot holds more leads than it has places, so the
+        model priced the further ones above their worth: the answer is feasible, not proven."""
+        places = self.places
+        if not places.open_end.any():
+            return False
+        owner = self.owner(solver)
+        held = np.bincount(owner[(owner >= 0) & ~self.forced_mask], minlength=self.problem.m)
+        if self.y:  # the last slot holds what is in no earlier one
+            in_y = np.array([solver.boolean_value(v) for v in self.y], dtype=bool)
+            per_slot = np.bincount(self.y_slot[in_y], minlength=places.ratio.size)
+            last = places.start + places.slots - 1
+            held = np.where(places.slots > 1, per_slot[last], held)
+        return bool(np.any(places.open_end & (held > places.last_places)))
 
     def owner(self, solver: cp_model.CpSolver) -> np.ndarray:
         """The owner vector of the solver's best solution (-1 = unassigned)."""
@@ -339,8 +488,70 @@ class CpSatModel:
 
     def second_level(self, scaled: float) -> float:
         """Money value of a scaled objective (or bound) once the placed count is taken out."""
-        return (scaled % self.big_m if scaled >= 0 else scaled) / self.scaling.money
+        return (scaled - self.big_m * self.placed_count(scaled) - self.penalty_constant) / self.scaling.money
 
     def placed_count(self, scaled: float) -> int:
-        """Leads placed according to a scaled objective (or bound): its first level."""
-        return int(scaled // self.big_m)
+        """Leads placed according to a scaled objective (or bound): its first level.
+
+        The second level lies in [second_low, second_low + big_m), so the split is unique even
+        where the second level is negative (fairness charges, seat prices)."""
+        return int((scaled - self.second_low) // self.big_m)
+
+
+@dataclass(frozen=True)
+class _QueuePlaces:
+    """The queue slots of a batch's reps, laid out rep after rep (the model's `y` index them).
+
+    A slot is a run of consecutive places of equal ratio; each rep has at least one, and its
+    last takes any leads past the places modelled (`open_end`: at a ratio above theirs).
+    """
+
+    rep: np.ndarray  # int (S,): each slot's rep
+    ratio: np.ndarray  # float (S,): worth kept in the slot, against the rep's first place
+    room: np.ndarray  # int (S,): places in the slot
+    start: np.ndarray  # int (m,): each rep's first slot
+    slots: np.ndarray  # int (m,): slots per rep (>= 1)
+    first_ratio: np.ndarray  # float (m,): ratio of the rep's first free place (owner-rule leads ahead)
+    place_slot: np.ndarray  # int (sum depth,): the slot of each modelled place, rep after rep
+    place_start: np.ndarray  # int (m,): each rep's first place in `place_slot`
+    depth: np.ndarray  # int (m,): places modelled per rep
+    open_end: np.ndarray  # bool (m,): the rep could take more leads than its places, at lower worth
+
+    @classmethod
+    def none(cls) -> _QueuePlaces:
+        empty = np.zeros(0, dtype=np.int64)
+        return cls(empty, np.zeros(0), empty, empty, empty, np.zeros(0), empty, empty, empty,
+                   np.zeros(0, dtype=bool))
+
+    @classmethod
+    def of(cls, problem: Problem, offset: np.ndarray, depth: np.ndarray, whole: np.ndarray) -> _QueuePlaces:
+        """Slots for `depth` places per rep after `offset` owner-rule leads; `whole`: the rep's
+        worth does not change past its last place, or it cannot take more leads than that."""
+        assert problem.speed is not None
+        m = problem.m
+        place_rep, place_k = np.repeat(np.arange(m), depth), counting(depth)
+        ratio = problem.speed.ratio(place_rep, offset[place_rep] + place_k)
+        opens = (place_k == 0) | (ratio != np.roll(ratio, 1))  # a new slot starts here
+        place_slot = np.cumsum(opens) - 1
+        slots = np.bincount(place_rep[opens], minlength=m)
+        start = np.cumsum(slots) - slots
+        first = problem.speed.ratio(np.arange(m), offset)
+        return cls(place_rep[opens], ratio[opens], np.bincount(place_slot), start, slots, first,
+                   place_slot, np.cumsum(depth) - depth, depth, ~whole)
+
+    @property
+    def last_places(self) -> np.ndarray:
+        """int (m,): places in each rep's last slot."""
+        return self.room[self.start + self.slots - 1]
+
+    def slot_of(self, problem: Problem, owner: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """int (pairs,): for the pairs (rows, cols) chosen by `owner`, the slot of the lead's
+        place in its rep's queue (owner-rule leads first, then best worth first); -1 elsewhere."""
+        n = problem.n
+        worth = np.where(owner >= 0, problem.gross_profit[np.arange(n), np.maximum(owner, 0)], 0.0)
+        forced = (problem.forced >= 0) & (owner == problem.forced)
+        pos = positions(owner, worth, forced)
+        ahead = np.bincount(owner[forced], minlength=problem.m)
+        chosen = (owner[rows] == cols) & ~forced[rows]
+        place = np.minimum(pos[rows] - ahead[cols], self.depth[cols] - 1)
+        return np.where(chosen, self.place_slot[self.place_start[cols] + np.maximum(place, 0)], -1)

@@ -49,7 +49,16 @@ from ortools.graph.python import min_cost_flow
 
 from solver.compile import fairness
 from solver.compile.problem import Problem
-from solver.policies.registry import Solution, Status, counting, free_capacity, register, solve, start_owner
+from solver.policies.registry import (
+    Solution,
+    Status,
+    counting,
+    depth_within_budget,
+    free_capacity,
+    register,
+    solve,
+    start_owner,
+)
 
 COST_RESOLUTION = 2.0**36  # largest |arc cost| after scaling, when nothing asks for more
 # Every lead's best |profit| spans at least this many cost units: one lead worth 1e14 must not
@@ -83,7 +92,7 @@ def solve_flow(problem: Problem) -> Solution:
     # answer trimmed to the second cap may leave out leads that fit (3 of 4 where all 4 did). Only
     # then (caps that do not bind cost nothing) CP-SAT, which holds every cap, starting from the
     # network's answer; the better of the two by the batch's order (most leads placed, then worth:
-    # CP-SAT prices a rep's first queue place only, so with queues its worth can be lower).
+    # CP-SAT cut short by its time limit may be worth less).
     exact = solve(problem, "cpsat")
     if _placed_then_worth(problem, exact) > _placed_then_worth(problem, answer):
         exact.stats = {**exact.stats, "delegated": "cpsat: a rep in two capped teams"}
@@ -231,7 +240,7 @@ class _Network:
             if problem.queues:
                 assert problem.speed is not None
                 wanted = np.minimum(self.fillable, max(problem.speed.slots, 1))
-                depth = _within_budget(wanted, self.pairs_per_rep, slot_arc_budget(rows.size))
+                depth = depth_within_budget(wanted, self.pairs_per_rep, slot_arc_budget(rows.size))
         laid = depth  # places laid out one by one below
         if problem.queues:
             # A rep whose worth is flat from its last laid-out place to the last it can fill has
@@ -401,16 +410,6 @@ def slot_arc_budget(pairs: int) -> int:
     SLOT_ARC_FLOOR, at most SLOT_ARC_LIMIT (a rep that could take a million leads must not get
     a million slots; past the budget the tail prices its deeper places)."""
     return int(min(max(SLOT_ARCS_PER_PAIR * pairs, SLOT_ARC_FLOOR), SLOT_ARC_LIMIT))
-
-
-def _within_budget(depth: np.ndarray, pairs_per_rep: np.ndarray, budget: int) -> np.ndarray:
-    """`depth` cut to one common ceiling so that the slot arcs (pairs x depth) fit the budget."""
-    if int((depth * pairs_per_rep).sum()) <= budget:
-        return depth
-    ceiling = int(depth.max())
-    while ceiling > 1 and int((np.minimum(depth, ceiling) * pairs_per_rep).sum()) > budget:
-        ceiling -= 1
-    return np.minimum(depth, ceiling)
 
 
 def _fairness_arcs(

@@ -178,6 +178,17 @@ def counting(counts: np.ndarray) -> np.ndarray:
     return np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
+def depth_within_budget(depth: np.ndarray, pairs_per_rep: np.ndarray, budget: int) -> np.ndarray:
+    """`depth` (queue places per rep) cut to one common ceiling so that pairs x depth, the slot arcs
+    of flow or the place variables of CP-SAT, fit the budget."""
+    if int((depth * pairs_per_rep).sum()) <= budget:
+        return depth
+    ceiling = int(depth.max())
+    while ceiling > 1 and int((np.minimum(depth, ceiling) * pairs_per_rep).sum()) > budget:
+        ceiling -= 1
+    return np.minimum(depth, ceiling)
+
+
 def team_fits(teams: np.ndarray, team_free: np.ndarray, effort: np.ndarray | int) -> np.ndarray:
     """bool (m,): reps none of whose capped teams (`teams`, bool (T', m)) lacks room for `effort`
     (a scalar, or per rep)."""

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from solver.compile.problem import compile_problem
+from solver.compile.problem import Problem, compile_problem
 from solver.compile.scoring import compile_reps
 from solver.compile.speed import AlwaysOnTerms, RepTiming, SpeedTerms, decay, positions
 from solver.domain.availability import Schedule
@@ -116,17 +116,35 @@ def test_flow_with_queue_slots_equals_brute_force(seed: int) -> None:
     assert solution.status is Status.OPTIMAL
 
 
-def test_a_policy_blind_to_queues_does_not_claim_optimal_when_leads_queue() -> None:
-    """CP-SAT's model (effort 2: flow cannot take the batch) prices every lead at its rep's first
-    slot: proven for that, a bound on the true objective, not a proof of it."""
+def test_a_policy_blind_to_queues_does_not_claim_optimal_when_leads_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A policy whose model prices every lead at its rep's first slot (CP-SAT without its queue
+    places) is proven for that only: a bound on the true objective, not a proof of it. CP-SAT
+    itself (effort 2: flow cannot take the batch) models the places and proves the optimum."""
+    from solver.policies import registry
+    from solver.policies.cpsat_model import CpSatModel
+    from solver.policies.cpsat_params import policy_solver
+
+    def first_slot_only(problem: Problem) -> registry.Solution:
+        built = CpSatModel(problem, queue_places=False).add_constraints()
+        solver = policy_solver(5.0, 1, 0)
+        assert solver.solve(built.model) == 4  # OPTIMAL, for the first-slot worth
+        return registry.Solution(built.owner(solver), Status.OPTIMAL)
+
+    monkeypatch.setitem(registry._REGISTRY, "blind", registry.PolicySpec(
+        "blind", first_slot_only, False, True, False, 1e-6, False))
     reps = [Rep(id="a", capacity=10), Rep(id="b", capacity=2)]
     leads = [Lead(id=f"l{i}", value=10 + i, effort=2) for i in range(3)]
     problem = compile_problem(reps, leads, Policy())
     assert problem.queues
+    blind = solve(problem, "blind")
+    assert blind.status is Status.FEASIBLE
+    assert "queue positions" in str(blind.stats.get("inexact"))
+    placed, objective = brute_force(problem)
+    assert problem.objective(blind.owner) < objective - 1e-6  # all three to a: the worse answer
     solution = solve(problem, "cpsat")
-    assert solution.status is Status.FEASIBLE
-    assert "queue positions" in str(solution.stats.get("inexact"))
-    assert solution.bound is None or solution.bound >= problem.objective(solution.owner) - 1e-6
+    assert solution.status is Status.OPTIMAL
+    assert int((solution.owner >= 0).sum()) == placed
+    assert solution.objective == pytest.approx(objective, rel=1e-9)
 
 
 def test_the_urgent_paths_patched_terms_equal_a_full_recompute() -> None:
