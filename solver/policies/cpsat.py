@@ -147,16 +147,27 @@ def solve_cpsat(problem: Problem) -> Solution:
                           "termination": Status.OPTIMAL if solution.status is Status.OPTIMAL
                           else Status.NO_SOLUTION}
         return solution
-    # The GAP pipeline prices a rep's first queue place only: with queues, the full model.
-    if is_plain_gap(problem) and problem.m > 0 and not problem.queues:
-        gap_solution = solve_gap(problem, time_limit_s=deadline.left())
-        if gap_solution is not None:
-            return gap_solution
+    if is_plain_gap(problem) and problem.m > 0:
+        if not problem.queues:
+            gap_solution = solve_gap(problem, time_limit_s=deadline.left())
+            if gap_solution is not None:
+                return gap_solution
+        else:  # the pipeline prices a rep's first queue place only: it starts the model with places
+            fits = places_fit(problem, deadline.left())
+            share = QUEUE_BLIND_SHARE if fits else 1.0
+            blind = solve_gap(problem, time_limit_s=share * deadline.left())
+            if blind is not None:
+                if not fits:
+                    return _without_places(problem, blind)
+                found_by = f"{blind.stats.get('engine', 'gap pipeline')} without queue places"
+                return solve_model(problem, hint=blind.owner, time_limit_s=deadline.left(),
+                                   blind_first=False, hint_from=found_by)
     return solve_model(problem, time_limit_s=deadline.left())
 
 
 def solve_model(
     problem: Problem, *, hint: np.ndarray | None = None, time_limit_s: float | None = None,
+    blind_first: bool = True, hint_from: str = "hint",
 ) -> Solution:
     """The full CP-SAT model with every constraint family, warm-started.
 
@@ -168,65 +179,99 @@ def solve_model(
     With queue places (speed's position slots) the model is first solved without them, for
     `QUEUE_BLIND_SHARE` of the time: it places the most leads far sooner (1,000 x 100 with
     effort 1-3: the model with places found no solution in 8 s, from a feasible hint), and its
-    answer starts the model that prices every lead at its place.
+    answer starts the model that prices every lead at its place (`blind_first=False`: the hint
+    is such an answer already, the GAP pipeline's for a plain GAP). When the model with places
+    would do little more than presolve in the time left (`places_fit`), the search without them
+    takes the whole limit and the answer says the places were not modelled.
     """
     deadline = Deadline(problem.options.time_limit_s if time_limit_s is None else time_limit_s)
     start = (grouping.repair(problem, hint) if hint is not None
              else warm_start(problem, deadline.left()))
     if start is None or problem.violations(start):
         start = problem.forced.copy()  # the owner rule alone is always feasible
-    if problem.queues:
-        blind = _search(problem, start, deadline, queue_places=False, share=QUEUE_BLIND_SHARE)
+    if problem.queues and blind_first:
+        fits = places_fit(problem, deadline.left())
+        blind = _search(problem, start, deadline, queue_places=False,
+                        share=QUEUE_BLIND_SHARE if fits else 1.0)
+        if not fits:
+            return _without_places(problem, blind)
+        engine = "warm start"
         if _better(_key(problem, blind.owner), _key(problem, start)):
             start = blind.owner
-    return _search(problem, start, deadline, queue_places=problem.queues)
+            engine = f"{blind.stats.get('engine', 'cpsat-model')} without queue places"
+        return _search(problem, start, deadline, queue_places=True, engine=engine)
+    return _search(problem, start, deadline, queue_places=problem.queues,
+                   engine="warm start" if hint is None else hint_from)
 
 
 # With queue places, the share of the time left that the model without them may take first.
 QUEUE_BLIND_SHARE = 0.4
+# CP-SAT's presolve of the model with queue places, per variable: 300 x 36 with effort 1-3
+# (3,202 pairs, 16,010 place variables) took 2.2 s on one worker of the shared 2-core machine.
+# The places are modelled only when QUEUE_PRESOLVE_TIMES that is left after the search without
+# them. With twice, on 300 x 36 at 10 s the search with places found nothing better in the
+# 5.5 s after presolve (probing off or no presolve alike) and the answer was the blind search's,
+# cut shorter (-0.09% [-0.20, +0.01], benchmarks/speed/cpsat_queues.py); 100 x 20 (4,728
+# variables at most) gained +1.0% [+0.1, +2.0] in 5 or 10 s.
+QUEUE_PRESOLVE_S_PER_VAR = 1.2e-4
+QUEUE_PRESOLVE_TIMES = 4
+
+
+def places_fit(problem: Problem, seconds: float) -> bool:
+    """Whether the model with queue places can do more than presolve in what is left of
+    `seconds` after the search without them."""
+    size = CpSatModel.size_with_places(problem)
+    return QUEUE_PRESOLVE_TIMES * QUEUE_PRESOLVE_S_PER_VAR * size <= (1 - QUEUE_BLIND_SHARE) * seconds
+
+
+def _without_places(problem: Problem, blind: Solution) -> Solution:
+    """The search without queue places as the answer: feasible at most, saying why."""
+    status = Status.FEASIBLE if blind.status is Status.OPTIMAL else blind.status
+    return Solution(blind.owner, status, policy_objective(problem, blind.owner), None, stats={
+        **blind.stats, "inexact": "queue places not modelled: no time for their model"})
 
 
 def _search(problem: Problem, start: np.ndarray, deadline: Deadline, *, queue_places: bool,
-            share: float = 1.0) -> Solution:
+            share: float = 1.0, engine: str = "warm start") -> Solution:
     """Build the model (with or without queue places), hint `start`, search for `share` of the
-    time left; the better of its answer and the start's."""
-    pairs = int(problem.eligible.sum())
-    if deadline.left() < MODEL_SECONDS_PER_PAIR * pairs + MIN_SEARCH_S + RESERVE_S:
-        return _from_start(problem, start, Status.TIME_LIMIT, "no time to build the model")
+    time left; the better of its answer and the start's (`engine`: what found the start)."""
+    size = CpSatModel.size_with_places(problem) if queue_places else int(problem.eligible.sum())
+    if deadline.left() < MODEL_SECONDS_PER_PAIR * size + MIN_SEARCH_S + RESERVE_S:
+        return _from_start(problem, start, Status.TIME_LIMIT, "no time to build the model", engine)
     budget_end = time.perf_counter() + share * deadline.left()
     try:
         built = CpSatModel(problem, queue_places=queue_places).add_constraints()
     except OverflowError as exc:  # money too large for int64 even at the coarsest scale
-        return _from_start(problem, start, Status.NO_SOLUTION, str(exc))
+        return _from_start(problem, start, Status.NO_SOLUTION, str(exc), engine)
     built.hint(start)
     opts = problem.options
     search = (min(deadline.left(), budget_end - time.perf_counter()) - RESERVE_S
-              - PRESOLVE_OVERRUN_PER_PAIR * pairs)
+              - PRESOLVE_OVERRUN_PER_PAIR * size)
     if search < MIN_SEARCH_S:
-        return _from_start(problem, start, Status.TIME_LIMIT, "no time left to search")
+        return _from_start(problem, start, Status.TIME_LIMIT, "no time left to search", engine)
     solver = policy_solver(search, opts.workers, opts.seed)
     code = solver.solve(built.model)
     if not has_solution(code):
         # No solution of its own (NO_SOLUTION or INFEASIBLE): the start is still feasible.
-        return _from_start(problem, start, termination(code), "cp-sat found no solution")
+        return _from_start(problem, start, termination(code), "cp-sat found no solution", engine)
     owner = built.owner(solver)
     stopped = termination(code)
     stats: dict[str, float | int | str] = {
         "termination": stopped, "engine": "cpsat-model", "money_scale": built.scaling.money,
         "rounding": built.rounding,
     }
-    if not built.scaling.exact:
-        stats["inexact"] = "money rounded coarser than LEAD_RESOLUTION per lead (int64 bound)"
-    if not built.loads_exact:
-        stats["inexact"] = "fairness loads rounded to whole units"
-    deeper = built.overflow(solver)
-    if deeper:
-        stats["inexact"] = ("queues deeper than the modelled places: the last place's worth given "
-                            "to the leads past it")
     if _better(_key(problem, start), _key(problem, owner)):
         # The start beats CP-SAT's answer: a cut-short search, or rounding misled it.
-        stats |= {"engine": "cpsat-model (warm start kept)"}
+        stats |= {"engine": f"cpsat-model ({engine} kept)"}
         return Solution(start, Status.FEASIBLE, policy_objective(problem, start), stats=stats)
+    deeper = built.overflow(solver)
+    inexact = [why for why, applies in (
+        ("money rounded coarser than LEAD_RESOLUTION per lead (int64 bound)", not built.scaling.exact),
+        ("fairness loads rounded to whole units", not built.loads_exact),
+        ("queues deeper than the modelled places: the last place's worth given to the leads past it",
+         deeper)) if applies]
+    if inexact:
+        stats["inexact"] = "; ".join(inexact)
     placed = int((owner >= 0).sum())
     stats["placed"] = placed
     bound_scaled = solver.best_objective_bound
@@ -234,10 +279,11 @@ def _search(problem: Problem, start: np.ndarray, deadline: Deadline, *, queue_pl
     # move any solution's profit by up to `rounding`, so the true optimum may be that much higher.
     # Without the queue places it bounds the first-place worth only: no bound on the batch's.
     bound = (built.second_level(bound_scaled) + built.rounding
-             if built.placed_count(bound_scaled) == placed and built.loads_exact
+             if built.placed_count(bound_scaled) == placed and built.bound_holds
              and queue_places == problem.queues else None)
     objective = policy_objective(problem, owner)
-    proven = bound is not None and stopped is Status.OPTIMAL and built.scaling.exact and not deeper
+    proven = (bound is not None and stopped is Status.OPTIMAL and built.scaling.exact
+              and built.loads_exact and not deeper)
     if bound is not None:
         stats["gap"] = abs(bound - objective) / max(abs(bound), 1e-9)
     return Solution(owner, Status.OPTIMAL if proven else Status.FEASIBLE, objective, bound,
@@ -256,7 +302,10 @@ def _better(a: tuple[int, float], b: tuple[int, float]) -> bool:
     return a[1] > b[1] + 1e-9 * max(abs(b[1]), 1.0)
 
 
-def _from_start(problem: Problem, start: np.ndarray, stopped: Status, why: str) -> Solution:
-    """The warm start as the answer (no bound claimed): CP-SAT had no better one to give."""
-    return Solution(start, Status.HEURISTIC, policy_objective(problem, start),
-                    stats={"termination": stopped, "engine": "warm start", "why": why})
+def _from_start(problem: Problem, start: np.ndarray, stopped: Status, why: str,
+                engine: str = "warm start") -> Solution:
+    """The start as the answer (no bound claimed): CP-SAT had no better one to give. `engine`:
+    what found the start (a heuristic's is `heuristic`, a search's `feasible`)."""
+    status = Status.HEURISTIC if engine == "warm start" else Status.FEASIBLE
+    return Solution(start, status, policy_objective(problem, start),
+                    stats={"termination": stopped, "engine": engine, "why": why})

@@ -95,7 +95,8 @@ def scale(problem: Problem) -> Scaling:
     """
     profit = problem.profit
     top = float(np.abs(profit).max(initial=0.0))
-    integral = bool(np.all(np.abs(profit - np.round(profit)) < 1e-9))
+    # (with queue places the coefficients are profits times ratios: fractions even of whole numbers)
+    integral = bool(np.all(np.abs(profit - np.round(profit)) < 1e-9)) and not problem.queues
     lead_top = np.abs(profit).max(axis=1, initial=0.0)
     smallest = float(lead_top[lead_top > 0].min(initial=top))
     # The objective is about money * sum(lead_top) * (n + 2) (see `_objective`); fairness adds
@@ -169,8 +170,22 @@ class CpSatModel:
         # Largest shift of any solution's money by rounding (the queue terms' rounding added).
         self.rounding = self.scaling.rounding
         # False when the fairness term rounds loads (value loads to integer units, min-max targets
-        # to whole units): its optimum and bound may then be off by more than `rounding`.
+        # to whole units): no proof of optimality. `bound_holds`: the bound, with `rounding`, still
+        # holds (min-max's rounding is counted in it; value loads' is not).
         self.loads_exact = True
+        self.bound_holds = True
+
+    @staticmethod
+    def size_with_places(problem: Problem) -> int:
+        """At most how many variables the model has with queue places (pairs, and a place
+        variable per free pair and slot past the first, within the budget of `_queue_places`)."""
+        pairs = int(problem.eligible.sum())
+        if not problem.queues:
+            return pairs
+        assert problem.speed is not None
+        free = int(problem.eligible[problem.forced < 0].sum())
+        budget = min(max(QUEUE_VARS_PER_PAIR * free, QUEUE_VARS_FLOOR), QUEUE_VARS_LIMIT)
+        return pairs + min(free * (max(problem.speed.slots, 1) - 1), budget)
 
     def _col(self, j: int) -> np.ndarray:
         """Indices into `x` of rep j's pairs."""
@@ -276,7 +291,9 @@ class CpSatModel:
         """
         p, s = self.problem, self.scaling.load
         unit = np.round(p.lead_load * s).astype(np.int64)
-        self.loads_exact &= bool(np.allclose(unit, p.lead_load * s, rtol=0, atol=1e-9))
+        whole = bool(np.allclose(unit, p.lead_load * s, rtol=0, atol=1e-9))
+        self.loads_exact &= whole
+        self.bound_holds &= whole
         free_pair = ~self.forced_mask[self.rows]
         room = self._room()
         exprs, tops = [], np.zeros(p.m, dtype=np.int64)
@@ -332,7 +349,10 @@ class CpSatModel:
         if active.size == 0:
             return
         offset = np.round(base - targets).astype(np.int64)
-        self.loads_exact &= bool(np.allclose(offset[active], (base - targets)[active], rtol=0, atol=1e-9))
+        # Targets rounded to whole units move the largest overload by up to half a unit: no proof,
+        # but the bound holds with that much charge added to the rounding (`minmax_rounding`).
+        whole = bool(np.allclose(offset[active], (base - targets)[active], rtol=0, atol=1e-9))
+        self.loads_exact &= whole
         lo = int(offset[active].min())
         hi = int((offset + tops)[active].max())
         z = self.model.new_int_var(max(lo, -10**12), hi, "max_overload")
@@ -346,7 +366,8 @@ class CpSatModel:
         self.penalty_terms.append((z, coef))
         self.fairness_span += coef * (hi - lo)
         # the charge per unit was rounded: it moves by that much per unit of the largest overload
-        self.minmax_rounding = abs(coef - per_unit) * max(abs(lo), abs(hi))
+        self.minmax_rounding = (abs(coef - per_unit) * max(abs(lo), abs(hi))
+                                + (0.0 if whole else 0.5 * coef))
 
     def _fillable(self) -> np.ndarray:
         """int (m,): the most free leads each rep can take: as many as fit its room smallest

@@ -131,7 +131,7 @@ def test_a_policy_blind_to_queues_does_not_claim_optimal_when_leads_queue(monkey
         return registry.Solution(built.owner(solver), Status.OPTIMAL)
 
     monkeypatch.setitem(registry._REGISTRY, "blind", registry.PolicySpec(
-        "blind", first_slot_only, False, True, False, 1e-6, False))
+        name="blind", solve=first_slot_only, groups_accounts=True, models_queues=False))
     reps = [Rep(id="a", capacity=10), Rep(id="b", capacity=2)]
     leads = [Lead(id=f"l{i}", value=10 + i, effort=2) for i in range(3)]
     problem = compile_problem(reps, leads, Policy())
