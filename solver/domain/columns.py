@@ -40,7 +40,7 @@ from solver.domain.presets import PRESET_DEFAULTS, PRESETS
 Kind = Literal["leads", "reps"]
 # field -> (the columns that may hold it, in order; named by the user, not a preset)
 Wanted = dict[str, tuple[tuple[str, ...], bool]]
-# (a field, ((the key of a further column in a renamed record, the export column), ...) in order)
+# (a field, ((the key of each of its columns in a renamed record, the export column), ...) in order)
 Fill = tuple[str, tuple[tuple[str, str], ...]]
 _Name = Annotated[str, Field(min_length=1)]
 # How alike (difflib's ratio) a mapping target and a field must be for the target to be a typo:
@@ -144,8 +144,9 @@ class ColumnPlan:
 
     def fills(self) -> list[Fill]:
         """The fallbacks as a renamed record holds them: (field, ((key, export column), ...)) for
-        each column after the first."""
-        return [(field, tuple((self.renames.get(c, c), c) for c in columns[1:]))
+        each of its columns in order (the first is the field itself, unless the field's own column
+        is listed after it)."""
+        return [(field, tuple((self.renames.get(c, c), c) for c in columns))
                 for field, columns in self.fallbacks.items()]
 
 
@@ -155,9 +156,11 @@ def plan_renames(header: Sequence[str], wanted: Wanted, *, file: str,
     must be there (one of a list of them).
 
     A field mapped to several columns the file has is renamed from the first; the others are its
-    fallbacks, in order. A column that equals one of `names` (the record's fields, the attributes
-    rules read) up to case and surrounding spaces takes that spelling: CRM exports write
-    `Territory`, `ID`, `Value`. The header's names must be distinct under that comparison (the
+    fallbacks, in order. A list may name the field's own column anywhere (`territory: [Region,
+    territory]`): then nothing is renamed to the field and the list's order holds, row by row (a
+    preset's list does not: a column of the field's own name wins over a preset). A column that
+    equals one of `names` (the record's fields, the attributes rules read) up to case and
+    surrounding spaces takes that spelling: CRM exports write `Territory`, `ID`, `Value`. The header's names must be distinct under that comparison (the
     caller checks).
     """
     own = {fold(n): n for n in names}
@@ -176,6 +179,9 @@ def plan_renames(header: Sequence[str], wanted: Wanted, *, file: str,
             continue
         if found != field:
             if fold(found) != fold(field) and fold(field) in folded:
+                if explicit and any(fold(c) == fold(field) for c in candidates):  # the list's order
+                    fallbacks[field] = present
+                    continue
                 if explicit:
                     raise InputError(f"both the column {by_fold[fold(field)]!r} and the mapped column "
                                      f"{found!r} give this field: drop one, or the mapping", file=file,

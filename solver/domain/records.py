@@ -108,7 +108,7 @@ def _load_records(path: Path, model: type[RecordT], kind: str, *, wanted: Wanted
     else:
         plan, rows = _document_rows(path, kind, required, wanted, spellings)
         what = "fields"
-    read = {*read, *(key for _, further in plan.fills() for key, _ in further)}  # fallbacks are read
+    read = {*read, *(key for _, columns in plan.fills() for key, _ in columns)}  # fallbacks are read
     records: list[RecordT] = []
     unread: set[str] = set()
     for row_number, raw in rows:
@@ -397,16 +397,14 @@ def _document_rows(
 
 
 def _fill_blanks(record: dict[Any, Any], fills: Sequence[Fill], used: Used | None) -> None:
-    """Each field of `fills` that is blank (absent, null, white space) on `record`, from the first
-    of its further columns that is not; `used` counts (field, column) for `validate`."""
-    for field, further in fills:
-        if _filled(record.get(field)):
-            continue
-        for key, column in further:
+    """Each field of `fills` from the first of its columns that is not blank (absent, null, white
+    space) on `record`; `used` counts (field, column) for `validate` where that is not the first."""
+    for field, columns in fills:
+        for k, (key, column) in enumerate(columns):
             value = record.get(key)
             if _filled(value):
                 record[field] = value
-                if used is not None:
+                if k and used is not None:
                     used[field, column] += 1
                 break
 

@@ -168,7 +168,21 @@ def test_the_plan_names_each_fields_columns_in_order_only_where_the_file_has_sev
     wanted = ColumnMap(preset="salesforce").wanted("leads")
     plan = plan_renames(["Lead ID", "State/Province", "Country", "Annual Revenue"], wanted, file="f.csv")
     assert plan.fallbacks == {"territory": ("Country", "State/Province")}  # the preset's order, not the file's
-    assert plan.fills() == [("territory", (("State/Province", "State/Province"),))]
+    assert plan.fills() == [("territory", (("territory", "Country"), ("State/Province", "State/Province")))]
+
+
+@pytest.mark.parametrize(("order", "expected"), [
+    ("[Region, territory]", ["EMEA", "NA", ""]),
+    ("[territory, Region]", ["NA", "NA", ""]),
+])
+def test_a_list_naming_the_fields_own_column_is_read_in_its_order(tmp_path: Path, order: str,
+                                                                  expected: list[str]) -> None:
+    """QA: [Region, territory] was refused ("both the column 'territory' and the mapped column
+    'Region' give this field") while [territory, Region] was read: the list says the order."""
+    cols = load_columns(write(tmp_path, "cols.yaml", f"leads: {{territory: {order}}}\n"))
+    leads = write(tmp_path, "leads.csv", "id,value,territory,Region\nL1,1,NA,EMEA\nL2,1,NA,\nL3,1,,\n")
+    got = load_leads(leads, columns=cols)
+    assert [x.territory for x in got] == expected
 
 
 def test_a_column_given_by_its_own_name_wins_over_the_preset(tmp_path: Path) -> None:
