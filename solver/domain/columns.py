@@ -142,6 +142,10 @@ class ColumnPlan:
     # {field: the export columns it is read from, in order (the first renamed), where more than one}
     fallbacks: dict[str, tuple[str, ...]]
 
+    def sources(self) -> dict[str, str]:
+        """{field: the export column renamed to it} where the two names differ beyond case."""
+        return {field: column for column, field in self.renames.items() if fold(column) != fold(field)}
+
     def fills(self) -> list[Fill]:
         """The fallbacks as a renamed record holds them: (field, ((key, export column), ...)) for
         each of its columns in order (the first is the field itself, unless the field's own column
@@ -160,8 +164,8 @@ def plan_renames(header: Sequence[str], wanted: Wanted, *, file: str,
     territory]`): then nothing is renamed to the field and the list's order holds, row by row (a
     preset's list does not: a column of the field's own name wins over a preset). A column that
     equals one of `names` (the record's fields, the attributes rules read) up to case and
-    surrounding spaces takes that spelling: CRM exports write `Territory`, `ID`, `Value`. The header's names must be distinct under that comparison (the
-    caller checks).
+    surrounding spaces takes that spelling: CRM exports write `Territory`, `ID`, `Value`. The
+    header's names must be distinct under that comparison (the caller checks).
     """
     own = {fold(n): n for n in names}
     folded = {fold(h) for h in header}

@@ -50,8 +50,9 @@ RecordT = TypeVar("RecordT", bound=BaseModel)
 Transform = Callable[[dict[str, Any]], dict[str, Any]]
 # (field, export column) -> the records that took the field from that further column
 Used = Counter[tuple[str, str]]
-# A file's records as read, numbered (CSV: the data row; documents: the item), renamed
-Rows = Iterator[tuple[int, dict[str, Any]]]
+# A file's records as read, numbered (CSV: the data row; documents: the item), renamed, with
+# {field: the export column it was read from} where that column has another name (for errors)
+Rows = Iterator[tuple[int, dict[str, Any], Mapping[str, str]]]
 _MAX_NAMED_COLUMNS = 8
 # Delimited text by any of its usual names (the delimiter is sniffed); the rest are documents.
 _DELIMITED = (".csv", ".tsv", ".txt")
@@ -111,7 +112,7 @@ def _load_records(path: Path, model: type[RecordT], kind: str, *, wanted: Wanted
     read = {*read, *(key for _, columns in plan.fills() for key, _ in columns)}  # fallbacks are read
     records: list[RecordT] = []
     unread: set[str] = set()
-    for row_number, raw in rows:
+    for row_number, raw, sources in rows:
         extra = {str(k): v for k, v in raw.items() if k not in fields}  # YAML keys may be numbers
         unread |= {k for k in extra if k not in read}
         values = {**(defaults or {}), **{k: v for k, v in raw.items() if k in fields}}
@@ -125,7 +126,7 @@ def _load_records(path: Path, model: type[RecordT], kind: str, *, wanted: Wanted
         try:
             records.append(model.model_validate(values))
         except ValidationError as exc:
-            raise input_error_from(exc, str(path), row_number) from None
+            raise _from_column(input_error_from(exc, str(path), row_number), sources) from None
     if unread:
         names = sorted(unread)
         shown = ", ".join(names[:_MAX_NAMED_COLUMNS])
@@ -250,7 +251,7 @@ def _csv_rows(path: Path, kind: str, required: Sequence[str], wanted: Wanted, fi
         raise InputError(_duplicate(*twice, "column"), file=str(path), row="header", field=twice[1])
     plan = plan_renames(header, wanted, file=str(path), names=names)
     header = [plan.renames.get(h, h) for h in header]
-    fills = plan.fills()
+    fills, sources = plan.fills(), plan.sources()
     for name in required:
         if name not in header:
             raise InputError("missing required column" + missing_column_hint(name, wanted),
@@ -264,9 +265,9 @@ def _csv_rows(path: Path, kind: str, required: Sequence[str], wanted: Wanted, fi
                                  file=str(path), row=row_number)
             named = [c for i, c in enumerate(cells) if i not in unnamed] if unnamed else cells
             record = dict(zip(header, named, strict=True))
-            if fills:
-                _fill_blanks(record, fills, used)
-            yield row_number, _csv_values(path, row_number, record, fields, separator, rep_lists=reps)
+            taken = {**sources, **_fill_blanks(record, fills, used)} if fills else sources
+            yield (row_number, _csv_values(path, row_number, record, fields, separator, rep_lists=reps),
+                   taken)
 
     return plan, records()
 
@@ -367,7 +368,7 @@ def _document_rows(
                          file=str(path))
     keys = list(dict.fromkeys(str(k) for item in data if isinstance(item, dict) for k in item))
     plan = plan_renames(keys, wanted, file=str(path), names=names)
-    renames, fills = plan.renames, plan.fills()
+    renames, fills, sources = plan.renames, plan.fills(), plan.sources()
 
     def records() -> Rows:
         for row, item in enumerate(data, start=1):
@@ -384,29 +385,44 @@ def _document_rows(
                                  field=folded_twice[1])
             if renames:
                 item = {renames.get(str(k), k): v for k, v in item.items()}
+            taken = sources
             if fills:
                 item = dict(item)  # the parsed document stays as it was
-                _fill_blanks(item, fills, used)
+                taken = {**sources, **_fill_blanks(item, fills, used)}
             for name in required:
                 if name not in item:
                     raise InputError("missing required field" + missing_column_hint(name, wanted),
                                      file=str(path), row=row, field=name)
-            yield row, item
+            yield row, item, taken
 
     return plan, records()
 
 
-def _fill_blanks(record: dict[Any, Any], fills: Sequence[Fill], used: Used | None) -> None:
+def _fill_blanks(record: dict[Any, Any], fills: Sequence[Fill], used: Used | None) -> dict[str, str]:
     """Each field of `fills` from the first of its columns that is not blank (absent, null, white
-    space) on `record`; `used` counts (field, column) for `validate` where that is not the first."""
+    space) on `record`; `used` counts (field, column) for `validate` where that is not the first.
+    Returns {field: the export column it took} for the fields whose column has another name."""
+    taken: dict[str, str] = {}
     for field, columns in fills:
         for k, (key, column) in enumerate(columns):
             value = record.get(key)
             if _filled(value):
                 record[field] = value
+                if fold(column) != fold(field):
+                    taken[field] = column
                 if k and used is not None:
                     used[field, column] += 1
                 break
+    return taken
+
+
+def _from_column(err: InputError, sources: Mapping[str, str]) -> InputError:
+    """`err` saying which export column its field's value came from, where the file calls it
+    otherwise (a mapped column, a fallback: `value` from `Annual Revenue`)."""
+    column = sources.get(err.field or "")
+    if column is None:
+        return err
+    return InputError(f"{err.message}, in the column {column!r}", file=err.file, row=err.row, field=err.field)
 
 
 def _filled(value: Any) -> bool:

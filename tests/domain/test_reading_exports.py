@@ -371,3 +371,30 @@ def test_the_readmes_columns_block_copied_whole_is_a_columns_file(tmp_path: Path
     with pytest.raises(InputError, match="or a `columns:` key alone over it") as err:
         load_columns(write(tmp_path, "both.yaml", "columns: {preset: salesforce}\nleads: {id: Lead ID}\n"))
     assert (err.value.row, err.value.field) == (1, "columns")
+
+
+@pytest.mark.parametrize(("text", "column"), [
+    # QA: Amount blank, Annual Revenue 'abc': the error said field 'value' and not where 'abc' was
+    ("Lead ID,Amount,Annual Revenue\n00Q1,,abc\n", "Annual Revenue"),
+    ("Lead ID,Amount,Annual Revenue\n00Q1,abc,7\n", "Amount"),
+])
+def test_a_bad_value_names_the_export_column_it_came_from(tmp_path: Path, text: str, column: str) -> None:
+    leads = write(tmp_path, "leads.csv", text)
+    with pytest.raises(InputError) as err:
+        load_leads(leads, columns=ColumnMap(preset="salesforce"))
+    assert (err.value.row, err.value.field) == (1, "value")
+    assert err.value.message.endswith(f"(got 'abc'), in the column {column!r}")
+
+
+def test_a_bad_value_in_a_document_names_its_fallback_key(tmp_path: Path) -> None:
+    leads = write(tmp_path, "leads.json", '[{"Lead ID": "1", "Amount": null, "Annual Revenue": "abc"}]')
+    with pytest.raises(InputError) as err:
+        load_leads(leads, columns=ColumnMap(preset="salesforce"))
+    assert "in the column 'Annual Revenue'" in str(err.value)
+
+
+def test_a_bad_value_in_the_fields_own_column_names_no_other(tmp_path: Path) -> None:
+    leads = write(tmp_path, "leads.csv", "id,value\nL1,abc\n")
+    with pytest.raises(InputError) as err:
+        load_leads(leads)
+    assert "column" not in err.value.message
