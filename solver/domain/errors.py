@@ -7,11 +7,17 @@ command line turns it into one line on stderr and exit code 2.
 
 from __future__ import annotations
 
+import re
+
+# White space that is not a plain space (newlines, tabs), with the spaces around it.
+_LINE_BREAKS = re.compile(r" *[^\S ]\s*")
+
 
 class InputError(ValueError):
     """Bad input: names the file, the row (1-based data row, or "header") and the field.
 
-    Shown as one line: white space in the message (newlines included) is collapsed.
+    Shown as one line: line breaks and tabs in the message (with the white space around them)
+    are one space each.
     """
 
     def __init__(
@@ -37,6 +43,7 @@ class InputError(ValueError):
         if self.field is not None:
             where.append(f"field '{self.field}'")
         prefix = ", ".join(where)
-        # One line, whatever a parser put in its message (PyYAML's span several).
-        message = " ".join(self.message.split())
+        # One line, whatever a parser put in its message (PyYAML's span several); runs of plain
+        # spaces stay, as a value quoted from the file holds them ('Ana  Silva').
+        message = _LINE_BREAKS.sub(" ", self.message).strip()
         return f"{prefix}: {message}" if prefix else message

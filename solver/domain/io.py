@@ -25,8 +25,9 @@ from typing import TypeVar
 from pydantic import ValidationError
 
 from solver.domain import documents
-from solver.domain.columns import ColumnMap, Kind, fold
+from solver.domain.columns import ColumnMap, Kind
 from solver.domain.errors import InputError
+from solver.domain.ids import id_key
 from solver.domain.labels import Normalizer
 from solver.domain.model import Account, Lead, Policy, Rep, check_owners
 from solver.domain.records import (
@@ -102,12 +103,18 @@ def _column_map(policy: Policy | None, columns: ColumnMap | None) -> ColumnMap:
     return (policy.column_map if policy else ColumnMap()).merged(columns)
 
 
+def name_key(name: str) -> str:
+    """What two person names must differ in to be two people: not case, compatibility forms or the
+    white space between words ("Ana  Silva", typed with two spaces, is Ana Silva)."""
+    return " ".join(id_key(name).split())
+
+
 def rep_names(reps: Sequence[Rep]) -> dict[str, list[str]]:
-    """{folded rep name: the ids of the reps of that name} (a name two reps share has two)."""
+    """{rep name's key (`name_key`): the ids of the reps of that name} (a name two reps share has two)."""
     names: dict[str, list[str]] = {}
     for rep in reps:
         if rep.name:
-            names.setdefault(fold(rep.name), []).append(rep.id)
+            names.setdefault(name_key(rep.name), []).append(rep.id)
     return names
 
 
@@ -121,7 +128,7 @@ def owners_by_name(reps: Sequence[Rep], records: list[OwnedT], *, file: str) -> 
     out = []
     for row, record in enumerate(records, start=1):
         owner = record.owner_id
-        match = names.get(fold(owner), []) if owner and owner not in ids else []
+        match = names.get(name_key(owner), []) if owner and owner not in ids else []
         if len(match) > 1:
             raise InputError(f"{owner!r} is the name of more than one rep ({', '.join(match)}): give the "
                              "owner's rep id", file=file, row=row, field="owner_id")

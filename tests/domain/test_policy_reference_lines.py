@@ -153,3 +153,23 @@ def test_a_lead_owners_name_two_reps_share_is_refused_fallback_or_not(tmp_path: 
         load_leads(leads, REPS, policy=load_policy(policy(tmp_path, "solver: flow\n" + fallback)))
     assert (err.value.file, err.value.row, err.value.field) == (str(leads), 2, "owner_id")
     assert err.value.message == "'Ana Silva' is the name of more than one rep (R1, R2): give the owner's rep id"
+
+
+@pytest.mark.parametrize("fallback", ["", "fallback: {owner_inactive: {queue: review}, queues: [review]}\n"])
+@pytest.mark.parametrize("owner", ["Ana  Silva", "ana\u00a0silva ", "ANA SILVA"])
+def test_an_owners_name_matches_whatever_its_spaces_and_case(tmp_path: Path, fallback: str, owner: str) -> None:
+    """QA: "Ana  Silva" (two spaces) got past the shared-name check: the message showed one space,
+    and with fallback.owner_inactive the lead was read as a departed owner's."""
+    leads = tmp_path / "leads.csv"
+    leads.write_text(f"id,value,owner_id\nL1,5,{owner}\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_leads(leads, REPS, policy=load_policy(policy(tmp_path, "solver: flow\n" + fallback)))
+    assert (err.value.row, err.value.field) == (1, "owner_id")
+    assert f"{owner.strip()!r} is the name of more than one rep (R1, R2)" in str(err.value)
+
+
+def test_one_reps_name_typed_with_other_spaces_is_that_rep(tmp_path: Path) -> None:
+    leads = tmp_path / "leads.csv"
+    leads.write_text("id,value,owner_id\nL1,5,marcus   REYES\n", encoding="utf-8")
+    (lead,) = load_leads(leads, REPS)
+    assert lead.owner_id == "R3"
