@@ -27,7 +27,7 @@ from solver.cli.common import (
 from solver.domain.accounts import load_accounts
 from solver.domain.errors import InputError
 from solver.domain.experiment import ARMS
-from solver.online.experiment import record_stop
+from solver.online.experiment import experiment_runs, record_stop, running
 from solver.online.store import LeadStore, StoreError
 from solver.online.stores import open_store
 from solver.report.experiment import experiment_html, experiment_table
@@ -35,7 +35,9 @@ from solver.report.experiment_report import NoExperiment, experiment_report
 
 db_option = click.option("--db", "db_path", required=True, metavar="LEDGER",
                          help=f"The ledger the experiment's leads were routed into: {LEDGER_HELP}.")
-name_option = click.option("--name", help="The experiment's name (default: the latest in the ledger).")
+name_option = click.option(
+    "--name", help="The experiment's name (default: the one running on the ledger; with none running, the "
+                   "latest; with several running, give it).")
 accounts_option = click.option(
     "--accounts", "accounts_path", type=click.Path(dir_okay=False),
     help="The accounts file the leads were routed with (`run --accounts`): with unit: account, its "
@@ -67,7 +69,7 @@ def report(db_path: str, name: str | None, accounts_path: str | None, fmt: str, 
     accounts = load_accounts(accounts_path) if accounts_path else None
     ledger = _open(db_path, read_only=True)
     try:
-        figures = experiment_report(ledger, name, accounts)
+        figures = experiment_report(ledger, _name(ledger, name, db_path), accounts)
     except (NoExperiment, StoreError) as exc:
         raise InputError(str(exc), file=ledger_name(db_path)) from None
     finally:
@@ -101,7 +103,7 @@ def stop(db_path: str, name: str | None, winner: str, accounts_path: str | None,
     accounts = load_accounts(accounts_path) if accounts_path else None
     ledger = _open(db_path, read_only=False)
     try:
-        figures = experiment_report(ledger, name, accounts)
+        figures = experiment_report(ledger, _name(ledger, name, db_path), accounts)
         start = {"definition": figures["experiment"], "arms": figures["arms_policy"]}
         kept = {key: figures[key] for key in ("arms", "difference", "sequential", "sample_size", "verdict")}
         summary = record_stop(ledger, start, winner, datetime.now(UTC), decided_by or _user(), kept)
@@ -120,6 +122,20 @@ def _open(db_path: str, *, read_only: bool) -> LeadStore:
         return open_store(db_path, read_only=read_only)
     except StoreError as exc:
         raise InputError(str(exc)) from None
+
+
+def _name(ledger: LeadStore, name: str | None, db_path: str) -> str | None:
+    """The experiment to read or stop: `--name`; without it, the one running on the ledger, or
+    with none running None (the latest recorded, `experiment_report`). Several running: which one
+    is the user's to say (InputError naming them), not the order their records happened to land in."""
+    if name is not None:
+        return name
+    names = running(experiment_runs(ledger))
+    if len(names) > 1:
+        raise InputError(f"{len(names)} experiments are running on this ledger "
+                         f"({', '.join(map(repr, names))}): give --name to pick one",
+                         file=ledger_name(db_path), field="name")
+    return names[0] if names else None
 
 
 def _user() -> str:

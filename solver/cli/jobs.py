@@ -52,7 +52,13 @@ from solver.domain.errors import InputError
 from solver.domain.io import csv_text, load_leads
 from solver.domain.labels import unmatched_values
 from solver.domain.model import Lead
-from solver.online.experiment import experiment_lines, experiment_runs, promoted
+from solver.online.experiment import (
+    attributed,
+    experiment_lines,
+    experiment_runs,
+    experiment_starts,
+    promoted,
+)
 from solver.online.router import Router
 from solver.online.store import LeadStore, StoreError
 from solver.online.stores import open_store
@@ -177,6 +183,9 @@ def history(db_path: str, lead_id: str | None, run_ref: str | None, fmt: str, ou
         raise InputError(f"lead {lead_id!r} is not in the ledger", file=ledger_name(db_path), field="lead")
     if fmt == "json":
         records = [run["summary"] | {"at": run["started_at"]} for run in experiments]
+        # each lead's experiment as the report counts it: decided before the ledger recorded names,
+        # by the experiments' start times
+        leads = list(attributed(leads, experiment_starts(experiments)))
         text = json.dumps({"leads": leads, "events": events, "experiments": records}, indent=2) + "\n"
     else:
         columns: tuple[str, ...] = ("seq", "at", "lead_id", "kind", "rep_id", "from_rep_id", "policy",

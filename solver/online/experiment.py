@@ -7,7 +7,7 @@ and every rerun puts a unit in the same arm, and independent of the order the
 leads come in. The ledger records the arm and the experiment's name (`Arm.tag`)
 with the lead's first decision and keeps them on every later answer (backlog,
 reassignment): two experiments on one ledger, at once or one after another,
-are told apart by the name (`experiment_of`).
+are told apart by the name (`attributed`).
 
 Sharing. Each arm has its own `Team` (scorer, fairness and speed terms of its
 policy) and its own seat prices, but both read the loads, caps, accounts and
@@ -35,7 +35,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -161,23 +161,40 @@ def experiment_starts(runs: list[dict[str, Any]]) -> list[tuple[datetime, str]]:
                   for run in runs if "definition" in run["summary"])
 
 
-def experiment_of(starts: list[tuple[datetime, str]], accepted_at: datetime,
-                  recorded: str | None = None) -> str | None:
-    """The experiment whose arm decided a lead accepted at `accepted_at` (a lead with an arm): the
-    name `recorded` with its decision (ledger schema version 6 on; two experiments running at once
-    are told apart only so). A lead decided before, with no name, is attributed by the starts
-    (`experiment_starts`): the last to start by then; the first for a lead accepted before any
-    (buffered, and decided once it had started). None: no name and no experiment recorded.
+def experiment_of(starts: list[tuple[datetime, str]], accepted_at: datetime) -> str | None:
+    """The experiment whose arm decided a lead accepted at `accepted_at` (a lead with an arm, decided
+    before the ledger recorded experiment names: schema version 6 on records them, `attributed`),
+    given the starts (`experiment_starts`): the last to start by then; the first for a lead accepted
+    before any (buffered, and decided once it had started). None: no experiment recorded.
 
     By the starts alone: a stopped experiment decides no lead after its stop (the router routes
     with the winner, without arms), so a lead with an arm after it is the next experiment's; and
-    the stop is timed by the clock of whoever stopped it, not by the router's (`run --now`)."""
-    if recorded is not None:
-        return recorded
+    the stop is timed by the clock of whoever stopped it, not by the router's (`run --now`). Two
+    experiments running at once are told apart only by the recorded names."""
     if not starts:
         return None
     k = bisect.bisect_right([at for at, _ in starts], accepted_at)
     return starts[max(k - 1, 0)][1]
+
+
+def attributed(rows: Iterable[dict[str, Any]],
+               starts: list[tuple[datetime, str]]) -> Iterator[dict[str, Any]]:
+    """The ledger's lead rows (`LeadStore.leads()`) with the experiment each one's arm belongs to
+    (`experiment_of`, given the starts): a row decided before the ledger recorded names gets the
+    experiment its acceptance time attributes it to, as the report counts it; a row without an arm
+    stays without one."""
+    for row in rows:
+        if row["arm"] in ARMS and row["experiment"] is None:
+            yield row | {"experiment": experiment_of(starts, datetime.fromisoformat(row["accepted_at"]))}
+        else:
+            yield row
+
+
+def running(runs: list[dict[str, Any]]) -> list[str]:
+    """The experiments started and not stopped, of the experiment records (`experiment_runs`), in
+    the order they started."""
+    stopped = {run["summary"]["experiment"] for run in runs if "winner" in run["summary"]}
+    return [name for _, name in experiment_starts(runs) if name not in stopped]
 
 
 def experiment_lines(runs: list[dict[str, Any]]) -> list[str]:

@@ -131,7 +131,8 @@ class SqliteStore(LedgerReads, NestedTransactions):
             raise StoreUnavailable(
                 f"{self.path} is not a usable ledger (no ledger tables)" if version is None else
                 f"the ledger {self.path} is at schema version {version}; this program reads version "
-                f"{sqlite_schema.SCHEMA_VERSION} (a `leadsolver run` on it migrates an older one)")
+                f"{sqlite_schema.SCHEMA_VERSION} (`leadsolver db upgrade --db {self.path}` migrates an older "
+                "one)")
 
     def _open_schema(self) -> None:
         """Create a new file's tables, or migrate an older version in place (foreign keys off)."""

@@ -30,7 +30,7 @@ import numpy as np
 from solver.domain.experiment import ARMS, CHALLENGER, CONTROL, Experiment
 from solver.domain.model import Account
 from solver.online.experiment import (
-    experiment_of,
+    attributed,
     experiment_runs,
     experiment_starts,
     start_of,
@@ -78,18 +78,14 @@ class Outcomes:
 
 def outcomes_of(store: LeadStore, experiment: Experiment,
                 accounts: Sequence[Account] | None = None) -> Outcomes:
-    """The ledger's leads that an arm of the experiment decided (`experiment_of`: those recorded
+    """The ledger's leads that an arm of the experiment decided (`attributed`: those recorded
     with its name; a lead decided before the ledger recorded names, by the experiments' start
     times), in one read of the leads. `accounts`: the accounts file the router had, whose parent
     chains make the account units."""
     starts = experiment_starts(experiment_runs(store))
-    rows, accepted = [], []
-    for r in store.leads():
-        if r["arm"] in ARMS:
-            at = datetime.fromisoformat(r["accepted_at"])
-            if experiment_of(starts, at, r["experiment"]) in (experiment.name, None):
-                rows.append(r)
-                accepted.append(at)
+    rows = [r for r in attributed(store.leads(), starts)
+            if r["arm"] in ARMS and r["experiment"] in (experiment.name, None)]
+    accepted = [datetime.fromisoformat(r["accepted_at"]) for r in rows]
     touched = np.array([(datetime.fromisoformat(r["touched_at"]) - at).total_seconds() / 60.0
                         if r["touched_at"] else math.nan for r, at in zip(rows, accepted, strict=True)])
     if experiment.unit == "account":  # the account is in the lead's record, not in the row

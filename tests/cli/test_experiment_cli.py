@@ -280,18 +280,25 @@ def ledger(request, tmp_path) -> Iterator[str]:
     yield str(tmp_path / "ledger.db")
 
 
-def test_two_experiments_interleaved_on_one_ledger_report_apart(tmp_path, ledger):
-    """Two teams' experiments on one ledger, their runs interleaved: the ledger recorded each
-    lead's arm but not its experiment, so a report counted the other experiment's leads under
-    its arms (here: the first experiment's later runs went to the second's report)."""
+def two_experiments(tmp_path: Path, ledger: str) -> dict[str, list[dict]]:
+    """Two teams' experiments running at once on `ledger`, 'rr-test' started first, their runs
+    interleaved: each one's answers."""
     parts = lead_files(tmp_path, 4)
     policies = {}
     for name, challenger in (("rr-test", "round_robin"), ("greedy-test", "greedy")):
         (tmp_path / name).mkdir()
         policies[name] = policy_file(tmp_path / name, name=name, challenger={"solver": challenger})
-    routed = {"rr-test": [], "greedy-test": []}
+    routed: dict[str, list[dict]] = {"rr-test": [], "greedy-test": []}
     for k, (name, leads) in enumerate(zip(["rr-test", "greedy-test"] * 2, parts, strict=True)):
         routed[name] += run(ledger, policies[name], leads, DAY + timedelta(hours=k))
+    return routed
+
+
+def test_two_experiments_interleaved_on_one_ledger_report_apart(tmp_path, ledger):
+    """Two teams' experiments on one ledger, their runs interleaved: the ledger recorded each
+    lead's arm but not its experiment, so a report counted the other experiment's leads under
+    its arms (here: the first experiment's later runs went to the second's report)."""
+    routed = two_experiments(tmp_path, ledger)
     for name, out in routed.items():
         code, text = cli("experiment", "report", "--db", ledger, "--name", name, "--format", "json")
         assert code == 0, text
@@ -303,6 +310,33 @@ def test_two_experiments_interleaved_on_one_ledger_report_apart(tmp_path, ledger
     assert code == 0, text
     by_lead = {row["lead_id"]: row["experiment"] for row in json.loads(text)["leads"]}
     assert all(by_lead[a["lead_id"]] == name for name, out in routed.items() for a in out)
+
+
+def test_with_two_experiments_running_report_and_stop_ask_which_one(tmp_path, ledger):
+    """QA: with two experiments running, `stop` without --name stopped whichever record was latest
+    (exit 0) and `report` reported it. Both now refuse, naming the running ones; with one left
+    running, that one is the default."""
+    two_experiments(tmp_path, ledger)
+
+    def trail() -> str:
+        code, text = cli("history", "--db", ledger, "--format", "json")
+        assert code == 0, text
+        return text
+
+    before = trail()
+    for argv in (("report",), ("stop", "--winner", "challenger")):
+        code, out = cli("experiment", *argv, "--db", ledger)
+        assert code == 2, out
+        assert "field 'name': 2 experiments are running on this ledger ('rr-test', 'greedy-test'): " \
+               "give --name to pick one" in out
+    assert trail() == before  # nothing stopped
+    code, out = cli("experiment", "stop", "--db", ledger, "--name", "rr-test", "--winner", "control")
+    assert code == 0, out
+    # one left running: the default, though the latest record is the other one's stop
+    code, out = cli("experiment", "report", "--db", ledger, "--format", "json")
+    assert code == 0 and json.loads(out)["experiment"]["name"] == "greedy-test", out
+    code, out = cli("experiment", "stop", "--db", ledger, "--winner", "challenger")
+    assert code == 0 and "stopped experiment 'greedy-test': challenger (greedy)" in out, out
 
 
 def as_unnamed(ledger: str) -> None:
@@ -329,7 +363,7 @@ def test_a_ledger_from_before_experiment_names_reports_as_before_once_upgraded(t
     record_outcomes(tmp_path, ledger, old, DAY + timedelta(hours=6))
     code, out = cli("experiment", "stop", "--db", ledger, "--winner", "control", "--by", "qa")
     assert code == 0, out
-    run(ledger, policy_file(tmp_path, name="second-exp"), second, DAY + timedelta(days=6))
+    new = run(ledger, policy_file(tmp_path, name="second-exp"), second, DAY + timedelta(days=6))
 
     def reports() -> list[dict]:
         out = []
@@ -344,6 +378,14 @@ def test_a_ledger_from_before_experiment_names_reports_as_before_once_upgraded(t
     as_unnamed(ledger)
     code, out = cli("experiment", "report", "--db", ledger, "--format", "json")
     assert code == 2 and "schema version" in out  # a reader migrates nothing
+    # QA: the SQLite message sent the user to `leadsolver run`, which routes leads to migrate
+    assert "`leadsolver db upgrade --db" in out and "leadsolver run" not in out
     code, out = cli("db", "upgrade", "--db", ledger)
     assert code == 0 and "-> schema version" in out, out
     assert reports() == named
+    # QA: history gave these leads experiment null; it gives the experiment whose report counts them
+    code, out = cli("history", "--db", ledger, "--format", "json")
+    assert code == 0, out
+    by_lead = {row["lead_id"]: row["experiment"] for row in json.loads(out)["leads"]}
+    assert {by_lead[a["lead_id"]] for a in old} == {"rr-challenge"}
+    assert {by_lead[a["lead_id"]] for a in new} == {"second-exp"}
