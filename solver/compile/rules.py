@@ -48,7 +48,7 @@ from solver.compile.rule_leads import LeadTable, cell_text
 from solver.domain.errors import InputError
 from solver.domain.io import policy_line
 from solver.domain.model import Lead, Rep, RuleMode
-from solver.domain.rule_syntax import Step
+from solver.domain.rule_syntax import Step, path_field
 from solver.domain.rules import (
     ORDER_OPS,
     REP_KEYS,
@@ -166,7 +166,7 @@ def compile_rule_set(rule_set: RuleSet, rep_ids: Sequence[str],
     def reps_mask(names: Sequence[str], where: str, at: tuple[Step, ...]) -> np.ndarray:
         if unknown := [r for r in names if r not in index]:
             raise InputError(f"{where}: no rep {unknown[0]!r} in the reps", file=file,
-                             row=policy_line(file, at), field="reps")
+                             line=policy_line(file, at), field=path_field(at))
         mask = np.zeros(m, dtype=bool)
         mask[[index[r] for r in names]] = True
         return mask
@@ -176,7 +176,8 @@ def compile_rule_set(rule_set: RuleSet, rep_ids: Sequence[str],
             raise InputError(f"{where}: the reps have no attribute {name!r} (they have "
                              f"{', '.join(sorted(attributes)) or 'none'})"
                              f"{did_you_mean(str(name), attributes)}", file=file,
-                             row=policy_line(file, (*at, "rep_attribute")), field=str(name))
+                             line=policy_line(file, (*at, "rep_attribute")),
+                             field=path_field((*at, "rep_attribute")))
         return attrs[name]
 
     def attribute_mask(target: Target, where: str, at: tuple[Step, ...]) -> np.ndarray:
@@ -358,7 +359,7 @@ def _check_fields(compiled: CompiledRuleSet, columns: set[str]) -> None:
         if name not in columns and not (who.startswith("rule") and name in derived):
             raise InputError(f"{who}: unknown lead field {name!r} (the leads have "
                              f"{', '.join(sorted(columns))}){did_you_mean(name, columns)}",
-                             file=compiled.file, row=policy_line(compiled.file, at), field=name)
+                             file=compiled.file, line=policy_line(compiled.file, at), field=path_field(at))
 
 
 def _matches(rule: RoutingRule, leads: LeadTable, leads_file: str | None) -> np.ndarray:

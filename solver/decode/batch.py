@@ -99,13 +99,13 @@ def check_solver_fits(policy: Policy, leads: Sequence[Lead], leads_file: str = "
         alternative = _capable(lambda s: s.groups_accounts)
         raise InputError(f"solver {spec.name!r} cannot group accounts; use solver: {alternative}",
                          file=policy_file or "policy", field="rules.account_grouping",
-                         row=policy_line(policy_file, ("rules", "account_grouping")))
+                         line=policy_line(policy_file, ("rules", "account_grouping")))
     if policy.experiment is not None:  # the challenger routes some of these leads too
         try:
             check_solver_fits(policy.arm_policy(CHALLENGER), leads, leads_file, policy_file=policy_file)
         except InputError as exc:
             raise InputError(f"the experiment's challenger: {exc.message}", file=exc.file, row=exc.row,
-                             field=exc.field) from None
+                             line=exc.line, field=exc.field) from None
 
 
 def _capable(can: Callable[[PolicySpec], bool]) -> str:

@@ -112,22 +112,22 @@ def parse_text(text: str, *, json_syntax: bool, file: str) -> Any:
     deep = _too_deep_line(text)
     if deep is not None:
         raise InputError(f"nested deeper than {MAX_DEPTH} levels: records are a few levels deep",
-                         file=file, row=deep)
+                         file=file, line=deep)
     try:
         if json_syntax:
             return json.loads(text, object_pairs_hook=json_mapping)
         return parse_yaml(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"malformed JSON: {exc.msg} (column {exc.colno})", file=file,
-                         row=exc.lineno) from None
+                         line=exc.lineno) from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow: no mark, a position
         raise InputError(f"malformed YAML: character U+{exc.character:04X} is not allowed"
                          if isinstance(exc.character, int) else f"malformed YAML: {exc.reason}",
-                         file=file, row=text.count("\n", 0, exc.position) + 1) from None
+                         file=file, line=text.count("\n", 0, exc.position) + 1) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError(f"malformed YAML: {getattr(exc, 'problem', None) or exc}", file=file,
-                         row=mark.line + 1 if mark is not None else None) from None
+                         line=mark.line + 1 if mark is not None else None) from None
     except RecursionError:  # block-style YAML nests by indentation, which the scan does not count
         raise InputError("nested too deep to read: records are a few levels deep", file=file) from None
     except ValueError as exc:  # Python's int-string limit, or a YAML date that is no date
@@ -136,7 +136,7 @@ def parse_text(text: str, *, json_syntax: bool, file: str) -> Any:
             raise InputError(f"unreadable value: {exc}", file=file) from None
         digits = sum(c.isdigit() for c in long.group(0))
         raise InputError(f"a number of {digits:,} digits: no field takes more than 13",
-                         file=file, row=text.count("\n", 0, long.end()) + 1,
+                         file=file, line=text.count("\n", 0, long.end()) + 1,
                          field=long.group(1)) from None
 
 
@@ -145,17 +145,25 @@ def parse_document(path: Path, text: str) -> Any:
     return parse_text(text, json_syntax=path.suffix.lower() == ".json", file=str(path))
 
 
-def repeated_key(data: Any, path: str = "") -> str | None:
+def repeated_key(data: Any) -> str | None:
     """The dotted path of the first key given twice in any mapping of `data`; None if there is none.
 
     List items add no step to the path: the caller names the record (row) itself.
     """
+    path = repeated_key_path(data)
+    return None if path is None else ".".join(str(p) for p in path if not isinstance(p, int))
+
+
+def repeated_key_path(data: Any, path: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
+    """The path (keys and list items' indices) of the first key given twice in any mapping of
+    `data`, for `key_line`; None if there is none."""
     if isinstance(data, Mapping) and data.twice:
-        return f"{path}{data.twice[0]}"
+        return (*path, data.twice[0])
     items: Any = data.items() if isinstance(data, dict) else (
-        (None, x) for x in data) if isinstance(data, list) else ()
+        enumerate(data) if isinstance(data, list) else ())
     for key, value in items:
-        found = repeated_key(value, path if key is None else f"{path}{key}.")
+        found = repeated_key_path(value, (*path, key if isinstance(key, int) and isinstance(data, list)
+                                          else str(key)))
         if found is not None:
             return found
     return None

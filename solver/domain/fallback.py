@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from solver.domain.rule_syntax import fail
+
 
 class FallbackTarget(BaseModel):
     """Exactly one destination: a named queue, a team, a rep, or normal routing."""
@@ -54,5 +56,6 @@ class Fallback(BaseModel):
     def _known_queues(self) -> Fallback:
         for name, target in (("no_rule_match", self.no_rule_match), ("owner_inactive", self.owner_inactive)):
             if target is not None and target.queue is not None and target.queue not in self.queues:
-                raise ValueError(f"{name}: queue {target.queue!r} is not listed in fallback.queues")
+                raise fail(f"{name}: queue {target.queue!r} is not listed in fallback.queues",
+                           at=(name, "queue"))
         return self

@@ -18,11 +18,12 @@ import os
 import re
 import tempfile
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from solver.domain import documents
 from solver.domain.columns import ColumnMap, Kind
@@ -40,7 +41,7 @@ from solver.domain.records import (
     parse_document,
     read_text,
 )
-from solver.domain.rule_syntax import Step, error_path
+from solver.domain.rule_syntax import Step, error_also, error_path, path_field
 
 __all__ = ["LIST_FIELDS", "InputWarning", "csv_dicts", "csv_text", "input_error_from", "load_columns",
            "load_leads", "load_policy", "load_records", "load_reps", "parse_document", "read_text",
@@ -151,10 +152,10 @@ def load_columns(path: str | os.PathLike[str]) -> ColumnMap:
     try:
         cmap = ColumnMap.model_validate(data)
     except ValidationError as exc:
-        err = input_error_from(exc, str(path), row=documents.key_line(text, (*at, *_error_loc(exc))))
+        err = document_error(exc, str(path), text, at)
         if err.field == "columns" and err.message == "unknown key":  # beside other keys: not unwrapped
             err = InputError("unknown key: a --columns file is the mapping itself (preset, leads, reps, "
-                             "aliases ...), or a `columns:` key alone over it", file=err.file, row=err.row,
+                             "aliases ...), or a `columns:` key alone over it", file=err.file, line=err.line,
                              field=err.field)
         raise err from None
     _check_targets(cmap, path, text, at)
@@ -165,12 +166,34 @@ def load_columns(path: str | os.PathLike[str]) -> ColumnMap:
 _NAMED_KEY = re.compile(r"""(?:rule (?:'[^']*'|"[^"]*"): )?(\w+): """)
 
 
-def _error_loc(exc: ValidationError) -> tuple[Step, ...]:
-    """Where in the document a validation error is: its loc and the path its validator gave, list
-    indices kept (a rule's line, not the `routing_rules:` header's), and the key its message names
-    first, when it names one."""
+def document_error(exc: ValidationError, file: str, text: str, at: tuple[Step, ...] = (),
+                   locate: Callable[[tuple[Step, ...]], tuple[Step, ...]] | None = None) -> InputError:
+    """A document's validation error (a policy, a column map, a scenario; `at`: where in the file
+    the validated mapping is, `("columns",)` over a columns file) naming its line and its path as
+    the field (`routing_rules[2].then.admit.team`). `locate` maps a path of the data validated to
+    where the file writes it (a scenario's variant). An error about two places (two rules of one
+    name) points at the later one and names the other's line."""
     err = exc.errors()[0]
+    place = locate or (lambda p: p)
+    path = (*at, *_error_loc(err))
+    line, field = documents.key_line(text, place(path)), path_field(path)
+    message = input_error_from(exc, file, row=None).message
+    if (also := error_also(err)) is not None:
+        other = documents.key_line(text, place((*at, *also)))
+        if other is not None and line is not None and other > line:
+            line, other, field = other, line, path_field((*at, *also))
+        if other is not None and other != line:
+            message = f"{message} (the other at line {other})"
+    return InputError(message, file=file, line=line, field=field)
+
+
+def _error_loc(err: ErrorDetails) -> tuple[Step, ...]:
+    """Where in the document a validation error is: its loc and the path its validator gave, list
+    indices kept (a rule's line, not the `routing_rules:` header's); without such a path, the key
+    its message names first, when it names one."""
     loc = tuple(p if isinstance(p, (int, tuple)) else str(p) for p in error_path(err))
+    if (err.get("ctx") or {}).get("at"):
+        return loc
     named = _NAMED_KEY.match(err["msg"].removeprefix("Value error, "))
     return (*loc, named.group(1)) if named else loc
 
@@ -181,7 +204,7 @@ def _check_targets(cmap: ColumnMap, path: Path, text: str, at: tuple[str, ...] =
     if mistyped is not None:
         where, field = mistyped
         raise InputError(f"no such field; did you mean {field!r}?",
-                         file=str(path), row=documents.key_line(text, (*at, *where.split(".", 1))),
+                         file=str(path), line=documents.key_line(text, (*at, *where.split(".", 1))),
                          field=".".join((*at, where)))
 
 
@@ -194,26 +217,33 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
     data = documents.parse_document(path, text)
     if not isinstance(data, dict):
         raise InputError("a policy must be a mapping of keys to values", file=str(path))
-    # A policy is one record: its "row" is the line of the offending key.
-    twice = documents.repeated_key(data)
+    twice = documents.repeated_key_path(data)
     if twice is not None:
         raise InputError("key given twice: which value is meant?", file=str(path),
-                         row=documents.key_line(text, tuple(twice.split("."))), field=twice)
+                         line=documents.key_line(text, twice), field=path_field(twice))
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
-        raise input_error_from(exc, str(path), row=documents.key_line(text, _error_loc(exc))) from None
+        raise document_error(exc, str(path), text) from None
     _check_targets(policy.columns, path, text, at=("columns",))
     return policy
 
 
 def policy_line(file: str | None, at: Sequence[Step]) -> int | None:
     """The line of `at` in the policy file `file` (read again: for an error's line only); None
-    without a readable file (a policy built in code)."""
+    without a readable file (a policy built in code). `at` is a path from the file's root (in a
+    scenario, `("policy", ...)`)."""
+    text = file_text(file)
+    return None if text is None else documents.key_line(text, at)
+
+
+def file_text(file: str | None) -> str | None:
+    """The text of `file`, read again for an error's line; None if it is no readable file (a
+    policy or scenario built in code)."""
     if file is None or not Path(file).is_file():
         return None
     try:
-        return documents.key_line(read_text(Path(file)), at)
+        return read_text(Path(file))
     except InputError:
         return None
 

@@ -8,34 +8,34 @@ from solver.domain.errors import InputError
 from solver.domain.ids import id_key
 from solver.domain.io import policy_line
 from solver.domain.model import Policy, Rep
-from solver.domain.rule_syntax import Step
+from solver.domain.rule_syntax import Step, path_field
 from solver.domain.rules import REP_KEYS, did_you_mean
 
 
-def check_policy_reps(policy: Policy, reps: Sequence[Rep], *, policy_file: str | None) -> None:
+def check_policy_reps(policy: Policy, reps: Sequence[Rep], *, policy_file: str | None,
+                      at: tuple[Step, ...] = ()) -> None:
     """Every rep the policy names (fallbacks, caps, team members, rule targets) is a rep.
 
     Checked when the files are read, so `validate` catches what would otherwise
     fail only on the day a lead needs that fallback. The error names the line of
-    the key that names the rep (the policy file is read again for it).
+    the key that names the rep (the policy file is read again for it) and its path
+    as the field; `at` is where the policy is in its file (`("policy",)` in a scenario).
     """
     rep_ids = {r.id for r in reps}
-    # (the error's field, the rep named, where in the policy document)
-    named: list[tuple[str, str, tuple[Step, ...]]] = []
+    # (the rep named, where in the policy document)
+    named: list[tuple[str, tuple[Step, ...]]] = []
     for where, fallback in (("no_rule_match", policy.fallback.no_rule_match),
                             ("owner_inactive", policy.fallback.owner_inactive)):
         if fallback is not None and fallback.rep is not None:
-            named.append((f"fallback.{where}", fallback.rep, ("fallback", where, "rep")))
-    named += [("caps.reps", rep_id, ("caps", "reps", rep_id)) for rep_id in policy.caps.reps]
-    named += [(f"teams.{t.id}.members", rep_id, ("teams", k, "members"))
-              for k, t in enumerate(policy.teams) for rep_id in t.members]
-    for rule, at in policy.rule_set.located_rules():
+            named.append((fallback.rep, ("fallback", where, "rep")))
+    named += [(rep_id, ("caps", "reps", rep_id)) for rep_id in policy.caps.reps]
+    named += [(rep_id, ("teams", k, "members")) for k, t in enumerate(policy.teams) for rep_id in t.members]
+    for rule, rule_at in policy.rule_set.located_rules():
         for target, tier in rule.then.target.tiers():
-            named += [(f"routing_rules.{rule.name}", rep_id, (*at, "then", rule.then.kind, *tier, REP_KEYS))
-                      for rep_id in target.reps]
-    for field, rep_id, at in named:
+            named += [(rep_id, (*rule_at, "then", rule.then.kind, *tier, REP_KEYS)) for rep_id in target.reps]
+    for rep_id, path in named:
         if rep_id not in rep_ids:
             near = {id_key(r): r for r in rep_ids}.get(id_key(rep_id))  # the same id in another form
             hint = f"; did you mean {near!r}?" if near else did_you_mean(rep_id, rep_ids)
             raise InputError(f"{rep_id!r} names no rep in the reps file{hint}", file=policy_file,
-                             row=policy_line(policy_file, at), field=field)
+                             line=policy_line(policy_file, (*at, *path)), field=path_field((*at, *path)))

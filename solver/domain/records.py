@@ -193,11 +193,13 @@ def read_text(path: Path) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        row = _record_row(data[: exc.start]) if path.suffix.lower() in _DELIMITED else None
-        raise InputError(
-            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line}); save the file as UTF-8",
-            file=str(path), row=max(line - 1, 1) if row is None else row,
-        ) from None
+        byte = f"byte 0x{data[exc.start]:02x}"
+        if path.suffix.lower() not in _DELIMITED:  # a document: its line
+            raise InputError(f"not UTF-8 text ({byte}); save the file as UTF-8", file=str(path),
+                             line=line) from None
+        row = _record_row(data[: exc.start])
+        raise InputError(f"not UTF-8 text ({byte} at line {line}); save the file as UTF-8", file=str(path),
+                         row=max(line - 1, 1) if row is None else row) from None
     if not text.strip():
         raise InputError("file is empty", file=str(path))
     return text

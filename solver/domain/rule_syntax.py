@@ -46,11 +46,14 @@ _PRESENCE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s+(?:is\s+)?(present|absent)\s*$"
 Step = str | int | tuple[str, ...]
 
 
-def fail(message: str, at: tuple[Step, ...] = ()) -> PydanticCustomError:
+def fail(message: str, at: tuple[Step, ...] = (), also: tuple[Step, ...] = ()) -> PydanticCustomError:
     """A validator's error. `at` is where in the document it is, when the validator knows better
     than pydantic's loc (a cross-check over the whole policy: the second rule of a name, the key
-    naming an unknown team), relative to the model that raises it: `error_path` reads it back."""
-    return PydanticCustomError("rule", message, {"at": at} if at else None)
+    naming an unknown team), relative to the model that raises it: `error_path` reads it back.
+    `also` is a second place the error is about (the first of two rules of one name), relative to
+    the same model: `error_also` reads it back, for the reader to name its line."""
+    ctx = {**({"at": at} if at else {}), **({"also": also} if also else {})}
+    return PydanticCustomError("rule", message, ctx or None)
 
 
 def error_path(err: ErrorDetails) -> tuple[Step, ...]:
@@ -59,9 +62,24 @@ def error_path(err: ErrorDetails) -> tuple[Step, ...]:
     return (*err["loc"], *(err.get("ctx") or {}).get("at", ()))
 
 
+def error_also(err: ErrorDetails) -> tuple[Step, ...] | None:
+    """The second place a validation error is about (`fail(..., also=...)`), as a path from the
+    document's root like `error_path`'s; None if it gave none."""
+    also = (err.get("ctx") or {}).get("also")
+    return (*err["loc"], *also) if also else None
+
+
 def path_field(path: Sequence[Step]) -> str | None:
-    """A document path as an error's field: its keys (a key's first spelling), no list indices."""
-    return ".".join(p if isinstance(p, str) else p[0] for p in path if not isinstance(p, int)) or None
+    """A document path as an error's field: its keys (a key's first spelling) and list items'
+    indices, from 0 (`routing_rules[2].then.admit.team`)."""
+    out = ""
+    for step in path:
+        if isinstance(step, int):
+            out += f"[{step}]"
+        else:
+            name = step if isinstance(step, str) else step[0]
+            out = f"{out}.{name}" if out else name
+    return out or None
 
 
 def is_number(value: object) -> bool:

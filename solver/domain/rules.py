@@ -247,7 +247,8 @@ class RoutingRule(_Strict):
         for field in {c.field for c in self.when}:
             why = never_holds(tuple(c for c in self.when if c.field == field))
             if why:
-                raise fail(f"rule {self.name!r}: field {field!r}: the conditions can never hold ({why})")
+                raise fail(f"rule {self.name!r}: field {field!r}: the conditions can never hold ({why})",
+                           at=("when",))
         return self
 
     @property
@@ -344,9 +345,14 @@ class RuleSet(_Strict):
         if (twice := _second(ids)) is not None:
             raise fail(f"team {ids[twice]!r} is defined twice", at=("teams", twice, "id"))
         located = self.located_rules()
-        if (twice := _second([r.name for r, _ in located])) is not None:
+        names = [r.name for r, _ in located]
+        if (twice := _second(names)) is not None:
+            # Policy rules come before the teams' here, not always in the file: the reader, which
+            # has the lines, points at the later of the two and names the other's line.
             rule, at = located[twice]
-            raise fail(f"rule {rule.name!r}: two rules share this name", at=(*at, "name"))
+            first = located[names.index(rule.name)][1]
+            raise fail(f"rule {rule.name!r}: two rules share this name", at=(*at, "name"),
+                       also=(*first, "name"))
         for rule, at in located:
             for target, tier in rule.then.target.tiers():
                 if unknown := [t for t in target.teams if t not in ids]:

@@ -21,6 +21,7 @@ built in `solver.sim.stream`.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,8 +32,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from solver.domain.availability import parse_timezone
 from solver.domain.errors import InputError
 from solver.domain.ids import id_key
-from solver.domain.io import input_error_from, load_reps, parse_document
+from solver.domain.io import document_error, file_text, input_error_from, load_reps, parse_document
 from solver.domain.model import POLICY_NAMES, Policy, Rep, check_unique_ids, known_segments
+from solver.domain.policy_checks import check_policy_reps
+from solver.domain.rule_syntax import Step
 
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -304,7 +307,7 @@ def variant_of(base: Scenario, name: str, *, file: str | None = None) -> Scenari
     data = base.model_dump(exclude={"variants"})
     data = merge(data, expand_dotted(base.variants[name]))
     data["variant"] = name
-    return _validate(data, file=file or base.where, variant=name)
+    return _validate(data, file=file or base.where, variant=name, overrides=base.variants[name])
 
 
 def with_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
@@ -346,12 +349,39 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _validate(data: dict[str, Any], *, file: str, variant: str | None) -> Scenario:
+def _validate(data: dict[str, Any], *, file: str, variant: str | None,
+              overrides: dict[str, Any] | None = None) -> Scenario:
+    """The scenario `data` (a variant's: `overrides` merged in); an error names the file, its line
+    (in the variant where the variant sets the field) and the field's path."""
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        err = input_error_from(exc, file, row=None)
-        raise InputError(f"{_variant_prefix(variant)}{err.message}", file=file, field=err.field) from None
+        text = file_text(file)
+        if text is None:  # a scenario built in code
+            err = input_error_from(exc, file, row=None)
+        else:
+            err = document_error(exc, file, text, locate=_in_variant(variant, overrides))
+        raise InputError(f"{_variant_prefix(variant)}{err.message}", file=file, line=err.line,
+                         field=err.field) from None
+
+
+def _in_variant(variant: str | None, overrides: dict[str, Any] | None) -> Callable[[tuple[Step, ...]],
+                                                                                   tuple[Step, ...]]:
+    """Where the scenario file writes a path of a variant's data: under `variants: {name: ...}` as
+    far as the variant's (dotted) keys set it, else where the base sets it."""
+    def locate(path: tuple[Step, ...]) -> tuple[Step, ...]:
+        node: Any = overrides
+        written: list[Step] = []
+        i = 0
+        while isinstance(node, dict) and i < len(path):
+            key = next((k for k in node if tuple(str(k).split(".")) ==
+                        tuple(str(p) for p in path[i:i + len(str(k).split("."))])), None)
+            if key is None:
+                break
+            written.append(key)
+            node, i = node[key], i + len(str(key).split("."))
+        return ("variants", str(variant), *written, *path[i:]) if written else path
+    return locate
 
 
 def _variant_prefix(variant: str | None) -> str:
@@ -359,13 +389,19 @@ def _variant_prefix(variant: str | None) -> str:
 
 
 def _check_team(scenario: Scenario, *, file: str) -> None:
-    """Apply the scenario's team edits to its listed reps, so an error in them names `file`.
+    """Apply the scenario's team edits to its listed reps, and check the reps its policy names
+    against that team, so an error in either names `file` (and the policy's line) before any run.
 
     A CRM scenario's base team is the CRM's agents, learned in `solver.sim.stream`
     (above this module): its edits are checked when its runs build the team.
     """
     if scenario.crm is None:
-        edit_team(scenario, *listed_reps(scenario), source=file)
+        reps = edit_team(scenario, *listed_reps(scenario), source=file)
+        try:
+            check_policy_reps(scenario.policy, reps, policy_file=file, at=("policy",))
+        except InputError as err:
+            raise InputError(f"{_variant_prefix(scenario.variant)}{err.message}", file=file, line=err.line,
+                             field=err.field) from None
 
 
 def listed_reps(scenario: Scenario) -> tuple[list[Rep], str]:

@@ -192,5 +192,6 @@ def test_assign_names_the_policy_file_and_every_column_for_a_rule_on_a_missing_f
                                        str(tmp_path / "leads.csv"), "--policy", str(policy)])
     assert result.exit_code == 2
     message = result.output.splitlines()[-1]
-    assert message.startswith(f"error: {policy}, row 3, field 'industry_x': rule 'retail': unknown lead field")
+    assert message.startswith(f"error: {policy}, line 3, field 'routing_rules[0].when': rule 'retail': "
+                              "unknown lead field 'industry_x'")
     assert "country" in message and "value" in message

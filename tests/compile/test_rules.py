@@ -268,7 +268,7 @@ def test_a_member_who_prefers_a_domain_fills_its_capacity_from_it_first() -> Non
 
 
 def test_unknown_fields_reps_and_attributes_are_errors_naming_the_rule() -> None:
-    with pytest.raises(InputError, match=r"policy.yaml, field 'indsutry': rule 'r': unknown lead field 'indsutry'"):
+    with pytest.raises(InputError, match=r"policy.yaml, field 'routing_rules\[0\].when': rule 'r': unknown lead field 'indsutry'"):
         evaluate(compiled({"routing_rules": [{"name": "r", "when": {"indsutry": "x"},
                                               "then": {"exclude": {"reps": ["R1"]}}}]}),
                  LeadTable.of({"industry": ["x"]}))

@@ -24,19 +24,20 @@ routing_rules:
 """
 
 
-@pytest.mark.parametrize(("bad", "row", "words"), [
-    ("    mode: sfot", 10, "mode:"),                     # the key the message names
-    ("    fnal: true", 10, "fnal:"),                     # an unknown key
-    ("    weight: 2", 10, "weight:"),
-    ("  - name: third\n    then: {exlude: {reps: [r1]}}", 10, "then needs"),  # the rule's own line
+@pytest.mark.parametrize(("bad", "line", "field", "words"), [
+    ("    mode: sfot", 10, "routing_rules[1].mode", "mode:"),                     # the key the message names
+    ("    fnal: true", 10, "routing_rules[1].fnal", "fnal:"),                     # an unknown key
+    ("    weight: 2", 10, "routing_rules[1].weight", "weight:"),
+    ("  - name: third\n    then: {exlude: {reps: [r1]}}", 10, "routing_rules[2]", "then needs"),  # the rule's own line
 ])
-def test_an_error_in_a_rule_names_its_line(tmp_path: Path, bad: str, row: int, words: str) -> None:
+def test_an_error_in_a_rule_names_its_line(tmp_path: Path, bad: str, line: int, field: str, words: str) -> None:
     path = tmp_path / "policy.yaml"
     path.write_text(RULES.replace("{bad}", bad), encoding="utf-8")
     with pytest.raises(InputError) as err:
         load_policy(path)
     assert words in err.value.message
-    assert err.value.row == row
+    assert (err.value.row, err.value.line, err.value.field) == (None, line, field)
+    assert f"policy.yaml, line {line}, field" in str(err.value)
 
 
 def test_a_fallbacks_error_names_the_fallbacks_line(tmp_path: Path) -> None:
@@ -45,7 +46,7 @@ def test_a_fallbacks_error_names_the_fallbacks_line(tmp_path: Path) -> None:
                     encoding="utf-8")
     with pytest.raises(InputError, match=r"not listed in fallback\.queues") as err:
         load_policy(path)
-    assert (err.value.row, err.value.field) == (4, "fallback")
+    assert (err.value.line, err.value.field) == (4, "fallback.no_rule_match.queue")
 
 
 def test_an_error_in_a_teams_rule_names_that_rule(tmp_path: Path) -> None:
@@ -56,4 +57,14 @@ def test_an_error_in_a_teams_rule_names_that_rule(tmp_path: Path) -> None:
                     '             "mode": "sfot"}]}]}\n', encoding="utf-8")
     with pytest.raises(InputError, match="mode:") as err:
         load_policy(path)
-    assert err.value.row == 4
+    assert (err.value.line, err.value.field) == (4, "teams[0].rules[1].mode")
+
+
+def test_conditions_that_can_never_hold_name_the_rules_when_line(tmp_path: Path) -> None:
+    """QA: an impossible numeric bound pointed at the rule's name line, not its `when`."""
+    path = tmp_path / "policy.yaml"
+    path.write_text("routing_rules:\n  - name: odd\n    mode: hard\n    when:\n      - employees > 10\n"
+                    "      - employees < 5\n    then: {exclude: {reps: [r1]}}\n", encoding="utf-8")
+    with pytest.raises(InputError, match="the numeric bounds leave no value") as err:
+        load_policy(path)
+    assert (err.value.line, err.value.field) == (4, "routing_rules[0].when")

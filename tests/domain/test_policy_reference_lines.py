@@ -44,24 +44,25 @@ def refused(path: Path) -> InputError:
     # the second of the two: the first may be far above, the repeat is what was just added
     ("routing_rules:\n  - name: big\n    then: {exclude: {reps: [R1]}}\n"
      "  - then: {exclude: {reps: [R2]}}\n    when: {industry: Retail}\n    name: big\n",
-     15, "routing_rules.name", "rule 'big': two rules share this name"),
-    # a policy rule and a team rule of one name: the team's rules come after the policy's
+     15, "routing_rules[1].name", "rule 'big': two rules share this name (the other at line 11)"),
+    # a team rule and a later policy rule of one name: the later one, naming the other's line (QA:
+    # it pointed at the team's rule, checked after the policy's, and named no other line)
     ("routing_rules:\n  - name: smb first\n    then: {exclude: {reps: [R1]}}\n",
-     8, "teams.rules.name", "rule 'smb first': two rules share this name"),
-    ("  - id: enterprise\n    members: [R2]\n", 10, "teams.id", "team 'enterprise' is defined twice"),
+     11, "routing_rules[0].name", "rule 'smb first': two rules share this name (the other at line 8)"),
+    ("  - id: enterprise\n    members: [R2]\n", 10, "teams[2].id", "team 'enterprise' is defined twice"),
 ])
 def test_a_name_given_twice_names_the_second(tmp_path: Path, tail: str, row: int, field: str,
                                               words: str) -> None:
     err = refused(policy(tmp_path, TEAMS + tail))
-    assert (err.row, err.field) == (row, field)
+    assert (err.line, err.field) == (row, field)
     assert words in err.message
 
 
 @pytest.mark.parametrize(("tail", "row", "field"), [
     ("routing_rules:\n  - name: big\n    when: {industry: Retail}\n    then:\n      admit:\n"
-     "        teams:\n          - smb\n          - enterprse\n", 15, "routing_rules.then.admit.team"),
+     "        teams:\n          - smb\n          - enterprse\n", 15, "routing_rules[0].then.admit.team"),
     ("routing_rules:\n  - name: big\n    then:\n      prefer:\n        ranked:\n          - reps: [R1]\n"
-     "          - team: enterprse\n", 16, "routing_rules.then.prefer.ranked.team"),
+     "          - team: enterprse\n", 16, "routing_rules[0].then.prefer.ranked[1].team"),
     ("fallback:\n  owner_inactive: normal\n  no_rule_match:\n    team: enterprse\n", 13,
      "fallback.no_rule_match.team"),
     ("caps:\n  teams:\n    smb: {per_day: 3}\n    enterprse: {per_day: 3}\n", 13, "caps.teams.enterprse"),
@@ -69,7 +70,7 @@ def test_a_name_given_twice_names_the_second(tmp_path: Path, tail: str, row: int
 def test_an_unknown_team_names_its_line_and_the_closest_team(tmp_path: Path, tail: str, row: int,
                                                               field: str) -> None:
     err = refused(policy(tmp_path, TEAMS + tail))
-    assert (err.row, err.field) == (row, field)
+    assert (err.line, err.field) == (row, field)
     assert "no team 'enterprse' in teams; did you mean 'enterprise'?" in err.message
 
 
@@ -80,13 +81,13 @@ def test_an_unknown_team_in_a_teams_rule_names_that_rule_in_json(tmp_path: Path)
                             '    {"name": "b",\n'
                             '     "then": {"admit": {"team": "Enterprise "}}}]}]}\n', "policy.json")
     err = refused(path)
-    assert (err.row, err.field) == (5, "teams.rules.then.admit.team")
+    assert (err.line, err.field) == (5, "teams[1].rules[1].then.admit.team")
     assert "did you mean 'enterprise'?" in err.message
 
 
 def test_a_far_off_team_name_gets_no_guess(tmp_path: Path) -> None:
     err = refused(policy(tmp_path, TEAMS + "fallback:\n  no_rule_match: {team: government}\n"))
-    assert err.row == 11
+    assert err.line == 11
     assert err.message.endswith("no team 'government' in teams")
 
 
@@ -94,14 +95,14 @@ def test_a_derived_label_test_that_cannot_hold_names_the_rules_when(tmp_path: Pa
     err = refused(policy(tmp_path, TEAMS + "derived:\n  tier: {from: employees, thresholds: [[10, small]], "
                                            "above: big}\nrouting_rules:\n  - name: huge\n"
                                            "    when:\n      tier: huge\n    then: {admit: {team: smb}}\n"))
-    assert (err.row, err.field) == (14, "routing_rules.when")
+    assert (err.line, err.field) == (14, "routing_rules[0].when")
     assert "can never hold; the labels are small, big" in err.message
 
 
 def test_an_experiment_challengers_error_names_its_line(tmp_path: Path) -> None:
     err = refused(policy(tmp_path, "solver: flow\nexperiment:\n  name: x\n  challenger:\n"
                                    "    seed: 3\n    solver: nope\n"))
-    assert (err.row, err.field) == (6, "experiment.challenger.solver")
+    assert (err.line, err.field) == (6, "experiment.challenger.solver")
 
 
 REPS = [Rep(id="R1", name="Ana Silva", capacity=3), Rep(id="R2", name="Ana Silva", capacity=3),
@@ -109,27 +110,27 @@ REPS = [Rep(id="R1", name="Ana Silva", capacity=3), Rep(id="R2", name="Ana Silva
 
 
 @pytest.mark.parametrize(("tail", "row", "field", "words"), [
-    ("fallback:\n  no_rule_match:\n    rep: R9\n", 12, "fallback.no_rule_match", "'R9' names no rep"),
-    ("caps:\n  reps:\n    R1: {per_day: 1}\n    r3: {per_day: 1}\n", 13, "caps.reps", "did you mean 'R3'?"),
+    ("fallback:\n  no_rule_match:\n    rep: R9\n", 12, "fallback.no_rule_match.rep", "'R9' names no rep"),
+    ("caps:\n  reps:\n    R1: {per_day: 1}\n    r3: {per_day: 1}\n", 13, "caps.reps.r3", "did you mean 'R3'?"),
     ("routing_rules:\n  - name: big\n    then:\n      prefer:\n        ranked:\n          - reps: [R1]\n"
-     "          - reps:\n              - R2\n              - R7\n", 16, "routing_rules.big", "'R7' names no rep"),
+     "          - reps:\n              - R2\n              - R7\n", 16, "routing_rules[0].then.prefer.ranked[1].rep", "'R7' names no rep"),
 ])
 def test_a_rep_the_reps_lack_names_its_line(tmp_path: Path, tail: str, row: int, field: str,
                                             words: str) -> None:
     path = policy(tmp_path, TEAMS + tail)
     with pytest.raises(InputError) as err:
         check_policy_reps(load_policy(path), REPS, policy_file=str(path))
-    assert (err.value.file, err.value.row, err.value.field) == (str(path), row, field)
+    assert (err.value.file, err.value.line, err.value.field) == (str(path), row, field)
     assert words in err.value.message
 
 
 @pytest.mark.parametrize(("tail", "row", "field", "words"), [
     ("routing_rules:\n  - name: big\n    when:\n      - industry: Retail\n      - employes >= 9\n"
-     "    then: {admit: {team: smb}}\n", 12, "employes", "unknown lead field 'employes'"),
+     "    then: {admit: {team: smb}}\n", 12, "routing_rules[0].when", "unknown lead field 'employes'"),
     ("derived:\n  tier:\n    from: employes\n    thresholds: [[10, small]]\n    above: big\n", 12,
-     "employes", "did you mean 'employees'?"),
+     "derived.tier.from", "did you mean 'employees'?"),
     ("routing_rules:\n  - name: de\n    then:\n      admit:\n        rep_attribute: language\n"
-     "        in: [de]\n", 14, "language", "did you mean 'languages'?"),
+     "        in: [de]\n", 14, "routing_rules[0].then.admit.rep_attribute", "did you mean 'languages'?"),
 ])
 def test_a_field_or_attribute_the_data_lacks_names_its_line(tmp_path: Path, tail: str, row: int,
                                                             field: str, words: str) -> None:
@@ -139,7 +140,7 @@ def test_a_field_or_attribute_the_data_lacks_names_its_line(tmp_path: Path, tail
         compiled = compile_rule_set(rule_set, [r.id for r in REPS],
                                     rep_attributes(REPS, {"languages": ["", "", "de"]}), file=str(path))
         evaluate(compiled, LeadTable.of(lead_columns([], {"employees": []})), default_weight=0.25)
-    assert (err.value.row, err.value.field) == (row, field)
+    assert (err.value.line, err.value.field) == (row, field)
     assert words in err.value.message
 
 

@@ -206,7 +206,7 @@ def test_a_columns_file_with_an_unknown_preset_names_line_and_field(tmp_path: Pa
     path = write(tmp_path, "columns.yaml", "leads: {id: Lead ID}\npreset: zoho\n")
     with pytest.raises(InputError) as err:
         load_columns(path)
-    assert (err.value.row, err.value.field) == (2, "preset")
+    assert (err.value.line, err.value.field) == (2, "preset")
 
 
 # -- item 3: aliases and case matching
@@ -347,13 +347,13 @@ def test_a_columns_file_target_that_is_a_field_mistyped_is_an_error(tmp_path: Pa
                                                                      meant) -> None:
     with pytest.raises(InputError, match=f"did you mean '{meant}'") as err:
         load_columns(write(tmp_path, "columns.yaml", text))
-    assert (err.value.file, err.value.row, err.value.field) == (str(tmp_path / "columns.yaml"), row, field)
+    assert (err.value.file, err.value.line, err.value.field) == (str(tmp_path / "columns.yaml"), row, field)
 
 
 def test_a_policy_mapping_target_mistyped_is_an_error_and_an_attribute_target_is_not(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="did you mean 'value'") as err:
         policy(tmp_path, "columns:\n  leads: {valu: Amount}\n")
-    assert (err.value.row, err.value.field) == (2, "columns.leads.valu")
+    assert (err.value.line, err.value.field) == (2, "columns.leads.valu")
     assert policy(tmp_path, "columns:\n  leads: {employees: No. of Employees}\n").columns.leads
 
 
@@ -367,10 +367,10 @@ def test_the_readmes_columns_block_copied_whole_is_a_columns_file(tmp_path: Path
     assert wrapped.preset == "salesforce" and wrapped.reps == {"id": "Email"}
     with pytest.raises(InputError) as err:  # inside the wrapper, an error still names its line
         load_columns(write(tmp_path, "typo.yaml", "columns:\n  preset: salesforce\n  leads: {territry: Region}\n"))
-    assert (err.value.row, err.value.field) == (3, "columns.leads.territry")
+    assert (err.value.line, err.value.field) == (3, "columns.leads.territry")
     with pytest.raises(InputError, match="or a `columns:` key alone over it") as err:
         load_columns(write(tmp_path, "both.yaml", "columns: {preset: salesforce}\nleads: {id: Lead ID}\n"))
-    assert (err.value.row, err.value.field) == (1, "columns")
+    assert (err.value.line, err.value.field) == (1, "columns")
 
 
 @pytest.mark.parametrize(("text", "column"), [

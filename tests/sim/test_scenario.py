@@ -140,3 +140,48 @@ def test_an_inline_rep_error_names_the_scenario_file_not_its_name(tmp_path: Path
     with pytest.raises(InputError) as err:
         load_scenario(path)
     assert str(err.value).startswith(f"{path}: team.reps, row 2, field 'capacity'")
+
+
+POLICY = """policy:
+  teams:
+    - id: emea
+      members: [a]
+  routing_rules:
+    - name: r1
+      when: {territory: EMEA}
+      then: {admit: {team: emea}}
+"""
+
+
+def test_a_policy_naming_no_rep_of_the_team_is_refused_at_load_naming_the_line(tmp_path: Path) -> None:
+    """QA: `simulate` said "policy, field 'reps': team 'emea': no rep 'EMEA-99' in the reps", with
+    no file and no line, once the progress bar had started."""
+    path = write(tmp_path, BASE + POLICY.replace("members: [a]", "members: [EMEA-99]"))
+    with pytest.raises(InputError) as err:
+        load_scenario(path)
+    assert (err.value.file, err.value.line, err.value.field) == (str(path), 11, "policy.teams[0].members")
+    assert "'EMEA-99' names no rep" in err.value.message
+
+
+def test_a_rep_a_variant_removes_is_refused_where_the_policy_names_it(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE + POLICY + "variants:\n  smaller: {team.remove_reps: [a]}\n")
+    with pytest.raises(InputError, match="variant 'smaller': 'a' names no rep") as err:
+        load_scenario(path)
+    assert (err.value.line, err.value.field) == (11, "policy.teams[0].members")
+
+
+def test_a_rule_name_given_twice_in_a_scenario_names_both_lines(tmp_path: Path) -> None:
+    """QA: the scenario's file was named but no line."""
+    path = write(tmp_path, BASE + POLICY + "    - name: r1\n      then: {admit: {team: emea}}\n")
+    with pytest.raises(InputError) as err:
+        load_scenario(path)
+    assert (err.value.line, err.value.field) == (16, "policy.routing_rules[1].name")
+    assert str(err.value).endswith("rule 'r1': two rules share this name (the other at line 13)")
+
+
+def test_an_error_a_variant_makes_names_the_variants_line(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE + POLICY + "variants:\n  other:\n    policy.fallback:\n"
+                                            "      no_rule_match: {queue: review}\n")
+    with pytest.raises(InputError, match="variant 'other': no_rule_match: queue 'review'") as err:
+        load_scenario(path)
+    assert (err.value.line, err.value.field) == (19, "policy.fallback.no_rule_match.queue")
