@@ -57,8 +57,9 @@ policy_option = click.option("--policy", "policy_path", type=click.Path(dir_okay
                              help="Policy file (.yaml or .json); defaults apply when omitted.")
 columns_option = click.option(
     "--columns", "columns_path", type=click.Path(dir_okay=False),
-    help="Column mapping file (YAML/JSON: preset: salesforce | hubspot, leads: {field: column}, "
-         "reps: {...}, aliases: {field: {value: label}}); over the policy's columns: section.")
+    help="Column mapping file (YAML/JSON: preset: salesforce | hubspot, leads: {field: column, or "
+         "[column, ...]: the first not blank on each record}, reps: {...}, aliases: {field: {value: "
+         "label}}); over the policy's columns: section.")
 accounts_option = click.option(
     "--accounts", "accounts_path", type=click.Path(dir_okay=False),
     help="Accounts file (.csv, .json, .yaml): account_id, name, owner_id, parent_account_id, "

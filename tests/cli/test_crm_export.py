@@ -138,3 +138,11 @@ def test_validate_counts_the_leads_that_took_a_fallback_column(tmp_path: Path) -
     assert result.exit_code == 0, result.output
     assert f"  {tmp_path / 'leads.csv'}: territory from State/Province where Country is blank: 2 of 3 leads" \
         in result.stdout.splitlines()
+
+
+def test_the_columns_help_tells_of_a_list_of_columns() -> None:
+    """QA: the help said `leads: {field: column}` alone; a field may name a list of columns."""
+    for command in ("validate", "assign", "run"):
+        result = CliRunner().invoke(main, [command, "--help"], terminal_width=200)
+        text = " ".join(result.output.split())
+        assert "leads: {field: column, or [column, ...]: the first not blank on each record}" in text
