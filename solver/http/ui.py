@@ -351,9 +351,14 @@ def reroute(router: Router, lead_id: str, now: datetime, by: str) -> str | None:
 
 
 def experiment_body(router: Router) -> str:
-    """The experiment's arms, lift so far and interval (`solver.report.experiment`), or why there is none."""
+    """The experiment's arms, lift so far and interval (`solver.report.experiment`), or why there is none.
+
+    The service's own experiment (its policy's), not the latest the ledger records: another team's
+    experiment may run on the same ledger. Without one (none, or a stopped one's winner), the latest.
+    """
+    experiment = router.policy.experiment
     try:
-        report = experiment_report(router.store)
+        report = experiment_report(router.store, None if experiment is None else experiment.name)
     except NoExperiment:
         return ("<p>No experiment: the ledger records none. A policy with an <code>experiment</code> "
                 "section starts one; <code>leadsolver experiment report</code> reads it too.</p>")

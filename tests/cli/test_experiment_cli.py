@@ -389,3 +389,23 @@ def test_a_ledger_from_before_experiment_names_reports_as_before_once_upgraded(t
     by_lead = {row["lead_id"]: row["experiment"] for row in json.loads(out)["leads"]}
     assert {by_lead[a["lead_id"]] for a in old} == {"rr-challenge"}
     assert {by_lead[a["lead_id"]] for a in new} == {"second-exp"}
+
+
+def test_the_consoles_experiment_page_shows_the_services_own_experiment(tmp_path, ledger):
+    """Two experiments running on one ledger, 'greedy-test' recorded last: the console of a
+    service routing 'rr-test' showed 'greedy-test's arms and lift (the latest the ledger records)."""
+    from types import SimpleNamespace
+
+    from solver.domain.io import load_policy
+    from solver.http.ui import experiment_body
+    from solver.online.stores import open_store
+
+    two_experiments(tmp_path, ledger)
+    policy = load_policy(tmp_path / "rr-test" / "policy.yaml")
+    assert policy.experiment is not None and policy.experiment.name == "rr-test"
+    store = open_store(ledger, read_only=True)
+    try:
+        page = experiment_body(SimpleNamespace(store=store, policy=policy))  # type: ignore[arg-type]
+    finally:
+        store.close()
+    assert "rr-test" in page and "greedy-test" not in page
