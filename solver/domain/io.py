@@ -110,12 +110,13 @@ def name_key(name: str) -> str:
     return " ".join(id_key(name).split())
 
 
-def rep_names(reps: Sequence[Rep]) -> dict[str, list[str]]:
-    """{rep name's key (`name_key`): the ids of the reps of that name} (a name two reps share has two)."""
+def rep_names(reps: Sequence[Rep], key: Callable[[str], str] = name_key) -> dict[str, list[str]]:
+    """{rep name's `key` (by default `name_key`): the ids of the reps of that name} (a name two reps
+    share has two)."""
     names: dict[str, list[str]] = {}
     for rep in reps:
         if rep.name:
-            names.setdefault(name_key(rep.name), []).append(rep.id)
+            names.setdefault(key(rep.name), []).append(rep.id)
     return names
 
 
@@ -123,13 +124,16 @@ def owners_by_name(reps: Sequence[Rep], records: list[OwnedT], *, file: str) -> 
     """Leads (or accounts) whose owner_id is no rep id but one rep's name (a CRM's "Lead Owner"),
     with that rep's id. A name two reps share is an InputError naming the row and both reps: which
     one owns the record is unknown, and it is no departed owner either (`fallback.owner_inactive`
-    would take such leads from a rep who is still there)."""
+    would take such leads from a rep who is still there).
+
+    A name as a rep's file writes it is that rep, before names are compared by `name_key`: reps
+    named "Carl O" and "Ｃａｒｌ Ｏ" (full-width) are two reps, and "Carl O" is the first."""
     ids = {r.id for r in reps}
-    names = rep_names(reps)
+    exact, names = rep_names(reps, key=lambda name: name), rep_names(reps)
     out = []
     for row, record in enumerate(records, start=1):
         owner = record.owner_id
-        match = names.get(name_key(owner), []) if owner and owner not in ids else []
+        match = (exact.get(owner) or names.get(name_key(owner), [])) if owner and owner not in ids else []
         if len(match) > 1:
             raise InputError(f"{owner!r} is the name of more than one rep ({', '.join(match)}): give the "
                              "owner's rep id", file=file, row=row, field="owner_id")

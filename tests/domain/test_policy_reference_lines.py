@@ -174,3 +174,16 @@ def test_one_reps_name_typed_with_other_spaces_is_that_rep(tmp_path: Path) -> No
     leads.write_text("id,value,owner_id\nL1,5,marcus   REYES\n", encoding="utf-8")
     (lead,) = load_leads(leads, REPS)
     assert lead.owner_id == "R3"
+
+
+def test_a_name_as_one_rep_writes_it_is_that_rep_though_another_differs_only_in_its_form(tmp_path: Path) -> None:
+    """Review: reps named "Ｃａｒｌ Ｏ" (full-width) and "Carl O" are two reps; an owner "Carl O" was
+    the second before names matched under compatibility forms, then refused as both reps' name.
+    A name no rep writes so falls back to the compared form, and is refused only if that is shared."""
+    reps = [*REPS, Rep(id="R4", name="Ｃａｒｌ Ｏ", capacity=3), Rep(id="R5", name="Carl O", capacity=3)]
+    leads = tmp_path / "leads.csv"
+    leads.write_text("id,value,owner_id\nL1,5,Carl O\nL2,5,Ｃａｒｌ Ｏ\n", encoding="utf-8")
+    assert [lead.owner_id for lead in load_leads(leads, reps)] == ["R5", "R4"]
+    leads.write_text("id,value,owner_id\nL1,5,carl  o\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"'carl  o' is the name of more than one rep \(R4, R5\)"):
+        load_leads(leads, reps)
