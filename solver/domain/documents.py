@@ -174,7 +174,7 @@ def key_line(text: str, loc: Sequence[str | int | tuple[str, ...]]) -> int | Non
     an int in `loc` is a list item's index (`("routing_rules", 3, "mode")`), a tuple a key's
     spellings (`("team", "teams")`). Parses the text again: for an error's line only."""
     try:
-        node = yaml.compose(text, Loader=_Yaml12BoolLoader)
+        node = _compose(text)
     except (yaml.YAMLError, RecursionError, ValueError):
         return None
     line = None
@@ -196,6 +196,18 @@ def key_line(text: str, loc: Sequence[str | int | tuple[str, ...]]) -> int | Non
         line = match[0].start_mark.line + 1
         node = match[1]
     return line
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The YAML node tree of `text`, for the lines of its keys. JSON indented with tabs is no YAML
+    (YAML forbids tabs in indentation): JSON has a tab only as white space (in a string it is
+    written \\t), so there each tab becomes a space, on the same line."""
+    try:
+        return yaml.compose(text, Loader=_Yaml12BoolLoader)
+    except yaml.YAMLError:
+        if "\t" not in text:
+            raise
+        return yaml.compose(text.replace("\t", " "), Loader=_Yaml12BoolLoader)
 
 
 def _too_deep_line(text: str) -> int | None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,20 @@ def test_conditions_that_can_never_hold_name_the_rules_when_line(tmp_path: Path)
     with pytest.raises(InputError, match="the numeric bounds leave no value") as err:
         load_policy(path)
     assert (err.value.line, err.value.field) == (4, "routing_rules[0].when")
+
+
+@pytest.mark.parametrize(("data", "line", "field"), [
+    ({"solver": "flow", "fairness": {"weight": -1}}, 4, "fairness.weight"),  # a field's own check
+    ({"teams": [{"id": "emea", "members": ["r1"]}],  # a cross-check over the whole policy
+      "routing_rules": [{"name": "b", "then": {"admit": {"team": "emae"}}}]}, 15, "routing_rules[0].then.admit.team"),
+])
+def test_a_json_policy_indented_with_tabs_names_its_line(tmp_path: Path, data: dict[str, object], line: int,
+                                                         field: str) -> None:
+    """Review: the line was found by reading the file as YAML, which refuses tabs, so a policy
+    written by json.dumps(indent="\t") named no line at all."""
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(data, indent="\t"), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_policy(path)
+    assert (err.value.line, err.value.field) == (line, field)
+    assert path.read_text(encoding="utf-8").splitlines()[line - 1].strip().startswith(f'"{field.split(".")[-1]}"')
