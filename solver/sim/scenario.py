@@ -293,8 +293,9 @@ def load_scenario(path: str | Path) -> Scenario:
     raw.setdefault("name", path.stem)
     base = _validate(raw, file=str(path), variant=None)
     # Each variant (and its team edits) is checked now: a bad one found mid-run wastes the runs before it.
-    for scenario in [base, *(variant_of(base, name, file=str(path)) for name in base.variants)]:
-        _check_team(scenario, file=str(path))
+    _check_team(base, file=str(path))
+    for name, overrides in base.variants.items():
+        _check_team(variant_of(base, name, file=str(path)), file=str(path), overrides=overrides)
     return base
 
 
@@ -361,8 +362,7 @@ def _validate(data: dict[str, Any], *, file: str, variant: str | None,
             err = input_error_from(exc, file, row=None)
         else:
             err = document_error(exc, file, text, locate=_in_variant(variant, overrides))
-        raise InputError(f"{_variant_prefix(variant)}{err.message}", file=file, line=err.line,
-                         field=err.field) from None
+        raise _in_variant_error(variant, err) from None
 
 
 def _in_variant(variant: str | None, overrides: dict[str, Any] | None) -> Callable[[tuple[Step, ...]],
@@ -388,20 +388,28 @@ def _variant_prefix(variant: str | None) -> str:
     return f"variant {variant!r}: " if variant and variant != "base" else ""
 
 
-def _check_team(scenario: Scenario, *, file: str) -> None:
+def _in_variant_error(variant: str | None, err: InputError) -> InputError:
+    """`err`, found in `variant`'s data, saying so."""
+    return InputError(f"{_variant_prefix(variant)}{err.message}", file=err.file, row=err.row, line=err.line,
+                      field=err.field)
+
+
+def _check_team(scenario: Scenario, *, file: str, overrides: dict[str, Any] | None = None) -> None:
     """Apply the scenario's team edits to its listed reps, and check the reps its policy names
-    against that team, so an error in either names `file` (and the policy's line) before any run.
+    against that team, so an error in either names `file` (and the policy's line, in the variant
+    where the variant's `overrides` set it) before any run.
 
     A CRM scenario's base team is the CRM's agents, learned in `solver.sim.stream`
     (above this module): its edits are checked when its runs build the team.
     """
     if scenario.crm is None:
         reps = edit_team(scenario, *listed_reps(scenario), source=file)
+        removed = {rep_id: f"team.remove_reps[{k}]" for k, rep_id in enumerate(scenario.team.remove_reps)}
         try:
-            check_policy_reps(scenario.policy, reps, policy_file=file, at=("policy",))
+            check_policy_reps(scenario.policy, reps, policy_file=file, at=("policy",),
+                              locate=_in_variant(scenario.variant, overrides), removed=removed)
         except InputError as err:
-            raise InputError(f"{_variant_prefix(scenario.variant)}{err.message}", file=file, line=err.line,
-                             field=err.field) from None
+            raise _in_variant_error(scenario.variant, err) from None
 
 
 def listed_reps(scenario: Scenario) -> tuple[list[Rep], str]:

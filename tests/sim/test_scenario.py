@@ -164,10 +164,26 @@ def test_a_policy_naming_no_rep_of_the_team_is_refused_at_load_naming_the_line(t
 
 
 def test_a_rep_a_variant_removes_is_refused_where_the_policy_names_it(tmp_path: Path) -> None:
+    """Review: the message said 'names no rep in the reps file', though the reps file has it."""
     path = write(tmp_path, BASE + POLICY + "variants:\n  smaller: {team.remove_reps: [a]}\n")
-    with pytest.raises(InputError, match="variant 'smaller': 'a' names no rep") as err:
+    with pytest.raises(InputError) as err:
         load_scenario(path)
     assert (err.value.line, err.value.field) == (11, "policy.teams[0].members")
+    assert err.value.message == "variant 'smaller': 'a' names a rep that team.remove_reps[0] takes out of the team"
+
+
+@pytest.mark.parametrize("variant", [
+    "  more caps:\n    policy.caps.reps: {NOPE-1: {per_day: 3}}\n",  # a dotted key
+    "  more caps:\n    policy:\n      caps:\n        reps:\n          NOPE-1: {per_day: 3}\n",
+])
+def test_a_rep_a_variant_names_and_the_team_lacks_names_the_variants_line(tmp_path: Path, variant: str) -> None:
+    """Review: the line was the base's `policy:` key, the variant's data placed as the base's."""
+    text = BASE + POLICY + "variants:\n" + variant
+    path = write(tmp_path, text)
+    with pytest.raises(InputError) as err:
+        load_scenario(path)
+    assert (err.value.line, err.value.field) == (text.count("\n"), "policy.caps.reps.NOPE-1")
+    assert err.value.message.startswith("variant 'more caps': 'NOPE-1' names no rep in the reps file")
 
 
 def test_a_rule_name_given_twice_in_a_scenario_names_both_lines(tmp_path: Path) -> None:
