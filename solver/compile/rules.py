@@ -46,9 +46,9 @@ import numpy as np
 
 from solver.compile.rule_leads import LeadTable, cell_text
 from solver.domain.errors import InputError
-from solver.domain.io import policy_line
+from solver.domain.io import policy_place
 from solver.domain.model import Lead, Rep, RuleMode
-from solver.domain.rule_syntax import Step, path_field
+from solver.domain.rule_syntax import Step
 from solver.domain.rules import (
     ORDER_OPS,
     REP_KEYS,
@@ -165,19 +165,18 @@ def compile_rule_set(rule_set: RuleSet, rep_ids: Sequence[str],
     # `at`: where the policy names it (`Step`s), for the error's line.
     def reps_mask(names: Sequence[str], where: str, at: tuple[Step, ...]) -> np.ndarray:
         if unknown := [r for r in names if r not in index]:
-            raise InputError(f"{where}: no rep {unknown[0]!r} in the reps", file=file,
-                             line=policy_line(file, at), field=path_field(at))
+            line, field = policy_place(file, at)
+            raise InputError(f"{where}: no rep {unknown[0]!r} in the reps", file=file, line=line, field=field)
         mask = np.zeros(m, dtype=bool)
         mask[[index[r] for r in names]] = True
         return mask
 
     def attribute(name: str | None, where: str, at: tuple[Step, ...]) -> list[tuple[str, ...]]:
         if name is None or name not in attrs:
+            line, field = policy_place(file, (*at, "rep_attribute"))
             raise InputError(f"{where}: the reps have no attribute {name!r} (they have "
                              f"{', '.join(sorted(attributes)) or 'none'})"
-                             f"{did_you_mean(str(name), attributes)}", file=file,
-                             line=policy_line(file, (*at, "rep_attribute")),
-                             field=path_field((*at, "rep_attribute")))
+                             f"{did_you_mean(str(name), attributes)}", file=file, line=line, field=field)
         return attrs[name]
 
     def attribute_mask(target: Target, where: str, at: tuple[Step, ...]) -> np.ndarray:
@@ -357,9 +356,10 @@ def _check_fields(compiled: CompiledRuleSet, columns: set[str]) -> None:
             reads.append((f"rule {rule.name!r}", lead_field, (*at, "then", rule.then.kind, "lead_field")))
     for who, name, at in reads:
         if name not in columns and not (who.startswith("rule") and name in derived):
+            line, field = policy_place(compiled.file, at)
             raise InputError(f"{who}: unknown lead field {name!r} (the leads have "
                              f"{', '.join(sorted(columns))}){did_you_mean(name, columns)}",
-                             file=compiled.file, line=policy_line(compiled.file, at), field=path_field(at))
+                             file=compiled.file, line=line, field=field)
 
 
 def _matches(rule: RoutingRule, leads: LeadTable, leads_file: str | None) -> np.ndarray:

@@ -173,17 +173,26 @@ def key_line(text: str, loc: Sequence[str | int | tuple[str, ...]]) -> int | Non
     """The 1-based line of the key at `loc` (or of its nearest parent found) in a YAML/JSON mapping;
     an int in `loc` is a list item's index (`("routing_rules", 3, "mode")`), a tuple a key's
     spellings (`("team", "teams")`). Parses the text again: for an error's line only."""
+    return key_place(text, loc)[0]
+
+
+def key_place(text: str, loc: Sequence[str | int | tuple[str, ...]]
+              ) -> tuple[int | None, tuple[str | int | tuple[str, ...], ...]]:
+    """`key_line`'s line, and `loc` with each key's spellings (a tuple) as the file writes it
+    (`reps` for `("rep", "reps")`), as far as the keys are found; the tuples past that stay."""
     try:
         node = _compose(text)
     except (yaml.YAMLError, RecursionError, ValueError):
-        return None
+        return None, tuple(loc)
     line = None
+    written: list[str | int | tuple[str, ...]] = []
     for step in loc:
         if isinstance(step, int) and isinstance(node, yaml.SequenceNode):
             if not 0 <= step < len(node.value):
                 break
             node = node.value[step]
             line = node.start_mark.line + 1
+            written.append(step)
             continue
         if not isinstance(node, yaml.MappingNode):
             break
@@ -192,10 +201,10 @@ def key_line(text: str, loc: Sequence[str | int | tuple[str, ...]]) -> int | Non
         matches = [(k, v) for k, v in node.value if getattr(k, "value", None) in names]
         if not matches:
             break
-        match = matches[-1]
-        line = match[0].start_mark.line + 1
-        node = match[1]
-    return line
+        key, node = matches[-1]
+        line = key.start_mark.line + 1
+        written.append(key.value)
+    return line, (*written, *loc[len(written):])
 
 
 def _compose(text: str) -> yaml.Node | None:

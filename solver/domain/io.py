@@ -41,7 +41,7 @@ from solver.domain.records import (
     parse_document,
     read_text,
 )
-from solver.domain.rule_syntax import Step, error_also, error_path, path_field
+from solver.domain.rule_syntax import Locate, Step, error_also, error_path, path_field
 
 __all__ = ["LIST_FIELDS", "InputWarning", "csv_dicts", "csv_text", "input_error_from", "load_columns",
            "load_leads", "load_policy", "load_records", "load_reps", "parse_document", "read_text",
@@ -171,24 +171,37 @@ _NAMED_KEY = re.compile(r"""(?:rule (?:'[^']*'|"[^"]*"): )?(\w+): """)
 
 
 def document_error(exc: ValidationError, file: str, text: str, at: tuple[Step, ...] = (),
-                   locate: Callable[[tuple[Step, ...]], tuple[Step, ...]] | None = None) -> InputError:
+                   locate: Locate | None = None) -> InputError:
     """A document's validation error (a policy, a column map, a scenario; `at`: where in the file
     the validated mapping is, `("columns",)` over a columns file) naming its line and its path as
     the field (`routing_rules[2].then.admit.team`). `locate` maps a path of the data validated to
     where the file writes it (a scenario's variant). An error about two places (two rules of one
     name) points at the later one and names the other's line."""
     err = exc.errors()[0]
-    place = locate or (lambda p: p)
-    path = (*at, *_error_loc(err))
-    line, field = documents.key_line(text, place(path)), path_field(path)
+    line, field = document_place(text, (*at, *_error_loc(err)), locate)
     message = input_error_from(exc, file, row=None).message
     if (also := error_also(err)) is not None:
-        other = documents.key_line(text, place((*at, *also)))
+        other, other_field = document_place(text, (*at, *also), locate)
         if other is not None and line is not None and other > line:
-            line, other, field = other, line, path_field((*at, *also))
+            line, other, field = other, line, other_field
         if other is not None and other != line:
             message = f"{message} (the other at line {other})"
     return InputError(message, file=file, line=line, field=field)
+
+
+def document_place(text: str | None, path: tuple[Step, ...], locate: Locate | None = None
+                   ) -> tuple[int | None, str | None]:
+    """The line of `path` in the document `text` (where `locate` says the file writes it; none
+    without a text) and the path as an error's field, each key as the file spells it
+    (`admit.reps` where the file writes `reps:`, the first spelling where it writes none)."""
+    if text is None:
+        return None, path_field(path)
+    line, written = documents.key_place(text, locate(path) if locate else path)
+    # `locate` moves the path's head (into a variant), never a key of many spellings: the ends line up
+    offset = len(written) - len(path)
+    spelled = tuple(written[k + offset] if isinstance(step, tuple) and k + offset >= 0
+                    and written[k + offset] in step else step for k, step in enumerate(path))
+    return line, path_field(spelled)
 
 
 def _error_loc(err: ErrorDetails) -> tuple[Step, ...]:
@@ -233,12 +246,17 @@ def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
     return policy
 
 
-def policy_line(file: str | None, at: Sequence[Step]) -> int | None:
-    """The line of `at` in the policy file `file` (read again: for an error's line only); None
+def policy_place(file: str | None, at: Sequence[Step], locate: Locate | None = None
+                 ) -> tuple[int | None, str | None]:
+    """`document_place` in the policy file `file` (read again: for an error's line only); no line
     without a readable file (a policy built in code). `at` is a path from the file's root (in a
     scenario, `("policy", ...)`)."""
-    text = file_text(file)
-    return None if text is None else documents.key_line(text, at)
+    return document_place(file_text(file), tuple(at), locate)
+
+
+def policy_line(file: str | None, at: Sequence[Step]) -> int | None:
+    """The line of `at` in the policy file `file`: `policy_place`'s."""
+    return policy_place(file, at)[0]
 
 
 def file_text(file: str | None) -> str | None:

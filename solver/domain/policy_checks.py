@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from solver.domain.errors import InputError
 from solver.domain.ids import id_key
-from solver.domain.io import policy_line
+from solver.domain.io import policy_place
 from solver.domain.model import Policy, Rep
-from solver.domain.rule_syntax import Step, path_field
+from solver.domain.rule_syntax import Locate, Step
 from solver.domain.rules import REP_KEYS, did_you_mean
 
 
 def check_policy_reps(policy: Policy, reps: Sequence[Rep], *, policy_file: str | None,
                       at: tuple[Step, ...] = (),
-                      locate: Callable[[tuple[Step, ...]], tuple[Step, ...]] | None = None,
+                      locate: Locate | None = None,
                       removed: Mapping[str, str] | None = None) -> None:
     """Every rep the policy names (fallbacks, caps, team members, rule targets) is a rep.
 
@@ -47,6 +47,5 @@ def check_policy_reps(policy: Policy, reps: Sequence[Rep], *, policy_file: str |
             near = {id_key(r): r for r in rep_ids}.get(id_key(rep_id))  # the same id in another form
             hint = f"; did you mean {near!r}?" if near else did_you_mean(rep_id, rep_ids)
             message = f"{rep_id!r} names no rep in the reps file{hint}"
-        path = (*at, *path)
-        line = policy_line(policy_file, locate(path) if locate else path)
-        raise InputError(message, file=policy_file, line=line, field=path_field(path))
+        line, field = policy_place(policy_file, (*at, *path), locate)
+        raise InputError(message, file=policy_file, line=line, field=field)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -44,6 +44,8 @@ _PRESENCE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s+(?:is\s+)?(present|absent)\s*$"
 
 # A step of a document path: a key, a list item's index, or a key's spellings (`("team", "teams")`).
 Step = str | int | tuple[str, ...]
+# Maps a path of the data validated to where its file writes it (a scenario's variant).
+Locate = Callable[[tuple[Step, ...]], tuple[Step, ...]]
 
 
 def fail(message: str, at: tuple[Step, ...] = (), also: tuple[Step, ...] = ()) -> PydanticCustomError:

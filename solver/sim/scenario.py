@@ -21,7 +21,6 @@ built in `solver.sim.stream`.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,7 +34,7 @@ from solver.domain.ids import id_key
 from solver.domain.io import document_error, file_text, input_error_from, load_reps, parse_document
 from solver.domain.model import POLICY_NAMES, Policy, Rep, check_unique_ids, known_segments
 from solver.domain.policy_checks import check_policy_reps
-from solver.domain.rule_syntax import Step
+from solver.domain.rule_syntax import Locate, Step
 
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -365,8 +364,7 @@ def _validate(data: dict[str, Any], *, file: str, variant: str | None,
         raise _in_variant_error(variant, err) from None
 
 
-def _in_variant(variant: str | None, overrides: dict[str, Any] | None) -> Callable[[tuple[Step, ...]],
-                                                                                   tuple[Step, ...]]:
+def _in_variant(variant: str | None, overrides: dict[str, Any] | None) -> Locate:
     """Where the scenario file writes a path of a variant's data: under `variants: {name: ...}` as
     far as the variant's (dotted) keys set it, else where the base sets it."""
     def locate(path: tuple[Step, ...]) -> tuple[Step, ...]:

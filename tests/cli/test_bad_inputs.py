@@ -283,7 +283,7 @@ CASES = [
         policy_yaml="fallback: {no_rule_match: {rep: ghost}}\n"),
     bad("a team member that is no rep", "policy.yaml, line 1, field 'teams[0].members'", "'r9' names no rep",
         policy_yaml="teams: [{id: t, members: [r1, r9]}]\n"),
-    bad("a rule target rep in another case", "policy.yaml, line 1, field 'routing_rules[0].then.exclude.rep'", "did you mean 'r1'",
+    bad("a rule target rep in another case", "policy.yaml, line 1, field 'routing_rules[0].then.exclude.reps'", "did you mean 'r1'",
         command="run", policy_yaml="routing_rules: [{name: x, then: {exclude: {reps: [R1]}}}]\n"),
     bad("caps for a rep that is no rep", "policy.yaml, line 1, field 'caps.reps.nope'", "'nope' names no rep",
         command="validate", policy_yaml="caps: {reps: {nope: {per_day: 1}}}\n"),

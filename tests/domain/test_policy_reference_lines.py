@@ -60,7 +60,7 @@ def test_a_name_given_twice_names_the_second(tmp_path: Path, tail: str, row: int
 
 @pytest.mark.parametrize(("tail", "row", "field"), [
     ("routing_rules:\n  - name: big\n    when: {industry: Retail}\n    then:\n      admit:\n"
-     "        teams:\n          - smb\n          - enterprse\n", 15, "routing_rules[0].then.admit.team"),
+     "        teams:\n          - smb\n          - enterprse\n", 15, "routing_rules[0].then.admit.teams"),
     ("routing_rules:\n  - name: big\n    then:\n      prefer:\n        ranked:\n          - reps: [R1]\n"
      "          - team: enterprse\n", 16, "routing_rules[0].then.prefer.ranked[1].team"),
     ("fallback:\n  owner_inactive: normal\n  no_rule_match:\n    team: enterprse\n", 13,
@@ -69,6 +69,7 @@ def test_a_name_given_twice_names_the_second(tmp_path: Path, tail: str, row: int
 ])
 def test_an_unknown_team_names_its_line_and_the_closest_team(tmp_path: Path, tail: str, row: int,
                                                               field: str) -> None:
+    """The field is the key as the file writes it (review: `teams:` was named `team`)."""
     err = refused(policy(tmp_path, TEAMS + tail))
     assert (err.line, err.field) == (row, field)
     assert "no team 'enterprse' in teams; did you mean 'enterprise'?" in err.message
@@ -113,10 +114,13 @@ REPS = [Rep(id="R1", name="Ana Silva", capacity=3), Rep(id="R2", name="Ana Silva
     ("fallback:\n  no_rule_match:\n    rep: R9\n", 12, "fallback.no_rule_match.rep", "'R9' names no rep"),
     ("caps:\n  reps:\n    R1: {per_day: 1}\n    r3: {per_day: 1}\n", 13, "caps.reps.r3", "did you mean 'R3'?"),
     ("routing_rules:\n  - name: big\n    then:\n      prefer:\n        ranked:\n          - reps: [R1]\n"
-     "          - reps:\n              - R2\n              - R7\n", 16, "routing_rules[0].then.prefer.ranked[1].rep", "'R7' names no rep"),
+     "          - reps:\n              - R2\n              - R7\n", 16, "routing_rules[0].then.prefer.ranked[1].reps", "'R7' names no rep"),
+    ("routing_rules:\n  - name: one\n    then:\n      admit:\n        rep: R8\n", 14,
+     "routing_rules[0].then.admit.rep", "'R8' names no rep"),
 ])
 def test_a_rep_the_reps_lack_names_its_line(tmp_path: Path, tail: str, row: int, field: str,
                                             words: str) -> None:
+    """The field is the key as the file writes it (review: `reps:` was named `rep`)."""
     path = policy(tmp_path, TEAMS + tail)
     with pytest.raises(InputError) as err:
         check_policy_reps(load_policy(path), REPS, policy_file=str(path))
@@ -131,6 +135,8 @@ def test_a_rep_the_reps_lack_names_its_line(tmp_path: Path, tail: str, row: int,
      "derived.tier.from", "did you mean 'employees'?"),
     ("routing_rules:\n  - name: de\n    then:\n      admit:\n        rep_attribute: language\n"
      "        in: [de]\n", 14, "routing_rules[0].then.admit.rep_attribute", "did you mean 'languages'?"),
+    ("routing_rules:\n  - name: two\n    then:\n      admit:\n        reps: [R1, R9]\n", 14,
+     "routing_rules[0].then.admit.reps", "no rep 'R9' in the reps"),
 ])
 def test_a_field_or_attribute_the_data_lacks_names_its_line(tmp_path: Path, tail: str, row: int,
                                                             field: str, words: str) -> None:

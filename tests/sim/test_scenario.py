@@ -186,6 +186,16 @@ def test_a_rep_a_variant_names_and_the_team_lacks_names_the_variants_line(tmp_pa
     assert err.value.message.startswith("variant 'more caps': 'NOPE-1' names no rep in the reps file")
 
 
+def test_a_variants_rule_naming_no_rep_names_the_key_as_the_variant_writes_it(tmp_path: Path) -> None:
+    """Review: the field was `...admit.rep`, a key the file does not have."""
+    text = BASE + POLICY + ("variants:\n  other:\n    policy.routing_rules:\n      - name: r2\n"
+                            "        then:\n          admit:\n            reps: [a, zz]\n")
+    path = write(tmp_path, text)
+    with pytest.raises(InputError, match="variant 'other': 'zz' names no rep") as err:
+        load_scenario(path)
+    assert (err.value.line, err.value.field) == (text.count("\n"), "policy.routing_rules[0].then.admit.reps")
+
+
 def test_a_rule_name_given_twice_in_a_scenario_names_both_lines(tmp_path: Path) -> None:
     """QA: the scenario's file was named but no line."""
     path = write(tmp_path, BASE + POLICY + "    - name: r1\n      then: {admit: {team: emea}}\n")
