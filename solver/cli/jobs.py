@@ -81,7 +81,7 @@ db_option = click.option("--db", "db_path", required=True, metavar="PATH|URL",
 @click.option("--reassign-stale", is_flag=True,
               help="Also move leads untouched past the policy's SLA to another rep.")
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=600.0, show_default=True,
-              help="Seconds to wait for an overlapping run to finish.")
+              help="Seconds to wait for the ledger's write lock (another writer's transaction).")
 @click.option("--progress/--no-progress", default=None,
               help="Show the run's stages on stderr [default: on a terminal, from 10,000 leads].")
 @now_option
@@ -133,11 +133,20 @@ def run_job(db_path: str, reps_path: str, leads_path: str, policy_path: str | No
             router.on_stage = bar.show
             carried = router.pending  # accepted earlier (e.g. by the service) but never decided
             waiting = set(router.backlog)  # answered "waits" by an earlier run or the service
-            assignments = router.route(leads, now, on_conflict=changed)
+        done: list[tuple[list[Assignment], list[Assignment], dict[str, Any]]] = []
+
+        def finish(assignments: list[Assignment]) -> None:
+            """The SLA moves and the run's summary, in the transaction of the batch's decisions."""
             moved = router.reassign_stale(now) if reassign_stale else []
             summary = _summary(run_id, policy.solver, router.solve_status, len(leads), len(known), carried,
                                waiting, assignments, moved)
             ledger.finish_run(run_id, now if now_text else datetime.now(UTC), summary)
+            done.append((assignments, moved, summary))
+
+        # the batch is solved off the ledger's lock (a service on the same ledger routes urgent
+        # leads meanwhile); the file's leads are accepted with their decisions
+        router.route(leads, now, on_conflict=changed, on_commit=finish)
+        assignments, moved, summary = done[-1]
     except StoreError as exc:  # busy, read-only, full, not a ledger: each names its cause and path
         raise InputError(str(exc)) from None
     finally:
@@ -224,7 +233,8 @@ def _open_ledger(db_path: str, timeout_s: float, *, read_only: bool = False) -> 
 def _run_result(ledger: LeadStore, run_ref: str, db_path: str) -> tuple[list[Assignment], dict[str, Any]]:
     """A job run's decisions and summary, as `run` printed them, from the ledger's audit trail."""
     runs = {r["run_id"]: r for r in ledger.runs() if r["kind"] == "job"}
-    if run_ref == "last":
+    if run_ref == "last":  # the last finished run (a run killed midway stays unfinished)
+        runs = {run_id: r for run_id, r in runs.items() if r["summary"] is not None}
         run = runs[max(runs)] if runs else None
     else:
         run = runs.get(int(run_ref)) if run_ref.isdigit() else None

@@ -13,9 +13,10 @@ start-up here.
 
 Concurrency: the Router is not thread-safe, so one lock serializes every
 call (`RouterGate`): submissions run inline on the event loop and commit in
-groups; micro-batch solves run on a thread under the lock, so health checks
-and metrics answer while a batch is solved; the fast path's pricing LP
-(seconds at 1,000 reps) runs in a separate process, off the lock.
+groups; micro-batches run on a thread, reading and recording under the lock
+and solving off it, so urgent leads, health checks and metrics are answered
+while a batch is solved; the fast path's pricing LP (seconds at 1,000 reps)
+runs in a separate process, off the lock.
 
 Safety, outermost first: metrics (counts every request, refused ones too),
 bearer-token auth on every path but the health probes, a request body size

@@ -25,7 +25,10 @@ class RouterGate:
     ~0.5 ms a request on a loaded 2-core machine). Long calls (a micro-batch
     solve, SLA reassignment, a reps reload) run on a thread while holding the
     lock, so health checks and request parsing go on meanwhile; that is why the
-    ledger must be opened with ``check_same_thread=False``.
+    ledger must be opened with ``check_same_thread=False``. A batch's solve itself
+    (`Router.off_lock`: arrays only, no store) lets the lock go, so urgent leads are
+    routed while a micro-batch is solved; the batch takes it back to record its answer,
+    which it checks against the ledger first (`solver.online.batch.settle`).
 
     Group commit: submissions that queue up while the lock is busy (or arrive
     in the same loop iteration) run in ONE ledger transaction, so a burst pays
@@ -37,11 +40,19 @@ class RouterGate:
     """
 
     def __init__(self, router: Router, max_group: int = 256) -> None:
-        self.router = router
         self._max_group = max_group
         self._lock = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._threads = 0  # calls running on worker threads (`drained`)
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._queue: list[tuple[Sequence[Lead], asyncio.Future[list[Assignment | None]]]] = []
         self._drainer: asyncio.Task[None] | None = None
+        self.router = self._adopted(router)
+
+    def _adopted(self, router: Router) -> Router:
+        router.off_lock = self._off_lock
+        return router
 
     @property
     def busy(self) -> bool:
@@ -54,9 +65,59 @@ class RouterGate:
             return fn(self.router)
 
     async def call_in_thread(self, fn: Callable[[Router], T]) -> T:
-        """fn(router) on a worker thread, under the lock: for calls that may take long."""
+        """fn(router) on a worker thread, under the lock: for calls that may take long.
+
+        The thread gives the lock back when fn returns, not the caller: a caller cancelled
+        meanwhile (a timer at shutdown) leaves the call running to its end, shielded (a job
+        cancelled before its thread started would never run, and never give the lock back);
+        `drained` waits for it.
+        """
+        loop = asyncio.get_running_loop()
+        await self._lock.acquire()
+        self._loop = loop
+        self._threads += 1
+        self._idle.clear()
+
+        def run(router: Router) -> T:
+            try:
+                return fn(router)
+            finally:
+                loop.call_soon_threadsafe(self._thread_done)
+
+        return await asyncio.shield(asyncio.to_thread(run, self.router))
+
+    def _thread_done(self) -> None:
+        self._lock.release()
+        self._threads -= 1
+        if not self._threads:
+            self._idle.set()
+
+    async def drained(self) -> None:
+        """Once no call holds the router: those in progress, a batch's solve off the lock included,
+        have returned."""
+        await self._idle.wait()
         async with self._lock:
-            return await asyncio.to_thread(fn, self.router)
+            pass
+
+    def _off_lock(self, solve: Callable[[], T]) -> T:
+        """`solve()` (a batch's, `Router.off_lock`) with the lock let go, taken back before the
+        router carries on: on the worker thread of `call_in_thread`; on the event loop as it is."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # a worker thread: no loop runs here
+            loop = self._loop
+        else:
+            loop = None
+        if loop is None:
+            return solve()
+        asyncio.run_coroutine_threadsafe(self._let_go(), loop).result()
+        try:
+            return solve()
+        finally:
+            asyncio.run_coroutine_threadsafe(self._lock.acquire(), loop).result()
+
+    async def _let_go(self) -> None:
+        self._lock.release()
 
     async def submit(self, leads: Sequence[Lead]) -> list[Assignment | None]:
         """Submit leads in order; the answers come after their ledger transaction commits.
@@ -89,7 +150,7 @@ class RouterGate:
             with self.router.store.transaction():
                 answers = [self._submit(leads) for leads, _ in group]
         except Exception as exc:
-            self.router = _rebuilt(self.router)
+            self.router = self._adopted(_rebuilt(self.router))
             if len(group) > 1:
                 for item in group:
                     self._commit([item])

@@ -1,8 +1,9 @@
 """State behind the HTTP endpoints: the gated router, its micro-batch timers and pricing process.
 
-Micro-batch solves run on a thread under the gate's lock, so health checks
-and metrics answer while a batch is solved; the fast path's pricing LP
-(seconds at 1,000 reps) runs in a separate process, off the lock.
+Micro-batches run on a thread, solved off the gate's lock (read and recorded
+under it), so urgent leads, health checks and metrics are answered while a
+batch is solved; the fast path's pricing LP (seconds at 1,000 reps) runs in a
+separate process, off the lock.
 """
 
 from __future__ import annotations
@@ -176,7 +177,7 @@ class Service:
         if self._pricing_pool is not None:
             self._pricing_pool.shutdown(wait=False, cancel_futures=True)
         # Buffered leads stay in the ledger for the next start.
-        await self.gate.call(lambda router: None)
+        await self.gate.drained()
 
     async def run_timers(self) -> None:
         """Flush micro-batches on the batch timer, reassign stale leads on a slower one.

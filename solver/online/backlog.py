@@ -44,11 +44,22 @@ class BacklogSchedule:
         self.timed = timed
         self.retried: datetime | None = None  # when the backlog was last solved
         self.shift: np.ndarray | None = None  # who was on shift then
-        self.freed = True  # capacity freed (or prices changed) since then
+        self._freed = True  # capacity freed (or prices changed) since then
+        self._frees = 0  # how many times it was said so (a batch solved off the lock sees the news)
         self.turn = 0  # where the next retry starts when the backlog exceeds BACKLOG_PER_SOLVE
         self.untried = 0  # leads waiting when room last freed that have not had a turn since
         self.held: np.ndarray | None = None  # each rep's capacity units in the ledger, as last read
         self.checked: datetime | None = None  # when an idle tick last read the loads
+
+    @property
+    def freed(self) -> bool:
+        """Capacity freed (or prices changed) since the backlog was last tried."""
+        return self._freed
+
+    @freed.setter
+    def freed(self, value: bool) -> None:
+        self._freed = value
+        self._frees += value
 
     def entered(self, now: datetime) -> None:
         """Leads joined the backlog: the first ones start its clock."""
@@ -86,14 +97,29 @@ class BacklogSchedule:
             self.freed = True
         self.held = held
 
-    def tried(self, now: datetime, available: np.ndarray, held: np.ndarray | None = None) -> None:
-        """A solve took its turn of the backlog (`held`: the ledger's loads per rep after it).
+    def tried(self, now: datetime, available: np.ndarray, held: np.ndarray | None = None,
+              news: int | None = None) -> None:
+        """A solve took its turn of the backlog (`held`: the ledger's loads per rep after it; `news`:
+        `news` when it was solved off the lock, room freed since then is still news).
         Leads still owed a try since room freed (`untried`) keep it due, so the next tick takes
         the next turn."""
         self.retried, self.shift = now, available
-        self.freed = False
+        self._freed = news is not None and self._frees != news
         if held is not None:
             self.held = held
+
+    def mark(self) -> tuple[int, int]:
+        """Where the backlog's turns stand (`rewind` there: a batch solved off the ledger's lock
+        whose answer no longer holds gives its turn back)."""
+        return self.turn, self.untried
+
+    def rewind(self, mark: tuple[int, int]) -> None:
+        self.turn, self.untried = mark
+
+    @property
+    def news(self) -> int:
+        """How many times room was said to free so far (`tried`'s `news`)."""
+        return self._frees
 
     def turns(self, store: LeadStore, table: RepTable) -> list[WaitingLead]:
         """The backlogged leads that join this solve, oldest first, taken in turns.

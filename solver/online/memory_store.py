@@ -286,6 +286,9 @@ class MemoryStore(MemoryLedger, NestedTransactions):
     def known(self, lead_ids: Iterable[str]) -> set[str]:
         return {lead_id for lead_id in lead_ids if lead_id in self._rows}
 
+    def statuses(self, lead_ids: Iterable[str]) -> dict[str, LeadStatus]:
+        return {lead_id: row.status for lead_id in lead_ids if (row := self._rows.get(lead_id)) is not None}
+
     def buffered_leads(self) -> list[tuple[Lead, datetime]]:
         rows = self._rows
         return [(rows[i].lead, rows[i].accepted_at) for i in self._undecided]

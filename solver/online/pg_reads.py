@@ -84,6 +84,11 @@ class LedgerReads:
         return {r["lead_id"] for r in self._rows("SELECT lead_id FROM leads WHERE lead_id = ANY(%s)", (ids,))}
 
     @mapped
+    def statuses(self, lead_ids: Iterable[str]) -> dict[str, LeadStatus]:
+        rows = self._rows("SELECT lead_id, status FROM leads WHERE lead_id = ANY(%s)", (list(lead_ids),))
+        return {r["lead_id"]: LeadStatus(r["status"]) for r in rows}
+
+    @mapped
     def records(self, lead_ids: Iterable[str]) -> dict[str, Lead]:
         rows = self._rows("SELECT lead_id, record FROM leads WHERE lead_id = ANY(%s)", (list(lead_ids),))
         return {r["lead_id"]: Lead.model_validate(r["record"]) for r in rows}

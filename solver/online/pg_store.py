@@ -8,12 +8,14 @@ behind a load balancer and the scheduled job.
 Concurrency. Every writing transaction begins by taking the ledger's
 advisory lock (``pg_advisory_xact_lock``, `pg_schema.LEDGER_LOCK`, one per
 schema), held until it commits or rolls back: the database's counterpart of
-SQLite's ``BEGIN IMMEDIATE``. A router reads the buffer, the reps' loads, the
-caps' intake and the rotations inside the transaction that records its
+SQLite's ``BEGIN IMMEDIATE``. An urgent lead's router reads the reps' loads,
+the caps' intake and the rotations inside the transaction that records its
 decision (`store.atomic`), so no other router's decision lands between its
-reads and its write: no cap or capacity is exceeded, and a buffered lead is
-decided by one replica only (the one whose micro-batch holds the lock; the
-others find it decided). The lock is released if the process dies (its
+reads and its write; a batch is read under the lock, solved off it and
+checked in the transaction that records it (`solver.online.batch.settle`):
+no cap or capacity is exceeded, and a buffered lead is decided once (a batch
+leaves out the leads another replica decided meanwhile, and solves again
+those whose seats were taken). The lock is released if the process dies (its
 connection closes), so a killed replica blocks nobody; the leads it had
 accepted but not decided are buffered rows that the next micro-batch of any
 replica decides. Locks are waited for up to `timeout_s` (``lock_timeout``),

@@ -10,7 +10,9 @@ the forecast's count-down when a pricing LP is prepared.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -25,6 +27,10 @@ from solver.policies import policy_spec
 # seats. Measured (benchmarks/fast_path): 0.1 keeps an exact forecast within ~0.2 pp of no
 # floor and gains 1-2 pp on one 20% low.
 FORECAST_FLOOR = 0.1
+
+
+def _as_it_is(problem: Problem) -> Problem:
+    return problem
 
 
 class SeatPricing:
@@ -45,8 +51,10 @@ class SeatPricing:
         """The current prices, or None while they are all 0 (the fast path skips them)."""
         return self.pricer.prices if self.pricer.priced else None
 
-    def priced(self, problem: Problem) -> Problem:
-        """The batch with the fast path's prices, where batches are priced (else `problem`).
+    def pricing_now(self) -> Callable[[Problem], Problem]:
+        """A batch with the fast path's prices of now, where batches are priced (else as it is);
+        the prices are copied, for a batch solved later (off the lock: new prices may be
+        installed meanwhile).
 
         Each seat costs its rep's price, so a micro-batch, like the fast path,
         leaves scarce reps to the leads they are worth most to; with
@@ -58,8 +66,8 @@ class SeatPricing:
         """
         prices = self.prices()
         if prices is None or not self.batches:
-            return problem
-        return with_prices(problem, prices, self.policy.pricing.defer_below_price)
+            return _as_it_is
+        return partial(with_prices, price=prices.copy(), defer=self.policy.pricing.defer_below_price)
 
     def job(self, free: np.ndarray, unplaced: int = 0) -> PricingJob | None:
         """When the prices are due: the pricing LP on a copy of its inputs, else None.

@@ -34,40 +34,71 @@ policy routes every lead.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
 
 import numpy as np
 
 from solver.compile.caps import CapRoom
+from solver.compile.problem import Problem
 from solver.compile.routing import check_lead
 from solver.compile.scoring import RepTable
 from solver.decode.batch import check_solver_fits
-from solver.decode.caps import cap_reasons
 from solver.decode.reasons import Reason, ReasonCode
-from solver.decode.result import Assignment, decode, keeping_arm, with_reason
+from solver.decode.result import Assignment, keeping_arm, with_reason
 from solver.domain.errors import InputError
 from solver.domain.experiment import CHALLENGER, CONTROL
 from solver.domain.model import Account, Lead, Policy, Rep
 from solver.online import batch, outcomes, rotation
-from solver.online.backlog import BacklogSchedule, could_wait, expire
+from solver.online.backlog import BacklogSchedule, expire
 from solver.online.capacity import Team
 from solver.online.experiment import Arm, arm_of, promoted, record_start, tagged, unit_book
-from solver.online.explain import FAST_PATH, batch_explanations, first_answers
+from solver.online.explain import FAST_PATH
 from solver.online.lifecycle import LeadStatus, status_of
 from solver.online.memory_store import MemoryStore
 from solver.online.pricing import FORECAST_FLOOR, DualPricer, PricingJob, SeatPricing
 from solver.online.single import move_open_lead, reassign_stale, route_urgent
-from solver.online.store import Accepted, LeadConflict, LeadStore, OpenLead, RepLoads, WaitingLead, atomic
-from solver.policies import solve
+from solver.online.store import (
+    Accepted,
+    LeadConflict,
+    LeadStore,
+    OpenLead,
+    RepLoads,
+    WaitingLead,
+    atomic,
+    sort_accepts,
+)
 
 __all__ = ["FAST_PATH", "FORECAST_FLOOR", "Router"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A batch solved off the ledger's lock whose leads or seats were taken meanwhile is picked and
+# solved again; the last of this many tries holds the lock from its reads to its record.
+BATCH_TRIES = 3
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _at_once(solve: Callable[[], Any]) -> Any:
+    return solve()
+
+
+@dataclass(frozen=True)
+class _Turn:
+    """What a batch read of the team (`batch.table_now`) and of the backlog's schedule."""
+
+    team_now: tuple[RepTable, CapRoom | None, np.ndarray]
+    available: np.ndarray  # who is on shift
+    retry: bool  # whether the backlog joins the batch (its schedule says it is due)
+    backlog: list[WaitingLead]  # the backlog's leads that do
+    mark: tuple[int, int]  # the backlog's turns before (`BacklogSchedule.mark`)
+    news: int | None = None  # solved off the lock: `BacklogSchedule.news` when it was
 
 
 class Router:
@@ -114,6 +145,9 @@ class Router:
         self.arms = self._arms(reps)
         self.solve_status: str | None = None  # the last batch solve's `Solution.status`
         self.on_stage: Callable[[str], None] | None = None  # told each stage of a batch (progress)
+        # Runs a batch's solve, which needs neither the store nor the router (`batch.ArmPlan.solve`):
+        # the HTTP service lets other calls into the router meanwhile (`solver.http.gate`).
+        self.off_lock: Callable[[Callable[[], Any]], Any] = _at_once
         self._fits_unit_effort: Policy | None = None  # the policy a unit-effort lead was found to fit
 
     # -- what callers read --------------------------------------------------------------------
@@ -198,17 +232,20 @@ class Router:
         `install_prices`), who solves the pricing LP off its lock.
         """
         now = self._now(now)
-        batch, store = self.policy.batch, self.store
-        with atomic(self.store):
-            out = expire(store, self.policy.sla.max_backlog_hours, now, self.run_id)
+        sizes, store = self.policy.batch, self.store
+
+        def due() -> list[Lead] | None:
             buffered = store.count_buffered()
             oldest = store.oldest_buffered_at() if buffered else None
-            if oldest is not None and (buffered >= batch.max_size
-                                       or (now - oldest).total_seconds() >= batch.max_wait_s):
-                out += self.flush(now, reprice=reprice)
-            elif self.schedule.due_alone(store.count_waiting(), now, batch.max_wait_s,
-                                         lambda: self.team.calendar.available(now), self._held):
-                out += self._solve_batch([], now)
+            if oldest is not None and (buffered >= sizes.max_size
+                                       or (now - oldest).total_seconds() >= sizes.max_wait_s):
+                return self._buffer()
+            if self.schedule.due_alone(store.count_waiting(), now, sizes.max_wait_s,
+                                       lambda: self.team.calendar.available(now), self._held):
+                return []
+            return None
+
+        out = self._decide(now, due, reprice)
         if reprice:
             for pricing in self._pricings():
                 self._reprice_if_due(pricing=pricing)
@@ -223,22 +260,23 @@ class Router:
         first, with the buffer's leads in the sample (`reprice` False: not here).
         """
         now = self._now(now)
-        with atomic(self.store):  # the buffer read here is the buffer decided: no other router takes it
-            return self._decide_buffer([lead for lead, _ in self.store.buffered_leads()], now, reprice)
 
-    def _decide_buffer(self, leads: list[Lead], now: datetime, reprice: bool) -> list[Assignment]:
-        """`flush` of these buffered leads (all of them, oldest first)."""
-        expired = expire(self.store, self.policy.sla.max_backlog_hours, now, self.run_id)
-        if not leads:
-            return expired + (self._solve_batch([], now) if self.store.count_waiting() else [])
-        return expired + self._solve_batch(leads, now, reprice=reprice)
+        def buffer() -> list[Lead] | None:
+            leads = self._buffer()
+            return leads if leads or self.store.count_waiting() else None
+
+        return self._decide(now, buffer, reprice)
 
     def route(self, leads: Sequence[Lead], now: datetime | None = None, *,
-              on_conflict: Callable[[int, Lead], None] | None = None) -> list[Assignment]:
+              on_conflict: Callable[[int, Lead], None] | None = None,
+              on_commit: Callable[[list[Assignment]], None] | None = None) -> list[Assignment]:
         """Accept `leads` and solve them with the buffer as one batch (the scheduled job's call).
 
         Known leads are skipped; one known with other content goes to `on_conflict`
-        (its index, the lead; without it, `LeadConflict`), its first version kept.
+        (its index, the lead; without it, `LeadConflict`, nothing written), its first version
+        kept. The new leads are accepted in the transaction that records their decisions,
+        so a run stopped before it leaves none of them behind; `on_commit(answers)` runs in
+        that transaction too (a job's run summary commits with its decisions).
         Urgency is ignored: the whole batch is solved at once anyway. The batch
         does not learn prices from itself: a job's fresh router has none, so each
         run is solved exactly, with no seats held back for leads a later run may
@@ -246,23 +284,31 @@ class Router:
         """
         now = self._now(now)
         store = self.store
-        with atomic(self.store):
-            # the buffer is what was buffered before plus the new leads: not read back from the store
-            buffer = [lead for lead, _ in store.buffered_leads()]
-            known = store.known(lead.id for lead in leads)
-            for lead in leads:
-                if lead.id not in known:
-                    self._check_fits(lead)
-            for k, (lead, accepted) in enumerate(zip(leads, store.accept_many(leads, now, self.run_id),
-                                                     strict=True)):
-                if accepted is Accepted.NEW:
-                    buffer.append(lead)
-                elif accepted is Accepted.CHANGED:
-                    if on_conflict is None:
-                        raise LeadConflict.between(store.record(lead.id), lead)
-                    on_conflict(k, lead)
+        new: dict[str, Lead] = {}  # the leads to accept with the decisions, by id in order
+        first_read = True
+
+        def batch() -> list[Lead]:
+            nonlocal first_read
+            if first_read:
+                first_read = False
+                known = store.known(lead.id for lead in leads)
+                for lead in leads:
+                    if lead.id not in known:
+                        self._check_fits(lead)
+                accepts, new_leads = sort_accepts(leads, known, store.record)
+                for k, (lead, accepted) in enumerate(zip(leads, accepts, strict=True)):
+                    if accepted is Accepted.CHANGED:
+                        if on_conflict is None:
+                            raise LeadConflict.between(store.record(lead.id), lead)
+                        on_conflict(k, lead)
+                new.update(new_leads)
+            else:  # read again after a conflict: another process may have accepted some meanwhile
+                for lead_id in store.known(new):
+                    del new[lead_id]
             self._stage("accepted")
-            return self._decide_buffer(buffer, now, reprice=False)
+            return self._buffer() + list(new.values())
+
+        return self._decide(now, batch, False, new, on_commit)
 
     # -- leads on -----------------------------------------------------------------------------
 
@@ -402,78 +448,163 @@ class Router:
         """Each rep's capacity units in the ledger now, every process's decisions counted."""
         return self.store.loads(self.team.ids).effort
 
-    def _solve_batch(self, leads: list[Lead], now: datetime, reprice: bool = False) -> list[Assignment]:
-        """Solve `leads` (first decisions) and the backlog as one batch; record the result.
+    def _buffer(self) -> list[Lead]:
+        """The buffered leads, oldest first."""
+        return [lead for lead, _ in self.store.buffered_leads()]
+
+    def _decide(self, now: datetime, pick: Callable[[], list[Lead] | None], reprice: bool,
+                new: Mapping[str, Lead] | None = None,
+                on_commit: Callable[[list[Assignment]], None] | None = None) -> list[Assignment]:
+        """Expire the backlog's overdue leads, pick a batch under the ledger's lock (`pick`: its
+        leads, [] for the backlog alone, None for no batch), solve and record it; `new`: leads of
+        the batch to accept with its decisions (a job's file), `on_commit`: see `route`.
+
+        On a ledger that other processes share, the batch is solved off the lock (`batch.ArmPlan`,
+        through `off_lock`) and recorded as `batch.settle` mends it: without the leads decided
+        elsewhere meanwhile, and the leads whose seats were taken solved again holding the lock.
+        An answer that cannot be mended (the team or a rotation changed) is picked and solved
+        again; the last of BATCH_TRIES holds the lock throughout, as an experiment's batch does
+        (each arm is solved against what the arm before it left). Returns the expired leads'
+        answers, then the batch's (`_solve_batch`).
+        """
+        store, out, new = self.store, [], new if new is not None else {}
+        for attempt in range(1, BATCH_TRIES + 1):
+            with atomic(store):
+                out += expire(store, self.policy.sla.max_backlog_hours, now, self.run_id)
+                leads = pick()
+                if leads is None:
+                    return out
+                priced = reprice and bool(leads)  # the prices learn from new leads only
+                # prices learned again from the batch before it is solved: compiled under the lock
+                locked = (attempt == BATCH_TRIES or not store.durable or self.arms is not None
+                          or (priced and self.pricing.batches))
+                if locked:
+                    self._accept(new, now)
+                    return self._committed(out + self._solve_batch(leads, now, priced), on_commit)
+                turn = self._turn(now)
+                plan = self._plan_arm(leads, turn.backlog, now, False, self.team,
+                                      self.pricing, self.policy, None, turn.team_now, compile_now=False)
+                turn = dataclasses.replace(turn, news=self.schedule.news)  # room freed from here on is news
+            answer: batch.ArmAnswer = self.off_lock(partial(plan.solve, self._stage))
+            with atomic(store):
+                settled = batch.settle(answer, store, now) if plan.team is self.team else None
+                if settled is not None:
+                    self._accept(new, now)
+                    self._observe(self.pricing, answer.compiled, settled.kept)
+                    out += self._turn_done(now, turn, self._record_arm(settled.answer, now))
+                    if settled.displaced:  # their seats were taken meanwhile: a few leads, solved at once
+                        out += self._solve_batch(settled.displaced, now, with_backlog=False)
+                    return self._committed(out, on_commit)
+            self.schedule.rewind(turn.mark)  # the turn of the backlog is taken again
+        raise AssertionError("the last try holds the lock")
+
+    def _accept(self, new: Mapping[str, Lead], now: datetime) -> None:
+        """Accept a job's new leads, in the transaction that records their decisions."""
+        if new:
+            self.store.accept_many(list(new.values()), now, self.run_id)
+
+    @staticmethod
+    def _committed(out: list[Assignment],
+                   on_commit: Callable[[list[Assignment]], None] | None) -> list[Assignment]:
+        """`out`, a batch's answers, once `on_commit` has seen them (in the same transaction)."""
+        if on_commit is not None:
+            on_commit(out)
+        return out
+
+    def _turn(self, now: datetime, with_backlog: bool = True) -> _Turn:
+        """The team as a batch at `now` sees it and the backlog's leads that join the batch (none
+        without `with_backlog`)."""
+        store = self.store
+        team_now = batch.table_now(self.team, store, now)  # the control's team: the router's own
+        available = team_now[0].available  # the same reps on shift for every arm
+        mark = self.schedule.mark()
+        retry = with_backlog and self.schedule.due(store.count_waiting(), available)
+        return _Turn(team_now, available, retry, self.schedule.turns(store, team_now[0]) if retry else [],
+                     mark)
+
+    def _turn_done(self, now: datetime, turn: _Turn, out: list[Assignment]) -> list[Assignment]:
+        """`out`, a batch's recorded answers, after the backlog's schedule has noted the batch."""
+        if turn.retry:
+            self.schedule.tried(now, turn.available, self._held(), turn.news)
+        if any(status_of(a).in_backlog for a in out):
+            self.schedule.entered(now)
+        self._stage("recorded")
+        return out
+
+    def _solve_batch(self, leads: list[Lead], now: datetime, reprice: bool = False, *,
+                     with_backlog: bool = True) -> list[Assignment]:
+        """Solve `leads` (first decisions) and the backlog (unless not `with_backlog`) as one batch,
+        holding the lock (the caller's transaction); record the result.
 
         Returns the decisions of `leads` and of the backlogged leads that got a rep. In an
         experiment, each arm's leads are one sub-problem of its own policy, solved in turn
         (control first) against what the arms before it left (`solver.online.experiment`).
         """
         store = self.store
-        team_now = batch.table_now(self.team, store, now)  # the control's team: the router's own
-        available = team_now[0].available  # the same reps on shift for every arm
-        retry = self.schedule.due(store.count_waiting(), available)
-        backlog = self.schedule.turns(store, team_now[0]) if retry else []
+        turn = self._turn(now, with_backlog)
         if self.arms is None or self.policy.experiment is None:
-            out = self._solve_arm(leads, backlog, now, reprice, self.team, self.pricing, self.policy, None,
-                                  team_now)
-        else:
-            experiment = self.policy.experiment
-            accepted = {lead.id: at for lead, at in store.buffered_leads()}
-            out = []
-            for arm in self.arms.values():
-                mine = [lead for lead in leads
-                        if arm_of(experiment, lead, accepted.get(lead.id, now), self.units) == arm.name]
-                waiting = [w for w in backlog if self._arm_name(w) == arm.name]
-                if mine or waiting:  # an arm after the first sees the loads and caps the first left
-                    out += self._solve_arm(mine, waiting, now, reprice, arm.team, arm.pricing, arm.policy,
-                                           arm, team_now if arm.team is self.team and not out else None)
-        if retry:
-            self.schedule.tried(now, available, self._held())
-        if any(status_of(a).in_backlog for a in out):
-            self.schedule.entered(now)
-        self._stage("recorded")
-        return out
+            plan = self._plan_arm(leads, turn.backlog, now, reprice, self.team, self.pricing,
+                                  self.policy, None, turn.team_now)
+            return self._turn_done(now, turn, self._record_arm(plan.solve(self._stage), now))
+        experiment = self.policy.experiment
+        accepted = {lead.id: at for lead, at in store.buffered_leads()}
+        out: list[Assignment] = []
+        for arm in self.arms.values():
+            mine = [lead for lead in leads
+                    if arm_of(experiment, lead, accepted.get(lead.id, now), self.units) == arm.name]
+            waiting = [w for w in turn.backlog if self._arm_name(w) == arm.name]
+            if mine or waiting:  # an arm after the first sees the loads and caps the first left
+                first = arm.team is self.team and not out  # the turn's reads are this arm's
+                plan = self._plan_arm(mine, waiting, now, reprice, arm.team, arm.pricing,
+                                      arm.policy, arm, turn.team_now if first else None)
+                out += self._record_arm(plan.solve(self._stage), now)
+        return self._turn_done(now, turn, out)
 
-    def _solve_arm(self, leads: list[Lead], backlog: list[WaitingLead], now: datetime, reprice: bool,
-                   team: Team, pricing: SeatPricing, policy: Policy, arm: Arm | None,
-                   team_now: tuple[RepTable, CapRoom | None, np.ndarray] | None = None) -> list[Assignment]:
-        """Solve `leads` and `backlog` with one policy (an experiment's `arm`, or the router's own)
-        against the store's loads and caps now (`team_now`: `batch.table_now` already read for this
-        team, with nothing written since); record the decisions (tagged with the arm and its
-        experiment, `Arm.tag`)."""
+    def _plan_arm(self, leads: list[Lead], backlog: list[WaitingLead], now: datetime,
+                  reprice: bool, team: Team, pricing: SeatPricing, policy: Policy, arm: Arm | None,
+                  team_now: tuple[RepTable, CapRoom | None, np.ndarray] | None = None, *,
+                  compile_now: bool = True) -> batch.ArmPlan:
+        """`leads` (first decisions) and `backlog` as one policy's sub-problem (an experiment's
+        `arm`, or the router's own) against the store's loads and caps now (`team_now`:
+        `batch.table_now` already read for this team, with nothing written since). With
+        `compile_now`, compiled here and observed by the prices (learned again first with
+        `reprice`); else `ArmPlan.solve` compiles it, off the lock, and the prices observe it
+        once it is recorded."""
         store = self.store
         table, room, free = team_now if team_now is not None else batch.table_now(team, store, now)
-        compiled = batch.compile_batch(team, policy, table, room, leads + [w.lead for w in backlog])
-        n_new = len(leads)
-        # the prices learn from unpriced rows; retries are no new data
-        pricing.pricer.observe(compiled.eligible[:n_new], compiled.gross_profit[:n_new])
+        plan = batch.ArmPlan(leads, backlog, team, policy, arm, table, room, free, pricing.pricing_now(),
+                             pricing.pricer.prices.copy(), store.explains)
+        if not compile_now:
+            return plan
+        compiled = plan.compile()
+        self._observe(pricing, compiled, slice(len(leads)))
         if reprice and pricing.batches:
             # a batch is a sample of the leads to come too: without this, the first batch (a
             # quarter of a 1,000-lead stream at 250 a batch) is solved unpriced
-            self._reprice_if_due(unplaced=n_new, pricing=pricing)
-        problem = pricing.priced(compiled)
-        solution = solve(problem, policy.solver)
+            self._reprice_if_due(unplaced=len(leads), pricing=pricing)
+        return dataclasses.replace(plan, compiled=compiled, price=pricing.pricing_now(),
+                                   prices=pricing.pricer.prices.copy())
+
+    @staticmethod
+    def _observe(pricing: SeatPricing, compiled: Problem, rows: slice | np.ndarray) -> None:
+        """The prices learn from these rows of a batch's new leads, unpriced (the backlog's retries
+        are no new data)."""
+        pricing.pricer.observe(compiled.eligible[rows], compiled.gross_profit[rows])
+
+    def _record_arm(self, answer: batch.ArmAnswer, now: datetime) -> list[Assignment]:
+        """Record a solved sub-problem's decisions (tagged with its arm and experiment, `Arm.tag`),
+        all or nothing: its first decisions and the backlogged leads it placed."""
+        plan, store, solution = answer.plan, self.store, answer.solution
         self.solve_status = str(solution.status)
-        self._stage("solved")
-        result = decode(problem, solution, policy.solver, with_summary=False)
-        owner = solution.owner
-        due = {problem.lead_ids[i]: team.sla_due(int(owner[i]), now) for i in np.flatnonzero(owner >= 0)}
-        waits = could_wait(problem, owner)
-        capped = cap_reasons(result.assignments[:n_new], compiled, room, free, owner)
-        first = first_answers(capped, compiled, problem, owner, waits, team.ids, pricing.pricer.prices)
-        first = [tagged(a, arm) for a in first]
-        # a lead a cap stopped is explained by its answer's reason, which names the cap
-        headlines = {i: first[i].reason for i, a in enumerate(capped)
-                     if a.reason_code == ReasonCode.CAP_REACHED}
-        explanations = batch_explanations(problem, solution, n_new, headlines) if store.explains else {}
-        self._stage("explained")
+        owner, lead_ids = solution.owner, answer.problem.lead_ids
+        due = {lead_ids[i]: plan.team.sla_due(int(owner[i]), now) for i in np.flatnonzero(owner >= 0)}
+        explanations = answer.explanations
         moved: list[Assignment] = []
         with store.transaction():  # all or nothing
-            store.decide(first, now, sla_due=due, explanations=explanations, run_id=self.run_id)
+            store.decide(answer.first, now, sla_due=due, explanations=explanations, run_id=self.run_id)
             if solution.rotation is not None:  # the next batch, here or in another process, goes on
-                rotation.save(store, solution.rotation, team.ids)
-            for item, a in zip(backlog, result.assignments[n_new:], strict=True):
+                rotation.save(store, solution.rotation, plan.team.ids)
+            for item, a in zip(plan.backlog, answer.backlog, strict=True):
                 if a.rep_id is None:
                     continue
                 a = with_reason(a, ReasonCode.FROM_BACKLOG.reason(
@@ -483,7 +614,7 @@ class Router:
                 if store.assign_waiting(a, now, sla_due=due.get(a.lead_id),
                                         explanation=explanations.get(a.lead_id), run_id=self.run_id):
                     moved.append(a)
-        return first + moved
+        return answer.first + moved
 
     def _arms(self, reps: Sequence[Rep]) -> dict[str, Arm] | None:
         """The experiment's arms (None: no experiment, or one stopped)."""

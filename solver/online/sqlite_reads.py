@@ -80,6 +80,10 @@ class LedgerReads:
         return {r[0] for r in self._by_ids("lead_id", lead_ids)}
 
     @mapped
+    def statuses(self, lead_ids: Iterable[str]) -> dict[str, LeadStatus]:
+        return {r[0]: LeadStatus(r[1]) for r in self._by_ids("lead_id, status", lead_ids)}
+
+    @mapped
     def records(self, lead_ids: Iterable[str]) -> dict[str, Lead]:
         return {r[0]: Lead.model_validate_json(r[1]) for r in self._by_ids("lead_id, record", lead_ids)}
 

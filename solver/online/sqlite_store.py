@@ -6,11 +6,13 @@ with explanations), the runs, and a view of each rep's load; the tables are
 in `solver.online.sqlite_schema`.
 
 Transactions. Every public method that writes runs in one transaction; the
-`transaction()` context groups several calls into one (the batch job wraps a
-whole run in it), so after a crash the file is as before the run or as after
-it, never between. Writers take SQLite's write lock at the start
-(``BEGIN IMMEDIATE``): two overlapping jobs queue instead of both reading
-"not yet assigned" and double-assigning; the second waits up to `timeout_s`.
+`transaction()` context groups several calls into one (the batch job records
+its file's leads, their decisions and its summary in one), so after a crash
+the file is as before that transaction or as after it, never between. Writers
+take SQLite's write lock at the start (``BEGIN IMMEDIATE``) and wait up to
+`timeout_s` for another's. A batch solves off the lock and checks what it read
+when it records (`solver.online.batch.settle`): two overlapping jobs never
+double-assign; the later one finds the leads decided and leaves them out.
 
 Idempotency. A lead id is accepted once; later `accept` calls change nothing
 (and tell a retry from a changed duplicate), and a lead's first decision is
@@ -249,7 +251,7 @@ class SqliteStore(LedgerReads, NestedTransactions):
         explanations = explanations or {}
         ids = [a.lead_id for a in answers]
         with self.transaction():
-            todo = first_decisions(answers, self._statuses(ids))
+            todo = first_decisions(answers, self.statuses(ids))
             # one statement per table for the whole batch (a job decides 50,000 leads at once)
             when = iso(at)
             self._db.executemany(
@@ -377,16 +379,6 @@ class SqliteStore(LedgerReads, NestedTransactions):
                                  [(pool, json.dumps(state, sort_keys=True)) for pool, state in pools.items()])
 
     # -- internals ----------------------------------------------------------------------------
-
-    def _statuses(self, lead_ids: Sequence[str]) -> dict[str, str]:
-        """The status of each known id among `lead_ids` (by primary key: the status index would
-        have SQLite scan every undecided lead for each chunk)."""
-        found: dict[str, str] = {}
-        for start in range(0, len(lead_ids), 500):  # SQLite limits bound parameters per statement
-            chunk = lead_ids[start:start + 500]
-            found.update((r[0], r[1]) for r in self._db.execute(
-                f"SELECT lead_id, status FROM leads WHERE lead_id IN ({','.join('?' * len(chunk))})", chunk))
-        return found
 
     def _event(self, lead_id: str, at: datetime, kind: str, answer: Assignment | None = None,
                **fields: Any) -> None:

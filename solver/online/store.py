@@ -334,6 +334,11 @@ class LeadStore(Protocol):
         """The ids among `lead_ids` that were accepted."""
         ...
 
+    def statuses(self, lead_ids: Iterable[str]) -> dict[str, LeadStatus]:
+        """The lifecycle status of each accepted id among `lead_ids`, in one read (a batch checks
+        that the leads it solved off the lock are still where it read them)."""
+        ...
+
     def buffered_leads(self) -> list[tuple[Lead, datetime]]:
         """Accepted, undecided leads with their acceptance time, oldest first."""
         ...

@@ -44,6 +44,8 @@ def test_accept_is_idempotent_and_the_first_decision_wins(store):
     assert store.decision("L1").reason_code is ReasonCode.PLACED_BY_RANK
     assert [e["kind"] for e in store.history("L1")] == ["accepted", "assigned"]
     assert store.known(["L1", "L2"]) == {"L1"} and store.status("L2") is None
+    store.accept(lead(3), T0)
+    assert store.statuses(["L1", "L2", "L3"]) == {"L1": LeadStatus.ASSIGNED, "L3": LeadStatus.BUFFERED}
 
 
 def test_an_urgent_lead_is_received_not_buffered_until_decided(store):
