@@ -11,10 +11,11 @@ Off the lock. A batch on a shared ledger is read under the ledger's lock (`ArmPl
 solved without it (`ArmPlan.solve`: nothing but arrays, so urgent leads, here or in
 another process, are decided meanwhile), then checked and recorded under the lock again
 (`settle`): a lead another process decided meanwhile (a backlogged one no longer
-waiting) is left out, and where a rep's or a limited team's room shrank meanwhile (urgent
-leads took seats), it keeps the batch's most valuable leads that still fit; the others
-(`Settled.displaced`, typically one per seat taken) are solved again against the ledger
-as it is, holding the lock (a few leads: milliseconds). A round robin's answer needs the
+waiting), or, of a job's new leads, accepted meanwhile, is left out, and where a rep's or a
+limited team's room shrank meanwhile (urgent leads took seats), it keeps the batch's most
+valuable leads that still fit; the others (`Settled.displaced` and `Settled.waiting`,
+typically one per seat taken) are solved again against the ledger as it is, holding the
+lock (a few leads: milliseconds). A round robin's answer needs the
 rotation it started from, or the batch is read and solved again. What is not checked: the
 queue delays and fairness loads the solve priced in may be a few urgent leads behind
 (those leads were placed by the fast path against the same loads), as a batch's answer
@@ -24,7 +25,7 @@ is anyway by the time a rep sees it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -130,24 +131,28 @@ class ArmAnswer:
 @dataclass(frozen=True)
 class Settled:
     """What of a batch solved off the lock may be recorded now (`answer`: the leads still where the
-    plan read them, in seats still free), and the leads whose seats were taken meanwhile."""
+    plan read them, in seats still free), and the leads whose seats were taken meanwhile: new
+    ones (`displaced`) and backlogged ones (`waiting`, still waiting)."""
 
     answer: ArmAnswer
     displaced: list[Lead]
+    waiting: list[WaitingLead]
     kept: np.ndarray  # the rows of the plan's leads recorded
 
 
-def settle(answer: ArmAnswer, store: LeadStore, now: datetime) -> Settled | None:
+def settle(answer: ArmAnswer, store: LeadStore, now: datetime, taken: Collection[str] = ()) -> Settled | None:
     """`answer`, solved off the lock, as it may be recorded now (under the lock again; see the
     module docstring): without the leads another process decided meanwhile (a backlogged one no
-    longer waiting) and without those whose seats were taken (`displaced`, the least valuable of
-    a rep's or team's first). None: it cannot be mended (a round robin's rotation moved)."""
+    longer waiting) or took (`taken`: a job's new leads the ledger accepted meanwhile), and
+    without those whose seats were taken (`displaced`, `waiting`: the least valuable of a rep's or
+    team's first). None: it cannot be mended (a round robin's rotation moved)."""
     plan, solution = answer.plan, answer.solution
     if solution.rotation is not None and rotation.load(store, plan.team.ids) != plan.table.rotation:
         return None
     n_new = len(plan.leads)
     statuses = store.statuses([lead.id for lead in plan.leads] + [w.lead.id for w in plan.backlog])
-    decided = [s is not None and not s.undecided for s in (statuses.get(lead.id) for lead in plan.leads)]
+    decided = [lead.id in taken or (lead.id in statuses and not statuses[lead.id].undecided)
+               for lead in plan.leads]
     left = [s is None or not s.in_backlog for s in (statuses.get(w.lead.id) for w in plan.backlog)]
     gone = np.array(decided + left, dtype=bool)
     owner = np.where(gone, -1, solution.owner)
@@ -160,7 +165,8 @@ def settle(answer: ArmAnswer, store: LeadStore, now: datetime) -> Settled | None
     backlog = [a if kept else w.answer
                for a, w, kept in zip(answer.backlog, plan.backlog, keep[n_new:], strict=True)]
     return Settled(dataclasses.replace(answer, first=first, backlog=backlog),
-                   [plan.leads[i] for i in np.flatnonzero(moved[:n_new])], np.flatnonzero(keep[:n_new]))
+                   [plan.leads[i] for i in np.flatnonzero(moved[:n_new])],
+                   [plan.backlog[i] for i in np.flatnonzero(moved[n_new:])], np.flatnonzero(keep[:n_new]))
 
 
 def displaced(problem: Problem, plan: ArmPlan, owner: np.ndarray, free: np.ndarray,

@@ -35,7 +35,7 @@ policy routes every lead.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -274,7 +274,8 @@ class Router:
 
         Known leads are skipped; one known with other content goes to `on_conflict`
         (its index, the lead; without it, `LeadConflict`, nothing written), its first version
-        kept. The new leads are accepted in the transaction that records their decisions,
+        kept; so too one another process accepts while the batch is solved off the lock (the
+        same content: left to it). The new leads are accepted in the transaction that records their decisions,
         so a run stopped before it leaves none of them behind; `on_commit(answers)` runs in
         that transaction too (a job's run summary commits with its decisions).
         Urgency is ignored: the whole batch is solved at once anyway. The batch
@@ -285,7 +286,24 @@ class Router:
         now = self._now(now)
         store = self.store
         new: dict[str, Lead] = {}  # the leads to accept with the decisions, by id in order
+        row: dict[str, int] = {}  # each new lead's index in `leads` (`on_conflict`'s)
         first_read = True
+
+        def conflict(k: int, lead: Lead) -> None:
+            if on_conflict is None:
+                raise LeadConflict.between(store.record(lead.id), lead)
+            on_conflict(k, lead)
+
+        def taken() -> set[str]:
+            """The new leads another process accepted since they were read, taken out of `new`:
+            decided (or to be) by it; one it accepted with other content is a conflict, as on the
+            first read (its version is kept, the file's is not decided)."""
+            known = store.known(new)
+            for lead_id in known:
+                lead = new.pop(lead_id)
+                if store.record(lead_id) != lead:
+                    conflict(row[lead_id], lead)
+            return known
 
         def batch() -> list[Lead]:
             nonlocal first_read
@@ -298,17 +316,16 @@ class Router:
                 accepts, new_leads = sort_accepts(leads, known, store.record)
                 for k, (lead, accepted) in enumerate(zip(leads, accepts, strict=True)):
                     if accepted is Accepted.CHANGED:
-                        if on_conflict is None:
-                            raise LeadConflict.between(store.record(lead.id), lead)
-                        on_conflict(k, lead)
+                        conflict(k, lead)
+                    elif accepted is Accepted.NEW:
+                        row[lead.id] = k
                 new.update(new_leads)
             else:  # read again after a conflict: another process may have accepted some meanwhile
-                for lead_id in store.known(new):
-                    del new[lead_id]
+                taken()
             self._stage("accepted")
             return self._buffer() + list(new.values())
 
-        return self._decide(now, batch, False, new, on_commit)
+        return self._decide(now, batch, False, new, on_commit, taken)
 
     # -- leads on -----------------------------------------------------------------------------
 
@@ -454,14 +471,17 @@ class Router:
 
     def _decide(self, now: datetime, pick: Callable[[], list[Lead] | None], reprice: bool,
                 new: Mapping[str, Lead] | None = None,
-                on_commit: Callable[[list[Assignment]], None] | None = None) -> list[Assignment]:
+                on_commit: Callable[[list[Assignment]], None] | None = None,
+                taken: Callable[[], Collection[str]] | None = None) -> list[Assignment]:
         """Expire the backlog's overdue leads, pick a batch under the ledger's lock (`pick`: its
         leads, [] for the backlog alone, None for no batch), solve and record it; `new`: leads of
-        the batch to accept with its decisions (a job's file), `on_commit`: see `route`.
+        the batch to accept with its decisions (a job's file), `on_commit`: see `route`, `taken`:
+        takes out of `new` the ids another process accepted since `pick` read them, and says which.
 
         On a ledger that other processes share, the batch is solved off the lock (`batch.ArmPlan`,
         through `off_lock`) and recorded as `batch.settle` mends it: without the leads decided
-        elsewhere meanwhile, and the leads whose seats were taken solved again holding the lock.
+        (or, of `new`, accepted) elsewhere meanwhile, and the leads whose seats were taken, new or
+        waiting, solved again holding the lock.
         An answer that cannot be mended (the team or a rotation changed) is picked and solved
         again; the last of BATCH_TRIES holds the lock throughout, as an experiment's batch does
         (each arm is solved against what the arm before it left). Returns the expired leads'
@@ -487,13 +507,14 @@ class Router:
                 turn = dataclasses.replace(turn, news=self.schedule.news)  # room freed from here on is news
             answer: batch.ArmAnswer = self.off_lock(partial(plan.solve, self._stage))
             with atomic(store):
-                settled = batch.settle(answer, store, now) if plan.team is self.team else None
+                gone = taken() if taken is not None else set()
+                settled = batch.settle(answer, store, now, gone) if plan.team is self.team else None
                 if settled is not None:
                     self._accept(new, now)
                     self._observe(self.pricing, answer.compiled, settled.kept)
                     out += self._turn_done(now, turn, self._record_arm(settled.answer, now))
-                    if settled.displaced:  # their seats were taken meanwhile: a few leads, solved at once
-                        out += self._solve_batch(settled.displaced, now, with_backlog=False)
+                    if settled.displaced or settled.waiting:  # their seats were taken meanwhile: a few
+                        out += self._solve_batch(settled.displaced, now, backlog=settled.waiting)
                     return self._committed(out, on_commit)
             self.schedule.rewind(turn.mark)  # the turn of the backlog is taken again
         raise AssertionError("the last try holds the lock")
@@ -511,16 +532,17 @@ class Router:
             on_commit(out)
         return out
 
-    def _turn(self, now: datetime, with_backlog: bool = True) -> _Turn:
-        """The team as a batch at `now` sees it and the backlog's leads that join the batch (none
-        without `with_backlog`)."""
+    def _turn(self, now: datetime, backlog: list[WaitingLead] | None = None) -> _Turn:
+        """The team as a batch at `now` sees it and the backlog's leads that join the batch: its
+        schedule's turn, or just `backlog` (the schedule's turn untaken)."""
         store = self.store
         team_now = batch.table_now(self.team, store, now)  # the control's team: the router's own
         available = team_now[0].available  # the same reps on shift for every arm
         mark = self.schedule.mark()
-        retry = with_backlog and self.schedule.due(store.count_waiting(), available)
-        return _Turn(team_now, available, retry, self.schedule.turns(store, team_now[0]) if retry else [],
-                     mark)
+        retry = backlog is None and self.schedule.due(store.count_waiting(), available)
+        if retry:
+            backlog = self.schedule.turns(store, team_now[0])
+        return _Turn(team_now, available, retry, backlog or [], mark)
 
     def _turn_done(self, now: datetime, turn: _Turn, out: list[Assignment]) -> list[Assignment]:
         """`out`, a batch's recorded answers, after the backlog's schedule has noted the batch."""
@@ -532,16 +554,16 @@ class Router:
         return out
 
     def _solve_batch(self, leads: list[Lead], now: datetime, reprice: bool = False, *,
-                     with_backlog: bool = True) -> list[Assignment]:
-        """Solve `leads` (first decisions) and the backlog (unless not `with_backlog`) as one batch,
-        holding the lock (the caller's transaction); record the result.
+                     backlog: list[WaitingLead] | None = None) -> list[Assignment]:
+        """Solve `leads` (first decisions) and the backlog's turn (or just the waiting leads
+        `backlog`) as one batch, holding the lock (the caller's transaction); record the result.
 
         Returns the decisions of `leads` and of the backlogged leads that got a rep. In an
         experiment, each arm's leads are one sub-problem of its own policy, solved in turn
         (control first) against what the arms before it left (`solver.online.experiment`).
         """
         store = self.store
-        turn = self._turn(now, with_backlog)
+        turn = self._turn(now, backlog)
         if self.arms is None or self.policy.experiment is None:
             plan = self._plan_arm(leads, turn.backlog, now, reprice, self.team, self.pricing,
                                   self.policy, None, turn.team_now)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from solver.decode.result import Assignment
 from solver.domain.model import Lead, Policy, Rep
 from solver.online.router import Router
 from solver.online.store import LeadStore
@@ -61,6 +62,20 @@ def in_batch_thread(hold: Hold, batch: Callable[[], list]) -> tuple[threading.Th
     thread.start()
     assert hold.solving.wait(timeout=60), "the batch never reached its solve"
     return thread, answers
+
+
+def urgent_while_solved(ledger: str, hold: Hold, batch: Callable[[], list], lead_id: str,
+                        team: list[Rep] = TEAM, policy: Policy = POLICY) -> tuple[list, Assignment | None]:
+    """Run `batch` as `in_batch_thread` does; while its solve is held, another process submits the
+    urgent lead `lead_id` (territory B: R0's). The batch's answers, and the urgent lead's."""
+    thread, answers = in_batch_thread(hold, batch)
+    try:
+        with closing(connect(ledger)) as store:
+            urgent = Router(team, policy, store).submit(Lead(id=lead_id, territory="B", value=50.0, urgent=True), T0)
+    finally:
+        hold.go.set()
+        thread.join(timeout=60)
+    return answers, urgent
 
 
 def decisions(ledger: str) -> tuple[Counter, dict[str, str | None]]:
@@ -123,18 +138,63 @@ def test_a_batch_leaves_out_the_buffered_leads_another_process_decided_while_it_
 
 def test_a_batch_whose_seat_an_urgent_lead_took_is_solved_again_into_another_seat(ledger, hold):
     with closing(connect(ledger)) as job_store:
-        # the job's first answer gives J0 to R0 (the first of two equal reps)
-        thread, job_answers = in_batch_thread(hold, lambda: Router(TEAM, POLICY, job_store).route(
-            [Lead(id="J0", territory="A", value=100.0)], T0))
-        try:
-            with closing(connect(ledger)) as store:  # R0's only seat goes to an urgent lead meanwhile
-                urgent = Router(TEAM, POLICY, store).submit(Lead(id="U0", territory="B", value=50.0, urgent=True),
-                                                           T0)
-        finally:
-            hold.go.set()
-            thread.join(timeout=60)
+        # the job's first answer gives J0 to R0 (the first of two equal reps); R0's only seat goes
+        # to an urgent lead meanwhile
+        job_answers, urgent = urgent_while_solved(ledger, hold, lambda: Router(TEAM, POLICY, job_store).route(
+            [Lead(id="J0", territory="A", value=100.0)], T0), "U0")
     assert not hold.timed_out and hold.solves == 2
     assert urgent is not None and urgent.rep_id == "R0"
     assert [(a.lead_id, a.rep_id) for a in job_answers] == [("J0", "R1")]
     counts, owners = decisions(ledger)
     assert counts == {"J0": 1, "U0": 1} and held_by(owners) == {"R0": 1, "R1": 1}
+
+
+def test_a_lead_another_process_accepted_with_other_content_while_a_job_solved_it_is_a_conflict(ledger, hold):
+    # RA covers A, RB covers B: the file's X (territory A) and the service's X (B) go to different reps
+    team = [Rep(id="RA", territories=("A",), capacity=5), Rep(id="RB", territories=("B",), capacity=5)]
+    file = [Lead(id="X", territory="A", value=10.0), Lead(id="Y", territory="A", value=10.0),
+            Lead(id="J0", territory="A", value=10.0)]
+    conflicts: list[tuple[int, str]] = []
+    with closing(connect(ledger)) as job_store, closing(connect(ledger)) as service_store:
+        thread, job_answers = in_batch_thread(hold, lambda: Router(team, POLICY, job_store).route(
+            file, T0, on_conflict=lambda k, lead: conflicts.append((k, lead.id))))
+        service = Router(team, POLICY, service_store)
+        try:  # the job accepts its file's leads only when it records them: the service's come first
+            buffered = [service.submit(Lead(id="X", territory="B", value=10.0), T0),  # other content
+                        service.submit(Lead(id="Y", territory="A", value=10.0), T0)]  # the same
+        finally:
+            hold.go.set()
+            thread.join(timeout=60)
+        service_answers = service.flush(T0)
+        stored = service_store.record("X")
+    assert not hold.timed_out and buffered == [None, None]
+    assert conflicts == [(0, "X")]  # warned about, as when the job accepted first
+    assert [(a.lead_id, a.rep_id) for a in job_answers] == [("J0", "RA")]  # X and Y left to the service
+    assert stored is not None and stored.territory == "B"
+    assert [(a.lead_id, a.rep_id) for a in service_answers] == [("X", "RB"), ("Y", "RA")]
+    counts, owners = decisions(ledger)
+    assert counts == {"X": 1, "Y": 1, "J0": 1} and owners == {"X": "RB", "Y": "RA", "J0": "RA"}
+
+
+def test_a_waiting_lead_whose_seat_an_urgent_lead_took_is_solved_again_into_another_seat(ledger, hold):
+    # R0 alone covers B; W (territory A) fits R0 or R1, one seat each
+    team = [Rep(id="R0", territories=("A", "B"), capacity=1), Rep(id="R1", territories=("A",), capacity=1)]
+    policy = Policy(solver="greedy", batch={"max_size": 100, "max_wait_s": 60}, sla={"max_backlog_hours": 2})
+    with closing(connect(ledger)) as batch_store:
+        router = Router(team, policy, batch_store)
+        for lead in (Lead(id="U1", territory="B", value=5.0, urgent=True),
+                     Lead(id="U2", territory="A", value=5.0, urgent=True), Lead(id="W", territory="A", value=50.0)):
+            router.submit(lead, T0)
+        assert [(a.lead_id, a.rep_id) for a in router.flush(T0)] == [("W", None)]  # both seats taken: W waits
+        router.release("U1", T0)
+        router.release("U2", T0)
+        # the backlog's retry gives W to R0 (the first of two equal reps); R0's only seat goes to
+        # an urgent lead meanwhile
+        answers, urgent = urgent_while_solved(ledger, hold, lambda: router.flush(T0), "U3", team, policy)
+        status = batch_store.status("W")
+    assert not hold.timed_out and hold.solves == 2
+    assert urgent is not None and urgent.rep_id == "R0"
+    assert [(a.lead_id, a.rep_id) for a in answers] == [("W", "R1")]  # not back to waiting while R1 is free
+    assert status is not None and status.value == "assigned"
+    _, owners = decisions(ledger)
+    assert owners["W"] == "R1" and owners["U3"] == "R0"
