@@ -264,7 +264,7 @@ def _search(problem: Problem, start: np.ndarray, deadline: Deadline, *, queue_pl
         # The start beats CP-SAT's answer: a cut-short search, or rounding misled it.
         stats |= {"engine": f"cpsat-model ({engine} kept)"}
         return Solution(start, Status.FEASIBLE, policy_objective(problem, start), stats=stats)
-    deeper = built.overflow(solver)
+    deeper = built.overflow(solver, owner)
     inexact = [why for why, applies in (
         ("money rounded coarser than LEAD_RESOLUTION per lead (int64 bound)", not built.scaling.exact),
         ("fairness loads rounded to whole units", not built.loads_exact),

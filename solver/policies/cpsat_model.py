@@ -46,8 +46,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from solver.compile.problem import UNASSIGNED, Problem
-from solver.compile.speed import positions
-from solver.policies.registry import counting, depth_within_budget
+from solver.policies.registry import QueueSlots, counting, depth_within_budget
 
 # Resolution of scaled money: the largest |profit| maps to about this many units.
 MONEY_RESOLUTION = 10**6
@@ -161,7 +160,7 @@ class CpSatModel:
         self.placed = cp_model.LinearExpr.sum(self.x)
         # Money per pair at the rep's first free queue place (`_queue_places` sets it with queues).
         self.worth = problem.profit[self.rows, self.cols]
-        self.places = _QueuePlaces.none()
+        self.places = QueueSlots.none()
         # Queue places past a rep's first slot (`_queue_places`): y[t] puts pair y_pair[t] in slot
         # y_slot[t], which changes its worth by y_gain[t].
         self.y: list[cp_model.IntVar] = []
@@ -397,7 +396,7 @@ class CpSatModel:
         depth = depth_within_budget(np.minimum(fillable, max(p.speed.slots, 1)), pairs_per_rep, budget)
         every = np.arange(m)
         flat = p.speed.ratio(every, offset + depth - 1) == p.speed.ratio(every, offset + fillable - 1)
-        self.places = places = _QueuePlaces.of(p, offset, depth, flat | (depth >= fillable))
+        self.places = places = QueueSlots.of(p, offset, depth, flat | (depth >= fillable))
         gross = p.gross_profit[self.rows, self.cols]
         # Free pairs at their rep's first free place; the owner rule's leads at their own places.
         self.worth = self.worth + gross * (places.first_ratio[self.cols] - 1.0)
@@ -485,13 +484,13 @@ class CpSatModel:
             in_slot = chosen[self.y_pair] & (slot[self.y_pair] == self.y_slot)
             hint.values.extend(in_slot.astype(int).tolist())
 
-    def overflow(self, solver: cp_model.CpSolver) -> bool:
+    def overflow(self, solver: cp_model.CpSolver, owner: np.ndarray) -> bool:
         """Some rep's last modelled queue slot holds more leads than it has places, so the
-        model priced the further ones above their worth: the answer is feasible, not proven."""
+        model priced the further ones above their worth: the answer (`owner`, the solver's) is
+        feasible, not proven."""
         places = self.places
         if not places.open_end.any():
             return False
-        owner = self.owner(solver)
         held = np.bincount(owner[(owner >= 0) & ~self.forced_mask], minlength=self.problem.m)
         if self.y:  # the last slot holds what is in no earlier one
             in_y = np.array([solver.boolean_value(v) for v in self.y], dtype=bool)
@@ -517,62 +516,3 @@ class CpSatModel:
         The second level lies in [second_low, second_low + big_m), so the split is unique even
         where the second level is negative (fairness charges, seat prices)."""
         return int((scaled - self.second_low) // self.big_m)
-
-
-@dataclass(frozen=True)
-class _QueuePlaces:
-    """The queue slots of a batch's reps, laid out rep after rep (the model's `y` index them).
-
-    A slot is a run of consecutive places of equal ratio; each rep has at least one, and its
-    last takes any leads past the places modelled (`open_end`: at a ratio above theirs).
-    """
-
-    rep: np.ndarray  # int (S,): each slot's rep
-    ratio: np.ndarray  # float (S,): worth kept in the slot, against the rep's first place
-    room: np.ndarray  # int (S,): places in the slot
-    start: np.ndarray  # int (m,): each rep's first slot
-    slots: np.ndarray  # int (m,): slots per rep (>= 1)
-    first_ratio: np.ndarray  # float (m,): ratio of the rep's first free place (owner-rule leads ahead)
-    place_slot: np.ndarray  # int (sum depth,): the slot of each modelled place, rep after rep
-    place_start: np.ndarray  # int (m,): each rep's first place in `place_slot`
-    depth: np.ndarray  # int (m,): places modelled per rep
-    open_end: np.ndarray  # bool (m,): the rep could take more leads than its places, at lower worth
-
-    @classmethod
-    def none(cls) -> _QueuePlaces:
-        empty = np.zeros(0, dtype=np.int64)
-        return cls(empty, np.zeros(0), empty, empty, empty, np.zeros(0), empty, empty, empty,
-                   np.zeros(0, dtype=bool))
-
-    @classmethod
-    def of(cls, problem: Problem, offset: np.ndarray, depth: np.ndarray, whole: np.ndarray) -> _QueuePlaces:
-        """Slots for `depth` places per rep after `offset` owner-rule leads; `whole`: the rep's
-        worth does not change past its last place, or it cannot take more leads than that."""
-        assert problem.speed is not None
-        m = problem.m
-        place_rep, place_k = np.repeat(np.arange(m), depth), counting(depth)
-        ratio = problem.speed.ratio(place_rep, offset[place_rep] + place_k)
-        opens = (place_k == 0) | (ratio != np.roll(ratio, 1))  # a new slot starts here
-        place_slot = np.cumsum(opens) - 1
-        slots = np.bincount(place_rep[opens], minlength=m)
-        start = np.cumsum(slots) - slots
-        first = problem.speed.ratio(np.arange(m), offset)
-        return cls(place_rep[opens], ratio[opens], np.bincount(place_slot), start, slots, first,
-                   place_slot, np.cumsum(depth) - depth, depth, ~whole)
-
-    @property
-    def last_places(self) -> np.ndarray:
-        """int (m,): places in each rep's last slot."""
-        return self.room[self.start + self.slots - 1]
-
-    def slot_of(self, problem: Problem, owner: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """int (pairs,): for the pairs (rows, cols) chosen by `owner`, the slot of the lead's
-        place in its rep's queue (owner-rule leads first, then best worth first); -1 elsewhere."""
-        n = problem.n
-        worth = np.where(owner >= 0, problem.gross_profit[np.arange(n), np.maximum(owner, 0)], 0.0)
-        forced = (problem.forced >= 0) & (owner == problem.forced)
-        pos = positions(owner, worth, forced)
-        ahead = np.bincount(owner[forced], minlength=problem.m)
-        chosen = (owner[rows] == cols) & ~forced[rows]
-        place = np.minimum(pos[rows] - ahead[cols], self.depth[cols] - 1)
-        return np.where(chosen, self.place_slot[self.place_start[cols] + np.maximum(place, 0)], -1)

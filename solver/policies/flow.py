@@ -50,6 +50,7 @@ from ortools.graph.python import min_cost_flow
 from solver.compile import fairness
 from solver.compile.problem import Problem
 from solver.policies.registry import (
+    QueueSlots,
     Solution,
     Status,
     counting,
@@ -258,17 +259,10 @@ class _Network:
         # Queue places 0..laid-1 of each rep and what each keeps of a lead's worth. Places of equal
         # ratio are interchangeable, so they share one slot node taking as many leads (a rep that
         # does not queue, a decay table's flat end): one arc per pair for all of them.
-        place_rep, place_k = np.repeat(np.arange(m), laid), counting(laid)
-        place_ratio = np.ones(place_rep.size)
-        if problem.queues:
-            assert problem.speed is not None
-            place_ratio = problem.speed.ratio(place_rep, offset[place_rep] + place_k)
-        opens = (place_k == 0) | (place_ratio != np.roll(place_ratio, 1))  # a new slot starts here
-        slot_rep, slot_ratio = place_rep[opens], place_ratio[opens]
-        slot_places = np.bincount(np.cumsum(opens) - 1)
-        slots = np.bincount(slot_rep, minlength=m)  # slot nodes per rep (>= 1: depth >= 1)
+        layout = QueueSlots.of(problem, offset, laid, np.ones(m, dtype=bool))
+        slot_rep, slot_ratio, slot_places = layout.rep, layout.ratio, layout.room.copy()
+        slots, slot_start = layout.slots, layout.start  # slot nodes per rep (>= 1: depth >= 1)
         self.slots = slots
-        slot_start = np.cumsum(slots) - slots
         last = slot_start + slots - 1  # each rep's last slot
         slot_places[last] += depth - laid  # a flat end's further places
         # Node blocks: [source][leads 0..n_free-1][slots][reps 0..m-1][capped teams][sink].

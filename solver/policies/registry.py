@@ -21,6 +21,7 @@ import numpy as np
 
 from solver.compile.problem import UNASSIGNED, Problem
 from solver.compile.scoring import RotationState
+from solver.compile.speed import positions
 from solver.domain.model import POLICY_NAMES
 
 
@@ -199,3 +200,67 @@ def team_fits(teams: np.ndarray, team_free: np.ndarray, effort: np.ndarray | int
 __all__ = ["UNASSIGNED", "PolicySpec", "Problem", "Solution", "Status", "counting", "free_capacity",
            "policy_names",
            "policy_spec", "register", "solve", "start_owner", "team_fits"]
+
+
+@dataclass(frozen=True)
+class QueueSlots:
+    """The queue slots of a batch's reps, laid out rep after rep (flow's slot nodes, CP-SAT's
+    place variables).
+
+    A slot is a run of consecutive places of equal ratio (every place when positions do not
+    matter); each rep has at least one, and its last takes any leads past the places modelled
+    (`open_end`: at a ratio above theirs).
+    """
+
+    rep: np.ndarray  # int (S,): each slot's rep
+    ratio: np.ndarray  # float (S,): worth kept in the slot, against the rep's first place
+    room: np.ndarray  # int (S,): places in the slot
+    start: np.ndarray  # int (m,): each rep's first slot
+    slots: np.ndarray  # int (m,): slots per rep (>= 1)
+    first_ratio: np.ndarray  # float (m,): ratio of the rep's first free place (owner-rule leads ahead)
+    place_slot: np.ndarray  # int (sum depth,): the slot of each modelled place, rep after rep
+    place_start: np.ndarray  # int (m,): each rep's first place in `place_slot`
+    depth: np.ndarray  # int (m,): places modelled per rep
+    open_end: np.ndarray  # bool (m,): the rep could take more leads than its places, at lower worth
+
+    @classmethod
+    def none(cls) -> QueueSlots:
+        empty = np.zeros(0, dtype=np.int64)
+        return cls(empty, np.zeros(0), empty, empty, empty, np.zeros(0), empty, empty, empty,
+                   np.zeros(0, dtype=bool))
+
+    @classmethod
+    def of(cls, problem: Problem, offset: np.ndarray, depth: np.ndarray, whole: np.ndarray) -> QueueSlots:
+        """Slots for `depth` places per rep after `offset` owner-rule leads; `whole`: the rep's
+        worth does not change past its last place, or it cannot take more leads than that."""
+        m = problem.m
+        place_rep, place_k = np.repeat(np.arange(m), depth), counting(depth)
+        ratio = np.ones(place_rep.size)
+        first = np.ones(m)
+        if problem.queues:
+            assert problem.speed is not None
+            ratio = problem.speed.ratio(place_rep, offset[place_rep] + place_k)
+            first = problem.speed.ratio(np.arange(m), offset)
+        opens = (place_k == 0) | (ratio != np.roll(ratio, 1))  # a new slot starts here
+        place_slot = np.cumsum(opens) - 1
+        slots = np.bincount(place_rep[opens], minlength=m)
+        start = np.cumsum(slots) - slots
+        return cls(place_rep[opens], ratio[opens], np.bincount(place_slot), start, slots, first,
+                   place_slot, np.cumsum(depth) - depth, depth, ~whole)
+
+    @property
+    def last_places(self) -> np.ndarray:
+        """int (m,): places in each rep's last slot."""
+        return self.room[self.start + self.slots - 1]
+
+    def slot_of(self, problem: Problem, owner: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """int (pairs,): for the pairs (rows, cols) chosen by `owner`, the slot of the lead's
+        place in its rep's queue (owner-rule leads first, then best worth first); -1 elsewhere."""
+        n = problem.n
+        worth = np.where(owner >= 0, problem.gross_profit[np.arange(n), np.maximum(owner, 0)], 0.0)
+        forced = (problem.forced >= 0) & (owner == problem.forced)
+        pos = positions(owner, worth, forced)
+        ahead = np.bincount(owner[forced], minlength=problem.m)
+        chosen = (owner[rows] == cols) & ~forced[rows]
+        place = np.minimum(pos[rows] - ahead[cols], self.depth[cols] - 1)
+        return np.where(chosen, self.place_slot[self.place_start[cols] + np.maximum(place, 0)], -1)
