@@ -112,9 +112,12 @@ class Service:
                 if row["seq"] > self._rep_changes_seq]
         if not rows:
             return 0
-        self._rep_changes_seq = max(row["seq"] for row in rows)
+        seen = max(row["seq"] for row in rows)
         others = [row for row in rows if row["seq"] not in self._applied_here]
-        self._applied_here = {seq for seq in self._applied_here if seq > self._rep_changes_seq}
+        # The mark last: a reader on another thread (the console's tests) that sees it sees the
+        # applied set already trimmed.
+        self._applied_here = {seq for seq in self._applied_here if seq > seen}
+        self._rep_changes_seq = seen
         if others:
             await self.gate.call_in_thread(lambda router: follow(router, others))
         return len(others)

@@ -211,10 +211,16 @@ def ui_router(service: Service, token: str | None, reports_dir: Path | None = No
             change = check_change(_rep_change(form))
         except InputError as exc:
             return back("/ui/reps", error=f"Nothing changed: {exc.message}")
-        seq = await gate.call_in_thread(lambda r: change_rep_now(r, rep_id, change, session.user, clock()))
-        if seq is None:
+        def record(router: Router) -> int | None:
+            # Marked applied while the gate is held, so the timer that follows the ledger's rep
+            # changes cannot read this one between its record and its mark and apply it twice.
+            seq = change_rep_now(router, rep_id, change, session.user, clock())
+            if seq is not None:
+                service.applied_here(seq)  # this team has it; other replicas read it from the ledger
+            return seq
+
+        if await gate.call_in_thread(record) is None:
             return back("/ui/reps", error=f"Nothing changed: no rep {rep_id!r}.")
-        service.applied_here(seq)  # this team has it; other replicas read it from the ledger
         return back("/ui/reps", message=f"{rep_id}: {describe_change(change)} (recorded as {session.user}).")
 
     @router.get("/leads")
